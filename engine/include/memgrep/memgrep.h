@@ -1,0 +1,262 @@
+/*
+ * memgrep.h - libmemgrep, search the memory of running Linux processes.
+ *
+ * Data path: process list -> regions from /proc/PID/maps -> present pages
+ * from pagemap -> work units fanned out to a worker pool -> batched reads
+ * (process_vm_readv, or io_uring/pread on /proc/PID/mem where pinning would
+ * unshare a page in the target) -> one Hyperscan database -> mg_sink.
+ *
+ * Conventions (liburing/dav1d style):
+ *  - every function that can fail returns 0 (or a non-negative value) on
+ *    success and a negative errno or negative MG_E* code on failure; errno is
+ *    not the interface. mg_strerror() names any code;
+ *  - handles are opaque; *_free() accepts NULL and sets the pointer to NULL;
+ *  - when an mg_error is passed, a failure fills it with one line that names
+ *    the offending input and where it came from (file:line);
+ *  - the library never prints and holds no global state.
+ */
+#ifndef MEMGREP_MEMGREP_H
+#define MEMGREP_MEMGREP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MG_BUILDING_LIBRARY)
+#define MG_API __attribute__((visibility("default")))
+#else
+#define MG_API
+#endif
+
+#define MG_VERSION "0.1.0"
+
+/* Error codes beyond errno. Negative, below any errno. */
+enum {
+    MG_EPATTERN = -20001, /* a pattern failed to parse or compile */
+    MG_EHYPERSCAN = -20002, /* Hyperscan failed (allocation, database) */
+    MG_ENOPATTERNS = -20003, /* compile or scan with an empty pattern set */
+    MG_ENOTCOMPILED = -20004, /* scan with a pattern set not compiled */
+    MG_EBADPID = -20005, /* an explicit pid does not exist or is memgrep itself */
+    MG_ESTATE = -20006, /* call not valid in this state (add after compile) */
+};
+
+/* Text for any code this library returns (negative errno or MG_E*). Static. */
+MG_API const char *mg_strerror(int err);
+
+/* One line describing a failure: what and where. */
+typedef struct mg_error {
+    char message[512];
+} mg_error;
+
+/* ------------------------------------------------------------------ */
+/* Patterns                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum mg_pattern_kind {
+    MG_PATTERN_LITERAL = 0, /* bytes taken as they are */
+    MG_PATTERN_HEX = 1, /* hex bytes, "??" is any byte, spaces optional */
+    MG_PATTERN_REGEX = 2, /* Hyperscan (PCRE subset) regular expression */
+} mg_pattern_kind;
+
+enum {
+    MG_PATTERN_CASELESS = 1u << 0, /* ASCII case-insensitive (literal, regex) */
+    MG_PATTERN_WIDE = 1u << 1, /* also match the UTF-16LE form (literal, regex) */
+};
+
+/* Largest max-width honoured exactly across chunk boundaries; a regex whose
+ * matches can be longer (e.g. "a.*b") is treated as this wide by default:
+ * see mg_settings.unbounded_width. */
+#define MG_MAX_EXACT_WIDTH (64u * 1024u)
+
+typedef struct mg_patterns mg_patterns;
+
+typedef struct mg_pattern_info {
+    mg_pattern_kind kind;
+    unsigned flags; /* MG_PATTERN_* */
+    const char *text; /* as given (len bytes, NUL-terminated too) */
+    size_t len;
+    const char *source; /* "file:line", "-e #2", ... never NULL */
+    unsigned min_width, max_width; /* bytes; max_width UINT32_MAX if unbounded */
+} mg_pattern_info;
+
+MG_API int mg_patterns_new(mg_patterns **out);
+MG_API void mg_patterns_free(mg_patterns **p);
+
+/* Add one pattern; returns its id (0, 1, 2... in order of adding) or a
+ * negative code with err filled. The pattern is checked at once (a bad regex
+ * or hex string fails here, naming source). text is len bytes and may hold
+ * NUL for literals. source names where it came from (copied; NULL: "pattern
+ * #ID"). */
+MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *text, size_t len,
+                           unsigned flags, const char *source, mg_error *err);
+
+/* Add the patterns of a pattern list, one per line: a literal, or
+ * "re:REGEX", or "hex:BYTES"; a line whose first character is '#' is a
+ * comment; blank lines and a trailing CR are ignored. name is used in
+ * messages as name:line. All or nothing: on failure no pattern is added.
+ * Returns the number of patterns added or a negative code. */
+MG_API int mg_patterns_add_list(mg_patterns *p, const char *text, size_t len, const char *name,
+                                unsigned flags, mg_error *err);
+
+/* Same as mg_patterns_add_list over the contents of a file. */
+MG_API int mg_patterns_add_file(mg_patterns *p, const char *path, unsigned flags, mg_error *err);
+
+/* Build the Hyperscan database. After this, no more patterns can be added. */
+MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err);
+
+MG_API size_t mg_patterns_count(const mg_patterns *p);
+/* Fills info for pattern id; pointers stay valid until mg_patterns_free. */
+MG_API int mg_patterns_info(const mg_patterns *p, unsigned id, mg_pattern_info *info);
+/* Bytes of overlap the scanner keeps between chunks for this set (the
+ * largest bounded max_width, or unbounded_width if a regex is unbounded). */
+MG_API unsigned mg_patterns_max_width(const mg_patterns *p, unsigned unbounded_width);
+
+/* ------------------------------------------------------------------ */
+/* Results                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef enum mg_region_kind {
+    MG_REGION_ANON = 0, /* private anonymous, incl. [anon:NAME] and thread stacks */
+    MG_REGION_HEAP, /* [heap] */
+    MG_REGION_STACK, /* [stack] */
+    MG_REGION_FILE, /* mapped file */
+    MG_REGION_SHM, /* shared memory: memfd, /dev/shm, SysV, shared anon */
+    MG_REGION_SPECIAL, /* [vdso], [vvar], [vsyscall], [uprobes]... */
+    MG_REGION_DEVICE, /* /dev/ files but shm and zero, anon_inode:, dmabuf: never read */
+} mg_region_kind;
+
+MG_API const char *mg_region_kind_name(mg_region_kind kind);
+
+/* One line of /proc/PID/maps. */
+typedef struct mg_region {
+    uint64_t start, end; /* [start, end) */
+    uint64_t offset; /* file offset */
+    uint64_t inode;
+    uint32_t dev_major, dev_minor;
+    char perms[5]; /* "rw-p" */
+    bool deleted; /* path ended in " (deleted)" (stripped from path) */
+    mg_region_kind kind;
+    const char *path; /* "" for anonymous; "[heap]", "/usr/lib/..." */
+} mg_region;
+
+typedef struct mg_process {
+    pid_t pid;
+    const char *comm; /* from /proc/PID/comm, never NULL */
+    const char *exe; /* readlink /proc/PID/exe, "" if unknown */
+} mg_process;
+
+typedef struct mg_match {
+    const mg_process *process;
+    const mg_region *region;
+    uint64_t address; /* start of the match in the target */
+    uint64_t length; /* bytes */
+    unsigned pattern_id;
+    bool wide; /* matched the UTF-16LE form */
+    /* data[0 .. before) is context before the match, data[before ..
+     * before+length) the match, then `after` bytes of context. Valid only
+     * during the callback. */
+    const uint8_t *data;
+    size_t before, after;
+} mg_match;
+
+typedef enum mg_event_kind {
+    MG_EVENT_GONE = 0, /* process exited (or pid reused) during the scan */
+    MG_EVENT_PERMISSION, /* no access to its maps/pagemap/memory */
+    MG_EVENT_CHANGED, /* a mapping changed under us: short read, EFAULT, EIO */
+    MG_EVENT_OTHER,
+    MG_EVENT_KINDS
+} mg_event_kind;
+
+MG_API const char *mg_event_kind_name(mg_event_kind kind);
+
+typedef struct mg_event {
+    mg_event_kind kind;
+    const mg_process *process; /* comm may be "" if it could not be read */
+    const mg_region *region; /* NULL unless the event is about one region */
+    uint64_t address; /* where a read failed, 0 if not applicable */
+    int err; /* negative errno */
+    const char *what; /* short description: "open /proc/PID/mem", ... */
+} mg_event;
+
+/* Return values of mg_sink.match. */
+enum {
+    MG_SINK_CONTINUE = 0,
+    MG_SINK_NEXT_PROCESS = 1, /* stop scanning this process (memgrep -l) */
+    MG_SINK_STOP = 2, /* stop the whole scan (memgrep -q) */
+};
+
+/* Callbacks are made from worker threads, one at a time (the engine
+ * serialises them), so a sink needs no locking of its own. */
+typedef struct mg_sink {
+    void *ctx;
+    int (*match)(void *ctx, const mg_match *m); /* may be NULL */
+    void (*event)(void *ctx, const mg_event *e); /* may be NULL */
+} mg_sink;
+
+/* ------------------------------------------------------------------ */
+/* Scanning                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum mg_mem_reader {
+    MG_MEM_READER_AUTO = 0, /* io_uring if it works here, else pread */
+    MG_MEM_READER_URING,
+    MG_MEM_READER_PREAD,
+} mg_mem_reader;
+
+typedef struct mg_settings {
+    const pid_t *pids; /* targets; NULL/0: every process but memgrep */
+    size_t n_pids;
+    unsigned threads; /* workers; 0: one per online CPU */
+    size_t chunk_size; /* bytes of target memory per work unit (page multiple) */
+    size_t context; /* bytes of context each side of a match (<= 4096) */
+    uint64_t max_count; /* matches per pattern per process; 0: no limit */
+    bool include_noread; /* also scan present pages of anon mappings without r */
+    mg_mem_reader mem_reader; /* for pages that process_vm_readv must not pin */
+    unsigned unbounded_width; /* overlap for unbounded regexes (bytes) */
+} mg_settings;
+
+MG_API void mg_default_settings(mg_settings *s);
+
+typedef struct mg_stats {
+    uint64_t processes_scanned; /* opened and walked */
+    uint64_t processes_failed; /* could not be opened at all */
+    uint64_t regions_scanned;
+    uint64_t regions_skipped; /* special, device, no read permission */
+    uint64_t bytes_scanned; /* bytes given to the matcher (owned bytes) */
+    uint64_t bytes_read_pvr; /* bytes copied by process_vm_readv */
+    uint64_t bytes_read_mem; /* bytes copied from /proc/PID/mem */
+    uint64_t bytes_not_present; /* mapped but not resident: never touched */
+    uint64_t bytes_skipped_noread; /* present or not, in mappings without r */
+    uint64_t bytes_skipped_special; /* special and device mappings */
+    uint64_t bytes_skipped_changed; /* lost to mappings changing under us */
+    uint64_t matches; /* reported to the sink */
+    uint64_t events[MG_EVENT_KINDS]; /* per-process failures by kind */
+    double elapsed_seconds;
+    const char *mem_reader; /* "io_uring" or "pread" (static string) */
+    unsigned threads;
+} mg_stats;
+
+/* Scan the targets with a compiled pattern set. Returns 0 when the sweep
+ * ran (whatever each process did: see stats and the sink's events), or a
+ * negative code before anything was scanned (err filled): bad settings,
+ * an explicit pid that does not exist, or a resource failure. */
+MG_API int mg_scan(const mg_patterns *p, const mg_settings *s, const mg_sink *sink,
+                   mg_stats *stats, mg_error *err);
+
+/* Scan a buffer in this process, as if it were one region of a target at
+ * address `base`, cut into chunks of chunk_size bytes (any size >= 1; the
+ * same chunking, overlap and de-duplication as mg_scan). Matches name pid 0
+ * and a region covering the buffer. Used by tests and for memory dumps. */
+MG_API int mg_scan_buffer(const mg_patterns *p, const void *buf, size_t len, uint64_t base,
+                          size_t chunk_size, size_t context, const mg_sink *sink, mg_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMGREP_MEMGREP_H */

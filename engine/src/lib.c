@@ -1,0 +1,122 @@
+/* lib.c - API glue: error strings, names, defaults, small helpers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "memgrep/memgrep.h"
+#include "util.h"
+
+MG_API const char *mg_strerror(int err)
+{
+    switch (err) {
+    case MG_EPATTERN:
+        return "invalid pattern";
+    case MG_EHYPERSCAN:
+        return "Hyperscan failure";
+    case MG_ENOPATTERNS:
+        return "no patterns";
+    case MG_ENOTCOMPILED:
+        return "pattern set not compiled";
+    case MG_EBADPID:
+        return "no such process";
+    case MG_ESTATE:
+        return "invalid call in this state";
+    default:
+        return strerror(err < 0 ? -err : err);
+    }
+}
+
+MG_API const char *mg_region_kind_name(mg_region_kind kind)
+{
+    static const char *const names[] = {
+        [MG_REGION_ANON] = "anon",       [MG_REGION_HEAP] = "heap",
+        [MG_REGION_STACK] = "stack",     [MG_REGION_FILE] = "file",
+        [MG_REGION_SHM] = "shm",         [MG_REGION_SPECIAL] = "special",
+        [MG_REGION_DEVICE] = "device",
+    };
+    return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
+}
+
+MG_API const char *mg_event_kind_name(mg_event_kind kind)
+{
+    static const char *const names[] = {
+        [MG_EVENT_GONE] = "gone",
+        [MG_EVENT_PERMISSION] = "permission",
+        [MG_EVENT_CHANGED] = "changed",
+        [MG_EVENT_OTHER] = "other",
+    };
+    return (unsigned)kind < MG_EVENT_KINDS ? names[kind] : "unknown";
+}
+
+MG_API void mg_default_settings(mg_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->chunk_size = 1u << 20;
+    s->context = 32;
+    s->mem_reader = MG_MEM_READER_AUTO;
+    s->unbounded_width = 4096;
+}
+
+int mg_read_file(const char *path, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t cap = 16384, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return -ENOMEM;
+    }
+    for (;;) {
+        if (cap - n < 4096) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                close(fd);
+                return -ENOMEM;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = -errno;
+            free(buf);
+            close(fd);
+            return e;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+int mg_fail(mg_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+double mg_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,653 @@
+/* patterns.c - pattern parsing (literal, hex, regex, pattern lists), the
+ * UTF-16LE ("wide") forms, and the Hyperscan database build. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "patterns.h"
+#include "patterns_internal.h"
+#include "util.h"
+
+/* ---- growable string ------------------------------------------------ */
+
+typedef struct strbuf {
+    char *s;
+    size_t n, cap;
+    bool oom;
+} strbuf;
+
+static void sb_putn(strbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = MG_MAX(b->cap * 2, b->n + n + 64);
+        char *ns = realloc(b->s, cap);
+        if (!ns) {
+            b->oom = true;
+            return;
+        }
+        b->s = ns;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+}
+
+static void sb_puts(strbuf *b, const char *s)
+{
+    sb_putn(b, s, strlen(s));
+}
+
+static void sb_hexbyte(strbuf *b, uint8_t c)
+{
+    char t[5];
+    snprintf(t, sizeof(t), "\\x%02x", c);
+    sb_putn(b, t, 4);
+}
+
+/* Printable rendering of a pattern for messages: at most ~80 bytes. */
+static const char *show(const char *text, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 8 < cap; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (o > 76) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* ---- hex ------------------------------------------------------------- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int mg_hex_parse(const char *text, size_t len, uint8_t *bytes, uint8_t *mask, size_t *bad)
+{
+    size_t n = 0, fixed = 0, i = 0;
+    while (i < len) {
+        char c = text[i];
+        if (c == ' ' || c == '\t') {
+            i++;
+            continue;
+        }
+        if (i + 1 >= len) {
+            *bad = len;
+            return -EINVAL;
+        }
+        char d = text[i + 1];
+        if (c == '?' && d == '?') {
+            bytes[n] = 0;
+            mask[n++] = 0;
+        } else if (hexval(c) >= 0 && hexval(d) >= 0) {
+            bytes[n] = (uint8_t)(hexval(c) << 4 | hexval(d));
+            mask[n++] = 0xff;
+            fixed++;
+        } else {
+            *bad = hexval(c) >= 0 || c == '?' ? i + 1 : i;
+            return -EINVAL;
+        }
+        i += 2;
+    }
+    if (fixed == 0) {
+        *bad = len;
+        return -EINVAL;
+    }
+    return (int)n;
+}
+
+/* ---- wide (UTF-16LE) forms --------------------------------------------- */
+
+/* Decode one UTF-8 sequence; returns its length or 0 if invalid. */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (n == 0 || n > len || s[0] > 0xf4)
+        return 0;
+    uint32_t v = s[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = v << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10ffff)) ||
+        (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return n;
+}
+
+/* Append the UTF-16LE code units of cp as \xLL\xHH escapes. */
+static void sb_utf16(strbuf *b, uint32_t cp)
+{
+    if (cp >= 0x10000) {
+        cp -= 0x10000;
+        uint32_t hi = 0xd800 | (cp >> 10), lo = 0xdc00 | (cp & 0x3ff);
+        sb_hexbyte(b, (uint8_t)hi);
+        sb_hexbyte(b, (uint8_t)(hi >> 8));
+        sb_hexbyte(b, (uint8_t)lo);
+        sb_hexbyte(b, (uint8_t)(lo >> 8));
+        return;
+    }
+    sb_hexbyte(b, (uint8_t)cp);
+    sb_hexbyte(b, (uint8_t)(cp >> 8));
+}
+
+/* A literal's UTF-16LE form: UTF-8 text is converted code point by code
+ * point; bytes that are not valid UTF-8 are widened one by one. */
+static void literal_wide(strbuf *b, const char *text, size_t len, unsigned *width)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    *width = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
+        if (n == 0) {
+            cp = s[i];
+            n = 1;
+        }
+        sb_utf16(b, cp);
+        *width += cp >= 0x10000 ? 4 : 2;
+        i += n;
+    }
+}
+
+/* Length of a {m}, {m,}, {m,n} quantifier at re[i], or 0 if it is not one. */
+static size_t quantifier_len(const char *re, size_t len, size_t i)
+{
+    size_t j = i + 1, digits = 0;
+    while (j < len && re[j] >= '0' && re[j] <= '9')
+        j++, digits++;
+    if (!digits)
+        return 0;
+    if (j < len && re[j] == ',') {
+        j++;
+        while (j < len && re[j] >= '0' && re[j] <= '9')
+            j++;
+    }
+    return j < len && re[j] == '}' ? j - i + 1 : 0;
+}
+
+/* Length of the escape sequence at re[i] ('\\'), or 0 if unsupported. */
+static size_t escape_len(const char *re, size_t len, size_t i)
+{
+    if (i + 1 >= len)
+        return 0;
+    char c = re[i + 1];
+    if (strchr("bBAzZGQEK", c))
+        return 0; /* anchors and quoting have no wide form */
+    if ((c == 'x' || c == 'o' || c == 'p' || c == 'P') && i + 2 < len && re[i + 2] == '{') {
+        const char *close = memchr(re + i + 2, '}', len - i - 2);
+        return close ? (size_t)(close - re) - i + 1 : 0;
+    }
+    if (c == 'x') {
+        size_t j = i + 2;
+        while (j < len && j < i + 4 && hexval(re[j]) >= 0)
+            j++;
+        return j - i;
+    }
+    if (c == 'c')
+        return i + 2 < len ? 3 : 0;
+    return 2;
+}
+
+/* Length of the class starting at re[i] ('['), or 0 if unterminated. */
+static size_t class_len(const char *re, size_t len, size_t i)
+{
+    size_t j = i + 1;
+    if (j < len && re[j] == '^')
+        j++;
+    if (j < len && re[j] == ']')
+        j++;
+    while (j < len && re[j] != ']') {
+        if (re[j] == '\\')
+            j += 2;
+        else if (re[j] == '[' && j + 1 < len && re[j + 1] == ':') {
+            const char *close = j + 2 < len ? memmem(re + j + 2, len - j - 2, ":]", 2) : NULL;
+            j = close ? (size_t)(close - re) + 2 : j + 1;
+        } else
+            j++;
+    }
+    return j < len ? j - i + 1 : 0;
+}
+
+int mg_regex_widen(const char *re, size_t len, char **out, size_t *bad)
+{
+    strbuf b = {0};
+    size_t i = 0;
+    while (i < len) {
+        char c = re[i];
+        size_t n = 0;
+        if (c == '^' || c == '$') {
+            *bad = i;
+            free(b.s);
+            return -EINVAL;
+        }
+        if (c == '(') {
+            /* "(", "(?:", "(?i)", "(?i:", "(?<name>" copied as they are */
+            size_t j = i + 1;
+            if (j < len && re[j] == '?') {
+                while (j < len && re[j] != ':' && re[j] != ')' && re[j] != '>')
+                    j++;
+            } else
+                j--;
+            sb_putn(&b, re + i, j - i + 1 > len - i ? len - i : j - i + 1);
+            i = j + 1;
+            continue;
+        }
+        if (c == ')' || c == '|' || c == '*' || c == '+' || c == '?') {
+            sb_putn(&b, re + i, 1);
+            i++;
+            continue;
+        }
+        if (c == '{' && (n = quantifier_len(re, len, i))) {
+            sb_putn(&b, re + i, n);
+            i += n;
+            continue;
+        }
+        /* an atom: wrap it so that a quantifier applies to the pair */
+        if (c == '\\')
+            n = escape_len(re, len, i);
+        else if (c == '[')
+            n = class_len(re, len, i);
+        else if ((unsigned char)c >= 0x80) {
+            uint32_t cp;
+            n = utf8_decode((const unsigned char *)re + i, len - i, &cp);
+            if (n) {
+                sb_puts(&b, "(?:");
+                sb_utf16(&b, cp);
+                sb_puts(&b, ")");
+                i += n;
+                continue;
+            }
+            n = 1;
+        } else
+            n = 1;
+        if (n == 0) {
+            *bad = i;
+            free(b.s);
+            return -EINVAL;
+        }
+        sb_puts(&b, "(?:");
+        sb_putn(&b, re + i, n);
+        sb_puts(&b, "\\x00)");
+        i += n;
+    }
+    if (b.oom || !b.s) {
+        free(b.s);
+        if (!b.oom) {
+            *bad = 0;
+            return -EINVAL;
+        }
+        return -ENOMEM;
+    }
+    *out = b.s;
+    return 0;
+}
+
+/* ---- the set ------------------------------------------------------------- */
+
+MG_API int mg_patterns_new(mg_patterns **out)
+{
+    *out = calloc(1, sizeof(**out));
+    return *out ? 0 : -ENOMEM;
+}
+
+static void free_tail(mg_patterns *p, size_t n_pats, size_t n_exprs)
+{
+    while (p->n > n_pats) {
+        p->n--;
+        free(p->pats[p->n].text);
+        free(p->pats[p->n].source);
+    }
+    while (p->n_exprs > n_exprs)
+        free(p->exprs[--p->n_exprs].re);
+}
+
+MG_API void mg_patterns_free(mg_patterns **pp)
+{
+    if (!pp || !*pp)
+        return;
+    mg_patterns *p = *pp;
+    free_tail(p, 0, 0);
+    free(p->pats);
+    free(p->exprs);
+    hs_free_database(p->db);
+    free(p);
+    *pp = NULL;
+}
+
+static const char *kind_name(mg_pattern_kind k)
+{
+    return k == MG_PATTERN_HEX ? "hex" : k == MG_PATTERN_REGEX ? "regex" : "literal";
+}
+
+/* Check an expression with Hyperscan and record it. Takes ownership of re. */
+static int add_expr(mg_patterns *p, char *re, unsigned hs_flags, unsigned id, bool wide,
+                    const mg_pat *pat, mg_error *err)
+{
+    hs_expr_info_t *info = NULL;
+    hs_compile_error_t *cerr = NULL;
+    char shown[128];
+
+    if (hs_expression_info(re, hs_flags, &info, &cerr) != HS_SUCCESS) {
+        int rc = mg_fail(err, MG_EPATTERN, "%s: invalid %s pattern '%s'%s: %s", pat->source,
+                         kind_name(pat->kind), show(pat->text, pat->len, shown, sizeof(shown)),
+                         wide ? " (its --wide form)" : "", cerr ? cerr->message : "?");
+        hs_free_compile_error(cerr);
+        free(re);
+        return rc;
+    }
+    mg_expr e = {
+        .re = re,
+        .hs_flags = hs_flags,
+        .pattern_id = id,
+        .wide = wide,
+        .som = info->min_width != info->max_width,
+        .width = info->min_width,
+        .max_width = info->max_width == UINT_MAX ? UINT32_MAX : info->max_width,
+    };
+    free(info);
+    if (e.som)
+        e.hs_flags |= HS_FLAG_SOM_LEFTMOST;
+    if (p->n_exprs == p->cap_exprs) {
+        size_t cap = p->cap_exprs ? p->cap_exprs * 2 : 16;
+        mg_expr *ne = realloc(p->exprs, cap * sizeof(*ne));
+        if (!ne) {
+            free(re);
+            return mg_fail(err, -ENOMEM, "out of memory");
+        }
+        p->exprs = ne;
+        p->cap_exprs = cap;
+    }
+    p->exprs[p->n_exprs++] = e;
+    return 0;
+}
+
+MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *text, size_t len,
+                           unsigned flags, const char *source, mg_error *err)
+{
+    char srcbuf[32], shown[128];
+    if (!p || (!text && len))
+        return mg_fail(err, -EINVAL, "invalid argument");
+    if (p->db)
+        return mg_fail(err, MG_ESTATE, "patterns already compiled");
+    if (!source) {
+        snprintf(srcbuf, sizeof(srcbuf), "pattern #%zu", p->n + 1);
+        source = srcbuf;
+    }
+    if (len == 0)
+        return mg_fail(err, MG_EPATTERN, "%s: empty %s pattern", source, kind_name(kind));
+    if (kind != MG_PATTERN_LITERAL && kind != MG_PATTERN_HEX && kind != MG_PATTERN_REGEX)
+        return mg_fail(err, -EINVAL, "%s: unknown pattern kind %d", source, (int)kind);
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        mg_pat *np = realloc(p->pats, cap * sizeof(*np));
+        if (!np)
+            return mg_fail(err, -ENOMEM, "out of memory");
+        p->pats = np;
+        p->cap = cap;
+    }
+    mg_pat *pat = &p->pats[p->n];
+    memset(pat, 0, sizeof(*pat));
+    pat->kind = kind;
+    pat->flags = kind == MG_PATTERN_HEX ? 0 : flags & (MG_PATTERN_CASELESS | MG_PATTERN_WIDE);
+    pat->text = malloc(len + 1);
+    pat->source = strdup(source);
+    if (!pat->text || !pat->source) {
+        free(pat->text);
+        free(pat->source);
+        return mg_fail(err, -ENOMEM, "out of memory");
+    }
+    memcpy(pat->text, text, len);
+    pat->text[len] = '\0';
+    pat->len = len;
+    p->n++;
+
+    unsigned id = (unsigned)(p->n - 1);
+    size_t n_exprs = p->n_exprs;
+    unsigned hs_flags = pat->flags & MG_PATTERN_CASELESS ? HS_FLAG_CASELESS : 0;
+    strbuf b = {0};
+    int rc = 0;
+
+    switch (kind) {
+    case MG_PATTERN_LITERAL:
+        for (size_t i = 0; i < len; i++)
+            sb_hexbyte(&b, (uint8_t)text[i]);
+        if (b.oom) {
+            rc = mg_fail(err, -ENOMEM, "out of memory");
+            break;
+        }
+        rc = add_expr(p, b.s, hs_flags, id, false, pat, err);
+        if (rc == 0 && (pat->flags & MG_PATTERN_WIDE)) {
+            strbuf w = {0};
+            unsigned width;
+            literal_wide(&w, text, len, &width);
+            rc = w.oom ? mg_fail(err, -ENOMEM, "out of memory")
+                       : add_expr(p, w.s, hs_flags, id, true, pat, err);
+        }
+        break;
+    case MG_PATTERN_HEX: {
+        uint8_t *bytes = malloc(len), *mask = malloc(len);
+        size_t bad = 0;
+        int n = bytes && mask ? mg_hex_parse(text, len, bytes, mask, &bad) : -ENOMEM;
+        if (n == -EINVAL)
+            rc = mg_fail(err, MG_EPATTERN,
+                         "%s: invalid hex pattern '%s': %s at offset %zu (expected pairs of hex "
+                         "digits or ??, with at least one fixed byte)",
+                         source, show(text, len, shown, sizeof(shown)),
+                         bad >= len ? "ends unexpectedly or has no fixed byte" : "bad character",
+                         bad);
+        else if (n < 0)
+            rc = mg_fail(err, -ENOMEM, "out of memory");
+        else {
+            for (int i = 0; i < n; i++) {
+                if (mask[i])
+                    sb_hexbyte(&b, bytes[i]);
+                else
+                    sb_putn(&b, ".", 1);
+            }
+            rc = b.oom ? mg_fail(err, -ENOMEM, "out of memory")
+                       : add_expr(p, b.s, HS_FLAG_DOTALL, id, false, pat, err);
+        }
+        free(bytes);
+        free(mask);
+        break;
+    }
+    case MG_PATTERN_REGEX: {
+        char *re = strndup(text, len);
+        if (!re || strlen(re) != len) {
+            free(re);
+            rc = re ? mg_fail(err, MG_EPATTERN, "%s: invalid regex: contains a NUL byte (use \\x00)",
+                              source)
+                    : mg_fail(err, -ENOMEM, "out of memory");
+            break;
+        }
+        rc = add_expr(p, re, hs_flags, id, false, pat, err);
+        if (rc == 0 && (pat->flags & MG_PATTERN_WIDE)) {
+            char *wre = NULL;
+            size_t bad = 0;
+            int wr = mg_regex_widen(text, len, &wre, &bad);
+            if (wr == -EINVAL)
+                rc = mg_fail(err, MG_EPATTERN,
+                             "%s: regex '%s' has no --wide form: unsupported construct at offset %zu "
+                             "(anchors, \\b and \\Q..\\E cannot be widened)",
+                             source, show(text, len, shown, sizeof(shown)), bad);
+            else if (wr < 0)
+                rc = mg_fail(err, -ENOMEM, "out of memory");
+            else
+                rc = add_expr(p, wre, hs_flags, id, true, pat, err);
+        }
+        break;
+    }
+    }
+    if (rc < 0) {
+        free_tail(p, id, n_exprs);
+        return rc;
+    }
+    pat->min_width = UINT32_MAX;
+    for (size_t i = n_exprs; i < p->n_exprs; i++) {
+        pat->min_width = MG_MIN(pat->min_width, p->exprs[i].width);
+        pat->max_width = MG_MAX(pat->max_width, p->exprs[i].max_width);
+    }
+    return (int)id;
+}
+
+/* Pattern list: literal | re:REGEX | hex:BYTES | lit:LITERAL; '#' comment. */
+MG_API int mg_patterns_add_list(mg_patterns *p, const char *text, size_t len, const char *name,
+                                unsigned flags, mg_error *err)
+{
+    if (!p || (!text && len))
+        return mg_fail(err, -EINVAL, "invalid argument");
+    size_t n_pats = p->n, n_exprs = p->n_exprs, lineno = 0;
+    const char *s = text, *end = text + len;
+    int added = 0;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *le = nl ? nl : end;
+        const char *next = nl ? nl + 1 : end;
+        lineno++;
+        if (le > s && le[-1] == '\r')
+            le--;
+        size_t n = (size_t)(le - s);
+        bool blank = true;
+        for (size_t i = 0; i < n && blank; i++)
+            blank = s[i] == ' ' || s[i] == '\t';
+        if (!blank && s[0] != '#') {
+            char source[600];
+            mg_pattern_kind kind = MG_PATTERN_LITERAL;
+            size_t skip = 0;
+            if (n >= 3 && !memcmp(s, "re:", 3))
+                kind = MG_PATTERN_REGEX, skip = 3;
+            else if (n >= 4 && !memcmp(s, "hex:", 4))
+                kind = MG_PATTERN_HEX, skip = 4;
+            else if (n >= 4 && !memcmp(s, "lit:", 4))
+                skip = 4;
+            snprintf(source, sizeof(source), "%s:%zu", name ? name : "patterns", lineno);
+            int rc = mg_patterns_add(p, kind, s + skip, n - skip, flags, source, err);
+            if (rc < 0) {
+                free_tail(p, n_pats, n_exprs);
+                return rc;
+            }
+            added++;
+        }
+        s = next;
+    }
+    return added;
+}
+
+MG_API int mg_patterns_add_file(mg_patterns *p, const char *path, unsigned flags, mg_error *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = mg_read_file(path, &buf, &len);
+    if (rc < 0)
+        return mg_fail(err, rc, "cannot read pattern file '%s': %s", path, mg_strerror(rc));
+    rc = mg_patterns_add_list(p, buf, len, path, flags, err);
+    free(buf);
+    return rc;
+}
+
+MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err)
+{
+    if (!p)
+        return mg_fail(err, -EINVAL, "invalid argument");
+    if (p->db)
+        return 0;
+    if (p->n_exprs == 0)
+        return mg_fail(err, MG_ENOPATTERNS, "no patterns to compile");
+    const char **res = malloc(p->n_exprs * sizeof(*res));
+    unsigned *fl = malloc(p->n_exprs * sizeof(*fl));
+    unsigned *ids = malloc(p->n_exprs * sizeof(*ids));
+    if (!res || !fl || !ids) {
+        free(res), free(fl), free(ids);
+        return mg_fail(err, -ENOMEM, "out of memory");
+    }
+    p->max_bounded_width = 0;
+    p->has_unbounded = false;
+    for (size_t i = 0; i < p->n_exprs; i++) {
+        res[i] = p->exprs[i].re;
+        fl[i] = p->exprs[i].hs_flags;
+        ids[i] = (unsigned)i;
+        if (p->exprs[i].max_width == UINT32_MAX || p->exprs[i].max_width > MG_MAX_EXACT_WIDTH)
+            p->has_unbounded = true;
+        else
+            p->max_bounded_width = MG_MAX(p->max_bounded_width, p->exprs[i].max_width);
+    }
+    hs_compile_error_t *cerr = NULL;
+    hs_error_t hr = hs_compile_multi(res, fl, ids, (unsigned)p->n_exprs, HS_MODE_BLOCK, NULL,
+                                     &p->db, &cerr);
+    free(res), free(fl), free(ids);
+    if (hr != HS_SUCCESS) {
+        int rc;
+        char shown[128];
+        if (cerr && cerr->expression >= 0 && (size_t)cerr->expression < p->n_exprs) {
+            const mg_pat *pat = &p->pats[p->exprs[cerr->expression].pattern_id];
+            rc = mg_fail(err, MG_EPATTERN, "%s: invalid %s pattern '%s': %s", pat->source,
+                         kind_name(pat->kind), show(pat->text, pat->len, shown, sizeof(shown)),
+                         cerr->message);
+        } else
+            rc = mg_fail(err, MG_EHYPERSCAN, "cannot compile patterns: %s",
+                         cerr ? cerr->message : "unknown error");
+        hs_free_compile_error(cerr);
+        p->db = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+MG_API size_t mg_patterns_count(const mg_patterns *p)
+{
+    return p ? p->n : 0;
+}
+
+MG_API int mg_patterns_info(const mg_patterns *p, unsigned id, mg_pattern_info *info)
+{
+    if (!p || id >= p->n || !info)
+        return -EINVAL;
+    const mg_pat *pat = &p->pats[id];
+    *info = (mg_pattern_info){
+        .kind = pat->kind,
+        .flags = pat->flags,
+        .text = pat->text,
+        .len = pat->len,
+        .source = pat->source,
+        .min_width = pat->min_width,
+        .max_width = pat->max_width,
+    };
+    return 0;
+}
+
+MG_API unsigned mg_patterns_max_width(const mg_patterns *p, unsigned unbounded_width)
+{
+    unsigned w = 0;
+    for (size_t i = 0; p && i < p->n_exprs; i++) {
+        unsigned mw = p->exprs[i].max_width;
+        w = MG_MAX(w, mw > MG_MAX_EXACT_WIDTH ? unbounded_width : mw);
+    }
+    return w;
+}

@@ -1,0 +1,84 @@
+/* patterns.h - the compiled pattern set and the matcher (internal).
+ *
+ * Each user pattern becomes one or two Hyperscan expressions (the second is
+ * its UTF-16LE form with MG_PATTERN_WIDE); Hyperscan's expression id is the
+ * index into mg_patterns.exprs. */
+#ifndef MG_PATTERNS_H
+#define MG_PATTERNS_H
+
+#include <hs/hs.h>
+#include <stdbool.h>
+
+#include "memgrep/memgrep.h"
+
+typedef struct mg_pat {
+    mg_pattern_kind kind;
+    unsigned flags;
+    char *text;
+    size_t len;
+    char *source;
+    unsigned min_width, max_width;
+} mg_pat;
+
+typedef struct mg_expr {
+    char *re; /* Hyperscan expression */
+    unsigned hs_flags;
+    unsigned pattern_id;
+    bool wide;
+    bool som; /* variable width: Hyperscan reports the start (SOM_LEFTMOST) */
+    unsigned width; /* fixed width (som == false) */
+    unsigned max_width; /* UINT32_MAX if unbounded */
+} mg_expr;
+
+struct mg_patterns {
+    mg_pat *pats;
+    size_t n, cap;
+    mg_expr *exprs;
+    size_t n_exprs, cap_exprs;
+    hs_database_t *db;
+    unsigned max_bounded_width; /* largest bounded expression width */
+    bool has_unbounded;
+};
+
+/* A hit inside one piece, before de-duplication. Addresses are absolute. */
+typedef struct mg_hit {
+    uint64_t start, end;
+    uint32_t pattern_id;
+    bool wide;
+} mg_hit;
+
+/* Contiguous bytes of a target read into memory: buf holds [addr, addr+len).
+ * Only matches that start in [own_start, own_end) belong to this piece;
+ * the bytes around them are overlap shared with the neighbouring chunks. */
+typedef struct mg_piece {
+    const uint8_t *buf;
+    uint64_t addr;
+    size_t len;
+    uint64_t own_start, own_end;
+} mg_piece;
+
+/* Called once per (pattern, start) in address order; returns MG_SINK_*. */
+typedef int (*mg_report_fn)(void *ctx, const mg_hit *hit, const mg_piece *piece);
+
+/* Per-worker matcher state: scratch and the hit buffer. */
+typedef struct mg_matcher {
+    const mg_patterns *pats;
+    hs_scratch_t *scratch;
+    mg_hit *hits;
+    size_t n, cap;
+    uint64_t overlap; /* max width used for overlap and final-hit cut-off */
+    /* current scan */
+    const mg_piece *piece;
+    mg_report_fn report;
+    void *report_ctx;
+    int verdict; /* strongest MG_SINK_* seen during this scan */
+} mg_matcher;
+
+int mg_matcher_init(mg_matcher *m, const mg_patterns *p, unsigned unbounded_width);
+void mg_matcher_fini(mg_matcher *m);
+
+/* Scan one piece; reports owned matches exactly once. Returns MG_SINK_*
+ * (the strongest verdict of report) or a negative code. */
+int mg_matcher_scan(mg_matcher *m, const mg_piece *piece, mg_report_fn report, void *ctx);
+
+#endif

@@ -1,0 +1,35 @@
+/* residency.h - which pages of a target are present (internal).
+ *
+ * Nothing that is not present is ever read: reading would swap it in, fault
+ * in a file page (disk I/O) or allocate shmem in the target. */
+#ifndef MG_RESIDENCY_H
+#define MG_RESIDENCY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
+#define MG_PM_PRESENT (1ull << 63)
+#define MG_PM_SWAPPED (1ull << 62)
+#define MG_PM_FILE (1ull << 61) /* file page or shared anon (shmem) */
+#define MG_PM_EXCLUSIVE (1ull << 56) /* mapped by this process only */
+
+typedef int (*mg_range_fn)(void *ctx, uint64_t start, uint64_t end);
+
+/*
+ * Call fn for each maximal run of present pages in [start, end) (page
+ * aligned), in order. Uses the PAGEMAP_SCAN ioctl (Linux 6.7+) while
+ * *use_ioctl is true, and clears it (falling back to reading pagemap
+ * entries) if the kernel doesn't have it. Walks in bounded steps so the
+ * target's mmap_lock is never held for long. Returns 0, fn's non-zero
+ * result, or a negative errno (-ESRCH/0-length read: the process is gone).
+ */
+int mg_present_ranges(int pagemap_fd, uint64_t start, uint64_t end, bool *use_ioctl,
+                      mg_range_fn fn, void *ctx);
+
+/* Read the pagemap entries of npages pages from page-aligned addr.
+ * Returns 0, -ESRCH if the process is gone, or a negative errno. */
+int mg_pagemap_read(int pagemap_fd, uint64_t addr, size_t npages, uint64_t *out);
+
+#endif

@@ -1,0 +1,763 @@
+/* scan.c - the sweep: planner, work queue, worker pool and sink dispatch.
+ *
+ * The calling thread is the planner: for each target it snapshots the maps,
+ * finds the present ranges of each scannable region and cuts them into work
+ * units (chunk_size bytes each), pushed into a bounded queue. Workers pull
+ * units from any process, re-read pagemap for the unit (fresh residency and
+ * the exclusive bit that picks the reader), read the present pages plus
+ * overlap, and scan them. Memory is bounded by threads x buffer size plus
+ * the queue, whatever the targets' sizes.
+ *
+ * Locking: `lock` guards the queue; `sink_lock` serialises sink callbacks.
+ * Statistics are atomics. A process is refcounted by the planner and its
+ * queued units; the last reference frees it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "maps.h"
+#include "patterns.h"
+#include "procs.h"
+#include "reader.h"
+#include "residency.h"
+#include "util.h"
+
+#define MAX_CONTEXT 4096u
+#define MAX_CHUNK (256u << 20)
+#define QUEUE_PER_THREAD 8
+
+typedef struct proc {
+    atomic_int refs;
+    mg_process info;
+    char comm[64];
+    char *exe;
+    mg_maps maps;
+    int pagemap_fd, mem_fd, mem_errno;
+    atomic_bool skip; /* gone, denied, or the sink asked for the next process */
+    atomic_bool gone_reported, mem_reported;
+    _Atomic uint32_t *counts; /* per pattern, with max_count */
+} proc;
+
+typedef struct unit {
+    proc *p;
+    const mg_region *region;
+    uint64_t own_start, own_end; /* matches starting here are ours */
+    uint64_t lo, hi; /* the present range: overlap never leaves it */
+    bool mem_only; /* --include-noread region: /proc/PID/mem for every page */
+} unit;
+
+enum stat_id {
+    ST_PROCS, ST_PROCS_FAILED, ST_REGIONS, ST_REGIONS_SKIPPED, ST_SCANNED, ST_PVR, ST_MEM,
+    ST_NOT_PRESENT, ST_NOREAD, ST_SPECIAL, ST_CHANGED, ST_MATCHES, ST_EVENTS,
+    ST_N = ST_EVENTS + MG_EVENT_KINDS
+};
+
+typedef struct ctx {
+    const mg_patterns *pats;
+    mg_settings set;
+    const mg_sink *sink;
+    size_t margin; /* overlap each side: max(width, context) + 1 */
+    atomic_bool stop;
+    _Atomic uint64_t st[ST_N];
+
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full;
+    unit *q;
+    size_t q_cap, q_head, q_len;
+    bool closing;
+
+    pthread_mutex_t sink_lock;
+    atomic_bool uring_used;
+    int fatal; /* first worker setup failure */
+} ctx;
+
+/* Per-worker state: nothing here is shared. */
+typedef struct worker {
+    ctx *c;
+    pthread_t thread;
+    mg_matcher m;
+    mg_reader reader;
+    uint8_t *buf;
+    uint64_t *pm; /* pagemap entries of the unit */
+    mg_read_op *pvr_ops, *mem_ops;
+    uint8_t *ok; /* per page of the unit: read in full */
+    size_t max_pages;
+    const unit *u; /* current unit, for the report callback */
+} worker;
+
+static void stat_add(ctx *c, enum stat_id id, uint64_t v)
+{
+    atomic_fetch_add_explicit(&c->st[id], v, memory_order_relaxed);
+}
+
+/* ---- events and matches ------------------------------------------------ */
+
+static void emit_event(ctx *c, proc *p, const mg_region *r, mg_event_kind kind, int err,
+                       uint64_t addr, const char *what)
+{
+    stat_add(c, ST_EVENTS + kind, 1);
+    if (!c->sink || !c->sink->event)
+        return;
+    mg_event e = {
+        .kind = kind,
+        .process = &p->info,
+        .region = r,
+        .address = addr,
+        .err = err,
+        .what = what,
+    };
+    pthread_mutex_lock(&c->sink_lock);
+    c->sink->event(c->sink->ctx, &e);
+    pthread_mutex_unlock(&c->sink_lock);
+}
+
+static mg_event_kind kind_of(int err)
+{
+    switch (err) {
+    case -ESRCH:
+    case -ENOENT:
+        return MG_EVENT_GONE;
+    case -EPERM:
+    case -EACCES:
+        return MG_EVENT_PERMISSION;
+    case -EFAULT:
+    case -EIO:
+    case -ENOMEM:
+        return MG_EVENT_CHANGED;
+    default:
+        return MG_EVENT_OTHER;
+    }
+}
+
+/* A failure that ends the scan of this process: reported once. */
+static void proc_failed(ctx *c, proc *p, int err, const char *what)
+{
+    atomic_store(&p->skip, true);
+    if (!atomic_exchange(&p->gone_reported, true))
+        emit_event(c, p, NULL, kind_of(err), err, 0, what);
+}
+
+static int report(void *arg, const mg_hit *h, const mg_piece *pc)
+{
+    worker *w = arg;
+    ctx *c = w->c;
+    proc *p = w->u->p;
+    if (p->counts && c->set.max_count &&
+        atomic_fetch_add_explicit(&p->counts[h->pattern_id], 1, memory_order_relaxed) >=
+            c->set.max_count)
+        return MG_SINK_CONTINUE;
+    size_t off = (size_t)(h->start - pc->addr);
+    size_t len = (size_t)(h->end - h->start);
+    size_t before = MG_MIN(c->set.context, off);
+    size_t after = MG_MIN(c->set.context, pc->len - off - len);
+    mg_match mt = {
+        .process = &p->info,
+        .region = w->u->region,
+        .address = h->start,
+        .length = len,
+        .pattern_id = h->pattern_id,
+        .wide = h->wide,
+        .data = pc->buf + off - before,
+        .before = before,
+        .after = after,
+    };
+    int v = MG_SINK_CONTINUE;
+    stat_add(c, ST_MATCHES, 1);
+    if (c->sink && c->sink->match) {
+        pthread_mutex_lock(&c->sink_lock);
+        v = c->sink->match(c->sink->ctx, &mt);
+        pthread_mutex_unlock(&c->sink_lock);
+    }
+    if (v == MG_SINK_NEXT_PROCESS)
+        atomic_store(&p->skip, true);
+    else if (v == MG_SINK_STOP)
+        atomic_store(&c->stop, true);
+    return v;
+}
+
+/* ---- one work unit -------------------------------------------------------- */
+
+enum page_class { PG_ABSENT, PG_PVR, PG_MEM };
+
+static enum page_class classify(uint64_t e, bool mem_only)
+{
+    if (!(e & MG_PM_PRESENT))
+        return PG_ABSENT;
+    if (mem_only)
+        return PG_MEM;
+    /* Pinning an anon page that is not exclusively ours would make the
+     * kernel unshare it (a private copy in the target): read those through
+     * /proc/PID/mem, which doesn't pin. File and shmem pages are never
+     * unshared; exclusive anon pages have nothing to unshare. */
+    if (e & (MG_PM_FILE | MG_PM_EXCLUSIVE))
+        return PG_PVR;
+    return PG_MEM;
+}
+
+/* Scan each maximal run of successfully read bytes in [ba, bb). */
+static void scan_pieces(worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok)
+{
+    const unit *u = w->u;
+    uint64_t pa = ba & ~(uint64_t)(MG_PAGE_SIZE - 1);
+    size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
+    size_t i = 0;
+    while (i < np) {
+        while (i < np && !ok[i])
+            i++;
+        size_t j = i;
+        while (j < np && ok[j])
+            j++;
+        if (i == j)
+            break;
+        uint64_t s = MG_MAX(ba, pa + i * MG_PAGE_SIZE), e = MG_MIN(bb, pa + j * MG_PAGE_SIZE);
+        mg_piece pc = {
+            .buf = w->buf + (s - ba),
+            .addr = s,
+            .len = (size_t)(e - s),
+            .own_start = u->own_start,
+            .own_end = u->own_end,
+        };
+        uint64_t os = MG_MAX(s, u->own_start), oe = MG_MIN(e, u->own_end);
+        if (oe > os)
+            stat_add(w->c, ST_SCANNED, oe - os);
+        int v = mg_matcher_scan(&w->m, &pc, report, w);
+        if (v != MG_SINK_CONTINUE)
+            return;
+        i = j;
+    }
+}
+
+/* Record read results per page: ok[] is 1 for fully read pages. Partial
+ * reads mark the mapping as changed. */
+static void collect(worker *w, mg_read_op *ops, size_t n, uint64_t ba, uint8_t *ok)
+{
+    const unit *u = w->u;
+    uint64_t pa = ba & ~(uint64_t)(MG_PAGE_SIZE - 1);
+    for (size_t i = 0; i < n; i++) {
+        mg_read_op *op = &ops[i];
+        /* pages wholly inside [addr, addr+got), plus the unit's edge pages
+         * that the op covers entirely within [ba, bb) */
+        for (uint64_t a = op->addr; a < op->addr + op->len;) {
+            uint64_t pg = a & ~(uint64_t)(MG_PAGE_SIZE - 1);
+            uint64_t pe = MG_MIN(pg + MG_PAGE_SIZE, op->addr + op->len);
+            ok[(pg - pa) / MG_PAGE_SIZE] = pe <= op->addr + op->got;
+            a = pe;
+        }
+        if (op->got < op->len) {
+            stat_add(w->c, ST_CHANGED, op->len - op->got);
+            emit_event(w->c, u->p, u->region, kind_of(op->err ? op->err : -EIO),
+                       op->err ? op->err : -EIO, op->addr + op->got,
+                       ops == w->pvr_ops ? "process_vm_readv" : "read /proc/PID/mem");
+        }
+    }
+}
+
+static void run_unit(worker *w, const unit *u)
+{
+    ctx *c = w->c;
+    proc *p = u->p;
+    w->u = u;
+    uint64_t ba = MG_MAX(u->lo, u->own_start > c->margin ? u->own_start - c->margin : 0);
+    uint64_t bb = MG_MIN(u->hi, u->own_end + c->margin);
+    uint64_t pa = ba & ~(uint64_t)(MG_PAGE_SIZE - 1);
+    size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
+
+    int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
+    if (rc < 0) {
+        proc_failed(c, p, rc, "read /proc/PID/pagemap");
+        return;
+    }
+    /* Runs of same-class pages become read ops, clipped to [ba, bb). */
+    size_t n_pvr = 0, n_mem = 0;
+    for (size_t i = 0; i < np;) {
+        enum page_class k = classify(w->pm[i], u->mem_only);
+        size_t j = i + 1;
+        while (j < np && classify(w->pm[j], u->mem_only) == k)
+            j++;
+        if (k != PG_ABSENT) {
+            uint64_t s = MG_MAX(ba, pa + i * MG_PAGE_SIZE), e = MG_MIN(bb, pa + j * MG_PAGE_SIZE);
+            mg_read_op op = {.addr = s, .len = (size_t)(e - s), .dst = w->buf + (s - ba)};
+            if (k == PG_PVR)
+                w->pvr_ops[n_pvr++] = op;
+            else
+                w->mem_ops[n_mem++] = op;
+        }
+        i = j;
+    }
+    uint8_t *ok = w->ok;
+    memset(ok, 0, np);
+    if (n_pvr) {
+        rc = mg_read_pvr(p->info.pid, w->pvr_ops, n_pvr);
+        if (rc < 0) {
+            proc_failed(c, p, rc, "process_vm_readv");
+            return;
+        }
+        collect(w, w->pvr_ops, n_pvr, ba, ok);
+        for (size_t i = 0; i < n_pvr; i++)
+            stat_add(c, ST_PVR, w->pvr_ops[i].got);
+    }
+    if (n_mem) {
+        if (p->mem_fd < 0) {
+            if (!atomic_exchange(&p->mem_reported, true))
+                emit_event(c, p, u->region, kind_of(-p->mem_errno), -p->mem_errno, 0,
+                           "open /proc/PID/mem");
+        } else {
+            rc = mg_read_mem(&w->reader, p->mem_fd, w->mem_ops, n_mem);
+            if (rc < 0) {
+                proc_failed(c, p, rc, "read /proc/PID/mem");
+                return;
+            }
+            if (w->reader.uring)
+                atomic_store(&c->uring_used, true);
+            collect(w, w->mem_ops, n_mem, ba, ok);
+            for (size_t i = 0; i < n_mem; i++)
+                stat_add(c, ST_MEM, w->mem_ops[i].got);
+        }
+    }
+    scan_pieces(w, ba, bb, ok);
+}
+
+/* ---- queue ---------------------------------------------------------------- */
+
+static void proc_unref(proc *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    if (p->pagemap_fd >= 0)
+        close(p->pagemap_fd);
+    if (p->mem_fd >= 0)
+        close(p->mem_fd);
+    mg_maps_free(&p->maps);
+    free(p->exe);
+    free(p->counts);
+    free(p);
+}
+
+static void push_unit(ctx *c, const unit *u)
+{
+    atomic_fetch_add(&u->p->refs, 1);
+    pthread_mutex_lock(&c->lock);
+    while (c->q_len == c->q_cap)
+        pthread_cond_wait(&c->not_full, &c->lock);
+    c->q[(c->q_head + c->q_len) % c->q_cap] = *u;
+    c->q_len++;
+    pthread_cond_signal(&c->not_empty);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static bool pop_unit(ctx *c, unit *u)
+{
+    pthread_mutex_lock(&c->lock);
+    while (c->q_len == 0 && !c->closing)
+        pthread_cond_wait(&c->not_empty, &c->lock);
+    bool got = c->q_len > 0;
+    if (got) {
+        *u = c->q[c->q_head];
+        c->q_head = (c->q_head + 1) % c->q_cap;
+        c->q_len--;
+        pthread_cond_signal(&c->not_full);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return got;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    unit u;
+    while (pop_unit(w->c, &u)) {
+        /* Between units is where stop, limits and cancellation act. */
+        if (!atomic_load(&w->c->stop) && !atomic_load(&u.p->skip))
+            run_unit(w, &u);
+        proc_unref(u.p);
+    }
+    return NULL;
+}
+
+static int worker_init(worker *w, ctx *c)
+{
+    memset(w, 0, sizeof(*w));
+    w->c = c;
+    int rc = mg_matcher_init(&w->m, c->pats, c->set.unbounded_width);
+    if (rc < 0)
+        return rc;
+    mg_reader_init(&w->reader, c->set.mem_reader);
+    size_t span = c->set.chunk_size + 2 * c->margin;
+    w->max_pages = span / MG_PAGE_SIZE + 2;
+    w->buf = malloc(span);
+    w->pm = malloc(w->max_pages * sizeof(*w->pm));
+    w->pvr_ops = malloc(w->max_pages * sizeof(*w->pvr_ops));
+    w->mem_ops = malloc(w->max_pages * sizeof(*w->mem_ops));
+    w->ok = malloc(w->max_pages);
+    if (!w->buf || !w->pm || !w->pvr_ops || !w->mem_ops || !w->ok)
+        return -ENOMEM;
+    return 0;
+}
+
+static void worker_fini(worker *w)
+{
+    mg_matcher_fini(&w->m);
+    mg_reader_fini(&w->reader);
+    free(w->buf);
+    free(w->pm);
+    free(w->pvr_ops);
+    free(w->mem_ops);
+    free(w->ok);
+}
+
+/* ---- planner ------------------------------------------------------------ */
+
+typedef struct plan_region {
+    ctx *c;
+    proc *p;
+    const mg_region *r;
+    bool mem_only;
+    uint64_t present;
+} plan_region;
+
+static int plan_range(void *arg, uint64_t lo, uint64_t hi)
+{
+    plan_region *pr = arg;
+    ctx *c = pr->c;
+    pr->present += hi - lo;
+    for (uint64_t a = lo; a < hi; a += c->set.chunk_size) {
+        if (atomic_load(&c->stop) || atomic_load(&pr->p->skip))
+            return 1;
+        unit u = {
+            .p = pr->p,
+            .region = pr->r,
+            .own_start = a,
+            .own_end = MG_MIN(hi, a + c->set.chunk_size),
+            .lo = lo,
+            .hi = hi,
+            .mem_only = pr->mem_only,
+        };
+        push_unit(c, &u);
+    }
+    return 0;
+}
+
+static bool readable(const mg_region *r)
+{
+    return r->perms[0] == 'r';
+}
+
+static bool anon_like(const mg_region *r)
+{
+    return r->kind == MG_REGION_ANON || r->kind == MG_REGION_HEAP || r->kind == MG_REGION_STACK;
+}
+
+static int open_proc_file(pid_t pid, const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+/* Open a target; NULL if it is skipped silently (kernel thread, zombie)
+ * or failed (reported). */
+static proc *open_target(ctx *c, pid_t pid)
+{
+    mg_proc_stat st0, st1;
+    proc *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    atomic_init(&p->refs, 1);
+    p->pagemap_fd = p->mem_fd = -1;
+    p->info.pid = pid;
+    p->info.comm = p->comm;
+    p->info.exe = "";
+    int rc = mg_read_proc_stat(pid, &st0);
+    if (rc == 0 && (st0.kthread || st0.state == 'Z' || st0.state == 'X')) {
+        proc_unref(p);
+        return NULL;
+    }
+    mg_read_comm(pid, p->comm, sizeof(p->comm));
+    p->exe = mg_read_exe(pid);
+    if (p->exe)
+        p->info.exe = p->exe;
+    const char *what = "read /proc/PID/stat";
+    if (rc == 0) {
+        what = "read /proc/PID/maps";
+        rc = mg_maps_read(pid, &p->maps);
+    }
+    if (rc >= 0) {
+        what = "open /proc/PID/pagemap";
+        rc = p->pagemap_fd = open_proc_file(pid, "pagemap");
+    }
+    if (rc >= 0) {
+        /* mem is only needed for shared anon pages; a failure here is
+         * reported when such a page is met */
+        p->mem_fd = open_proc_file(pid, "mem");
+        if (p->mem_fd < 0)
+            p->mem_errno = -p->mem_fd;
+        /* pid reuse: the fds must belong to the process we listed */
+        what = "pid reused";
+        rc = mg_read_proc_stat(pid, &st1);
+        if (rc == 0 && st1.starttime != st0.starttime)
+            rc = -ESRCH;
+    }
+    if (rc >= 0 && c->set.max_count) {
+        p->counts = calloc(mg_patterns_count(c->pats), sizeof(*p->counts));
+        if (!p->counts)
+            rc = -ENOMEM;
+    }
+    if (rc < 0) {
+        stat_add(c, ST_PROCS_FAILED, 1);
+        emit_event(c, p, NULL, kind_of(rc), rc, 0, what);
+        proc_unref(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void plan_process(ctx *c, pid_t pid, bool *use_ioctl)
+{
+    proc *p = open_target(c, pid);
+    if (!p)
+        return;
+    stat_add(c, ST_PROCS, 1);
+    for (size_t i = 0; i < p->maps.n && !atomic_load(&c->stop) && !atomic_load(&p->skip); i++) {
+        const mg_region *r = &p->maps.regions[i];
+        uint64_t size = r->end - r->start;
+        bool mem_only = false;
+        if (r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE) {
+            stat_add(c, ST_REGIONS_SKIPPED, 1);
+            stat_add(c, ST_SPECIAL, size);
+            continue;
+        }
+        if (!readable(r)) {
+            if (!c->set.include_noread || !anon_like(r)) {
+                stat_add(c, ST_REGIONS_SKIPPED, 1);
+                stat_add(c, ST_NOREAD, size);
+                continue;
+            }
+            mem_only = true;
+        }
+        stat_add(c, ST_REGIONS, 1);
+        plan_region pr = {.c = c, .p = p, .r = r, .mem_only = mem_only};
+        int rc = mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, plan_range, &pr);
+        if (rc < 0) {
+            proc_failed(c, p, rc, "read /proc/PID/pagemap");
+            break;
+        }
+        stat_add(c, ST_NOT_PRESENT, size - pr.present);
+    }
+    proc_unref(p);
+}
+
+static int check_settings(const mg_settings *s, mg_error *err)
+{
+    if (s->chunk_size < MG_PAGE_SIZE || s->chunk_size % MG_PAGE_SIZE || s->chunk_size > MAX_CHUNK)
+        return mg_fail(err, -EINVAL, "chunk size %zu: must be a multiple of %u up to %u", s->chunk_size,
+                       MG_PAGE_SIZE, MAX_CHUNK);
+    if (s->context > MAX_CONTEXT)
+        return mg_fail(err, -EINVAL, "context %zu: at most %u bytes", s->context, MAX_CONTEXT);
+    if (s->unbounded_width == 0 || s->unbounded_width > MG_MAX_EXACT_WIDTH)
+        return mg_fail(err, -EINVAL, "unbounded width %u: must be 1..%u", s->unbounded_width,
+                       MG_MAX_EXACT_WIDTH);
+    for (size_t i = 0; i < s->n_pids; i++) {
+        char path[64];
+        if (s->pids[i] <= 0)
+            return mg_fail(err, MG_EBADPID, "invalid pid %d", (int)s->pids[i]);
+        if (s->pids[i] == getpid())
+            return mg_fail(err, MG_EBADPID, "pid %d is memgrep itself", (int)s->pids[i]);
+        snprintf(path, sizeof(path), "/proc/%d", (int)s->pids[i]);
+        if (access(path, F_OK) != 0)
+            return mg_fail(err, MG_EBADPID, "no such process: %d", (int)s->pids[i]);
+    }
+    return 0;
+}
+
+static void fill_stats(ctx *c, mg_stats *out, double t0, unsigned threads)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof(*out));
+    uint64_t v[ST_N];
+    for (int i = 0; i < ST_N; i++)
+        v[i] = atomic_load(&c->st[i]);
+    out->processes_scanned = v[ST_PROCS];
+    out->processes_failed = v[ST_PROCS_FAILED];
+    out->regions_scanned = v[ST_REGIONS];
+    out->regions_skipped = v[ST_REGIONS_SKIPPED];
+    out->bytes_scanned = v[ST_SCANNED];
+    out->bytes_read_pvr = v[ST_PVR];
+    out->bytes_read_mem = v[ST_MEM];
+    out->bytes_not_present = v[ST_NOT_PRESENT];
+    out->bytes_skipped_noread = v[ST_NOREAD];
+    out->bytes_skipped_special = v[ST_SPECIAL];
+    out->bytes_skipped_changed = v[ST_CHANGED];
+    out->matches = v[ST_MATCHES];
+    for (int k = 0; k < MG_EVENT_KINDS; k++)
+        out->events[k] = v[ST_EVENTS + k];
+    out->elapsed_seconds = mg_now() - t0;
+    out->mem_reader = c->set.mem_reader == MG_MEM_READER_PREAD || !atomic_load(&c->uring_used)
+                          ? "pread"
+                          : "io_uring";
+    out->threads = threads;
+}
+
+static size_t margin_of(const mg_patterns *p, unsigned unbounded_width, size_t context)
+{
+    return MG_MAX((size_t)mg_patterns_max_width(p, unbounded_width), context) + 1;
+}
+
+MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
+                   mg_stats *stats, mg_error *err)
+{
+    double t0 = mg_now();
+    mg_settings defaults;
+    if (!s) {
+        mg_default_settings(&defaults);
+        s = &defaults;
+    }
+    if (!pats)
+        return mg_fail(err, -EINVAL, "no pattern set");
+    if (!pats->db)
+        return mg_fail(err, MG_ENOTCOMPILED, "patterns not compiled");
+    int rc = check_settings(s, err);
+    if (rc < 0)
+        return rc;
+
+    ctx *c = calloc(1, sizeof(*c));
+    if (!c)
+        return mg_fail(err, -ENOMEM, "out of memory");
+    c->pats = pats;
+    c->set = *s;
+    c->sink = sink;
+    c->margin = margin_of(pats, s->unbounded_width, s->context);
+    unsigned threads = s->threads;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    c->q_cap = (size_t)threads * QUEUE_PER_THREAD;
+    c->q = calloc(c->q_cap, sizeof(*c->q));
+    worker *ws = calloc(threads, sizeof(*ws));
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->sink_lock, NULL);
+    pthread_cond_init(&c->not_empty, NULL);
+    pthread_cond_init(&c->not_full, NULL);
+
+    unsigned started = 0;
+    rc = c->q && ws ? 0 : -ENOMEM;
+    for (unsigned i = 0; rc == 0 && i < threads; i++) {
+        rc = worker_init(&ws[i], c);
+        if (rc == 0 && (rc = -pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) == 0)
+            started++;
+        else
+            worker_fini(&ws[i]);
+    }
+    if (rc == 0) {
+        pid_t *all = NULL;
+        size_t n = 0;
+        const pid_t *pids = s->pids;
+        if (!s->n_pids) {
+            rc = mg_list_pids(&all, &n);
+            pids = all;
+        } else
+            n = s->n_pids;
+        bool use_ioctl = true;
+        pid_t self = getpid();
+        for (size_t i = 0; rc == 0 && i < n && !atomic_load(&c->stop); i++)
+            if (pids[i] != self)
+                plan_process(c, pids[i], &use_ioctl);
+        free(all);
+        if (rc < 0)
+            mg_fail(err, rc, "cannot list processes: %s", mg_strerror(rc));
+    } else
+        mg_fail(err, rc, "cannot start workers: %s", mg_strerror(rc));
+
+    pthread_mutex_lock(&c->lock);
+    c->closing = true;
+    pthread_cond_broadcast(&c->not_empty);
+    pthread_mutex_unlock(&c->lock);
+    for (unsigned i = 0; i < started; i++) {
+        pthread_join(ws[i].thread, NULL);
+        worker_fini(&ws[i]);
+    }
+    fill_stats(c, stats, t0, threads);
+    pthread_cond_destroy(&c->not_full);
+    pthread_cond_destroy(&c->not_empty);
+    pthread_mutex_destroy(&c->sink_lock);
+    pthread_mutex_destroy(&c->lock);
+    free(ws);
+    free(c->q);
+    free(c);
+    return rc;
+}
+
+/* ---- scanning a buffer: same chunking, no target ----------------------- */
+
+typedef struct buf_ctx {
+    ctx c;
+    proc p;
+    mg_region region;
+    unit u;
+    worker w;
+} buf_ctx;
+
+MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, uint64_t base,
+                          size_t chunk_size, size_t context, const mg_sink *sink, mg_stats *stats)
+{
+    double t0 = mg_now();
+    if (!pats || (!buf && len) || chunk_size == 0 || chunk_size > MAX_CHUNK ||
+        context > MAX_CONTEXT)
+        return -EINVAL;
+    if (!pats->db)
+        return MG_ENOTCOMPILED;
+    buf_ctx *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    ctx *c = &b->c;
+    mg_default_settings(&c->set);
+    c->set.context = context;
+    c->pats = pats;
+    c->sink = sink;
+    c->margin = margin_of(pats, c->set.unbounded_width, context);
+    pthread_mutex_init(&c->sink_lock, NULL);
+    b->region = (mg_region){
+        .start = base, .end = base + len, .perms = "rw-p", .kind = MG_REGION_ANON, .path = ""};
+    b->p.info = (mg_process){.pid = 0, .comm = "buffer", .exe = ""};
+    b->w.c = c;
+    int rc = mg_matcher_init(&b->w.m, pats, c->set.unbounded_width);
+    for (size_t off = 0; rc == 0 && off < len; off += chunk_size) {
+        size_t own_end = MG_MIN(len, off + chunk_size);
+        size_t lo = off > c->margin ? off - c->margin : 0;
+        size_t hi = MG_MIN(len, own_end + c->margin);
+        b->u = (unit){.p = &b->p,
+                      .region = &b->region,
+                      .own_start = base + off,
+                      .own_end = base + own_end};
+        b->w.u = &b->u;
+        mg_piece pc = {
+            .buf = (const uint8_t *)buf + lo,
+            .addr = base + lo,
+            .len = hi - lo,
+            .own_start = base + off,
+            .own_end = base + own_end,
+        };
+        stat_add(c, ST_SCANNED, own_end - off);
+        int v = mg_matcher_scan(&b->w.m, &pc, report, &b->w);
+        if (v < 0)
+            rc = v;
+        else if (v == MG_SINK_STOP || v == MG_SINK_NEXT_PROCESS)
+            break;
+    }
+    if (b->w.m.scratch)
+        mg_matcher_fini(&b->w.m);
+    stat_add(c, ST_PROCS, 1);
+    stat_add(c, ST_REGIONS, 1);
+    fill_stats(c, stats, t0, 1);
+    pthread_mutex_destroy(&c->sink_lock);
+    free(b);
+    return rc;
+}

@@ -1,0 +1,25 @@
+/* util.h - small helpers shared by the engine modules (internal). */
+#ifndef MG_UTIL_H
+#define MG_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "memgrep/memgrep.h"
+
+#define MG_PAGE_SIZE 4096u
+#define MG_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MG_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Read a whole (proc) file into a malloc'd, NUL-terminated buffer.
+ * Returns 0 or a negative errno. */
+int mg_read_file(const char *path, char **out, size_t *len);
+
+/* Fill err (if not NULL) with a formatted message; returns code. */
+int mg_fail(mg_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+double mg_now(void);
+
+#endif
