@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,7 +67,12 @@ int mg_read_file(const char *path, char **out, size_t *len)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
+    /* proc files report size 0: start small and grow; regular files are
+     * read in one go */
+    struct stat st;
     size_t cap = 16384, n = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+        cap = (size_t)st.st_size + 4097;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);

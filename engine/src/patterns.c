@@ -44,8 +44,8 @@ static void sb_puts(strbuf *b, const char *s)
 
 static void sb_hexbyte(strbuf *b, uint8_t c)
 {
-    char t[5];
-    snprintf(t, sizeof(t), "\\x%02x", c);
+    static const char digits[] = "0123456789abcdef";
+    char t[4] = {'\\', 'x', digits[c >> 4], digits[c & 15]};
     sb_putn(b, t, 4);
 }
 
@@ -346,15 +346,19 @@ static const char *kind_name(mg_pattern_kind k)
     return k == MG_PATTERN_HEX ? "hex" : k == MG_PATTERN_REGEX ? "regex" : "literal";
 }
 
-/* Check an expression with Hyperscan and record it. Takes ownership of re. */
+/* Record an expression. Literal and hex expressions are built from escaped
+ * bytes, so their width is known (fixed_width) and they cannot fail to
+ * parse; a regex (fixed_width 0) is checked with Hyperscan here, so that a
+ * bad one is reported with its source. Takes ownership of re. */
 static int add_expr(mg_patterns *p, char *re, unsigned hs_flags, unsigned id, bool wide,
-                    const mg_pat *pat, mg_error *err)
+                    unsigned fixed_width, const mg_pat *pat, mg_error *err)
 {
-    hs_expr_info_t *info = NULL;
+    hs_expr_info_t fixed = {.min_width = fixed_width, .max_width = fixed_width};
+    hs_expr_info_t *info = fixed_width ? &fixed : NULL;
     hs_compile_error_t *cerr = NULL;
     char shown[128];
 
-    if (hs_expression_info(re, hs_flags, &info, &cerr) != HS_SUCCESS) {
+    if (!info && hs_expression_info(re, hs_flags, &info, &cerr) != HS_SUCCESS) {
         int rc = mg_fail(err, MG_EPATTERN, "%s: invalid %s pattern '%s'%s: %s", pat->source,
                          kind_name(pat->kind), show(pat->text, pat->len, shown, sizeof(shown)),
                          wide ? " (its --wide form)" : "", cerr ? cerr->message : "?");
@@ -371,7 +375,8 @@ static int add_expr(mg_patterns *p, char *re, unsigned hs_flags, unsigned id, bo
         .width = info->min_width,
         .max_width = info->max_width == UINT_MAX ? UINT32_MAX : info->max_width,
     };
-    free(info);
+    if (info != &fixed)
+        free(info);
     if (e.som)
         e.hs_flags |= HS_FLAG_SOM_LEFTMOST;
     if (p->n_exprs == p->cap_exprs) {
@@ -442,13 +447,13 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
             rc = mg_fail(err, -ENOMEM, "out of memory");
             break;
         }
-        rc = add_expr(p, b.s, hs_flags, id, false, pat, err);
+        rc = add_expr(p, b.s, hs_flags, id, false, (unsigned)len, pat, err);
         if (rc == 0 && (pat->flags & MG_PATTERN_WIDE)) {
             strbuf w = {0};
             unsigned width;
             literal_wide(&w, text, len, &width);
             rc = w.oom ? mg_fail(err, -ENOMEM, "out of memory")
-                       : add_expr(p, w.s, hs_flags, id, true, pat, err);
+                       : add_expr(p, w.s, hs_flags, id, true, width, pat, err);
         }
         break;
     case MG_PATTERN_HEX: {
@@ -472,7 +477,7 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
                     sb_putn(&b, ".", 1);
             }
             rc = b.oom ? mg_fail(err, -ENOMEM, "out of memory")
-                       : add_expr(p, b.s, HS_FLAG_DOTALL, id, false, pat, err);
+                       : add_expr(p, b.s, HS_FLAG_DOTALL, id, false, (unsigned)n, pat, err);
         }
         free(bytes);
         free(mask);
@@ -487,7 +492,7 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
                     : mg_fail(err, -ENOMEM, "out of memory");
             break;
         }
-        rc = add_expr(p, re, hs_flags, id, false, pat, err);
+        rc = add_expr(p, re, hs_flags, id, false, 0, pat, err);
         if (rc == 0 && (pat->flags & MG_PATTERN_WIDE)) {
             char *wre = NULL;
             size_t bad = 0;
@@ -500,7 +505,7 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
             else if (wr < 0)
                 rc = mg_fail(err, -ENOMEM, "out of memory");
             else
-                rc = add_expr(p, wre, hs_flags, id, true, pat, err);
+                rc = add_expr(p, wre, hs_flags, id, true, 0, pat, err);
         }
         break;
     }
@@ -587,16 +592,10 @@ MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err)
         free(res), free(fl), free(ids);
         return mg_fail(err, -ENOMEM, "out of memory");
     }
-    p->max_bounded_width = 0;
-    p->has_unbounded = false;
     for (size_t i = 0; i < p->n_exprs; i++) {
         res[i] = p->exprs[i].re;
         fl[i] = p->exprs[i].hs_flags;
         ids[i] = (unsigned)i;
-        if (p->exprs[i].max_width == UINT32_MAX || p->exprs[i].max_width > MG_MAX_EXACT_WIDTH)
-            p->has_unbounded = true;
-        else
-            p->max_bounded_width = MG_MAX(p->max_bounded_width, p->exprs[i].max_width);
     }
     hs_compile_error_t *cerr = NULL;
     hs_error_t hr = hs_compile_multi(res, fl, ids, (unsigned)p->n_exprs, HS_MODE_BLOCK, NULL,

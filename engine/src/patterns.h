@@ -36,8 +36,6 @@ struct mg_patterns {
     mg_expr *exprs;
     size_t n_exprs, cap_exprs;
     hs_database_t *db;
-    unsigned max_bounded_width; /* largest bounded expression width */
-    bool has_unbounded;
 };
 
 /* A hit inside one piece, before de-duplication. Addresses are absolute. */

@@ -109,6 +109,16 @@ MG_API int mg_patterns_add_file(mg_patterns *p, const char *path, unsigned flags
 /* Build the Hyperscan database. After this, no more patterns can be added. */
 MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err);
 
+/* Like mg_patterns_compile, but looks for the compiled database in cache_dir
+ * first and stores it there after compiling (the directory is created if
+ * missing). Entries are keyed by every expression and its flags, the
+ * Hyperscan version and the CPU features, and checked byte for byte on
+ * load. A cache problem never fails the call: it compiles instead.
+ * cache_dir NULL or "" means no cache. *from_cache (may be NULL) says
+ * whether the database came from the cache. */
+MG_API int mg_patterns_compile_cached(mg_patterns *p, const char *cache_dir, bool *from_cache,
+                                      mg_error *err);
+
 MG_API size_t mg_patterns_count(const mg_patterns *p);
 /* Fills info for pattern id; pointers stay valid until mg_patterns_free. */
 MG_API int mg_patterns_info(const mg_patterns *p, unsigned id, mg_pattern_info *info);
