@@ -60,6 +60,7 @@ MG_API void mg_default_settings(mg_settings *s)
     s->context = 32;
     s->mem_reader = MG_MEM_READER_AUTO;
     s->unbounded_width = 4096;
+    s->dedupe = true;
 }
 
 int mg_read_file(const char *path, char **out, size_t *len)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dedupe.h"
 #include "maps.h"
 #include "patterns.h"
 #include "procs.h"
@@ -31,8 +32,13 @@
 #define MAX_CONTEXT 4096u
 #define MAX_CHUNK (256u << 20)
 #define QUEUE_PER_THREAD 8
+#define DEDUPE_MAX_BYTES (32u << 20)
+#define PM_PFN_MASK ((1ull << 55) - 1)
+
+typedef struct ctx ctx;
 
 typedef struct proc {
+    ctx *c;
     atomic_int refs;
     mg_process info;
     char comm[64];
@@ -54,11 +60,12 @@ typedef struct unit {
 
 enum stat_id {
     ST_PROCS, ST_PROCS_FAILED, ST_REGIONS, ST_REGIONS_SKIPPED, ST_SCANNED, ST_PVR, ST_MEM,
-    ST_NOT_PRESENT, ST_NOREAD, ST_SPECIAL, ST_CHANGED, ST_MATCHES, ST_EVENTS,
+    ST_NOT_PRESENT, ST_NOREAD, ST_SPECIAL, ST_CHANGED, ST_DEDUPED, ST_MATCHES, ST_PROCS_DONE,
+    ST_EVENTS,
     ST_N = ST_EVENTS + MG_EVENT_KINDS
 };
 
-typedef struct ctx {
+struct ctx {
     const mg_patterns *pats;
     mg_settings set;
     const mg_sink *sink;
@@ -74,8 +81,13 @@ typedef struct ctx {
 
     pthread_mutex_t sink_lock;
     atomic_bool uring_used;
-    int fatal; /* first worker setup failure */
-} ctx;
+    mg_dedupe *dd; /* NULL: no de-duplication */
+
+    /* progress */
+    double t0, interval;
+    _Atomic uint64_t next_progress_us; /* after t0 */
+    uint64_t processes_total, bytes_total;
+};
 
 /* Per-worker state: nothing here is shared. */
 typedef struct worker {
@@ -89,7 +101,21 @@ typedef struct worker {
     uint8_t *ok; /* per page of the unit: read in full */
     size_t max_pages;
     const unit *u; /* current unit, for the report callback */
+    /* de-duplication: the unit's key, and its matches as they are found */
+    uint64_t *key;
+    uint64_t key_base; /* first page of the unit: record offsets are from here */
+    uint8_t *rec;
+    size_t rec_len, rec_cap;
+    bool recording, rec_complete;
 } worker;
+
+/* A recorded match; followed by before + len + after bytes of data. */
+typedef struct rec_hdr {
+    uint64_t off; /* start - first page of the unit */
+    uint32_t len, pattern_id;
+    uint16_t before, after;
+    uint8_t wide;
+} rec_hdr;
 
 static void stat_add(ctx *c, enum stat_id id, uint64_t v)
 {
@@ -143,19 +169,48 @@ static void proc_failed(ctx *c, proc *p, int err, const char *what)
         emit_event(c, p, NULL, kind_of(err), err, 0, what);
 }
 
+static void record(worker *w, const mg_hit *h, const uint8_t *data, size_t before, size_t after)
+{
+    size_t len = (size_t)(h->end - h->start);
+    size_t need = sizeof(rec_hdr) + before + len + after;
+    if (w->rec_len + need > w->rec_cap) {
+        size_t cap = MG_MAX(w->rec_cap * 2, w->rec_len + need + 4096);
+        uint8_t *nr = realloc(w->rec, cap);
+        if (!nr) {
+            w->rec_complete = false;
+            return;
+        }
+        w->rec = nr;
+        w->rec_cap = cap;
+    }
+    rec_hdr hdr = {
+        .off = h->start - w->key_base,
+        .len = (uint32_t)len,
+        .pattern_id = h->pattern_id,
+        .before = (uint16_t)before,
+        .after = (uint16_t)after,
+        .wide = h->wide,
+    };
+    memcpy(w->rec + w->rec_len, &hdr, sizeof(hdr));
+    memcpy(w->rec + w->rec_len + sizeof(hdr), data, before + len + after);
+    w->rec_len += need;
+}
+
 static int report(void *arg, const mg_hit *h, const mg_piece *pc)
 {
     worker *w = arg;
     ctx *c = w->c;
     proc *p = w->u->p;
-    if (p->counts && c->set.max_count &&
-        atomic_fetch_add_explicit(&p->counts[h->pattern_id], 1, memory_order_relaxed) >=
-            c->set.max_count)
-        return MG_SINK_CONTINUE;
     size_t off = (size_t)(h->start - pc->addr);
     size_t len = (size_t)(h->end - h->start);
     size_t before = MG_MIN(c->set.context, off);
     size_t after = MG_MIN(c->set.context, pc->len - off - len);
+    if (w->recording)
+        record(w, h, pc->buf + off - before, before, after);
+    if (p->counts && c->set.max_count &&
+        atomic_fetch_add_explicit(&p->counts[h->pattern_id], 1, memory_order_relaxed) >=
+            c->set.max_count)
+        return MG_SINK_CONTINUE;
     mg_match mt = {
         .process = &p->info,
         .region = w->u->region,
@@ -227,8 +282,10 @@ static void scan_pieces(worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok)
         if (oe > os)
             stat_add(w->c, ST_SCANNED, oe - os);
         int v = mg_matcher_scan(&w->m, &pc, report, w);
-        if (v != MG_SINK_CONTINUE)
+        if (v != MG_SINK_CONTINUE) {
+            w->rec_complete = false;
             return;
+        }
         i = j;
     }
 }
@@ -250,6 +307,7 @@ static void collect(worker *w, mg_read_op *ops, size_t n, uint64_t ba, uint8_t *
             a = pe;
         }
         if (op->got < op->len) {
+            w->rec_complete = false;
             stat_add(w->c, ST_CHANGED, op->len - op->got);
             emit_event(w->c, u->p, u->region, kind_of(op->err ? op->err : -EIO),
                        op->err ? op->err : -EIO, op->addr + op->got,
@@ -258,21 +316,63 @@ static void collect(worker *w, mg_read_op *ops, size_t n, uint64_t ba, uint8_t *
     }
 }
 
-static void run_unit(worker *w, const unit *u)
+/* Key of a unit's bytes for de-duplication: where the unit lies in its
+ * pages, then each page's frame number (0: not present). Returns the key
+ * length, or 0 if the unit is not worth caching (no page in it is shared
+ * with another mapping) or can't be keyed (frame numbers hidden). */
+static size_t unit_key(worker *w, uint64_t ba, uint64_t bb, uint64_t pa, size_t np)
+{
+    const unit *u = w->u;
+    bool shared = false;
+    for (size_t i = 0; i < np; i++) {
+        uint64_t e = w->pm[i];
+        if (!(e & MG_PM_PRESENT)) {
+            w->key[2 + i] = 0;
+            continue;
+        }
+        if (!(e & PM_PFN_MASK))
+            return 0;
+        shared |= !(e & MG_PM_EXCLUSIVE);
+        w->key[2 + i] = e & PM_PFN_MASK;
+    }
+    if (!shared)
+        return 0;
+    w->key[0] = (ba - pa) | (bb - pa) << 32;
+    w->key[1] = (u->own_start - pa) | (u->own_end - pa) << 32;
+    return np + 2;
+}
+
+/* Report a cached unit's matches at this unit's addresses. */
+static void replay(worker *w, const uint8_t *rec, size_t len)
+{
+    for (size_t pos = 0; pos + sizeof(rec_hdr) <= len;) {
+        rec_hdr hdr;
+        memcpy(&hdr, rec + pos, sizeof(hdr));
+        const uint8_t *data = rec + pos + sizeof(hdr);
+        pos += sizeof(hdr) + hdr.before + hdr.len + hdr.after;
+        mg_hit h = {
+            .start = w->key_base + hdr.off,
+            .end = w->key_base + hdr.off + hdr.len,
+            .pattern_id = hdr.pattern_id,
+            .wide = hdr.wide,
+        };
+        mg_piece pc = {
+            .buf = data,
+            .addr = h.start - hdr.before,
+            .len = (size_t)hdr.before + hdr.len + hdr.after,
+        };
+        if (report(w, &h, &pc) != MG_SINK_CONTINUE)
+            return;
+    }
+}
+
+/* Read the present pages of [ba, bb) into the buffer; ok[] marks the pages
+ * read in full. Returns false if the process can't be read any more. */
+static bool read_unit(worker *w, uint64_t ba, uint64_t bb, uint64_t pa, size_t np)
 {
     ctx *c = w->c;
+    const unit *u = w->u;
     proc *p = u->p;
-    w->u = u;
-    uint64_t ba = MG_MAX(u->lo, u->own_start > c->margin ? u->own_start - c->margin : 0);
-    uint64_t bb = MG_MIN(u->hi, u->own_end + c->margin);
-    uint64_t pa = ba & ~(uint64_t)(MG_PAGE_SIZE - 1);
-    size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
-
-    int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
-    if (rc < 0) {
-        proc_failed(c, p, rc, "read /proc/PID/pagemap");
-        return;
-    }
     /* Runs of same-class pages become read ops, clipped to [ba, bb). */
     size_t n_pvr = 0, n_mem = 0;
     for (size_t i = 0; i < np;) {
@@ -290,37 +390,73 @@ static void run_unit(worker *w, const unit *u)
         }
         i = j;
     }
-    uint8_t *ok = w->ok;
-    memset(ok, 0, np);
+    memset(w->ok, 0, np);
     if (n_pvr) {
-        rc = mg_read_pvr(p->info.pid, w->pvr_ops, n_pvr);
+        int rc = mg_read_pvr(p->info.pid, w->pvr_ops, n_pvr);
         if (rc < 0) {
             proc_failed(c, p, rc, "process_vm_readv");
-            return;
+            return false;
         }
-        collect(w, w->pvr_ops, n_pvr, ba, ok);
+        collect(w, w->pvr_ops, n_pvr, ba, w->ok);
         for (size_t i = 0; i < n_pvr; i++)
             stat_add(c, ST_PVR, w->pvr_ops[i].got);
     }
-    if (n_mem) {
-        if (p->mem_fd < 0) {
-            if (!atomic_exchange(&p->mem_reported, true))
-                emit_event(c, p, u->region, kind_of(-p->mem_errno), -p->mem_errno, 0,
-                           "open /proc/PID/mem");
-        } else {
-            rc = mg_read_mem(&w->reader, p->mem_fd, w->mem_ops, n_mem);
-            if (rc < 0) {
-                proc_failed(c, p, rc, "read /proc/PID/mem");
-                return;
-            }
-            if (w->reader.uring)
-                atomic_store(&c->uring_used, true);
-            collect(w, w->mem_ops, n_mem, ba, ok);
-            for (size_t i = 0; i < n_mem; i++)
-                stat_add(c, ST_MEM, w->mem_ops[i].got);
+    if (n_mem && p->mem_fd < 0) {
+        w->rec_complete = false;
+        if (!atomic_exchange(&p->mem_reported, true))
+            emit_event(c, p, u->region, kind_of(-p->mem_errno), -p->mem_errno, 0,
+                       "open /proc/PID/mem");
+    } else if (n_mem) {
+        int rc = mg_read_mem(&w->reader, p->mem_fd, w->mem_ops, n_mem);
+        if (rc < 0) {
+            proc_failed(c, p, rc, "read /proc/PID/mem");
+            return false;
+        }
+        if (w->reader.uring)
+            atomic_store(&c->uring_used, true);
+        collect(w, w->mem_ops, n_mem, ba, w->ok);
+        for (size_t i = 0; i < n_mem; i++)
+            stat_add(c, ST_MEM, w->mem_ops[i].got);
+    }
+    return true;
+}
+
+static void run_unit(worker *w, const unit *u)
+{
+    ctx *c = w->c;
+    proc *p = u->p;
+    w->u = u;
+    uint64_t ba = MG_MAX(u->lo, u->own_start > c->margin ? u->own_start - c->margin : 0);
+    uint64_t bb = MG_MIN(u->hi, u->own_end + c->margin);
+    uint64_t pa = ba & ~(uint64_t)(MG_PAGE_SIZE - 1);
+    size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
+
+    int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
+    if (rc < 0) {
+        proc_failed(c, p, rc, "read /proc/PID/pagemap");
+        return;
+    }
+    w->key_base = pa;
+    size_t nkey = c->dd ? unit_key(w, ba, bb, pa, np) : 0;
+    if (nkey) {
+        size_t len;
+        const uint8_t *rec = mg_dedupe_find(c->dd, w->key, nkey, &len);
+        if (rec) {
+            stat_add(c, ST_DEDUPED, u->own_end - u->own_start);
+            replay(w, rec, len);
+            return;
         }
     }
-    scan_pieces(w, ba, bb, ok);
+    w->recording = nkey != 0;
+    w->rec_complete = true;
+    w->rec_len = 0;
+    if (read_unit(w, ba, bb, pa, np))
+        scan_pieces(w, ba, bb, w->ok);
+    else
+        w->rec_complete = false;
+    if (w->recording && w->rec_complete)
+        mg_dedupe_insert(c->dd, w->key, nkey, w->rec, w->rec_len);
+    w->recording = false;
 }
 
 /* ---- queue ---------------------------------------------------------------- */
@@ -329,6 +465,7 @@ static void proc_unref(proc *p)
 {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
         return;
+    stat_add(p->c, ST_PROCS_DONE, 1);
     if (p->pagemap_fd >= 0)
         close(p->pagemap_fd);
     if (p->mem_fd >= 0)
@@ -367,6 +504,28 @@ static bool pop_unit(ctx *c, unit *u)
     return got;
 }
 
+/* Called between units: one worker at a time gets to report progress. */
+static void maybe_progress(ctx *c)
+{
+    if (!c->sink || !c->sink->progress)
+        return;
+    double el = mg_now() - c->t0;
+    uint64_t now_us = (uint64_t)(el * 1e6), due = atomic_load(&c->next_progress_us);
+    if (now_us < due || !atomic_compare_exchange_strong(&c->next_progress_us, &due,
+                                                        now_us + (uint64_t)(c->interval * 1e6)))
+        return;
+    mg_progress pr = {
+        .processes_done = atomic_load(&c->st[ST_PROCS_DONE]),
+        .processes_total = c->processes_total,
+        .bytes_done = atomic_load(&c->st[ST_SCANNED]) + atomic_load(&c->st[ST_DEDUPED]),
+        .bytes_total = c->bytes_total,
+        .elapsed_seconds = el,
+    };
+    pthread_mutex_lock(&c->sink_lock);
+    c->sink->progress(c->sink->ctx, &pr);
+    pthread_mutex_unlock(&c->sink_lock);
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -376,6 +535,7 @@ static void *worker_main(void *arg)
         if (!atomic_load(&w->c->stop) && !atomic_load(&u.p->skip))
             run_unit(w, &u);
         proc_unref(u.p);
+        maybe_progress(w->c);
     }
     return NULL;
 }
@@ -395,7 +555,8 @@ static int worker_init(worker *w, ctx *c)
     w->pvr_ops = malloc(w->max_pages * sizeof(*w->pvr_ops));
     w->mem_ops = malloc(w->max_pages * sizeof(*w->mem_ops));
     w->ok = malloc(w->max_pages);
-    if (!w->buf || !w->pm || !w->pvr_ops || !w->mem_ops || !w->ok)
+    w->key = malloc((w->max_pages + 2) * sizeof(*w->key));
+    if (!w->buf || !w->pm || !w->pvr_ops || !w->mem_ops || !w->ok || !w->key)
         return -ENOMEM;
     return 0;
 }
@@ -409,6 +570,8 @@ static void worker_fini(worker *w)
     free(w->pvr_ops);
     free(w->mem_ops);
     free(w->ok);
+    free(w->key);
+    free(w->rec);
 }
 
 /* ---- planner ------------------------------------------------------------ */
@@ -470,6 +633,7 @@ static proc *open_target(ctx *c, pid_t pid)
     if (!p)
         return NULL;
     atomic_init(&p->refs, 1);
+    p->c = c;
     p->pagemap_fd = p->mem_fd = -1;
     p->info.pid = pid;
     p->info.comm = p->comm;
@@ -521,8 +685,10 @@ static proc *open_target(ctx *c, pid_t pid)
 static void plan_process(ctx *c, pid_t pid, bool *use_ioctl)
 {
     proc *p = open_target(c, pid);
-    if (!p)
+    if (!p) {
+        stat_add(c, ST_PROCS_DONE, 1);
         return;
+    }
     stat_add(c, ST_PROCS, 1);
     for (size_t i = 0; i < p->maps.n && !atomic_load(&c->stop) && !atomic_load(&p->skip); i++) {
         const mg_region *r = &p->maps.regions[i];
@@ -551,6 +717,21 @@ static void plan_process(ctx *c, pid_t pid, bool *use_ioctl)
         stat_add(c, ST_NOT_PRESENT, size - pr.present);
     }
     proc_unref(p);
+}
+
+/* Resident bytes of a process, for progress estimates only. */
+static uint64_t resident_bytes(pid_t pid)
+{
+    char path[64], *buf = NULL;
+    size_t len;
+    unsigned long long size = 0, rss = 0;
+    snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+    if (mg_read_file(path, &buf, &len) < 0)
+        return 0;
+    if (sscanf(buf, "%llu %llu", &size, &rss) != 2)
+        rss = 0;
+    free(buf);
+    return (uint64_t)rss * MG_PAGE_SIZE;
 }
 
 static int check_settings(const mg_settings *s, mg_error *err)
@@ -595,6 +776,7 @@ static void fill_stats(ctx *c, mg_stats *out, double t0, unsigned threads)
     out->bytes_skipped_noread = v[ST_NOREAD];
     out->bytes_skipped_special = v[ST_SPECIAL];
     out->bytes_skipped_changed = v[ST_CHANGED];
+    out->bytes_deduped = v[ST_DEDUPED];
     out->matches = v[ST_MATCHES];
     for (int k = 0; k < MG_EVENT_KINDS; k++)
         out->events[k] = v[ST_EVENTS + k];
@@ -634,6 +816,11 @@ MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink 
     c->set = *s;
     c->sink = sink;
     c->margin = margin_of(pats, s->unbounded_width, s->context);
+    c->t0 = t0;
+    c->interval = sink && sink->progress_interval > 0 ? sink->progress_interval : 0.2;
+    atomic_init(&c->next_progress_us, (uint64_t)(c->interval * 1e6));
+    if (s->dedupe && mg_dedupe_new(&c->dd, DEDUPE_MAX_BYTES) < 0)
+        c->dd = NULL; /* no memory for it: scan everything */
     unsigned threads = s->threads;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -667,9 +854,15 @@ MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink 
             n = s->n_pids;
         bool use_ioctl = true;
         pid_t self = getpid();
+        c->processes_total = n;
+        if (sink && sink->progress)
+            for (size_t i = 0; i < n; i++)
+                c->bytes_total += pids[i] != self ? resident_bytes(pids[i]) : 0;
         for (size_t i = 0; rc == 0 && i < n && !atomic_load(&c->stop); i++)
             if (pids[i] != self)
                 plan_process(c, pids[i], &use_ioctl);
+            else
+                stat_add(c, ST_PROCS_DONE, 1);
         free(all);
         if (rc < 0)
             mg_fail(err, rc, "cannot list processes: %s", mg_strerror(rc));
@@ -689,6 +882,7 @@ MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink 
     pthread_cond_destroy(&c->not_empty);
     pthread_mutex_destroy(&c->sink_lock);
     pthread_mutex_destroy(&c->lock);
+    mg_dedupe_free(&c->dd);
     free(ws);
     free(c->q);
     free(c);

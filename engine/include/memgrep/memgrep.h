@@ -200,12 +200,23 @@ enum {
     MG_SINK_STOP = 2, /* stop the whole scan (memgrep -q) */
 };
 
+/* Where a sweep is, for progress displays. */
+typedef struct mg_progress {
+    uint64_t processes_done, processes_total;
+    uint64_t bytes_done; /* scanned plus de-duplicated */
+    uint64_t bytes_total; /* estimate: the targets' resident set sizes at start */
+    double elapsed_seconds;
+} mg_progress;
+
 /* Callbacks are made from worker threads, one at a time (the engine
  * serialises them), so a sink needs no locking of its own. */
 typedef struct mg_sink {
     void *ctx;
     int (*match)(void *ctx, const mg_match *m); /* may be NULL */
     void (*event)(void *ctx, const mg_event *e); /* may be NULL */
+    /* about every progress_interval seconds during mg_scan; may be NULL */
+    void (*progress)(void *ctx, const mg_progress *p);
+    double progress_interval; /* 0: 0.2 s */
 } mg_sink;
 
 /* ------------------------------------------------------------------ */
@@ -228,6 +239,11 @@ typedef struct mg_settings {
     bool include_noread; /* also scan present pages of anon mappings without r */
     mg_mem_reader mem_reader; /* for pages that process_vm_readv must not pin */
     unsigned unbounded_width; /* overlap for unbounded regexes (bytes) */
+    /* Scan memory shared between processes once per sweep (pages after
+     * fork, shared file pages): a unit whose physical pages were already
+     * scanned replays the recorded matches at this process's addresses.
+     * Needs CAP_SYS_ADMIN to see page frame numbers; off otherwise. */
+    bool dedupe;
 } mg_settings;
 
 MG_API void mg_default_settings(mg_settings *s);
@@ -244,6 +260,7 @@ typedef struct mg_stats {
     uint64_t bytes_skipped_noread; /* present or not, in mappings without r */
     uint64_t bytes_skipped_special; /* special and device mappings */
     uint64_t bytes_skipped_changed; /* lost to mappings changing under us */
+    uint64_t bytes_deduped; /* shared memory not scanned again (results replayed) */
     uint64_t matches; /* reported to the sink */
     uint64_t events[MG_EVENT_KINDS]; /* per-process failures by kind */
     double elapsed_seconds;
