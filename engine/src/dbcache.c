@@ -152,8 +152,7 @@ MG_API int mg_patterns_compile_cached(mg_patterns *p, const char *dir, bool *fro
         free(key.s);
         return mg_patterns_compile(p, err);
     }
-    snprintf(path, sizeof(path), "%s/%016llx.hsdb", dir,
-             (unsigned long long)fnv1a(key.s, key.n));
+    snprintf(path, sizeof(path), "%s/%016llx.hsdb", dir, (unsigned long long)fnv1a(key.s, key.n));
     int rc = 0;
     if (load(p, path, &key)) {
         if (from_cache)

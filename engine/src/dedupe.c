@@ -91,8 +91,7 @@ static bool grow(mg_dedupe *d)
         return false;
     for (size_t i = 0; i < d->cap; i++)
         if (d->slots[i])
-            *slot_of(slots, cap, d->slots[i]->hash, d->slots[i]->key, d->slots[i]->n) =
-                d->slots[i];
+            *slot_of(slots, cap, d->slots[i]->hash, d->slots[i]->key, d->slots[i]->n) = d->slots[i];
     free(d->slots);
     d->slots = slots;
     d->bytes += (cap - d->cap) * sizeof(*slots);

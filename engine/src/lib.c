@@ -34,9 +34,8 @@ MG_API const char *mg_strerror(int err)
 MG_API const char *mg_region_kind_name(mg_region_kind kind)
 {
     static const char *const names[] = {
-        [MG_REGION_ANON] = "anon",       [MG_REGION_HEAP] = "heap",
-        [MG_REGION_STACK] = "stack",     [MG_REGION_FILE] = "file",
-        [MG_REGION_SHM] = "shm",         [MG_REGION_SPECIAL] = "special",
+        [MG_REGION_ANON] = "anon",     [MG_REGION_HEAP] = "heap", [MG_REGION_STACK] = "stack",
+        [MG_REGION_FILE] = "file",     [MG_REGION_SHM] = "shm",   [MG_REGION_SPECIAL] = "special",
         [MG_REGION_DEVICE] = "device",
     };
     return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";

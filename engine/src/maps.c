@@ -108,7 +108,8 @@ int mg_maps_parse_line(const char *line, size_t len, mg_region *r, const char **
 
     static const char deleted[] = " (deleted)";
     size_t n = (size_t)(end - p);
-    if (n >= sizeof(deleted) - 1 && !memcmp(end - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1)) {
+    if (n >= sizeof(deleted) - 1 &&
+        !memcmp(end - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1)) {
         n -= sizeof(deleted) - 1;
         r->deleted = true;
     }

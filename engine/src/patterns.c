@@ -487,8 +487,8 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
         char *re = strndup(text, len);
         if (!re || strlen(re) != len) {
             free(re);
-            rc = re ? mg_fail(err, MG_EPATTERN, "%s: invalid regex: contains a NUL byte (use \\x00)",
-                              source)
+            rc = re ? mg_fail(err, MG_EPATTERN,
+                              "%s: invalid regex: contains a NUL byte (use \\x00)", source)
                     : mg_fail(err, -ENOMEM, "out of memory");
             break;
         }
@@ -498,10 +498,11 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
             size_t bad = 0;
             int wr = mg_regex_widen(text, len, &wre, &bad);
             if (wr == -EINVAL)
-                rc = mg_fail(err, MG_EPATTERN,
-                             "%s: regex '%s' has no --wide form: unsupported construct at offset %zu "
-                             "(anchors, \\b and \\Q..\\E cannot be widened)",
-                             source, show(text, len, shown, sizeof(shown)), bad);
+                rc = mg_fail(
+                    err, MG_EPATTERN,
+                    "%s: regex '%s' has no --wide form: unsupported construct at offset %zu "
+                    "(anchors, \\b and \\Q..\\E cannot be widened)",
+                    source, show(text, len, shown, sizeof(shown)), bad);
             else if (wr < 0)
                 rc = mg_fail(err, -ENOMEM, "out of memory");
             else
@@ -598,8 +599,8 @@ MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err)
         ids[i] = (unsigned)i;
     }
     hs_compile_error_t *cerr = NULL;
-    hs_error_t hr = hs_compile_multi(res, fl, ids, (unsigned)p->n_exprs, HS_MODE_BLOCK, NULL,
-                                     &p->db, &cerr);
+    hs_error_t hr =
+        hs_compile_multi(res, fl, ids, (unsigned)p->n_exprs, HS_MODE_BLOCK, NULL, &p->db, &cerr);
     free(res), free(fl), free(ids);
     if (hr != HS_SUCCESS) {
         int rc;

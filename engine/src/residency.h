@@ -25,8 +25,8 @@ typedef int (*mg_range_fn)(void *ctx, uint64_t start, uint64_t end);
  * target's mmap_lock is never held for long. Returns 0, fn's non-zero
  * result, or a negative errno (-ESRCH/0-length read: the process is gone).
  */
-int mg_present_ranges(int pagemap_fd, uint64_t start, uint64_t end, bool *use_ioctl,
-                      mg_range_fn fn, void *ctx);
+int mg_present_ranges(int pagemap_fd, uint64_t start, uint64_t end, bool *use_ioctl, mg_range_fn fn,
+                      void *ctx);
 
 /* Read the pagemap entries of npages pages from page-aligned addr.
  * Returns 0, -ESRCH if the process is gone, or a negative errno. */

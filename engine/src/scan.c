@@ -59,8 +59,20 @@ typedef struct unit {
 } unit;
 
 enum stat_id {
-    ST_PROCS, ST_PROCS_FAILED, ST_REGIONS, ST_REGIONS_SKIPPED, ST_SCANNED, ST_PVR, ST_MEM,
-    ST_NOT_PRESENT, ST_NOREAD, ST_SPECIAL, ST_CHANGED, ST_DEDUPED, ST_MATCHES, ST_PROCS_DONE,
+    ST_PROCS,
+    ST_PROCS_FAILED,
+    ST_REGIONS,
+    ST_REGIONS_SKIPPED,
+    ST_SCANNED,
+    ST_PVR,
+    ST_MEM,
+    ST_NOT_PRESENT,
+    ST_NOREAD,
+    ST_SPECIAL,
+    ST_CHANGED,
+    ST_DEDUPED,
+    ST_MATCHES,
+    ST_PROCS_DONE,
     ST_EVENTS,
     ST_N = ST_EVENTS + MG_EVENT_KINDS
 };
@@ -238,7 +250,11 @@ static int report(void *arg, const mg_hit *h, const mg_piece *pc)
 
 /* ---- one work unit -------------------------------------------------------- */
 
-enum page_class { PG_ABSENT, PG_PVR, PG_MEM };
+enum page_class {
+    PG_ABSENT,
+    PG_PVR,
+    PG_MEM
+};
 
 static enum page_class classify(uint64_t e, bool mem_only)
 {
@@ -737,8 +753,8 @@ static uint64_t resident_bytes(pid_t pid)
 static int check_settings(const mg_settings *s, mg_error *err)
 {
     if (s->chunk_size < MG_PAGE_SIZE || s->chunk_size % MG_PAGE_SIZE || s->chunk_size > MAX_CHUNK)
-        return mg_fail(err, -EINVAL, "chunk size %zu: must be a multiple of %u up to %u", s->chunk_size,
-                       MG_PAGE_SIZE, MAX_CHUNK);
+        return mg_fail(err, -EINVAL, "chunk size %zu: must be a multiple of %u up to %u",
+                       s->chunk_size, MG_PAGE_SIZE, MAX_CHUNK);
     if (s->context > MAX_CONTEXT)
         return mg_fail(err, -EINVAL, "context %zu: at most %u bytes", s->context, MAX_CONTEXT);
     if (s->unbounded_width == 0 || s->unbounded_width > MG_MAX_EXACT_WIDTH)
@@ -927,10 +943,8 @@ MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, 
         size_t own_end = MG_MIN(len, off + chunk_size);
         size_t lo = off > c->margin ? off - c->margin : 0;
         size_t hi = MG_MIN(len, own_end + c->margin);
-        b->u = (unit){.p = &b->p,
-                      .region = &b->region,
-                      .own_start = base + off,
-                      .own_end = base + own_end};
+        b->u = (unit){
+            .p = &b->p, .region = &b->region, .own_start = base + off, .own_end = base + own_end};
         b->w.u = &b->u;
         mg_piece pc = {
             .buf = (const uint8_t *)buf + lo,

@@ -272,8 +272,8 @@ typedef struct mg_stats {
  * ran (whatever each process did: see stats and the sink's events), or a
  * negative code before anything was scanned (err filled): bad settings,
  * an explicit pid that does not exist, or a resource failure. */
-MG_API int mg_scan(const mg_patterns *p, const mg_settings *s, const mg_sink *sink,
-                   mg_stats *stats, mg_error *err);
+MG_API int mg_scan(const mg_patterns *p, const mg_settings *s, const mg_sink *sink, mg_stats *stats,
+                   mg_error *err);
 
 /* Scan a buffer in this process, as if it were one region of a target at
  * address `base`, cut into chunks of chunk_size bytes (any size >= 1; the
