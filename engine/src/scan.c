@@ -600,24 +600,39 @@ typedef struct plan_region {
     uint64_t present;
 } plan_region;
 
+/* Unit boundaries fall on multiples of chunk_size in the mapped object:
+ * the file offset for file and shared memory, the address for anonymous
+ * memory. So processes mapping the same file at different addresses, or
+ * with different pages resident, still cut it into the same units, and
+ * de-duplication can recognise them. */
+static uint64_t unit_phase(const mg_region *r, uint64_t chunk)
+{
+    if (r->kind == MG_REGION_FILE || r->kind == MG_REGION_SHM)
+        return (r->offset % chunk + chunk - r->start % chunk) % chunk;
+    return 0;
+}
+
 static int plan_range(void *arg, uint64_t lo, uint64_t hi)
 {
     plan_region *pr = arg;
     ctx *c = pr->c;
+    uint64_t chunk = c->set.chunk_size, phase = unit_phase(pr->r, chunk);
     pr->present += hi - lo;
-    for (uint64_t a = lo; a < hi; a += c->set.chunk_size) {
+    for (uint64_t a = lo; a < hi;) {
         if (atomic_load(&c->stop) || atomic_load(&pr->p->skip))
             return 1;
+        uint64_t next = ((a + phase) / chunk + 1) * chunk - phase;
         unit u = {
             .p = pr->p,
             .region = pr->r,
             .own_start = a,
-            .own_end = MG_MIN(hi, a + c->set.chunk_size),
+            .own_end = MG_MIN(hi, next),
             .lo = lo,
             .hi = hi,
             .mem_only = pr->mem_only,
         };
         push_unit(c, &u);
+        a = u.own_end;
     }
     return 0;
 }
