@@ -1,0 +1,77 @@
+/* output_common.c - helpers shared by the printer back-ends. */
+#include "output.h"
+
+#include <ctype.h>
+#include <string.h>
+
+const char *output_region_name(const mg_region *r)
+{
+    if (r->path && r->path[0])
+        return r->path;
+    return "[anon]";
+}
+
+const char *output_pattern_kind_name(mg_pattern_kind kind)
+{
+    switch (kind) {
+    case MG_PATTERN_LITERAL:
+        return "literal";
+    case MG_PATTERN_HEX:
+        return "hex";
+    case MG_PATTERN_REGEX:
+        return "regex";
+    }
+    return "unknown";
+}
+
+/* Our own table rather than mg_event_kind_name(): these strings are part of
+ * the JSON output contract and must not drift with the library. */
+const char *output_event_kind_name(mg_event_kind kind)
+{
+    switch (kind) {
+    case MG_EVENT_GONE:
+        return "gone";
+    case MG_EVENT_PERMISSION:
+        return "permission";
+    case MG_EVENT_CHANGED:
+        return "changed";
+    case MG_EVENT_OTHER:
+    case MG_EVENT_KINDS:
+        break;
+    }
+    return "other";
+}
+
+const char *output_error_text(int err, char *buf, size_t size)
+{
+    const char *s = mg_strerror(err);
+    snprintf(buf, size, "%s", s ? s : "unknown error");
+    /* "Permission denied" -> "permission denied", but keep "I/O error". */
+    if (isupper((unsigned char)buf[0]) && islower((unsigned char)buf[1]))
+        buf[0] = (char)tolower((unsigned char)buf[0]);
+    return buf;
+}
+
+const char *output_human_bytes(uint64_t n, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (n < 1024) {
+        snprintf(buf, size, "%llu B", (unsigned long long)n);
+        return buf;
+    }
+    double v = (double)n;
+    unsigned u = 0;
+    while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, size, "%.*f %s", v < 10.0 ? 2 : v < 100.0 ? 1 : 0, v, units[u]);
+    return buf;
+}
+
+double output_gbps(const mg_stats *s)
+{
+    if (!(s->elapsed_seconds > 0.0))
+        return 0.0;
+    return (double)s->bytes_scanned / s->elapsed_seconds / 1e9;
+}

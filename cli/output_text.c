@@ -1,0 +1,230 @@
+/* output_text.c - grep-like text back-end.
+ *
+ *   PID COMM 0xADDRESS PERMS PATH PATTERN: CONTEXT
+ *
+ * Everything that comes from the target (comm, path, context) or from the
+ * user (pattern) is printed with bytes outside printable ASCII escaped as
+ * \xHH and '\' as \\, so a line is always one line and never carries
+ * terminal control sequences. Warnings and the summary go to stderr.
+ */
+#include "output.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* Per-process warnings shown before we only count them: a sweep as a
+ * normal user can fail on hundreds of processes. */
+#define MAX_WARNINGS 20
+
+#define COLOR_PID "\033[35m" /* magenta, like ripgrep's paths */
+#define COLOR_ADDR "\033[32m" /* green, like ripgrep's line numbers */
+#define COLOR_MATCH "\033[1;31m" /* bold red */
+#define COLOR_RESET "\033[0m"
+
+/* Called once per byte of context: unlocked stdio is safe because the
+ * engine serialises sink callbacks. */
+static void put_escaped(FILE *f, const void *data, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (c == '\\') {
+            fputc_unlocked('\\', f);
+            fputc_unlocked('\\', f);
+        } else if (c >= 0x20 && c < 0x7f) {
+            fputc_unlocked(c, f);
+        } else {
+            fputc_unlocked('\\', f);
+            fputc_unlocked('x', f);
+            fputc_unlocked(hex[c >> 4], f);
+            fputc_unlocked(hex[c & 15], f);
+        }
+    }
+}
+
+/* A regular expression is shown as typed: its backslashes are its own
+ * syntax, doubling them would misquote it. Control bytes are still escaped. */
+static void put_regex(FILE *f, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\')
+            fputc_unlocked('\\', f);
+        else
+            put_escaped(f, s + i, 1);
+    }
+}
+
+static void put_escaped_str(FILE *f, const char *s)
+{
+    put_escaped(f, s, strlen(s));
+}
+
+static void color_on(const output_ctx *o, const char *seq)
+{
+    if (o->color)
+        fputs(seq, o->out);
+}
+
+static void color_off(const output_ctx *o)
+{
+    if (o->color)
+        fputs(COLOR_RESET, o->out);
+}
+
+static void put_pid(const output_ctx *o, pid_t pid)
+{
+    color_on(o, COLOR_PID);
+    fprintf(o->out, "%d", (int)pid);
+    color_off(o);
+}
+
+/* The pattern as it would be written in a pattern list: "re:", "hex:". */
+static void put_pattern(const output_ctx *o, const mg_match *m)
+{
+    if (m->pattern_id >= o->n_patterns) {
+        fprintf(o->out, "#%u", m->pattern_id);
+        return;
+    }
+    const mg_pattern_info *pi = &o->patterns[m->pattern_id];
+    if (pi->kind == MG_PATTERN_REGEX) {
+        fputs("re:", o->out);
+        put_regex(o->out, pi->text, pi->len);
+    } else {
+        if (pi->kind == MG_PATTERN_HEX)
+            fputs("hex:", o->out);
+        put_escaped(o->out, pi->text, pi->len);
+    }
+    if (m->wide)
+        fputs(" (wide)", o->out);
+}
+
+static void put_region(const output_ctx *o, const mg_region *r)
+{
+    fprintf(o->out, " %s ", r->perms);
+    put_escaped_str(o->out, output_region_name(r));
+    if (r->deleted)
+        fputs(" (deleted)", o->out);
+}
+
+static void put_context(const output_ctx *o, const mg_match *m)
+{
+    put_escaped(o->out, m->data, m->before);
+    color_on(o, COLOR_MATCH);
+    put_escaped(o->out, m->data + m->before, (size_t)m->length);
+    color_off(o);
+    put_escaped(o->out, m->data + m->before + m->length, m->after);
+}
+
+static void text_match(output_ctx *o, const mg_match *m)
+{
+    put_pid(o, m->process->pid);
+    fputc(' ', o->out);
+    put_escaped_str(o->out, m->process->comm);
+    fputc(' ', o->out);
+    color_on(o, COLOR_ADDR);
+    fprintf(o->out, "0x%" PRIx64, m->address);
+    color_off(o);
+    put_region(o, m->region);
+    fputc(' ', o->out);
+    put_pattern(o, m);
+    fputs(": ", o->out);
+    put_context(o, m);
+    fputc('\n', o->out);
+}
+
+/* memgrep: warning: pid 123 (comm): permission denied: open /proc/123/mem */
+static void text_event(output_ctx *o, const mg_event *e)
+{
+    if (o->events_shown >= MAX_WARNINGS) {
+        o->events_hidden++;
+        return;
+    }
+    o->events_shown++;
+    char buf[128];
+    fprintf(o->err, "memgrep: warning: pid %d", (int)e->process->pid);
+    if (e->process->comm && e->process->comm[0]) {
+        fputs(" (", o->err);
+        put_escaped_str(o->err, e->process->comm);
+        fputc(')', o->err);
+    }
+    fprintf(o->err, ": %s", output_error_text(e->err, buf, sizeof(buf)));
+    if (e->what && e->what[0])
+        fprintf(o->err, ": %s", e->what);
+    if (e->address)
+        fprintf(o->err, " at 0x%" PRIx64, e->address);
+    if (e->region) {
+        fputs(" in ", o->err);
+        put_escaped_str(o->err, output_region_name(e->region));
+    }
+    fputc('\n', o->err);
+}
+
+static void text_count(output_ctx *o, pid_t pid, const char *comm, uint64_t count)
+{
+    put_pid(o, pid);
+    fputc(' ', o->out);
+    put_escaped_str(o->out, comm);
+    fprintf(o->out, " %" PRIu64 "\n", count);
+}
+
+static void text_process(output_ctx *o, pid_t pid, const char *comm)
+{
+    put_pid(o, pid);
+    fputc(' ', o->out);
+    put_escaped_str(o->out, comm);
+    fputc('\n', o->out);
+}
+
+static void text_finish(output_ctx *o)
+{
+    if (o->events_hidden)
+        fprintf(o->err, "memgrep: warning: %" PRIu64 " more warnings not shown\n",
+                o->events_hidden);
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+static void text_summary(output_ctx *o, const mg_stats *s)
+{
+    char a[32], b[32], c[32], d[32], e[32], f[32], g[32], h[32];
+    FILE *err = o->err;
+    fprintf(err,
+            "memgrep: %" PRIu64 " %s scanned, %" PRIu64 " failed; %" PRIu64 " %s scanned, %" PRIu64
+            " skipped\n",
+            s->processes_scanned, plural(s->processes_scanned, "process", "processes"),
+            s->processes_failed, s->regions_scanned,
+            plural(s->regions_scanned, "region", "regions"), s->regions_skipped);
+    fprintf(err,
+            "memgrep: %s scanned (process_vm_readv %s, /proc/PID/mem %s, shared and "
+            "deduplicated %s); not present %s; skipped: no-read %s, special %s, changed %s\n",
+            output_human_bytes(s->bytes_scanned, a, sizeof(a)),
+            output_human_bytes(s->bytes_read_pvr, b, sizeof(b)),
+            output_human_bytes(s->bytes_read_mem, c, sizeof(c)),
+            output_human_bytes(s->bytes_deduped, h, sizeof(h)),
+            output_human_bytes(s->bytes_not_present, d, sizeof(d)),
+            output_human_bytes(s->bytes_skipped_noread, e, sizeof(e)),
+            output_human_bytes(s->bytes_skipped_special, f, sizeof(f)),
+            output_human_bytes(s->bytes_skipped_changed, g, sizeof(g)));
+    fprintf(err, "memgrep: %" PRIu64 " %s; errors:", s->matches,
+            plural(s->matches, "match", "matches"));
+    for (int k = 0; k < MG_EVENT_KINDS; k++)
+        fprintf(err, "%s %" PRIu64 " %s", k ? "," : "", s->events[k],
+                output_event_kind_name((mg_event_kind)k));
+    fputc('\n', err);
+    fprintf(err, "memgrep: %.3f s, %.2f GB/s, mem reader %s, %u threads\n", s->elapsed_seconds,
+            output_gbps(s), s->mem_reader ? s->mem_reader : "none", s->threads);
+}
+
+const output_backend output_text = {
+    .name = "text",
+    .match = text_match,
+    .event = text_event,
+    .count = text_count,
+    .process = text_process,
+    .finish = text_finish,
+    .summary = text_summary,
+};

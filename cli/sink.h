@@ -1,0 +1,37 @@
+/* sink.h - the mg_sink of memgrep: what to report for -c, -l, -q or plain
+ * matches; how it looks is up to the output back-end. */
+#ifndef MEMGREP_CLI_SINK_H
+#define MEMGREP_CLI_SINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "args.h"
+#include "output.h"
+
+/* One matching process (for -c and -l: matches of a process can arrive
+ * from several workers, interleaved with other processes). */
+typedef struct cli_proc {
+    pid_t pid; /* 0: empty slot */
+    uint64_t count;
+    char *comm;
+} cli_proc;
+
+typedef struct cli_sink {
+    cli_mode mode;
+    const output_backend *be;
+    output_ctx *out;
+    cli_proc *procs; /* open addressing, power-of-two capacity */
+    size_t procs_cap, procs_n;
+    uint64_t matches; /* seen by the sink, whatever the mode */
+    bool out_of_memory;
+    bool write_error;
+} cli_sink;
+
+void cli_sink_init(cli_sink *s, cli_mode mode, const output_backend *be, output_ctx *out);
+mg_sink cli_sink_get(cli_sink *s);
+/* After the scan: -c prints its counts (sorted by pid). */
+void cli_sink_finish(cli_sink *s);
+void cli_sink_free(cli_sink *s);
+
+#endif
