@@ -378,8 +378,11 @@ static int handle_option(cli_options *o, scan_counters *n, int c, char *const *a
                     option_name(argv, optind - 1, name, sizeof(name)));
         return -1;
     default:
-        usage_error("unknown option '%s'" TRY_HELP,
-                    option_name(argv, optind - 1, name, sizeof(name)));
+        option_name(argv, optind - 1, name, sizeof(name));
+        if (!strncmp(name, "--", 2) && strchr(name, '=')) /* --json=1 */
+            usage_error("unknown option, or option that takes no value: '%s'" TRY_HELP, name);
+        else
+            usage_error("unknown option '%s'" TRY_HELP, name);
         return -1;
     }
 }
@@ -417,8 +420,10 @@ static int parse_command(int argc, char *const *argv, cli_options *o)
     if (!strcmp(cmd, "scan"))
         return parse_scan(argc - 1, argv + 1, o);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-        if (argc > 3 || (argc == 3 && strcmp(argv[2], "scan"))) {
-            usage_error("unknown help topic '%s'" TRY_HELP, argv[2]);
+        /* `memgrep help [scan]`: there is one command, one help. */
+        int extra = argc > 2 && !strcmp(argv[2], "scan") ? 3 : 2;
+        if (argc > extra) {
+            usage_error("unexpected argument '%s' to %s" TRY_HELP, argv[extra], cmd);
             return -1;
         }
         o->command = CLI_HELP;

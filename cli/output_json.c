@@ -20,7 +20,7 @@ static const char hex_digits[] = "0123456789abcdef";
 void json_string(FILE *f, const void *data, size_t n)
 {
     const unsigned char *p = data;
-    fputc_unlocked('"', f);
+    putc_unlocked('"', f);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
         const char *esc = NULL;
@@ -46,14 +46,14 @@ void json_string(FILE *f, const void *data, size_t n)
         if (esc) {
             fputs_unlocked(esc, f);
         } else if (c >= 0x20 && c < 0x7f) {
-            fputc_unlocked(c, f);
+            putc_unlocked(c, f);
         } else {
             fputs_unlocked("\\u00", f);
-            fputc_unlocked(hex_digits[c >> 4], f);
-            fputc_unlocked(hex_digits[c & 15], f);
+            putc_unlocked(hex_digits[c >> 4], f);
+            putc_unlocked(hex_digits[c & 15], f);
         }
     }
-    fputc_unlocked('"', f);
+    putc_unlocked('"', f);
 }
 
 static void json_cstr(FILE *f, const char *s)
@@ -120,12 +120,12 @@ static void region_object(FILE *f, const mg_region *r)
 
 static void hex_bytes(FILE *f, const uint8_t *p, size_t n)
 {
-    fputc_unlocked('"', f);
+    putc_unlocked('"', f);
     for (size_t i = 0; i < n; i++) {
-        fputc_unlocked(hex_digits[p[i] >> 4], f);
-        fputc_unlocked(hex_digits[p[i] & 15], f);
+        putc_unlocked(hex_digits[p[i] >> 4], f);
+        putc_unlocked(hex_digits[p[i] & 15], f);
     }
-    fputc_unlocked('"', f);
+    putc_unlocked('"', f);
 }
 
 static void pattern_fields(const output_ctx *o, const mg_match *m)

@@ -30,15 +30,15 @@ static void put_escaped(FILE *f, const void *data, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
         if (c == '\\') {
-            fputc_unlocked('\\', f);
-            fputc_unlocked('\\', f);
+            putc_unlocked('\\', f);
+            putc_unlocked('\\', f);
         } else if (c >= 0x20 && c < 0x7f) {
-            fputc_unlocked(c, f);
+            putc_unlocked(c, f);
         } else {
-            fputc_unlocked('\\', f);
-            fputc_unlocked('x', f);
-            fputc_unlocked(hex[c >> 4], f);
-            fputc_unlocked(hex[c & 15], f);
+            putc_unlocked('\\', f);
+            putc_unlocked('x', f);
+            putc_unlocked(hex[c >> 4], f);
+            putc_unlocked(hex[c & 15], f);
         }
     }
 }
@@ -49,7 +49,7 @@ static void put_regex(FILE *f, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\\')
-            fputc_unlocked('\\', f);
+            putc_unlocked('\\', f);
         else
             put_escaped(f, s + i, 1);
     }
