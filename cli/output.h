@@ -54,6 +54,8 @@ const char *output_pattern_kind_name(mg_pattern_kind kind);
 const char *output_event_kind_name(mg_event_kind kind);
 /* mg_strerror(err) starting lower case ("permission denied"), into buf. */
 const char *output_error_text(int err, char *buf, size_t size);
+/* "permission denied: open /proc/PID/mem": the error, then what failed. */
+const char *output_event_reason(const mg_event *e, char *buf, size_t size);
 /* 1536 -> "1.5 KiB"; buf holds at least 16 bytes. */
 const char *output_human_bytes(uint64_t n, char *buf, size_t size);
 /* Bytes scanned per second in GB/s (1e9), 0 when no time elapsed. */

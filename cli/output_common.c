@@ -69,6 +69,21 @@ const char *output_human_bytes(uint64_t n, char *buf, size_t size)
     return buf;
 }
 
+const char *output_event_reason(const mg_event *e, char *buf, size_t size)
+{
+    char err[128];
+    /* ENOENT or ESRCH on a vanished process says less than this. */
+    if (e->kind == MG_EVENT_GONE)
+        snprintf(err, sizeof(err), "exited during the scan");
+    else
+        output_error_text(e->err, err, sizeof(err));
+    if (e->what && e->what[0])
+        snprintf(buf, size, "%s: %s", err, e->what);
+    else
+        snprintf(buf, size, "%s", err);
+    return buf;
+}
+
 double output_gbps(const mg_stats *s)
 {
     if (!(s->elapsed_seconds > 0.0))

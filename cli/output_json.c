@@ -163,12 +163,8 @@ static void json_match(output_ctx *o, const mg_match *m)
 static void json_event(output_ctx *o, const mg_event *e)
 {
     FILE *f = o->out;
-    char err[128], reason[512];
-    output_error_text(e->err, err, sizeof(err));
-    if (e->what && e->what[0])
-        snprintf(reason, sizeof(reason), "%s: %s", err, e->what);
-    else
-        snprintf(reason, sizeof(reason), "%s", err);
+    char reason[512];
+    output_event_reason(e, reason, sizeof(reason));
     begin(f, "error", e->process->pid, e->process->comm);
     key_str(f, "kind", output_event_kind_name(e->kind));
     key_str(f, "reason", reason);

@@ -141,16 +141,14 @@ static void text_event(output_ctx *o, const mg_event *e)
         return;
     }
     o->events_shown++;
-    char buf[128];
+    char buf[512];
     fprintf(o->err, "memgrep: warning: pid %d", (int)e->process->pid);
     if (e->process->comm && e->process->comm[0]) {
         fputs(" (", o->err);
         put_escaped_str(o->err, e->process->comm);
         fputc(')', o->err);
     }
-    fprintf(o->err, ": %s", output_error_text(e->err, buf, sizeof(buf)));
-    if (e->what && e->what[0])
-        fprintf(o->err, ": %s", e->what);
+    fprintf(o->err, ": %s", output_event_reason(e, buf, sizeof(buf)));
     if (e->address)
         fprintf(o->err, " at 0x%" PRIx64, e->address);
     if (e->region) {
