@@ -1,0 +1,530 @@
+/*
+ * fixture.c - a process with marker strings planted at known addresses, for
+ * the integration, safety, sweep and CLI tests.
+ *
+ *   fixture --token HEX [--fork] [--reserve] [--exit-after MS] [--touch MB]
+ *           [--map-file PATH] [--odd-comm]
+ *
+ * Every marker is "mgt-" TOKEN "-" NAME ";" (see fixture.h). The token comes
+ * from argv, so markers are unique per run and no full marker exists in this
+ * program's image, its argv or its stdio buffers: each plant is written
+ * piece by piece straight into its final place, never assembled elsewhere.
+ *
+ * Output, one line each, then nothing more is written to any plant:
+ *   PLANT <name> 0x<addr> <len> <kind> [key=value...]
+ *   INFO <what> ...
+ *   CHILD <pid>        (--fork)
+ *   READY
+ * kind: plain   the marker itself, readable
+ *       noread  the marker in a PROT_NONE page
+ *       wide    the marker in UTF-16LE
+ *       upper   the marker in upper case
+ *       hex     00 fe MARKER 7f 80
+ *       regex   "mgt-" TOKEN "-re=" DIGITS ";"
+ *       parent  (--fork) the marker, in the parent only (not in the child)
+ *       child   (--fork) the marker, in the child only
+ * Then it waits for EOF on stdin (or --exit-after MS) and exits.
+ */
+#include "fixture.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define KiB (1024ul)
+#define MiB (1024ul * KiB)
+#define GiB (1024ul * MiB)
+
+static const char *token;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "fixture: %s: %s\n", what, strerror(errno));
+    exit(3);
+}
+
+/* Write the marker for name at dst, transformed byte by byte; returns the
+ * marker length. The pieces come from .rodata, argv and the name: the whole
+ * marker only ever exists at dst. */
+enum form {
+    FORM_PLAIN,
+    FORM_UPPER,
+    FORM_WIDE
+};
+
+static size_t put_marker(uint8_t *dst, const char *name, enum form form)
+{
+    const char *pieces[] = {FIXTURE_MARKER_PREFIX, token, "-", name, ";"};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        for (const char *s = pieces[i]; *s; s++) {
+            uint8_t c = (uint8_t)*s;
+            if (form == FORM_UPPER)
+                c = (uint8_t)toupper(c);
+            if (form == FORM_WIDE) {
+                dst[2 * n] = c;
+                dst[2 * n + 1] = 0;
+            } else {
+                dst[n] = c;
+            }
+            n++;
+        }
+    }
+    return form == FORM_WIDE ? 2 * n : n;
+}
+
+static size_t marker_len(const char *name)
+{
+    return strlen(FIXTURE_MARKER_PREFIX) + strlen(token) + 1 + strlen(name) + 1;
+}
+
+static void report(const char *name, const void *addr, size_t len, const char *kind,
+                   const char *extra)
+{
+    printf("PLANT %s %p %zu %s%s%s\n", name, addr, len, kind, extra ? " " : "", extra ? extra : "");
+}
+
+static void plant(void *dst, const char *name, enum form form, const char *kind)
+{
+    size_t len = put_marker(dst, name, form);
+    report(name, dst, len, kind, NULL);
+}
+
+static void *xmmap(size_t len, int prot, int flags, int fd)
+{
+    void *p = mmap(NULL, len, prot, flags, fd, 0);
+    if (p == MAP_FAILED)
+        die("mmap");
+    return p;
+}
+
+/* An anonymous RW mapping of len bytes at an address aligned to align, with
+ * PROT_NONE reservation around it so that it is its own VMA. */
+static uint8_t *aligned_region(size_t len, size_t align)
+{
+    size_t span = len + align + 2 * 4096;
+    uint8_t *r = xmmap(span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+    uintptr_t a = ((uintptr_t)r + 4096 + align - 1) & ~(uintptr_t)(align - 1);
+    uint8_t *p = mmap((void *)a, len, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED)
+        die("mmap fixed");
+    return p;
+}
+
+/* ---- the thread's stack plant ---- */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static bool thread_ready;
+static uint8_t *thread_plant;
+static size_t thread_plant_len;
+
+static void *thread_main(void *arg)
+{
+    (void)arg;
+    uint8_t buf[512];
+    memset(buf, 0, sizeof buf);
+    thread_plant = buf + 128;
+    thread_plant_len = put_marker(thread_plant, "tstack", FORM_PLAIN);
+    __asm__ volatile("" : : "r"(buf) : "memory");
+    pthread_mutex_lock(&lock);
+    thread_ready = true;
+    pthread_cond_signal(&cond);
+    pthread_mutex_unlock(&lock);
+    for (;;)
+        pause();
+    return NULL;
+}
+
+/* ---- the big region ---- */
+
+/* Boundaries relative to the region start (which is 64 MiB aligned) and how
+ * many marker bytes lie before each: SPLIT_* are resolved against the marker
+ * length, so the copies cross at 1, 2, 3, half, len-2 and len-1 bytes. */
+enum {
+    SPLIT_HALF = -1,
+    SPLIT_LEN_1 = -2,
+    SPLIT_LEN_2 = -3
+};
+static const struct {
+    size_t boundary;
+    long before;
+} big_copies[] = {
+    {4 * KiB, 1},
+    {8 * KiB, SPLIT_LEN_1},
+    {12 * KiB, SPLIT_HALF},
+    {64 * KiB, 2},
+    {128 * KiB, SPLIT_LEN_2},
+    {192 * KiB, SPLIT_HALF},
+    {1 * MiB, SPLIT_HALF},
+    {3 * MiB, 1},
+    {2 * MiB, SPLIT_LEN_1},
+    {6 * MiB, 3},
+    {16 * MiB, SPLIT_HALF},
+    {48 * MiB, 1},
+    {32 * MiB, SPLIT_LEN_2},
+    {64 * MiB, SPLIT_LEN_1},
+    {66 * MiB, SPLIT_HALF},
+    {72 * MiB, 2},
+};
+
+#define BIG_SIZE (80 * MiB)
+
+static void plant_big(void)
+{
+    uint8_t *big = aligned_region(BIG_SIZE, 64 * MiB);
+    printf("INFO big 0x%lx %lu\n", (unsigned long)(uintptr_t)big, (unsigned long)BIG_SIZE);
+    size_t mlen = marker_len("big");
+    plant(big, "big", FORM_PLAIN, "plain");
+    for (size_t i = 0; i < sizeof big_copies / sizeof big_copies[0]; i++) {
+        long b = big_copies[i].before;
+        size_t before = b == SPLIT_HALF    ? mlen / 2
+                        : b == SPLIT_LEN_1 ? mlen - 1
+                        : b == SPLIT_LEN_2 ? mlen - 2
+                                           : (size_t)b;
+        plant(big + big_copies[i].boundary - before, "big", FORM_PLAIN, "plain");
+    }
+    plant(big + BIG_SIZE - mlen, "big", FORM_PLAIN, "plain");
+}
+
+/* ---- a THP region ---- */
+
+static unsigned long anon_huge_kb(const void *addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return 0;
+    char line[512];
+    bool in = false;
+    unsigned long kb = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long s, e;
+        if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            in = (uintptr_t)addr >= s && (uintptr_t)addr < e;
+            continue;
+        }
+        if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+            break;
+    }
+    fclose(f);
+    return kb;
+}
+
+static void plant_thp(void)
+{
+    size_t len = 4 * MiB;
+    uint8_t *r = xmmap(len + 2 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+    uint8_t *p = (uint8_t *)(((uintptr_t)r + 2 * MiB - 1) & ~(uintptr_t)(2 * MiB - 1));
+    if (p > r)
+        munmap(r, (size_t)(p - r));
+    if (p + len < r + len + 2 * MiB)
+        munmap(p + len, (size_t)(r + len + 2 * MiB - (p + len)));
+    madvise(p, len, MADV_HUGEPAGE);
+    memset(p, 0x5a, len);
+    size_t a = put_marker(p + 4096 + 100, "thp", FORM_PLAIN);
+    size_t b = put_marker(p + 2 * MiB - 7, "thp", FORM_PLAIN);
+    char extra[64];
+    snprintf(extra, sizeof extra, "thp_kb=%lu", anon_huge_kb(p));
+    report("thp", p + 4096 + 100, a, "plain", extra);
+    report("thp", p + 2 * MiB - 7, b, "plain", extra);
+}
+
+/* ---- file, memfd and shared mappings ---- */
+
+static void pwrite_marker(int fd, off_t off, const char *name)
+{
+    const char *pieces[] = {FIXTURE_MARKER_PREFIX, token, "-", name, ";"};
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        size_t n = strlen(pieces[i]);
+        if (pwrite(fd, pieces[i], n, off) != (ssize_t)n)
+            die("pwrite");
+        off += (off_t)n;
+    }
+}
+
+static void plant_private_file(void)
+{
+    char path[] = "/tmp/mg-fixture-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        die("mkstemp");
+    if (ftruncate(fd, 2 * 4096) != 0)
+        die("ftruncate");
+    /* Page 0 holds a marker in the file itself; page 1 is zeros in the file
+     * and gets its marker only through the mapping (a private COW copy). */
+    pwrite_marker(fd, 100, "pfclean");
+    uint8_t *m = xmmap(2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd);
+    unlink(path);
+    close(fd);
+    volatile uint8_t sink = m[100];
+    (void)sink;
+    report("pfclean", m + 100, marker_len("pfclean"), "plain", NULL);
+    plant(m + 4096 + 200, "pfcow", FORM_PLAIN, "plain");
+}
+
+static void plant_shared(void)
+{
+    int fd = memfd_create("mg-fixture", 0);
+    if (fd < 0)
+        die("memfd_create");
+    if (ftruncate(fd, 64 * KiB) != 0)
+        die("ftruncate memfd");
+    uint8_t *m = xmmap(64 * KiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+    close(fd);
+    plant(m + 300, "memfd", FORM_PLAIN, "plain");
+
+    uint8_t *s = xmmap(64 * KiB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);
+    plant(s + 500, "shanon", FORM_PLAIN, "plain");
+}
+
+static void plant_noread(void)
+{
+    uint8_t *p = xmmap(4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+    plant(p + 64, "noread", FORM_PLAIN, "noread");
+    if (mprotect(p, 4096, PROT_NONE) != 0)
+        die("mprotect");
+}
+
+/* Heap: small plants, the transformed copies, hex bytes, regex text and the
+ * context plant. */
+static void plant_heap(void)
+{
+    plant(malloc(64), "heap", FORM_PLAIN, "plain");
+
+    plant(malloc(64), "wide", FORM_PLAIN, "plain");
+    plant(malloc(128), "wide", FORM_WIDE, "wide");
+    plant(malloc(64), "case", FORM_PLAIN, "plain");
+    plant(malloc(64), "case", FORM_UPPER, "upper");
+
+    uint8_t *h = malloc(80);
+    h[0] = 0x00;
+    h[1] = 0xfe;
+    size_t n = put_marker(h + 2, "hex", FORM_PLAIN);
+    h[2 + n] = 0x7f;
+    h[3 + n] = 0x80;
+    report("hex", h, n + 4, "hex", NULL);
+
+    /* Two regex texts with 1 and 9 digits. */
+    static const char *const digits[] = {"7", "123456789"};
+    for (size_t i = 0; i < 2; i++) {
+        uint8_t *t = malloc(96);
+        const char *pieces[] = {FIXTURE_MARKER_PREFIX, token, "-re=", digits[i], ";"};
+        size_t k = 0;
+        for (size_t j = 0; j < sizeof pieces / sizeof pieces[0]; j++)
+            for (const char *s = pieces[j]; *s; s++)
+                t[k++] = (uint8_t)*s;
+        report("re", t, k, "regex", NULL);
+    }
+
+    /* Context plant: FIXTURE_CTX_SPAN known bytes either side. */
+    size_t span = FIXTURE_CTX_SPAN;
+    uint8_t *c = malloc(2 * span + 128);
+    for (size_t i = 0; i < 2 * span + 128; i++)
+        c[i] = fixture_ctx_byte((long)i - (long)span);
+    plant(c + span, "ctx", FORM_PLAIN, "plain");
+}
+
+static void touch_region(size_t mb)
+{
+    uint8_t *p = xmmap(mb * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+    for (size_t i = 0; i < mb * MiB; i += 4096)
+        p[i] = (uint8_t)(i >> 12) | 1;
+    printf("INFO touch %p %zu\n", (void *)p, mb * MiB);
+}
+
+/* Map a file the test wrote (read-only, private) and touch every page: the
+ * same page-cache pages in every fixture given the same file. */
+static void map_file(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        die("open --map-file");
+    off_t len = lseek(fd, 0, SEEK_END);
+    if (len <= 0)
+        die("empty --map-file");
+    volatile uint8_t *m = xmmap((size_t)len, PROT_READ, MAP_PRIVATE, fd);
+    close(fd);
+    for (off_t i = 0; i < len; i += 4096)
+        (void)m[i];
+    printf("INFO mapfile %p %ld\n", (void *)m, (long)len);
+}
+
+static void reserve(void)
+{
+    uint8_t *r = xmmap(64 * GiB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+    printf("INFO reserve %p %lu\n", (void *)r, (unsigned long)(64 * GiB));
+    int fd = memfd_create("mg-fixture-untouched", 0);
+    if (fd < 0)
+        die("memfd_create");
+    if (ftruncate(fd, 64 * MiB) != 0)
+        die("ftruncate");
+    uint8_t *m = xmmap(64 * MiB, PROT_READ, MAP_SHARED, fd);
+    close(fd);
+    printf("INFO memfd-untouched %p %lu\n", (void *)m, (unsigned long)(64 * MiB));
+}
+
+/* 256 MiB, every page written (real pages, not the zero page), markers at
+ * the start, in the middle and at the end; shared with the child after
+ * fork. Two markers straddle a page boundary where the child, after fork,
+ * writes only the second page (so the first stays shared):
+ *   forkgone  whole in the parent; the child blanks its tail  (kind parent)
+ *   forkonly  the parent writes only its head; the child completes it
+ *             (kind child)
+ * Returns the region; fork_child_writes() does the child's part. */
+static uint8_t *fork_region;
+#define FORK_GONE_AT (64 * MiB)
+#define FORK_ONLY_AT (96 * MiB)
+#define FORK_SPLIT 10 /* marker bytes before the page boundary */
+
+static void plant_fork_region(void)
+{
+    size_t len = 256 * MiB;
+    uint8_t *p = xmmap(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+    madvise(p, len, MADV_NOHUGEPAGE);
+    memset(p, 0x33, len);
+    fork_region = p;
+    printf("INFO fork-region %p %zu\n", (void *)p, len);
+    plant(p, "fork", FORM_PLAIN, "plain");
+    plant(p + 128 * MiB - 5, "fork", FORM_PLAIN, "plain");
+    plant(p + len - marker_len("fork"), "fork", FORM_PLAIN, "plain");
+
+    size_t n = put_marker(p + FORK_GONE_AT - FORK_SPLIT, "forkgone", FORM_PLAIN);
+    report("forkgone", p + FORK_GONE_AT - FORK_SPLIT, n, "parent", NULL);
+    n = put_marker(p + FORK_ONLY_AT - FORK_SPLIT, "forkonly", FORM_PLAIN);
+    memset(p + FORK_ONLY_AT, 0x33, n - FORK_SPLIT); /* the parent keeps the head only */
+    report("forkonly", p + FORK_ONLY_AT - FORK_SPLIT, n, "child", NULL);
+}
+
+/* In the child, before READY: touch only the pages after the boundaries. */
+static void fork_child_writes(void)
+{
+    size_t n = marker_len("forkgone");
+    memset(fork_region + FORK_GONE_AT, 0x33, n - FORK_SPLIT);
+    /* Write the whole marker to the side and copy its tail: the head bytes
+     * on the shared page must not be written (that would unshare it). */
+    uint8_t *tmp = xmmap(4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+    size_t m = put_marker(tmp, "forkonly", FORM_PLAIN);
+    memcpy(fork_region + FORK_ONLY_AT, tmp + FORK_SPLIT, m - FORK_SPLIT);
+    munmap(tmp, 4096);
+}
+
+static void wait_stdin(long exit_after_ms)
+{
+    char buf[256];
+    for (;;) {
+        if (exit_after_ms >= 0) {
+            struct pollfd pfd = {.fd = 0, .events = POLLIN};
+            int r = poll(&pfd, 1, (int)exit_after_ms);
+            if (r == 0)
+                return;
+        }
+        ssize_t n = read(0, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EINTR))
+            return;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    bool do_fork = false, do_reserve = false, odd_comm = false;
+    long exit_after = -1;
+    size_t touch_mb = 0;
+    const char *map_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--token") && i + 1 < argc)
+            token = argv[++i];
+        else if (!strcmp(argv[i], "--fork"))
+            do_fork = true;
+        else if (!strcmp(argv[i], "--reserve"))
+            do_reserve = true;
+        else if (!strcmp(argv[i], "--odd-comm"))
+            odd_comm = true;
+        else if (!strcmp(argv[i], "--exit-after") && i + 1 < argc)
+            exit_after = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--touch") && i + 1 < argc)
+            touch_mb = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--map-file") && i + 1 < argc)
+            map_path = argv[++i];
+        else {
+            fprintf(stderr, "fixture: unknown argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!token || strlen(token) < 8) {
+        fprintf(stderr, "usage: fixture --token HEX [--fork] [--reserve] [--exit-after MS] "
+                        "[--touch MB] [--map-file PATH] [--odd-comm]\n");
+        return 2;
+    }
+    /* Die with the test that started us. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (odd_comm)
+        prctl(PR_SET_NAME, (unsigned long)FIXTURE_ODD_COMM, 0, 0, 0);
+
+    /* Main stack: lives in main's frame until exit. */
+    uint8_t stack_buf[256];
+    memset(stack_buf, 0, sizeof stack_buf);
+    plant(stack_buf + 32, "stack", FORM_PLAIN, "plain");
+    __asm__ volatile("" : : "r"(stack_buf) : "memory");
+
+    pthread_t th;
+    if (pthread_create(&th, NULL, thread_main, NULL) != 0)
+        die("pthread_create");
+    pthread_mutex_lock(&lock);
+    while (!thread_ready)
+        pthread_cond_wait(&cond, &lock);
+    pthread_mutex_unlock(&lock);
+    report("tstack", thread_plant, thread_plant_len, "plain", NULL);
+
+    plant_heap();
+    plant_big();
+    plant_private_file();
+    plant_shared();
+    plant_thp();
+    plant_noread();
+    if (touch_mb)
+        touch_region(touch_mb);
+    if (map_path)
+        map_file(map_path);
+    if (do_reserve)
+        reserve();
+    if (do_fork) {
+        plant_fork_region();
+        fflush(stdout);
+        int done[2];
+        if (pipe(done) != 0)
+            die("pipe");
+        pid_t child = fork();
+        if (child < 0)
+            die("fork");
+        if (child == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            fork_child_writes();
+            if (write(done[1], "", 1) != 1)
+                _exit(3);
+            wait_stdin(exit_after);
+            _exit(0);
+        }
+        char c;
+        if (read(done[0], &c, 1) != 1)
+            die("child did not finish planting");
+        printf("CHILD %d\n", (int)child);
+    }
+    printf("READY\n");
+    fflush(stdout);
+
+    wait_stdin(exit_after);
+    __asm__ volatile("" : : "r"(stack_buf) : "memory");
+    _exit(0);
+}
