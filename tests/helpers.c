@@ -1,0 +1,447 @@
+/* helpers.c - see helpers.h. */
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+void need_root(void)
+{
+    if (geteuid() != 0)
+        cr_skip_test("needs root: reads the memory of other processes");
+    FILE *y = fopen("/proc/sys/kernel/yama/ptrace_scope", "r");
+    if (y) {
+        int scope = 0;
+        if (fscanf(y, "%d", &scope) != 1)
+            scope = 0;
+        fclose(y);
+        if (scope >= 3)
+            cr_skip_test("needs ptrace access: kernel.yama.ptrace_scope=3 denies even root");
+    }
+}
+
+void random_token(char out[17])
+{
+    uint8_t b[8];
+    cr_assert_eq(getrandom(b, sizeof b, 0), (ssize_t)sizeof b, "getrandom failed");
+    for (int i = 0; i < 8; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/* ---- fixtures ---- */
+
+static void parse_line(fixture *f, char *line)
+{
+    char *save = NULL;
+    char *tag = strtok_r(line, " ", &save);
+    if (!tag)
+        return;
+    if (!strcmp(tag, "PLANT")) {
+        cr_assert_lt(f->n_plants, sizeof f->plants / sizeof f->plants[0], "too many plants");
+        plant *p = &f->plants[f->n_plants];
+        const char *name = strtok_r(NULL, " ", &save);
+        const char *addr = strtok_r(NULL, " ", &save);
+        const char *len = strtok_r(NULL, " ", &save);
+        const char *kind = strtok_r(NULL, " ", &save);
+        const char *extra = strtok_r(NULL, "", &save);
+        cr_assert(name && addr && len && kind, "bad PLANT line from fixture");
+        snprintf(p->name, sizeof p->name, "%s", name);
+        p->addr = strtoull(addr, NULL, 16);
+        p->len = strtoull(len, NULL, 10);
+        snprintf(p->kind, sizeof p->kind, "%s", kind);
+        snprintf(p->extra, sizeof p->extra, "%s", extra ? extra : "");
+        f->n_plants++;
+    } else if (!strcmp(tag, "INFO")) {
+        if (f->n_infos == sizeof f->infos / sizeof f->infos[0])
+            return;
+        const char *what = strtok_r(NULL, " ", &save);
+        const char *addr = strtok_r(NULL, " ", &save);
+        const char *len = strtok_r(NULL, " ", &save);
+        if (!what || !addr || !len)
+            return;
+        snprintf(f->infos[f->n_infos].what, sizeof f->infos[0].what, "%s", what);
+        f->infos[f->n_infos].addr = strtoull(addr, NULL, 16);
+        f->infos[f->n_infos].len = strtoull(len, NULL, 10);
+        f->n_infos++;
+    } else if (!strcmp(tag, "CHILD")) {
+        const char *pid = strtok_r(NULL, " ", &save);
+        cr_assert(pid, "bad CHILD line");
+        f->child = (pid_t)atoi(pid);
+    }
+}
+
+void fixture_start(fixture *f, const char *const *extra_args)
+{
+    memset(f, 0, sizeof *f);
+    const char *path = getenv("MG_FIXTURE");
+    cr_assert(path && *path, "MG_FIXTURE is not set (run through meson test)");
+    random_token(f->token);
+
+    const char *argv[16] = {path, "--token", f->token};
+    size_t argc = 3;
+    for (size_t i = 0; extra_args && extra_args[i]; i++) {
+        cr_assert_lt(argc, 15u);
+        argv[argc++] = extra_args[i];
+    }
+    argv[argc] = NULL;
+
+    int in[2], out[2];
+    cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        /* Nothing of the test runner's (Criterion's pipes) leaks into it. */
+        syscall(SYS_close_range, 3u, ~0u, 0u);
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    f->pid = pid;
+    f->stdin_fd = in[1];
+
+    /* Read lines until READY (30 s at most). */
+    char buf[16384];
+    size_t have = 0;
+    bool ready = false;
+    while (!ready) {
+        struct pollfd pfd = {.fd = out[0], .events = POLLIN};
+        int r = poll(&pfd, 1, 30000);
+        cr_assert_gt(r, 0, "fixture did not print READY within 30 s");
+        ssize_t n = read(out[0], buf + have, sizeof buf - 1 - have);
+        cr_assert_gt(n, 0, "fixture exited before READY");
+        have += (size_t)n;
+        buf[have] = '\0';
+        char *nl;
+        while ((nl = strchr(buf, '\n'))) {
+            *nl = '\0';
+            if (!strcmp(buf, "READY"))
+                ready = true;
+            else
+                parse_line(f, buf);
+            size_t used = (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, have - used + 1);
+            have -= used;
+        }
+        cr_assert_lt(have, sizeof buf - 1, "overlong line from fixture");
+    }
+    close(out[0]);
+    cr_assert_gt(f->n_plants, 0u, "fixture planted nothing");
+}
+
+void fixture_stop(fixture *f)
+{
+    if (f->pid <= 0)
+        return;
+    close(f->stdin_fd);
+    if (f->child > 0)
+        kill(f->child, SIGKILL);
+    kill(f->pid, SIGKILL);
+    waitpid(f->pid, NULL, 0);
+    f->pid = 0;
+}
+
+char *fixture_marker(const fixture *f, const char *name)
+{
+    char *m = NULL;
+    cr_assert_geq(asprintf(&m, "%s%s-%s;", FIXTURE_MARKER_PREFIX, f->token, name), 0);
+    return m;
+}
+
+uint64_t fixture_info(const fixture *f, const char *what, uint64_t *len)
+{
+    for (size_t i = 0; i < f->n_infos; i++)
+        if (!strcmp(f->infos[i].what, what)) {
+            if (len)
+                *len = f->infos[i].len;
+            return f->infos[i].addr;
+        }
+    if (len)
+        *len = 0;
+    return 0;
+}
+
+const plant *fixture_plant_at(const fixture *f, uint64_t addr)
+{
+    for (size_t i = 0; i < f->n_plants; i++)
+        if (f->plants[i].addr == addr)
+            return &f->plants[i];
+    return NULL;
+}
+
+/* ---- patterns ---- */
+
+unsigned add_pattern(mg_patterns *p, mg_pattern_kind kind, const char *text, size_t len,
+                     unsigned flags)
+{
+    mg_error err = {{0}};
+    int id = mg_patterns_add(p, kind, text, len, flags, NULL, &err);
+    cr_assert_geq(id, 0, "mg_patterns_add(%.*s): %d %s: %s", (int)len, text, id, mg_strerror(id),
+                  err.message);
+    return (unsigned)id;
+}
+
+void compile_patterns(mg_patterns *p)
+{
+    mg_error err = {{0}};
+    int rc = mg_patterns_compile(p, &err);
+    cr_assert_eq(rc, 0, "mg_patterns_compile: %d %s: %s", rc, mg_strerror(rc), err.message);
+}
+
+static bool kind_in(const char *kind, const char *kinds)
+{
+    size_t k = strlen(kind);
+    for (const char *s = kinds; *s;) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n == k && !strncmp(s, kind, k))
+            return true;
+        s += n + (e ? 1 : 0);
+    }
+    return false;
+}
+
+size_t add_plant_literals(mg_patterns *p, const fixture *f, const char *kinds, unsigned flags,
+                          char names[][32], size_t max)
+{
+    size_t n = 0, base = mg_patterns_count(p);
+    for (size_t i = 0; i < f->n_plants; i++) {
+        const plant *pl = &f->plants[i];
+        if (!kind_in(pl->kind, kinds))
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < n; j++)
+            seen |= !strcmp(names[j], pl->name);
+        if (seen)
+            continue;
+        cr_assert_lt(n, max);
+        char *m = fixture_marker(f, pl->name);
+        unsigned id = add_pattern(p, MG_PATTERN_LITERAL, m, strlen(m), flags);
+        free(m);
+        cr_assert_eq(id, base + n, "pattern ids are not 0, 1, 2... in order of adding");
+        snprintf(names[n], 32, "%s", pl->name);
+        n++;
+    }
+    return n;
+}
+
+/* ---- collector ---- */
+
+static int collect_match(void *ctx, const mg_match *m)
+{
+    collector *c = ctx;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->hits = realloc(c->hits, c->cap * sizeof *c->hits);
+        if (!c->hits)
+            abort();
+    }
+    hit *h = &c->hits[c->n++];
+    h->pid = m->process ? m->process->pid : -1;
+    h->addr = m->address;
+    h->len = m->length;
+    h->pattern_id = m->pattern_id;
+    h->wide = m->wide;
+    h->before = m->before;
+    h->after = m->after;
+    h->region_start = m->region ? m->region->start : 0;
+    h->region_end = m->region ? m->region->end : 0;
+    h->region_kind = m->region ? m->region->kind : (mg_region_kind)-1;
+    memcpy(h->perms, m->region ? m->region->perms : "????", 4);
+    h->perms[4] = '\0';
+    size_t total = m->before + (size_t)m->length + m->after;
+    h->data = malloc(total ? total : 1);
+    if (!h->data)
+        abort();
+    if (m->data)
+        memcpy(h->data, m->data, total);
+    return c->reply;
+}
+
+static void collect_event(void *ctx, const mg_event *e)
+{
+    collector *c = ctx;
+    if ((unsigned)e->kind < MG_EVENT_KINDS)
+        c->events[e->kind]++;
+    if (c->n_event_pids < sizeof c->event_pids / sizeof c->event_pids[0] && e->process)
+        c->event_pids[c->n_event_pids++] = e->process->pid;
+}
+
+mg_sink collector_sink(collector *c)
+{
+    return (mg_sink){.ctx = c, .match = collect_match, .event = collect_event};
+}
+
+void collector_free(collector *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->hits[i].data);
+    free(c->hits);
+    memset(c, 0, sizeof *c);
+}
+
+size_t want_plants(want *w, size_t n, size_t max, const fixture *f, pid_t pid, const char *kinds,
+                   char names[][32], size_t n_names)
+{
+    for (size_t i = 0; i < f->n_plants; i++) {
+        const plant *pl = &f->plants[i];
+        if (!kind_in(pl->kind, kinds))
+            continue;
+        for (size_t id = 0; id < n_names; id++) {
+            if (strcmp(names[id], pl->name))
+                continue;
+            cr_assert_lt(n, max);
+            w[n++] = (want){.pid = pid,
+                            .addr = pl->addr,
+                            .len = pl->len,
+                            .pattern_id = (unsigned)id,
+                            .wide = !strcmp(pl->kind, "wide")};
+        }
+    }
+    return n;
+}
+
+static bool same(const hit *h, const want *w)
+{
+    return h->pid == w->pid && h->addr == w->addr && h->pattern_id == w->pattern_id;
+}
+
+void assert_exact_hits(const collector *c, const want *w, size_t n, const char *what)
+{
+    char msg[8192];
+    size_t off = 0;
+    int bad = 0;
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        if (off < sizeof msg)                                                                      \
+            off += (size_t)snprintf(msg + off, sizeof msg - off, __VA_ARGS__);                     \
+    } while (0)
+    for (size_t i = 0; i < n; i++) {
+        size_t found = 0;
+        for (size_t j = 0; j < c->n; j++)
+            if (same(&c->hits[j], &w[i])) {
+                found++;
+                if (c->hits[j].len != w[i].len || c->hits[j].wide != w[i].wide) {
+                    ADD("\n  wrong length/wide: pid %d 0x%" PRIx64 " pattern %u: got len %" PRIu64
+                        " wide %d, want len %" PRIu64 " wide %d",
+                        w[i].pid, w[i].addr, w[i].pattern_id, c->hits[j].len, c->hits[j].wide,
+                        w[i].len, w[i].wide);
+                    bad++;
+                }
+            }
+        if (found == 0) {
+            ADD("\n  missed: pid %d 0x%" PRIx64 " pattern %u", w[i].pid, w[i].addr,
+                w[i].pattern_id);
+            bad++;
+        } else if (found > 1) {
+            ADD("\n  reported %zu times: pid %d 0x%" PRIx64 " pattern %u", found, w[i].pid,
+                w[i].addr, w[i].pattern_id);
+            bad++;
+        }
+    }
+    for (size_t j = 0; j < c->n; j++) {
+        bool expected = false;
+        for (size_t i = 0; i < n && !expected; i++)
+            expected = same(&c->hits[j], &w[i]);
+        if (!expected) {
+            ADD("\n  extra: pid %d 0x%" PRIx64 " len %" PRIu64 " pattern %u wide %d",
+                c->hits[j].pid, c->hits[j].addr, c->hits[j].len, c->hits[j].pattern_id,
+                c->hits[j].wide);
+            bad++;
+        }
+    }
+#undef ADD
+    cr_assert_eq(bad, 0, "%s: %d problem(s) among %zu reported / %zu expected:%s", what, bad, c->n,
+                 n, msg);
+}
+
+/* ---- /proc ---- */
+
+long proc_kb(pid_t pid, const char *file, const char *key)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    char line[256];
+    size_t k = strlen(key);
+    long v = -1;
+    while (fgets(line, sizeof line, fp))
+        if (!strncmp(line, key, k) && line[k] == ':') {
+            v = strtol(line + k + 1, NULL, 10);
+            break;
+        }
+    fclose(fp);
+    return v;
+}
+
+ssize_t read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = pread(fd, buf, len, (off_t)addr);
+    int e = errno;
+    close(fd);
+    return n < 0 ? -e : n;
+}
+
+static int page_present(int fd, uint64_t page)
+{
+    uint64_t e;
+    if (pread(fd, &e, sizeof e, (off_t)(page / 4096 * 8)) != (ssize_t)sizeof e)
+        return -EIO;
+    return (int)(e >> 63);
+}
+
+int present_run(pid_t pid, uint64_t addr, uint64_t lo, uint64_t hi, uint64_t *run_start,
+                uint64_t *run_end)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    uint64_t s = addr & ~4095ull, e = s;
+    int rc = page_present(fd, s);
+    if (rc == 1) {
+        e += 4096;
+        while (s > lo && (rc = page_present(fd, s - 4096)) == 1)
+            s -= 4096;
+        while (e < hi && (rc = page_present(fd, e)) == 1)
+            e += 4096;
+    }
+    close(fd);
+    if (rc < 0)
+        return rc;
+    *run_start = s > lo ? s : lo;
+    *run_end = e < hi ? e : hi;
+    if (*run_end < *run_start)
+        *run_end = *run_start;
+    return 0;
+}
+
+void settings_for(mg_settings *s, const pid_t *pids, size_t n)
+{
+    mg_default_settings(s);
+    s->pids = pids;
+    s->n_pids = n;
+}

@@ -1,0 +1,130 @@
+/* helpers.h - shared by the Criterion tests: fixture processes, a collecting
+ * sink, exact-set comparison of matches, /proc readers. */
+#ifndef MG_TESTS_HELPERS_H
+#define MG_TESTS_HELPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "memgrep/memgrep.h"
+
+/* Skip the current test unless we may read other processes' memory. */
+void need_root(void);
+
+/* 16 random lowercase hex digits + NUL. */
+void random_token(char out[17]);
+
+/* ---- fixture processes (tests/fixture.c) ---- */
+
+typedef struct plant {
+    char name[32];
+    uint64_t addr;
+    uint64_t len;
+    char kind[16]; /* plain noread wide upper hex regex */
+    char extra[64];
+} plant;
+
+typedef struct fixture {
+    pid_t pid;
+    pid_t child; /* --fork: the forked child, else 0 */
+    int stdin_fd; /* closing it makes the fixture exit */
+    char token[17];
+    plant plants[96];
+    size_t n_plants;
+    struct {
+        char what[32];
+        uint64_t addr, len;
+    } infos[16];
+    size_t n_infos;
+} fixture;
+
+/* Start tests/fixture (path in $MG_FIXTURE) with a fresh token and the
+ * extra arguments (NULL-terminated, may be NULL); wait for READY. Fails the
+ * test on any problem. */
+void fixture_start(fixture *f, const char *const *extra_args);
+/* Kill and reap (no-op if not started). */
+void fixture_stop(fixture *f);
+/* The marker text for a plant name: malloc'd, NUL-terminated. */
+char *fixture_marker(const fixture *f, const char *name);
+/* INFO line by name: address (0 if absent), *len set. */
+uint64_t fixture_info(const fixture *f, const char *what, uint64_t *len);
+const plant *fixture_plant_at(const fixture *f, uint64_t addr);
+
+/* ---- patterns ---- */
+
+/* Add a pattern or fail the test; returns the id. */
+unsigned add_pattern(mg_patterns *p, mg_pattern_kind kind, const char *text, size_t len,
+                     unsigned flags);
+void compile_patterns(mg_patterns *p);
+
+/* One literal pattern per distinct plant name whose kind is in `kinds`
+ * (comma-separated, e.g. "plain,noread"), in plant order, with flags.
+ * names[i] gets the name of the i-th pattern added (id = count before + i).
+ * Returns the number added. */
+size_t add_plant_literals(mg_patterns *p, const fixture *f, const char *kinds, unsigned flags,
+                          char names[][32], size_t max);
+
+/* ---- collected matches ---- */
+
+typedef struct hit {
+    pid_t pid;
+    uint64_t addr;
+    uint64_t len;
+    unsigned pattern_id;
+    bool wide;
+    uint8_t *data; /* before + len + after bytes */
+    size_t before, after;
+    uint64_t region_start, region_end; /* 0 if no region */
+    mg_region_kind region_kind;
+    char perms[5];
+} hit;
+
+typedef struct collector {
+    hit *hits;
+    size_t n, cap;
+    int reply; /* what the match callback returns */
+    uint64_t events[MG_EVENT_KINDS];
+    pid_t event_pids[64];
+    size_t n_event_pids;
+} collector;
+
+mg_sink collector_sink(collector *c);
+void collector_free(collector *c);
+
+/* An expected match. */
+typedef struct want {
+    pid_t pid;
+    uint64_t addr;
+    uint64_t len;
+    unsigned pattern_id;
+    bool wide;
+} want;
+
+/* Append to w (capacity max) one want per plant of f whose kind is in
+ * `kinds` and whose name is names[id] for some id < n_names. Wide plants
+ * expect wide = true. Returns the new count. */
+size_t want_plants(want *w, size_t n, size_t max, const fixture *f, pid_t pid, const char *kinds,
+                   char names[][32], size_t n_names);
+
+/* Fail the test unless the collected hits are exactly `w` as a set, with no
+ * hit reported twice; the message lists what was missed, extra and
+ * duplicated. */
+void assert_exact_hits(const collector *c, const want *w, size_t n, const char *what);
+
+/* ---- /proc ---- */
+
+/* "Key:   123 kB" from /proc/PID/FILE, in kB; -1 if absent. */
+long proc_kb(pid_t pid, const char *file, const char *key);
+/* pread /proc/PID/mem; returns bytes read or -errno. */
+ssize_t read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
+/* The run of present pages around addr (pagemap bit 63), within
+ * [lo, hi), returned in run_start and run_end (an empty run at addr's page
+ * if that page is not present). Returns 0 or -errno. */
+int present_run(pid_t pid, uint64_t addr, uint64_t lo, uint64_t hi, uint64_t *run_start,
+                uint64_t *run_end);
+/* settings with the fixture's pid(s). */
+void settings_for(mg_settings *s, const pid_t *pids, size_t n);
+
+#endif
