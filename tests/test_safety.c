@@ -1,0 +1,160 @@
+/* test_safety.c - a scan must not change the target's memory footprint:
+ * no unsharing of pages shared after fork, no faulting-in of untouched
+ * anonymous or shmem pages. Needs root. */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+static fixture fx;
+
+static void stop(void)
+{
+    fixture_stop(&fx);
+}
+
+TestSuite(safety, .fini = stop, .timeout = 110);
+
+static mg_stats scan_names(const pid_t *pids, size_t n_pids, const char *kinds, bool dedupe,
+                           collector *c, char names[][32], size_t *n_names)
+{
+    mg_patterns *p = NULL;
+    cr_assert_eq(mg_patterns_new(&p), 0);
+    *n_names = add_plant_literals(p, &fx, kinds, 0, names, 32);
+    compile_patterns(p);
+    mg_settings s;
+    settings_for(&s, pids, n_pids);
+    s.dedupe = dedupe;
+    mg_sink sink = collector_sink(c);
+    mg_stats st;
+    memset(&st, 0, sizeof st);
+    mg_error err = {{0}};
+    int rc = mg_scan(p, &s, &sink, &st, &err);
+    cr_assert_eq(rc, 0, "mg_scan: %d %s: %s", rc, mg_strerror(rc), err.message);
+    mg_patterns_free(&p);
+    return st;
+}
+
+/* 256 MiB written by the parent, then shared with a forked child: each has
+ * about 128 MiB of Pss in it. Reading it with process_vm_readv would give
+ * one side a private copy (Pss 256 MiB); /proc/PID/mem leaves it shared.
+ * With de-duplication on, the shared pages are scanned once and the
+ * matches replayed for the other process; off, scanned in each. */
+static void fork_case(bool dedupe)
+{
+    need_root();
+    const char *args[] = {"--fork", NULL};
+    fixture_start(&fx, args);
+    cr_assert_gt(fx.child, 0, "fixture --fork printed no CHILD");
+    pid_t pids[2] = {fx.pid, fx.child};
+
+    long pss0[2], rss0[2];
+    for (int i = 0; i < 2; i++) {
+        pss0[i] = proc_kb(pids[i], "smaps_rollup", "Pss");
+        rss0[i] = proc_kb(pids[i], "smaps_rollup", "Rss");
+        cr_assert_gt(pss0[i], 0, "no Pss for pid %d", pids[i]);
+    }
+    /* Sanity: the region is shared, so neither side owns all of it yet. */
+    cr_assert_lt(pss0[0], rss0[0] - 100 * 1024, "parent Pss %ld Rss %ld: not shared?", pss0[0],
+                 rss0[0]);
+
+    collector c = {0};
+    char names[32][32];
+    size_t n;
+    mg_stats st = scan_names(pids, 2, "plain,parent,child", dedupe, &c, names, &n);
+
+    for (int i = 0; i < 2; i++) {
+        long pss1 = proc_kb(pids[i], "smaps_rollup", "Pss");
+        long rss1 = proc_kb(pids[i], "smaps_rollup", "Rss");
+        cr_expect_leq(pss1, pss0[i] + 1024,
+                      "%s Pss grew from %ld to %ld kB: the scan unshared pages",
+                      i ? "child" : "parent", pss0[i], pss1);
+        cr_expect_leq(rss1, rss0[i] + 1024, "%s Rss grew from %ld to %ld kB",
+                      i ? "child" : "parent", rss0[i], rss1);
+    }
+
+    /* The parent: every plain plant and the parent-only one. The child is
+     * a copy made after planting, but fork copies no page tables for
+     * MAP_SHARED mappings: there, plants whose pages are not present in the
+     * child are not read (that would fault them in). Everything present is
+     * reported, in each process, plus the child-only plant. */
+    want w[256];
+    size_t nw = want_plants(w, 0, 256, &fx, fx.pid, "plain,parent", names, n);
+    want wc[256];
+    size_t nc = want_plants(wc, 0, 256, &fx, fx.child, "plain", names, n);
+    size_t n_fork = 0;
+    for (size_t i = 0; i < nc; i++) {
+        uint64_t rs, re;
+        cr_assert_eq(present_run(fx.child, wc[i].addr, wc[i].addr & ~4095ull,
+                                 (wc[i].addr + wc[i].len + 4095) & ~4095ull, &rs, &re),
+                     0);
+        if (rs <= wc[i].addr && re >= wc[i].addr + wc[i].len) {
+            w[nw++] = wc[i];
+            n_fork += !strcmp(names[wc[i].pattern_id], "fork");
+        } else {
+            cr_log_info("child: plant %s at 0x%" PRIx64 " not present", names[wc[i].pattern_id],
+                        wc[i].addr);
+        }
+    }
+    cr_assert_eq(n_fork, 3u, "the shared 256 MiB region is not present in the child?");
+    nw = want_plants(w, nw, 256, &fx, fx.child, "child", names, n);
+    assert_exact_hits(&c, w, nw, dedupe ? "parent and child, dedupe" : "parent and child");
+    cr_assert_eq(st.processes_scanned, 2u);
+    if (dedupe)
+        cr_assert_geq(st.bytes_deduped, 128u << 20,
+                      "dedupe on: only %" PRIu64 " bytes of the 256 MiB shared region deduped",
+                      st.bytes_deduped);
+    else
+        cr_assert_eq(st.bytes_deduped, 0u);
+    collector_free(&c);
+}
+
+Test(safety, shared_after_fork_stays_shared)
+{
+    fork_case(true);
+}
+
+Test(safety, shared_after_fork_stays_shared_no_dedupe)
+{
+    fork_case(false);
+}
+
+/* 64 GiB of untouched PROT_READ reservation and an untouched 64 MiB memfd
+ * mapping: the scan must not fault them in (zero-page page tables, shmem
+ * allocation). */
+Test(safety, untouched_reservations_stay_untouched)
+{
+    need_root();
+    const char *args[] = {"--reserve", NULL};
+    fixture_start(&fx, args);
+    uint64_t rlen = 0, mlen = 0;
+    cr_assert_neq(fixture_info(&fx, "reserve", &rlen), 0u);
+    cr_assert_neq(fixture_info(&fx, "memfd-untouched", &mlen), 0u);
+    const char *keys[] = {"VmRSS", "RssShmem", "VmPTE"};
+    long before[3];
+    for (int i = 0; i < 3; i++) {
+        before[i] = proc_kb(fx.pid, "status", keys[i]);
+        cr_assert_geq(before[i], 0, "no %s in status", keys[i]);
+    }
+
+    collector c = {0};
+    char names[32][32];
+    size_t n;
+    mg_stats st = scan_names(&fx.pid, 1, "plain", true, &c, names, &n);
+
+    for (int i = 0; i < 3; i++) {
+        long after = proc_kb(fx.pid, "status", keys[i]);
+        cr_expect_leq(after, before[i] + 256, "%s grew from %ld to %ld kB", keys[i], before[i],
+                      after);
+    }
+    cr_assert_geq(st.bytes_not_present, rlen + mlen,
+                  "bytes_not_present %" PRIu64 " < the %" PRIu64 " untouched bytes",
+                  st.bytes_not_present, rlen + mlen);
+    want w[256];
+    size_t nw = want_plants(w, 0, 256, &fx, fx.pid, "plain", names, n);
+    assert_exact_hits(&c, w, nw, "with reservations");
+    collector_free(&c);
+}
