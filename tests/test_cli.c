@@ -1,0 +1,644 @@
+/* test_cli.c - the memgrep command ($MEMGREP): exit status 0 match / 1 none
+ * / 2 error, one-line error messages naming the culprit, and --json output
+ * that is strict JSON with the right match records. Scanning a fixture
+ * needs root; argument errors do not. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "helpers.h"
+#include "json.h"
+
+static fixture fx;
+
+static void stop(void)
+{
+    fixture_stop(&fx);
+}
+
+TestSuite(cli, .fini = stop, .timeout = 100);
+
+typedef struct run_result {
+    int status; /* exit code */
+    char *out, *err;
+    size_t out_len, err_len;
+} run_result;
+
+static void run_free(run_result *r)
+{
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof *r);
+}
+
+/* Run `memgrep ARGS...` (NULL-terminated), capturing stdout, stderr and the
+ * exit code; fails the test if it dies by a signal. */
+static run_result memgrep(const char *const *args)
+{
+    const char *exe = getenv("MEMGREP");
+    cr_assert(exe && *exe, "MEMGREP is not set: cli/ must define the memgrep_exe target");
+    const char *argv[64] = {exe};
+    size_t argc = 1;
+    for (size_t i = 0; args[i]; i++) {
+        cr_assert_lt(argc, 63u);
+        argv[argc++] = args[i];
+    }
+    argv[argc] = NULL;
+
+    int out[2], err[2];
+    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        syscall(SYS_close_range, 3u, ~0u, 0u);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    run_result r = {0};
+    struct {
+        int fd;
+        char **d;
+        size_t *n;
+        size_t cap;
+    } s[2] = {{out[0], &r.out, &r.out_len, 0}, {err[0], &r.err, &r.err_len, 0}};
+    int open_fds = 2;
+    while (open_fds) {
+        struct pollfd pfd[2] = {{.fd = s[0].fd, .events = POLLIN},
+                                {.fd = s[1].fd, .events = POLLIN}};
+        int pr = poll(pfd, 2, 90000);
+        cr_assert_gt(pr, 0, "memgrep produced nothing for 90 s");
+        for (int i = 0; i < 2; i++) {
+            if (s[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            if (*s[i].n + 65536 + 1 > s[i].cap) {
+                s[i].cap = (*s[i].n + 65536 + 1) * 2;
+                *s[i].d = realloc(*s[i].d, s[i].cap);
+                cr_assert(*s[i].d);
+            }
+            ssize_t n = read(s[i].fd, *s[i].d + *s[i].n, 65536);
+            if (n <= 0) {
+                close(s[i].fd);
+                s[i].fd = -1;
+                open_fds--;
+                continue;
+            }
+            *s[i].n += (size_t)n;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!*s[i].d)
+            *s[i].d = malloc(1);
+        (*s[i].d)[*s[i].n] = '\0';
+    }
+    int ws;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    cr_assert(WIFEXITED(ws), "memgrep died by signal %d; stderr: %s", WTERMSIG(ws), r.err);
+    r.status = WEXITSTATUS(ws);
+    return r;
+}
+
+static size_t count_lines(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == '\n';
+    return n;
+}
+
+/* Exit 2 with exactly one line on stderr that contains every `needles`. */
+static void expect_error(const char *const *args, const char *const *needles)
+{
+    run_result r = memgrep(args);
+    cr_assert_eq(r.status, 2, "exit %d, want 2; stderr: %s", r.status, r.err);
+    cr_assert_eq(count_lines(r.err, r.err_len), 1u, "stderr is not one line: \"%s\"", r.err);
+    cr_assert_eq(r.err[r.err_len - 1], '\n', "stderr does not end with a newline");
+    for (size_t i = 0; needles && needles[i]; i++)
+        cr_assert(strstr(r.err, needles[i]), "stderr \"%s\" does not name \"%s\"", r.err,
+                  needles[i]);
+    run_free(&r);
+}
+
+static char *write_temp(const char *text)
+{
+    char *path = strdup("/tmp/mg-cli-patterns-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    size_t n = strlen(text);
+    cr_assert_eq(write(fd, text, n), (ssize_t)n);
+    close(fd);
+    return path;
+}
+
+/* A pid that certainly does not exist now (a reaped child of ours). */
+static pid_t dead_pid(void)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    return pid;
+}
+
+/* ---- errors (no root needed) ---- */
+
+/* Argument errors are checked against a harmless target: a fixture of ours. */
+static const char *fixture_pid_arg(void)
+{
+    static char buf[16];
+    if (!fx.pid)
+        fixture_start(&fx, NULL);
+    snprintf(buf, sizeof buf, "%d", (int)fx.pid);
+    return buf;
+}
+
+Test(cli, invalid_regex)
+{
+    const char *pid = fixture_pid_arg();
+    expect_error((const char *[]){"scan", "-p", pid, "-E", "abc(def", NULL},
+                 (const char *[]){"abc(def", NULL});
+}
+
+Test(cli, malformed_hex)
+{
+    const char *pid = fixture_pid_arg();
+    expect_error((const char *[]){"scan", "-p", pid, "-x", "4d 5g", NULL},
+                 (const char *[]){"4d 5g", NULL});
+    expect_error((const char *[]){"scan", "-p", pid, "--hex", "4d5", NULL},
+                 (const char *[]){"4d5", NULL});
+    expect_error((const char *[]){"scan", "-p", pid, "-x", "?? ??", NULL},
+                 (const char *[]){"?? ??", NULL});
+}
+
+Test(cli, unreadable_pattern_file)
+{
+    const char *pid = fixture_pid_arg();
+    expect_error((const char *[]){"scan", "-p", pid, "-f", "/nonexistent/mg-patterns.txt", NULL},
+                 (const char *[]){"/nonexistent/mg-patterns.txt", NULL});
+    /* A directory cannot be read as a pattern file either. */
+    expect_error((const char *[]){"scan", "-p", pid, "-f", "/tmp", NULL},
+                 (const char *[]){"/tmp", NULL});
+}
+
+Test(cli, pattern_file_with_bad_line)
+{
+    const char *pid = fixture_pid_arg();
+    char *path = write_temp("# comment\nfine literal\nre:a(b\nhex:00 11\n");
+    char where[128];
+    snprintf(where, sizeof where, "%s:3", path);
+    expect_error((const char *[]){"scan", "-p", pid, "-f", path, NULL},
+                 (const char *[]){where, NULL});
+    unlink(path);
+    free(path);
+    path = write_temp("ok\r\nhex:zz\r\n");
+    snprintf(where, sizeof where, "%s:2", path);
+    expect_error((const char *[]){"scan", "-p", pid, "--file", path, NULL},
+                 (const char *[]){where, NULL});
+    unlink(path);
+    free(path);
+}
+
+Test(cli, bad_pids)
+{
+    expect_error((const char *[]){"scan", "-p", "abc", "needle", NULL},
+                 (const char *[]){"abc", NULL});
+    expect_error((const char *[]){"scan", "-p", "12x", "needle", NULL},
+                 (const char *[]){"12x", NULL});
+    expect_error((const char *[]){"scan", "--pid", "", "needle", NULL}, NULL);
+    char dead[16];
+    snprintf(dead, sizeof dead, "%d", (int)dead_pid());
+    expect_error((const char *[]){"scan", "-p", dead, "needle", NULL},
+                 (const char *[]){dead, NULL});
+}
+
+Test(cli, unknown_option)
+{
+    const char *pid = fixture_pid_arg();
+    expect_error((const char *[]){"scan", "-p", pid, "--no-such-option", "needle", NULL},
+                 (const char *[]){"--no-such-option", NULL});
+}
+
+/* ---- scanning a fixture (root) ---- */
+
+static char *hexaddr(uint64_t a)
+{
+    char *s;
+    cr_assert_gt(asprintf(&s, "%" PRIx64, a), 0);
+    return s;
+}
+
+Test(cli, exit_codes_and_text_output)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    char *heap = fixture_marker(&fx, "heap");
+    char *absent = fixture_marker(&fx, "never-planted");
+
+    /* A match: exit 0; the text output shows the address. */
+    run_result r = memgrep((const char *[]){"scan", "-p", pid, heap, NULL});
+    cr_assert_eq(r.status, 0, "match: exit %d; stderr: %s", r.status, r.err);
+    const plant *hp = NULL;
+    for (size_t i = 0; i < fx.n_plants; i++)
+        if (!strcmp(fx.plants[i].name, "heap"))
+            hp = &fx.plants[i];
+    cr_assert(hp);
+    char *a = hexaddr(hp->addr);
+    cr_assert(strcasestr(r.out, a), "text output does not show address %s:\n%s", a, r.out);
+    free(a);
+    run_free(&r);
+
+    /* No match: exit 1. */
+    r = memgrep((const char *[]){"scan", "-p", pid, "-e", absent, NULL});
+    cr_assert_eq(r.status, 1, "no match: exit %d; stderr: %s", r.status, r.err);
+    run_free(&r);
+
+    /* -q: exit 0 and silent. */
+    r = memgrep((const char *[]){"scan", "-q", "-p", pid, heap, NULL});
+    cr_assert_eq(r.status, 0);
+    cr_assert_eq(r.out_len, 0u, "-q printed: %s", r.out);
+    run_free(&r);
+    r = memgrep((const char *[]){"scan", "-q", "-p", pid, absent, NULL});
+    cr_assert_eq(r.status, 1);
+    run_free(&r);
+
+    /* -l: the pid is listed. */
+    r = memgrep((const char *[]){"scan", "-l", "-p", pid, heap, NULL});
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, pid), "-l output does not list pid %s: %s", pid, r.out);
+    run_free(&r);
+
+    /* -c: counts; 18 copies of "big". */
+    char *big = fixture_marker(&fx, "big");
+    size_t n_big = 0;
+    for (size_t i = 0; i < fx.n_plants; i++)
+        n_big += !strcmp(fx.plants[i].name, "big");
+    r = memgrep((const char *[]){"scan", "-c", "-p", pid, big, NULL});
+    cr_assert_eq(r.status, 0);
+    char nb[16];
+    snprintf(nb, sizeof nb, "%zu", n_big);
+    cr_assert(strstr(r.out, nb), "-c output does not show %s: %s", nb, r.out);
+    run_free(&r);
+    free(big);
+    free(heap);
+    free(absent);
+}
+
+/* ---- JSON ---- */
+
+Test(json_validator, accepts_and_rejects)
+{
+    const char *good[] = {
+        "{}",
+        "[]",
+        "{\"a\":[1,-2.5e3,true,false,null,\"x\\u00ff\\ud83d\\ude00\\n\"]}",
+        " {\"k\" : \"v\"} ",
+        "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+        "0",
+        "\"\xc3\xbf\"",
+    };
+    const char *bad[] = {
+        "",          "{",          "{\"a\":1,}",   "[1,]",        "{'a':1}",
+        "\"\x01\"",  "\"\xff\"",   "\"\\x41\"",    "01",          "1.",
+        "{\"a\" 1}", "{\"a\":1}x", "\"\\ud800\"",  "\"\\udc00\"", "{\"a\":1,\"a\":2}",
+        "nul",       "\"abc",      "\"\xc0\xaf\"",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        jval v;
+        size_t off;
+        cr_assert_eq(json_parse(good[i], strlen(good[i]), &v, &off), 0, "rejected %s at %zu",
+                     good[i], off);
+        json_free(&v);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        jval v;
+        size_t off;
+        cr_assert_eq(json_parse(bad[i], strlen(bad[i]), &v, &off), -1, "accepted %s", bad[i]);
+    }
+    jval v;
+    size_t off;
+    const char *t = "{\"s\":\"a\\\"b\\u0001\\u00ff\"}";
+    cr_assert_eq(json_parse(t, strlen(t), &v, &off), 0);
+    const jval *s = json_get(&v, "s");
+    cr_assert(s && s->t == J_STR);
+    cr_assert_eq(s->len, 6u);
+    cr_assert_eq(memcmp(s->str, "a\"b\x01\xc3\xbf", 6), 0);
+    json_free(&v);
+}
+
+typedef struct json_lines {
+    jval *v;
+    size_t n;
+} json_lines;
+
+/* Every stdout line must be a JSON object with a string "type". */
+static json_lines parse_lines(const run_result *r)
+{
+    json_lines out = {0};
+    cr_assert(r->out_len == 0 || r->out[r->out_len - 1] == '\n', "stdout does not end in newline");
+    size_t lines = count_lines(r->out, r->out_len);
+    out.v = calloc(lines + 1, sizeof *out.v);
+    const char *p = r->out;
+    for (size_t i = 0; i < lines; i++) {
+        const char *nl = memchr(p, '\n', r->out_len - (size_t)(p - r->out));
+        size_t off;
+        cr_assert_eq(json_parse(p, (size_t)(nl - p), &out.v[i], &off), 0,
+                     "stdout line %zu is not JSON (error at byte %zu): %.*s", i + 1, off,
+                     (int)(nl - p), p);
+        cr_assert_eq(out.v[i].t, J_OBJ, "line %zu is not an object", i + 1);
+        const jval *type = json_get(&out.v[i], "type");
+        cr_assert(type && type->t == J_STR, "line %zu has no string \"type\"", i + 1);
+        out.n++;
+        p = nl + 1;
+    }
+    return out;
+}
+
+static void free_lines(json_lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        json_free(&l->v[i]);
+    free(l->v);
+}
+
+static const char *jstr(const jval *o, const char *key)
+{
+    const jval *v = json_get(o, key);
+    cr_assert(v && v->t == J_STR, "no string \"%s\"", key);
+    return v->str;
+}
+
+static int64_t jint(const jval *o, const char *key)
+{
+    const jval *v = json_get(o, key);
+    cr_assert(v && v->t == J_NUM, "no number \"%s\"", key);
+    char *end;
+    long long x = strtoll(v->raw, &end, 10);
+    cr_assert_eq(*end, '\0', "\"%s\" is not an integer: %s", key, v->raw);
+    return x;
+}
+
+static uint64_t jhex(const jval *o, const char *key)
+{
+    const char *s = jstr(o, key);
+    cr_assert(s[0] == '0' && s[1] == 'x' && s[2], "\"%s\" is not 0x hex: %s", key, s);
+    char *end;
+    uint64_t x = strtoull(s + 2, &end, 16);
+    cr_assert_eq(*end, '\0', "\"%s\" is not 0x hex: %s", key, s);
+    return x;
+}
+
+static void read_comm(pid_t pid, char *out, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    cr_assert(fgets(out, (int)cap, f));
+    fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+/* The summary must be the last line, once; returns the match lines. */
+static size_t check_summary(const json_lines *l)
+{
+    cr_assert_gt(l->n, 0u, "no output");
+    const jval *sum = &l->v[l->n - 1];
+    cr_assert_str_eq(jstr(sum, "type"), "summary", "last line is not the summary");
+    size_t matches = 0;
+    for (size_t i = 0; i + 1 < l->n; i++) {
+        const char *t = jstr(&l->v[i], "type");
+        cr_assert_str_neq(t, "summary", "summary on line %zu, not only last", i + 1);
+        matches += !strcmp(t, "match");
+    }
+    if (json_get(sum, "matches"))
+        cr_assert_eq(jint(sum, "matches"), (int64_t)matches,
+                     "summary counts %" PRId64 " matches, %zu printed", jint(sum, "matches"),
+                     matches);
+    return matches;
+}
+
+Test(cli, json_pattern_file)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    char comm[64];
+    read_comm(fx.pid, comm, sizeof comm);
+
+    /* Pattern file: 0 heap literal, 1 big literal, 2 regex for the re
+     * plants, 3 hex for the hex plant. */
+    char *heap = fixture_marker(&fx, "heap");
+    char *big = fixture_marker(&fx, "big");
+    char *hexm = fixture_marker(&fx, "hex");
+    char re[128], hexline[512];
+    snprintf(re, sizeof re, "mgt-%s-re=[0-9]{1,12};", fx.token);
+    size_t o = (size_t)sprintf(hexline, "00 fe");
+    for (size_t i = 0; hexm[i]; i++)
+        o += (size_t)sprintf(hexline + o, i == 3 ? " ??" : " %02x", (uint8_t)hexm[i]);
+    sprintf(hexline + o, " 7f 80");
+    char *text = NULL;
+    cr_assert_gt(asprintf(&text, "# memgrep test patterns\n%s\n\n%s\nre:%s\nhex:%s\n", heap, big,
+                          re, hexline),
+                 0);
+    char *path = write_temp(text);
+
+    const char *patterns[4] = {heap, big, re, hexline};
+    const char *kinds[4] = {"literal", "literal", "regex", "hex"};
+    const char *plant_names[4] = {"heap", "big", "re", "hex"};
+
+    const char *jobs[] = {"2", "1"};
+    for (size_t jv = 0; jv < 2; jv++) {
+        run_result r = memgrep(
+            (const char *[]){"scan", "--json", "-j", jobs[jv], "-p", pid, "-f", path, NULL});
+        cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+        json_lines l = parse_lines(&r);
+        size_t n_match = check_summary(&l);
+
+        /* Expected: every plant of those names, by pattern id. */
+        size_t expected = 0;
+        bool *seen = calloc(fx.n_plants, sizeof *seen);
+        for (size_t i = 0; i < fx.n_plants; i++)
+            for (int id = 0; id < 4; id++)
+                expected += !strcmp(fx.plants[i].name, plant_names[id]) &&
+                            strcmp(fx.plants[i].kind, "upper") && strcmp(fx.plants[i].kind, "wide");
+        for (size_t i = 0; i + 1 < l.n; i++) {
+            const jval *m = &l.v[i];
+            if (strcmp(jstr(m, "type"), "match"))
+                continue;
+            cr_assert_eq(jint(m, "pid"), fx.pid);
+            cr_assert_str_eq(jstr(m, "comm"), comm);
+            uint64_t addr = jhex(m, "address");
+            int64_t id = jint(m, "pattern_id");
+            cr_assert(id >= 0 && id < 4, "pattern_id %" PRId64, id);
+            cr_assert_str_eq(jstr(m, "pattern"), patterns[id]);
+            cr_assert_str_eq(jstr(m, "kind"), kinds[id]);
+            const plant *pl = fixture_plant_at(&fx, addr);
+            cr_assert(pl && !strcmp(pl->name, plant_names[id]),
+                      "match 0x%" PRIx64 " for pattern %" PRId64 " is not one of its plants", addr,
+                      id);
+            size_t idx = (size_t)(pl - fx.plants);
+            cr_assert_not(seen[idx], "0x%" PRIx64 " reported twice", addr);
+            seen[idx] = true;
+            cr_assert_eq((uint64_t)jint(m, "length"), pl->len);
+            const jval *reg = json_get(m, "region");
+            cr_assert(reg && reg->t == J_OBJ, "no region object");
+            uint64_t rs = jhex(reg, "start"), re_ = jhex(reg, "end");
+            cr_assert(rs <= addr && addr + pl->len <= re_, "region does not hold the match");
+            cr_assert_eq(strlen(jstr(reg, "perms")), 4u);
+            jhex(reg, "offset");
+            jstr(reg, "path");
+            jstr(m, "context");
+        }
+        cr_assert_eq(n_match, expected, "%zu match records, %zu plants", n_match, expected);
+        free(seen);
+        free_lines(&l);
+        run_free(&r);
+    }
+
+    /* -m 1: one match per pattern. */
+    run_result r =
+        memgrep((const char *[]){"scan", "--json", "-m", "1", "-p", pid, "-f", path, NULL});
+    cr_assert_eq(r.status, 0);
+    json_lines l = parse_lines(&r);
+    cr_assert_eq(check_summary(&l), 4u, "-m 1 with 4 patterns");
+    free_lines(&l);
+    run_free(&r);
+
+    unlink(path);
+    free(path);
+    free(text);
+    free(heap);
+    free(big);
+    free(hexm);
+}
+
+/* The match records for one pattern given on the command line with extra
+ * flags: the set of addresses. */
+static void json_flag_case(const char *flag, const char *name, const char *kinds)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    char *m = fixture_marker(&fx, name);
+    run_result r = flag
+                       ? memgrep((const char *[]){"scan", "--json", flag, "-p", pid, "-e", m, NULL})
+                       : memgrep((const char *[]){"scan", "--json", "-p", pid, "-e", m, NULL});
+    cr_assert_eq(r.status, 0, "%s: exit %d; stderr %s", flag ? flag : "(none)", r.status, r.err);
+    json_lines l = parse_lines(&r);
+    size_t n = check_summary(&l);
+    size_t want_n = 0;
+    for (size_t i = 0; i < fx.n_plants; i++) {
+        const plant *pl = &fx.plants[i];
+        if (strcmp(pl->name, name) || !strstr(kinds, pl->kind))
+            continue;
+        want_n++;
+        bool found = false;
+        for (size_t k = 0; k + 1 < l.n; k++)
+            if (!strcmp(jstr(&l.v[k], "type"), "match") && jhex(&l.v[k], "address") == pl->addr) {
+                found = true;
+                cr_assert_eq((uint64_t)jint(&l.v[k], "length"), pl->len);
+            }
+        cr_assert(found, "%s: plant %s (%s) at 0x%" PRIx64 " not reported", flag ? flag : "(none)",
+                  name, pl->kind, pl->addr);
+    }
+    cr_assert_eq(n, want_n, "%s: %zu matches, want %zu", flag ? flag : "(none)", n, want_n);
+    free_lines(&l);
+    run_free(&r);
+    free(m);
+}
+
+Test(cli, json_caseless)
+{
+    json_flag_case("-i", "case", "plain upper");
+}
+
+Test(cli, json_wide)
+{
+    json_flag_case("--wide", "wide", "plain wide");
+}
+
+Test(cli, json_include_noread)
+{
+    json_flag_case("--include-noread", "noread", "noread");
+}
+
+Test(cli, noread_not_found_without_flag)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    char *m = fixture_marker(&fx, "noread");
+    run_result r = memgrep((const char *[]){"scan", "-p", pid, m, NULL});
+    cr_assert_eq(r.status, 1, "PROT_NONE plant found without --include-noread: exit %d", r.status);
+    run_free(&r);
+    free(m);
+}
+
+/* Odd bytes in comm (quote, backslash, 0x01, 0xff) and binary context
+ * bytes must still give strict JSON. */
+Test(cli, json_odd_comm_and_binary_context)
+{
+    need_root();
+    const char *args[] = {"--odd-comm", NULL};
+    fixture_start(&fx, args);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    char *m = fixture_marker(&fx, "ctx");
+    run_result r = memgrep((const char *[]){"scan", "--json", "-C", "64", "-p", pid, m, NULL});
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    json_lines l = parse_lines(&r);
+    cr_assert_eq(check_summary(&l), 1u);
+    const jval *match = NULL;
+    for (size_t i = 0; i < l.n; i++)
+        if (!strcmp(jstr(&l.v[i], "type"), "match"))
+            match = &l.v[i];
+    const char *comm = jstr(match, "comm");
+    /* The 0xff byte may come out as U+00FF or U+FFFD; the rest is exact. */
+    const char *head = "q\"b\\s\x01";
+    cr_assert_eq(strncmp(comm, head, strlen(head)), 0, "comm decoded to \"%s\"", comm);
+    cr_assert(strlen(comm) >= 3 && !strcmp(comm + strlen(comm) - 3, "-fx"),
+              "comm decoded to \"%s\"", comm);
+    const jval *ctx = json_get(match, "context");
+    cr_assert(ctx && ctx->t == J_STR && ctx->len > 0, "no context string");
+    /* Beyond the contract, memgrep also gives the context as hex with the
+     * match's offset in it: if it does, the bytes must be the planted ones
+     * (every byte value occurs around the ctx plant). */
+    const jval *hex = json_get(match, "context_hex");
+    if (hex) {
+        size_t mlen = strlen(m);
+        cr_assert_eq(hex->t, J_STR);
+        cr_assert_eq(jint(match, "context_offset"), 64);
+        cr_assert_eq(hex->len, 2 * (64 + mlen + 64), "context_hex of %zu digits", hex->len);
+        for (size_t i = 0; i < 64 + mlen + 64; i++) {
+            unsigned byte;
+            cr_assert_eq(sscanf(hex->str + 2 * i, "%2x", &byte), 1);
+            long d = (long)i - 64;
+            uint8_t expect = d >= 0 && d < (long)mlen ? (uint8_t)m[d] : fixture_ctx_byte(d);
+            cr_assert_eq(byte, expect, "context byte %ld: %02x want %02x", d, byte, expect);
+        }
+    }
+    free_lines(&l);
+    run_free(&r);
+    free(m);
+}
