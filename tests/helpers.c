@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -270,6 +271,10 @@ static int collect_match(void *ctx, const mg_match *m)
         abort();
     if (m->data)
         memcpy(h->data, m->data, total);
+    if (c->delay_ms) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)c->delay_ms * 1000000};
+        nanosleep(&ts, NULL);
+    }
     return c->reply;
 }
 

@@ -85,6 +85,8 @@ typedef struct collector {
     hit *hits;
     size_t n, cap;
     int reply; /* what the match callback returns */
+    unsigned delay_ms; /* sleep in each match callback: lets other workers'
+                          matches queue up behind the sink */
     uint64_t events[MG_EVENT_KINDS];
     pid_t event_pids[64];
     size_t n_event_pids;

@@ -501,7 +501,8 @@ Test(scan, max_count)
     mg_patterns_free(&p);
 }
 
-/* The sink's replies: NEXT_PROCESS ends that process only, STOP ends all. */
+/* The sink's replies: NEXT_PROCESS ends that process only, STOP ends all:
+ * no match of that process (or at all) reaches the sink afterwards. */
 static void sink_reply_case(int reply)
 {
     need_root();
@@ -529,7 +530,10 @@ static void sink_reply_case(int reply)
     pid_t pids[2] = {fx.pid, fx2.pid};
     mg_settings s;
     settings_for(&s, pids, 2);
-    collector c = {.reply = reply};
+    /* Two workers; the sink dawdles, so the other worker's matches are
+     * waiting for it when it replies: they must not be delivered. */
+    s.threads = 2;
+    collector c = {.reply = reply, .delay_ms = 20};
     run(p, &s, &c);
     size_t per[2] = {0, 0};
     for (size_t j = 0; j < c.n; j++) {
