@@ -24,6 +24,10 @@ enum {
     OPT_NO_SUMMARY,
     OPT_MEM_READER,
     OPT_CHUNK_SIZE,
+    OPT_DB_CACHE,
+    OPT_NO_DB_CACHE,
+    OPT_NO_DEDUPE,
+    OPT_NO_PROGRESS,
 };
 
 /* Leading '-': non-options come back in order as option 1, so positional
@@ -52,6 +56,10 @@ static const struct option long_options[] = {
     {"no-summary", no_argument, NULL, OPT_NO_SUMMARY},
     {"mem-reader", required_argument, NULL, OPT_MEM_READER},
     {"chunk-size", required_argument, NULL, OPT_CHUNK_SIZE},
+    {"db-cache", required_argument, NULL, OPT_DB_CACHE},
+    {"no-db-cache", no_argument, NULL, OPT_NO_DB_CACHE},
+    {"no-dedupe", no_argument, NULL, OPT_NO_DEDUPE},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -86,6 +94,11 @@ void cli_print_usage(FILE *f)
           "      --mem-reader=auto|io_uring|pread\n"
           "                          reader for pages that must not be pinned\n"
           "      --chunk-size BYTES  target memory per work unit (K/M/G suffix)\n"
+          "      --no-dedupe         scan memory shared between processes in each of them\n"
+          "                          (default: once per sweep, results given to each)\n"
+          "      --db-cache DIR      keep compiled pattern databases in DIR\n"
+          "                          (default: $XDG_CACHE_HOME/memgrep or ~/.cache/memgrep)\n"
+          "      --no-db-cache       always compile the patterns\n"
           "\n"
           "Output:\n"
           "  -c, --count             per process: PID COMM COUNT\n"
@@ -94,6 +107,7 @@ void cli_print_usage(FILE *f)
           "      --json              JSON Lines on stdout\n"
           "      --color=auto|always|never\n"
           "      --no-summary        no statistics at the end\n"
+          "      --no-progress       no progress line on a terminal (stderr)\n"
           "  -h, --help              this help\n"
           "  -V, --version           version\n"
           "\n"
@@ -367,6 +381,23 @@ static int handle_option(cli_options *o, scan_counters *n, int c, char *const *a
         return parse_mem_reader(o, optarg);
     case OPT_CHUNK_SIZE:
         return parse_chunk_size(optarg, &o->settings.chunk_size);
+    case OPT_DB_CACHE:
+        if (!optarg[0]) {
+            usage_error("--db-cache: empty directory name" TRY_HELP);
+            return -1;
+        }
+        o->db_cache_dir = optarg;
+        o->db_cache = true;
+        return 0;
+    case OPT_NO_DB_CACHE:
+        o->db_cache = false;
+        return 0;
+    case OPT_NO_DEDUPE:
+        o->settings.dedupe = false;
+        return 0;
+    case OPT_NO_PROGRESS:
+        o->progress = false;
+        return 0;
     case 'h':
         o->command = CLI_HELP;
         return 0;
@@ -446,6 +477,8 @@ int cli_parse_args(int argc, char *const *argv, cli_options *o)
     mg_default_settings(&o->settings);
     o->command = CLI_SCAN;
     o->summary = true;
+    o->progress = true;
+    o->db_cache = true;
     if (parse_command(argc, argv, o) < 0) {
         cli_options_free(o);
         return -1;

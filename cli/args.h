@@ -56,6 +56,9 @@ typedef struct cli_options {
     cli_color color;
     bool json;
     bool summary;
+    bool progress; /* on a terminal: false with --no-progress */
+    bool db_cache; /* false with --no-db-cache */
+    const char *db_cache_dir; /* --db-cache DIR; NULL: $XDG_CACHE_HOME/memgrep */
 } cli_options;
 
 /* Parse argv into o (which it initialises). On a usage error prints one

@@ -55,6 +55,24 @@ static void report_no_patterns(const cli_options *o)
     fprintf(stderr, "memgrep: no patterns to search for\n");
 }
 
+/* Where compiled databases are kept: --db-cache DIR, else
+ * $XDG_CACHE_HOME/memgrep, else ~/.cache/memgrep; NULL for no cache. */
+static const char *db_cache_dir(const cli_options *o, char *buf, size_t size)
+{
+    if (!o->db_cache)
+        return NULL;
+    if (o->db_cache_dir)
+        return o->db_cache_dir;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && xdg[0] == '/')
+        snprintf(buf, size, "%s/memgrep", xdg);
+    else if (home && home[0] == '/')
+        snprintf(buf, size, "%s/.cache/memgrep", home);
+    else
+        return NULL;
+    return buf;
+}
+
 /* Patterns in command-line order (that is their id), or the hunt pack when
  * none was given; compiled, so that a bad one stops us before any scan. */
 static mg_patterns *build_patterns(const cli_options *o)
@@ -80,8 +98,9 @@ static mg_patterns *build_patterns(const cli_options *o)
         return NULL;
     }
     if (r >= 0) {
+        char dir[4096];
         what = "compiling the patterns";
-        r = mg_patterns_compile(p, &err);
+        r = mg_patterns_compile_cached(p, db_cache_dir(o, dir, sizeof(dir)), NULL, &err);
     }
     if (r < 0) {
         report(r, &err, what);
@@ -147,6 +166,8 @@ static int scan(const cli_options *o, const mg_patterns *p, output_ctx *out)
     mg_error err = {{0}};
     memset(&stats, 0, sizeof(stats));
     cli_sink_init(&s, o->mode, be, out);
+    /* Progress only where a person watches: stderr on a terminal. */
+    s.progress = o->progress && !o->json && o->mode != CLI_MODE_QUIET && isatty(STDERR_FILENO);
     mg_sink sink = cli_sink_get(&s);
     int r = mg_scan(p, &o->settings, &sink, &stats, &err);
     if (r < 0) {
@@ -154,6 +175,7 @@ static int scan(const cli_options *o, const mg_patterns *p, output_ctx *out)
         cli_sink_free(&s);
         return EXIT_TROUBLE;
     }
+    cli_sink_progress_clear(&s);
     be->finish(out);
     cli_sink_finish(&s);
     if (o->summary && o->mode != CLI_MODE_QUIET)

@@ -85,10 +85,34 @@ static int count_match(cli_sink *s, const mg_match *m)
     return MG_SINK_CONTINUE;
 }
 
+void cli_sink_progress_clear(cli_sink *s)
+{
+    if (s->progress_shown)
+        fputs("\r\033[K", s->out->err);
+    s->progress_shown = false;
+}
+
+/* "memgrep: 12/340 processes, 1.2 GiB of ~3.4 GiB, 2.10 GB/s, ETA 1s" */
+static void sink_progress(void *ctx, const mg_progress *p)
+{
+    cli_sink *s = ctx;
+    char done[16], total[16], eta[32] = "";
+    double rate = p->elapsed_seconds > 0 ? (double)p->bytes_done / p->elapsed_seconds : 0;
+    if (rate > 0 && p->bytes_total > p->bytes_done)
+        snprintf(eta, sizeof(eta), ", ETA %.0fs", (double)(p->bytes_total - p->bytes_done) / rate);
+    fprintf(s->out->err, "\r\033[Kmemgrep: %llu/%llu processes, %s of ~%s, %.2f GB/s%s",
+            (unsigned long long)p->processes_done, (unsigned long long)p->processes_total,
+            output_human_bytes(p->bytes_done, done, sizeof(done)),
+            output_human_bytes(p->bytes_total, total, sizeof(total)), rate / 1e9, eta);
+    fflush(s->out->err);
+    s->progress_shown = true;
+}
+
 static int sink_match(void *ctx, const mg_match *m)
 {
     cli_sink *s = ctx;
     int ret = MG_SINK_CONTINUE;
+    cli_sink_progress_clear(s); /* a terminal stdout shares the screen */
     s->matches++;
     switch (s->mode) {
     case CLI_MODE_QUIET:
@@ -115,6 +139,7 @@ static int sink_match(void *ctx, const mg_match *m)
 static void sink_event(void *ctx, const mg_event *e)
 {
     cli_sink *s = ctx;
+    cli_sink_progress_clear(s);
     if (s->out->events)
         s->be->event(s->out, e);
 }
@@ -122,6 +147,8 @@ static void sink_event(void *ctx, const mg_event *e)
 mg_sink cli_sink_get(cli_sink *s)
 {
     mg_sink sink = {.ctx = s, .match = sink_match, .event = sink_event};
+    if (s->progress)
+        sink.progress = sink_progress;
     return sink;
 }
 

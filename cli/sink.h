@@ -26,6 +26,8 @@ typedef struct cli_sink {
     uint64_t matches; /* seen by the sink, whatever the mode */
     bool out_of_memory;
     bool write_error;
+    bool progress; /* show a progress line on stderr */
+    bool progress_shown; /* a progress line is on the screen now */
 } cli_sink;
 
 void cli_sink_init(cli_sink *s, cli_mode mode, const output_backend *be, output_ctx *out);
@@ -33,5 +35,7 @@ mg_sink cli_sink_get(cli_sink *s);
 /* After the scan: -c prints its counts (sorted by pid). */
 void cli_sink_finish(cli_sink *s);
 void cli_sink_free(cli_sink *s);
+/* Erase the progress line, if one is shown. */
+void cli_sink_progress_clear(cli_sink *s);
 
 #endif

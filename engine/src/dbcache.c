@@ -112,12 +112,31 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+/* mkdir -p, private to the user: the cache may describe what is hunted. */
+static int mkdir_p(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof(path))
+        return -1;
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 /* Best effort: write to a temporary file, then rename over the entry. */
 static void store(const mg_patterns *p, const char *dir, const char *path, const blob *key)
 {
     char *bytes = NULL;
     size_t len = 0;
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    if (mkdir_p(dir) < 0)
         return;
     if (hs_serialize_database(p->db, &bytes, &len) != HS_SUCCESS)
         return;

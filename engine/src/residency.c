@@ -12,6 +12,7 @@
 /* The Linux 6.7 uapi, for headers that predate it (Debian 12 ships 6.1). */
 #ifndef PAGEMAP_SCAN
 #define PAGE_IS_PRESENT (1 << 3)
+#define PAGE_IS_PFNZERO (1 << 5)
 struct page_region {
     uint64_t start, end, categories;
 };
@@ -52,7 +53,7 @@ static int merge_finish(run_merger *m)
     return rc;
 }
 
-static int walk_ioctl(int fd, uint64_t start, uint64_t end, run_merger *m)
+static int walk_ioctl(int fd, uint64_t start, uint64_t end, bool skip_zero, run_merger *m)
 {
     struct page_region vec[SCAN_VEC];
     uint64_t pos = start;
@@ -63,7 +64,9 @@ static int walk_ioctl(int fd, uint64_t start, uint64_t end, run_merger *m)
             .end = MG_MIN(end, pos + SCAN_STEP),
             .vec = (uint64_t)(uintptr_t)vec,
             .vec_len = SCAN_VEC,
-            .category_mask = PAGE_IS_PRESENT,
+            /* present, and (with skip_zero) not the zero page */
+            .category_inverted = skip_zero ? PAGE_IS_PFNZERO : 0,
+            .category_mask = PAGE_IS_PRESENT | (skip_zero ? PAGE_IS_PFNZERO : 0),
             .return_mask = PAGE_IS_PRESENT,
         };
         long n = ioctl(fd, PAGEMAP_SCAN, &arg);
@@ -120,13 +123,13 @@ static int walk_entries(int fd, uint64_t start, uint64_t end, run_merger *m)
     return 0;
 }
 
-int mg_present_ranges(int fd, uint64_t start, uint64_t end, bool *use_ioctl, mg_range_fn fn,
-                      void *ctx)
+int mg_present_ranges(int fd, uint64_t start, uint64_t end, bool *use_ioctl, bool skip_zero,
+                      mg_range_fn fn, void *ctx)
 {
     run_merger m = {.fn = fn, .ctx = ctx};
     int rc = -ENOTTY;
     if (*use_ioctl) {
-        rc = walk_ioctl(fd, start, end, &m);
+        rc = walk_ioctl(fd, start, end, skip_zero, &m);
         if (rc == -ENOTTY || rc == -EINVAL || rc == -EOPNOTSUPP) {
             *use_ioctl = false;
             m.start = m.end = 0; /* nothing was reported: the first call failed */

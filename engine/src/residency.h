@@ -19,14 +19,16 @@ typedef int (*mg_range_fn)(void *ctx, uint64_t start, uint64_t end);
 
 /*
  * Call fn for each maximal run of present pages in [start, end) (page
- * aligned), in order. Uses the PAGEMAP_SCAN ioctl (Linux 6.7+) while
- * *use_ioctl is true, and clears it (falling back to reading pagemap
- * entries) if the kernel doesn't have it. Walks in bounded steps so the
- * target's mmap_lock is never held for long. Returns 0, fn's non-zero
- * result, or a negative errno (-ESRCH/0-length read: the process is gone).
+ * aligned), in order. With skip_zero, pages that map the shared zero page
+ * (read but never written anonymous memory: only zero bytes) are left out
+ * where the ioctl can tell them; the fallback reports them as present. Uses the PAGEMAP_SCAN ioctl
+ * (Linux 6.7+) while *use_ioctl is true, and clears it (falling back to reading pagemap entries) if
+ * the kernel doesn't have it. Walks in bounded steps so the target's mmap_lock is never held for
+ * long. Returns 0, fn's non-zero result, or a negative errno (-ESRCH/0-length read: the process is
+ * gone).
  */
-int mg_present_ranges(int pagemap_fd, uint64_t start, uint64_t end, bool *use_ioctl, mg_range_fn fn,
-                      void *ctx);
+int mg_present_ranges(int pagemap_fd, uint64_t start, uint64_t end, bool *use_ioctl, bool skip_zero,
+                      mg_range_fn fn, void *ctx);
 
 /* Read the pagemap entries of npages pages from page-aligned addr.
  * Returns 0, -ESRCH if the process is gone, or a negative errno. */

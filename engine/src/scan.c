@@ -82,6 +82,8 @@ struct ctx {
     mg_settings set;
     const mg_sink *sink;
     size_t margin; /* overlap each side: max(width, context) + 1 */
+    uint64_t width; /* largest match width (unbounded regexes: unbounded_width) */
+    bool skip_zero; /* no pattern matches within zero bytes alone */
     atomic_bool stop;
     _Atomic uint64_t st[ST_N];
 
@@ -598,6 +600,7 @@ typedef struct plan_region {
     const mg_region *r;
     bool mem_only;
     uint64_t present;
+    uint64_t prev_end; /* end of the previous run, or the region's start */
 } plan_region;
 
 /* Unit boundaries fall on multiples of chunk_size in the mapped object:
@@ -612,12 +615,22 @@ static uint64_t unit_phase(const mg_region *r, uint64_t chunk)
     return 0;
 }
 
+/* One run of present pages. Pages of the zero page are left out of the runs
+ * when no pattern can match only zero bytes (c->skip_zero): a match that
+ * starts in such pages must then end in the data after them, so it starts
+ * at most `width` bytes before that data, and the run's first unit owns
+ * those bytes too (up to the previous run: nothing is owned twice). Units
+ * may read overlap from anywhere in the region: absent pages are never
+ * read (the worker checks pagemap), so overlap can't fault anything in. */
 static int plan_range(void *arg, uint64_t lo, uint64_t hi)
 {
     plan_region *pr = arg;
     ctx *c = pr->c;
     uint64_t chunk = c->set.chunk_size, phase = unit_phase(pr->r, chunk);
     pr->present += hi - lo;
+    if (c->skip_zero)
+        lo -= MG_MIN(c->width, lo - pr->prev_end);
+    pr->prev_end = hi;
     for (uint64_t a = lo; a < hi;) {
         if (atomic_load(&c->stop) || atomic_load(&pr->p->skip))
             return 1;
@@ -627,8 +640,8 @@ static int plan_range(void *arg, uint64_t lo, uint64_t hi)
             .region = pr->r,
             .own_start = a,
             .own_end = MG_MIN(hi, next),
-            .lo = lo,
-            .hi = hi,
+            .lo = pr->r->start,
+            .hi = pr->r->end,
             .mem_only = pr->mem_only,
         };
         push_unit(c, &u);
@@ -739,8 +752,9 @@ static void plan_process(ctx *c, pid_t pid, bool *use_ioctl)
             mem_only = true;
         }
         stat_add(c, ST_REGIONS, 1);
-        plan_region pr = {.c = c, .p = p, .r = r, .mem_only = mem_only};
-        int rc = mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, plan_range, &pr);
+        plan_region pr = {.c = c, .p = p, .r = r, .mem_only = mem_only, .prev_end = r->start};
+        int rc = mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, c->skip_zero,
+                                   plan_range, &pr);
         if (rc < 0) {
             proc_failed(c, p, rc, "read /proc/PID/pagemap");
             break;
@@ -818,6 +832,32 @@ static void fill_stats(ctx *c, mg_stats *out, double t0, unsigned threads)
     out->threads = threads;
 }
 
+static int zero_hit(void *arg, const mg_hit *h, const mg_piece *pc)
+{
+    (void)h, (void)pc;
+    *(bool *)arg = true;
+    return MG_SINK_STOP;
+}
+
+/* Whether any pattern matches in nothing but zero bytes: then pages of the
+ * zero page must be scanned like any other. */
+static int matches_zeros(ctx *c, bool *hit)
+{
+    mg_matcher m;
+    size_t len = 2 * c->margin + 2;
+    uint8_t *zeros = calloc(1, len);
+    int rc = zeros ? mg_matcher_init(&m, c->pats, c->set.unbounded_width) : -ENOMEM;
+    *hit = false;
+    if (rc == 0) {
+        mg_piece pc = {.buf = zeros, .addr = 0, .len = len, .own_start = 0, .own_end = len};
+        rc = mg_matcher_scan(&m, &pc, zero_hit, hit);
+        rc = rc < 0 ? rc : 0;
+        mg_matcher_fini(&m);
+    }
+    free(zeros);
+    return rc;
+}
+
 static size_t margin_of(const mg_patterns *p, unsigned unbounded_width, size_t context)
 {
     return MG_MAX((size_t)mg_patterns_max_width(p, unbounded_width), context) + 1;
@@ -847,6 +887,11 @@ MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink 
     c->set = *s;
     c->sink = sink;
     c->margin = margin_of(pats, s->unbounded_width, s->context);
+    c->width = mg_patterns_max_width(pats, s->unbounded_width);
+    bool zeros_match = true;
+    if (matches_zeros(c, &zeros_match) < 0)
+        zeros_match = true;
+    c->skip_zero = !zeros_match;
     c->t0 = t0;
     c->interval = sink && sink->progress_interval > 0 ? sink->progress_interval : 0.2;
     atomic_init(&c->next_progress_us, (uint64_t)(c->interval * 1e6));

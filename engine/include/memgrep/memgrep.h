@@ -256,11 +256,15 @@ typedef struct mg_stats {
     uint64_t bytes_scanned; /* bytes given to the matcher (owned bytes) */
     uint64_t bytes_read_pvr; /* bytes copied by process_vm_readv */
     uint64_t bytes_read_mem; /* bytes copied from /proc/PID/mem */
-    uint64_t bytes_not_present; /* mapped but not resident: never touched */
+    /* mapped but not resident, or only the shared zero page (all zeros;
+     * skipped unless a pattern can match zeros alone): never read */
+    uint64_t bytes_not_present;
+
     uint64_t bytes_skipped_noread; /* present or not, in mappings without r */
     uint64_t bytes_skipped_special; /* special and device mappings */
     uint64_t bytes_skipped_changed; /* lost to mappings changing under us */
     uint64_t bytes_deduped; /* shared memory not scanned again (results replayed) */
+
     uint64_t matches; /* reported to the sink */
     uint64_t events[MG_EVENT_KINDS]; /* per-process failures by kind */
     double elapsed_seconds;
