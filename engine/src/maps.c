@@ -157,7 +157,7 @@ mg_region_kind mg_region_classify(const char *path, size_t n, const char *perms)
     if (starts_with(path, n, "/dev/") || starts_with(path, n, "anon_inode:") ||
         starts_with(path, n, "/dmabuf:") || starts_with(path, n, "/dri/"))
         return MG_REGION_DEVICE;
-    return shared ? MG_REGION_SHM : MG_REGION_FILE;
+    return MG_REGION_FILE; /* a file, even when mapped shared */
 }
 
 void mg_maps_free(mg_maps *m)

@@ -402,7 +402,7 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
     if (p->db)
         return mg_fail(err, MG_ESTATE, "patterns already compiled");
     if (!source) {
-        snprintf(srcbuf, sizeof(srcbuf), "pattern #%zu", p->n + 1);
+        snprintf(srcbuf, sizeof(srcbuf), "pattern #%zu", p->n);
         source = srcbuf;
     }
     if (len == 0)

@@ -46,6 +46,7 @@ typedef struct proc {
     mg_maps maps;
     int pagemap_fd, mem_fd, mem_errno;
     atomic_bool skip; /* gone, denied, or the sink asked for the next process */
+    atomic_bool sink_done; /* the sink asked for the next process */
     atomic_bool gone_reported, mem_reported;
     _Atomic uint32_t *counts; /* per pattern, with max_count */
 } proc;
@@ -81,7 +82,7 @@ struct ctx {
     const mg_patterns *pats;
     mg_settings set;
     const mg_sink *sink;
-    size_t margin; /* overlap each side: max(width, context) + 1 */
+    size_t margin; /* overlap each side: width + context + 1 */
     uint64_t width; /* largest match width (unbounded regexes: unbounded_width) */
     bool skip_zero; /* no pattern matches within zero bytes alone */
     atomic_bool stop;
@@ -236,17 +237,25 @@ static int report(void *arg, const mg_hit *h, const mg_piece *pc)
         .before = before,
         .after = after,
     };
+    /* Decided under the sink lock: once the sink has said "next process"
+     * or "stop", matches other workers found meanwhile are not delivered. */
     int v = MG_SINK_CONTINUE;
-    stat_add(c, ST_MATCHES, 1);
-    if (c->sink && c->sink->match) {
-        pthread_mutex_lock(&c->sink_lock);
-        v = c->sink->match(c->sink->ctx, &mt);
-        pthread_mutex_unlock(&c->sink_lock);
+    pthread_mutex_lock(&c->sink_lock);
+    if (atomic_load(&c->stop))
+        v = MG_SINK_STOP;
+    else if (atomic_load(&p->sink_done))
+        v = MG_SINK_NEXT_PROCESS;
+    else {
+        stat_add(c, ST_MATCHES, 1);
+        if (c->sink && c->sink->match)
+            v = c->sink->match(c->sink->ctx, &mt);
+        if (v == MG_SINK_NEXT_PROCESS) {
+            atomic_store(&p->sink_done, true);
+            atomic_store(&p->skip, true);
+        } else if (v == MG_SINK_STOP)
+            atomic_store(&c->stop, true);
     }
-    if (v == MG_SINK_NEXT_PROCESS)
-        atomic_store(&p->skip, true);
-    else if (v == MG_SINK_STOP)
-        atomic_store(&c->stop, true);
+    pthread_mutex_unlock(&c->sink_lock);
     return v;
 }
 
@@ -858,9 +867,11 @@ static int matches_zeros(ctx *c, bool *hit)
     return rc;
 }
 
+/* Overlap each side of a unit: a whole match plus its context after it,
+ * context before it, and one byte of look-behind for the leftmost start. */
 static size_t margin_of(const mg_patterns *p, unsigned unbounded_width, size_t context)
 {
-    return MG_MAX((size_t)mg_patterns_max_width(p, unbounded_width), context) + 1;
+    return (size_t)mg_patterns_max_width(p, unbounded_width) + context + 1;
 }
 
 MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
