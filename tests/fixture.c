@@ -23,14 +23,14 @@
  *       regex   "mgt-" TOKEN "-re=" DIGITS ";"
  *       parent  (--fork) the marker, in the parent only (not in the child)
  *       child   (--fork) the marker, in the child only
- * Then it waits for EOF on stdin (or --exit-after MS) and exits.
+ * Then it waits for EOF on stdin and exits; with --exit-after MS it exits MS
+ * ms after the first byte it reads from stdin.
  */
 #include "fixture.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KiB (1024ul)
@@ -420,19 +421,22 @@ static void fork_child_writes(void)
     munmap(tmp, 4096);
 }
 
+/* Wait for EOF on stdin. With --exit-after MS, the first byte read starts
+ * the clock instead: exit MS ms later (the test writes that byte just
+ * before it starts a sweep). */
 static void wait_stdin(long exit_after_ms)
 {
     char buf[256];
     for (;;) {
-        if (exit_after_ms >= 0) {
-            struct pollfd pfd = {.fd = 0, .events = POLLIN};
-            int r = poll(&pfd, 1, (int)exit_after_ms);
-            if (r == 0)
-                return;
-        }
         ssize_t n = read(0, buf, sizeof buf);
         if (n == 0 || (n < 0 && errno != EINTR))
             return;
+        if (n > 0 && exit_after_ms >= 0) {
+            struct timespec ts = {.tv_sec = exit_after_ms / 1000,
+                                  .tv_nsec = exit_after_ms % 1000 * 1000000};
+            nanosleep(&ts, NULL);
+            return;
+        }
     }
 }
 

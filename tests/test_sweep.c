@@ -22,14 +22,49 @@ static void stop(void)
 
 TestSuite(sweep, .fini = stop, .timeout = 170);
 
+/* The collecting sink, plus: at the first progress report or match of the
+ * sweep (so after the process list is taken), poke the quitter, which then
+ * exits by itself. */
+typedef struct poking_sink {
+    mg_sink inner;
+    int quitter_fd;
+    bool poked;
+} poking_sink;
+
+static void poke(poking_sink *ps)
+{
+    if (!ps->poked && write(ps->quitter_fd, "x", 1) == 1)
+        ps->poked = true;
+}
+
+static int poke_match(void *ctx, const mg_match *m)
+{
+    poking_sink *ps = ctx;
+    poke(ps);
+    return ps->inner.match(ps->inner.ctx, m);
+}
+
+static void poke_event(void *ctx, const mg_event *e)
+{
+    poking_sink *ps = ctx;
+    ps->inner.event(ps->inner.ctx, e);
+}
+
+static void poke_progress(void *ctx, const mg_progress *p)
+{
+    (void)p;
+    poke(ctx);
+}
+
 Test(sweep, all_processes)
 {
     need_root();
-    /* The last one exits by itself shortly after READY; it carries 256 MiB
-     * of touched memory so that its scan is likely still running then. */
+    /* The last one exits by itself as soon as it is poked during the sweep;
+     * it carries 512 MiB of touched memory so that its scan is likely under
+     * way or still to come then. */
     for (int i = 0; i < N_FIX - 1; i++)
         fixture_start(&fx[i], NULL);
-    const char *quitter[] = {"--touch", "256", "--exit-after", "30", NULL};
+    const char *quitter[] = {"--touch", "512", "--exit-after", "0", NULL};
     fixture_start(&fx[N_FIX - 1], quitter);
 
     /* Patterns are built only now, after every fork/exec, so no fixture
@@ -46,7 +81,12 @@ Test(sweep, all_processes)
     mg_settings s;
     settings_for(&s, NULL, 0);
     collector c = {0};
-    mg_sink sink = collector_sink(&c);
+    poking_sink ps = {.inner = collector_sink(&c), .quitter_fd = fx[N_FIX - 1].stdin_fd};
+    mg_sink sink = {.ctx = &ps,
+                    .match = poke_match,
+                    .event = poke_event,
+                    .progress = poke_progress,
+                    .progress_interval = 0.001};
     mg_stats st;
     memset(&st, 0, sizeof st);
     mg_error err = {{0}};
@@ -106,12 +146,26 @@ Test(sweep, all_processes)
     }
     cr_assert_geq(st.processes_scanned, (uint64_t)(N_FIX - 1));
     cr_assert_eq(st.matches, c.n);
+    /* The quitter was listed alive (poked after the sweep began): it was
+     * either scanned whole before it went, or its going is an event; a
+     * silently partial result would hide the failure. */
+    size_t q_events = 0;
+    for (size_t i = 0; i < c.n_event_pids; i++)
+        q_events += c.event_pids[i] == q->pid;
+    size_t q_plants = 0;
+    for (size_t i = 0; i < q->n_plants; i++)
+        q_plants += !strcmp(q->plants[i].kind, "plain");
+    cr_log_info("sweep: quitter pid %d (poked: %d): %zu of %zu plants found, %zu events", q->pid,
+                ps.poked, q_hits, q_plants, q_events);
+    cr_assert(ps.poked, "the sweep made no callback at all");
+    cr_assert(q_hits == q_plants || q_events > 0,
+              "quitter pid %d: %zu of %zu plants found and no event says why", q->pid, q_hits,
+              q_plants);
     cr_log_info("sweep: %" PRIu64 " processes scanned, %" PRIu64 " failed, events gone %" PRIu64
-                " permission %" PRIu64 " changed %" PRIu64 " other %" PRIu64
-                "; quitter matches %zu; %.1f s",
+                " permission %" PRIu64 " changed %" PRIu64 " other %" PRIu64 "; %.1f s",
                 st.processes_scanned, st.processes_failed, st.events[MG_EVENT_GONE],
                 st.events[MG_EVENT_PERMISSION], st.events[MG_EVENT_CHANGED],
-                st.events[MG_EVENT_OTHER], q_hits, st.elapsed_seconds);
+                st.events[MG_EVENT_OTHER], st.elapsed_seconds);
     collector_free(&c);
     mg_patterns_free(&p);
 }
