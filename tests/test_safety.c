@@ -28,6 +28,7 @@ static mg_stats scan_names(const pid_t *pids, size_t n_pids, const char *kinds, 
     mg_settings s;
     settings_for(&s, pids, n_pids);
     s.dedupe = dedupe;
+    s.context = 32;
     mg_sink sink = collector_sink(c);
     mg_stats st;
     memset(&st, 0, sizeof st);
@@ -103,6 +104,16 @@ static void fork_case(bool dedupe)
     nw = want_plants(w, nw, 256, &fx, fx.child, "child", names, n);
     assert_exact_hits(&c, w, nw, dedupe ? "parent and child, dedupe" : "parent and child");
     cr_assert_eq(st.processes_scanned, 2u);
+    /* Context, replayed or not, is each process's own bytes. */
+    for (size_t i = 0; i < c.n; i++) {
+        const hit *h = &c.hits[i];
+        uint8_t mem[32 + 64 + 32];
+        size_t total = h->before + h->len + h->after;
+        cr_assert_leq(total, sizeof mem);
+        cr_assert_eq(read_mem(h->pid, h->addr - h->before, mem, total), (ssize_t)total);
+        cr_assert_eq(memcmp(mem, h->data, total), 0, "pid %d 0x%" PRIx64 ": context differs",
+                     h->pid, h->addr);
+    }
     if (dedupe)
         cr_assert_geq(st.bytes_deduped, 128u << 20,
                       "dedupe on: only %" PRIu64 " bytes of the 256 MiB shared region deduped",

@@ -501,6 +501,49 @@ Test(scan, max_count)
     mg_patterns_free(&p);
 }
 
+/* max_count holds per process for matches replayed from memory shared
+ * with another process (de-duplication) as for scanned ones. */
+Test(scan, max_count_with_shared_pages)
+{
+    need_root();
+    const char *args[] = {"--fork", NULL};
+    fixture_start(&fx, args);
+    pid_t pids[2] = {fx.pid, fx.child};
+    mg_patterns *p = new_set();
+    char names[32][32];
+    size_t n = add_plant_literals(p, &fx, "plain", 0, names, 32);
+    compile_patterns(p);
+    for (int dedupe = 1; dedupe >= 0; dedupe--) {
+        mg_settings s;
+        settings_for(&s, pids, 2);
+        s.dedupe = dedupe;
+        s.max_count = 2;
+        collector c = {0};
+        run(p, &s, &c);
+        for (int k = 0; k < 2; k++)
+            for (unsigned id = 0; id < n; id++) {
+                size_t got = 0;
+                for (size_t j = 0; j < c.n; j++)
+                    got += c.hits[j].pid == pids[k] && c.hits[j].pattern_id == id;
+                /* Names with several copies in private memory (big, thp,
+                 * fork): exactly 2 in each process. Single plants: at most
+                 * one (memfd and shanon are not present in the child). */
+                size_t copies = 0;
+                for (size_t i = 0; i < fx.n_plants; i++)
+                    copies += !strcmp(fx.plants[i].name, names[id]) &&
+                              !strcmp(fx.plants[i].kind, "plain");
+                if (copies >= 2)
+                    cr_assert_eq(got, 2u, "dedupe %d, %s: %zu %s matches with max_count 2", dedupe,
+                                 k ? "child" : "parent", got, names[id]);
+                else
+                    cr_assert_leq(got, 1u, "dedupe %d, %s: %zu %s matches", dedupe,
+                                  k ? "child" : "parent", got, names[id]);
+            }
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+
 /* The sink's replies: NEXT_PROCESS ends that process only, STOP ends all:
  * no match of that process (or at all) reaches the sink afterwards. */
 static void sink_reply_case(int reply)
