@@ -41,6 +41,16 @@ void random_token(char out[17])
         sprintf(out + 2 * i, "%02x", b[i]);
 }
 
+pid_t dead_pid(void)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    if (pid == 0)
+        _exit(0);
+    cr_assert_eq(waitpid(pid, NULL, 0), pid);
+    return pid;
+}
+
 /* ---- fixtures ---- */
 
 static void parse_line(fixture *f, char *line)
@@ -186,6 +196,14 @@ const plant *fixture_plant_at(const fixture *f, uint64_t addr)
 }
 
 /* ---- patterns ---- */
+
+mg_patterns *patterns_new(void)
+{
+    mg_patterns *p = NULL;
+    cr_assert_eq(mg_patterns_new(&p), 0);
+    cr_assert(p != NULL);
+    return p;
+}
 
 unsigned add_pattern(mg_patterns *p, mg_pattern_kind kind, const char *text, size_t len,
                      unsigned flags)

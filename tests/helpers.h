@@ -16,6 +16,9 @@ void need_root(void);
 /* 16 random lowercase hex digits + NUL. */
 void random_token(char out[17]);
 
+/* A pid that does not exist now: a child of ours, exited and reaped. */
+pid_t dead_pid(void);
+
 /* ---- fixture processes (tests/fixture.c) ---- */
 
 typedef struct plant {
@@ -54,6 +57,8 @@ const plant *fixture_plant_at(const fixture *f, uint64_t addr);
 
 /* ---- patterns ---- */
 
+/* A new, empty pattern set, or fail the test. */
+mg_patterns *patterns_new(void);
 /* Add a pattern or fail the test; returns the id. */
 unsigned add_pattern(mg_patterns *p, mg_pattern_kind kind, const char *text, size_t len,
                      unsigned flags);

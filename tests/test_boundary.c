@@ -76,8 +76,7 @@ static needle caseless_needle(void)
 
 static mg_patterns *compile_one(mg_pattern_kind kind, const char *text, unsigned flags)
 {
-    mg_patterns *p = NULL;
-    cr_assert_eq(mg_patterns_new(&p), 0);
+    mg_patterns *p = patterns_new();
     cr_assert_eq(add_pattern(p, kind, text, strlen(text), flags), 0u);
     compile_patterns(p);
     return p;
@@ -401,8 +400,7 @@ Test(boundary, unbounded_regex_longer_than_width)
  * same bytes are both reported. */
 Test(boundary, several_patterns_same_bytes)
 {
-    mg_patterns *p = NULL;
-    cr_assert_eq(mg_patterns_new(&p), 0);
+    mg_patterns *p = patterns_new();
     cr_assert_eq(add_pattern(p, MG_PATTERN_LITERAL, "needle-77", 9, 0), 0u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, "needle-[0-9]{2}", 15, 0), 1u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_HEX, "6e 65 65 ?? 6c 65", 17, 0), 2u);

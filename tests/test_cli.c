@@ -145,17 +145,6 @@ static char *write_temp(const char *text)
     return path;
 }
 
-/* A pid that certainly does not exist now (a reaped child of ours). */
-static pid_t dead_pid(void)
-{
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0)
-        _exit(0);
-    waitpid(pid, NULL, 0);
-    return pid;
-}
-
 /* ---- errors (no root needed) ---- */
 
 /* Argument errors are checked against a harmless target: a fixture of ours. */

@@ -9,9 +9,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "maps.h"
 
 /* Parse one line; fail the test if it does not parse. */
@@ -462,11 +462,7 @@ Test(maps_read, self)
 
 Test(maps_read, gone_process)
 {
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0)
-        _exit(0);
-    cr_assert_eq(waitpid(pid, NULL, 0), pid);
+    pid_t pid = dead_pid();
     mg_maps m = {0};
     int rc = mg_maps_read(pid, &m);
     cr_assert_eq(rc, -ENOENT, "maps of a reaped pid: %d", rc);

@@ -8,16 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "memgrep/memgrep.h"
 #include "patterns_internal.h"
-
-static mg_patterns *new_set(void)
-{
-    mg_patterns *p = NULL;
-    cr_assert_eq(mg_patterns_new(&p), 0);
-    cr_assert(p != NULL);
-    return p;
-}
 
 static mg_pattern_info info_of(const mg_patterns *p, unsigned id)
 {
@@ -32,7 +25,7 @@ static mg_pattern_info info_of(const mg_patterns *p, unsigned id)
  * source, and the set unchanged. */
 static void expect_add_fails(mg_pattern_kind kind, const char *text, size_t len, unsigned flags)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err;
     memset(&err, 0, sizeof err);
     cr_assert_eq(mg_patterns_add(p, MG_PATTERN_LITERAL, "keep", 4, 0, NULL, &err), 0);
@@ -48,7 +41,7 @@ static void expect_add_fails(mg_pattern_kind kind, const char *text, size_t len,
 
 Test(patterns, lifecycle_and_free_null)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_patterns_free(&p);
     cr_assert_eq(p, NULL, "free does not clear the pointer");
     mg_patterns_free(&p);
@@ -57,7 +50,7 @@ Test(patterns, lifecycle_and_free_null)
 
 Test(patterns, ids_and_info_of_each_kind)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err = {{0}};
     static const char nul_lit[] = {'a', '\0', 'b'};
     cr_assert_eq(mg_patterns_add(p, MG_PATTERN_LITERAL, "hello", 5, 0, "cli", &err), 0);
@@ -117,7 +110,7 @@ Test(patterns, ids_and_info_of_each_kind)
     cr_assert_eq(mg_patterns_max_width(p, 100000), 100000u);
     mg_patterns_free(&p);
 
-    p = new_set();
+    p = patterns_new();
     cr_assert_eq(mg_patterns_add(p, MG_PATTERN_LITERAL, "hello", 5, 0, NULL, &err), 0);
     cr_assert_eq(mg_patterns_add(p, MG_PATTERN_REGEX, "ab[0-9]{1,20}cd", 15, 0, NULL, &err), 1);
     cr_assert_eq(mg_patterns_add(p, MG_PATTERN_LITERAL, "wide", 4, MG_PATTERN_WIDE, NULL, &err), 2);
@@ -127,7 +120,7 @@ Test(patterns, ids_and_info_of_each_kind)
 
 Test(patterns, compile_states)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err = {{0}};
     cr_assert_eq(mg_patterns_compile(p, &err), MG_ENOPATTERNS, "compiling an empty set");
 
@@ -139,7 +132,7 @@ Test(patterns, compile_states)
     mg_patterns_free(&p);
 
     /* Scanning an uncompiled set. */
-    p = new_set();
+    p = patterns_new();
     cr_assert_eq(mg_patterns_add(p, MG_PATTERN_LITERAL, "x1", 2, 0, NULL, &err), 0);
     char buf[16] = "..x1..";
     mg_sink sink = {0};
@@ -186,7 +179,7 @@ Test(patterns, errors)
 
 Test(patterns, bad_regex_message_names_source_and_pattern)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err = {{0}};
     int rc = mg_patterns_add(p, MG_PATTERN_REGEX, "foo(bar", 7, 0, "rules.txt:12", &err);
     cr_assert_eq(rc, MG_EPATTERN);
@@ -200,7 +193,7 @@ Test(patterns, bad_regex_message_names_source_and_pattern)
  * (0, 1, 2... in order of adding). */
 Test(patterns, default_source_is_pattern_id)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err = {{0}};
     int rc = mg_patterns_add(p, MG_PATTERN_REGEX, "foo(bar", 7, 0, NULL, &err);
     cr_assert_eq(rc, MG_EPATTERN);
@@ -216,7 +209,7 @@ Test(patterns, empty_match_regex_is_rejected)
 {
     /* A regex that matches the empty string would match at every byte. It
      * must fail at add or at compile, naming its source. */
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err = {{0}};
     int rc = mg_patterns_add(p, MG_PATTERN_REGEX, "a*", 2, 0, "-e #1", &err);
     if (rc >= 0)
@@ -228,7 +221,7 @@ Test(patterns, empty_match_regex_is_rejected)
 
 Test(patterns, wide_regex_accepts_escaped_and_class_carets)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err = {{0}};
     const char *ok[] = {"a\\^b", "[^a]b", "a[$]", "x\\$y", "(ab|cd)+e", "\\x41\\.B"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -243,7 +236,7 @@ Test(patterns, wide_regex_accepts_escaped_and_class_carets)
 
 Test(pattern_list, comments_blank_crlf_prefixes)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err = {{0}};
     cr_assert_eq(mg_patterns_add(p, MG_PATTERN_LITERAL, "first", 5, 0, NULL, &err), 0);
     const char text[] = "# a comment\n"
@@ -278,7 +271,7 @@ Test(pattern_list, comments_blank_crlf_prefixes)
 
 Test(pattern_list, flags_apply_to_every_line)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err = {{0}};
     int rc = mg_patterns_add_list(p, "abc\nre:d+e\n", 11, "f", MG_PATTERN_CASELESS, &err);
     cr_assert_eq(rc, 2, "%d %s", rc, err.message);
@@ -289,7 +282,7 @@ Test(pattern_list, flags_apply_to_every_line)
 
 static void expect_list_fails(const char *text, const char *where)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err = {{0}};
     cr_assert_eq(mg_patterns_add(p, MG_PATTERN_LITERAL, "before", 6, 0, NULL, &err), 0);
     int rc = mg_patterns_add_list(p, text, strlen(text), "list.txt", 0, &err);
@@ -320,14 +313,14 @@ Test(pattern_list, file)
     const char text[] = "# rules\nneedle\nre:ne+dle\nhex:6e 65 ?? 64\n";
     cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
     close(fd);
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err = {{0}};
     int rc = mg_patterns_add_file(p, path, 0, &err);
     cr_assert_eq(rc, 3, "%d %s", rc, err.message);
     mg_pattern_info in = info_of(p, 2);
-    char want[64];
-    snprintf(want, sizeof want, "%s:4", path);
-    cr_assert_str_eq(in.source, want);
+    char where[64];
+    snprintf(where, sizeof where, "%s:4", path);
+    cr_assert_str_eq(in.source, where);
     unlink(path);
 
     /* A file that cannot be read: negative errno, message names it. */
@@ -428,7 +421,7 @@ static int count_cb(void *ctx, const mg_match *m)
 
 static unsigned regex_hits(const char *re, const void *buf, size_t len)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     mg_error err = {{0}};
     int rc = mg_patterns_add(p, MG_PATTERN_REGEX, re, strlen(re), 0, NULL, &err);
     cr_assert_geq(rc, 0, "widened regex \"%s\" does not compile: %s", re, err.message);

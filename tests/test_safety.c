@@ -21,8 +21,7 @@ TestSuite(safety, .fini = stop, .timeout = 110);
 static mg_stats scan_names(const pid_t *pids, size_t n_pids, const char *kinds, bool dedupe,
                            collector *c, char names[][32], size_t *n_names)
 {
-    mg_patterns *p = NULL;
-    cr_assert_eq(mg_patterns_new(&p), 0);
+    mg_patterns *p = patterns_new();
     *n_names = add_plant_literals(p, &fx, kinds, 0, names, 32);
     compile_patterns(p);
     mg_settings s;

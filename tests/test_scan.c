@@ -30,13 +30,6 @@ static void start(void)
     fixture_start(&fx, NULL);
 }
 
-static mg_patterns *new_set(void)
-{
-    mg_patterns *p = NULL;
-    cr_assert_eq(mg_patterns_new(&p), 0);
-    return p;
-}
-
 /* Run mg_scan; rc must be 0; the per-process failure counters must be 0
  * for a fixture that just sits there. */
 static mg_stats run(const mg_patterns *p, const mg_settings *s, collector *c)
@@ -60,7 +53,7 @@ static void literal_case(unsigned flags, bool include_noread, const char *expect
                          const char *what)
 {
     start();
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     char names[32][32];
     size_t n = add_plant_literals(p, &fx, "plain,noread,wide,upper", flags, names, 32);
     compile_patterns(p);
@@ -106,7 +99,7 @@ Test(scan, region_of_each_plant)
 {
     /* The region reported with a match holds it and has the right kind. */
     start();
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     char names[32][32];
     size_t n = add_plant_literals(p, &fx, "plain,noread", 0, names, 32);
     compile_patterns(p);
@@ -172,7 +165,7 @@ Test(scan, hex)
         sprintf(pat2 + 2 * i, "%02X", (uint8_t)hm[i]);
     free(hm);
 
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     cr_assert_eq(add_pattern(p, MG_PATTERN_HEX, pat, strlen(pat), 0), 0u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_HEX, pat2, strlen(pat2), 0), 1u);
     compile_patterns(p);
@@ -201,7 +194,7 @@ Test(scan, regex)
     cr_assert_gt(asprintf(&re3, "mgt-%s-(heap|stack|tstack);", t), 0); /* alternation */
     cr_assert_gt(asprintf(&re4, "mgt-%s-wi[a-z]e;", t), 0); /* + WIDE */
     cr_assert_gt(asprintf(&re5, "MGT-%s-CAS[E];", t), 0); /* + CASELESS */
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re, strlen(re), 0), 0u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re2, strlen(re2), 0), 1u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re3, strlen(re3), 0), 2u);
@@ -254,7 +247,7 @@ Test(scan, regex)
 static void check_context(size_t context)
 {
     start();
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     char names[32][32];
     size_t n = add_plant_literals(p, &fx, "plain", 0, names, 32);
     compile_patterns(p);
@@ -332,7 +325,7 @@ Test(scan, context_4096)
 Test(scan, context_over_limit_rejected)
 {
     start();
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     add_pattern(p, MG_PATTERN_LITERAL, "whatever", 8, 0);
     compile_patterns(p);
     mg_settings s;
@@ -351,7 +344,7 @@ Test(scan, context_over_limit_rejected)
 Test(scan, same_set_for_every_chunk_size_thread_count_and_reader)
 {
     start();
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     char names[32][32];
     size_t n = add_plant_literals(p, &fx, "plain,noread,wide,upper", 0, names, 32);
     compile_patterns(p);
@@ -422,7 +415,7 @@ Test(scan, shared_file_pages_in_two_processes)
     uint64_t a1 = fixture_info(&fx, "mapfile", NULL), a2 = fixture_info(&fx2, "mapfile", NULL);
     cr_assert(a1 && a2);
 
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
     compile_patterns(p);
     want w[8];
@@ -460,7 +453,7 @@ Test(scan, shared_file_pages_in_two_processes)
 Test(scan, max_count)
 {
     start();
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     char names[32][32];
     size_t n = add_plant_literals(p, &fx, "plain", 0, names, 32);
     compile_patterns(p);
@@ -509,7 +502,7 @@ Test(scan, max_count_with_shared_pages)
     const char *args[] = {"--fork", NULL};
     fixture_start(&fx, args);
     pid_t pids[2] = {fx.pid, fx.child};
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     char names[32][32];
     size_t n = add_plant_literals(p, &fx, "plain", 0, names, 32);
     compile_patterns(p);
@@ -551,7 +544,7 @@ static void sink_reply_case(int reply)
     need_root();
     fixture_start(&fx, NULL);
     fixture_start(&fx2, NULL);
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     char names[64][32];
     size_t n = add_plant_literals(p, &fx, "plain", 0, names, 64);
     size_t n2 = add_plant_literals(p, &fx2, "plain", 0, names + n, 64 - n);
@@ -611,7 +604,7 @@ Test(scan, sink_stop)
 
 Test(scan, bad_pids)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     add_pattern(p, MG_PATTERN_LITERAL, "never-planted", 13, 0);
     compile_patterns(p);
     collector c = {0};
@@ -625,11 +618,7 @@ Test(scan, bad_pids)
     cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), MG_EBADPID, "scanning ourselves");
     cr_assert_neq(err.message[0], '\0');
 
-    pid_t gone = fork();
-    cr_assert_geq(gone, 0);
-    if (gone == 0)
-        _exit(0);
-    waitpid(gone, NULL, 0);
+    pid_t gone = dead_pid();
     memset(&err, 0, sizeof err);
     settings_for(&s, &gone, 1);
     cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), MG_EBADPID, "scanning a reaped pid");
@@ -642,7 +631,7 @@ Test(scan, bad_pids)
 
 Test(scan, uncompiled_set)
 {
-    mg_patterns *p = new_set();
+    mg_patterns *p = patterns_new();
     add_pattern(p, MG_PATTERN_LITERAL, "x", 1, 0);
     collector c = {0};
     mg_sink sink = collector_sink(&c);
