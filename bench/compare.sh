@@ -6,7 +6,7 @@
 #
 # Environment: GIB (target size, default 2), NPAT (literals, default 1000),
 # JOBS (memgrep/ceiling threads, default 2), RUNS (runs of the fast tools,
-# median reported, default 3), SLOW=0 to skip yara and the pipeline.
+# interleaved, fastest reported, default 5), SLOW=0 to skip yara and the pipeline.
 #
 # What it does:
 #  1. NPAT deterministic IOC-like literals: `bigproc --patterns NPAT` (they
@@ -14,12 +14,11 @@
 #     rule (`rule ioc { strings: $s0 = "..." ... condition: any of them }`).
 #  2. Starts bench/bigproc with GIB GiB of heap-like data (4 KiB pages unless
 #     the system's THP setting says otherwise) and waits for READY.
-#  3. Runs, one after the other, each under /usr/bin/time (peak RSS) with
-#     wall time from date +%s.%N:
-#       memgrep scan --json -p PID -f PATTERNS -j JOBS
-#         (with XDG_CACHE_HOME in a fresh temporary directory: its first run
-#         compiles the pattern database, later runs may load it from
-#         memgrep's compiled-database cache, as memgrep does by default)
+#  3. Runs each tool under /usr/bin/time (peak RSS) with wall time from
+#     date +%s.%N; memgrep and the ceiling RUNS times, interleaved, keeping
+#     each one's fastest run (the machine may be shared); the others once:
+#       memgrep scan --json --no-db-cache -p PID -f PATTERNS -j JOBS
+#         (--no-db-cache: it compiles its database every run, as the others do)
 #       ceiling -p PID -f PATTERNS -j JOBS      and      -j 1
 #       yara -s RULES PID                       (single-threaded)
 #       dd|strings|grep: for every private anonymous writable mapping of the
@@ -41,7 +40,7 @@ build=$(cd "${1:-$root/build}" && pwd)
 GIB=${GIB:-2}
 NPAT=${NPAT:-1000}
 JOBS=${JOBS:-2}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 SLOW=${SLOW:-1}
 
 memgrep=$build/cli/memgrep
@@ -99,39 +98,52 @@ done
 echo "target: bigproc pid $big_pid, $GIB GiB, ready in $(python3 -c "print(f'{$(date +%s.%N) - $t_start:.1f}')") s;" \
     "$(wc -l <"$work/planted.txt") strings planted; $NPAT patterns"
 
-# 3. the tools. measure NAME RUNS CMD...: run CMD RUNS times, keep the median
-# run's files as $work/NAME.{out,err,rss,secs,rc}.
-measure() {
-    local name=$1 runs=$2 i t0 t1 rc
+# 3. the tools. run_once NAME I CMD...: run CMD once as run I of NAME, into
+# $work/NAME.I.{out,err,rss,secs,rc}. pick NAME: keep the fastest run's files
+# as $work/NAME.*. The fast tools run RUNS times, interleaved, so that load
+# from anything else on the machine hits them alike; the best run is shown.
+run_once() {
+    local name=$1 i=$2 t0 t1 rc=0
     shift 2
-    : >"$work/$name.all"
-    for ((i = 0; i < runs; i++)); do
-        t0=$(date +%s.%N)
-        rc=0
-        /usr/bin/time -f '%M' -o "$work/$name.$i.rss" "$@" >"$work/$name.$i.out" 2>"$work/$name.$i.err" || rc=$?
-        t1=$(date +%s.%N)
-        echo "$rc" >"$work/$name.$i.rc"
-        python3 -c "print($t1 - $t0)" >"$work/$name.$i.secs"
-        echo "$(cat "$work/$name.$i.secs") $i" >>"$work/$name.all"
-    done
-    i=$(sort -g "$work/$name.all" | awk -v m=$(((runs - 1) / 2)) 'NR == m + 1 {print $2}')
+    t0=$(date +%s.%N)
+    /usr/bin/time -f '%M' -o "$work/$name.$i.rss" "$@" >"$work/$name.$i.out" 2>"$work/$name.$i.err" || rc=$?
+    t1=$(date +%s.%N)
+    echo "$rc" >"$work/$name.$i.rc"
+    python3 -c "print($t1 - $t0)" >"$work/$name.$i.secs"
+    echo "$(cat "$work/$name.$i.secs") $i" >>"$work/$name.all"
+}
+pick() {
+    local name=$1 i f
+    i=$(sort -g "$work/$name.all" | awk 'NR == 1 { print $2 }')
     for f in out err rss secs rc; do
         cp "$work/$name.$i.$f" "$work/$name.$f"
     done
-    printf '  %-16s %6.2f s (exit %s)\n' "$name" "$(cat "$work/$name.secs")" "$(cat "$work/$name.rc")"
+    [[ ! -f $work/$name.$i.found ]] || cp "$work/$name.$i.found" "$work/$name.found"
+    printf '  %-16s %6.2f s (exit %s; runs: %s)\n' "$name" "$(cat "$work/$name.secs")" \
+        "$(cat "$work/$name.rc")" "$(sort -n -k2 "$work/$name.all" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }')"
 }
 
-echo "running (median of $RUNS for memgrep and ceiling):"
-measure memgrep "$RUNS" env XDG_CACHE_HOME="$work/xdg-cache" "$memgrep" scan --json -p "$big_pid" -f "$work/patterns.txt" -j "$JOBS"
-measure "ceiling-j$JOBS" "$RUNS" "$ceiling" -p "$big_pid" -f "$work/patterns.txt" -j "$JOBS" \
-    -o "$work/ceiling-j$JOBS.found"
-if ((JOBS != 1)); then
-    measure ceiling-j1 "$RUNS" "$ceiling" -p "$big_pid" -f "$work/patterns.txt" -j 1 \
-        -o "$work/ceiling-j1.found"
-fi
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "running (memgrep and ceiling: best of $RUNS, interleaved):"
+fast=(memgrep "ceiling-j$JOBS")
+((JOBS == 1)) || fast+=(ceiling-j1)
+for ((i = 0; i < RUNS; i++)); do
+    run_once memgrep "$i" "$memgrep" scan --json --no-db-cache -p "$big_pid" \
+        -f "$work/patterns.txt" -j "$JOBS"
+    run_once "ceiling-j$JOBS" "$i" "$ceiling" -p "$big_pid" -f "$work/patterns.txt" -j "$JOBS" \
+        -o "$work/ceiling-j$JOBS.$i.found"
+    if ((JOBS != 1)); then
+        run_once ceiling-j1 "$i" "$ceiling" -p "$big_pid" -f "$work/patterns.txt" -j 1 \
+            -o "$work/ceiling-j1.$i.found"
+    fi
+done
+for name in "${fast[@]}"; do
+    pick "$name"
+done
 pipeline_bytes=0
 if ((SLOW)); then
-    measure yara 1 yara -s "$work/rules.yar" "$big_pid"
+    run_once yara 0 yara -s "$work/rules.yar" "$big_pid"
+    pick yara
     # The regions the pipeline reads, as "START LEN" in decimal.
     awk '$2 == "rw-p" && ($6 == "" || $6 == "[heap]") { split($1, a, "-"); print a[1], a[2] }' \
         "/proc/$big_pid/maps" | while read -r s e; do echo "$((16#$s)) $((16#$e - 16#$s))"; done \
@@ -142,8 +154,10 @@ while read -r s n; do
     dd if=/proc/$big_pid/mem bs=1M iflag=skip_bytes,count_bytes skip=\$s count=\$n status=none
 done <"$work/regions.txt" | strings -n 4 | LC_ALL=C grep -F -o -f "$work/patterns.txt" | sort -u
 EOF
-    measure dd-strings-grep 1 bash "$work/pipeline.sh"
+    run_once dd-strings-grep 0 bash "$work/pipeline.sh"
+    pick dd-strings-grep
 fi
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 4. the table
 python3 - "$work" "$JOBS" "$pipeline_bytes" "$SLOW" <<'EOF'
