@@ -692,7 +692,7 @@ static proc *open_target(ctx *c, pid_t pid)
     p->info.comm = p->comm;
     p->info.exe = "";
     int rc = mg_read_proc_stat(pid, &st0);
-    if (rc == 0 && (st0.kthread || st0.state == 'Z' || st0.state == 'X')) {
+    if (rc == 0 && st0.kthread) {
         proc_unref(p);
         return NULL;
     }
@@ -701,6 +701,12 @@ static proc *open_target(ctx *c, pid_t pid)
     if (p->exe)
         p->info.exe = p->exe;
     const char *what = "read /proc/PID/stat";
+    if (rc == 0 && (st0.state == 'Z' || st0.state == 'X')) {
+        /* exited, not yet reaped: its memory is gone, and it may well have
+         * been alive when the sweep listed it */
+        what = "exited before it could be scanned";
+        rc = -ESRCH;
+    }
     if (rc == 0) {
         what = "read /proc/PID/maps";
         rc = mg_maps_read(pid, &p->maps);
