@@ -302,7 +302,12 @@ static void plant_noread(void)
  * context plant. */
 static void plant_heap(void)
 {
-    plant(malloc(64), "heap", FORM_PLAIN, "plain");
+    /* The "heap" plant goes into the brk heap itself, whatever malloc uses
+     * (ASan's allocator, for one, never extends [heap]). */
+    void *brk_heap = sbrk(4096);
+    if (brk_heap == (void *)-1)
+        die("sbrk");
+    plant(brk_heap, "heap", FORM_PLAIN, "plain");
 
     plant(malloc(64), "wide", FORM_PLAIN, "plain");
     plant(malloc(128), "wide", FORM_WIDE, "wide");
