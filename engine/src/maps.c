@@ -11,23 +11,12 @@
 
 #include "util.h"
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Parse hex digits at *p up to end; at least one digit, at most 16. */
 static int parse_hex(const char **p, const char *end, uint64_t *out)
 {
     uint64_t v = 0;
     int n = 0, d;
-    while (*p < end && (d = hex_digit(**p)) >= 0) {
+    while (*p < end && (d = mg_hexval(**p)) >= 0) {
         if (++n > 16)
             return -EINVAL;
         v = (v << 4) | (uint64_t)d;

@@ -71,17 +71,6 @@ static const char *show(const char *text, size_t len, char *out, size_t cap)
 
 /* ---- hex ------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int mg_hex_parse(const char *text, size_t len, uint8_t *bytes, uint8_t *mask, size_t *bad)
 {
     size_t n = 0, fixed = 0, i = 0;
@@ -99,12 +88,12 @@ int mg_hex_parse(const char *text, size_t len, uint8_t *bytes, uint8_t *mask, si
         if (c == '?' && d == '?') {
             bytes[n] = 0;
             mask[n++] = 0;
-        } else if (hexval(c) >= 0 && hexval(d) >= 0) {
-            bytes[n] = (uint8_t)(hexval(c) << 4 | hexval(d));
+        } else if (mg_hexval(c) >= 0 && mg_hexval(d) >= 0) {
+            bytes[n] = (uint8_t)(mg_hexval(c) << 4 | mg_hexval(d));
             mask[n++] = 0xff;
             fixed++;
         } else {
-            *bad = hexval(c) >= 0 || c == '?' ? i + 1 : i;
+            *bad = mg_hexval(c) >= 0 || c == '?' ? i + 1 : i;
             return -EINVAL;
         }
         i += 2;
@@ -206,7 +195,7 @@ static size_t escape_len(const char *re, size_t len, size_t i)
     }
     if (c == 'x') {
         size_t j = i + 2;
-        while (j < len && j < i + 4 && hexval(re[j]) >= 0)
+        while (j < len && j < i + 4 && mg_hexval(re[j]) >= 0)
             j++;
         return j - i;
     }

@@ -22,4 +22,16 @@ int mg_fail(mg_error *err, int code, const char *fmt, ...) __attribute__((format
 
 double mg_now(void);
 
+/* Value of a hex digit, or -1. */
+static inline int mg_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #endif
