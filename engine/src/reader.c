@@ -14,7 +14,12 @@
 void mg_reader_init(mg_reader *r, mg_mem_reader choice)
 {
     memset(r, 0, sizeof(*r));
-    if (choice == MG_MEM_READER_PREAD)
+    /* AUTO is pread: /proc/PID/mem has no FMODE_NOWAIT, so every io_uring
+     * read is handed to an io-wq worker; one unit's reads (queue depth ~1)
+     * then ran 10-20% slower than pread, and deeper queues only won by
+     * using a second core, which the other workers already use
+     * (bench/bench_readers.cpp). io_uring stays available by choice. */
+    if (choice != MG_MEM_READER_URING)
         return;
     r->uring = io_uring_queue_init(RING_DEPTH, &r->ring, 0) == 0;
 }

@@ -4,7 +4,8 @@
  *  - process_vm_readv: one copy, the target's mmap_lock dropped during I/O;
  *    but it pins pages, which unshares (copies) anon pages that are shared
  *    after fork or by KSM. Used for exclusively mapped and file pages.
- *  - /proc/PID/mem through io_uring (or pread when io_uring is not usable):
+ *  - /proc/PID/mem through pread (or io_uring, on request; pread if io_uring
+ *    is not usable here):
  *    reads without pinning, so sharing stays intact. Used for shared anon
  *    pages and for --include-noread (PROT_NONE anon pages). Never pointed at
  *    device or file-only mappings (the planner guarantees it).
@@ -35,8 +36,9 @@ typedef struct mg_reader {
     bool uring; /* the ring is set up and reads through it work */
 } mg_reader;
 
-/* Set up the /proc/PID/mem reader for one worker: io_uring unless choice
- * is PREAD or io_uring can't be used here (disabled, seccomp, old kernel). */
+/* Set up the /proc/PID/mem reader for one worker: pread, or io_uring when
+ * choice is URING and io_uring can be used here (not disabled by sysctl or
+ * seccomp, kernel has it); otherwise pread. */
 void mg_reader_init(mg_reader *r, mg_mem_reader choice);
 void mg_reader_fini(mg_reader *r);
 

@@ -224,8 +224,8 @@ typedef struct mg_sink {
 /* ------------------------------------------------------------------ */
 
 typedef enum mg_mem_reader {
-    MG_MEM_READER_AUTO = 0, /* io_uring if it works here, else pread */
-    MG_MEM_READER_URING,
+    MG_MEM_READER_AUTO = 0, /* the measured best: pread (see docs/design.md) */
+    MG_MEM_READER_URING, /* io_uring, falling back to pread where unusable */
     MG_MEM_READER_PREAD,
 } mg_mem_reader;
 
