@@ -146,6 +146,7 @@ static void json_match(output_ctx *o, const mg_match *m)
     FILE *f = o->out;
     size_t n = m->before + (size_t)m->length + m->after;
     begin(f, "match", m->process->pid, m->process->comm);
+    key_str(f, "exe", m->process->exe);
     key_addr(f, "address", m->address);
     key_u64(f, "length", m->length);
     pattern_fields(o, m);
