@@ -105,6 +105,20 @@ void mg_read_comm(pid_t pid, char *buf, size_t cap)
     free(s);
 }
 
+pid_t mg_read_tgid(pid_t pid)
+{
+    char path[64], *buf = NULL, *t;
+    size_t len;
+    long tgid = 0;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (mg_read_file(path, &buf, &len) < 0)
+        return pid;
+    if ((t = strstr(buf, "\nTgid:")))
+        tgid = strtol(t + 6, NULL, 10);
+    free(buf);
+    return tgid > 0 ? (pid_t)tgid : pid;
+}
+
 char *mg_read_exe(pid_t pid)
 {
     char path[64], target[PATH_MAX];

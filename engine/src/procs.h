@@ -21,6 +21,10 @@ int mg_read_proc_stat(pid_t pid, mg_proc_stat *st);
 /* comm without the newline ("" on failure), NUL-terminated in buf. */
 void mg_read_comm(pid_t pid, char *buf, size_t cap);
 
+/* The thread group (process) a pid or thread id belongs to: the Tgid of
+ * /proc/PID/status, or pid itself if that can't be read. */
+pid_t mg_read_tgid(pid_t pid);
+
 /* readlink of /proc/PID/exe, malloc'd; "" (malloc'd) if unknown. */
 char *mg_read_exe(pid_t pid);
 

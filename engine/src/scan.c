@@ -808,11 +808,11 @@ static int check_settings(const mg_settings *s, mg_error *err)
         char path[64];
         if (s->pids[i] <= 0)
             return mg_fail(err, MG_EBADPID, "invalid pid %d", (int)s->pids[i]);
-        if (s->pids[i] == getpid())
-            return mg_fail(err, MG_EBADPID, "pid %d is memgrep itself", (int)s->pids[i]);
         snprintf(path, sizeof(path), "/proc/%d", (int)s->pids[i]);
         if (access(path, F_OK) != 0)
             return mg_fail(err, MG_EBADPID, "no such process: %d", (int)s->pids[i]);
+        if (mg_read_tgid(s->pids[i]) == getpid())
+            return mg_fail(err, MG_EBADPID, "pid %d is memgrep itself", (int)s->pids[i]);
     }
     return 0;
 }
@@ -943,8 +943,19 @@ MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink 
         if (!s->n_pids) {
             rc = mg_list_pids(&all, &n);
             pids = all;
+        } else if ((all = malloc(s->n_pids * sizeof(*all)))) {
+            /* a thread id given by the user means its process, once */
+            for (size_t i = 0; i < s->n_pids; i++) {
+                pid_t tgid = mg_read_tgid(s->pids[i]);
+                bool seen = false;
+                for (size_t j = 0; j < n && !seen; j++)
+                    seen = all[j] == tgid;
+                if (!seen)
+                    all[n++] = tgid;
+            }
+            pids = all;
         } else
-            n = s->n_pids;
+            rc = -ENOMEM;
         bool use_ioctl = true;
         pid_t self = getpid();
         c->processes_total = n;
