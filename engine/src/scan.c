@@ -55,7 +55,7 @@ typedef struct unit {
     proc *p;
     const mg_region *region;
     uint64_t own_start, own_end; /* matches starting here are ours */
-    uint64_t lo, hi; /* the present range: overlap never leaves it */
+    uint64_t lo, hi; /* the region: overlap never leaves it (absent pages in it are not read) */
     bool mem_only; /* --include-noread region: /proc/PID/mem for every page */
 } unit;
 
