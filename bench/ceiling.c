@@ -5,7 +5,11 @@
  * regions, on N threads. Nothing else: no residency check, no
  * /proc/PID/mem fallback, no match reporting beyond counting.
  *
- *   ceiling -p PID -f PATTERNFILE [-j N] [-c CHUNK_KIB] [-o MATCHED_FILE] [-q]
+ *   ceiling -p PID[,PID...] -f PATTERNFILE [-j N] [-c CHUNK_KIB] [-o MATCHED_FILE] [-q] [-R]
+ *
+ * -p is repeatable: the regions of every PID given go into one work list
+ * (one pattern compilation, N threads over all of them), as for a whole-host
+ * sweep.
  *
  * PATTERNFILE has memgrep's pattern-list format: one literal per line, or
  * "re:REGEX", or "hex:BYTES" ("??" any byte); '#' starts a comment line;
@@ -24,12 +28,26 @@
  * FOLL_PIN, unshares anonymous pages shared after fork. Use it on a
  * benchmark target such as bench/bigproc.
  *
+ * -R (resident, for sweeps of many processes, bench/sweep.sh): the bytes
+ * memgrep reads, read the way it must read them, and nothing more. Each
+ * region is narrowed to its present pages that are not the shared zero page
+ * (PAGEMAP_SCAN, Linux 6.7+), and those runs are the work list (a 64 GiB
+ * untouched reservation costs one ioctl per GiB, and is not faulted in).
+ * A worker reads the pagemap entries of its chunk; pages that are anonymous
+ * and not exclusively mapped (shared after fork) are read with pread on
+ * /proc/PID/mem, which does not pin (process_vm_readv would unshare them:
+ * the targets would change under the benchmark); all others with
+ * process_vm_readv. Still no deduplication, event handling or reporting.
+ *
  * Output (stdout): one summary line,
  *   ceiling: pid P threads J regions R bytes B scan_s S GBps G compile_s C
  *            matches M patterns_matched K read_failed_bytes F
+ * ("pids N" instead of "pid P" with several PIDs; regions counts the
+ * present runs with -R; scan_s includes -R's PAGEMAP_SCAN walk).
  * Exit status: 0 some pattern matched, 1 none, 2 error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <hs/hs.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -39,12 +57,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #define UNBOUNDED_WIDTH 4096u
+#define PAGE_SZ 4096u
+
+/* The Linux 6.7 PAGEMAP_SCAN uapi, for headers that predate it. */
+#define PM_PAGE_IS_PRESENT (1 << 3)
+#define PM_PAGE_IS_PFNZERO (1 << 5)
+struct pm_page_region {
+    uint64_t start, end, categories;
+};
+struct pm_scan_args {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+    uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define PM_SCAN_IOCTL _IOWR('f', 16, struct pm_scan_args)
+#define PM_ENT_FILE (1ull << 61) /* file page or shared anonymous (shmem) */
+#define PM_ENT_EXCLUSIVE (1ull << 56) /* mapped by this process only */
 
 struct pattern {
     char *line; /* as written in the file, without newline */
@@ -54,10 +88,13 @@ struct pattern {
 
 struct region {
     uint64_t start, end;
+    unsigned proc; /* index into shared.pids */
 };
 
 struct shared {
-    pid_t pid;
+    const pid_t *pids;
+    const int *mem_fds, *pagemap_fds; /* -R only */
+    bool resident;
     const hs_database_t *db;
     const hs_scratch_t *proto;
     const struct region *regions;
@@ -212,7 +249,8 @@ static bool skipped_path(const char *path)
     return !strncmp(path, "anon_inode:", 11) || !strncmp(path, "dmabuf:", 7);
 }
 
-static int load_regions(pid_t pid, struct region **out, size_t *count)
+/* Append the readable regions of pid (index proc) to *out (count *count). */
+static int load_regions(pid_t pid, unsigned proc, struct region **out, size_t *count)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/maps", (long)pid);
@@ -221,8 +259,8 @@ static int load_regions(pid_t pid, struct region **out, size_t *count)
         fprintf(stderr, "ceiling: %s: %s\n", path, strerror(errno));
         return -1;
     }
-    struct region *v = NULL;
-    size_t n = 0, cap = 0;
+    struct region *v = *out;
+    size_t n = *count, cap = *count;
     char *line = NULL;
     size_t lcap = 0;
     while (getline(&line, &lcap, f) >= 0) {
@@ -247,13 +285,103 @@ static int load_regions(pid_t pid, struct region **out, size_t *count)
             }
             v = nv;
         }
-        v[n++] = (struct region){s, e};
+        v[n++] = (struct region){s, e, proc};
     }
     free(line);
     fclose(f);
     *out = v;
     *count = n;
     return 0;
+}
+
+/* -R: replace each region by its runs of present pages that are not the
+ * zero page (PAGEMAP_SCAN, 1 GiB and 256 runs per call). */
+static int narrow_to_present(const int *pagemap_fds, struct region **regs, size_t *count)
+{
+    struct region *in = *regs, *v = NULL;
+    size_t n = 0, cap = 0;
+    struct pm_page_region vec[256];
+    for (size_t i = 0; i < *count; i++) {
+        uint64_t pos = in[i].start;
+        while (pos < in[i].end) {
+            uint64_t stop = in[i].end - pos > (1ull << 30) ? pos + (1ull << 30) : in[i].end;
+            struct pm_scan_args arg = {
+                .size = sizeof arg,
+                .start = pos,
+                .end = stop,
+                .vec = (uint64_t)(uintptr_t)vec,
+                .vec_len = 256,
+                .category_inverted = PM_PAGE_IS_PFNZERO,
+                .category_mask = PM_PAGE_IS_PRESENT | PM_PAGE_IS_PFNZERO,
+                .return_mask = PM_PAGE_IS_PRESENT,
+            };
+            long got = ioctl(pagemap_fds[in[i].proc], PM_SCAN_IOCTL, &arg);
+            if (got < 0) {
+                if (errno == ESRCH || errno == ENOENT)
+                    break; /* the process exited: nothing more of it */
+                fprintf(stderr, "ceiling: PAGEMAP_SCAN: %s (needs Linux 6.7)\n", strerror(errno));
+                return -1;
+            }
+            for (long k = 0; k < got; k++) {
+                if (n && v[n - 1].proc == in[i].proc && v[n - 1].end == vec[k].start) {
+                    v[n - 1].end = vec[k].end; /* joined across a 1 GiB step */
+                    continue;
+                }
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 1024;
+                    struct region *nv = realloc(v, cap * sizeof *v);
+                    if (!nv) {
+                        fputs("ceiling: out of memory\n", stderr);
+                        exit(2);
+                    }
+                    v = nv;
+                }
+                v[n++] = (struct region){vec[k].start, vec[k].end, in[i].proc};
+            }
+            if (arg.walk_end <= pos)
+                break;
+            pos = arg.walk_end;
+        }
+    }
+    free(in);
+    *regs = v;
+    *count = n;
+    return 0;
+}
+
+/* -R: read [start, start+len) of process proc into buf: pages that are
+ * anonymous and shared (not exclusive) with pread on /proc/PID/mem, runs of
+ * other pages with process_vm_readv. Returns the bytes read before the first
+ * failure. */
+static uint64_t read_resident(const struct shared *sh, unsigned proc, uint64_t start, size_t len,
+                              unsigned char *buf, uint64_t *ents)
+{
+    size_t npages = len / PAGE_SZ;
+    off_t pmoff = (off_t)(start / PAGE_SZ * sizeof(uint64_t));
+    if (pread(sh->pagemap_fds[proc], ents, npages * sizeof *ents, pmoff) !=
+        (ssize_t)(npages * sizeof *ents))
+        return 0;
+    size_t done = 0;
+    while (done < npages) {
+        bool via_mem = !(ents[done] & PM_ENT_FILE) && !(ents[done] & PM_ENT_EXCLUSIVE);
+        size_t end = done + 1;
+        while (end < npages &&
+               via_mem == (!(ents[end] & PM_ENT_FILE) && !(ents[end] & PM_ENT_EXCLUSIVE)))
+            end++;
+        size_t off = done * PAGE_SZ, n = (end - done) * PAGE_SZ;
+        ssize_t got;
+        if (via_mem) {
+            got = pread(sh->mem_fds[proc], buf + off, n, (off_t)(start + off));
+        } else {
+            struct iovec local = {buf + off, n};
+            struct iovec remote = {(void *)(uintptr_t)(start + off), n};
+            got = process_vm_readv(sh->pids[proc], &local, 1, &remote, 1, 0);
+        }
+        if (got != (ssize_t)n)
+            return off + (got > 0 ? (uint64_t)got : 0);
+        done = end;
+    }
+    return len;
 }
 
 static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
@@ -274,10 +402,14 @@ static void *worker_main(void *arg)
     struct shared *sh = w->sh;
     hs_scratch_t *scratch = NULL;
     size_t cap = sh->chunk + sh->overlap;
+    if (sh->resident) /* runs are whole pages: read whole pages */
+        cap = (cap + PAGE_SZ - 1) / PAGE_SZ * PAGE_SZ;
     unsigned char *buf = malloc(cap);
-    if (!buf || hs_clone_scratch(sh->proto, &scratch) != HS_SUCCESS) {
+    uint64_t *ents = sh->resident ? malloc((cap / PAGE_SZ + 2) * sizeof *ents) : NULL;
+    if (!buf || (sh->resident && !ents) || hs_clone_scratch(sh->proto, &scratch) != HS_SUCCESS) {
         w->err = ENOMEM;
         free(buf);
+        free(ents);
         return NULL;
     }
     const uint64_t total = sh->chunk_first[sh->nregions];
@@ -292,9 +424,14 @@ static void *worker_main(void *arg)
         uint64_t start = rg->start + (c - sh->chunk_first[r]) * sh->chunk;
         uint64_t own = rg->end - start < sh->chunk ? rg->end - start : sh->chunk;
         uint64_t want = rg->end - start < cap ? rg->end - start : cap;
-        struct iovec local = {buf, want};
-        struct iovec remote = {(void *)(uintptr_t)start, want};
-        ssize_t got = process_vm_readv(sh->pid, &local, 1, &remote, 1, 0);
+        ssize_t got;
+        if (sh->resident) {
+            got = (ssize_t)read_resident(sh, rg->proc, start, want, buf, ents);
+        } else {
+            struct iovec local = {buf, want};
+            struct iovec remote = {(void *)(uintptr_t)start, want};
+            got = process_vm_readv(sh->pids[rg->proc], &local, 1, &remote, 1, 0);
+        }
         if (got <= 0) {
             w->failed += own;
             continue;
@@ -310,26 +447,44 @@ static void *worker_main(void *arg)
     }
     hs_free_scratch(scratch);
     free(buf);
+    free(ents);
     return NULL;
 }
 
 static void usage(void)
 {
-    fputs("usage: ceiling -p PID -f PATTERNFILE [-j N] [-c CHUNK_KIB] [-o MATCHED_FILE] [-q]\n",
+    fputs("usage: ceiling -p PID[,PID...] -f PATTERNFILE [-j N] [-c CHUNK_KIB] [-o MATCHED_FILE] "
+          "[-q] [-R]\n",
           stderr);
 }
 
 int main(int argc, char **argv)
 {
-    pid_t pid = 0;
+    pid_t *pids = NULL;
+    size_t npids = 0;
+    bool resident = false, bad_pid = false;
     const char *pfile = NULL, *matched_out = NULL;
     unsigned threads = 1;
     size_t chunk_kib = 1024;
     int opt;
-    while ((opt = getopt(argc, argv, "p:f:j:c:o:qh")) != -1) {
+    while ((opt = getopt(argc, argv, "p:f:j:c:o:qRh")) != -1) {
         switch (opt) {
         case 'p':
-            pid = (pid_t)strtol(optarg, NULL, 10);
+            for (char *s = optarg, *end; *s; s = *end ? end + 1 : end) {
+                long v = strtol(s, &end, 10);
+                if (end == s || (*end && *end != ',') || v <= 0) {
+                    bad_pid = true;
+                    break;
+                }
+                pid_t *nv = realloc(pids, (npids + 1) * sizeof *pids);
+                if (!nv)
+                    return 2;
+                pids = nv;
+                pids[npids++] = (pid_t)v;
+            }
+            break;
+        case 'R':
+            resident = true;
             break;
         case 'f':
             pfile = optarg;
@@ -350,7 +505,7 @@ int main(int argc, char **argv)
             return opt == 'h' ? 0 : 2;
         }
     }
-    if (pid <= 0 || !pfile || threads < 1 || threads > 256 || chunk_kib < 4 ||
+    if (!npids || bad_pid || !pfile || threads < 1 || threads > 256 || chunk_kib < 4 ||
         chunk_kib > 1024 * 1024) {
         usage();
         return 2;
@@ -397,11 +552,32 @@ int main(int argc, char **argv)
     double compile_s = now() - t0;
 
     /* Regions -> chunk numbering. */
-    struct region *regions;
-    size_t nr;
-    if (load_regions(pid, &regions, &nr))
+    struct region *regions = NULL;
+    size_t nr = 0;
+    int *mem_fds = calloc(npids, sizeof *mem_fds), *pagemap_fds = calloc(npids, sizeof *mem_fds);
+    if (!mem_fds || !pagemap_fds)
+        return 2;
+    for (size_t i = 0; i < npids; i++) {
+        if (load_regions(pids[i], (unsigned)i, &regions, &nr))
+            return 2;
+        if (resident) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/%ld/mem", (long)pids[i]);
+            mem_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+            snprintf(path, sizeof path, "/proc/%ld/pagemap", (long)pids[i]);
+            pagemap_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+            if (mem_fds[i] < 0 || pagemap_fds[i] < 0) {
+                fprintf(stderr, "ceiling: pid %ld: %s: %s\n", (long)pids[i], path, strerror(errno));
+                return 2;
+            }
+        }
+    }
+    double t1 = now(); /* with -R the PAGEMAP_SCAN walk is part of the scan time */
+    if (resident && narrow_to_present(pagemap_fds, &regions, &nr))
         return 2;
     size_t chunk = chunk_kib * 1024;
+    if (resident)
+        chunk = (chunk + PAGE_SZ - 1) / PAGE_SZ * PAGE_SZ;
     uint64_t *first = malloc((nr + 1) * sizeof *first);
     if (!first)
         return 2;
@@ -410,7 +586,10 @@ int main(int argc, char **argv)
         first[i + 1] = first[i] + (regions[i].end - regions[i].start + chunk - 1) / chunk;
 
     struct shared sh = {
-        .pid = pid,
+        .pids = pids,
+        .mem_fds = mem_fds,
+        .pagemap_fds = pagemap_fds,
+        .resident = resident,
         .db = db,
         .proto = proto,
         .regions = regions,
@@ -425,7 +604,6 @@ int main(int argc, char **argv)
     if (!w)
         return 2;
 
-    double t1 = now();
     for (unsigned t = 0; t < threads; t++) {
         w[t].sh = &sh;
         w[t].seen = calloc(np, 1);
@@ -471,13 +649,17 @@ int main(int argc, char **argv)
         return 2;
     }
     if (bytes == 0 && failed > 0) {
-        fprintf(stderr, "ceiling: pid %ld: nothing could be read (permission?)\n", (long)pid);
+        fprintf(stderr, "ceiling: nothing could be read (permission?)\n");
         return 2;
     }
 
-    printf("ceiling: pid %ld threads %u regions %zu bytes %" PRIu64 " scan_s %.3f GBps %.2f "
+    if (npids == 1)
+        printf("ceiling: pid %ld ", (long)pids[0]);
+    else
+        printf("ceiling: pids %zu ", npids);
+    printf("threads %u regions %zu bytes %" PRIu64 " scan_s %.3f GBps %.2f "
            "compile_s %.3f matches %" PRIu64 " patterns_matched %u read_failed_bytes %" PRIu64 "\n",
-           (long)pid, threads, nr, bytes, scan_s, scan_s > 0 ? (double)bytes / scan_s / 1e9 : 0.0,
-           compile_s, matches, distinct, failed);
+           threads, nr, bytes, scan_s, scan_s > 0 ? (double)bytes / scan_s / 1e9 : 0.0, compile_s,
+           matches, distinct, failed);
     return distinct ? 0 : 1;
 }
