@@ -586,6 +586,8 @@ static bool num_arg(const char *a, const char *name, const char *v, uint64_t *ou
     return true;
 }
 
+static char outbuf[1 << 16]; /* stdout's buffer, wiped after READY */
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -687,6 +689,7 @@ int main(int argc, char **argv)
         scrub_stack();
     }
 
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     int rep[2], life[2];
     if (pipe2(rep, O_CLOEXEC) || pipe2(life, O_CLOEXEC)) {
         perror("synthhost: pipe");
@@ -728,10 +731,12 @@ int main(int argc, char **argv)
     if (devnull >= 0)
         close(devnull);
 
-    /* Collect every target's report. */
+    /* Collect every target's report, in memory that is mapped, grown with
+     * mremap and wiped, never malloc'ed (no stale copies of the IOCs in this
+     * process either: a sweep of the whole machine finds only the plants). */
     unsigned want = fork_failed ? 0 : o.procs, got = 0;
     size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap);
+    char *buf = map_anon(cap, PROT_READ | PROT_WRITE, 0);
     bool failed = fork_failed || !buf;
     while (!failed && got < want && !stop) {
         struct pollfd pfd = {rep[0], POLLIN, 0};
@@ -740,12 +745,13 @@ int main(int argc, char **argv)
             failed = true;
         if (pr > 0) {
             if (len + 65536 > cap) {
-                char *nb = realloc(buf, cap *= 2);
-                if (!nb) {
+                char *nb = mremap(buf, cap, cap * 2, MREMAP_MAYMOVE);
+                if (nb == MAP_FAILED) {
                     failed = true;
                     break;
                 }
                 buf = nb;
+                cap *= 2;
             }
             ssize_t r = read(rep[0], buf + len, cap - len);
             if (r <= 0) {
@@ -800,8 +806,8 @@ int main(int argc, char **argv)
             }
         puts("READY");
         fflush(stdout);
-        if (buf)
-            explicit_bzero(buf, len);
+        explicit_bzero(buf, len);
+        explicit_bzero(outbuf, sizeof outbuf);
 
         if (o.timeout)
             alarm(o.timeout);
@@ -829,7 +835,8 @@ int main(int argc, char **argv)
         unlink(pathbuf);
         rmdir(dirbuf);
     }
-    free(buf);
+    if (buf)
+        munmap(buf, cap);
     free(mib);
     return failed ? 1 : 0;
 }
