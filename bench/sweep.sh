@@ -29,8 +29,10 @@
 #     and keeps each tool's fastest round. Wall time is date +%s.%N around
 #     the whole command (pattern compilation included), peak RSS from
 #     /usr/bin/time (for yara: its largest process).
-#  4. Checks that memgrep reported every planted IOC at its pid and address
-#     (both runs), counts what the others found (yara: at pid + address from
+#  4. Once, untimed: memgrep scan --json -j JOBS -f PATTERNS with no -p (every
+#     process on the machine), to check the all-process mode finds the plants.
+#  5. Checks that memgrep reported every planted IOC at its pid and address
+#     (all three runs), counts what the others found (yara: at pid + address from
 #     -s; ceiling: by text, it reports only which patterns matched), and prints
 #     a table. GB/s: memgrep's bytes_scanned + bytes_deduped of the
 #     --no-dedupe run (every present byte of every target, counted once per
@@ -158,8 +160,12 @@ for name in "${tools[@]}"; do
     pick "$name"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+rc=0
+"$memgrep" scan --json --no-db-cache -j "$JOBS" -f "$work/patterns.txt" >"$work/memgrep-every.out" \
+    2>"$work/memgrep-every.err" || rc=$?
+echo "$rc" >"$work/memgrep-every.rc"
 
-# 4. the table
+# 5. the table
 python3 - "$work" "$JOBS" "$YARA" "$YARA_TIMEOUT" <<'EOF'
 import glob, json, os, re, sys
 work, jobs, yara, ytimeout = sys.argv[1], int(sys.argv[2]), sys.argv[3] != '0', sys.argv[4]
@@ -202,6 +208,8 @@ same_bytes = nd['bytes_scanned'] + nd['bytes_deduped']
 missed = {}
 for name, hits in (('memgrep', mg_hits), ('memgrep-no-dedupe', nd_hits)):
     missed[name] = [p for p in planted if p not in hits]
+ev, ev_hits = memgrep_result('memgrep-every')
+missed['memgrep-every'] = [p for p in planted if p not in ev_hits]
 row('memgrep', len(planted) - len(missed['memgrep']), mg['elapsed_seconds'],
     int(rd('memgrep', 'rss').split()[-1]),
     f"-j {jobs}: scanned {mg['bytes_scanned'] / 1e9:.2f} GB, replayed (deduped) "
@@ -264,8 +272,12 @@ for i, x in enumerate(out):
 print()
 for r in rows:
     print(f"  {r['name']}: {r['note']}")
+print(f"  memgrep-every (no -p, untimed): {ev['processes_scanned']} processes, "
+      f"{ev['elapsed_seconds']:.2f} s scan, {len(planted) - len(missed['memgrep-every'])}/{len(planted)} "
+      f"planted found at pid+address, {len(ev_hits - set(planted))} other matches "
+      f"(processes outside the synthetic host that hold these strings)")
 bad = False
-for name in ('memgrep', 'memgrep-no-dedupe'):
+for name in ('memgrep', 'memgrep-no-dedupe', 'memgrep-every'):
     if missed[name]:
         bad = True
         print(f'  {name} MISSED {len(missed[name])} planted IOCs (pid, address, text):')
