@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,19 +67,38 @@ static int make_key(const mg_patterns *p, blob *key)
     return key->oom ? -ENOMEM : 0;
 }
 
-static uint64_t fnv1a(const char *s, size_t n)
+/* The entry's file name. Eight bytes at a time: the key of 100,000
+ * patterns is megabytes, and a warm start should take milliseconds. Not a
+ * safety property: load() compares the whole key. */
+static uint64_t key_hash(const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    return h;
+    return h ^ (h >> 29);
 }
 
 static bool load(mg_patterns *p, const char *path, const blob *key)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    if (mg_read_file(path, &buf, &len) < 0)
+    /* mapped, not read: hs_deserialize_database copies it once anyway */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &st) < 0 || st.st_size <= 0) {
+        close(fd);
+        return false;
+    }
+    size_t len = (size_t)st.st_size;
+    char *buf = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (buf == MAP_FAILED)
         return false;
     bool ok = false;
     uint64_t klen, dlen;
@@ -93,7 +113,7 @@ static bool load(mg_patterns *p, const char *path, const blob *key)
                  hs_deserialize_database(db, dlen, &p->db) == HS_SUCCESS;
         }
     }
-    free(buf);
+    munmap(buf, len);
     return ok;
 }
 
@@ -171,7 +191,8 @@ MG_API int mg_patterns_compile_cached(mg_patterns *p, const char *dir, bool *fro
         free(key.s);
         return mg_patterns_compile(p, err);
     }
-    snprintf(path, sizeof(path), "%s/%016llx.hsdb", dir, (unsigned long long)fnv1a(key.s, key.n));
+    snprintf(path, sizeof(path), "%s/%016llx.hsdb", dir,
+             (unsigned long long)key_hash(key.s, key.n));
     int rc = 0;
     if (load(p, path, &key)) {
         if (from_cache)
