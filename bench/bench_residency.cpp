@@ -149,8 +149,9 @@ struct Found {
     uint64_t ranges = 0, bytes = 0;
 };
 
-int count_range(void *ctx, uint64_t start, uint64_t end)
+int count_range(void *ctx, uint64_t start, uint64_t end, bool file)
 {
+    (void)file;
     Found *f = static_cast<Found *>(ctx);
     f->ranges++;
     f->bytes += end - start;

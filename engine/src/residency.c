@@ -11,6 +11,7 @@
 
 /* The Linux 6.7 uapi, for headers that predate it (Debian 12 ships 6.1). */
 #ifndef PAGEMAP_SCAN
+#define PAGE_IS_FILE (1 << 2)
 #define PAGE_IS_PRESENT (1 << 3)
 #define PAGE_IS_PFNZERO (1 << 5)
 struct page_region {
@@ -30,25 +31,27 @@ struct pm_scan_arg {
 /* Joins runs that touch across step boundaries before handing them on. */
 typedef struct run_merger {
     uint64_t start, end;
+    bool file;
     mg_range_fn fn;
     void *ctx;
 } run_merger;
 
-static int merge_push(run_merger *m, uint64_t start, uint64_t end)
+static int merge_push(run_merger *m, uint64_t start, uint64_t end, bool file)
 {
-    if (m->end == start && m->end != 0) {
+    if (m->end == start && m->end != 0 && m->file == file) {
         m->end = end;
         return 0;
     }
-    int rc = m->end ? m->fn(m->ctx, m->start, m->end) : 0;
+    int rc = m->end ? m->fn(m->ctx, m->start, m->end, m->file) : 0;
     m->start = start;
     m->end = end;
+    m->file = file;
     return rc;
 }
 
 static int merge_finish(run_merger *m)
 {
-    int rc = m->end ? m->fn(m->ctx, m->start, m->end) : 0;
+    int rc = m->end ? m->fn(m->ctx, m->start, m->end, m->file) : 0;
     m->start = m->end = 0;
     return rc;
 }
@@ -67,13 +70,14 @@ static int walk_ioctl(int fd, uint64_t start, uint64_t end, bool skip_zero, run_
             /* present, and (with skip_zero) not the zero page */
             .category_inverted = skip_zero ? PAGE_IS_PFNZERO : 0,
             .category_mask = PAGE_IS_PRESENT | (skip_zero ? PAGE_IS_PFNZERO : 0),
-            .return_mask = PAGE_IS_PRESENT,
+            .return_mask = PAGE_IS_PRESENT | PAGE_IS_FILE,
         };
         long n = ioctl(fd, PAGEMAP_SCAN, &arg);
         if (n < 0)
             return -errno;
         for (long i = 0; i < n; i++) {
-            int rc = merge_push(m, vec[i].start, vec[i].end);
+            int rc =
+                merge_push(m, vec[i].start, vec[i].end, (vec[i].categories & PAGE_IS_FILE) != 0);
             if (rc)
                 return rc;
         }
@@ -114,7 +118,7 @@ static int walk_entries(int fd, uint64_t start, uint64_t end, run_merger *m)
             if (!(ent[i] & MG_PM_PRESENT))
                 continue;
             uint64_t a = pos + i * MG_PAGE_SIZE;
-            rc = merge_push(m, a, a + MG_PAGE_SIZE);
+            rc = merge_push(m, a, a + MG_PAGE_SIZE, (ent[i] & MG_PM_FILE) != 0);
             if (rc)
                 return rc;
         }

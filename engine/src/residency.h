@@ -15,7 +15,9 @@
 #define MG_PM_FILE (1ull << 61) /* file page or shared anon (shmem) */
 #define MG_PM_EXCLUSIVE (1ull << 56) /* mapped by this process only */
 
-typedef int (*mg_range_fn)(void *ctx, uint64_t start, uint64_t end);
+/* file: every page of the run is a page-cache (or shmem) page, not an
+ * anonymous copy: its bytes are the mapped object's at that offset. */
+typedef int (*mg_range_fn)(void *ctx, uint64_t start, uint64_t end, bool file);
 
 /*
  * Call fn for each maximal run of present pages in [start, end) (page

@@ -56,6 +56,7 @@ typedef struct unit {
     const mg_region *region;
     uint64_t own_start, own_end; /* matches starting here are ours */
     uint64_t lo, hi; /* the region: overlap never leaves it (absent pages in it are not read) */
+    uint64_t file_lo, file_hi; /* the run of page-cache pages the unit is in, if any */
     bool mem_only; /* --include-noread region: /proc/PID/mem for every page */
 } unit;
 
@@ -393,6 +394,52 @@ static void replay(worker *w, const uint8_t *rec, size_t len)
     }
 }
 
+/* Look a key up; on a hit, replay its matches here. */
+static bool find_replay(worker *w, size_t nkey)
+{
+    size_t len;
+    const uint8_t *rec = mg_dedupe_find(w->c->dd, w->key, nkey, &len);
+    if (!rec)
+        return false;
+    stat_add(w->c, ST_DEDUPED, w->u->own_end - w->u->own_start);
+    replay(w, rec, len);
+    return true;
+}
+
+/* Key of a unit that lies wholly in a run of page-cache pages of a file or
+ * shared memory object: its bytes are the object's at those offsets, the
+ * same in every process that maps them. The first word can't occur in a
+ * frame-number key (see unit_key). Returns the key length, or 0. */
+static size_t file_key(worker *w, uint64_t ba, uint64_t bb, uint64_t pa)
+{
+    const unit *u = w->u;
+    const mg_region *r = u->region;
+    if (!u->file_hi || ba < u->file_lo || bb > u->file_hi || !r->inode ||
+        (r->kind != MG_REGION_FILE && r->kind != MG_REGION_SHM))
+        return 0;
+    w->key[0] = ~0ull;
+    w->key[1] = (uint64_t)r->dev_major << 32 | r->dev_minor;
+    w->key[2] = r->inode;
+    w->key[3] = r->offset + (pa - r->start);
+    w->key[4] = (ba - pa) | (bb - pa) << 32;
+    w->key[5] = (u->own_start - pa) | (u->own_end - pa) << 32;
+    return 6;
+}
+
+/* All pages still present page-cache pages, and one at least mapped
+ * elsewhere too (else nobody will ask for this key again). */
+static bool all_shared_file_pages(worker *w, size_t np)
+{
+    bool shared = false;
+    for (size_t i = 0; i < np; i++) {
+        uint64_t e = w->pm[i];
+        if ((e & (MG_PM_PRESENT | MG_PM_FILE)) != (MG_PM_PRESENT | MG_PM_FILE))
+            return false;
+        shared |= !(e & MG_PM_EXCLUSIVE);
+    }
+    return shared;
+}
+
 /* Read the present pages of [ba, bb) into the buffer; ok[] marks the pages
  * read in full. Returns false if the process can't be read any more. */
 static bool read_unit(worker *w, uint64_t ba, uint64_t bb, uint64_t pa, size_t np)
@@ -458,21 +505,24 @@ static void run_unit(worker *w, const unit *u)
     uint64_t pa = ba & ~(uint64_t)(MG_PAGE_SIZE - 1);
     size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
 
+    /* Page-cache bytes are known by file and offset: a hit needs no
+     * pagemap read at all (the planner just saw the pages present). */
+    size_t fkey = c->dd ? file_key(w, ba, bb, pa) : 0;
+    w->key_base = pa;
+    if (fkey && find_replay(w, fkey))
+        return;
     int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
     if (rc < 0) {
         proc_failed(c, p, rc, "read /proc/PID/pagemap");
         return;
     }
-    w->key_base = pa;
-    size_t nkey = c->dd ? unit_key(w, ba, bb, pa, np) : 0;
-    if (nkey) {
-        size_t len;
-        const uint8_t *rec = mg_dedupe_find(c->dd, w->key, nkey, &len);
-        if (rec) {
-            stat_add(c, ST_DEDUPED, u->own_end - u->own_start);
-            replay(w, rec, len);
+    size_t nkey = 0;
+    if (fkey && all_shared_file_pages(w, np)) {
+        nkey = file_key(w, ba, bb, pa); /* still page cache: record under it */
+    } else if (c->dd) {
+        nkey = unit_key(w, ba, bb, pa, np);
+        if (nkey && find_replay(w, nkey))
             return;
-        }
     }
     w->recording = nkey != 0;
     w->rec_complete = true;
@@ -582,7 +632,7 @@ static int worker_init(worker *w, ctx *c)
     w->pvr_ops = malloc(w->max_pages * sizeof(*w->pvr_ops));
     w->mem_ops = malloc(w->max_pages * sizeof(*w->mem_ops));
     w->ok = malloc(w->max_pages);
-    w->key = malloc((w->max_pages + 2) * sizeof(*w->key));
+    w->key = malloc(MG_MAX(w->max_pages + 2, (size_t)6) * sizeof(*w->key)); /* unit_key, file_key */
     if (!w->buf || !w->pm || !w->pvr_ops || !w->mem_ops || !w->ok || !w->key)
         return -ENOMEM;
     return 0;
@@ -631,7 +681,7 @@ static uint64_t unit_phase(const mg_region *r, uint64_t chunk)
  * those bytes too (up to the previous run: nothing is owned twice). Units
  * may read overlap from anywhere in the region: absent pages are never
  * read (the worker checks pagemap), so overlap can't fault anything in. */
-static int plan_range(void *arg, uint64_t lo, uint64_t hi)
+static int plan_range(void *arg, uint64_t lo, uint64_t hi, bool file)
 {
     plan_region *pr = arg;
     ctx *c = pr->c;
@@ -651,6 +701,8 @@ static int plan_range(void *arg, uint64_t lo, uint64_t hi)
             .own_end = MG_MIN(hi, next),
             .lo = pr->r->start,
             .hi = pr->r->end,
+            .file_lo = file ? lo : 0,
+            .file_hi = file ? hi : 0,
             .mem_only = pr->mem_only,
         };
         push_unit(c, &u);
