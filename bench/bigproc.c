@@ -12,7 +12,7 @@
  * (absolute addresses), 1 GiB from the start of the mapping (YARA's chunk
  * size), and the last bytes of the buffer.
  *
- * Output on stdout (unbuffered, see say()), then it waits:
+ * Output on stdout (unbuffered, see hg_say() in heapgen.h), then it waits:
  *   pid PID
  *   region 0xSTART 0xEND          the mapping that holds the data
  *   planted 0xADDR ID TEXT        one line per planted string
@@ -86,38 +86,6 @@ static uintptr_t straddle(uintptr_t near, uintptr_t align, size_t n, uintptr_t l
     if (a < lo || a + n > hi)
         return 0;
     return a;
-}
-
-/* Print with write(2) from a stack buffer that is wiped afterwards: the
- * planted strings must not linger in stdio buffers, or a scanner would find
- * extra copies and a missed planted one would go unnoticed. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof line - 1)
-        n = (int)sizeof line - 1;
-    for (int off = 0; off < n;) {
-        ssize_t w = write(STDOUT_FILENO, line + off, (size_t)(n - off));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (int)w;
-    }
-    explicit_bzero(line, sizeof line);
-}
-
-/* Wipe stack below us, where hg_ioc() and say() left copies of IOCs. */
-static __attribute__((noinline)) void scrub_stack(void)
-{
-    char junk[64 * 1024];
-    explicit_bzero(junk, sizeof junk);
-    __asm__ volatile("" : : "r"(junk) : "memory");
 }
 
 static void usage(FILE *f)
@@ -206,8 +174,8 @@ int main(int argc, char **argv)
     if (err)
         fprintf(stderr, "bigproc: own mapping not found in /proc/self/maps: %s\n", strerror(-err));
 
-    say("pid %ld\n", (long)getpid());
-    say("region 0x%" PRIxPTR " 0x%" PRIxPTR "\n", rstart, rend);
+    hg_say(STDOUT_FILENO, "pid %ld\n", (long)getpid());
+    hg_say(STDOUT_FILENO, "region 0x%" PRIxPTR " 0x%" PRIxPTR "\n", rstart, rend);
 
     /* Plant patterns 0..7. Each spot falls back to a plain offset when the
      * buffer is too small for its boundary. */
@@ -247,11 +215,11 @@ int main(int argc, char **argv)
         if (!at || at < lo || at + n > hi)
             at = lo + (len / NPLANTED) * k + 777;
         memcpy((void *)at, ioc, n);
-        say("planted 0x%" PRIxPTR " %u %s\n", at, k, ioc);
+        hg_say(STDOUT_FILENO, "planted 0x%" PRIxPTR " %u %s\n", at, k, ioc);
         explicit_bzero(ioc, sizeof ioc);
     }
-    scrub_stack();
-    say("READY\n");
+    hg_scrub_stack();
+    hg_say(STDOUT_FILENO, "READY\n");
 
     if (timeout)
         alarm(timeout); /* default action: terminate */

@@ -35,8 +35,9 @@
 # bigproc is killed on exit, whatever happens.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=$(cd "${1:-$root/build}" && pwd)
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_dirs compare.sh "$@"
 GIB=${GIB:-2}
 NPAT=${NPAT:-1000}
 JOBS=${JOBS:-2}
@@ -46,42 +47,19 @@ SLOW=${SLOW:-1}
 memgrep=$build/cli/memgrep
 ceiling=$build/bench/ceiling
 bigproc=$build/bench/bigproc
-for x in "$memgrep" "$ceiling" "$bigproc"; do
-    [[ -x $x ]] || { echo "compare.sh: $x missing: run scripts/bootstrap" >&2; exit 2; }
-done
-[[ -x /usr/bin/time ]] || { echo "compare.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 2; }
-if ((SLOW)) && ! command -v yara >/dev/null; then
-    echo "compare.sh: yara missing (apt-get install yara), or set SLOW=0" >&2
-    exit 2
+bench_need "$memgrep" "$ceiling" "$bigproc"
+if ((SLOW)); then
+    bench_need_yara SLOW
 fi
-if ((EUID != 0)); then
-    echo "compare.sh: not root: reading another process's memory may be denied" >&2
-fi
+bench_warn_not_root "reading another process's memory may be denied"
 
-work=$(mktemp -d /tmp/memgrep-compare.XXXXXX)
 big_pid=
-cleanup() {
-    if [[ -n $big_pid ]]; then
-        kill "$big_pid" 2>/dev/null || true
-        wait "$big_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+stop_targets() { stop_pid "$big_pid"; }
+bench_workdir stop_targets
 
 # 1. patterns and rules
 "$bigproc" --patterns "$NPAT" >"$work/patterns.txt"
-python3 - "$work/patterns.txt" "$work/rules.yar" <<'EOF'
-import sys
-pats = [l.rstrip('\r\n') for l in open(sys.argv[1], encoding='latin-1')]
-pats = [p for p in pats if p and not p.startswith('#')]
-with open(sys.argv[2], 'w', encoding='latin-1') as f:
-    f.write('rule ioc {\n  strings:\n')
-    for i, p in enumerate(pats):
-        f.write('    $s%d = "%s"\n' % (i, p.replace('\\', '\\\\').replace('"', '\\"')))
-    f.write('  condition:\n    any of them\n}\n')
-EOF
+yara_rules "$work/patterns.txt" "$work/rules.yar"
 
 # 2. the target
 coproc BIG { exec "$bigproc" -g "$GIB" -t 900; }
@@ -95,35 +73,13 @@ while IFS= read -r line <&"${BIG[0]}"; do
     esac
 done
 [[ $line == READY ]] || { echo "compare.sh: bigproc did not start" >&2; exit 2; }
-echo "target: bigproc pid $big_pid, $GIB GiB, ready in $(python3 -c "print(f'{$(date +%s.%N) - $t_start:.1f}')") s;" \
+echo "target: bigproc pid $big_pid, $GIB GiB, ready in $(since "$t_start") s;" \
     "$(wc -l <"$work/planted.txt") strings planted; $NPAT patterns"
 
-# 3. the tools. run_once NAME I CMD...: run CMD once as run I of NAME, into
-# $work/NAME.I.{out,err,rss,secs,rc}. pick NAME: keep the fastest run's files
-# as $work/NAME.*. The fast tools run RUNS times, interleaved, so that load
-# from anything else on the machine hits them alike; the best run is shown.
-run_once() {
-    local name=$1 i=$2 t0 t1 rc=0
-    shift 2
-    t0=$(date +%s.%N)
-    /usr/bin/time -f '%M' -o "$work/$name.$i.rss" "$@" >"$work/$name.$i.out" 2>"$work/$name.$i.err" || rc=$?
-    t1=$(date +%s.%N)
-    echo "$rc" >"$work/$name.$i.rc"
-    python3 -c "print($t1 - $t0)" >"$work/$name.$i.secs"
-    echo "$(cat "$work/$name.$i.secs") $i" >>"$work/$name.all"
-}
-pick() {
-    local name=$1 i f
-    i=$(sort -g "$work/$name.all" | awk 'NR == 1 { print $2 }')
-    for f in out err rss secs rc; do
-        cp "$work/$name.$i.$f" "$work/$name.$f"
-    done
-    [[ ! -f $work/$name.$i.found ]] || cp "$work/$name.$i.found" "$work/$name.found"
-    printf '  %-16s %6.2f s (exit %s; runs: %s)\n' "$name" "$(cat "$work/$name.secs")" \
-        "$(cat "$work/$name.rc")" "$(sort -n -k2 "$work/$name.all" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }')"
-}
-
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# 3. the tools (run_once, pick: common.sh). The fast tools run RUNS times,
+# interleaved, so that load from anything else on the machine hits them
+# alike; the best run is shown.
+load_average before
 echo "running (memgrep and ceiling: best of $RUNS, interleaved):"
 fast=(memgrep "ceiling-j$JOBS")
 ((JOBS == 1)) || fast+=(ceiling-j1)
@@ -138,12 +94,12 @@ for ((i = 0; i < RUNS; i++)); do
     fi
 done
 for name in "${fast[@]}"; do
-    pick "$name"
+    pick "$name" 16 runs
 done
 pipeline_bytes=0
 if ((SLOW)); then
     run_once yara 0 yara -s "$work/rules.yar" "$big_pid"
-    pick yara
+    pick yara 16 runs
     # The regions the pipeline reads, as "START LEN" in decimal.
     awk '$2 == "rw-p" && ($6 == "" || $6 == "[heap]") { split($1, a, "-"); print a[1], a[2] }' \
         "/proc/$big_pid/maps" | while read -r s e; do echo "$((16#$s)) $((16#$e - 16#$s))"; done \
@@ -155,9 +111,9 @@ while read -r s n; do
 done <"$work/regions.txt" | strings -n 4 | LC_ALL=C grep -F -o -f "$work/patterns.txt" | sort -u
 EOF
     run_once dd-strings-grep 0 bash "$work/pipeline.sh"
-    pick dd-strings-grep
+    pick dd-strings-grep 16 runs
 fi
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+load_average after
 
 # 4. the table
 python3 - "$work" "$JOBS" "$pipeline_bytes" "$SLOW" <<'EOF'

@@ -20,10 +20,13 @@
 #ifndef MEMGREP_BENCH_HEAPGEN_H
 #define MEMGREP_BENCH_HEAPGEN_H
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define HG_BLOCK ((size_t)1 << 20) /* generation unit: 1 MiB */
 #define HG_IOC_MAX 128 /* longest hg_ioc string, with its NUL */
@@ -268,6 +271,44 @@ static inline size_t hg_ioc(uint64_t i, char *out)
         break;
     }
     return n < 0 ? 0 : (size_t)n;
+}
+
+/* For the target programs (bigproc, synthhost), which must hold no copies of
+ * the IOCs beyond the ones they plant, or a scanner would find extra copies
+ * and a missed planted one would go unnoticed. */
+
+/* Print one line (cut at 511 bytes) to fd with write(2), from a stack buffer
+ * wiped afterwards, so the text does not linger in stdio buffers. A line to a
+ * pipe is shorter than PIPE_BUF, so it goes in one write and lines of
+ * different processes never interleave. */
+static inline void hg_say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void hg_say(int fd, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof line - 1)
+        n = (int)sizeof line - 1;
+    for (int off = 0; off < n;) {
+        ssize_t w = write(fd, line + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (int)w;
+    }
+    explicit_bzero(line, sizeof line);
+}
+
+/* Wipe 64 KiB of stack below the caller, where hg_ioc() and hg_say() left
+ * copies of IOCs. */
+static __attribute__((noinline, unused)) void hg_scrub_stack(void)
+{
+    char junk[64 * 1024];
+    explicit_bzero(junk, sizeof junk);
+    __asm__ volatile("" : : "r"(junk) : "memory");
 }
 
 #endif /* MEMGREP_BENCH_HEAPGEN_H */

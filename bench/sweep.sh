@@ -44,8 +44,9 @@
 # synthhost is stopped on exit, whatever happens; it takes its targets along.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=$(cd "${1:-$root/build}" && pwd)
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_dirs sweep.sh "$@"
 PROCS=${PROCS:-100}
 TOTAL_MIB=${TOTAL_MIB:-3072}
 SEED=${SEED:-1}
@@ -58,29 +59,15 @@ YARA_TIMEOUT=${YARA_TIMEOUT:-10}
 memgrep=$build/cli/memgrep
 ceiling=$build/bench/ceiling
 synthhost=$build/bench/synthhost
-for x in "$memgrep" "$ceiling" "$synthhost"; do
-    [[ -x $x ]] || { echo "sweep.sh: $x missing: run scripts/bootstrap" >&2; exit 2; }
-done
-[[ -x /usr/bin/time ]] || { echo "sweep.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 2; }
-if ((YARA)) && ! command -v yara >/dev/null; then
-    echo "sweep.sh: yara missing (apt-get install yara), or set YARA=0" >&2
-    exit 2
+bench_need "$memgrep" "$ceiling" "$synthhost"
+if ((YARA)); then
+    bench_need_yara YARA
 fi
-if ((EUID != 0)); then
-    echo "sweep.sh: not root: reading other processes' memory will be denied" >&2
-fi
+bench_warn_not_root "reading other processes' memory will be denied"
 
-work=$(mktemp -d /tmp/memgrep-sweep.XXXXXX)
 host_pid=
-cleanup() {
-    if [[ -n $host_pid ]]; then
-        kill "$host_pid" 2>/dev/null || true
-        wait "$host_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+stop_targets() { stop_pid "$host_pid"; }
+bench_workdir stop_targets
 
 # 1. the host
 t_start=$(date +%s.%N)
@@ -96,20 +83,12 @@ done
 pids=$(awk '$1 == "PROC" { print $2 }' "$work/host.txt" | paste -sd,)
 echo "host: synthhost pid $host_pid, $(grep -c '^PROC' "$work/host.txt") targets," \
     "$(grep -c '^PLANT' "$work/host.txt") IOCs planted, ready in" \
-    "$(python3 -c "print(f'{$(date +%s.%N) - $t_start:.1f}')") s"
+    "$(since "$t_start") s"
 sed -n 's/^INFO /  /p' "$work/host.txt"
 
 # 2. patterns and rules
 "$synthhost" --patterns "$NPAT" >"$work/patterns.txt"
-python3 - "$work/patterns.txt" "$work/rules.yar" <<'EOF'
-import sys
-pats = [l.rstrip('\r\n') for l in open(sys.argv[1], encoding='latin-1')]
-with open(sys.argv[2], 'w', encoding='latin-1') as f:
-    f.write('rule ioc {\n  strings:\n')
-    for i, p in enumerate(pats):
-        f.write('    $s%d = "%s"\n' % (i, p.replace('\\', '\\\\').replace('"', '\\"')))
-    f.write('  condition:\n    any of them\n}\n')
-EOF
+yara_rules "$work/patterns.txt" "$work/rules.yar"
 cat >"$work/yara_all.sh" <<EOF
 # one yara per pid, $JOBS at a time; per pid: out, err, peak RSS
 mkdir -p "\$1"
@@ -117,32 +96,9 @@ echo "$pids" | tr , '\n' | xargs -P $JOBS -I{} sh -c \
     'exec /usr/bin/time -f %M -o "\$1/{}.rss" yara -a $YARA_TIMEOUT -s "$work/rules.yar" {} >"\$1/{}.out" 2>"\$1/{}.err"' sh "\$1"
 EOF
 
-# 3. the tools: run_once NAME I CMD... runs CMD as round I of NAME into
-# $work/NAME.I.{out,err,rss,secs,rc}; pick NAME keeps the fastest round's
-# files as $work/NAME.*.
-run_once() {
-    local name=$1 i=$2 t0 t1 rc=0
-    shift 2
-    t0=$(date +%s.%N)
-    /usr/bin/time -f '%M' -o "$work/$name.$i.rss" "$@" >"$work/$name.$i.out" 2>"$work/$name.$i.err" || rc=$?
-    t1=$(date +%s.%N)
-    echo "$rc" >"$work/$name.$i.rc"
-    python3 -c "print($t1 - $t0)" >"$work/$name.$i.secs"
-    echo "$(cat "$work/$name.$i.secs") $i" >>"$work/$name.all"
-}
-pick() {
-    local name=$1 i f
-    i=$(sort -g "$work/$name.all" | awk 'NR == 1 { print $2 }')
-    for f in out err rss secs rc; do
-        cp "$work/$name.$i.$f" "$work/$name.$f"
-    done
-    [[ ! -e $work/$name.$i.found ]] || cp "$work/$name.$i.found" "$work/$name.found"
-    [[ ! -d $work/$name.$i.d ]] || cp -r "$work/$name.$i.d" "$work/$name.d"
-    printf '  %-18s %6.2f s (exit %s; rounds: %s)\n' "$name" "$(cat "$work/$name.secs")" \
-        "$(cat "$work/$name.rc")" "$(sort -n -k2 "$work/$name.all" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }')"
-}
-
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# 3. the tools: run_once NAME I CMD... runs CMD as round I of NAME; pick
+# keeps the fastest round's files as $work/NAME.* (both: common.sh).
+load_average before
 echo "running ($RUNS rounds, each tool once per round, fastest kept):"
 tools=(memgrep memgrep-no-dedupe ceiling-R)
 ((YARA)) && tools+=(yara)
@@ -157,9 +113,9 @@ for ((i = 0; i < RUNS; i++)); do
     fi
 done
 for name in "${tools[@]}"; do
-    pick "$name"
+    pick "$name" 18 rounds
 done
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+load_average after
 rc=0
 "$memgrep" scan --json --no-db-cache -j "$JOBS" -f "$work/patterns.txt" >"$work/memgrep-every.out" \
     2>"$work/memgrep-every.err" || rc=$?

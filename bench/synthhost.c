@@ -122,39 +122,9 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One line, one write(2) (shorter than PIPE_BUF, so lines of different
- * targets never interleave), from a stack buffer wiped afterwards: the IOC
- * strings must not linger in a target beyond the planted copies. */
-static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void report(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof line - 1)
-        n = (int)sizeof line - 1;
-    for (;;) {
-        ssize_t w = write(report_fd, line, (size_t)n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        break;
-    }
-    explicit_bzero(line, sizeof line);
-}
-
-/* Wipe the stack below the caller, where hg_ioc() and report() left copies. */
-static __attribute__((noinline)) void scrub_stack(void)
-{
-    char junk[64 * 1024];
-    explicit_bzero(junk, sizeof junk);
-    __asm__ volatile("" : : "r"(junk) : "memory");
-}
-
 static __attribute__((noreturn)) void die_child(const char *what)
 {
-    report("FAIL %ld %s: %s\n", (long)getpid(), what, strerror(errno));
+    hg_say(report_fd, "FAIL %ld %s: %s\n", (long)getpid(), what, strerror(errno));
     _exit(1);
 }
 
@@ -291,7 +261,7 @@ static void report_plants(const struct plant *pl, const uint64_t *ids, unsigned 
     for (unsigned i = 0; i < np; i++) {
         char ioc[HG_IOC_MAX];
         hg_ioc(ids[i], ioc);
-        report("PLANT %ld 0x%" PRIxPTR " %s\n", (long)getpid(), pl[i].at, ioc);
+        hg_say(report_fd, "PLANT %ld 0x%" PRIxPTR " %s\n", (long)getpid(), pl[i].at, ioc);
         explicit_bzero(ioc, sizeof ioc);
     }
 }
@@ -341,7 +311,7 @@ static void report_file_plants(const uint8_t *fbase)
     for (unsigned k = 0; k < NFILEPLANTS; k++) {
         char ioc[HG_IOC_MAX];
         hg_ioc(id[k], ioc);
-        report("PLANT %ld 0x%" PRIxPTR " %s\n", (long)getpid(), (uintptr_t)fbase + off[k], ioc);
+        hg_say(report_fd, "PLANT %ld 0x%" PRIxPTR " %s\n", (long)getpid(), (uintptr_t)fbase + off[k], ioc);
         explicit_bzero(ioc, sizeof ioc);
     }
 }
@@ -414,8 +384,8 @@ static __attribute__((noreturn)) void ordinary_main(unsigned idx, size_t data_mi
     }
     report_plants(pl, ids, np);
     report_file_plants(fbase);
-    report("PROC %ld %s %zu\n", (long)getpid(), sparse ? "sparse" : "ordinary", data_mib);
-    scrub_stack();
+    hg_say(report_fd, "PROC %ld %s %zu\n", (long)getpid(), sparse ? "sparse" : "ordinary", data_mib);
+    hg_scrub_stack();
     wait_and_exit();
 }
 
@@ -433,7 +403,7 @@ static __attribute__((noreturn)) void prefork_main(void)
     uint64_t ids[MAX_PLANTS];
     unsigned np = plant_iocs(&r, &rg, 1, pl, ids);
     uint8_t *fbase = map_file();
-    scrub_stack();
+    hg_scrub_stack();
     for (unsigned c = 0; c < o.prefork_children; c++) {
         pid_t pid = fork_target();
         if (pid < 0)
@@ -444,15 +414,15 @@ static __attribute__((noreturn)) void prefork_main(void)
                 sink += read_all(fbase, o.file_mib * MIB);
             report_plants(pl, ids, np);
             report_file_plants(fbase);
-            report("PROC %ld prefork-child %zu\n", (long)getpid(), o.prefork_mib);
-            scrub_stack();
+            hg_say(report_fd, "PROC %ld prefork-child %zu\n", (long)getpid(), o.prefork_mib);
+            hg_scrub_stack();
             wait_and_exit();
         }
     }
     report_plants(pl, ids, np);
     report_file_plants(fbase);
-    report("PROC %ld prefork-parent %zu\n", (long)getpid(), o.prefork_mib);
-    scrub_stack();
+    hg_say(report_fd, "PROC %ld prefork-parent %zu\n", (long)getpid(), o.prefork_mib);
+    hg_scrub_stack();
     wait_and_exit();
 }
 
@@ -686,7 +656,7 @@ int main(int argc, char **argv)
             rmdir(dirbuf);
             return 1;
         }
-        scrub_stack();
+        hg_scrub_stack();
     }
 
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);

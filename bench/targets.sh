@@ -33,8 +33,9 @@
 # SEED (default 1).
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=$(cd "${1:-$root/build}" && pwd)
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_dirs targets.sh "$@"
 JOBS=${JOBS:-2}
 ROUNDS=${ROUNDS:-5}
 SPARSE_ROUNDS=${SPARSE_ROUNDS:-15}
@@ -45,31 +46,19 @@ SEED=${SEED:-1}
 memgrep=$build/cli/memgrep
 synthhost=$build/bench/synthhost
 bigproc=$build/bench/bigproc
-for x in "$memgrep" "$synthhost" "$bigproc"; do
-    [[ -x $x ]] || { echo "targets.sh: $x missing: run scripts/bootstrap" >&2; exit 2; }
-done
-[[ -x /usr/bin/time ]] || { echo "targets.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 2; }
-if ((EUID != 0)); then
-    echo "targets.sh: not root: reading other processes' memory will be denied" >&2
-fi
+bench_need "$memgrep" "$synthhost" "$bigproc"
+bench_warn_not_root "reading other processes' memory will be denied"
 
-work=$(mktemp -d /tmp/memgrep-targets.XXXXXX)
 declare -A host_pid=() host_fd=()
 small_pid=
-cleanup() {
+stop_targets() {
     local n
     for n in "${!host_pid[@]}"; do
-        kill "${host_pid[$n]}" 2>/dev/null || true
-        wait "${host_pid[$n]}" 2>/dev/null || true
+        stop_pid "${host_pid[$n]}"
     done
-    if [[ -n $small_pid ]]; then
-        kill "$small_pid" 2>/dev/null || true
-        wait "$small_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
+    stop_pid "$small_pid"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir stop_targets
 
 # start_host NAME PROGRAM ARGS...: start a target program (synthhost or
 # bigproc) that runs until its stdin closes, with stdin on a FIFO held open
@@ -95,7 +84,7 @@ start_host() {
         sleep 0.1
         waited=$((waited + 1))
     done
-    echo "  $name ready in $(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')") s (pid ${host_pid[$name]})"
+    echo "  $name ready in $(since "$t0") s (pid ${host_pid[$name]})"
 }
 stop_host() {
     local name=$1 fd=${host_fd[$1]}
@@ -104,19 +93,6 @@ stop_host() {
     unset "host_pid[$name]" "host_fd[$name]"
 }
 pids_of() { awk '$1 == "PROC" { print $2 }' "$work/$1.txt" | paste -sd,; }
-
-# run_once NAME I CMD...: run CMD as round I of NAME, into
-# $work/NAME.I.{out,err,rss,secs,rc}; its time is appended to $work/NAME.all.
-run_once() {
-    local name=$1 i=$2 t0 t1 rc=0
-    shift 2
-    t0=$(date +%s.%N)
-    /usr/bin/time -f '%M' -o "$work/$name.$i.rss" "$@" >"$work/$name.$i.out" 2>"$work/$name.$i.err" || rc=$?
-    t1=$(date +%s.%N)
-    echo "$rc" >"$work/$name.$i.rc"
-    python3 -c "print($t1 - $t0)" >"$work/$name.$i.secs"
-    echo "$(cat "$work/$name.$i.secs") $i" >>"$work/$name.all"
-}
 
 "$synthhost" --patterns 1000 >"$work/patterns.txt"
 mkdir -p "$work/cache"
@@ -256,7 +232,7 @@ elif kind == 'big':
     print(f"  warm start: {wb['secs'] * 1000:.0f} ms -> {verdict(wb['secs'], 0.100)}")
 EOF
 
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+load_average before
 
 # Prime the cache for the 1000 literals (parts 1 and 2 measure scanning, not compiling).
 sleep 900 &
@@ -401,4 +377,4 @@ EOF
     python3 "$work/report.py" big "$(db_size "$work/cache-big")"
 fi
 echo
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+load_average after
