@@ -311,7 +311,8 @@ static void report_file_plants(const uint8_t *fbase)
     for (unsigned k = 0; k < NFILEPLANTS; k++) {
         char ioc[HG_IOC_MAX];
         hg_ioc(id[k], ioc);
-        hg_say(report_fd, "PLANT %ld 0x%" PRIxPTR " %s\n", (long)getpid(), (uintptr_t)fbase + off[k], ioc);
+        hg_say(report_fd, "PLANT %ld 0x%" PRIxPTR " %s\n", (long)getpid(),
+               (uintptr_t)fbase + off[k], ioc);
         explicit_bzero(ioc, sizeof ioc);
     }
 }
@@ -384,7 +385,8 @@ static __attribute__((noreturn)) void ordinary_main(unsigned idx, size_t data_mi
     }
     report_plants(pl, ids, np);
     report_file_plants(fbase);
-    hg_say(report_fd, "PROC %ld %s %zu\n", (long)getpid(), sparse ? "sparse" : "ordinary", data_mib);
+    hg_say(report_fd, "PROC %ld %s %zu\n", (long)getpid(), sparse ? "sparse" : "ordinary",
+           data_mib);
     hg_scrub_stack();
     wait_and_exit();
 }
