@@ -30,6 +30,7 @@
 //   .../threads:2           two threads, each copying half the region
 // Each is run on both regions: names end in /4k or /thp (before the
 // /real_time and /threads:N suffixes google-benchmark adds).
+#include "target_child.h"
 #include <benchmark/benchmark.h>
 
 // Before the extern "C" block: in C++ liburing's barrier.h includes <atomic>.
@@ -73,8 +74,7 @@ constexpr uint8_t kFill[] = {0x5a, 0xa5};
 
 [[noreturn]] void die(const char *what)
 {
-    fprintf(stderr, "bench_readers: %s: %s\n", what, strerror(errno));
-    std::exit(2);
+    bench_die("bench_readers", what);
 }
 
 // The child: maps and touches both regions, reports their addresses, waits.
@@ -136,7 +136,7 @@ long anon_huge_kb(pid_t pid, uint64_t addr)
 }
 
 // The target process; created on first use, killed at exit (static destructor).
-class Target
+class Target : public TargetChild
 {
   public:
     static const Target &get()
@@ -144,50 +144,13 @@ class Target
         static Target t;
         return t;
     }
-
-    pid_t pid = -1;
-    int mem_fd = -1; // /proc/PID/mem, shared by all benchmarks (pread is positional)
-    uint64_t addr[2] = {0, 0};
     long thp_kb[2] = {-1, -1};
 
   private:
-    Target()
+    Target() : TargetChild("bench_readers", target_main, "mem")
     {
-        int fds[2];
-        if (pipe(fds) < 0)
-            die("pipe");
-        pid_t parent = getpid();
-        pid = fork();
-        if (pid < 0)
-            die("fork");
-        if (pid == 0) {
-            close(fds[0]);
-            target_main(fds[1], parent);
-        }
-        close(fds[1]);
-        ssize_t n = read(fds[0], addr, sizeof addr);
-        close(fds[0]);
-        if (n != static_cast<ssize_t>(sizeof addr) || !addr[k4k] || !addr[kThp]) {
-            fprintf(stderr, "bench_readers: the target could not map its regions\n");
-            std::exit(2);
-        }
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/mem", pid);
-        mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (mem_fd < 0)
-            die(path);
         for (int r : {k4k, kThp})
             thp_kb[r] = anon_huge_kb(pid, addr[r]);
-    }
-
-    ~Target()
-    {
-        if (mem_fd >= 0)
-            close(mem_fd);
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, nullptr, 0);
-        }
     }
 };
 
@@ -513,7 +476,7 @@ template <class Reader> void run(benchmark::State &state, Region r, Reader &rd)
     }
     double wall0 = seconds(CLOCK_MONOTONIC), cpu0 = process_cpu_seconds();
     for (auto _ : state) {
-        if (!rd.read(t.pid, t.mem_fd, lo, share)) {
+        if (!rd.read(t.pid, t.fd, lo, share)) {
             state.SkipWithError(rd.error.c_str());
             break;
         }

@@ -22,6 +22,7 @@
 //                             through the 4096 islands), untouched, protnone
 // items_per_second is pages of address space walked per second; the counters
 // say what each walk found (ranges, present MiB) and must match the target.
+#include "target_child.h"
 #include <benchmark/benchmark.h>
 
 #include <cerrno>
@@ -59,12 +60,6 @@ enum Region {
 };
 constexpr const char *kRegionName[] = {"islands", "protnone"};
 
-[[noreturn]] void die(const char *what)
-{
-    fprintf(stderr, "bench_residency: %s: %s\n", what, strerror(errno));
-    std::exit(2);
-}
-
 // The child: maps both reservations, touches the islands, reports the
 // addresses, waits. Only async-signal-safe calls.
 [[noreturn]] void target_main(int wfd, pid_t parent)
@@ -93,7 +88,7 @@ constexpr const char *kRegionName[] = {"islands", "protnone"};
 }
 
 // The target process; created on first use, killed at exit (static destructor).
-class Target
+class Target : public TargetChild
 {
   public:
     static const Target &get()
@@ -102,46 +97,9 @@ class Target
         return t;
     }
 
-    pid_t pid = -1;
-    int pagemap_fd = -1; // /proc/PID/pagemap; pread and the ioctl need no fd state
-    uint64_t addr[2] = {0, 0};
-
   private:
-    Target()
+    Target() : TargetChild("bench_residency", target_main, "pagemap")
     {
-        int fds[2];
-        if (pipe(fds) < 0)
-            die("pipe");
-        pid_t parent = getpid();
-        pid = fork();
-        if (pid < 0)
-            die("fork");
-        if (pid == 0) {
-            close(fds[0]);
-            target_main(fds[1], parent);
-        }
-        close(fds[1]);
-        ssize_t n = read(fds[0], addr, sizeof addr);
-        close(fds[0]);
-        if (n != static_cast<ssize_t>(sizeof addr) || !addr[kIslandsRegion] || !addr[kProtNone]) {
-            fprintf(stderr, "bench_residency: the target could not map its reservations\n");
-            std::exit(2);
-        }
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/pagemap", pid);
-        pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (pagemap_fd < 0)
-            die(path);
-    }
-
-    ~Target()
-    {
-        if (pagemap_fd >= 0)
-            close(pagemap_fd);
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, nullptr, 0);
-        }
     }
 };
 
@@ -166,8 +124,8 @@ void bm_present_ranges(benchmark::State &state, Region r, bool ioctl, bool skip_
     bool use_ioctl = ioctl;
     for (auto _ : state) {
         f = Found();
-        int rc = mg_present_ranges(t.pagemap_fd, t.addr[r], t.addr[r] + kReserve, &use_ioctl,
-                                   skip_zero, count_range, &f);
+        int rc = mg_present_ranges(t.fd, t.addr[r], t.addr[r] + kReserve, &use_ioctl, skip_zero,
+                                   count_range, &f);
         if (rc != 0) {
             state.SkipWithError(rc < 0 ? strerror(-rc) : "callback stopped the walk");
             return;
@@ -197,7 +155,7 @@ void bm_pagemap_read(benchmark::State &state, Region r, bool untouched)
     std::vector<uint64_t> ent(kUnitPages);
     uint64_t unit = 0, present = 0;
     for (auto _ : state) {
-        int rc = mg_pagemap_read(t.pagemap_fd, base + unit * kIslandStride, kUnitPages, ent.data());
+        int rc = mg_pagemap_read(t.fd, base + unit * kIslandStride, kUnitPages, ent.data());
         if (rc < 0) {
             state.SkipWithError(strerror(-rc));
             return;
