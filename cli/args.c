@@ -231,8 +231,8 @@ static int add_pid(cli_options *o, pid_t pid)
     return 0;
 }
 
-/* "-p 12,34 -p 56": each element a number > 0; existence is checked later
- * by cli_check_pids, once the whole command line is known to be valid. */
+/* "-p 12,34 -p 56": each element a number > 0; that each names a process
+ * other than memgrep is checked by mg_scan before it scans anything. */
 static int parse_pid_list(cli_options *o, const char *arg)
 {
     const char *s = arg;
@@ -482,25 +482,6 @@ int cli_parse_args(int argc, char *const *argv, cli_options *o)
     if (parse_command(argc, argv, o) < 0) {
         cli_options_free(o);
         return -1;
-    }
-    return 0;
-}
-
-int cli_check_pids(const cli_options *o)
-{
-    pid_t self = getpid();
-    for (size_t i = 0; i < o->n_pids; i++) {
-        char path[32];
-        struct stat st;
-        snprintf(path, sizeof(path), "/proc/%d", (int)o->pids[i]);
-        if (o->pids[i] == self) {
-            fprintf(stderr, "memgrep: refusing to scan memgrep itself: %d (from -p)\n", (int)self);
-            return -1;
-        }
-        if (stat(path, &st) < 0) {
-            fprintf(stderr, "memgrep: no such process: %d (from -p)\n", (int)o->pids[i]);
-            return -1;
-        }
     }
     return 0;
 }

@@ -65,10 +65,6 @@ typedef struct cli_options {
  * line `memgrep: ...` on stderr and returns -1; o is freed. */
 int cli_parse_args(int argc, char *const *argv, cli_options *o);
 
-/* Check that every pid of -p names a live process other than memgrep.
- * Prints one line and returns -1 on the first one that does not. */
-int cli_check_pids(const cli_options *o);
-
 void cli_options_free(cli_options *o);
 
 void cli_print_usage(FILE *f);

@@ -26,7 +26,7 @@ enum {
 static void report(int err, const mg_error *e, const char *what)
 {
     if (e && e->message[0])
-        fprintf(stderr, "memgrep: %s\n", e->message);
+        fprintf(stderr, "memgrep: %s%s\n", e->message, err == MG_EBADPID ? " (from -p)" : "");
     else
         fprintf(stderr, "memgrep: %s: %s\n", what, mg_strerror(err));
 }
@@ -193,8 +193,6 @@ static int run_scan(const cli_options *o)
     int status = EXIT_TROUBLE;
     size_t n_info;
     mg_pattern_info *info = NULL;
-    if (cli_check_pids(o) < 0)
-        goto done;
     info = pattern_infos(p, &n_info);
     if (!info) {
         fprintf(stderr, "memgrep: out of memory\n");

@@ -518,7 +518,7 @@ static void run_unit(worker *w, const unit *u)
     }
     size_t nkey = 0;
     if (fkey && all_shared_file_pages(w, np)) {
-        nkey = file_key(w, ba, bb, pa); /* still page cache: record under it */
+        nkey = fkey; /* still page cache: record under the file key (still in w->key) */
     } else if (c->dd) {
         nkey = unit_key(w, ba, bb, pa, np);
         if (nkey && find_replay(w, nkey))
@@ -864,7 +864,7 @@ static int check_settings(const mg_settings *s, mg_error *err)
         if (access(path, F_OK) != 0)
             return mg_fail(err, MG_EBADPID, "no such process: %d", (int)s->pids[i]);
         if (mg_read_tgid(s->pids[i]) == getpid())
-            return mg_fail(err, MG_EBADPID, "pid %d is memgrep itself", (int)s->pids[i]);
+            return mg_fail(err, MG_EBADPID, "refusing to scan memgrep itself: %d", (int)s->pids[i]);
     }
     return 0;
 }
