@@ -12,8 +12,6 @@
 #include <unistd.h>
 
 #define MAX_THREADS 1024u
-#define MAX_CONTEXT 4096u
-#define MAX_CHUNK_SIZE (1ull << 30)
 
 /* Long-only options. */
 enum {
@@ -206,7 +204,7 @@ static int parse_chunk_size(const char *s, size_t *out)
     long page = sysconf(_SC_PAGESIZE);
     if (page <= 0)
         page = 4096;
-    if (v < (uint64_t)page || v > MAX_CHUNK_SIZE || v % (uint64_t)page) {
+    if (v < (uint64_t)page || v > MG_MAX_CHUNK_SIZE || v % (uint64_t)page) {
         usage_error("invalid value '%s' for --chunk-size: expected a multiple of the page "
                     "size (%ld) up to 1G",
                     s, page);
@@ -353,7 +351,7 @@ static int handle_option(cli_options *o, scan_counters *n, int c, char *const *a
         o->settings.threads = (unsigned)v;
         return 0;
     case 'C':
-        if (parse_number("--context", optarg, 0, MAX_CONTEXT, &v) < 0)
+        if (parse_number("--context", optarg, 0, MG_MAX_CONTEXT, &v) < 0)
             return -1;
         o->settings.context = (size_t)v;
         return 0;

@@ -55,7 +55,7 @@ MG_API const char *mg_event_kind_name(mg_event_kind kind)
 MG_API void mg_default_settings(mg_settings *s)
 {
     memset(s, 0, sizeof(*s));
-    s->chunk_size = 1u << 20;
+    s->chunk_size = MG_DEFAULT_CHUNK_SIZE;
     s->context = 32;
     s->mem_reader = MG_MEM_READER_AUTO;
     s->unbounded_width = 4096;

@@ -29,8 +29,6 @@
 #include "residency.h"
 #include "util.h"
 
-#define MAX_CONTEXT 4096u
-#define MAX_CHUNK (256u << 20)
 #define QUEUE_PER_THREAD 8
 #define DEDUPE_MAX_BYTES (32u << 20)
 #define PM_PFN_MASK ((1ull << 55) - 1)
@@ -848,11 +846,12 @@ static uint64_t resident_bytes(pid_t pid)
 
 static int check_settings(const mg_settings *s, mg_error *err)
 {
-    if (s->chunk_size < MG_PAGE_SIZE || s->chunk_size % MG_PAGE_SIZE || s->chunk_size > MAX_CHUNK)
+    if (s->chunk_size < MG_PAGE_SIZE || s->chunk_size % MG_PAGE_SIZE ||
+        s->chunk_size > MG_MAX_CHUNK_SIZE)
         return mg_fail(err, -EINVAL, "chunk size %zu: must be a multiple of %u up to %u",
-                       s->chunk_size, MG_PAGE_SIZE, MAX_CHUNK);
-    if (s->context > MAX_CONTEXT)
-        return mg_fail(err, -EINVAL, "context %zu: at most %u bytes", s->context, MAX_CONTEXT);
+                       s->chunk_size, MG_PAGE_SIZE, MG_MAX_CHUNK_SIZE);
+    if (s->context > MG_MAX_CONTEXT)
+        return mg_fail(err, -EINVAL, "context %zu: at most %u bytes", s->context, MG_MAX_CONTEXT);
     if (s->unbounded_width == 0 || s->unbounded_width > MG_MAX_EXACT_WIDTH)
         return mg_fail(err, -EINVAL, "unbounded width %u: must be 1..%u", s->unbounded_width,
                        MG_MAX_EXACT_WIDTH);
@@ -1008,7 +1007,7 @@ MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink 
             pids = all;
         } else
             rc = -ENOMEM;
-        bool use_ioctl = true;
+        bool use_ioctl = s->residency != MG_RESIDENCY_PAGEMAP;
         pid_t self = getpid();
         c->processes_total = n;
         if (sink && sink->progress)
@@ -1059,8 +1058,8 @@ MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, 
                           size_t chunk_size, size_t context, const mg_sink *sink, mg_stats *stats)
 {
     double t0 = mg_now();
-    if (!pats || (!buf && len) || chunk_size == 0 || chunk_size > MAX_CHUNK ||
-        context > MAX_CONTEXT)
+    if (!pats || (!buf && len) || chunk_size == 0 || chunk_size > MG_MAX_CHUNK_SIZE ||
+        context > MG_MAX_CONTEXT)
         return -EINVAL;
     if (!pats->db)
         return MG_ENOTCOMPILED;

@@ -35,6 +35,19 @@ extern "C" {
 
 #define MG_VERSION "0.1.0"
 
+/* ------------------------------------------------------------------ */
+/* Limits: the one home of every bound the engine enforces. The CLI     */
+/* validates options against these, so a value it accepts the engine    */
+/* accepts.                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Bytes of context each side of a match (mg_settings.context). */
+#define MG_MAX_CONTEXT 4096u
+/* Work unit size (mg_settings.chunk_size): a multiple of the page size,
+ * at least one page, at most MG_MAX_CHUNK_SIZE. */
+#define MG_DEFAULT_CHUNK_SIZE (1u << 20)
+#define MG_MAX_CHUNK_SIZE (256u << 20)
+
 /* Error codes beyond errno. Negative, below any errno. */
 enum {
     MG_EPATTERN = -20001, /* a pattern failed to parse or compile */
@@ -229,6 +242,12 @@ typedef enum mg_mem_reader {
     MG_MEM_READER_PREAD,
 } mg_mem_reader;
 
+/* How present pages are found (tests force the fallbacks on new kernels). */
+typedef enum mg_residency {
+    MG_RESIDENCY_AUTO = 0, /* PAGEMAP_SCAN ioctl (Linux 6.7+), else pagemap entries */
+    MG_RESIDENCY_PAGEMAP, /* pagemap entries only, as on kernels before 6.7 */
+} mg_residency;
+
 typedef struct mg_settings {
     const pid_t *pids; /* targets; NULL/0: every process but memgrep */
     size_t n_pids;
@@ -244,6 +263,7 @@ typedef struct mg_settings {
      * scanned replays the recorded matches at this process's addresses.
      * Needs CAP_SYS_ADMIN to see page frame numbers; off otherwise. */
     bool dedupe;
+    mg_residency residency; /* MG_RESIDENCY_AUTO unless testing a fallback */
 } mg_settings;
 
 MG_API void mg_default_settings(mg_settings *s);
