@@ -15,6 +15,31 @@
 #define MG_PM_FILE (1ull << 61) /* file page or shared anon (shmem) */
 #define MG_PM_EXCLUSIVE (1ull << 56) /* mapped by this process only */
 
+/* Which reader may copy a page, from its pagemap entry. */
+typedef enum mg_page_class {
+    MG_PAGE_ABSENT, /* not present: never read */
+    MG_PAGE_PVR, /* process_vm_readv: exclusive anon, page cache or shmem */
+    MG_PAGE_MEM, /* /proc/PID/mem: anon shared after fork or by KSM (pinning would unshare it),
+                    or a page of a mapping without read permission (mem_only) */
+} mg_page_class;
+
+/* Pinning an anon page that is not exclusively the target's makes the
+ * kernel unshare it (a private copy in the target): those go through
+ * /proc/PID/mem, which doesn't pin. File and shmem pages are never
+ * unshared; exclusive anon pages have nothing to unshare. mem_only: the
+ * mapping has no read permission (--include-noread), which only
+ * /proc/PID/mem can read. */
+static inline mg_page_class mg_page_classify(uint64_t pm_entry, bool mem_only)
+{
+    if (!(pm_entry & MG_PM_PRESENT))
+        return MG_PAGE_ABSENT;
+    if (mem_only)
+        return MG_PAGE_MEM;
+    if (pm_entry & (MG_PM_FILE | MG_PM_EXCLUSIVE))
+        return MG_PAGE_PVR;
+    return MG_PAGE_MEM;
+}
+
 /* file: every page of the run is a page-cache (or shmem) page, not an
  * anonymous copy: its bytes are the mapped object's at that offset. */
 typedef int (*mg_range_fn)(void *ctx, uint64_t start, uint64_t end, bool file);

@@ -260,27 +260,6 @@ static int report(void *arg, const mg_hit *h, const mg_piece *pc)
 
 /* ---- one work unit -------------------------------------------------------- */
 
-enum page_class {
-    PG_ABSENT,
-    PG_PVR,
-    PG_MEM
-};
-
-static enum page_class classify(uint64_t e, bool mem_only)
-{
-    if (!(e & MG_PM_PRESENT))
-        return PG_ABSENT;
-    if (mem_only)
-        return PG_MEM;
-    /* Pinning an anon page that is not exclusively ours would make the
-     * kernel unshare it (a private copy in the target): read those through
-     * /proc/PID/mem, which doesn't pin. File and shmem pages are never
-     * unshared; exclusive anon pages have nothing to unshare. */
-    if (e & (MG_PM_FILE | MG_PM_EXCLUSIVE))
-        return PG_PVR;
-    return PG_MEM;
-}
-
 /* Scan each maximal run of successfully read bytes in [ba, bb). */
 static void scan_pieces(worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok)
 {
@@ -448,14 +427,14 @@ static bool read_unit(worker *w, uint64_t ba, uint64_t bb, uint64_t pa, size_t n
     /* Runs of same-class pages become read ops, clipped to [ba, bb). */
     size_t n_pvr = 0, n_mem = 0;
     for (size_t i = 0; i < np;) {
-        enum page_class k = classify(w->pm[i], u->mem_only);
+        mg_page_class k = mg_page_classify(w->pm[i], u->mem_only);
         size_t j = i + 1;
-        while (j < np && classify(w->pm[j], u->mem_only) == k)
+        while (j < np && mg_page_classify(w->pm[j], u->mem_only) == k)
             j++;
-        if (k != PG_ABSENT) {
+        if (k != MG_PAGE_ABSENT) {
             uint64_t s = MG_MAX(ba, pa + i * MG_PAGE_SIZE), e = MG_MIN(bb, pa + j * MG_PAGE_SIZE);
             mg_read_op op = {.addr = s, .len = (size_t)(e - s), .dst = w->buf + (s - ba)};
-            if (k == PG_PVR)
+            if (k == MG_PAGE_PVR)
                 w->pvr_ops[n_pvr++] = op;
             else
                 w->mem_ops[n_mem++] = op;
