@@ -158,6 +158,24 @@ void mg_maps_free(mg_maps *m)
     memset(m, 0, sizeof(*m));
 }
 
+/* The kernel writes a newline in a mapped file's name as "\012" (the
+ * only byte seq_file_path() escapes for maps): copy the path to dst with
+ * those turned back into the newline, so the name is the file's bytes.
+ * Returns the length written (never more than n). */
+static size_t unescape_path(char *dst, const char *src, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (src[i] == '\\' && n - i >= 4 && !memcmp(src + i + 1, "012", 3)) {
+            dst[k++] = '\n';
+            i += 3;
+        } else {
+            dst[k++] = src[i];
+        }
+    }
+    return k;
+}
+
 int mg_maps_parse(const char *text, size_t len, mg_maps *out)
 {
     size_t cap = 0, lines = 0, skipped = 0;
@@ -183,7 +201,7 @@ int mg_maps_parse(const char *text, size_t len, mg_maps *out)
         mg_region *r = &out->regions[out->n];
         if (le > p) {
             if (mg_maps_parse_line(p, (size_t)(le - p), r, &path, &plen) == 0) {
-                memcpy(out->strings + spos, path, plen);
+                plen = unescape_path(out->strings + spos, path, plen);
                 out->strings[spos + plen] = '\0';
                 r->path = (const char *)(uintptr_t)spos; /* fixed up below */
                 spos += plen + 1;
