@@ -1,0 +1,677 @@
+/* test_hostile.c - memgrep over every process while odd and hostile targets
+ * run (tests/hostile_fixture.c): a userfaultfd region, a stuck FUSE file
+ * system, mmap churn and fork storms, control bytes in names, pid reuse and
+ * an unprivileged caller. Each sweep runs `memgrep scan --json` in a child
+ * under a watchdog (killed after SWEEP_BOUND_S: a failure, never a hang of
+ * the suite), next to a normal fixture whose exact set of plants must be
+ * found, and no match may name any other process. Needs root. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "helpers.h"
+#include "json.h"
+
+#define SWEEP_BOUND_S 60
+#define NOBODY 65534
+/* What hostile_fixture.c sets (kept in step by the exact comparison). */
+#define ODD_COMM "\n\"\x1b[2J\xff\xc3(\\"
+#define ODD_FILE "n\nq\"e\x1b[2J\x1b]0;t\x07\xff\xc3(\\.bin"
+
+/* ---- hostile fixtures ---- */
+
+typedef struct hproc {
+    pid_t pid;
+    int in_fd, out_fd;
+    char token[17];
+    struct {
+        char name[32];
+        uint64_t addr, len;
+    } plants[8];
+    size_t n_plants;
+    char info_key[8][16], info_val[8][256];
+    size_t n_infos;
+    char skip[256]; /* non-empty: the fixture could not set itself up */
+} hproc;
+
+#define N_H 6
+static hproc hp[N_H];
+static fixture normal;
+static char fuse_mnt[64];
+
+static void hstop(hproc *h)
+{
+    if (h->pid <= 0)
+        return;
+    kill(h->pid, SIGKILL);
+    waitpid(h->pid, NULL, 0);
+    close(h->in_fd);
+    close(h->out_fd);
+    h->pid = 0;
+}
+
+static void fuse_cleanup(void)
+{
+    if (!fuse_mnt[0])
+        return;
+    umount2(fuse_mnt, MNT_DETACH);
+    rmdir(fuse_mnt);
+    fuse_mnt[0] = '\0';
+}
+
+static void stop_all(void)
+{
+    for (int i = 0; i < N_H; i++)
+        hstop(&hp[i]);
+    fixture_stop(&normal);
+    fuse_cleanup();
+}
+
+TestSuite(hostile, .fini = stop_all, .timeout = 280);
+
+/* Read one line from the fixture (30 s at most) into buf. */
+static bool hline(hproc *h, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        struct pollfd pfd = {.fd = h->out_fd, .events = POLLIN};
+        if (poll(&pfd, 1, 30000) <= 0)
+            return false;
+        char c;
+        if (read(h->out_fd, &c, 1) != 1)
+            return false;
+        if (c == '\n')
+            break;
+        buf[n++] = c;
+    }
+    buf[n] = '\0';
+    return true;
+}
+
+/* Start tests/hostile_fixture MODE (or, with mode NULL, the command line
+ * in arg0) as uid (0: as we are), and read its plants up to READY. */
+static void hstart(hproc *h, const char *mode, const char *arg, uid_t uid)
+{
+    memset(h, 0, sizeof *h);
+    const char *exe = getenv("MG_HOSTILE_FIXTURE");
+    cr_assert(exe && *exe, "MG_HOSTILE_FIXTURE is not set (run through meson test)");
+    random_token(h->token);
+    int in[2], out[2];
+    cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        syscall(SYS_close_range, 3u, ~0u, 0u);
+        if (uid && (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0))
+            _exit(126);
+        execl(exe, exe, mode, "--token", h->token, arg, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    h->pid = pid;
+    h->in_fd = in[1];
+    h->out_fd = out[0];
+    char line[512];
+    for (;;) {
+        cr_assert(hline(h, line, sizeof line), "hostile_fixture %s: no READY", mode);
+        if (!strcmp(line, "READY"))
+            break;
+        if (!strncmp(line, "SKIP ", 5)) {
+            snprintf(h->skip, sizeof h->skip, "%.200s", line + 5);
+            return;
+        }
+        cr_assert(strncmp(line, "FAIL", 4), "hostile_fixture %s: %s", mode, line);
+        char a[32], b[64], c[64], d[256];
+        if (sscanf(line, "PLANT %31s %63s %63s", a, b, c) == 3) {
+            cr_assert_lt(h->n_plants, 8u);
+            snprintf(h->plants[h->n_plants].name, 32, "%s", a);
+            h->plants[h->n_plants].addr = strtoull(b, NULL, 16);
+            h->plants[h->n_plants].len = strtoull(c, NULL, 10);
+            h->n_plants++;
+        } else if (sscanf(line, "INFO %15s %255[^\n]", a, d) == 2 && h->n_infos < 8) {
+            snprintf(h->info_key[h->n_infos], 16, "%.15s", a);
+            memcpy(h->info_val[h->n_infos], d, 256);
+            h->n_infos++;
+        }
+    }
+}
+
+static const char *hinfo(const hproc *h, const char *key)
+{
+    for (size_t i = 0; i < h->n_infos; i++)
+        if (!strcmp(h->info_key[i], key))
+            return h->info_val[i];
+    return NULL;
+}
+
+/* Send a command letter; for 'c', return the COUNT it answers. */
+static unsigned long hcount(hproc *h)
+{
+    cr_assert_eq(write(h->in_fd, "c\n", 2), 2);
+    char line[128];
+    cr_assert(hline(h, line, sizeof line), "no COUNT from pid %d", h->pid);
+    unsigned long n = 0;
+    cr_assert_eq(sscanf(line, "COUNT %lu", &n), 1, "bad reply '%s'", line);
+    return n;
+}
+
+/* ---- patterns: (token, name) pairs; the marker text is only ever made in
+ * the child that execs memgrep, so no full marker lives in this process */
+
+typedef struct pat {
+    const char *token;
+    char name[32];
+} pat;
+
+typedef struct patset {
+    pat p[64];
+    size_t n;
+} patset;
+
+static unsigned add_pat(patset *ps, const char *token, const char *name)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->p[i].token == token && !strcmp(ps->p[i].name, name))
+            return (unsigned)i;
+    cr_assert_lt(ps->n, 64u);
+    ps->p[ps->n].token = token;
+    snprintf(ps->p[ps->n].name, 32, "%s", name);
+    return (unsigned)ps->n++;
+}
+
+/* The normal fixture's plain plants: patterns and expected hits. */
+static size_t normal_wants(patset *ps, want *w, size_t nw, size_t max)
+{
+    for (size_t i = 0; i < normal.n_plants; i++) {
+        const plant *pl = &normal.plants[i];
+        if (strcmp(pl->kind, "plain"))
+            continue;
+        unsigned id = add_pat(ps, normal.token, pl->name);
+        cr_assert_lt(nw, max);
+        w[nw++] = (want){.pid = normal.pid, .addr = pl->addr, .len = pl->len, .pattern_id = id};
+    }
+    return nw;
+}
+
+static size_t hproc_wants(patset *ps, const hproc *h, want *w, size_t nw, size_t max)
+{
+    for (size_t i = 0; i < h->n_plants; i++) {
+        unsigned id = add_pat(ps, h->token, h->plants[i].name);
+        cr_assert_lt(nw, max);
+        w[nw++] = (want){
+            .pid = h->pid, .addr = h->plants[i].addr, .len = h->plants[i].len, .pattern_id = id};
+    }
+    return nw;
+}
+
+/* ---- running memgrep under a watchdog ---- */
+
+typedef struct run {
+    int status; /* exit code; -1 if killed by a signal */
+    bool killed; /* by the watchdog */
+    double seconds;
+    char *out, *err;
+    size_t out_len, err_len;
+} run;
+
+static char *slurp(int fd, size_t *len)
+{
+    off_t n = lseek(fd, 0, SEEK_END);
+    char *s = malloc((size_t)n + 1);
+    cr_assert(s);
+    cr_assert_eq(pread(fd, s, (size_t)n, 0), (ssize_t)n);
+    s[n] = '\0';
+    *len = (size_t)n;
+    close(fd);
+    return s;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* memgrep scan --no-progress [--json] EXTRA... -e MARKER... as uid. */
+static void run_memgrep(const patset *ps, const char *const *extra, bool json, uid_t uid, run *r)
+{
+    memset(r, 0, sizeof *r);
+    const char *exe = getenv("MEMGREP");
+    cr_assert(exe && *exe, "MEMGREP is not set");
+    int out = memfd_create("mg-hostile-out", MFD_CLOEXEC);
+    int err = memfd_create("mg-hostile-err", MFD_CLOEXEC);
+    cr_assert(out >= 0 && err >= 0);
+    double t0 = now();
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        const char *argv[200] = {exe, "scan", "--no-progress", "--no-db-cache"};
+        size_t argc = 4;
+        if (json)
+            argv[argc++] = "--json";
+        for (size_t i = 0; extra && extra[i]; i++)
+            argv[argc++] = extra[i];
+        for (size_t i = 0; i < ps->n && argc < 196; i++) {
+            char *m = NULL;
+            if (asprintf(&m, "%s%s-%s;", FIXTURE_MARKER_PREFIX, ps->p[i].token, ps->p[i].name) < 0)
+                _exit(125);
+            argv[argc++] = "-e";
+            argv[argc++] = m;
+        }
+        argv[argc] = NULL;
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        syscall(SYS_close_range, 3u, ~0u, 0u);
+        if (uid && (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0))
+            _exit(126);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    int ws = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &ws, WNOHANG);
+        cr_assert_geq(w, 0);
+        if (w == pid)
+            break;
+        if (now() - t0 > SWEEP_BOUND_S) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &ws, 0);
+            r->killed = true;
+            break;
+        }
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    r->seconds = now() - t0;
+    r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    r->out = slurp(out, &r->out_len);
+    r->err = slurp(err, &r->err_len);
+    cr_assert_not(r->killed, "memgrep did not finish within %d s (killed); stderr:\n%.2000s",
+                  SWEEP_BOUND_S, r->err);
+    cr_assert(WIFEXITED(ws), "memgrep died by signal %d; stderr:\n%.2000s", WTERMSIG(ws), r->err);
+}
+
+static void run_free(run *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* ---- the JSON lines ---- */
+
+typedef struct jhit {
+    pid_t pid;
+    uint64_t addr;
+    unsigned pattern_id;
+    uint8_t comm[64], path[512];
+    size_t comm_len, path_len;
+} jhit;
+
+typedef struct result {
+    collector c; /* the matches, for assert_exact_hits */
+    jhit *h;
+    size_t n;
+    uint64_t events[MG_EVENT_KINDS];
+    uint64_t summary_matches, processes_scanned;
+    bool have_summary;
+} result;
+
+/* A decoded JSON string to the bytes it stands for: memgrep writes every
+ * byte as one character U+0000..U+00FF (latin-1). */
+static size_t latin1(const char *s, size_t len, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n < cap; n++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            out[n] = c;
+            i++;
+        } else {
+            cr_assert(c == 0xc2 || c == 0xc3, "JSON string holds a character above U+00FF");
+            cr_assert_lt(i + 1, len);
+            out[n] = (uint8_t)(((c & 3) << 6) | ((unsigned char)s[i + 1] & 0x3f));
+            i += 2;
+        }
+    }
+    return n;
+}
+
+static uint64_t jnum(const jval *o, const char *key)
+{
+    const jval *v = json_get(o, key);
+    cr_assert(v && v->t == J_NUM, "JSON: no number \"%s\"", key);
+    return strtoull(v->raw, NULL, 10);
+}
+
+static const jval *jstr(const jval *o, const char *key)
+{
+    const jval *v = json_get(o, key);
+    cr_assert(v && v->t == J_STR, "JSON: no string \"%s\"", key);
+    return v;
+}
+
+static const char *const event_names[MG_EVENT_KINDS] = {"gone", "permission", "changed", "other"};
+
+/* Every line valid JSON; matches collected; the summary read. */
+static void parse_json(const run *r, result *res)
+{
+    memset(res, 0, sizeof *res);
+    const char *s = r->out, *end = r->out + r->out_len;
+    size_t line_no = 0;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        cr_assert(nl, "JSON output does not end in a newline");
+        line_no++;
+        jval v;
+        size_t off = 0;
+        cr_assert_eq(json_parse(s, (size_t)(nl - s), &v, &off), 0,
+                     "JSON line %zu is invalid at byte %zu: %.*s", line_no, off,
+                     (int)(nl - s > 300 ? 300 : nl - s), s);
+        cr_assert_eq(v.t, J_OBJ);
+        const jval *type = jstr(&v, "type");
+        if (!strcmp(type->str, "match")) {
+            if (res->n % 64 == 0) {
+                res->h = realloc(res->h, (res->n + 64) * sizeof *res->h);
+                res->c.hits = realloc(res->c.hits, (res->n + 64) * sizeof *res->c.hits);
+                cr_assert(res->h && res->c.hits);
+            }
+            jhit *h = &res->h[res->n];
+            memset(h, 0, sizeof *h);
+            h->pid = (pid_t)jnum(&v, "pid");
+            h->addr = strtoull(jstr(&v, "address")->str, NULL, 16);
+            h->pattern_id = (unsigned)jnum(&v, "pattern_id");
+            const jval *comm = jstr(&v, "comm");
+            h->comm_len = latin1(comm->str, comm->len, h->comm, sizeof h->comm);
+            const jval *region = json_get(&v, "region");
+            cr_assert(region && region->t == J_OBJ);
+            const jval *path = jstr(region, "path");
+            h->path_len = latin1(path->str, path->len, h->path, sizeof h->path);
+            const jval *wide = json_get(&v, "wide");
+            res->c.hits[res->n] = (hit){.pid = h->pid,
+                                        .addr = h->addr,
+                                        .len = jnum(&v, "length"),
+                                        .pattern_id = h->pattern_id,
+                                        .wide = wide && wide->t == J_BOOL && wide->b};
+            res->n++;
+            res->c.n = res->n;
+        } else if (!strcmp(type->str, "summary")) {
+            res->have_summary = true;
+            res->summary_matches = jnum(&v, "matches");
+            res->processes_scanned = jnum(&v, "processes_scanned");
+            const jval *ev = json_get(&v, "events");
+            cr_assert(ev && ev->t == J_OBJ);
+            for (int k = 0; k < MG_EVENT_KINDS; k++)
+                res->events[k] = jnum(ev, event_names[k]);
+        }
+        json_free(&v);
+        s = nl + 1;
+    }
+    cr_assert(res->have_summary, "no summary line in the JSON output");
+    cr_assert_eq(res->summary_matches, res->n, "summary says %" PRIu64 " matches, %zu printed",
+                 res->summary_matches, res->n);
+}
+
+static void result_free(result *res)
+{
+    free(res->h);
+    free(res->c.hits);
+    memset(res, 0, sizeof *res);
+}
+
+/* The checks every case shares: the run ended normally with a match
+ * (exit 0), the JSON is valid, the hits are exactly w, and nothing names
+ * any other process. */
+static void check_sweep(const run *r, result *res, const want *w, size_t nw, const char *what)
+{
+    cr_assert_eq(r->status, 0, "%s: memgrep exit %d (want 0); stderr:\n%.2000s", what, r->status,
+                 r->err);
+    parse_json(r, res);
+    assert_exact_hits(&res->c, w, nw, what);
+    cr_log_info("%s: %.1f s, %" PRIu64 " processes scanned, %zu matches, events gone %" PRIu64
+                " permission %" PRIu64 " changed %" PRIu64 " other %" PRIu64,
+                what, r->seconds, res->processes_scanned, res->n, res->events[MG_EVENT_GONE],
+                res->events[MG_EVENT_PERMISSION], res->events[MG_EVENT_CHANGED],
+                res->events[MG_EVENT_OTHER]);
+}
+
+static void start_normal(void)
+{
+    fixture_start(&normal, NULL);
+}
+
+/* ---- the cases ---- */
+
+Test(hostile, userfaultfd_region)
+{
+    need_root();
+    hproc *u = &hp[0];
+    hstart(u, "uffd", NULL, 0);
+    if (u->skip[0])
+        cr_skip_test("userfaultfd unavailable: %s", u->skip);
+    start_normal();
+    patset ps = {0};
+    want w[128];
+    size_t nw = normal_wants(&ps, w, 0, 128);
+    nw = hproc_wants(&ps, u, w, nw, 128);
+    cr_assert_eq(u->n_plants, 1u);
+
+    run r;
+    run_memgrep(&ps, NULL, true, 0, &r);
+    result res;
+    check_sweep(&r, &res, w, nw, "sweep with a userfaultfd region");
+    /* No read ever touched an absent page of the region. */
+    unsigned long faults = hcount(u);
+    cr_assert_eq(faults, 0ul, "the sweep faulted %lu absent userfaultfd page(s)", faults);
+    cr_assert_eq(kill(u->pid, 0), 0, "the userfaultfd target died");
+    result_free(&res);
+    run_free(&r);
+}
+
+Test(hostile, stuck_fuse_file)
+{
+    need_root();
+    if (access("/dev/fuse", R_OK | W_OK) != 0)
+        cr_skip_test("no usable /dev/fuse: %s", strerror(errno));
+    snprintf(fuse_mnt, sizeof fuse_mnt, "/tmp/mg-hostile-fuse-XXXXXX");
+    cr_assert(mkdtemp(fuse_mnt), "mkdtemp: %s", strerror(errno));
+    hproc *d = &hp[0], *t = &hp[1];
+    hstart(d, "fusedaemon", fuse_mnt, 0);
+    if (d->skip[0]) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", d->skip);
+        fuse_cleanup();
+        cr_skip_test("FUSE mount unavailable: %s", why);
+    }
+    /* The target uses the daemon's token: the plant is in the file. */
+    char path[128];
+    snprintf(path, sizeof path, "%s/f", fuse_mnt);
+    hstart(t, "fusetarget", path, 0);
+    snprintf(t->token, sizeof t->token, "%s", d->token);
+    cr_assert_eq(t->n_plants, 1u);
+    /* The daemon stops answering; a thread of the target faults on a page
+     * that was never cached and stays blocked there. */
+    cr_assert_eq(kill(d->pid, SIGUSR1), 0);
+    cr_assert_eq(write(t->in_fd, "s\n", 2), 2);
+    char line[64];
+    cr_assert(hline(t, line, sizeof line) && !strcmp(line, "STUCK"));
+    start_normal();
+
+    patset ps = {0};
+    want w[128];
+    size_t nw = normal_wants(&ps, w, 0, 128);
+    nw = hproc_wants(&ps, t, w, nw, 128);
+    run r;
+    run_memgrep(&ps, NULL, true, 0, &r);
+    result res;
+    check_sweep(&r, &res, w, nw, "sweep with a stuck FUSE mapping");
+    result_free(&res);
+    run_free(&r);
+    hstop(t);
+    hstop(d);
+    fuse_cleanup();
+}
+
+Test(hostile, mmap_churn_and_fork_storm)
+{
+    need_root();
+    hproc *c = &hp[0], *k = &hp[1];
+    hstart(c, "churn", NULL, 0);
+    hstart(k, "forker", NULL, 0);
+    start_normal();
+    patset ps = {0};
+    want w[128];
+    size_t nw = normal_wants(&ps, w, 0, 128);
+    /* Plants the churners must never show: they hold none. */
+    add_pat(&ps, c->token, "none");
+    add_pat(&ps, k->token, "none");
+
+    unsigned long c0 = hcount(c), k0 = hcount(k);
+    run r;
+    run_memgrep(&ps, NULL, true, 0, &r);
+    unsigned long c1 = hcount(c), k1 = hcount(k);
+    result res;
+    check_sweep(&r, &res, w, nw, "sweep during mmap churn and a fork storm");
+    cr_log_info("churn: %lu mmap/mprotect/munmap cycles, %lu children forked during the "
+                "%.1f s sweep (%.0f children/s)",
+                c1 - c0, k1 - k0, r.seconds, (double)(k1 - k0) / r.seconds);
+    fprintf(stderr, "hostile: %lu children churned during the sweep (%.0f/s), %lu mmap cycles\n",
+            k1 - k0, (double)(k1 - k0) / r.seconds, c1 - c0);
+    cr_assert_gt(k1 - k0, 0ul, "the forker forked nothing during the sweep");
+    cr_assert_gt(c1 - c0, 0ul, "the churner did nothing during the sweep");
+    cr_assert_eq(kill(c->pid, 0), 0, "the churner died");
+    cr_assert_eq(kill(k->pid, 0), 0, "the forker died");
+    result_free(&res);
+    run_free(&r);
+}
+
+static void unhex(const char *hex, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; hex[0] && hex[1] && n + 1 < cap; hex += 2) {
+        unsigned v;
+        cr_assert_eq(sscanf(hex, "%2x", &v), 1);
+        out[n++] = (char)v;
+    }
+    out[n] = '\0';
+}
+
+static void remove_odd_dir(const hproc *h)
+{
+    const char *hex = hinfo(h, "dir");
+    if (!hex)
+        return;
+    char dir[256], path[512];
+    unhex(hex, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/%s", dir, ODD_FILE);
+    unlink(path);
+    rmdir(dir);
+}
+
+Test(hostile, odd_names)
+{
+    need_root();
+    hproc *o = &hp[0];
+    hstart(o, "names", NULL, 0);
+    start_normal();
+    patset ps = {0};
+    want w[128];
+    size_t nw = normal_wants(&ps, w, 0, 128);
+    nw = hproc_wants(&ps, o, w, nw, 128);
+    cr_assert_eq(o->n_plants, 2u);
+    const char *hex = hinfo(o, "dir");
+    cr_assert(hex);
+    char dir[256], file_path[512];
+    unhex(hex, dir, sizeof dir);
+    snprintf(file_path, sizeof file_path, "%s/%s", dir, ODD_FILE);
+
+    run r;
+    run_memgrep(&ps, NULL, true, 0, &r);
+    result res;
+    check_sweep(&r, &res, w, nw, "sweep with odd names");
+    size_t seen = 0;
+    for (size_t i = 0; i < res.n; i++) {
+        const jhit *h = &res.h[i];
+        if (h->pid != o->pid)
+            continue;
+        seen++;
+        cr_assert(h->comm_len == strlen(ODD_COMM) && !memcmp(h->comm, ODD_COMM, h->comm_len),
+                  "JSON comm of pid %d does not decode to the bytes set by PR_SET_NAME", h->pid);
+        if (!strcmp(ps.p[h->pattern_id].name, "oddfile"))
+            cr_assert(h->path_len == strlen(file_path) && !memcmp(h->path, file_path, h->path_len),
+                      "JSON region path \"%.*s\" does not decode to the mapped file's name",
+                      (int)h->path_len, h->path);
+    }
+    cr_assert_eq(seen, 2u);
+
+    /* Text: exactly one line per match, every byte printable ASCII. */
+    char pid_a[16], pid_b[16];
+    snprintf(pid_a, sizeof pid_a, "%d", o->pid);
+    snprintf(pid_b, sizeof pid_b, "%d", normal.pid);
+    const char *extra[] = {"-p", pid_a, "-p", pid_b, NULL};
+    run t;
+    run_memgrep(&ps, extra, false, 0, &t);
+    cr_assert_eq(t.status, 0, "text run: exit %d; stderr:\n%.2000s", t.status, t.err);
+    size_t lines = 0;
+    for (size_t i = 0; i < t.out_len; i++) {
+        unsigned char ch = (unsigned char)t.out[i];
+        if (ch == '\n') {
+            lines++;
+            continue;
+        }
+        cr_assert(ch >= 0x20 && ch < 0x7f, "text output holds byte 0x%02x at offset %zu", ch, i);
+    }
+    cr_assert_eq(lines, nw, "text output: %zu lines for %zu matches:\n%s", lines, nw, t.out);
+    run_free(&t);
+    result_free(&res);
+    run_free(&r);
+    hstop(o);
+    remove_odd_dir(o);
+}
+
+Test(hostile, unprivileged_sweep)
+{
+    need_root();
+    hproc *n = &hp[0];
+    hstart(n, "plain", NULL, NOBODY);
+    if (n->skip[0])
+        cr_skip_test("%s", n->skip);
+    start_normal(); /* root's: must be a permission event, not a match */
+    patset ps = {0};
+    want w[16];
+    size_t nw = hproc_wants(&ps, n, w, 0, 16);
+    want ignore[128];
+    normal_wants(&ps, ignore, 0, 128);
+
+    run r;
+    run_memgrep(&ps, NULL, true, NOBODY, &r);
+    cr_assert_neq(r.status, 2, "memgrep as nobody: exit 2; stderr:\n%.2000s", r.err);
+    result res;
+    check_sweep(&r, &res, w, nw, "sweep as nobody");
+    cr_assert_gt(res.events[MG_EVENT_PERMISSION], 0u,
+                 "root's processes were not counted as permission events");
+    result_free(&res);
+    run_free(&r);
+}
