@@ -11,6 +11,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -517,6 +519,13 @@ Test(hostile, stuck_fuse_file)
     cr_assert_eq(write(t->in_fd, "s\n", 2), 2);
     char line[64];
     cr_assert(hline(t, line, sizeof line) && !strcmp(line, "STUCK"));
+    /* The setup is what it should be: the plant's page is cached, the page
+     * the thread waits for is not (a read of it would wait for ever). */
+    uint64_t base = strtoull(hinfo(t, "region"), NULL, 16), rs, re;
+    cr_assert_eq(present_run(t->pid, t->plants[0].addr, base, base + 256 * 4096, &rs, &re), 0);
+    cr_assert_gt(re, rs, "the FUSE plant's page is not present");
+    cr_assert_eq(present_run(t->pid, base + 100 * 4096, base, base + 256 * 4096, &rs, &re), 0);
+    cr_assert_eq(re, rs, "the page the stuck thread waits for is present");
     start_normal();
 
     patset ps = {0};
@@ -527,6 +536,9 @@ Test(hostile, stuck_fuse_file)
     run_memgrep(&ps, NULL, true, 0, &r);
     result res;
     check_sweep(&r, &res, w, nw, "sweep with a stuck FUSE mapping");
+    /* The stuck thread is still stuck: nothing answered for the daemon. */
+    cr_assert_eq(present_run(t->pid, base + 100 * 4096, base, base + 256 * 4096, &rs, &re), 0);
+    cr_assert_eq(re, rs, "the stuck page got read in");
     result_free(&res);
     run_free(&r);
     hstop(t);
@@ -674,4 +686,239 @@ Test(hostile, unprivileged_sweep)
                  "root's processes were not counted as permission events");
     result_free(&res);
     run_free(&r);
+}
+
+/* ---- pid reuse, inside a new pid namespace ---- */
+
+#define REUSE_PID 300
+#define REUSE_ITERS 100
+
+static void ns_last_pid(pid_t last)
+{
+    FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+    if (f) {
+        fprintf(f, "%d", (int)last);
+        fclose(f);
+    }
+}
+
+/* hostile_fixture plain TOKEN COMM with address randomisation off (so A and
+ * B plant at the same addresses), as pid REUSE_PID; waits for READY if
+ * asked. Returns the pid or -1. */
+static pid_t reuse_spawn(const char *token, const char *comm, bool wait_ready)
+{
+    const char *exe = getenv("MG_HOSTILE_FIXTURE");
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0)
+        return -1;
+    ns_last_pid(REUSE_PID - 1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], 1);
+        personality(ADDR_NO_RANDOMIZE);
+        execl(exe, exe, "plain", "--token", token, comm, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    if (wait_ready) {
+        char buf[4096];
+        size_t have = 0;
+        ssize_t n;
+        while (have < sizeof buf - 1 && (n = read(out[0], buf + have, sizeof buf - 1 - have)) > 0) {
+            have += (size_t)n;
+            buf[have] = '\0';
+            if (strstr(buf, "READY\n"))
+                break;
+        }
+    }
+    close(out[0]);
+    return pid;
+}
+
+typedef struct reuse_sink {
+    size_t a_hits, b_hits, wrong;
+    char wrong_what[256];
+} reuse_sink;
+
+static int reuse_match(void *ctx, const mg_match *m)
+{
+    reuse_sink *rs = ctx;
+    /* pattern 0 is A's marker, 1 is B's: the record must name the process
+     * whose memory held it */
+    const char *owner = m->pattern_id == 0 ? "mg-reuse-A" : "mg-reuse-B";
+    if (m->pattern_id == 0)
+        rs->a_hits++;
+    else
+        rs->b_hits++;
+    if (strcmp(m->process->comm, owner) || m->process->pid != REUSE_PID) {
+        if (!rs->wrong)
+            snprintf(rs->wrong_what, sizeof rs->wrong_what,
+                     "pattern %u (%s's marker) reported in pid %d comm '%.32s'", m->pattern_id,
+                     owner, (int)m->process->pid, m->process->comm);
+        rs->wrong++;
+    }
+    return MG_SINK_CONTINUE;
+}
+
+typedef struct scan_job {
+    const mg_patterns *p;
+    reuse_sink *rs;
+    mg_stats st;
+    int rc;
+} scan_job;
+
+static void *scan_thread(void *arg)
+{
+    scan_job *j = arg;
+    mg_settings s;
+    mg_default_settings(&s);
+    s.threads = 2;
+    mg_sink sink = {.ctx = j->rs, .match = reuse_match};
+    j->rc = mg_scan(j->p, &s, &sink, &j->st, NULL);
+    return NULL;
+}
+
+/* B is started by a spawner forked before any pattern exists: a child
+ * forked from the scanning process would hold B's marker (in the pattern
+ * set) until it execs, and rightly be reported holding it. */
+static void spawner(int cmd, int reply)
+{
+    char token[17];
+    while (read(cmd, token, sizeof token) == (ssize_t)sizeof token) {
+        pid_t b = reuse_spawn(token, "mg-reuse-B", false);
+        if (write(reply, &b, sizeof b) != (ssize_t)sizeof b)
+            _exit(1);
+        waitpid(b, NULL, 0);
+        if (write(reply, &b, sizeof b) != (ssize_t)sizeof b) /* reaped */
+            _exit(1);
+    }
+    _exit(0);
+}
+
+/* The namespace's init: runs the iterations and writes one line to fd. */
+static int reuse_init(int fd)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+        dprintf(fd, "SKIP mount proc in the new namespaces: %s\n", strerror(errno));
+        return 0;
+    }
+    int cmd[2], reply[2];
+    if (pipe(cmd) != 0 || pipe(reply) != 0)
+        return 1;
+    if (fork() == 0)
+        spawner(cmd[0], reply[1]);
+    reuse_sink rs = {0};
+    size_t swapped = 0, reused = 0, gone = 0;
+    for (int i = 0; i < REUSE_ITERS; i++) {
+        char ta[17], tb[17];
+        random_token(ta);
+        random_token(tb);
+        pid_t a = reuse_spawn(ta, "mg-reuse-A", true);
+        if (a != REUSE_PID) {
+            dprintf(fd, "SKIP ns_last_pid did not place the target at pid %d (got %d)\n", REUSE_PID,
+                    (int)a);
+            return 0;
+        }
+        mg_patterns *p = NULL;
+        if (mg_patterns_new(&p) != 0)
+            return 1;
+        char m[64];
+        snprintf(m, sizeof m, "%s%s-plain;", FIXTURE_MARKER_PREFIX, ta);
+        mg_patterns_add(p, MG_PATTERN_LITERAL, m, strlen(m), 0, NULL, NULL);
+        snprintf(m, sizeof m, "%s%s-plain;", FIXTURE_MARKER_PREFIX, tb);
+        mg_patterns_add(p, MG_PATTERN_LITERAL, m, strlen(m), 0, NULL, NULL);
+        memset(m, 0, sizeof m);
+        if (mg_patterns_compile(p, NULL) != 0)
+            return 1;
+        scan_job j = {.p = p, .rs = &rs};
+        pthread_t th;
+        pthread_create(&th, NULL, scan_thread, &j);
+        /* A goes and B takes its pid, at a different moment each time. */
+        struct timespec ts = {0, (long)(i % 25) * 200000};
+        nanosleep(&ts, NULL);
+        kill(a, SIGKILL);
+        waitpid(a, NULL, 0);
+        ns_last_pid(REUSE_PID - 1);
+        pid_t b = -1;
+        if (write(cmd[1], tb, sizeof tb) != (ssize_t)sizeof tb ||
+            read(reply[0], &b, sizeof b) != (ssize_t)sizeof b)
+            return 1;
+        pthread_join(th, NULL);
+        swapped++;
+        reused += b == REUSE_PID;
+        gone += j.st.events[MG_EVENT_GONE];
+        if (j.rc != 0) {
+            dprintf(fd, "FAIL mg_scan returned %d\n", j.rc);
+            return 0;
+        }
+        kill(b, SIGKILL); /* reaped by the spawner: wait for that */
+        if (read(reply[0], &b, sizeof b) != (ssize_t)sizeof b)
+            return 1;
+        mg_patterns_free(&p);
+    }
+    dprintf(fd, "RESULT %zu %zu %zu %zu %zu %zu %s\n", swapped, reused, rs.a_hits, rs.b_hits, gone,
+            rs.wrong, rs.wrong_what);
+    return 0;
+}
+
+Test(hostile, pid_reuse)
+{
+    need_root();
+    int pfd[2];
+    cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
+    pid_t r = fork();
+    cr_assert_geq(r, 0);
+    if (r == 0) {
+        close(pfd[0]);
+        if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) {
+            dprintf(pfd[1], "SKIP unshare(CLONE_NEWPID|CLONE_NEWNS): %s\n", strerror(errno));
+            _exit(0);
+        }
+        pid_t init = fork();
+        if (init == 0)
+            _exit(reuse_init(pfd[1]));
+        int ws = 0;
+        waitpid(init, &ws, 0);
+        _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 99);
+    }
+    close(pfd[1]);
+    char line[512] = "";
+    size_t have = 0;
+    double t0 = now();
+    for (;;) {
+        struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+        int n = poll(&p, 1, 1000);
+        if (n > 0) {
+            ssize_t k = read(pfd[0], line + have, sizeof line - 1 - have);
+            if (k <= 0)
+                break;
+            have += (size_t)k;
+            line[have] = '\0';
+        }
+        if (now() - t0 > 4 * SWEEP_BOUND_S) {
+            kill(r, SIGKILL); /* its death kills the namespace */
+            break;
+        }
+    }
+    close(pfd[0]);
+    int ws = 0;
+    waitpid(r, &ws, 0);
+    cr_assert(now() - t0 <= 4 * SWEEP_BOUND_S, "pid reuse sweeps did not finish (killed)");
+    if (!strncmp(line, "SKIP ", 5))
+        cr_skip_test("pid reuse: %s", line + 5);
+    cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "pid namespace runner failed: %d; %s", ws,
+              line);
+    size_t swapped, reused, a_hits, b_hits, gone, wrong;
+    int at = 0;
+    cr_assert_eq(sscanf(line, "RESULT %zu %zu %zu %zu %zu %zu %n", &swapped, &reused, &a_hits,
+                        &b_hits, &gone, &wrong, &at),
+                 6, "pid namespace runner: %s", line);
+    cr_log_info("pid reuse: %zu swaps, pid reused %zu times; hits A %zu, B %zu; gone events %zu",
+                swapped, reused, a_hits, b_hits, gone);
+    fprintf(stderr,
+            "hostile: pid reuse: %zu swaps, %zu reused pid %d; hits A %zu B %zu; %zu gone\n",
+            swapped, reused, REUSE_PID, a_hits, b_hits, gone);
+    cr_assert_eq(wrong, 0u, "%zu record(s) named the wrong process: %s", wrong, line + at);
+    cr_assert_gt(reused, 0u, "the pid was never reused");
 }
