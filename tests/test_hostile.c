@@ -77,10 +77,14 @@ static void fuse_cleanup(void)
     fuse_mnt[0] = '\0';
 }
 
+static void remove_odd_dir(const hproc *h);
+
 static void stop_all(void)
 {
-    for (int i = 0; i < N_H; i++)
+    for (int i = 0; i < N_H; i++) {
         hstop(&hp[i]);
+        remove_odd_dir(&hp[i]);
+    }
     fixture_stop(&normal);
     fuse_cleanup();
 }
@@ -593,7 +597,7 @@ static void unhex(const char *hex, char *out, size_t cap)
 static void remove_odd_dir(const hproc *h)
 {
     const char *hex = hinfo(h, "dir");
-    if (!hex)
+    if (!hex || !hex[0])
         return;
     char dir[256], path[512];
     unhex(hex, dir, sizeof dir);
@@ -660,7 +664,6 @@ Test(hostile, odd_names)
     result_free(&res);
     run_free(&r);
     hstop(o);
-    remove_odd_dir(o);
 }
 
 Test(hostile, unprivileged_sweep)
