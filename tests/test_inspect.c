@@ -523,7 +523,9 @@ Test(inspect, read_present_leaves_absent_pages_zero)
     fixture_start(&fx, args);
     uint64_t big = fixture_info(&fx, "big", NULL);
     cr_assert_neq(big, 0u);
-    enum { NP = 64 };
+    enum {
+        NP = 64
+    };
     size_t len = NP * PAGE;
     uint8_t *buf = malloc(len), *ref = malloc(PAGE), present[NP];
     memset(buf, 0xee, len);
@@ -584,7 +586,9 @@ Test(inspect, read_present_keeps_fork_shared_pages_shared)
     cr_assert_gt(fx.child, 0);
     uint64_t region = fixture_info(&fx, "fork-region", NULL);
     cr_assert_neq(region, 0u);
-    enum { NP = 64 };
+    enum {
+        NP = 64
+    };
     pid_t both[2] = {fx.pid, fx.child};
     for (size_t k = 0; k < NP; k++)
         for (int w = 0; w < 2; w++) {
@@ -607,8 +611,7 @@ Test(inspect, read_present_keeps_fork_shared_pages_shared)
         cr_assert_eq(present[k], 1);
         for (int w = 0; w < 2; w++)
             cr_assert_not(pagemap_entry(both[w], region + k * PAGE) & PM_EXCLUSIVE,
-                          "page %zu became exclusive in %d: the read unshared it", k,
-                          (int)both[w]);
+                          "page %zu became exclusive in %d: the read unshared it", k, (int)both[w]);
     }
     cr_assert_leq(proc_kb(fx.child, "smaps_rollup", "Pss"), pss0 + 64);
 
