@@ -19,6 +19,7 @@
 
 #include "fixture.h"
 #include "helpers.h"
+#include "procs.h"
 
 #define PAGE 4096u
 
@@ -698,4 +699,36 @@ Test(inspect, null_arguments)
     /* err NULL on success paths */
     cr_assert_eq(mg_proc_list(&p, &n, NULL), 0);
     mg_proc_info_free(&p);
+}
+
+/* The cgroup path rules on texts of each kind of host. */
+static const char *cgroup_of(const char *text)
+{
+    static char out[256];
+    const char *p = NULL;
+    size_t n = 0;
+    if (!mg_cgroup_path(text, strlen(text), &p, &n))
+        return NULL;
+    cr_assert(p >= text && p + n <= text + strlen(text));
+    snprintf(out, sizeof out, "%.*s", (int)n, p);
+    return out;
+}
+
+Test(inspect, cgroup_path_rules)
+{
+    cr_assert_str_eq(cgroup_of("0::/system.slice/ssh.service\n"), "/system.slice/ssh.service");
+    cr_assert_str_eq(cgroup_of("0::/\n"), "/");
+    /* hybrid: the v2 line wins wherever it is */
+    cr_assert_str_eq(cgroup_of("12:pids:/user.slice/a\n1:name=systemd:/user.slice/b\n0::/c\n"),
+                     "/c");
+    /* v1 only: name=systemd, else the first line */
+    cr_assert_str_eq(cgroup_of("12:pids:/user.slice/a\n1:name=systemd:/user.slice/b\n"),
+                     "/user.slice/b");
+    cr_assert_str_eq(cgroup_of("4:memory:/docker/abc\n3:cpu,cpuacct:/docker/def\n"), "/docker/abc");
+    /* a path may hold ':'; no trailing newline */
+    cr_assert_str_eq(cgroup_of("0::/a:b/c"), "/a:b/c");
+    /* 10::/x is not the v2 line */
+    cr_assert_str_eq(cgroup_of("10::/x\n0::/y\n"), "/y");
+    cr_assert_null(cgroup_of(""));
+    cr_assert_null(cgroup_of("garbage\n"));
 }

@@ -119,7 +119,7 @@ static mg_proc_info *pack_procs(proc_raw *raw, size_t n)
             bytes += strlen(raw[i].str[j]) + 1;
     }
     mg_proc_info *out = malloc(MG_MAX(bytes, (size_t)1));
-    char *s = (char *)(out + n);
+    char *s = out ? (char *)(out + n) : NULL;
     for (size_t i = 0; i < n; i++) {
         if (out) {
             out[i] = raw[i].info;
