@@ -28,4 +28,32 @@ pid_t mg_read_tgid(pid_t pid);
 /* readlink of /proc/PID/exe, malloc'd; "" (malloc'd) if unknown. */
 char *mg_read_exe(pid_t pid);
 
+/* From /proc/PID/status. */
+typedef struct mg_proc_status {
+    pid_t tgid, ppid;
+    uid_t uid, euid; /* real, effective */
+} mg_proc_status;
+
+/* Parse the Tgid, PPid and Uid lines of /proc/PID/status. Returns 0 or a
+ * negative errno (-ENOENT: gone; -EINVAL: a line is missing). */
+int mg_read_proc_status(pid_t pid, mg_proc_status *st);
+
+/* The cgroup path of /proc/PID/cgroup, malloc'd: the v2 "0::PATH" line; on
+ * a v1-only host the name=systemd line's path, else the first line's. ""
+ * (malloc'd) if unknown; NULL only when out of memory. */
+char *mg_read_cgroup(pid_t pid);
+
+/* /proc/PID/cmdline with the NUL separators turned into spaces (trailing
+ * ones dropped), malloc'd; "" (malloc'd) if empty or unreadable; NULL only
+ * when out of memory. */
+char *mg_read_cmdline(pid_t pid);
+
+/* Resident bytes from /proc/PID/statm; 0 if unreadable. */
+unsigned long long mg_read_rss(pid_t pid);
+
+/* Pick the cgroup path out of the text of a /proc/PID/cgroup file (rules
+ * of mg_read_cgroup). Points *path and *len into text; returns false if no
+ * line has a path. */
+bool mg_cgroup_path(const char *text, size_t len, const char **path, size_t *path_len);
+
 #endif

@@ -306,6 +306,124 @@ MG_API int mg_scan(const mg_patterns *p, const mg_settings *s, const mg_sink *si
 MG_API int mg_scan_buffer(const mg_patterns *p, const void *buf, size_t len, uint64_t base,
                           size_t chunk_size, size_t context, const mg_sink *sink, mg_stats *stats);
 
+/* ------------------------------------------------------------------ */
+/* Inspecting processes                                                */
+/* ------------------------------------------------------------------ */
+
+/* These read the same /proc files as a scan, with the same rules: nothing
+ * is written, nothing is attached or stopped, no page that is not present
+ * is read, memgrep's own memory is never read. A pid names a process or
+ * any of its threads (a thread id means its process). Codes:
+ *   MG_EBADPID  pid <= 0, no such pid, a kernel thread (no memory), or
+ *               memgrep itself where its memory would be read;
+ *   -ESRCH      the process exited (or the pid was reused) during the call;
+ *   -EACCES     no permission to read its maps, pagemap or memory;
+ *   -EINVAL     a NULL where none is allowed, or a bad range. */
+
+enum {
+    MG_PROC_KTHREAD = 1u << 0, /* kernel thread: no user memory */
+    MG_PROC_ZOMBIE = 1u << 1, /* exited, not yet reaped (state Z or X) */
+    MG_PROC_SELF = 1u << 2, /* memgrep itself: never read */
+};
+
+/* One process. The strings are never NULL ("" when unknown or hidden) and
+ * live in the block returned with the info (see mg_proc_info_free). */
+typedef struct mg_proc_info {
+    pid_t pid; /* thread-group id */
+    pid_t ppid;
+    /* Field 22 of /proc/PID/stat, clock ticks after boot: (pid, starttime)
+     * names one process even if the pid is reused later. */
+    unsigned long long starttime;
+    uid_t uid, euid; /* real and effective, from /proc/PID/status */
+    char state; /* R S D T Z ... from /proc/PID/stat */
+    unsigned flags; /* MG_PROC_* */
+    uint64_t rss; /* resident bytes (/proc/PID/statm) */
+    const char *comm; /* /proc/PID/comm without the newline */
+    const char *exe; /* readlink of /proc/PID/exe */
+    /* The cgroup v2 path (the "0::" line of /proc/PID/cgroup); on a host
+     * with v1 only, the name=systemd hierarchy's path, else the first
+     * line's. "/" is the root cgroup. */
+    const char *cgroup;
+    /* The arguments, NUL separators turned into spaces (the kernel reads
+     * them from the process's memory, as ps does); "" for kernel threads
+     * and zombies. Bytes as they are: may hold any byte but NUL. */
+    const char *cmdline;
+} mg_proc_info;
+
+/* Every process (thread groups of /proc, ascending pid), memgrep itself
+ * included (flagged MG_PROC_SELF). A process that exits while listing is
+ * left out, not an error. *out (not NULL) receives an array of *n (not
+ * NULL) infos, freed with mg_proc_info_free. Returns 0 or a negative code
+ * (err, may be NULL, filled); on failure *out is NULL and *n 0. */
+MG_API int mg_proc_list(mg_proc_info **out, size_t *n, mg_error *err);
+
+/* One process by pid or thread id. *out (not NULL) receives one info,
+ * freed with mg_proc_info_free. Returns 0, MG_EBADPID (no such pid),
+ * -ESRCH (exited during the call) or another negative code. */
+MG_API int mg_proc_get(pid_t pid, mg_proc_info **out, mg_error *err);
+
+/* Free what mg_proc_list or mg_proc_get returned: the array and every
+ * string in it. Accepts NULL and *info NULL; sets *info to NULL. */
+MG_API void mg_proc_info_free(mg_proc_info **info);
+
+/* One region of a process with what a scan would make of it. */
+typedef struct mg_region_info {
+    mg_region region; /* region.path lives in the block returned */
+    /* Bytes of present pages (pagemap), as a scan finds them: equals the
+     * region's Rss in /proc/PID/smaps, except that pages mapping the shared
+     * zero page count here (smaps leaves them out) and hugetlb pages count
+     * here (smaps shows them apart). 0 for special and device regions,
+     * whose pages are never looked at, and with MG_REGIONS_NO_RESIDENT. */
+    uint64_t resident;
+    /* A scan reads it: readable, not special or device (mappings without
+     * read permission are read only with mg_settings.include_noread). */
+    bool scannable;
+} mg_region_info;
+
+/* Flags of mg_regions_get. */
+enum {
+    MG_REGIONS_NO_RESIDENT = 1u << 0, /* /proc/PID/maps only: resident left 0 */
+    MG_REGIONS_PAGEMAP = 1u << 1, /* count with pagemap entries, not the
+                                     PAGEMAP_SCAN ioctl (as kernels < 6.7) */
+};
+
+/* The regions of a process, in address order (one per line of
+ * /proc/PID/maps), with resident bytes. flags: MG_REGIONS_*, unknown bits
+ * are -EINVAL. *out (not NULL) receives *n (not NULL) entries in one
+ * block, freed with mg_regions_free. Returns 0 or a negative code:
+ * MG_EBADPID (also for memgrep itself), -ESRCH for a zombie or a process
+ * gone during the call, -EACCES. On failure *out is NULL and *n 0. */
+MG_API int mg_regions_get(pid_t pid, unsigned flags, mg_region_info **out, size_t *n,
+                          mg_error *err);
+
+/* Free what mg_regions_get returned. Accepts NULL and *list NULL; sets
+ * *list to NULL. */
+MG_API void mg_regions_free(mg_region_info **list);
+
+/*
+ * Copy the present pages of [addr, addr+len) of a process into buf, with
+ * the scan's readers and rules: each page's pagemap entry decides;
+ * exclusive anon, page-cache and shmem pages are read with
+ * process_vm_readv, anon pages shared with another process (after fork,
+ * KSM) through /proc/PID/mem, which leaves them shared; pages not present
+ * are not read at all (no swap-in, no fault-in).
+ *
+ * addr and len: page aligned, len > 0, and the range inside one mapping
+ * (else -EINVAL); the mapping must be readable and neither special
+ * ([vvar], [vdso], [vsyscall]...) nor a device (else -EPERM). buf (not
+ * NULL, len bytes) is zeroed first; only pages read in full hold target
+ * bytes, and on failure it is all zeros. present (may be NULL; else
+ * len / page size bytes) receives one byte per page: 1 if the page was
+ * read in full, 0 if it was not present or its read failed (the mapping
+ * changed under us; its bytes in buf are zero). pid must not be memgrep
+ * itself (MG_EBADPID).
+ *
+ * Returns the bytes read (a multiple of the page size, 0 if nothing was
+ * present) or a negative code (err, may be NULL, filled).
+ */
+MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, uint8_t *present,
+                               mg_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,279 @@
+/* test_residency.c - present-page runs (engine/src/residency.c) on this
+ * process's own mappings, whose present pages the test chooses: the
+ * PAGEMAP_SCAN ioctl and the pagemap-entries fallback must give the same
+ * runs; mg_pagemap_read and mg_page_classify on known pages. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "residency.h"
+
+#define PAGE 4096u
+
+typedef struct run {
+    uint64_t start, end;
+    bool file;
+} run;
+
+typedef struct runs {
+    run r[1024];
+    size_t n;
+    int stop_after; /* return 7 from the callback after this many (0: never) */
+} runs;
+
+static int collect(void *ctx, uint64_t start, uint64_t end, bool file)
+{
+    runs *rs = ctx;
+    cr_assert_lt(rs->n, 1024u);
+    rs->r[rs->n++] = (run){start, end, file};
+    return rs->stop_after && (int)rs->n == rs->stop_after ? 7 : 0;
+}
+
+static int self_pagemap(void)
+{
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    cr_assert_geq(fd, 0, "open /proc/self/pagemap: %s", strerror(errno));
+    return fd;
+}
+
+/* Runs of [start, end) by one path: ioctl (skip the test's ioctl part if
+ * the kernel lacks it) or entries. */
+static runs *walk(int fd, uint64_t start, uint64_t end, bool ioctl_path, bool skip_zero)
+{
+    runs *rs = calloc(1, sizeof(*rs));
+    bool use_ioctl = ioctl_path;
+    int rc = mg_present_ranges(fd, start, end, &use_ioctl, skip_zero, collect, rs);
+    cr_assert_eq(rc, 0, "mg_present_ranges: %d", rc);
+    if (ioctl_path && !use_ioctl)
+        cr_skip_test("this kernel has no PAGEMAP_SCAN ioctl (Linux 6.7+)");
+    cr_assert_eq(use_ioctl, ioctl_path, "the fallback switched to the ioctl");
+    return rs;
+}
+
+static void expect_runs(const runs *rs, const run *want, size_t n, const char *what)
+{
+    cr_assert_eq(rs->n, n, "%s: %zu runs, want %zu", what, rs->n, n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(rs->r[i].start == want[i].start && rs->r[i].end == want[i].end &&
+                      rs->r[i].file == want[i].file,
+                  "%s: run %zu is [%#llx, %#llx) file %d, want [%#llx, %#llx) file %d", what, i,
+                  (unsigned long long)rs->r[i].start, (unsigned long long)rs->r[i].end,
+                  rs->r[i].file, (unsigned long long)want[i].start, (unsigned long long)want[i].end,
+                  want[i].file);
+}
+
+static uint8_t *map_anon(size_t pages)
+{
+    uint8_t *p =
+        mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(p, MAP_FAILED);
+    madvise(p, pages * PAGE, MADV_NOHUGEPAGE);
+    return p;
+}
+
+/* Write pages 0-2, 10, 20-29 and 63 of 64: four runs, both paths. */
+static void known_runs(bool ioctl_path)
+{
+    uint8_t *p = map_anon(64);
+    const size_t touched[] = {0, 1, 2, 10, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 63};
+    for (size_t i = 0; i < sizeof touched / sizeof touched[0]; i++)
+        p[touched[i] * PAGE + 5] = 1;
+    uint64_t b = (uint64_t)(uintptr_t)p;
+    run want[] = {{b, b + 3 * PAGE, false},
+                  {b + 10 * PAGE, b + 11 * PAGE, false},
+                  {b + 20 * PAGE, b + 30 * PAGE, false},
+                  {b + 63 * PAGE, b + 64 * PAGE, false}};
+    int fd = self_pagemap();
+    for (int z = 0; z < 2; z++) {
+        runs *rs = walk(fd, b, b + 64 * PAGE, ioctl_path, z);
+        expect_runs(rs, want, 4, ioctl_path ? "ioctl" : "entries");
+        free(rs);
+    }
+    /* a sub-range cuts the runs at its ends */
+    runs *rs = walk(fd, b + 2 * PAGE, b + 25 * PAGE, ioctl_path, false);
+    run cut[] = {{b + 2 * PAGE, b + 3 * PAGE, false},
+                 {b + 10 * PAGE, b + 11 * PAGE, false},
+                 {b + 20 * PAGE, b + 25 * PAGE, false}};
+    expect_runs(rs, cut, 3, "sub-range");
+    free(rs);
+    close(fd);
+    munmap(p, 64 * PAGE);
+}
+
+Test(residency, known_runs_ioctl)
+{
+    known_runs(true);
+}
+
+Test(residency, known_runs_pagemap_entries)
+{
+    known_runs(false);
+}
+
+/* More runs than one ioctl returns (256) and a run longer than one entry
+ * read (4096 pages): the paths resume and join runs across steps. */
+Test(residency, many_runs_and_long_runs_same_on_both_paths)
+{
+    enum {
+        NP = 8192
+    };
+    uint8_t *p = map_anon(NP);
+    uint64_t b = (uint64_t)(uintptr_t)p;
+    /* 600 single pages, then one run from page 2000 to 7000 */
+    for (size_t i = 0; i < 600; i++)
+        p[2 * i * PAGE] = 1;
+    memset(p + 2000 * PAGE, 1, 5000 * PAGE);
+    int fd = self_pagemap();
+    runs *e = walk(fd, b, b + NP * PAGE, false, false);
+    cr_assert_eq(e->n, 601u);
+    for (size_t i = 0; i < 600; i++)
+        cr_assert(e->r[i].start == b + 2 * i * PAGE && e->r[i].end == b + (2 * i + 1) * PAGE);
+    cr_assert(e->r[600].start == b + 2000 * PAGE && e->r[600].end == b + 7000 * PAGE,
+              "the long run was cut");
+    runs *io = walk(fd, b, b + NP * PAGE, true, false);
+    expect_runs(io, e->r, e->n, "ioctl vs entries");
+    free(e);
+    free(io);
+    close(fd);
+    munmap(p, NP * PAGE);
+}
+
+/* Pages of a shared memfd are file pages (MG_PM_FILE / PAGE_IS_FILE). */
+Test(residency, shmem_runs_are_file)
+{
+    int mfd = memfd_create("mg-residency", 0);
+    cr_assert_geq(mfd, 0);
+    cr_assert_eq(ftruncate(mfd, 16 * PAGE), 0);
+    uint8_t *p = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    cr_assert_neq(p, MAP_FAILED);
+    close(mfd);
+    p[3 * PAGE] = p[4 * PAGE] = p[9 * PAGE] = 1;
+    uint64_t b = (uint64_t)(uintptr_t)p;
+    run want[] = {{b + 3 * PAGE, b + 5 * PAGE, true}, {b + 9 * PAGE, b + 10 * PAGE, true}};
+    int fd = self_pagemap();
+    runs *e = walk(fd, b, b + 16 * PAGE, false, false);
+    expect_runs(e, want, 2, "entries");
+    runs *io = walk(fd, b, b + 16 * PAGE, true, false);
+    expect_runs(io, want, 2, "ioctl");
+    free(e);
+    free(io);
+    close(fd);
+    munmap(p, 16 * PAGE);
+}
+
+/* Read but never written anonymous pages map the shared zero page: the
+ * ioctl leaves them out with skip_zero, the entries path can't tell. */
+Test(residency, zero_pages)
+{
+    uint8_t *p = map_anon(8);
+    volatile uint8_t sink = p[2 * PAGE];
+    sink = p[3 * PAGE];
+    (void)sink;
+    p[5 * PAGE] = 1;
+    uint64_t b = (uint64_t)(uintptr_t)p;
+    run all[] = {{b + 2 * PAGE, b + 4 * PAGE, false}, {b + 5 * PAGE, b + 6 * PAGE, false}};
+    run written[] = {{b + 5 * PAGE, b + 6 * PAGE, false}};
+    int fd = self_pagemap();
+    runs *rs = walk(fd, b, b + 8 * PAGE, false, true);
+    expect_runs(rs, all, 2, "entries, skip_zero");
+    free(rs);
+    rs = walk(fd, b, b + 8 * PAGE, true, false);
+    expect_runs(rs, all, 2, "ioctl");
+    free(rs);
+    rs = walk(fd, b, b + 8 * PAGE, true, true);
+    expect_runs(rs, written, 1, "ioctl, skip_zero");
+    free(rs);
+    close(fd);
+    munmap(p, 8 * PAGE);
+}
+
+/* The callback's non-zero result stops the walk and is returned. */
+Test(residency, callback_stops_walk)
+{
+    uint8_t *p = map_anon(16);
+    for (int i = 0; i < 16; i += 2)
+        p[i * PAGE] = 1;
+    uint64_t b = (uint64_t)(uintptr_t)p;
+    int fd = self_pagemap();
+    for (int io = 0; io < 2; io++) {
+        runs rs = {.stop_after = 3};
+        bool use_ioctl = io;
+        cr_assert_eq(mg_present_ranges(fd, b, b + 16 * PAGE, &use_ioctl, false, collect, &rs), 7);
+        cr_assert_eq(rs.n, 3u);
+    }
+    close(fd);
+    munmap(p, 16 * PAGE);
+}
+
+Test(residency, pagemap_read_entries)
+{
+    uint8_t *p = map_anon(4);
+    p[0] = 1;
+    p[2 * PAGE] = 1;
+    int mfd = memfd_create("mg-residency", 0);
+    cr_assert_eq(ftruncate(mfd, PAGE), 0);
+    uint8_t *s = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    close(mfd);
+    s[0] = 1;
+    int fd = self_pagemap();
+    uint64_t e[4], f;
+    cr_assert_eq(mg_pagemap_read(fd, (uint64_t)(uintptr_t)p, 4, e), 0);
+    cr_assert(e[0] & MG_PM_PRESENT);
+    cr_assert(e[2] & MG_PM_PRESENT);
+    cr_assert_not(e[1] & MG_PM_PRESENT);
+    cr_assert_not(e[3] & MG_PM_PRESENT);
+    /* written private anon, mapped once: exclusive, not file */
+    cr_assert(e[0] & MG_PM_EXCLUSIVE);
+    cr_assert_not(e[0] & MG_PM_FILE);
+    cr_assert_eq(mg_page_classify(e[0], false), MG_PAGE_PVR);
+    cr_assert_eq(mg_page_classify(e[0], true), MG_PAGE_MEM);
+    cr_assert_eq(mg_page_classify(e[1], false), MG_PAGE_ABSENT);
+    cr_assert_eq(mg_page_classify(e[1], true), MG_PAGE_ABSENT);
+    cr_assert_eq(mg_pagemap_read(fd, (uint64_t)(uintptr_t)s, 1, &f), 0);
+    cr_assert(f & MG_PM_PRESENT);
+    cr_assert(f & MG_PM_FILE);
+    cr_assert_eq(mg_page_classify(f, false), MG_PAGE_PVR);
+
+    /* after fork, a written anon page is shared: not exclusive, read
+     * through /proc/PID/mem */
+    int go[2];
+    cr_assert_eq(pipe(go), 0);
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0) {
+        char c;
+        close(go[1]);
+        (void)!read(go[0], &c, 1);
+        _exit(0);
+    }
+    close(go[0]);
+    cr_assert_eq(mg_pagemap_read(fd, (uint64_t)(uintptr_t)p, 1, e), 0);
+    cr_assert(e[0] & MG_PM_PRESENT);
+    cr_assert_not(e[0] & MG_PM_EXCLUSIVE, "a page shared with the child is exclusive");
+    cr_assert_eq(mg_page_classify(e[0], false), MG_PAGE_MEM);
+
+    /* the child's pagemap after it exited: -ESRCH */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)child);
+    int cfd = open(path, O_RDONLY | O_CLOEXEC);
+    cr_assert_geq(cfd, 0);
+    close(go[1]);
+    cr_assert_eq(waitpid(child, NULL, 0), child);
+    cr_assert_eq(mg_pagemap_read(cfd, (uint64_t)(uintptr_t)p, 1, e), -ESRCH);
+    bool use_ioctl = false;
+    runs rs = {0};
+    cr_assert_eq(mg_present_ranges(cfd, (uint64_t)(uintptr_t)p, (uint64_t)(uintptr_t)p + PAGE,
+                                   &use_ioctl, false, collect, &rs),
+                 -ESRCH);
+    close(cfd);
+    close(fd);
+    munmap(p, 4 * PAGE);
+    munmap(s, PAGE);
+}
