@@ -470,8 +470,14 @@ static void table_add_group(opt_table *t, const cli_group *g, void *state)
         for (size_t i = 0; i < t->n; i++)
             if (!strcmp(t->longs[i].name, o->name))
                 table_bug("two options named", o->name);
-        t->longs[t->n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
-                                         256 + (int)t->n};
+        /* An alias (same group, same id) shares the code, so that getopt
+         * does not call an abbreviation of both (--col) ambiguous. */
+        int val = 256 + (int)t->n;
+        for (size_t i = 0; i < t->n; i++)
+            if (t->group[i] == g && t->opt[i]->id == o->id)
+                val = t->longs[i].val;
+        t->longs[t->n] =
+            (struct option){o->name, o->arg ? required_argument : no_argument, NULL, val};
         t->opt[t->n] = o;
         t->group[t->n] = g;
         t->state[t->n] = state;
@@ -509,7 +515,7 @@ static int positional(const cli_parse_spec *spec, void *state, const char *arg)
 
 int cli_parse_options(const cli_parse_spec *spec, int argc, char **argv, void *state)
 {
-    static opt_table t; /* one parse per run; too big for a small stack */
+    opt_table t;
     int result = CLI_PARSED;
     memset(&t, 0, sizeof(t));
     memset(t.short_index, -1, sizeof(t.short_index));

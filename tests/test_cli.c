@@ -806,3 +806,10 @@ Test(cli, chunk_size_max_scans)
     run_free(&r);
     free(heap);
 }
+
+/* An alias (--color/--colour) is one option: its abbreviation is not ambiguous. */
+Test(cli, alias_abbreviation)
+{
+    expect_error((const char *[]){"scan", "--col=bogus", "needle", NULL},
+                 (const char *[]){"'bogus'", "--color", NULL});
+}
