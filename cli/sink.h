@@ -6,8 +6,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "args.h"
 #include "output.h"
+
+/* What the sink does with a match. */
+typedef enum cli_mode {
+    CLI_MODE_MATCHES = 0,
+    CLI_MODE_COUNT, /* -c */
+    CLI_MODE_LIST, /* -l */
+    CLI_MODE_QUIET, /* -q */
+} cli_mode;
 
 /* One matching process (for -c and -l: matches of a process can arrive
  * from several workers, interleaved with other processes). */

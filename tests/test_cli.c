@@ -631,3 +631,185 @@ Test(cli, json_odd_comm_and_binary_context)
     run_free(&r);
     free(m);
 }
+
+/* ---- commands and help (no root needed) ---- */
+
+/* Exit 0, nothing on stderr; returns stdout (to free). */
+static char *expect_help(const char *const *args)
+{
+    run_result r = memgrep(args);
+    cr_assert_eq(r.status, 0, "%s: exit %d; stderr: %s", args[0], r.status, r.err);
+    cr_assert_eq(r.err_len, 0u, "%s: stderr \"%s\"", args[0], r.err);
+    cr_assert_gt(r.out_len, 0u);
+    free(r.err);
+    return r.out;
+}
+
+/* Every option line ("  -x, --name..." or "      --name...") names a
+ * different long option: a shared group is documented once. */
+static void expect_options_once(const char *help)
+{
+    char seen[64][40];
+    size_t n = 0;
+    for (const char *l = help; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *o = strstr(l, "--");
+        const char *eol = strchr(l, '\n');
+        if (strncmp(l, "  -", 3) || !o || (eol && o > eol))
+            continue;
+        size_t len = strspn(o + 2, "abcdefghijklmnopqrstuvwxyz-");
+        cr_assert(len > 0 && len < sizeof seen[0], "odd option line: %.60s", l);
+        for (size_t i = 0; i < n; i++)
+            cr_assert(strncmp(seen[i], o + 2, len) || seen[i][len], "--%s is documented twice:\n%s",
+                      seen[i], help);
+        cr_assert_lt(n, 64u);
+        memcpy(seen[n], o + 2, len);
+        seen[n++][len] = '\0';
+    }
+    cr_assert_gt(n, 10u, "too few option lines in:\n%s", help);
+}
+
+Test(cli, scan_help_forms)
+{
+    char *a = expect_help((const char *[]){"scan", "--help", NULL});
+    char *b = expect_help((const char *[]){"help", "scan", NULL});
+    char *c = expect_help((const char *[]){"scan", "-h", NULL});
+    char *d = expect_help((const char *[]){"--help", "scan", NULL});
+    cr_assert(!strncmp(a, "usage: memgrep scan ", 20), "scan --help:\n%s", a);
+    cr_assert_str_eq(a, b, "help scan differs from scan --help");
+    cr_assert_str_eq(a, c, "scan -h differs from scan --help");
+    cr_assert_str_eq(a, d, "--help scan differs from scan --help");
+    const char *options[] = {"--pattern", "--regex", "--hex",        "--file",     "--pid",
+                             "--json",    "--color", "--chunk-size", "--db-cache", "--quiet"};
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        cr_assert(strstr(a, options[i]), "scan --help does not document %s", options[i]);
+    expect_options_once(a);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+}
+
+Test(cli, unknown_command)
+{
+    expect_error((const char *[]){"nosuch", NULL}, (const char *[]){"'nosuch'", NULL});
+    expect_error((const char *[]){"help", "nosuch", NULL}, (const char *[]){"'nosuch'", NULL});
+    expect_error((const char *[]){"nosuch", "--help", NULL}, (const char *[]){"'nosuch'", NULL});
+    expect_error((const char *[]){"help", "scan", "extra", NULL}, (const char *[]){"extra", NULL});
+    expect_error((const char *[]){NULL}, (const char *[]){"missing command", NULL});
+}
+
+/* `memgrep --help` lists the commands; each one listed has its own help. */
+Test(cli, help_lists_commands)
+{
+    char *top = expect_help((const char *[]){"--help", NULL});
+    char *help = expect_help((const char *[]){"help", NULL});
+    cr_assert_str_eq(top, help, "--help and help differ");
+    const char *list = strstr(top, "\nCommands:\n");
+    cr_assert(list, "no Commands: section in:\n%s", top);
+    list += strlen("\nCommands:\n");
+    size_t n = 0;
+    bool scan = false;
+    for (const char *l = list; !strncmp(l, "  ", 2); l = strchr(l, '\n') + 1) {
+        char name[32];
+        cr_assert_eq(sscanf(l, "%31s", name), 1);
+        if (strcmp(name, "help")) {
+            char usage[64];
+            snprintf(usage, sizeof usage, "usage: memgrep %s ", name);
+            char *h = expect_help((const char *[]){"help", name, NULL});
+            cr_assert(!strncmp(h, usage, strlen(usage)), "help %s:\n%s", name, h);
+            expect_options_once(h);
+            free(h);
+            h = expect_help((const char *[]){name, "--help", NULL});
+            cr_assert(!strncmp(h, usage, strlen(usage)), "%s --help:\n%s", name, h);
+            free(h);
+        }
+        scan |= !strcmp(name, "scan");
+        n++;
+        cr_assert(strchr(l, '\n'));
+    }
+    cr_assert(scan, "scan is not listed:\n%s", top);
+    cr_assert_geq(n, 2u, "commands listed: %zu\n%s", n, top);
+    free(top);
+    free(help);
+}
+
+/* MG_MAX_CHUNK_SIZE as the CLI writes sizes: "256M". */
+static void size_text(uint64_t v, char *buf, size_t size)
+{
+    const char *suffix = "\0KMG";
+    int i = 0;
+    while (i < 3 && v && !(v & 1023)) {
+        v >>= 10;
+        i++;
+    }
+    snprintf(buf, size, "%" PRIu64 "%.*s", v, i ? 1 : 0, suffix + i);
+}
+
+static bool dir_is_empty(const char *path)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", path);
+    return system(cmd) == 0;
+}
+
+/* A chunk size the engine would refuse is refused by the CLI at parse
+ * time, before any pattern is compiled; the engine's maximum is accepted. */
+Test(cli, chunk_size_limit)
+{
+    char max[32], over[32], text[64];
+    size_text(MG_MAX_CHUNK_SIZE, max, sizeof max);
+    size_text(2ull * MG_MAX_CHUNK_SIZE, over, sizeof over);
+    snprintf(text, sizeof text, "up to %s", max);
+    char *h = expect_help((const char *[]){"scan", "--help", NULL});
+    cr_assert(strstr(h, text), "scan --help does not say \"%s\":\n%s", text, h);
+    free(h);
+
+    expect_error((const char *[]){"scan", "-e", "needle", "--chunk-size", over, NULL},
+                 (const char *[]){"--chunk-size", over, text, NULL});
+    /* The option is checked first, wherever it is: the bad regex is not. */
+    run_result r = memgrep((const char *[]){"scan", "-E", "abc(", "--chunk-size", over, NULL});
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "--chunk-size") && !strstr(r.err, "abc("), "stderr: %s", r.err);
+    run_free(&r);
+
+    /* Nothing compiled: the database cache stays empty. The same command
+     * with a valid chunk size compiles (and caches), then fails on the pid. */
+    char dead[16];
+    snprintf(dead, sizeof dead, "%d", (int)dead_pid());
+    char bad_dir[] = "/tmp/mg-cli-cache-XXXXXX", good_dir[] = "/tmp/mg-cli-cache-XXXXXX";
+    cr_assert(mkdtemp(bad_dir) && mkdtemp(good_dir));
+    expect_error((const char *[]){"scan", "--db-cache", bad_dir, "-p", dead, "-e", "needle",
+                                  "--chunk-size", over, NULL},
+                 (const char *[]){"--chunk-size", NULL});
+    cr_assert(dir_is_empty(bad_dir), "patterns compiled before --chunk-size was refused");
+    expect_error((const char *[]){"scan", "--db-cache", good_dir, "-p", dead, "-e", "needle",
+                                  "--chunk-size", max, NULL},
+                 (const char *[]){dead, NULL});
+    cr_assert(!dir_is_empty(good_dir),
+              "no compiled database cached: the check above proves nothing");
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", bad_dir, good_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(cli, chunk_size_max_scans)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16], max[32];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    size_text(MG_MAX_CHUNK_SIZE, max, sizeof max);
+    char *heap = fixture_marker(&fx, "heap");
+    run_result r =
+        memgrep((const char *[]){"scan", "-q", "--chunk-size", max, "-p", pid, heap, NULL});
+    cr_assert_eq(r.status, 0, "--chunk-size %s: exit %d; stderr: %s", max, r.status, r.err);
+    run_free(&r);
+    free(heap);
+}
+
+/* An alias (--color/--colour) is one option: its abbreviation is not ambiguous. */
+Test(cli, alias_abbreviation)
+{
+    expect_error((const char *[]){"scan", "--col=bogus", "needle", NULL},
+                 (const char *[]){"'bogus'", "--color", NULL});
+}

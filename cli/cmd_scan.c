@@ -1,0 +1,379 @@
+/* cmd_scan.c - `memgrep scan`: patterns + targets + settings -> mg_scan ->
+ * printer back-end. No scanning logic lives here. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "hunt_pack.h"
+#include "memgrep/memgrep.h"
+#include "opts.h"
+#include "output.h"
+#include "sink.h"
+
+#define HUNT_PACK_NAME "hunt-pack:linux.txt"
+
+/* One pattern option as given. Patterns are added to the engine only after
+ * parsing, because -i/--wide apply to all patterns wherever they appear. */
+typedef enum scan_pattern_type {
+    PAT_LITERAL, /* -e, positional */
+    PAT_REGEX, /* -E */
+    PAT_HEX, /* -x */
+    PAT_FILE, /* -f: a pattern list file */
+} scan_pattern_type;
+
+typedef struct scan_pattern {
+    scan_pattern_type type;
+    const char *text; /* points into argv */
+    char source[32]; /* "-e #1", "argument #2"... */
+} scan_pattern;
+
+typedef struct scan_state {
+    cli_targets targets;
+    cli_engine engine; /* engine.settings also takes -C and -m */
+    cli_output output;
+    scan_pattern *patterns;
+    size_t n_patterns;
+    unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE */
+    /* Occurrence counters, so that messages can say "-E #2" (the second -E). */
+    unsigned n_e, n_E, n_x, n_f, n_arg;
+    bool count, list; /* -c, -l */
+} scan_state;
+
+/* ------------------------------------------------------------------ */
+/* Options                                                             */
+/* ------------------------------------------------------------------ */
+
+enum {
+    OPT_PATTERN,
+    OPT_REGEX,
+    OPT_HEX,
+    OPT_FILE,
+    OPT_IGNORE_CASE,
+    OPT_WIDE
+};
+
+static const cli_opt pattern_opts[] = {
+    {OPT_PATTERN, 'e', "pattern", "PAT", "literal pattern (repeatable)", NULL},
+    {OPT_REGEX, 'E', "regex", "PAT", "regular expression, Hyperscan syntax (repeatable)", NULL},
+    {OPT_HEX, 'x', "hex", "PAT", "hex bytes, '?\?' is any byte: '4d 5a ?\? 00' (repeatable)", NULL},
+    {OPT_FILE, 'f', "file", "FILE",
+     "pattern list: literal, 're:REGEX' or 'hex:BYTES' per\n"
+     "line, '#' starts a comment line",
+     NULL},
+    {OPT_IGNORE_CASE, 'i', "ignore-case", NULL, "ASCII case-insensitive (all patterns)", NULL},
+    {OPT_WIDE, 0, "wide", NULL, "also match the UTF-16LE form (all patterns)", NULL},
+    {0},
+};
+
+static int add_pattern(scan_state *s, scan_pattern_type type, const char *text,
+                       const char *source_fmt, unsigned nth)
+{
+    scan_pattern *n = realloc(s->patterns, (s->n_patterns + 1) * sizeof(*n));
+    if (!n) {
+        fprintf(stderr, "memgrep: out of memory\n");
+        return -1;
+    }
+    s->patterns = n;
+    scan_pattern *p = &s->patterns[s->n_patterns++];
+    p->type = type;
+    p->text = text;
+    snprintf(p->source, sizeof(p->source), source_fmt, nth);
+    return 0;
+}
+
+static int patterns_parse(void *state, int id, const char *arg)
+{
+    scan_state *s = state;
+    switch (id) {
+    case OPT_PATTERN:
+        return add_pattern(s, PAT_LITERAL, arg, "-e #%u", ++s->n_e);
+    case OPT_REGEX:
+        return add_pattern(s, PAT_REGEX, arg, "-E #%u", ++s->n_E);
+    case OPT_HEX:
+        return add_pattern(s, PAT_HEX, arg, "-x #%u", ++s->n_x);
+    case OPT_FILE:
+        return add_pattern(s, PAT_FILE, arg, "-f #%u", ++s->n_f);
+    case OPT_IGNORE_CASE:
+        s->pattern_flags |= MG_PATTERN_CASELESS;
+        return 0;
+    case OPT_WIDE:
+        s->pattern_flags |= MG_PATTERN_WIDE;
+        return 0;
+    }
+    return -1;
+}
+
+/* Positional arguments are literals, in their place among -e/-E/-x/-f. */
+static int scan_positional(void *state, const char *arg)
+{
+    scan_state *s = state;
+    return add_pattern(s, PAT_LITERAL, arg, "argument #%u", ++s->n_arg);
+}
+
+static void patterns_fini(void *state)
+{
+    scan_state *s = state;
+    free(s->patterns);
+    s->patterns = NULL;
+    s->n_patterns = 0;
+}
+
+static const cli_group patterns_group = {
+    .title = "Patterns (ids follow command-line order)",
+    .opts = pattern_opts,
+    .fini = patterns_fini,
+    .parse = patterns_parse,
+};
+
+enum {
+    OPT_CONTEXT,
+    OPT_MAX_COUNT,
+    OPT_COUNT,
+    OPT_LIST
+};
+
+static const char *context_max(char *buf, size_t size)
+{
+    snprintf(buf, size, "%u", MG_MAX_CONTEXT);
+    return buf;
+}
+
+static const cli_opt match_opts[] = {
+    {OPT_CONTEXT, 'C', "context", "N", "bytes of context each side of a match (max %s)",
+     context_max},
+    {OPT_MAX_COUNT, 'm', "max-count", "N", "stop after N matches per pattern per process", NULL},
+    {OPT_COUNT, 'c', "count", NULL, "per process: PID COMM COUNT", NULL},
+    {OPT_LIST, 'l', "list", NULL, "per matching process: PID COMM", NULL},
+    {0},
+};
+
+static int matches_parse(void *state, int id, const char *arg)
+{
+    scan_state *s = state;
+    uint64_t v;
+    switch (id) {
+    case OPT_CONTEXT:
+        if (cli_parse_number("--context", arg, 0, MG_MAX_CONTEXT, &v) < 0)
+            return -1;
+        s->engine.settings.context = (size_t)v;
+        return 0;
+    case OPT_MAX_COUNT:
+        /* 0 would mean "no limit" to the engine, not "none" as in grep. */
+        return cli_parse_number("--max-count", arg, 1, UINT64_MAX, &s->engine.settings.max_count);
+    case OPT_COUNT:
+        s->count = true;
+        return 0;
+    case OPT_LIST:
+        s->list = true;
+        return 0;
+    }
+    return -1;
+}
+
+static const cli_group matches_group = {
+    .title = "Matches",
+    .opts = match_opts,
+    .parse = matches_parse,
+};
+
+/* ------------------------------------------------------------------ */
+/* Runner                                                              */
+/* ------------------------------------------------------------------ */
+
+static int add_to_set(mg_patterns *p, const scan_pattern *sp, unsigned flags, mg_error *err)
+{
+    static const mg_pattern_kind kinds[] = {
+        [PAT_LITERAL] = MG_PATTERN_LITERAL,
+        [PAT_REGEX] = MG_PATTERN_REGEX,
+        [PAT_HEX] = MG_PATTERN_HEX,
+    };
+    if (sp->type == PAT_FILE)
+        return mg_patterns_add_file(p, sp->text, flags, err);
+    return mg_patterns_add(p, kinds[sp->type], sp->text, strlen(sp->text), flags, sp->source, err);
+}
+
+/* Only -f files were given, and all of them were empty. */
+static void report_no_patterns(const scan_state *s)
+{
+    for (size_t i = 0; i < s->n_patterns; i++)
+        if (s->patterns[i].type == PAT_FILE) {
+            fprintf(stderr, "memgrep: no patterns to search for: %s holds none\n",
+                    s->patterns[i].text);
+            return;
+        }
+    fprintf(stderr, "memgrep: no patterns to search for\n");
+}
+
+/* Patterns in command-line order (that is their id), or the hunt pack when
+ * none was given; compiled, so that a bad one stops us before any scan. */
+static mg_patterns *build_patterns(const scan_state *s)
+{
+    mg_patterns *p = NULL;
+    mg_error err = {{0}};
+    int r = mg_patterns_new(&p);
+    if (r < 0) {
+        cli_report(r, NULL, "creating the pattern set");
+        return NULL;
+    }
+    const char *what = HUNT_PACK_NAME;
+    if (!s->n_patterns)
+        r = mg_patterns_add_list(p, mg_hunt_linux, mg_hunt_linux_len, HUNT_PACK_NAME,
+                                 s->pattern_flags, &err);
+    for (size_t i = 0; i < s->n_patterns && r >= 0; i++) {
+        what = s->patterns[i].type == PAT_FILE ? s->patterns[i].text : s->patterns[i].source;
+        r = add_to_set(p, &s->patterns[i], s->pattern_flags, &err);
+    }
+    if (r >= 0 && mg_patterns_count(p) == 0) {
+        report_no_patterns(s);
+        mg_patterns_free(&p);
+        return NULL;
+    }
+    if (r >= 0) {
+        char dir[4096];
+        what = "compiling the patterns";
+        r = mg_patterns_compile_cached(p, cli_engine_db_cache_dir(&s->engine, dir, sizeof(dir)),
+                                       NULL, &err);
+    }
+    if (r < 0) {
+        cli_report(r, &err, what);
+        mg_patterns_free(&p);
+    }
+    return p;
+}
+
+/* Pattern descriptions by id, for the printers (valid until free). */
+static mg_pattern_info *pattern_infos(const mg_patterns *p, size_t *n)
+{
+    *n = mg_patterns_count(p);
+    mg_pattern_info *info = calloc(*n ? *n : 1, sizeof(*info));
+    if (!info)
+        return NULL;
+    for (size_t i = 0; i < *n; i++)
+        if (mg_patterns_info(p, (unsigned)i, &info[i]) < 0) {
+            free(info);
+            return NULL;
+        }
+    return info;
+}
+
+/* Whatever the output, the exit status says whether something matched. */
+static int exit_status(const cli_sink *s, const mg_stats *stats)
+{
+    if (s->out_of_memory) {
+        fprintf(stderr, "memgrep: out of memory\n");
+        return EXIT_TROUBLE;
+    }
+    if (s->write_error || fflush(stdout) == EOF || ferror(stdout)) {
+        fprintf(stderr, "memgrep: write error: %s\n", strerror(errno ? errno : EIO));
+        return EXIT_TROUBLE;
+    }
+    if (s->matches)
+        return EXIT_MATCH;
+    if (!stats->processes_scanned) {
+        fprintf(stderr,
+                "memgrep: nothing readable: no process could be scanned (%llu failed; "
+                "root or CAP_SYS_PTRACE is needed for other users' processes)\n",
+                (unsigned long long)stats->processes_failed);
+        return EXIT_TROUBLE;
+    }
+    return EXIT_NO_MATCH;
+}
+
+/* What the sink does with a match. Precedence (like grep): quiet > list > count. */
+static cli_mode scan_mode(const scan_state *s)
+{
+    return s->output.quiet ? CLI_MODE_QUIET
+           : s->list       ? CLI_MODE_LIST
+           : s->count      ? CLI_MODE_COUNT
+                           : CLI_MODE_MATCHES;
+}
+
+static int scan(const scan_state *st, const mg_settings *set, const mg_patterns *p, output_ctx *out)
+{
+    const cli_output *o = &st->output;
+    const output_backend *be = o->json ? &output_json : &output_text;
+    cli_mode mode = scan_mode(st);
+    cli_sink s;
+    mg_stats stats;
+    mg_error err = {{0}};
+    memset(&stats, 0, sizeof(stats));
+    cli_sink_init(&s, mode, be, out);
+    /* Progress only where a person watches: stderr on a terminal. */
+    s.progress = o->progress && !o->json && mode != CLI_MODE_QUIET && isatty(STDERR_FILENO);
+    mg_sink sink = cli_sink_get(&s);
+    int r = mg_scan(p, set, &sink, &stats, &err);
+    if (r < 0) {
+        cli_report(r, &err, "scan");
+        cli_sink_free(&s);
+        return EXIT_TROUBLE;
+    }
+    cli_sink_progress_clear(&s);
+    be->finish(out);
+    cli_sink_finish(&s);
+    if (o->summary && mode != CLI_MODE_QUIET)
+        be->summary(out, &stats);
+    int status = exit_status(&s, &stats);
+    cli_sink_free(&s);
+    return status;
+}
+
+static int scan_run(void *state)
+{
+    const scan_state *s = state;
+    mg_settings set = s->engine.settings;
+    set.pids = s->targets.pids;
+    set.n_pids = s->targets.n_pids;
+    mg_patterns *p = build_patterns(s);
+    if (!p)
+        return EXIT_TROUBLE;
+    int status = EXIT_TROUBLE;
+    size_t n_info;
+    mg_pattern_info *info = pattern_infos(p, &n_info);
+    if (!info) {
+        fprintf(stderr, "memgrep: out of memory\n");
+        goto done;
+    }
+    output_ctx out = {
+        .out = stdout,
+        .err = stderr,
+        .patterns = info,
+        .n_patterns = n_info,
+        .color = cli_output_color(&s->output),
+        .events = scan_mode(s) != CLI_MODE_QUIET,
+    };
+    status = scan(s, &set, p, &out);
+done:
+    free(info);
+    mg_patterns_free(&p);
+    return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* The command                                                         */
+/* ------------------------------------------------------------------ */
+
+static const cli_binding scan_groups[] = {
+    {&patterns_group, 0},
+    {&matches_group, 0},
+    {&cli_targets_group, offsetof(scan_state, targets)},
+    {&cli_engine_group, offsetof(scan_state, engine)},
+    {&cli_output_group, offsetof(scan_state, output)},
+};
+
+const cli_command cli_cmd_scan = {
+    .name = "scan",
+    .summary = "search process memory for patterns (default: the hunt pack)",
+    .synopsis = "[OPTIONS] [PATTERN...]",
+    .description = "Search the memory of running processes. Positional PATTERNs are literals;\n"
+                   "with no pattern at all the built-in Linux hunt pack is used.",
+    .epilogue = "Exit status: 0 a match was found, 1 no match, 2 error.\n",
+    .groups = scan_groups,
+    .n_groups = sizeof(scan_groups) / sizeof(scan_groups[0]),
+    .positional = scan_positional,
+    .state_size = sizeof(scan_state),
+    .run = scan_run,
+};

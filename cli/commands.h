@@ -1,0 +1,59 @@
+/* commands.h - the memgrep command table and what every command shares.
+ *
+ * A command is one cli_command, defined in its own file (cmd_scan.c) and
+ * listed in the table in commands.c: adding a command touches those two.
+ * commands.c owns argv[1]: the command name, `help [COMMAND]`, --help and
+ * --version; a command sees only its own arguments.
+ */
+#ifndef MEMGREP_CLI_COMMANDS_H
+#define MEMGREP_CLI_COMMANDS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "memgrep/memgrep.h"
+#include "opts.h"
+
+/* Exit status, as grep. */
+enum {
+    EXIT_MATCH = 0,
+    EXIT_NO_MATCH = 1,
+    EXIT_TROUBLE = 2,
+};
+
+typedef struct cli_command {
+    const char *name; /* "scan" */
+    const char *summary; /* one line, for `memgrep help` */
+    /* Help: "usage: memgrep NAME SYNOPSIS", the description, the groups'
+     * options, then the epilogue (may be NULL). */
+    const char *synopsis;
+    const char *description;
+    const char *epilogue;
+    /* Option parser: groups in parse and help order, bound into a state of
+     * state_size bytes (zeroed, then each group's init); positional may be
+     * NULL (then the command takes no argument). */
+    const cli_binding *groups;
+    size_t n_groups;
+    int (*positional)(void *state, const char *arg);
+    size_t state_size;
+    /* Runner: after a successful parse; returns the exit status. */
+    int (*run)(void *state);
+} cli_command;
+
+/* Run memgrep with main's arguments; returns the exit status. */
+int cli_main(int argc, char **argv);
+
+/* The help of one command (`memgrep CMD --help`, `memgrep help CMD`). */
+void cli_print_command_help(FILE *f, const cli_command *c);
+
+/* One line `memgrep: ...` on stderr: every usage error is one line, so
+ * scripts can show it as is. */
+void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Appended to usage errors about options and commands. */
+#define CLI_TRY_HELP " (try 'memgrep --help')"
+
+/* An engine failure: its message already names the input and where it
+ * came from; `what` is only for failures that come without one. */
+void cli_report(int err, const mg_error *e, const char *what);
+
+#endif

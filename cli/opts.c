@@ -1,0 +1,607 @@
+/* opts.c - the getopt_long wrapper, the shared option groups (targets,
+ * output, engine) and strict number parsing. */
+#include "opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+
+/* The CLI's own bound on -j (the engine takes any count). */
+#define MAX_THREADS 1024u
+
+/* Options of all the groups of one command, and -h/-V. */
+#define MAX_OPTIONS 128
+
+/* Help layout: options from column 2, their text from column 26. */
+#define HELP_COLUMN 26
+
+/* ------------------------------------------------------------------ */
+/* Values                                                              */
+/* ------------------------------------------------------------------ */
+
+/* strtoull accepts leading blanks, '+' and '-' (wrapping "-1" to a huge
+ * number): demand a digit first and the whole string consumed. */
+static int parse_u64(const char *s, uint64_t *out, const char **end)
+{
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    char *e;
+    unsigned long long v = strtoull(s, &e, 10);
+    if (errno == ERANGE)
+        return -1;
+    *out = v;
+    *end = e;
+    return 0;
+}
+
+int cli_parse_number(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    const char *end;
+    if (parse_u64(s, out, &end) < 0 || *end || *out < min || *out > max) {
+        if (max == UINT64_MAX)
+            cli_usage_error("invalid value '%s' for %s: expected a number of at least %llu", s, opt,
+                            (unsigned long long)min);
+        else
+            cli_usage_error("invalid value '%s' for %s: expected a number from %llu to %llu", s,
+                            opt, (unsigned long long)min, (unsigned long long)max);
+        return -1;
+    }
+    return 0;
+}
+
+static const char size_suffixes[] = "KMG";
+
+int cli_parse_size(const char *opt, const char *s, uint64_t *out)
+{
+    const char *end;
+    if (parse_u64(s, out, &end) < 0)
+        goto bad;
+    unsigned shift = 0;
+    if (*end) {
+        const char *suffix = strchr(size_suffixes, *end & ~0x20); /* k: K */
+        if (!suffix || end[1])
+            goto bad;
+        shift = 10 * (unsigned)(suffix - size_suffixes + 1);
+    }
+    if (*out > (UINT64_MAX >> shift))
+        goto bad;
+    *out <<= shift;
+    return 0;
+bad:
+    cli_usage_error("invalid size '%s' for %s: expected bytes with an optional K, M or G suffix", s,
+                    opt);
+    return -1;
+}
+
+const char *cli_format_size(uint64_t v, char *buf, size_t size)
+{
+    int i = 0;
+    while (i < (int)sizeof(size_suffixes) - 1 && v && !(v & 1023)) {
+        v >>= 10;
+        i++;
+    }
+    if (i)
+        snprintf(buf, size, "%llu%c", (unsigned long long)v, size_suffixes[i - 1]);
+    else
+        snprintf(buf, size, "%llu", (unsigned long long)v);
+    return buf;
+}
+
+/* The one place the CLI asks for the page size. */
+size_t cli_page_size(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? (size_t)page : 4096;
+}
+
+/* ------------------------------------------------------------------ */
+/* Targets                                                             */
+/* ------------------------------------------------------------------ */
+
+enum {
+    OPT_PID
+};
+
+static const cli_opt targets_opts[] = {
+    {OPT_PID, 'p', "pid", "PID[,PID...]", "scan these processes (repeatable); default: all", NULL},
+    {0},
+};
+
+static int add_pid(cli_targets *t, pid_t pid)
+{
+    for (size_t i = 0; i < t->n_pids; i++)
+        if (t->pids[i] == pid)
+            return 0; /* -p 1,1: scan once */
+    pid_t *n = realloc(t->pids, (t->n_pids + 1) * sizeof(*n));
+    if (!n) {
+        fprintf(stderr, "memgrep: out of memory\n");
+        return -1;
+    }
+    t->pids = n;
+    t->pids[t->n_pids++] = pid;
+    return 0;
+}
+
+/* "-p 12,34 -p 56": each element a number > 0; that each names a process
+ * other than memgrep is checked by mg_scan before it scans anything. */
+static int parse_pid_list(cli_targets *t, const char *arg)
+{
+    const char *s = arg;
+    for (;;) {
+        size_t n = strcspn(s, ",");
+        char buf[32];
+        uint64_t v;
+        const char *end;
+        if (n == 0 || n >= sizeof(buf))
+            goto bad;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        if (parse_u64(buf, &v, &end) < 0 || *end || v == 0 || v > INT_MAX)
+            goto bad;
+        if (add_pid(t, (pid_t)v) < 0)
+            return -1;
+        if (!s[n])
+            return 0;
+        s += n + 1;
+        continue;
+    bad:
+        cli_usage_error("invalid pid '%.*s' (from -p %s)", (int)n, s, arg);
+        return -1;
+    }
+}
+
+static int targets_parse(void *state, int id, const char *arg)
+{
+    (void)id; /* OPT_PID */
+    return parse_pid_list(state, arg);
+}
+
+static void targets_fini(void *state)
+{
+    cli_targets *t = state;
+    free(t->pids);
+    t->pids = NULL;
+    t->n_pids = 0;
+}
+
+const cli_group cli_targets_group = {
+    .title = "Targets",
+    .opts = targets_opts,
+    .fini = targets_fini,
+    .parse = targets_parse,
+};
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+/* ------------------------------------------------------------------ */
+
+enum {
+    OPT_QUIET,
+    OPT_JSON,
+    OPT_COLOR,
+    OPT_NO_SUMMARY,
+    OPT_NO_PROGRESS
+};
+
+static const cli_opt output_opts[] = {
+    {OPT_QUIET, 'q', "quiet", NULL, "print nothing, stop at the first match", NULL},
+    {OPT_JSON, 0, "json", NULL, "JSON Lines on stdout", NULL},
+    {OPT_COLOR, 0, "color", "=auto|always|never", "colour (default auto: on a terminal)", NULL},
+    {OPT_COLOR, 0, "colour", "=auto|always|never", NULL, NULL},
+    {OPT_NO_SUMMARY, 0, "no-summary", NULL, "no statistics at the end", NULL},
+    {OPT_NO_PROGRESS, 0, "no-progress", NULL, "no progress line on a terminal (stderr)", NULL},
+    {0},
+};
+
+static void output_init(void *state)
+{
+    cli_output *o = state;
+    o->summary = true;
+    o->progress = true;
+}
+
+static int output_parse(void *state, int id, const char *arg)
+{
+    cli_output *o = state;
+    switch (id) {
+    case OPT_QUIET:
+        o->quiet = true;
+        return 0;
+    case OPT_JSON:
+        o->json = true;
+        return 0;
+    case OPT_COLOR:
+        if (!strcmp(arg, "auto"))
+            o->color = CLI_COLOR_AUTO;
+        else if (!strcmp(arg, "always"))
+            o->color = CLI_COLOR_ALWAYS;
+        else if (!strcmp(arg, "never"))
+            o->color = CLI_COLOR_NEVER;
+        else {
+            cli_usage_error("invalid value '%s' for --color: expected auto, always or never", arg);
+            return -1;
+        }
+        return 0;
+    case OPT_NO_SUMMARY:
+        o->summary = false;
+        return 0;
+    case OPT_NO_PROGRESS:
+        o->progress = false;
+        return 0;
+    }
+    return -1;
+}
+
+const cli_group cli_output_group = {
+    .title = "Output",
+    .opts = output_opts,
+    .init = output_init,
+    .parse = output_parse,
+};
+
+bool cli_output_color(const cli_output *o)
+{
+    if (o->json || o->color == CLI_COLOR_NEVER)
+        return false;
+    if (o->color == CLI_COLOR_ALWAYS)
+        return true;
+    const char *term = getenv("TERM");
+    const char *no_color = getenv("NO_COLOR"); /* https://no-color.org */
+    return isatty(STDOUT_FILENO) && !(term && !strcmp(term, "dumb")) && !(no_color && no_color[0]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine                                                              */
+/* ------------------------------------------------------------------ */
+
+enum {
+    OPT_THREADS,
+    OPT_INCLUDE_NOREAD,
+    OPT_MEM_READER,
+    OPT_CHUNK_SIZE,
+    OPT_NO_DEDUPE,
+    OPT_DB_CACHE,
+    OPT_NO_DB_CACHE,
+};
+
+static const char *threads_max(char *buf, size_t size)
+{
+    snprintf(buf, size, "%u", MAX_THREADS);
+    return buf;
+}
+
+/* The --chunk-size bounds, as help and errors state them. */
+static const char *chunk_size_range(char *buf, size_t size)
+{
+    char max[32];
+    snprintf(buf, size, "a multiple of the page size (%zu) up to %s", cli_page_size(),
+             cli_format_size(MG_MAX_CHUNK_SIZE, max, sizeof(max)));
+    return buf;
+}
+
+static const char *chunk_size_help(char *buf, size_t size)
+{
+    char range[128], def[32];
+    snprintf(buf, size, "%s,\ndefault %s", chunk_size_range(range, sizeof(range)),
+             cli_format_size(MG_DEFAULT_CHUNK_SIZE, def, sizeof(def)));
+    return buf;
+}
+
+static const cli_opt engine_opts[] = {
+    {OPT_THREADS, 'j', "threads", "N", "worker threads (0: one per CPU; max %s)", threads_max},
+    {OPT_INCLUDE_NOREAD, 0, "include-noread", NULL,
+     "also scan present pages of mappings without read\npermission", NULL},
+    {OPT_MEM_READER, 0, "mem-reader", "=auto|io_uring|pread",
+     "reader for pages that must not be pinned", NULL},
+    {OPT_CHUNK_SIZE, 0, "chunk-size", "BYTES", "target memory per work unit (K/M/G suffix):\n%s",
+     chunk_size_help},
+    {OPT_NO_DEDUPE, 0, "no-dedupe", NULL,
+     "scan memory shared between processes in each of them\n"
+     "(default: once per sweep, results given to each)",
+     NULL},
+    {OPT_DB_CACHE, 0, "db-cache", "DIR",
+     "keep compiled pattern databases in DIR\n"
+     "(default: $XDG_CACHE_HOME/memgrep or ~/.cache/memgrep)",
+     NULL},
+    {OPT_NO_DB_CACHE, 0, "no-db-cache", NULL, "always compile the patterns", NULL},
+    {0},
+};
+
+static void engine_init(void *state)
+{
+    cli_engine *e = state;
+    mg_default_settings(&e->settings);
+    e->db_cache = true;
+}
+
+/* A value accepted here is one mg_scan accepts: the bounds are the
+ * engine's (memgrep.h "Limits"). */
+static int parse_chunk_size(const char *s, size_t *out)
+{
+    uint64_t v;
+    if (cli_parse_size("--chunk-size", s, &v) < 0)
+        return -1;
+    uint64_t page = cli_page_size();
+    if (v < page || v > MG_MAX_CHUNK_SIZE || v % page) {
+        char range[128];
+        cli_usage_error("invalid value '%s' for --chunk-size: expected %s", s,
+                        chunk_size_range(range, sizeof(range)));
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+static int engine_parse(void *state, int id, const char *arg)
+{
+    cli_engine *e = state;
+    uint64_t v;
+    switch (id) {
+    case OPT_THREADS:
+        if (cli_parse_number("--threads", arg, 0, MAX_THREADS, &v) < 0)
+            return -1;
+        e->settings.threads = (unsigned)v;
+        return 0;
+    case OPT_INCLUDE_NOREAD:
+        e->settings.include_noread = true;
+        return 0;
+    case OPT_MEM_READER:
+        if (!strcmp(arg, "auto"))
+            e->settings.mem_reader = MG_MEM_READER_AUTO;
+        else if (!strcmp(arg, "io_uring"))
+            e->settings.mem_reader = MG_MEM_READER_URING;
+        else if (!strcmp(arg, "pread"))
+            e->settings.mem_reader = MG_MEM_READER_PREAD;
+        else {
+            cli_usage_error("invalid value '%s' for --mem-reader: expected auto, io_uring or pread",
+                            arg);
+            return -1;
+        }
+        return 0;
+    case OPT_CHUNK_SIZE:
+        return parse_chunk_size(arg, &e->settings.chunk_size);
+    case OPT_NO_DEDUPE:
+        e->settings.dedupe = false;
+        return 0;
+    case OPT_DB_CACHE:
+        if (!arg[0]) {
+            cli_usage_error("--db-cache: empty directory name" CLI_TRY_HELP);
+            return -1;
+        }
+        e->db_cache_dir = arg;
+        e->db_cache = true;
+        return 0;
+    case OPT_NO_DB_CACHE:
+        e->db_cache = false;
+        return 0;
+    }
+    return -1;
+}
+
+const cli_group cli_engine_group = {
+    .title = "Engine",
+    .opts = engine_opts,
+    .init = engine_init,
+    .parse = engine_parse,
+};
+
+const char *cli_engine_db_cache_dir(const cli_engine *e, char *buf, size_t size)
+{
+    if (!e->db_cache)
+        return NULL;
+    if (e->db_cache_dir)
+        return e->db_cache_dir;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && xdg[0] == '/')
+        snprintf(buf, size, "%s/memgrep", xdg);
+    else if (home && home[0] == '/')
+        snprintf(buf, size, "%s/.cache/memgrep", home);
+    else
+        return NULL;
+    return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Every command: -h, -V                                               */
+/* ------------------------------------------------------------------ */
+
+enum {
+    OPT_HELP,
+    OPT_VERSION
+};
+
+static const cli_opt common_opts[] = {
+    {OPT_HELP, 'h', "help", NULL, "this help", NULL},
+    {OPT_VERSION, 'V', "version", NULL, "version", NULL},
+    {0},
+};
+
+/* Its state is the parse result. */
+static int common_parse(void *state, int id, const char *arg)
+{
+    (void)arg;
+    *(int *)state = id == OPT_HELP ? CLI_PARSED_HELP : CLI_PARSED_VERSION;
+    return 0;
+}
+
+static const cli_group common_group = {
+    .opts = common_opts,
+    .parse = common_parse,
+};
+
+/* ------------------------------------------------------------------ */
+/* The wrapper                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Where each getopt_long code goes. Long options return 256 + their index
+ * here; short ones their letter, mapped through short_index. */
+typedef struct opt_table {
+    struct option longs[MAX_OPTIONS + 1];
+    const cli_opt *opt[MAX_OPTIONS];
+    const cli_group *group[MAX_OPTIONS];
+    void *state[MAX_OPTIONS];
+    int short_index[256];
+    /* Leading '-': non-options come back in order as code 1, so positional
+     * arguments keep their place among options (patterns: -e/-E/-x/-f).
+     * Then ':': a missing argument is reported as ':' and we print the
+     * message ourselves (one line). */
+    char shorts[2 + 2 * MAX_OPTIONS + 1];
+    size_t n;
+} opt_table;
+
+/* A clash between two groups is a bug of the table: caught by any run. */
+static void table_bug(const char *what, const char *name)
+{
+    fprintf(stderr, "memgrep: internal error: option table: %s '%s'\n", what, name);
+    abort();
+}
+
+static void table_add_group(opt_table *t, const cli_group *g, void *state)
+{
+    for (const cli_opt *o = g->opts; o->name; o++) {
+        if (t->n == MAX_OPTIONS)
+            table_bug("too many options at", o->name);
+        for (size_t i = 0; i < t->n; i++)
+            if (!strcmp(t->longs[i].name, o->name))
+                table_bug("two options named", o->name);
+        /* An alias (same group, same id) shares the code, so that getopt
+         * does not call an abbreviation of both (--col) ambiguous. */
+        int val = 256 + (int)t->n;
+        for (size_t i = 0; i < t->n; i++)
+            if (t->group[i] == g && t->opt[i]->id == o->id)
+                val = t->longs[i].val;
+        t->longs[t->n] =
+            (struct option){o->name, o->arg ? required_argument : no_argument, NULL, val};
+        t->opt[t->n] = o;
+        t->group[t->n] = g;
+        t->state[t->n] = state;
+        if (o->short_name) {
+            if (t->short_index[o->short_name] >= 0)
+                table_bug("two options -", (char[]){(char)o->short_name, 0});
+            t->short_index[o->short_name] = (int)t->n;
+            size_t len = strlen(t->shorts);
+            t->shorts[len++] = (char)o->short_name;
+            if (o->arg)
+                t->shorts[len++] = ':';
+            t->shorts[len] = '\0';
+        }
+        t->n++;
+    }
+}
+
+/* The text the user typed for the option getopt just complained about. */
+static const char *option_name(char *const *argv, int idx, char *buf, size_t size)
+{
+    if (optopt > 0 && optopt < 256 && strncmp(argv[idx], "--", 2))
+        snprintf(buf, size, "-%c", optopt);
+    else
+        snprintf(buf, size, "%s", argv[idx]);
+    return buf;
+}
+
+static int positional(const cli_parse_spec *spec, void *state, const char *arg)
+{
+    if (spec->positional)
+        return spec->positional(state, arg);
+    cli_usage_error("unexpected argument '%s' to %s" CLI_TRY_HELP, arg, spec->command);
+    return -1;
+}
+
+int cli_parse_options(const cli_parse_spec *spec, int argc, char **argv, void *state)
+{
+    opt_table t;
+    int result = CLI_PARSED;
+    memset(&t, 0, sizeof(t));
+    memset(t.short_index, -1, sizeof(t.short_index));
+    strcpy(t.shorts, "-:");
+    for (size_t i = 0; i < spec->n_groups; i++)
+        table_add_group(&t, spec->groups[i].group, (char *)state + spec->groups[i].offset);
+    table_add_group(&t, &common_group, &result);
+
+    char name[64];
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, t.shorts, t.longs, NULL)) != -1) {
+        int i = c >= 256 && c < 256 + (int)t.n ? c - 256 : c > 0 && c < 256 ? t.short_index[c] : -1;
+        if (c == 1) {
+            if (positional(spec, state, optarg) < 0)
+                return -1;
+        } else if (i >= 0) {
+            if (t.group[i]->parse(t.state[i], t.opt[i]->id, t.opt[i]->arg ? optarg : NULL) < 0)
+                return -1;
+        } else if (c == ':') {
+            cli_usage_error("option '%s' requires an argument" CLI_TRY_HELP,
+                            option_name(argv, optind - 1, name, sizeof(name)));
+            return -1;
+        } else {
+            option_name(argv, optind - 1, name, sizeof(name));
+            if (!strncmp(name, "--", 2) && strchr(name, '=')) /* --json=1 */
+                cli_usage_error("unknown option, or option that takes no value: '%s'" CLI_TRY_HELP,
+                                name);
+            else
+                cli_usage_error("unknown option '%s'" CLI_TRY_HELP, name);
+            return -1;
+        }
+    }
+    /* After "--": arguments that may start with '-'. */
+    for (; optind < argc; optind++)
+        if (positional(spec, state, argv[optind]) < 0)
+            return -1;
+    return result;
+}
+
+/* ------------------------------------------------------------------ */
+/* Help                                                                */
+/* ------------------------------------------------------------------ */
+
+static void print_opt(FILE *f, const cli_opt *o)
+{
+    char head[128], value[128], text[512];
+    int n = o->short_name ? snprintf(head, sizeof(head), "  -%c, --%s", o->short_name, o->name)
+                          : snprintf(head, sizeof(head), "      --%s", o->name);
+    if (o->arg)
+        snprintf(head + n, sizeof(head) - (size_t)n, "%s%s", o->arg[0] == '=' ? "" : " ", o->arg);
+    const char *help = o->help;
+    if (o->help_value) {
+        snprintf(text, sizeof(text), o->help, o->help_value(value, sizeof(value)));
+        help = text;
+    }
+    /* The text from HELP_COLUMN, on the next line when the head is too wide. */
+    int len = (int)strlen(head);
+    if (len > HELP_COLUMN - 2)
+        fprintf(f, "%s\n%*s", head, HELP_COLUMN, "");
+    else
+        fprintf(f, "%s%*s", head, HELP_COLUMN - len, "");
+    for (const char *s = help;;) {
+        size_t line = strcspn(s, "\n");
+        fprintf(f, "%.*s\n", (int)line, s);
+        if (!s[line])
+            break;
+        s += line + 1;
+        fprintf(f, "%*s", HELP_COLUMN, "");
+    }
+}
+
+static void print_group(FILE *f, const cli_group *g)
+{
+    for (const cli_opt *o = g->opts; o->name; o++)
+        if (o->help)
+            print_opt(f, o);
+}
+
+void cli_print_options(FILE *f, const cli_binding *groups, size_t n_groups)
+{
+    for (size_t i = 0; i < n_groups; i++) {
+        fprintf(f, "%s:\n", groups[i].group->title);
+        print_group(f, groups[i].group);
+        fputc('\n', f);
+    }
+    print_group(f, &common_group);
+}

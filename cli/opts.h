@@ -1,0 +1,128 @@
+/* opts.h - option groups and the table-driven getopt_long wrapper.
+ *
+ * An option group is a table of options (long name, short letter, argument,
+ * help line) and one function that parses them into the group's own state.
+ * A command (commands.h) lists the groups it takes; the wrapper builds the
+ * getopt_long tables from them, so an option is declared, parsed and
+ * documented in one place, and a group shared by several commands behaves
+ * and reads the same in each.
+ */
+#ifndef MEMGREP_CLI_OPTS_H
+#define MEMGREP_CLI_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "memgrep/memgrep.h"
+
+/* One option. A table ends with an entry whose name is NULL. */
+typedef struct cli_opt {
+    int id; /* the group's own code for it, passed to parse */
+    int short_name; /* 'p', or 0: long only */
+    const char *name; /* long name without "--" */
+    const char *arg; /* help form of the argument ("N", "=auto|never"); NULL: none */
+    /* Help text, '\n' between lines; NULL: an undocumented alias. With
+     * help_value, a printf format with one %s that it fills (a limit taken
+     * from its one home, so help and check can't disagree). */
+    const char *help;
+    const char *(*help_value)(char *buf, size_t size);
+} cli_opt;
+
+typedef struct cli_group {
+    const char *title; /* help section: "Targets" */
+    const cli_opt *opts;
+    /* Defaults and clean-up of the group's state (either may be NULL). */
+    void (*init)(void *state);
+    void (*fini)(void *state);
+    /* One option: arg is NULL for options without an argument. On bad
+     * input prints one line (cli_usage_error) and returns -1. */
+    int (*parse)(void *state, int id, const char *arg);
+} cli_group;
+
+/* ---- shared groups ---- */
+
+/* Targets: -p PID[,PID...] (repeatable). No pid: every process. */
+typedef struct cli_targets {
+    pid_t *pids; /* owned; distinct, each > 0 */
+    size_t n_pids;
+} cli_targets;
+extern const cli_group cli_targets_group;
+
+typedef enum cli_color {
+    CLI_COLOR_AUTO = 0,
+    CLI_COLOR_ALWAYS,
+    CLI_COLOR_NEVER,
+} cli_color;
+
+/* Output: --json, --color, --no-summary, --no-progress, -q. */
+typedef struct cli_output {
+    bool json;
+    cli_color color;
+    bool summary; /* false with --no-summary */
+    bool progress; /* on a terminal: false with --no-progress */
+    bool quiet; /* -q */
+} cli_output;
+extern const cli_group cli_output_group;
+
+/* Colour on stdout: --color, else a terminal that is not "dumb" and no
+ * $NO_COLOR; never with --json. */
+bool cli_output_color(const cli_output *o);
+
+/* Engine: -j, --chunk-size, --mem-reader, --no-dedupe, --include-noread,
+ * --db-cache DIR / --no-db-cache. */
+typedef struct cli_engine {
+    mg_settings settings; /* mg_default_settings, then the options */
+    bool db_cache; /* false with --no-db-cache */
+    const char *db_cache_dir; /* --db-cache DIR (points into argv); NULL: default */
+} cli_engine;
+extern const cli_group cli_engine_group;
+
+/* Where compiled databases are kept: --db-cache DIR, else
+ * $XDG_CACHE_HOME/memgrep, else ~/.cache/memgrep; NULL for no cache. */
+const char *cli_engine_db_cache_dir(const cli_engine *e, char *buf, size_t size);
+
+/* ---- parsing ---- */
+
+/* A group bound to its state: at `offset` bytes into the command's state. */
+typedef struct cli_binding {
+    const cli_group *group;
+    size_t offset;
+} cli_binding;
+
+typedef struct cli_parse_spec {
+    const char *command; /* "scan": for messages */
+    const cli_binding *groups;
+    size_t n_groups;
+    /* A non-option argument (also every argument after "--"); NULL: the
+     * command takes none. */
+    int (*positional)(void *state, const char *arg);
+} cli_parse_spec;
+
+enum {
+    CLI_PARSED = 0,
+    CLI_PARSED_HELP = 1, /* -h/--help was given (all arguments still checked) */
+    CLI_PARSED_VERSION = 2, /* -V/--version was given */
+};
+
+/* Parse argv (argv[0] is the command name) into state. Returns CLI_PARSED*
+ * or -1 after one line on stderr. The groups' init must have run. */
+int cli_parse_options(const cli_parse_spec *spec, int argc, char **argv, void *state);
+
+/* The option sections of a command's help: each group, then -h and -V. */
+void cli_print_options(FILE *f, const cli_binding *groups, size_t n_groups);
+
+/* ---- values ---- */
+
+/* Strict numbers: digits only, whole string, min..max. */
+int cli_parse_number(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Bytes with an optional binary suffix: 65536, 64K, 1M, 1G. */
+int cli_parse_size(const char *opt, const char *s, uint64_t *out);
+/* A size as the user would type it: "256M", "4K", "4097". */
+const char *cli_format_size(uint64_t v, char *buf, size_t size);
+/* The system page size (the unit of --chunk-size). */
+size_t cli_page_size(void);
+
+#endif
