@@ -753,7 +753,21 @@ static int reuse_match(void *ctx, const mg_match *m)
         rs->a_hits++;
     else
         rs->b_hits++;
-    if (strcmp(m->process->comm, owner) || m->process->pid != REUSE_PID) {
+    /* A always sits at REUSE_PID; B takes it when ns_last_pid wins the
+     * race, else another number, which is right as long as it is B's */
+    bool pid_ok = m->process->pid == REUSE_PID;
+    if (!pid_ok && m->pattern_id == 1) {
+        char path[64], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)m->process->pid);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (fgets(comm, sizeof comm, f))
+                comm[strcspn(comm, "\n")] = '\0';
+            fclose(f);
+        }
+        pid_ok = !strcmp(comm, owner);
+    }
+    if (strcmp(m->process->comm, owner) || !pid_ok) {
         if (!rs->wrong)
             snprintf(rs->wrong_what, sizeof rs->wrong_what,
                      "pattern %u (%s's marker) reported in pid %d comm '%.32s'", m->pattern_id,
