@@ -1,12 +1,16 @@
-/* dedupe.c - a mutex-guarded open-addressing table of immutable entries.
- * One lookup per work unit (a megabyte of target memory), so one lock is
- * not a point of contention. */
+/* dedupe.c - shared-page dedupe: a mutex-guarded open-addressing table of
+ * immutable entries (one lookup per work unit, a megabyte of target memory,
+ * so one lock is not a point of contention), the record format a unit's
+ * matches are kept in, and the keys units are known by. */
 #include "dedupe.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "limits_internal.h"
+#include "residency.h"
 
 typedef struct entry {
     uint64_t hash;
@@ -37,7 +41,7 @@ int mg_dedupe_new(mg_dedupe **out, size_t max_bytes)
     mg_dedupe *d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
-    d->cap = 1024;
+    d->cap = MG_DEDUPE_INITIAL_SLOTS;
     d->slots = calloc(d->cap, sizeof(*d->slots));
     if (!d->slots) {
         free(d);
@@ -129,4 +133,141 @@ bool mg_dedupe_insert(mg_dedupe *d, const uint64_t *key, size_t n, const uint8_t
 out:
     pthread_mutex_unlock(&d->lock);
     return ok;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+/* A recorded match; followed by before + len + after bytes of data. */
+typedef struct rec_hdr {
+    uint64_t off; /* start - first page of the unit */
+    uint32_t len, pattern_id;
+    uint16_t before, after;
+    uint8_t wide;
+} rec_hdr;
+
+void mg_dedupe_rec_start(mg_dedupe_rec *r, uint64_t base)
+{
+    r->len = 0;
+    r->base = base;
+    r->complete = true;
+}
+
+bool mg_dedupe_rec_add(mg_dedupe_rec *r, const mg_hit *h, const uint8_t *data, size_t before,
+                       size_t after)
+{
+    size_t len = (size_t)(h->end - h->start);
+    size_t need = sizeof(rec_hdr) + before + len + after;
+    if (r->len + need > r->max) {
+        r->complete = false;
+        return false;
+    }
+    if (r->len + need > r->cap) {
+        size_t cap = r->cap * 2 > r->len + need + 4096 ? r->cap * 2 : r->len + need + 4096;
+        cap = cap < r->max ? cap : r->max;
+        uint8_t *nr = realloc(r->data, cap);
+        if (!nr) {
+            r->complete = false;
+            return false;
+        }
+        r->data = nr;
+        r->cap = cap;
+    }
+    rec_hdr hdr = {
+        .off = h->start - r->base,
+        .len = (uint32_t)len,
+        .pattern_id = h->pattern_id,
+        .before = (uint16_t)before,
+        .after = (uint16_t)after,
+        .wide = h->wide,
+    };
+    memcpy(r->data + r->len, &hdr, sizeof(hdr));
+    memcpy(r->data + r->len + sizeof(hdr), data, before + len + after);
+    r->len += need;
+    return true;
+}
+
+void mg_dedupe_rec_free(mg_dedupe_rec *r)
+{
+    free(r->data);
+    r->data = NULL;
+    r->len = r->cap = 0;
+}
+
+int mg_dedupe_replay(const uint8_t *rec, size_t len, uint64_t base, mg_report_fn fn, void *ctx)
+{
+    for (size_t pos = 0; pos + sizeof(rec_hdr) <= len;) {
+        rec_hdr hdr;
+        memcpy(&hdr, rec + pos, sizeof(hdr));
+        const uint8_t *data = rec + pos + sizeof(hdr);
+        pos += sizeof(hdr) + hdr.before + hdr.len + hdr.after;
+        mg_hit h = {
+            .start = base + hdr.off,
+            .end = base + hdr.off + hdr.len,
+            .pattern_id = hdr.pattern_id,
+            .wide = hdr.wide,
+        };
+        mg_piece pc = {
+            .buf = data,
+            .addr = h.start - hdr.before,
+            .len = (size_t)hdr.before + hdr.len + hdr.after,
+        };
+        int v = fn(ctx, &h, &pc);
+        if (v != MG_SINK_CONTINUE)
+            return v;
+    }
+    return MG_SINK_CONTINUE;
+}
+
+/* ---- unit keys ---------------------------------------------------------- */
+
+/* Two words: where the window and the owned bytes lie from the first page. */
+static void span_words(uint64_t *key, const mg_dedupe_span *sp)
+{
+    key[0] = (sp->ba - sp->pa) | (sp->bb - sp->pa) << 32;
+    key[1] = (sp->own_start - sp->pa) | (sp->own_end - sp->pa) << 32;
+}
+
+size_t mg_dedupe_frame_key(uint64_t *key, const uint64_t *pm, size_t np, const mg_dedupe_span *sp)
+{
+    bool shared = false;
+    for (size_t i = 0; i < np; i++) {
+        uint64_t e = pm[i];
+        if (!(e & MG_PM_PRESENT)) {
+            key[2 + i] = 0;
+            continue;
+        }
+        if (!(e & MG_PM_PFN_MASK))
+            return 0;
+        shared |= !(e & MG_PM_EXCLUSIVE);
+        key[2 + i] = e & MG_PM_PFN_MASK;
+    }
+    if (!shared)
+        return 0;
+    span_words(key, sp);
+    return MG_DEDUPE_FRAME_KEY_WORDS(np);
+}
+
+size_t mg_dedupe_file_key(uint64_t *key, const mg_region *r, const mg_dedupe_span *sp)
+{
+    if (!r->inode || (r->kind != MG_REGION_FILE && r->kind != MG_REGION_SHM))
+        return 0;
+    /* ~0 can't be a frame key's first word: offsets in a window are < 2^32 */
+    key[0] = ~0ull;
+    key[1] = (uint64_t)r->dev_major << 32 | r->dev_minor;
+    key[2] = r->inode;
+    key[3] = r->offset + (sp->pa - r->start);
+    span_words(key + 4, sp);
+    return MG_DEDUPE_FILE_KEY_WORDS;
+}
+
+bool mg_dedupe_file_pages_shared(const uint64_t *pm, size_t np)
+{
+    bool shared = false;
+    for (size_t i = 0; i < np; i++) {
+        uint64_t e = pm[i];
+        if ((e & (MG_PM_PRESENT | MG_PM_FILE)) != (MG_PM_PRESENT | MG_PM_FILE))
+            return false;
+        shared |= !(e & MG_PM_EXCLUSIVE);
+    }
+    return shared;
 }

@@ -56,10 +56,16 @@ MG_API void mg_default_settings(mg_settings *s)
 {
     memset(s, 0, sizeof(*s));
     s->chunk_size = MG_DEFAULT_CHUNK_SIZE;
-    s->context = 32;
+    s->context = MG_DEFAULT_CONTEXT;
     s->mem_reader = MG_MEM_READER_AUTO;
-    s->unbounded_width = 4096;
+    s->unbounded_width = MG_DEFAULT_UNBOUNDED_WIDTH;
     s->dedupe = true;
+}
+
+MG_API size_t mg_page_size(void)
+{
+    long n = sysconf(_SC_PAGESIZE);
+    return n > 0 ? (size_t)n : MG_PAGE_SIZE;
 }
 
 int mg_read_file(const char *path, char **out, size_t *len)

@@ -17,25 +17,21 @@
 #include "patterns.h"
 #include "util.h"
 
-#define HITS_INITIAL 1024
-#define HITS_FLUSH 65536 /* past this, report the hits that are final */
-
 int mg_matcher_init(mg_matcher *m, const mg_patterns *p, unsigned unbounded_width)
 {
     memset(m, 0, sizeof(*m));
     if (!p || !p->db)
         return MG_ENOTCOMPILED;
     m->pats = p;
-    if (hs_alloc_scratch(p->db, &m->scratch) != HS_SUCCESS)
-        return MG_EHYPERSCAN;
-    m->cap = HITS_INITIAL;
-    m->hits = malloc(m->cap * sizeof(*m->hits));
-    if (!m->hits) {
-        hs_free_scratch(m->scratch);
-        return -ENOMEM;
-    }
     m->overlap = mg_patterns_max_width(p, unbounded_width);
-    return 0;
+    m->cap = MG_HITS_INITIAL;
+    m->hits = malloc(m->cap * sizeof(*m->hits));
+    int rc = !m->hits                                             ? -ENOMEM
+             : hs_alloc_scratch(p->db, &m->scratch) != HS_SUCCESS ? MG_EHYPERSCAN
+                                                                  : 0;
+    if (rc < 0)
+        mg_matcher_fini(m); /* the one cleanup path: leaves m zeroed */
+    return rc;
 }
 
 void mg_matcher_fini(mg_matcher *m)
@@ -96,7 +92,7 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     if (start < pc->own_start || start >= pc->own_end)
         return 0;
     if (m->n == m->cap) {
-        if (m->cap >= HITS_FLUSH)
+        if (m->cap >= MG_HITS_FLUSH)
             flush_final(m, pc->addr + to);
         if (m->n == m->cap) {
             mg_hit *nh = realloc(m->hits, m->cap * 2 * sizeof(*nh));

@@ -1,5 +1,6 @@
-/* patterns.c - pattern parsing (literal, hex, regex, pattern lists), the
- * UTF-16LE ("wide") forms, and the Hyperscan database build. */
+/* patterns.c - the pattern set: adding patterns (literal, hex, regex,
+ * pattern lists), their Hyperscan expressions (the text transforms are in
+ * patterns_text.c), and the database build. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,294 +10,6 @@
 #include "patterns.h"
 #include "patterns_internal.h"
 #include "util.h"
-
-/* ---- growable string ------------------------------------------------ */
-
-typedef struct strbuf {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} strbuf;
-
-static void sb_putn(strbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = MG_MAX(b->cap * 2, b->n + n + 64);
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->oom = true;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
-
-static void sb_puts(strbuf *b, const char *s)
-{
-    sb_putn(b, s, strlen(s));
-}
-
-static void sb_hexbyte(strbuf *b, uint8_t c)
-{
-    static const char digits[] = "0123456789abcdef";
-    char t[4] = {'\\', 'x', digits[c >> 4], digits[c & 15]};
-    sb_putn(b, t, 4);
-}
-
-/* Printable rendering of a pattern for messages: at most ~80 bytes. */
-static const char *show(const char *text, size_t len, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len && o + 8 < cap; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (o > 76) {
-            memcpy(out + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (c >= 0x20 && c < 0x7f && c != '\\')
-            out[o++] = (char)c;
-        else
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-    }
-    out[o] = '\0';
-    return out;
-}
-
-/* ---- hex ------------------------------------------------------------- */
-
-int mg_hex_parse(const char *text, size_t len, uint8_t *bytes, uint8_t *mask, size_t *bad)
-{
-    size_t n = 0, fixed = 0, i = 0;
-    while (i < len) {
-        char c = text[i];
-        if (c == ' ' || c == '\t') {
-            i++;
-            continue;
-        }
-        if (i + 1 >= len) {
-            *bad = len;
-            return -EINVAL;
-        }
-        char d = text[i + 1];
-        if (c == '?' && d == '?') {
-            bytes[n] = 0;
-            mask[n++] = 0;
-        } else if (mg_hexval(c) >= 0 && mg_hexval(d) >= 0) {
-            bytes[n] = (uint8_t)(mg_hexval(c) << 4 | mg_hexval(d));
-            mask[n++] = 0xff;
-            fixed++;
-        } else {
-            *bad = mg_hexval(c) >= 0 || c == '?' ? i + 1 : i;
-            return -EINVAL;
-        }
-        i += 2;
-    }
-    if (fixed == 0) {
-        *bad = len;
-        return -EINVAL;
-    }
-    return (int)n;
-}
-
-/* ---- wide (UTF-16LE) forms --------------------------------------------- */
-
-/* Decode one UTF-8 sequence; returns its length or 0 if invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-    if (n == 0 || n > len || s[0] > 0xf4)
-        return 0;
-    uint32_t v = s[0] & (0x7f >> n);
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        v = v << 6 | (s[i] & 0x3f);
-    }
-    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10ffff)) ||
-        (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return n;
-}
-
-/* Append the UTF-16LE code units of cp as \xLL\xHH escapes. */
-static void sb_utf16(strbuf *b, uint32_t cp)
-{
-    if (cp >= 0x10000) {
-        cp -= 0x10000;
-        uint32_t hi = 0xd800 | (cp >> 10), lo = 0xdc00 | (cp & 0x3ff);
-        sb_hexbyte(b, (uint8_t)hi);
-        sb_hexbyte(b, (uint8_t)(hi >> 8));
-        sb_hexbyte(b, (uint8_t)lo);
-        sb_hexbyte(b, (uint8_t)(lo >> 8));
-        return;
-    }
-    sb_hexbyte(b, (uint8_t)cp);
-    sb_hexbyte(b, (uint8_t)(cp >> 8));
-}
-
-/* A literal's UTF-16LE form: UTF-8 text is converted code point by code
- * point; bytes that are not valid UTF-8 are widened one by one. */
-static void literal_wide(strbuf *b, const char *text, size_t len, unsigned *width)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    *width = 0;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t n = utf8_decode(s + i, len - i, &cp);
-        if (n == 0) {
-            cp = s[i];
-            n = 1;
-        }
-        sb_utf16(b, cp);
-        *width += cp >= 0x10000 ? 4 : 2;
-        i += n;
-    }
-}
-
-/* Length of a {m}, {m,}, {m,n} quantifier at re[i], or 0 if it is not one. */
-static size_t quantifier_len(const char *re, size_t len, size_t i)
-{
-    size_t j = i + 1, digits = 0;
-    while (j < len && re[j] >= '0' && re[j] <= '9')
-        j++, digits++;
-    if (!digits)
-        return 0;
-    if (j < len && re[j] == ',') {
-        j++;
-        while (j < len && re[j] >= '0' && re[j] <= '9')
-            j++;
-    }
-    return j < len && re[j] == '}' ? j - i + 1 : 0;
-}
-
-/* Length of the escape sequence at re[i] ('\\'), or 0 if unsupported. */
-static size_t escape_len(const char *re, size_t len, size_t i)
-{
-    if (i + 1 >= len)
-        return 0;
-    char c = re[i + 1];
-    if (strchr("bBAzZGQEK", c))
-        return 0; /* anchors and quoting have no wide form */
-    if ((c == 'x' || c == 'o' || c == 'p' || c == 'P') && i + 2 < len && re[i + 2] == '{') {
-        const char *close = memchr(re + i + 2, '}', len - i - 2);
-        return close ? (size_t)(close - re) - i + 1 : 0;
-    }
-    if (c == 'x') {
-        size_t j = i + 2;
-        while (j < len && j < i + 4 && mg_hexval(re[j]) >= 0)
-            j++;
-        return j - i;
-    }
-    if (c == 'c')
-        return i + 2 < len ? 3 : 0;
-    return 2;
-}
-
-/* Length of the class starting at re[i] ('['), or 0 if unterminated. */
-static size_t class_len(const char *re, size_t len, size_t i)
-{
-    size_t j = i + 1;
-    if (j < len && re[j] == '^')
-        j++;
-    if (j < len && re[j] == ']')
-        j++;
-    while (j < len && re[j] != ']') {
-        if (re[j] == '\\')
-            j += 2;
-        else if (re[j] == '[' && j + 1 < len && re[j + 1] == ':') {
-            const char *close = j + 2 < len ? memmem(re + j + 2, len - j - 2, ":]", 2) : NULL;
-            j = close ? (size_t)(close - re) + 2 : j + 1;
-        } else
-            j++;
-    }
-    return j < len ? j - i + 1 : 0;
-}
-
-int mg_regex_widen(const char *re, size_t len, char **out, size_t *bad)
-{
-    strbuf b = {0};
-    size_t i = 0;
-    while (i < len) {
-        char c = re[i];
-        size_t n = 0;
-        if (c == '^' || c == '$') {
-            *bad = i;
-            free(b.s);
-            return -EINVAL;
-        }
-        if (c == '(') {
-            /* "(", "(?:", "(?i)", "(?i:", "(?<name>" copied as they are */
-            size_t j = i + 1;
-            if (j < len && re[j] == '?') {
-                while (j < len && re[j] != ':' && re[j] != ')' && re[j] != '>')
-                    j++;
-            } else
-                j--;
-            sb_putn(&b, re + i, j - i + 1 > len - i ? len - i : j - i + 1);
-            i = j + 1;
-            continue;
-        }
-        if (c == ')' || c == '|' || c == '*' || c == '+' || c == '?') {
-            sb_putn(&b, re + i, 1);
-            i++;
-            continue;
-        }
-        if (c == '{' && (n = quantifier_len(re, len, i))) {
-            sb_putn(&b, re + i, n);
-            i += n;
-            continue;
-        }
-        /* an atom: wrap it so that a quantifier applies to the pair */
-        if (c == '\\')
-            n = escape_len(re, len, i);
-        else if (c == '[')
-            n = class_len(re, len, i);
-        else if ((unsigned char)c >= 0x80) {
-            uint32_t cp;
-            n = utf8_decode((const unsigned char *)re + i, len - i, &cp);
-            if (n) {
-                sb_puts(&b, "(?:");
-                sb_utf16(&b, cp);
-                sb_puts(&b, ")");
-                i += n;
-                continue;
-            }
-            n = 1;
-        } else
-            n = 1;
-        if (n == 0) {
-            *bad = i;
-            free(b.s);
-            return -EINVAL;
-        }
-        sb_puts(&b, "(?:");
-        sb_putn(&b, re + i, n);
-        sb_puts(&b, "\\x00)");
-        i += n;
-    }
-    if (b.oom || !b.s) {
-        free(b.s);
-        if (!b.oom) {
-            *bad = 0;
-            return -EINVAL;
-        }
-        return -ENOMEM;
-    }
-    *out = b.s;
-    return 0;
-}
 
 /* ---- the set ------------------------------------------------------------- */
 
@@ -349,7 +62,8 @@ static int add_expr(mg_patterns *p, char *re, unsigned hs_flags, unsigned id, bo
 
     if (!info && hs_expression_info(re, hs_flags, &info, &cerr) != HS_SUCCESS) {
         int rc = mg_fail(err, MG_EPATTERN, "%s: invalid %s pattern '%s'%s: %s", pat->source,
-                         kind_name(pat->kind), show(pat->text, pat->len, shown, sizeof(shown)),
+                         kind_name(pat->kind),
+                         mg_pattern_show(pat->text, pat->len, shown, sizeof(shown)),
                          wide ? " (its --wide form)" : "", cerr ? cerr->message : "?");
         hs_free_compile_error(cerr);
         free(re);
@@ -425,22 +139,22 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
     unsigned id = (unsigned)(p->n - 1);
     size_t n_exprs = p->n_exprs;
     unsigned hs_flags = pat->flags & MG_PATTERN_CASELESS ? HS_FLAG_CASELESS : 0;
-    strbuf b = {0};
+    mg_strbuf b = {0};
     int rc = 0;
 
     switch (kind) {
     case MG_PATTERN_LITERAL:
         for (size_t i = 0; i < len; i++)
-            sb_hexbyte(&b, (uint8_t)text[i]);
+            mg_sb_hexbyte(&b, (uint8_t)text[i]);
         if (b.oom) {
             rc = mg_fail(err, -ENOMEM, "out of memory");
             break;
         }
         rc = add_expr(p, b.s, hs_flags, id, false, (unsigned)len, pat, err);
         if (rc == 0 && (pat->flags & MG_PATTERN_WIDE)) {
-            strbuf w = {0};
+            mg_strbuf w = {0};
             unsigned width;
-            literal_wide(&w, text, len, &width);
+            mg_literal_wide(&w, text, len, &width);
             rc = w.oom ? mg_fail(err, -ENOMEM, "out of memory")
                        : add_expr(p, w.s, hs_flags, id, true, width, pat, err);
         }
@@ -453,7 +167,7 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
             rc = mg_fail(err, MG_EPATTERN,
                          "%s: invalid hex pattern '%s': %s at offset %zu (expected pairs of hex "
                          "digits or ??, with at least one fixed byte)",
-                         source, show(text, len, shown, sizeof(shown)),
+                         source, mg_pattern_show(text, len, shown, sizeof(shown)),
                          bad >= len ? "ends unexpectedly or has no fixed byte" : "bad character",
                          bad);
         else if (n < 0)
@@ -461,9 +175,9 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
         else {
             for (int i = 0; i < n; i++) {
                 if (mask[i])
-                    sb_hexbyte(&b, bytes[i]);
+                    mg_sb_hexbyte(&b, bytes[i]);
                 else
-                    sb_putn(&b, ".", 1);
+                    mg_sb_putn(&b, ".", 1);
             }
             rc = b.oom ? mg_fail(err, -ENOMEM, "out of memory")
                        : add_expr(p, b.s, HS_FLAG_DOTALL, id, false, (unsigned)n, pat, err);
@@ -491,7 +205,7 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
                     err, MG_EPATTERN,
                     "%s: regex '%s' has no --wide form: unsupported construct at offset %zu "
                     "(anchors, \\b and \\Q..\\E cannot be widened)",
-                    source, show(text, len, shown, sizeof(shown)), bad);
+                    source, mg_pattern_show(text, len, shown, sizeof(shown)), bad);
             else if (wr < 0)
                 rc = mg_fail(err, -ENOMEM, "out of memory");
             else
@@ -616,8 +330,8 @@ MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err)
         if (cerr && cerr->expression >= 0 && (size_t)cerr->expression < p->n_exprs) {
             const mg_pat *pat = &p->pats[p->exprs[cerr->expression].pattern_id];
             rc = mg_fail(err, MG_EPATTERN, "%s: invalid %s pattern '%s': %s", pat->source,
-                         kind_name(pat->kind), show(pat->text, pat->len, shown, sizeof(shown)),
-                         cerr->message);
+                         kind_name(pat->kind),
+                         mg_pattern_show(pat->text, pat->len, shown, sizeof(shown)), cerr->message);
         } else
             rc = mg_fail(err, MG_EHYPERSCAN, "cannot compile patterns: %s",
                          cerr ? cerr->message : "unknown error");

@@ -38,7 +38,8 @@ struct mg_patterns {
     hs_database_t *db;
 };
 
-/* A hit inside one piece, before de-duplication. Addresses are absolute. */
+/* A hit inside one piece, before folding (one record per (pattern, start)).
+ * Addresses are absolute. */
 typedef struct mg_hit {
     uint64_t start, end;
     uint32_t pattern_id;
@@ -55,7 +56,8 @@ typedef struct mg_piece {
     uint64_t own_start, own_end;
 } mg_piece;
 
-/* Called once per (pattern, start) in address order; returns MG_SINK_*. */
+/* Called once per (pattern, start) in address order (folded); returns
+ * MG_SINK_*. */
 typedef int (*mg_report_fn)(void *ctx, const mg_hit *hit, const mg_piece *piece);
 
 /* Per-worker matcher state: scratch and the hit buffer. */
@@ -72,11 +74,15 @@ typedef struct mg_matcher {
     int verdict; /* strongest MG_SINK_* seen during this scan */
 } mg_matcher;
 
+/* Returns 0, or a negative code with m left zeroed (nothing to free; fini
+ * is harmless). fini frees and zeroes m. */
 int mg_matcher_init(mg_matcher *m, const mg_patterns *p, unsigned unbounded_width);
 void mg_matcher_fini(mg_matcher *m);
 
-/* Scan one piece; reports owned matches exactly once. Returns MG_SINK_*
- * (the strongest verdict of report) or a negative code. */
+/* Scan one piece; reports the matches it owns (start in [own_start,
+ * own_end)) once each. Returns MG_SINK_* (the strongest verdict of report)
+ * or a negative code (MG_EHYPERSCAN, -ENOMEM): then the piece's remaining
+ * matches are not reported. */
 int mg_matcher_scan(mg_matcher *m, const mg_piece *piece, mg_report_fn report, void *ctx);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef MG_PATTERNS_INTERNAL_H
 #define MG_PATTERNS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,5 +25,25 @@ int mg_hex_parse(const char *text, size_t len, uint8_t *bytes, uint8_t *mask, si
  * offending offset, or -ENOMEM.
  */
 int mg_regex_widen(const char *re, size_t len, char **out, size_t *bad);
+
+/* A growable NUL-terminated string; after an allocation failure (oom) it
+ * ignores further appends. s is malloc'd (free it). */
+typedef struct mg_strbuf {
+    char *s;
+    size_t n, cap;
+    bool oom;
+} mg_strbuf;
+
+void mg_sb_putn(mg_strbuf *b, const char *s, size_t n);
+/* Append byte c as a "\xHH" escape. */
+void mg_sb_hexbyte(mg_strbuf *b, uint8_t c);
+
+/* Append a literal's UTF-16LE form as escapes: UTF-8 text is converted code
+ * point by code point, bytes that are not valid UTF-8 are widened one by
+ * one. *width gets the form's length in bytes. */
+void mg_literal_wide(mg_strbuf *b, const char *text, size_t len, unsigned *width);
+
+/* Printable rendering of a pattern for messages (at most ~80 bytes) in out. */
+const char *mg_pattern_show(const char *text, size_t len, char *out, size_t cap);
 
 #endif

@@ -8,9 +8,6 @@
 
 #include "util.h"
 
-#define PVR_MAX_IOV 1024 /* UIO_MAXIOV */
-#define RING_DEPTH 32
-
 void mg_reader_init(mg_reader *r, mg_mem_reader choice)
 {
     memset(r, 0, sizeof(*r));
@@ -21,7 +18,7 @@ void mg_reader_init(mg_reader *r, mg_mem_reader choice)
      * (bench/bench_readers.cpp). io_uring stays available by choice. */
     if (choice != MG_MEM_READER_URING)
         return;
-    r->uring = io_uring_queue_init(RING_DEPTH, &r->ring, 0) == 0;
+    r->uring = io_uring_queue_init(MG_RING_DEPTH, &r->ring, 0) == 0;
 }
 
 void mg_reader_fini(mg_reader *r)
@@ -38,10 +35,10 @@ static bool whole_process_error(int err)
 
 int mg_read_pvr(pid_t pid, mg_read_op *ops, size_t n)
 {
-    struct iovec local[PVR_MAX_IOV], remote[PVR_MAX_IOV];
+    struct iovec local[MG_PVR_MAX_IOV], remote[MG_PVR_MAX_IOV];
     size_t i = 0;
     while (i < n) {
-        size_t k = MG_MIN(n - i, (size_t)PVR_MAX_IOV);
+        size_t k = MG_MIN(n - i, (size_t)MG_PVR_MAX_IOV);
         for (size_t j = 0; j < k; j++) {
             local[j] = (struct iovec){ops[i + j].dst, ops[i + j].len};
             remote[j] = (struct iovec){(void *)(uintptr_t)ops[i + j].addr, ops[i + j].len};
@@ -94,7 +91,7 @@ static int read_mem_uring(mg_reader *r, int fd, mg_read_op *ops, size_t n)
 {
     size_t next = 0, inflight = 0, done = 0;
     while (done < n) {
-        while (next < n && inflight < RING_DEPTH) {
+        while (next < n && inflight < MG_RING_DEPTH) {
             struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
             if (!sqe)
                 break;

@@ -42,11 +42,13 @@ typedef struct mg_reader {
 void mg_reader_init(mg_reader *r, mg_mem_reader choice);
 void mg_reader_fini(mg_reader *r);
 
-/* process_vm_readv over ops, up to 1024 iovecs per call. Fills got/err of
- * each op. Returns 0, or -ESRCH/-EPERM if the whole process is unreadable. */
+/* process_vm_readv over ops, up to MG_PVR_MAX_IOV iovecs per call. Fills
+ * got/err of each op. Returns 0, or -ESRCH, -EPERM or -EACCES if the whole
+ * process is unreadable (gone, or no permission). */
 int mg_read_pvr(pid_t pid, mg_read_op *ops, size_t n);
 
-/* /proc/PID/mem (fd) over ops. Returns 0, or -ESRCH/-EPERM like mg_read_pvr. */
+/* /proc/PID/mem (fd) over ops. Fills got/err of each op. Returns 0, or
+ * -ESRCH, -EPERM or -EACCES like mg_read_pvr. */
 int mg_read_mem(mg_reader *r, int mem_fd, mg_read_op *ops, size_t n);
 
 #endif

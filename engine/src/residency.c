@@ -24,10 +24,6 @@ struct pm_scan_arg {
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 #endif
 
-#define SCAN_VEC 256 /* ranges per ioctl: bounds the mmap_lock hold */
-#define SCAN_STEP (1ull << 30) /* address span per ioctl */
-#define ENTRY_STEP 4096 /* pagemap entries per read in the fallback */
-
 /* Joins runs that touch across step boundaries before handing them on. */
 typedef struct run_merger {
     uint64_t start, end;
@@ -58,15 +54,15 @@ static int merge_finish(run_merger *m)
 
 static int walk_ioctl(int fd, uint64_t start, uint64_t end, bool skip_zero, run_merger *m)
 {
-    struct page_region vec[SCAN_VEC];
+    struct page_region vec[MG_SCAN_VEC];
     uint64_t pos = start;
     while (pos < end) {
         struct pm_scan_arg arg = {
             .size = sizeof(arg),
             .start = pos,
-            .end = MG_MIN(end, pos + SCAN_STEP),
+            .end = MG_MIN(end, pos + MG_SCAN_STEP),
             .vec = (uint64_t)(uintptr_t)vec,
-            .vec_len = SCAN_VEC,
+            .vec_len = MG_SCAN_VEC,
             /* present, and (with skip_zero) not the zero page */
             .category_inverted = skip_zero ? PAGE_IS_PFNZERO : 0,
             .category_mask = PAGE_IS_PRESENT | (skip_zero ? PAGE_IS_PFNZERO : 0),
@@ -108,9 +104,9 @@ int mg_pagemap_read(int fd, uint64_t addr, size_t npages, uint64_t *out)
 
 static int walk_entries(int fd, uint64_t start, uint64_t end, run_merger *m)
 {
-    uint64_t ent[ENTRY_STEP];
+    uint64_t ent[MG_ENTRY_STEP];
     for (uint64_t pos = start; pos < end;) {
-        size_t n = (size_t)MG_MIN((uint64_t)ENTRY_STEP, (end - pos) / MG_PAGE_SIZE);
+        size_t n = (size_t)MG_MIN((uint64_t)MG_ENTRY_STEP, (end - pos) / MG_PAGE_SIZE);
         int rc = mg_pagemap_read(fd, pos, n, ent);
         if (rc < 0)
             return rc;

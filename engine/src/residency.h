@@ -14,6 +14,7 @@
 #define MG_PM_SWAPPED (1ull << 62)
 #define MG_PM_FILE (1ull << 61) /* file page or shared anon (shmem) */
 #define MG_PM_EXCLUSIVE (1ull << 56) /* mapped by this process only */
+#define MG_PM_PFN_MASK ((1ull << 55) - 1) /* frame number; 0 without CAP_SYS_ADMIN */
 
 /* Which reader may copy a page, from its pagemap entry. */
 typedef enum mg_page_class {

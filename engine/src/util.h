@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "limits_internal.h"
 #include "memgrep/memgrep.h"
 
-#define MG_PAGE_SIZE 4096u
 #define MG_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MG_MAX(a, b) ((a) > (b) ? (a) : (b))
 

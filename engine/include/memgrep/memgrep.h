@@ -33,7 +33,8 @@ extern "C" {
 #define MG_API
 #endif
 
-#define MG_VERSION "0.1.0"
+/* MG_VERSION ("MAJOR.MINOR.PATCH"), generated from meson.build's project version */
+#include "memgrep/version.h"
 
 /* ------------------------------------------------------------------ */
 /* Limits: the one home of every bound the engine enforces. The CLI     */
@@ -47,6 +48,11 @@ extern "C" {
  * at least one page, at most MG_MAX_CHUNK_SIZE. */
 #define MG_DEFAULT_CHUNK_SIZE (1u << 20)
 #define MG_MAX_CHUNK_SIZE (256u << 20)
+
+/* The system's page size in bytes (sysconf(_SC_PAGESIZE)): chunk sizes
+ * are multiples of it. mg_scan fails with -ENOTSUP on a system whose page
+ * size differs from the one the library was built for (4096). */
+MG_API size_t mg_page_size(void);
 
 /* Error codes beyond errno. Negative, below any errno. */
 enum {
@@ -221,8 +227,11 @@ typedef struct mg_progress {
     double elapsed_seconds;
 } mg_progress;
 
-/* Callbacks are made from worker threads, one at a time (the engine
- * serialises them), so a sink needs no locking of its own. */
+/* Callbacks are serialised (one at a time, the engine holds a lock around
+ * each), so a sink needs no locking of its own. They come from worker
+ * threads or from the calling thread (events found while planning, and
+ * every callback of mg_scan_buffer); all of them return before mg_scan or
+ * mg_scan_buffer does. */
 typedef struct mg_sink {
     void *ctx;
     int (*match)(void *ctx, const mg_match *m); /* may be NULL */
@@ -301,7 +310,7 @@ MG_API int mg_scan(const mg_patterns *p, const mg_settings *s, const mg_sink *si
 
 /* Scan a buffer in this process, as if it were one region of a target at
  * address `base`, cut into chunks of chunk_size bytes (any size >= 1; the
- * same chunking, overlap and de-duplication as mg_scan). Matches name pid 0
+ * same chunking, overlap, ownership and folding as mg_scan). Matches name pid 0
  * and a region covering the buffer. Used by tests and for memory dumps. */
 MG_API int mg_scan_buffer(const mg_patterns *p, const void *buf, size_t len, uint64_t base,
                           size_t chunk_size, size_t context, const mg_sink *sink, mg_stats *stats);

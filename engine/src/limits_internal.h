@@ -1,0 +1,53 @@
+/* limits_internal.h - the engine's internal limits and constants (internal).
+ *
+ * The bounds the API exposes live in memgrep.h's "Limits" section; every
+ * other size, count and step the engine uses is defined here and nowhere
+ * else. Kernel ABI values (pagemap bits, ioctl numbers) stay beside the code
+ * that speaks that ABI. */
+#ifndef MG_LIMITS_INTERNAL_H
+#define MG_LIMITS_INTERNAL_H
+
+/* The page size the engine is built for. mg_page_size() (sysconf) is the
+ * source of truth: mg_scan refuses to run if the two differ, so internal
+ * code can use the constant. */
+#define MG_PAGE_SIZE 4096u
+
+/* ---- settings defaults (mg_default_settings) ---- */
+
+#define MG_DEFAULT_CONTEXT 32u /* bytes each side of a match */
+/* Overlap assumed for a regex without a maximum width ("a.*b"). */
+#define MG_DEFAULT_UNBOUNDED_WIDTH 4096u
+#define MG_DEFAULT_PROGRESS_INTERVAL 0.2 /* seconds, mg_sink.progress_interval 0 */
+
+/* ---- the sweep (pool.c, planner.c) ---- */
+
+/* Queued units per worker: memory is bounded by the queue, not the targets. */
+#define MG_QUEUE_PER_THREAD 8
+
+/* ---- shared-page dedupe (dedupe.c) ---- */
+
+/* Memory held by the table of one sweep; past it, inserts are refused. */
+#define MG_DEDUPE_MAX_BYTES (32u << 20)
+/* Records a worker keeps for one unit (about 2 x context + match per match);
+ * past it the unit is not recorded: it is simply scanned again elsewhere.
+ * A sixteenth of the table, so one busy unit can't fill it. */
+#define MG_DEDUPE_MAX_RECORD (MG_DEDUPE_MAX_BYTES / 16)
+#define MG_DEDUPE_INITIAL_SLOTS 1024 /* a power of two */
+
+/* ---- the matcher (matcher.c) ---- */
+
+#define MG_HITS_INITIAL 1024 /* hits buffered per scan before growing */
+#define MG_HITS_FLUSH 65536 /* past this, report the hits that are final */
+
+/* ---- readers (reader.c) ---- */
+
+#define MG_PVR_MAX_IOV 1024 /* iovecs per process_vm_readv call (UIO_MAXIOV) */
+#define MG_RING_DEPTH 32 /* io_uring entries for /proc/PID/mem */
+
+/* ---- residency (residency.c) ---- */
+
+#define MG_SCAN_VEC 256 /* ranges per PAGEMAP_SCAN ioctl: bounds the mmap_lock hold */
+#define MG_SCAN_STEP (1ull << 30) /* address span per PAGEMAP_SCAN ioctl */
+#define MG_ENTRY_STEP 4096 /* pagemap entries per read in the fallback */
+
+#endif

@@ -1,0 +1,288 @@
+/* planner.c - from targets to work units, on the calling thread.
+ *
+ * targets (/proc, or the pids given) -> open each target (stat, comm, exe,
+ * one maps snapshot, pagemap and mem; the pid-reuse check) -> its regions
+ * (special, device and unreadable ones skipped) -> runs of present pages
+ * (mg_present_ranges) -> units of chunk_size owned bytes, pushed into the
+ * pool's queue. A target's memory is never read here: only /proc files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "procs.h"
+#include "residency.h"
+#include "sweep.h"
+
+/* ---- cutting ranges into units ------------------------------------------ */
+
+int mg_cut_units(uint64_t lo, uint64_t hi, uint64_t chunk, uint64_t phase,
+                 int (*fn)(void *ctx, uint64_t own_start, uint64_t own_end), void *ctx)
+{
+    for (uint64_t a = lo; a < hi;) {
+        uint64_t next = MG_MIN(hi, ((a + phase) / chunk + 1) * chunk - phase);
+        int rc = fn(ctx, a, next);
+        if (rc)
+            return rc;
+        a = next;
+    }
+    return 0;
+}
+
+/* Unit boundaries fall on multiples of chunk_size in the mapped object:
+ * the file offset for file and shared memory, the address for anonymous
+ * memory. So processes mapping the same file at different addresses, or
+ * with different pages resident, still cut it into the same units, and
+ * shared-page dedupe can recognise them. */
+static uint64_t unit_phase(const mg_region *r, uint64_t chunk)
+{
+    if (r->kind == MG_REGION_FILE || r->kind == MG_REGION_SHM)
+        return (r->offset % chunk + chunk - r->start % chunk) % chunk;
+    return 0;
+}
+
+typedef struct plan_region {
+    mg_sweep *c;
+    mg_target *p;
+    const mg_region *r;
+    bool mem_only;
+    bool file; /* the current run is page cache */
+    uint64_t run_lo, run_hi; /* the current run */
+    uint64_t present;
+    uint64_t prev_end; /* end of the previous run, or the region's start */
+} plan_region;
+
+static int push_unit(void *arg, uint64_t own_start, uint64_t own_end)
+{
+    plan_region *pr = arg;
+    if (mg_pool_should_stop(pr->c, pr->p))
+        return 1;
+    mg_unit u = {
+        .p = pr->p,
+        .region = pr->r,
+        .own_start = own_start,
+        .own_end = own_end,
+        .lo = pr->r->start,
+        .hi = pr->r->end,
+        .file_lo = pr->file ? pr->run_lo : 0,
+        .file_hi = pr->file ? pr->run_hi : 0,
+        .mem_only = pr->mem_only,
+    };
+    mg_pool_push(pr->c, &u);
+    return 0;
+}
+
+/* One run of present pages. Pages of the zero page are left out of the runs
+ * when no pattern can match only zero bytes (c->skip_zero): a match that
+ * starts in such pages must then end in the data after them, so it starts
+ * at most `width` bytes before that data, and the run's first unit owns
+ * those bytes too (up to the previous run: nothing is owned twice). Units
+ * may read overlap from anywhere in the region: absent pages are never
+ * read (the worker checks pagemap), so overlap can't fault anything in. */
+static int plan_range(void *arg, uint64_t lo, uint64_t hi, bool file)
+{
+    plan_region *pr = arg;
+    mg_sweep *c = pr->c;
+    pr->present += hi - lo;
+    if (c->skip_zero)
+        lo -= MG_MIN(c->width, lo - pr->prev_end);
+    pr->prev_end = hi;
+    pr->file = file;
+    pr->run_lo = lo;
+    pr->run_hi = hi;
+    uint64_t chunk = c->set.chunk_size;
+    return mg_cut_units(lo, hi, chunk, unit_phase(pr->r, chunk), push_unit, pr);
+}
+
+/* ---- targets ------------------------------------------------------------ */
+
+void mg_target_unref(mg_target *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    mg_stat_add(p->c, ST_PROCS_DONE, 1);
+    if (p->pagemap_fd >= 0)
+        close(p->pagemap_fd);
+    if (p->mem_fd >= 0)
+        close(p->mem_fd);
+    mg_maps_free(&p->maps);
+    free(p->exe);
+    free(p->counts);
+    free(p);
+}
+
+static int open_proc_file(pid_t pid, const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+/* Open a target; NULL if it is skipped silently (kernel thread, zombie)
+ * or failed (reported). */
+static mg_target *open_target(mg_sweep *c, pid_t pid)
+{
+    mg_proc_stat st0, st1;
+    mg_target *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    atomic_init(&p->refs, 1);
+    p->c = c;
+    p->pagemap_fd = p->mem_fd = -1;
+    p->info.pid = pid;
+    p->info.comm = p->comm;
+    p->info.exe = "";
+    int rc = mg_read_proc_stat(pid, &st0);
+    if (rc == 0 && st0.kthread) {
+        mg_target_unref(p);
+        return NULL;
+    }
+    mg_read_comm(pid, p->comm, sizeof(p->comm));
+    p->exe = mg_read_exe(pid);
+    if (p->exe)
+        p->info.exe = p->exe;
+    const char *what = "read /proc/PID/stat";
+    if (rc == 0 && (st0.state == 'Z' || st0.state == 'X')) {
+        /* exited, not yet reaped: its memory is gone, and it may well have
+         * been alive when the sweep listed it */
+        what = "exited before it could be scanned";
+        rc = -ESRCH;
+    }
+    if (rc == 0) {
+        what = "read /proc/PID/maps";
+        rc = mg_maps_read(pid, &p->maps);
+    }
+    if (rc >= 0) {
+        what = "open /proc/PID/pagemap";
+        rc = p->pagemap_fd = open_proc_file(pid, "pagemap");
+    }
+    if (rc >= 0) {
+        /* mem is only needed for shared anon pages; a failure here is
+         * reported when such a page is met */
+        p->mem_fd = open_proc_file(pid, "mem");
+        if (p->mem_fd < 0)
+            p->mem_errno = -p->mem_fd;
+        /* pid reuse: the fds must belong to the process we listed */
+        what = "pid reused";
+        rc = mg_read_proc_stat(pid, &st1);
+        if (rc == 0 && st1.starttime != st0.starttime)
+            rc = -ESRCH;
+    }
+    if (rc >= 0 && c->set.max_count) {
+        p->counts = calloc(mg_patterns_count(c->pats), sizeof(*p->counts));
+        if (!p->counts)
+            rc = -ENOMEM;
+    }
+    if (rc < 0) {
+        mg_stat_add(c, ST_PROCS_FAILED, 1);
+        mg_emit_event(c, p, NULL, mg_event_kind_of(rc), rc, 0, what);
+        mg_target_unref(p);
+        return NULL;
+    }
+    return p;
+}
+
+static bool anon_like(const mg_region *r)
+{
+    return r->kind == MG_REGION_ANON || r->kind == MG_REGION_HEAP || r->kind == MG_REGION_STACK;
+}
+
+static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
+{
+    mg_target *p = open_target(c, pid);
+    if (!p) {
+        mg_stat_add(c, ST_PROCS_DONE, 1);
+        return;
+    }
+    mg_stat_add(c, ST_PROCS, 1);
+    for (size_t i = 0; i < p->maps.n && !mg_pool_should_stop(c, p); i++) {
+        const mg_region *r = &p->maps.regions[i];
+        uint64_t size = r->end - r->start;
+        bool mem_only = false;
+        if (r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE) {
+            mg_stat_add(c, ST_REGIONS_SKIPPED, 1);
+            mg_stat_add(c, ST_SPECIAL, size);
+            continue;
+        }
+        if (r->perms[0] != 'r') {
+            /* only anonymous memory is read without r, and only on request */
+            if (!c->set.include_noread || !anon_like(r)) {
+                mg_stat_add(c, ST_REGIONS_SKIPPED, 1);
+                mg_stat_add(c, ST_NOREAD, size);
+                continue;
+            }
+            mem_only = true;
+        }
+        mg_stat_add(c, ST_REGIONS, 1);
+        plan_region pr = {.c = c, .p = p, .r = r, .mem_only = mem_only, .prev_end = r->start};
+        int rc = mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, c->skip_zero,
+                                   plan_range, &pr);
+        if (rc < 0) {
+            mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
+            break;
+        }
+        mg_stat_add(c, ST_NOT_PRESENT, size - pr.present);
+    }
+    mg_target_unref(p);
+}
+
+/* Resident bytes of a process, for progress estimates only. */
+static uint64_t resident_bytes(pid_t pid)
+{
+    char path[64], *buf = NULL;
+    size_t len;
+    unsigned long long size = 0, rss = 0;
+    snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+    if (mg_read_file(path, &buf, &len) < 0)
+        return 0;
+    if (sscanf(buf, "%llu %llu", &size, &rss) != 2)
+        rss = 0;
+    free(buf);
+    return (uint64_t)rss * MG_PAGE_SIZE;
+}
+
+/* The targets: every process, or the pids given with a thread id standing
+ * for its process, once. *out is malloc'd. */
+static int list_targets(const mg_settings *s, pid_t **out, size_t *n)
+{
+    *n = 0;
+    if (!s->n_pids)
+        return mg_list_pids(out, n);
+    pid_t *all = malloc(s->n_pids * sizeof(*all));
+    if (!all)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->n_pids; i++) {
+        pid_t tgid = mg_read_tgid(s->pids[i]);
+        bool seen = false;
+        for (size_t j = 0; j < *n && !seen; j++)
+            seen = all[j] == tgid;
+        if (!seen)
+            all[(*n)++] = tgid;
+    }
+    *out = all;
+    return 0;
+}
+
+int mg_plan_targets(mg_sweep *c, mg_error *err)
+{
+    pid_t *pids = NULL;
+    size_t n = 0;
+    int rc = list_targets(&c->set, &pids, &n);
+    bool use_ioctl = c->set.residency != MG_RESIDENCY_PAGEMAP;
+    pid_t self = getpid();
+    c->processes_total = n;
+    if (c->sink && c->sink->progress)
+        for (size_t i = 0; i < n; i++)
+            c->bytes_total += pids[i] != self ? resident_bytes(pids[i]) : 0;
+    for (size_t i = 0; rc == 0 && i < n && !mg_pool_should_stop(c, NULL); i++)
+        if (pids[i] != self)
+            plan_process(c, pids[i], &use_ioctl);
+        else
+            mg_stat_add(c, ST_PROCS_DONE, 1);
+    free(pids);
+    if (rc < 0)
+        mg_fail(err, rc, "cannot list processes: %s", mg_strerror(rc));
+    return rc;
+}

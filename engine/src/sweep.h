@@ -1,0 +1,205 @@
+/* sweep.h - the state one sweep shares between its stages (internal).
+ *
+ * One file per stage of the data path:
+ *   planner.c   targets -> open target -> regions -> present runs -> units
+ *   pool.c      bounded unit queue, worker threads, the stop check
+ *   unit.c      one unit: pagemap re-check, reader choice, read, scan
+ *   dispatch.c  to the sink: events, matches, statistics, progress
+ *   dedupe.c    shared-page dedupe: the table, record format, unit keys
+ *   scan.c      mg_scan and mg_scan_buffer, composed of the above
+ *
+ * Three different things are never called by one another's name:
+ *   dedupe     scanning memory shared between processes once (dedupe.h);
+ *   ownership  a match is reported by the unit its start lies in, though
+ *              neighbouring units read it in their overlap (unit.c);
+ *   folding    one record per (pattern, start), the longest (matcher.c).
+ *
+ * Ownership and locking:
+ *  - mg_sweep: one per mg_scan / mg_scan_buffer call, set up and freed by
+ *    the calling thread. After setup, workers only read it, except: st[]
+ *    and the atomics (any thread, relaxed); the queue fields (under `lock`);
+ *    sink callbacks are made only under `sink_lock`, which also guards the
+ *    per-target sink verdicts (stop, sink_done).
+ *  - mg_target: one per process, made by the planner, refcounted: one
+ *    reference for the planner while it plans the process, one per queued
+ *    unit; the last mg_target_unref frees it. Its fields are immutable
+ *    after open, except the atomics.
+ *  - mg_unit: a value, copied into and out of the queue; it points at its
+ *    target (holding a reference) and at a region of the target's maps.
+ *  - mg_worker: one per thread; only that thread touches it between pool
+ *    start and join. Memory per worker: the unit buffer (chunk + 2 x margin),
+ *    per-page arrays, and the dedupe record buffer (<= MG_DEDUPE_MAX_RECORD).
+ */
+#ifndef MG_SWEEP_H
+#define MG_SWEEP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dedupe.h"
+#include "maps.h"
+#include "patterns.h"
+#include "reader.h"
+#include "util.h"
+
+typedef struct mg_sweep mg_sweep;
+
+typedef struct mg_target {
+    mg_sweep *c;
+    atomic_int refs;
+    mg_process info;
+    char comm[64];
+    char *exe;
+    mg_maps maps;
+    int pagemap_fd, mem_fd, mem_errno;
+    atomic_bool skip; /* gone, denied, or the sink asked for the next process */
+    atomic_bool sink_done; /* the sink asked for the next process */
+    atomic_bool gone_reported, mem_reported;
+    _Atomic uint32_t *counts; /* per pattern, with max_count */
+} mg_target;
+
+typedef struct mg_unit {
+    mg_target *p;
+    const mg_region *region;
+    uint64_t own_start, own_end; /* ownership: matches starting here are this unit's */
+    uint64_t lo, hi; /* the region: overlap never leaves it (absent pages in it are not read) */
+    uint64_t file_lo, file_hi; /* the run of page-cache pages the unit is in, if any */
+    bool mem_only; /* --include-noread region: /proc/PID/mem for every page */
+} mg_unit;
+
+enum mg_stat_id {
+    ST_PROCS,
+    ST_PROCS_FAILED,
+    ST_REGIONS,
+    ST_REGIONS_SKIPPED,
+    ST_SCANNED,
+    ST_PVR,
+    ST_MEM,
+    ST_NOT_PRESENT,
+    ST_NOREAD,
+    ST_SPECIAL,
+    ST_CHANGED,
+    ST_DEDUPED,
+    ST_MATCHES,
+    ST_PROCS_DONE,
+    ST_EVENTS,
+    ST_N = ST_EVENTS + MG_EVENT_KINDS
+};
+
+struct mg_sweep {
+    const mg_patterns *pats;
+    mg_settings set;
+    const mg_sink *sink;
+    size_t margin; /* overlap each side: width + context + 1 */
+    uint64_t width; /* largest match width (unbounded regexes: unbounded_width) */
+    bool skip_zero; /* no pattern matches within zero bytes alone */
+    atomic_bool stop; /* the sink said stop (set under sink_lock) */
+    _Atomic uint64_t st[ST_N];
+
+    /* the unit queue (pool.c), under lock */
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full;
+    mg_unit *q;
+    size_t q_cap, q_head, q_len;
+    bool closing;
+
+    pthread_mutex_t sink_lock; /* serialises sink callbacks (dispatch.c) */
+    atomic_bool uring_used;
+    mg_dedupe *dd; /* NULL: no dedupe */
+
+    /* progress (dispatch.c) */
+    double t0, interval;
+    _Atomic uint64_t next_progress_us; /* after t0 */
+    uint64_t processes_total, bytes_total; /* set by the planner before the first unit */
+};
+
+/* Per-worker state: nothing here is shared. */
+typedef struct mg_worker {
+    mg_sweep *c;
+    pthread_t thread;
+    mg_matcher m;
+    mg_reader reader;
+    uint8_t *buf; /* the unit's bytes, from the start of its window */
+    uint64_t *pm; /* pagemap entries of the unit */
+    mg_read_op *pvr_ops, *mem_ops;
+    uint8_t *ok; /* per page of the unit: read in full */
+    size_t max_pages;
+    const mg_unit *u; /* current unit, for the report callback */
+    /* dedupe: the unit's key, and its matches as they are found */
+    uint64_t *key;
+    mg_dedupe_rec rec;
+    bool recording;
+} mg_worker;
+
+/* ---- scan.c: setup shared by mg_scan, mg_scan_buffer and tests ---- */
+
+/* Fill c for a sweep of pats with settings s (checked by the caller):
+ * margin, width, zero-page rule, sink lock, progress clock. */
+void mg_sweep_init(mg_sweep *c, const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
+                   double t0);
+void mg_sweep_fini(mg_sweep *c);
+
+/* ---- dispatch.c: everything that reaches the sink ---- */
+
+void mg_stat_add(mg_sweep *c, enum mg_stat_id id, uint64_t v);
+mg_event_kind mg_event_kind_of(int err);
+/* Count an event and hand it to the sink. r may be NULL. */
+void mg_emit_event(mg_sweep *c, mg_target *p, const mg_region *r, mg_event_kind kind, int err,
+                   uint64_t addr, const char *what);
+/* A failure that ends the scan of this target: reported once. */
+void mg_target_failed(mg_sweep *c, mg_target *p, int err, const char *what);
+/* The matcher's report callback (arg: the mg_worker, whose unit is w->u):
+ * records the hit for dedupe if the worker is recording, applies max_count
+ * and delivers it under the sink lock. Returns MG_SINK_*. */
+int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc);
+/* Called between units: at most one worker per interval reports progress. */
+void mg_maybe_progress(mg_sweep *c);
+void mg_fill_stats(mg_sweep *c, mg_stats *out, double t0, unsigned threads);
+
+/* ---- pool.c: the queue and the workers ---- */
+
+int mg_pool_start(mg_sweep *c, mg_worker *ws, unsigned threads, unsigned *started);
+/* Planner side: queue a unit (waits while the queue is full); takes a
+ * reference on u->p. */
+void mg_pool_push(mg_sweep *c, const mg_unit *u);
+/* No more units: let the workers drain the queue, join and free them. */
+void mg_pool_finish(mg_sweep *c, mg_worker *ws, unsigned started);
+/* THE place where a sweep decides to stop between units: checked by the
+ * workers before each unit and by the planner before each unit it cuts.
+ * p may be NULL (the sweep as a whole). Today: the sink said stop, or
+ * (for p) the target is gone or done. */
+bool mg_pool_should_stop(mg_sweep *c, const mg_target *p);
+
+/* ---- unit.c: reading and scanning one unit ---- */
+
+int mg_worker_init(mg_worker *w, mg_sweep *c);
+void mg_worker_fini(mg_worker *w);
+void mg_run_unit(mg_worker *w, const mg_unit *u);
+/* The window of a unit: its owned bytes plus margin each side, clipped to
+ * [u->lo, u->hi). Shared by mg_run_unit and mg_scan_buffer. */
+void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t *bb);
+/* Scan buf = bytes [s, e) of w->u's window for the matches it owns. A
+ * matcher failure is a counted MG_EVENT_OTHER ("scan"), not a verdict.
+ * Returns MG_SINK_* or the matcher's negative code. */
+int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e);
+/* Scan each maximal run of pages read in full (ok[]) of the window [ba, bb)
+ * held in w->buf. A failed piece is reported and the others still scanned. */
+void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok);
+
+/* ---- planner.c ---- */
+
+/* Cut [lo, hi) into units of chunk owned bytes, cut where (address +
+ * phase) is a multiple of chunk; fn(ctx, own_start, own_end) for each, in
+ * order, until it returns non-zero (returned). Shared by the planner and
+ * mg_scan_buffer. */
+int mg_cut_units(uint64_t lo, uint64_t hi, uint64_t chunk, uint64_t phase,
+                 int (*fn)(void *ctx, uint64_t own_start, uint64_t own_end), void *ctx);
+void mg_target_unref(mg_target *p);
+/* Plan every target of c->set: list or resolve the pids, then open, walk
+ * and queue each one. Returns 0, or a negative code if the process list
+ * can't be had (err filled). */
+int mg_plan_targets(mg_sweep *c, mg_error *err);
+
+#endif
