@@ -58,7 +58,7 @@ typedef struct cli_options {
     bool summary;
     bool progress; /* on a terminal: false with --no-progress */
     bool db_cache; /* false with --no-db-cache */
-    const char *db_cache_dir; /* --db-cache DIR; NULL: $XDG_CACHE_HOME/memgrep */
+    const char *db_cache_dir; /* --db-cache DIR; NULL: the default (memgrep.c) */
 } cli_options;
 
 /* Parse argv into o (which it initialises). On a usage error prints one

@@ -55,14 +55,18 @@ static void report_no_patterns(const cli_options *o)
     fprintf(stderr, "memgrep: no patterns to search for\n");
 }
 
-/* Where compiled databases are kept: --db-cache DIR, else
- * $XDG_CACHE_HOME/memgrep, else ~/.cache/memgrep; NULL for no cache. */
+/* Where compiled databases are kept: --db-cache DIR, else for root
+ * /var/cache/memgrep (not $XDG_CACHE_HOME or $HOME, which sudo may bring
+ * from another user), else $XDG_CACHE_HOME/memgrep, else ~/.cache/memgrep;
+ * NULL for no cache. */
 static const char *db_cache_dir(const cli_options *o, char *buf, size_t size)
 {
     if (!o->db_cache)
         return NULL;
     if (o->db_cache_dir)
         return o->db_cache_dir;
+    if (geteuid() == 0)
+        return "/var/cache/memgrep";
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (xdg && xdg[0] == '/')
         snprintf(buf, size, "%s/memgrep", xdg);
@@ -101,6 +105,8 @@ static mg_patterns *build_patterns(const cli_options *o)
         char dir[4096];
         what = "compiling the patterns";
         r = mg_patterns_compile_cached(p, db_cache_dir(o, dir, sizeof(dir)), NULL, &err);
+        if (r == 0 && err.message[0]) /* a cache refused: compiled instead */
+            fprintf(stderr, "memgrep: warning: %s\n", err.message);
     }
     if (r < 0) {
         report(r, &err, what);
