@@ -80,8 +80,6 @@ static uint64_t sum64(const char *s, size_t n)
     }
     for (; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 29);
 }
 

@@ -91,9 +91,10 @@ static int make_key(const mg_patterns *p, blob *key)
  * database). Eight bytes at a time: the key of 100,000 patterns is
  * megabytes, the database tens of megabytes, and a warm start should take
  * milliseconds. Every step is a bijection of the state for a given input
- * word, so a change in any one word always changes the result. Not a
- * safety property: load() compares the whole key, and only trusted files
- * are read. */
+ * word, so a change in any one word always changes the result. Names are
+ * those of the first file format, whose entries are thus overwritten, not
+ * left behind. Not a safety property: load() compares the whole key, and
+ * only trusted files are read. */
 static uint64_t hash64(uint64_t seed, const char *s, size_t n)
 {
     uint64_t h = seed ^ n, w;
@@ -105,8 +106,6 @@ static uint64_t hash64(uint64_t seed, const char *s, size_t n)
     }
     for (; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 29);
 }
 
@@ -293,7 +292,7 @@ static int create_tmp(int dfd, const char *name, char *tmp, size_t size)
 {
     for (int tries = 0; tries < 8; tries++) {
         uint64_t r;
-        if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
             return -1;
         snprintf(tmp, size, ".%s.%016llx.tmp", name, (unsigned long long)r);
         int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
