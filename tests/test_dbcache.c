@@ -71,16 +71,25 @@ static char *at(const char *name)
 
 static uint64_t sum64(const char *s, size_t n)
 {
-    uint64_t h = 0xc2b2ae3d27d4eb4full ^ n, w;
+    const uint64_t m = 0xff51afd7ed558ccdull;
+    uint64_t h[4] = {0xc2b2ae3d27d4eb4full ^ n, 0x165667b19e3779f9ull, 0x27d4eb2f165667c5ull,
+                     0x9e3779b97f4a7c15ull},
+             w;
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, s + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
+    for (; i + 32 <= n; i += 32)
+        for (int k = 0; k < 4; k++) {
+            memcpy(&w, s + i + 8 * k, 8);
+            h[k] = (h[k] ^ w) * m;
+            h[k] ^= h[k] >> 32;
+        }
+    uint64_t r = h[0];
+    for (int k = 1; k < 4; k++) {
+        r = (r ^ h[k]) * m;
+        r ^= r >> 32;
     }
     for (; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    return h ^ (h >> 29);
+        r = (r ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return r ^ (r >> 29);
 }
 
 typedef struct entry {

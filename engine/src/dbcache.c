@@ -37,9 +37,6 @@
  * platform, so a file never travels to another kind of machine. */
 static const char magic[8] = "MGHSDB2\n";
 
-#define NAME_SEED 0x9e3779b97f4a7c15ull
-#define SUM_SEED 0xc2b2ae3d27d4eb4full
-
 typedef struct blob {
     char *s;
     size_t n, cap;
@@ -87,17 +84,14 @@ static int make_key(const mg_patterns *p, blob *key)
     return key->oom ? -ENOMEM : 0;
 }
 
-/* The entry's name (over the key) and its checksum (over key and
- * database). Eight bytes at a time: the key of 100,000 patterns is
- * megabytes, the database tens of megabytes, and a warm start should take
- * milliseconds. Every step is a bijection of the state for a given input
- * word, so a change in any one word always changes the result. Names are
- * those of the first file format, whose entries are thus overwritten, not
- * left behind. Not a safety property: load() compares the whole key, and
- * only trusted files are read. */
-static uint64_t hash64(uint64_t seed, const char *s, size_t n)
+/* The entry's name, over the key. Eight bytes at a time: the key of
+ * 100,000 patterns is megabytes, and a warm start should take
+ * milliseconds. The first file format's names, so that its entries are
+ * overwritten, not left behind. Not a safety property: load() compares
+ * the whole key. */
+static uint64_t name_hash(const char *s, size_t n)
 {
-    uint64_t h = seed ^ n, w;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         memcpy(&w, s + i, 8);
@@ -107,6 +101,34 @@ static uint64_t hash64(uint64_t seed, const char *s, size_t n)
     for (; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
     return h ^ (h >> 29);
+}
+
+/* The checksum of an entry (tens of megabytes for 100,000 patterns): four
+ * independent lanes of eight bytes, then combined. Every step is a
+ * bijection of the state for a given input word, so a change in any one
+ * word always changes the result. It finds corruption; it is not what
+ * keeps a hostile database out (the ownership check is). */
+static uint64_t checksum(const char *s, size_t n)
+{
+    const uint64_t m = 0xff51afd7ed558ccdull;
+    uint64_t h[4] = {0xc2b2ae3d27d4eb4full ^ n, 0x165667b19e3779f9ull, 0x27d4eb2f165667c5ull,
+                     0x9e3779b97f4a7c15ull},
+             w;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int k = 0; k < 4; k++) {
+            memcpy(&w, s + i + 8 * k, 8);
+            h[k] = (h[k] ^ w) * m;
+            h[k] ^= h[k] >> 32;
+        }
+    uint64_t r = h[0];
+    for (int k = 1; k < 4; k++) {
+        r = (r ^ h[k]) * m;
+        r ^= r >> 32;
+    }
+    for (; i < n; i++)
+        r = (r ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return r ^ (r >> 29);
 }
 
 /* Whether an opened cache directory or file may be believed; if not, why. */
@@ -259,8 +281,8 @@ static bool load(mg_patterns *p, int dfd, const char *dir, const char *name, con
     if (rc == 0 && !memcmp(buf, magic, sizeof(magic))) {
         memcpy(&klen, buf + sizeof(magic), sizeof(klen));
         memcpy(&sum, buf + len - sizeof(sum), sizeof(sum));
-        if (klen == key->n && klen <= len - fixed &&
-            sum == hash64(SUM_SEED, buf, len - sizeof(sum)) && !memcmp(buf + hdr, key->s, key->n)) {
+        if (klen == key->n && klen <= len - fixed && sum == checksum(buf, len - sizeof(sum)) &&
+            !memcmp(buf + hdr, key->s, key->n)) {
             memcpy(&dlen, buf + hdr + klen, sizeof(dlen));
             const char *db = buf + hdr + klen + sizeof(dlen);
             ok = dlen == len - fixed - klen &&
@@ -319,7 +341,7 @@ static void store(const mg_patterns *p, int dfd, const char *name, const blob *k
     put(&f, bytes, len);
     free(bytes);
     if (!f.oom) {
-        uint64_t sum = hash64(SUM_SEED, f.s, f.n);
+        uint64_t sum = checksum(f.s, f.n);
         put(&f, &sum, sizeof(sum));
     }
     char tmp[128];
@@ -349,8 +371,7 @@ MG_API int mg_patterns_compile_cached(mg_patterns *p, const char *dir, bool *fro
         return mg_patterns_compile(p, err);
     }
     char name[32], path[4096];
-    snprintf(name, sizeof(name), "%016llx.hsdb",
-             (unsigned long long)hash64(NAME_SEED, key.s, key.n));
+    snprintf(name, sizeof(name), "%016llx.hsdb", (unsigned long long)name_hash(key.s, key.n));
     int rc = 0, dfd = open_dir(dir, path, sizeof(path), err);
     if (dfd >= 0 && load(p, dfd, path, name, &key, err)) {
         if (from_cache)
