@@ -206,11 +206,13 @@ static int open_dir(const char *dir, char *path, size_t size, mg_error *warn)
     memcpy(path, dir, n);
     path[n] = '\0';
     int fd = open(path, flags);
-    if (fd < 0 && errno == ENOENT && mkdir_p(path) == 0)
+    if (fd < 0 && errno == ENOENT) {
+        if (mkdir_p(path) < 0) /* cannot be created: no cache, silently */
+            return -1;
         fd = open(path, flags);
+    }
     if (fd < 0) {
-        if (errno != ENOENT) /* could not be created: no cache, as before */
-            refuse(warn, "database cache", path, open_failure(AT_FDCWD, path, errno));
+        refuse(warn, "database cache", path, open_failure(AT_FDCWD, path, errno));
         return -1;
     }
     struct stat st;
