@@ -20,10 +20,10 @@
 #  3. scanner footprint: memgrep's peak RSS (/usr/bin/time %M) on bench/bigproc
 #     (2 GiB) and on the synthetic host of sweep.sh, compiling its database
 #     (--no-db-cache) and loading it from the cache, minus the serialized
-#     database size (the file in a private XDG_CACHE_HOME/memgrep after one run).
+#     database size (the file in a private --db-cache DIR after one run).
 #  4. big IOC sets: 100,000 deterministic literals of 8..24 bytes; cold start
 #     (--no-db-cache) and warm start (second run with a private
-#     XDG_CACHE_HOME) of `memgrep scan -q -f FILE -p PID` on a small process
+#     --db-cache DIR) of `memgrep scan -q -f FILE -p PID` on a small process
 #     (sleep); target: warm <= 100 ms.
 # Every memgrep run: -j JOBS (default 2), patterns from `synthhost --patterns
 # 1000` (the sweep's list) unless said otherwise, --json, wall time from date
@@ -96,7 +96,7 @@ pids_of() { awk '$1 == "PROC" { print $2 }' "$work/$1.txt" | paste -sd,; }
 
 "$synthhost" --patterns 1000 >"$work/patterns.txt"
 mkdir -p "$work/cache"
-cache=(env "XDG_CACHE_HOME=$work/cache")
+cache=(--db-cache "$work/cache/memgrep")
 
 # The report helper: python3 report.py KIND NAMES... reads runs from $work.
 cat >"$work/report.py" <<'EOF'
@@ -237,14 +237,14 @@ load_average before
 # Prime the cache for the 1000 literals (parts 1 and 2 measure scanning, not compiling).
 sleep 900 &
 small_pid=$!
-"${cache[@]}" "$memgrep" scan -q -f "$work/patterns.txt" -p "$small_pid" >/dev/null 2>&1 || true
+"$memgrep" scan "${cache[@]}" -q -f "$work/patterns.txt" -p "$small_pid" >/dev/null 2>&1 || true
 
 # mg NAME I ARGS...: one memgrep run with the primed cache.
 mg() {
     local name=$1 i=$2
     shift 2
     echo "memgrep --json $*" >"$work/$name.cmd"
-    run_once "$name" "$i" "${cache[@]}" "$memgrep" scan --json -j "$JOBS" -f "$work/patterns.txt" "$@"
+    run_once "$name" "$i" "$memgrep" scan "${cache[@]}" --json -j "$JOBS" -f "$work/patterns.txt" "$@"
 }
 
 # 1. shared pages once
@@ -301,8 +301,8 @@ if [[ " $ONLY " == *" 3 "* ]]; then
     echo "== 3. scanner footprint: peak RSS (largest of $ROUNDS runs), 1000 literals"
     rm -rf "$work/cache-fp"
     mkdir -p "$work/cache-fp"
-    fp=(env "XDG_CACHE_HOME=$work/cache-fp")
-    "${fp[@]}" "$memgrep" scan -q -f "$work/patterns.txt" -p "$small_pid" >/dev/null 2>&1 || true
+    fp=(--db-cache "$work/cache-fp/memgrep")
+    "$memgrep" scan "${fp[@]}" -q -f "$work/patterns.txt" -p "$small_pid" >/dev/null 2>&1 || true
     db=$(db_size "$work/cache-fp")
     echo "  serialized database (1000 literals): $db bytes, $(ls "$work/cache-fp/memgrep")"
     start_host bigproc "$bigproc" -g 2
@@ -311,7 +311,7 @@ if [[ " $ONLY " == *" 3 "* ]]; then
         echo "memgrep --json" >"$work/fp-big-cold.cmd"
         run_once fp-big-cold "$i" "$memgrep" scan --json --no-db-cache -j "$JOBS" -f "$work/patterns.txt" -p "$big"
         echo "memgrep --json" >"$work/fp-big-warm.cmd"
-        run_once fp-big-warm "$i" "${fp[@]}" "$memgrep" scan --json -j "$JOBS" -f "$work/patterns.txt" -p "$big"
+        run_once fp-big-warm "$i" "$memgrep" scan "${fp[@]}" --json -j "$JOBS" -f "$work/patterns.txt" -p "$big"
     done
     stop_host bigproc
     start_host host "$synthhost" --procs 100 --seed "$SEED" --dir "$work"
@@ -321,8 +321,8 @@ if [[ " $ONLY " == *" 3 "* ]]; then
             echo "memgrep --json" >"$work/$n.cmd"
         done
         run_once fp-host-cold "$i" "$memgrep" scan --json --no-db-cache -j "$JOBS" -f "$work/patterns.txt" -p "$all"
-        run_once fp-host-warm "$i" "${fp[@]}" "$memgrep" scan --json -j "$JOBS" -f "$work/patterns.txt" -p "$all"
-        run_once fp-host-warm-nd "$i" "${fp[@]}" "$memgrep" scan --json --no-dedupe -j "$JOBS" \
+        run_once fp-host-warm "$i" "$memgrep" scan "${fp[@]}" --json -j "$JOBS" -f "$work/patterns.txt" -p "$all"
+        run_once fp-host-warm-nd "$i" "$memgrep" scan "${fp[@]}" --json --no-dedupe -j "$JOBS" \
             -f "$work/patterns.txt" -p "$all"
     done
     stop_host host
@@ -369,10 +369,10 @@ EOF
     done
     rm -rf "$work/cache-big"
     mkdir -p "$work/cache-big"
-    big_cache=(env "XDG_CACHE_HOME=$work/cache-big")
-    run_once big-first 0 "${big_cache[@]}" "$memgrep" scan -q -j "$JOBS" -f "$work/big.txt" -p "$small_pid"
+    big_cache=(--db-cache "$work/cache-big/memgrep")
+    run_once big-first 0 "$memgrep" scan "${big_cache[@]}" -q -j "$JOBS" -f "$work/big.txt" -p "$small_pid"
     for ((i = 0; i < BIG_WARM_RUNS; i++)); do
-        run_once big-warm "$i" "${big_cache[@]}" "$memgrep" scan -q -j "$JOBS" -f "$work/big.txt" -p "$small_pid"
+        run_once big-warm "$i" "$memgrep" scan "${big_cache[@]}" -q -j "$JOBS" -f "$work/big.txt" -p "$small_pid"
     done
     python3 "$work/report.py" big "$(db_size "$work/cache-big")"
 fi

@@ -237,6 +237,8 @@ static mg_patterns *build_patterns(const scan_state *s)
         what = "compiling the patterns";
         r = mg_patterns_compile_cached(p, cli_engine_db_cache_dir(&s->engine, dir, sizeof(dir)),
                                        NULL, &err);
+        if (r == 0 && err.message[0]) /* a cache refused: compiled instead */
+            fprintf(stderr, "memgrep: warning: %s\n", err.message);
     }
     if (r < 0) {
         cli_report(r, &err, what);

@@ -307,7 +307,9 @@ static const cli_opt engine_opts[] = {
      NULL},
     {OPT_DB_CACHE, 0, "db-cache", "DIR",
      "keep compiled pattern databases in DIR\n"
-     "(default: $XDG_CACHE_HOME/memgrep or ~/.cache/memgrep)",
+     "(default: /var/cache/memgrep for root, else\n"
+     "$XDG_CACHE_HOME/memgrep or ~/.cache/memgrep); used\n"
+     "only if owned by you or root, writable by no one else",
      NULL},
     {OPT_NO_DB_CACHE, 0, "no-db-cache", NULL, "always compile the patterns", NULL},
     {0},
@@ -397,6 +399,8 @@ const char *cli_engine_db_cache_dir(const cli_engine *e, char *buf, size_t size)
         return NULL;
     if (e->db_cache_dir)
         return e->db_cache_dir;
+    if (geteuid() == 0)
+        return "/var/cache/memgrep";
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (xdg && xdg[0] == '/')
         snprintf(buf, size, "%s/memgrep", xdg);

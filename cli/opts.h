@@ -80,8 +80,10 @@ typedef struct cli_engine {
 } cli_engine;
 extern const cli_group cli_engine_group;
 
-/* Where compiled databases are kept: --db-cache DIR, else
- * $XDG_CACHE_HOME/memgrep, else ~/.cache/memgrep; NULL for no cache. */
+/* Where compiled databases are kept: --db-cache DIR, else for root
+ * /var/cache/memgrep (not $XDG_CACHE_HOME or $HOME, which sudo may bring
+ * from another user), else $XDG_CACHE_HOME/memgrep, else ~/.cache/memgrep;
+ * NULL for no cache. */
 const char *cli_engine_db_cache_dir(const cli_engine *e, char *buf, size_t size);
 
 /* ---- parsing ---- */

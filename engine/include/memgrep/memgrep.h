@@ -129,12 +129,22 @@ MG_API int mg_patterns_add_file(mg_patterns *p, const char *path, unsigned flags
 MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err);
 
 /* Like mg_patterns_compile, but looks for the compiled database in cache_dir
- * first and stores it there after compiling (the directory is created if
- * missing). Entries are keyed by every expression and its flags, the
- * Hyperscan version and the CPU features, and checked byte for byte on
- * load. A cache problem never fails the call: it compiles instead.
- * cache_dir NULL or "" means no cache. *from_cache (may be NULL) says
- * whether the database came from the cache. */
+ * first and stores it there after compiling (the directory is created,
+ * mode 0700, if missing). Entries are keyed by every expression and its
+ * flags, the Hyperscan version and the CPU features, checked byte for byte
+ * on load, and carry a checksum: a truncated or corrupted entry is a miss,
+ * recompiled and rewritten. A cache problem never fails the call: it
+ * compiles instead. cache_dir NULL or "" means no cache. *from_cache (may
+ * be NULL) says whether the database came from the cache.
+ * Trust: the directory and the entry are only used when, checked on the
+ * opened descriptors, they are owned by the effective uid or root, are not
+ * writable by group or others and are not symbolic links. Anything else is
+ * refused and the patterns compiled (nothing is stored in a refused
+ * directory): the call returns 0 and, when err is not NULL, leaves one
+ * warning line in err->message naming the path and why ("ignoring database
+ * cache /var/tmp/x: owned by uid 65534, not by root"). On success
+ * err->message is "" when there is no warning; on failure it holds the
+ * error, as for mg_patterns_compile. */
 MG_API int mg_patterns_compile_cached(mg_patterns *p, const char *cache_dir, bool *from_cache,
                                       mg_error *err);
 
