@@ -116,6 +116,10 @@ EOF
 echo "one sweep: $(cut -c1-5 "$work/prime.0.secs") s, $(cat "$work/total_read") bytes read" \
     "(database compiled into the private cache)"
 load_average before | tee "$work/load.txt"
+if python3 -c "import os, sys; sys.exit(os.getloadavg()[0] < os.cpu_count() / 2)"; then
+    echo "gentle.sh: warning: load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs:" \
+        "the co-running figures will measure that load more than memgrep"
+fi
 
 # 2. co-running. corun.py MODE ROUND SECS OUT TIMEOUT N VICTIM(N words) [SWEEP...]
 # runs the victim and, if a SWEEP command is given, that sweep back to back
@@ -320,6 +324,13 @@ if os.path.exists(f'{work}/corun.jsonl'):
     for m in modes:
         print(f'    {m}: ' + ', '.join(f"{r['victim']['items_per_s']:.0f} {r['victim']['p99_us']:.0f}"
                                      for r in sorted(by[m], key=lambda r: r['round'])))
+    if 'alone' in by:
+        share = [100 * r['victim']['items_per_s'] * r['victim']['p50_us'] / 1e6 / r['victim']['threads']
+                 for r in by['alone']]
+        print('  alone, share of its CPUs the victim got (items/s x p50 / threads), per round: '
+              + ', '.join(f'{x:.0f}%' for x in share)
+              + ('  <- well under 100%: other load on the machine dominates these figures'
+                 if min(share) < 80 else ''))
     print('  loss and rise: medians against alone\'s medians; sweeps complete: of those started '
           'in all rounds (one cut at the victim\'s end counts in GB/s only if it printed a '
           'summary, i.e. with --timeout); GB/s: bytes read / sweep wall time')
