@@ -273,8 +273,8 @@ static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out
     }
     errno = 0;
     if (s->write_error || fflush(s->out->out) == EOF || ferror(s->out->out)) {
-        fprintf(stderr, "memgrep: write error on %s: %s\n", out_name,
-                strerror(errno ? errno : EIO));
+        int err = s->write_error && s->write_errno ? s->write_errno : errno ? errno : EIO;
+        fprintf(stderr, "memgrep: write error on %s: %s\n", out_name, strerror(err));
         return EXIT_TROUBLE;
     }
     if (s->matches)
