@@ -170,7 +170,11 @@ static run_result probe(const char *const *args)
 {
     const char *exe = getenv("MG_SANDBOX_PROBE");
     cr_assert(exe && *exe, "MG_SANDBOX_PROBE is not set");
-    return run_with(exe, args, -1, -1);
+    run_result r = run_with(exe, args, -1, -1);
+    /* 3: the sandbox could not be entered (a kernel without seccomp...) */
+    if (r.status == 3 && strstr(r.err, "memgrep: sandbox:"))
+        cr_skip_test("no sandbox here: %s", r.err);
+    return r;
 }
 
 static size_t count_lines(const char *s, size_t len)
