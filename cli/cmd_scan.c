@@ -11,7 +11,9 @@
 #include "hunt_pack.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
+#include "outfile.h"
 #include "output.h"
+#include "sandbox.h"
 #include "sink.h"
 
 #define HUNT_PACK_NAME "hunt-pack:linux.txt"
@@ -35,6 +37,7 @@ typedef struct scan_state {
     cli_targets targets;
     cli_engine engine; /* engine.settings also takes -C and -m */
     cli_output output;
+    cli_sandbox sandbox;
     scan_pattern *patterns;
     size_t n_patterns;
     unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE */
@@ -262,15 +265,18 @@ static mg_pattern_info *pattern_infos(const mg_patterns *p, size_t *n)
     return info;
 }
 
-/* Whatever the output, the exit status says whether something matched. */
-static int exit_status(const cli_sink *s, const mg_stats *stats)
+/* Whatever the output, the exit status says whether something matched.
+ * out_name: "stdout" or -o's FILE, for a write error. */
+static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out_name)
 {
     if (s->out_of_memory) {
         fprintf(stderr, "memgrep: out of memory\n");
         return EXIT_TROUBLE;
     }
-    if (s->write_error || fflush(stdout) == EOF || ferror(stdout)) {
-        fprintf(stderr, "memgrep: write error: %s\n", strerror(errno ? errno : EIO));
+    errno = 0;
+    if (s->write_error || fflush(s->out->out) == EOF || ferror(s->out->out)) {
+        int err = s->write_error && s->write_errno ? s->write_errno : errno ? errno : EIO;
+        fprintf(stderr, "memgrep: write error on %s: %s\n", out_name, strerror(err));
         return EXIT_TROUBLE;
     }
     if (s->matches)
@@ -318,9 +324,32 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     cli_sink_finish(&s);
     if (o->summary && mode != CLI_MODE_QUIET)
         be->summary(out, &stats);
-    int status = exit_status(&s, &stats);
+    int status = exit_status(&s, &stats, o->file ? o->file : "stdout");
     cli_sink_free(&s);
     return status;
+}
+
+/* -o's file, then the sandbox: the last steps before the sweep, so that
+ * nothing is created for bad patterns and the sandbox has nothing left to
+ * allow but the sweep (sandbox.h). Returns 0, or -1 after one line. */
+static int prepare_sweep(const scan_state *s, const mg_settings *set, cli_outfile *file)
+{
+    if (s->output.file && cli_outfile_open(file, s->output.file) < 0)
+        return -1;
+    cli_sandbox_needs needs = {
+        .pfn = set->dedupe,
+        .io_uring = set->mem_reader == MG_MEM_READER_URING,
+        .write_fds = {STDOUT_FILENO, STDERR_FILENO},
+        .n_write_fds = 2,
+        .dir_fd = cli_outfile_dir_fd(file),
+    };
+    if (s->output.file)
+        needs.write_fds[needs.n_write_fds++] = fileno(cli_outfile_stream(file));
+    if (cli_sandbox_enter(&s->sandbox, &needs) < 0) {
+        cli_outfile_abort(file);
+        return -1;
+    }
+    return 0;
 }
 
 static int scan_run(void *state)
@@ -333,14 +362,17 @@ static int scan_run(void *state)
     if (!p)
         return EXIT_TROUBLE;
     int status = EXIT_TROUBLE;
+    cli_outfile file = {0};
     size_t n_info;
     mg_pattern_info *info = pattern_infos(p, &n_info);
     if (!info) {
         fprintf(stderr, "memgrep: out of memory\n");
         goto done;
     }
+    if (prepare_sweep(s, &set, &file) < 0)
+        goto done;
     output_ctx out = {
-        .out = stdout,
+        .out = s->output.file ? cli_outfile_stream(&file) : stdout,
         .err = stderr,
         .patterns = info,
         .n_patterns = n_info,
@@ -348,7 +380,11 @@ static int scan_run(void *state)
         .events = scan_mode(s) != CLI_MODE_QUIET,
     };
     status = scan(s, &set, p, &out);
+    /* The file takes the place of FILE only after a complete sweep. */
+    if (status != EXIT_TROUBLE && s->output.file && cli_outfile_commit(&file) < 0)
+        status = EXIT_TROUBLE;
 done:
+    cli_outfile_abort(&file); /* no-op after a commit */
     free(info);
     mg_patterns_free(&p);
     return status;
@@ -364,6 +400,7 @@ static const cli_binding scan_groups[] = {
     {&cli_targets_group, offsetof(scan_state, targets)},
     {&cli_engine_group, offsetof(scan_state, engine)},
     {&cli_output_group, offsetof(scan_state, output)},
+    {&cli_sandbox_group, offsetof(scan_state, sandbox)},
 };
 
 const cli_command cli_cmd_scan = {

@@ -186,12 +186,17 @@ enum {
     OPT_JSON,
     OPT_COLOR,
     OPT_NO_SUMMARY,
-    OPT_NO_PROGRESS
+    OPT_NO_PROGRESS,
+    OPT_OUTPUT,
 };
 
 static const cli_opt output_opts[] = {
+    {OPT_OUTPUT, 'o', "output", "FILE",
+     "results to FILE (mode 0600), put in place at the end;\n"
+     "a symbolic link there is refused",
+     NULL},
     {OPT_QUIET, 'q', "quiet", NULL, "print nothing, stop at the first match", NULL},
-    {OPT_JSON, 0, "json", NULL, "JSON Lines on stdout", NULL},
+    {OPT_JSON, 0, "json", NULL, "JSON Lines on stdout (or -o FILE)", NULL},
     {OPT_COLOR, 0, "color", "=auto|always|never", "colour (default auto: on a terminal)", NULL},
     {OPT_COLOR, 0, "colour", "=auto|always|never", NULL, NULL},
     {OPT_NO_SUMMARY, 0, "no-summary", NULL, "no statistics at the end", NULL},
@@ -234,6 +239,13 @@ static int output_parse(void *state, int id, const char *arg)
     case OPT_NO_PROGRESS:
         o->progress = false;
         return 0;
+    case OPT_OUTPUT:
+        if (!arg[0]) {
+            cli_usage_error("--output: empty file name" CLI_TRY_HELP);
+            return -1;
+        }
+        o->file = arg;
+        return 0;
     }
     return -1;
 }
@@ -253,7 +265,8 @@ bool cli_output_color(const cli_output *o)
         return true;
     const char *term = getenv("TERM");
     const char *no_color = getenv("NO_COLOR"); /* https://no-color.org */
-    return isatty(STDOUT_FILENO) && !(term && !strcmp(term, "dumb")) && !(no_color && no_color[0]);
+    return !o->file && isatty(STDOUT_FILENO) && !(term && !strcmp(term, "dumb")) &&
+           !(no_color && no_color[0]);
 }
 
 /* ------------------------------------------------------------------ */

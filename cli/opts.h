@@ -57,8 +57,9 @@ typedef enum cli_color {
     CLI_COLOR_NEVER,
 } cli_color;
 
-/* Output: --json, --color, --no-summary, --no-progress, -q. */
+/* Output: --json, --color, --no-summary, --no-progress, -q, -o FILE. */
 typedef struct cli_output {
+    const char *file; /* -o FILE (points into argv); NULL: stdout */
     bool json;
     cli_color color;
     bool summary; /* false with --no-summary */
@@ -67,8 +68,8 @@ typedef struct cli_output {
 } cli_output;
 extern const cli_group cli_output_group;
 
-/* Colour on stdout: --color, else a terminal that is not "dumb" and no
- * $NO_COLOR; never with --json. */
+/* Colour in the results: --color, else (no -o) a terminal stdout that is
+ * not "dumb" and no $NO_COLOR; never with --json. */
 bool cli_output_color(const cli_output *o);
 
 /* Engine: -j, --chunk-size, --mem-reader, --no-dedupe, --include-noread,

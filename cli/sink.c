@@ -1,6 +1,7 @@
 /* sink.c - mg_sink callbacks for memgrep's output modes. */
 #include "sink.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,7 @@ static int sink_match(void *ctx, const mg_match *m)
      * would only burn CPU. */
     if (ferror(s->out->out)) {
         s->write_error = true;
+        s->write_errno = errno;
         return MG_SINK_STOP;
     }
     return ret;

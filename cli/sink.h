@@ -33,6 +33,7 @@ typedef struct cli_sink {
     uint64_t matches; /* seen by the sink, whatever the mode */
     bool out_of_memory;
     bool write_error;
+    int write_errno; /* errno when write_error was found (ENOSPC...) */
     bool progress; /* show a progress line on stderr */
     bool progress_shown; /* a progress line is on the screen now */
 } cli_sink;

@@ -1,0 +1,183 @@
+/* outfile.c - `-o FILE`: a 0600 temporary file renamed into place. */
+#include "outfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Attempts at a fresh temporary name (64 random bits each: a clash means
+ * someone is guessing, not bad luck). */
+#define TMP_TRIES 8
+
+static void report(const cli_outfile *o, const char *what, int err)
+{
+    fprintf(stderr, "memgrep: %s %s: %s\n", what, o->path, strerror(err));
+}
+
+/* Split path into its directory (opened) and last component. */
+static int open_dir(cli_outfile *o)
+{
+    const char *slash = strrchr(o->path, '/');
+    const char *base = slash ? slash + 1 : o->path;
+    if (!base[0] || !strcmp(base, ".") || !strcmp(base, "..")) {
+        report(o, "cannot write output to", EISDIR);
+        return -1;
+    }
+    o->base = strdup(base);
+    char *dir = slash ? strndup(o->path, (size_t)(slash - o->path)) : strdup(".");
+    if (!o->base || !dir) {
+        free(dir);
+        report(o, "cannot write output to", ENOMEM);
+        return -1;
+    }
+    /* "/x": the directory is "/" */
+    o->dir_fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int err = errno;
+    free(dir);
+    if (o->dir_fd < 0) {
+        report(o, "cannot create output file", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* FILE may be absent or a regular file; never a symbolic link (it would
+ * not be followed, but whoever planted it wanted us to), a directory or a
+ * device (renaming over /dev/null would replace it). */
+static int check_final(const cli_outfile *o)
+{
+    struct stat st;
+    if (fstatat(o->dir_fd, o->base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        report(o, "cannot write output to", errno);
+        return -1;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        fprintf(stderr, "memgrep: refusing to write output to %s: it is a symbolic link\n",
+                o->path);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "memgrep: refusing to write output to %s: not a regular file\n", o->path);
+        return -1;
+    }
+    return 0;
+}
+
+static int create_tmp(cli_outfile *o)
+{
+    int err = EEXIST;
+    for (int i = 0; i < TMP_TRIES && err == EEXIST; i++) {
+        uint64_t r;
+        if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+            err = errno;
+            break;
+        }
+        snprintf(o->tmp, sizeof(o->tmp), ".memgrep-%016llx.tmp", (unsigned long long)r);
+        int fd =
+            openat(o->dir_fd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        /* The umask may have taken bits away; nobody else may read it. */
+        if (fchmod(fd, 0600) < 0 || !(o->f = fdopen(fd, "w"))) {
+            err = errno;
+            close(fd);
+            unlinkat(o->dir_fd, o->tmp, 0);
+            break;
+        }
+        return 0;
+    }
+    o->tmp[0] = '\0';
+    report(o, "cannot create output file", err);
+    return -1;
+}
+
+int cli_outfile_open(cli_outfile *o, const char *path)
+{
+    memset(o, 0, sizeof(*o));
+    o->path = path;
+    o->dir_fd = -1;
+    o->active = true;
+    if (open_dir(o) < 0 || check_final(o) < 0 || create_tmp(o) < 0) {
+        cli_outfile_abort(o);
+        return -1;
+    }
+    setvbuf(o->f, NULL, _IOFBF, 1 << 16);
+    return 0;
+}
+
+FILE *cli_outfile_stream(const cli_outfile *o)
+{
+    return o->active ? o->f : NULL;
+}
+
+int cli_outfile_dir_fd(const cli_outfile *o)
+{
+    return o->active ? o->dir_fd : -1;
+}
+
+int cli_outfile_commit(cli_outfile *o)
+{
+    if (!o->active || !o->f)
+        return -1;
+    int err = 0;
+    if (fflush(o->f) == EOF || ferror(o->f))
+        err = errno ? errno : EIO;
+    else if (fsync(fileno(o->f)) < 0)
+        err = errno;
+    int rc = fclose(o->f);
+    o->f = NULL;
+    if (!err && rc == EOF)
+        err = errno;
+    if (err) {
+        report(o, "write error on", err);
+        cli_outfile_abort(o);
+        return -1;
+    }
+    if (check_final(o) < 0) {
+        cli_outfile_abort(o);
+        return -1;
+    }
+    if (renameat(o->dir_fd, o->tmp, o->dir_fd, o->base) < 0) {
+        report(o, "cannot write output to", errno);
+        cli_outfile_abort(o);
+        return -1;
+    }
+    o->tmp[0] = '\0';
+    /* The new name itself must reach the disk; EINVAL: a file system that
+     * does not sync directories. */
+    if (fsync(o->dir_fd) < 0 && errno != EINVAL) {
+        report(o, "write error on", errno);
+        cli_outfile_abort(o);
+        return -1;
+    }
+    cli_outfile_abort(o); /* closes the directory */
+    return 0;
+}
+
+void cli_outfile_abort(cli_outfile *o)
+{
+    if (!o->active)
+        return;
+    o->active = false;
+    if (o->f) {
+        fclose(o->f);
+        o->f = NULL;
+    }
+    if (o->tmp[0] && o->dir_fd >= 0)
+        unlinkat(o->dir_fd, o->tmp, 0);
+    o->tmp[0] = '\0';
+    if (o->dir_fd >= 0)
+        close(o->dir_fd);
+    o->dir_fd = -1;
+    free(o->base);
+    o->base = NULL;
+}

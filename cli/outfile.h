@@ -1,0 +1,54 @@
+/* outfile.h - `-o FILE`: results written safely to a file.
+ *
+ * Hits may hold secrets and memgrep runs as root, so the file is made
+ * mode 0600 whatever the umask, and never through a symbolic link: the
+ * results go to a temporary file with an unpredictable name in FILE's
+ * directory (O_CREAT|O_EXCL|O_NOFOLLOW), which is renamed to FILE when the
+ * run ends. Until then FILE is untouched; a run that fails leaves it as it
+ * was. A FILE that is a symbolic link or not a regular file is refused.
+ *
+ * Life cycle: cli_outfile_open (before the scan, before the sandbox: it
+ * creates the file and keeps its directory open), write to
+ * cli_outfile_stream, then exactly one of cli_outfile_commit or
+ * cli_outfile_abort. Under the sandbox (sandbox.h) commit and abort only
+ * use calls it allows: fsync, renameat and unlinkat on the kept directory.
+ * None of these is async-signal-safe: call them from the normal flow (after
+ * a signal has stopped the scan), not from a signal handler.
+ */
+#ifndef MEMGREP_CLI_OUTFILE_H
+#define MEMGREP_CLI_OUTFILE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct cli_outfile {
+    const char *path; /* FILE as given (not owned) */
+    char *base; /* its last component (owned) */
+    char tmp[64]; /* the temporary name in the directory; "" once gone */
+    int dir_fd; /* FILE's directory, O_RDONLY|O_DIRECTORY; -1: none */
+    FILE *f; /* the temporary file; NULL once closed */
+    bool active; /* opened and neither committed nor aborted yet */
+} cli_outfile;
+
+/* Create the temporary file for path. Returns 0, or -1 after one line on
+ * stderr naming path (then o holds nothing to commit or abort). */
+int cli_outfile_open(cli_outfile *o, const char *path);
+
+/* Where the results go. */
+FILE *cli_outfile_stream(const cli_outfile *o);
+
+/* The directory descriptor that commit and abort use (the sandbox lets
+ * renameat/unlinkat work on it alone), or -1. */
+int cli_outfile_dir_fd(const cli_outfile *o);
+
+/* Flush, fsync, close and rename into place, then fsync the directory.
+ * Any failure (full disk, I/O error, FILE turned into something else
+ * meanwhile) is one line on stderr naming path, the temporary file is
+ * removed and -1 returned; 0 on success. Either way o is finished. */
+int cli_outfile_commit(cli_outfile *o);
+
+/* Close and remove the temporary file; FILE is left as it was. No-op on a
+ * finished o, on one whose open failed and on a zeroed one. */
+void cli_outfile_abort(cli_outfile *o);
+
+#endif
