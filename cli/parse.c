@@ -89,11 +89,11 @@ int mg_cli_parse_duration(const char *s, double *seconds)
             }
         }
     }
-    double unit_mul = 1, unit_div = 1;
+    double unit_mul = 1;
     if (s[0] == '\0' || (s[0] == 's' && s[1] == '\0'))
         ;
     else if (s[0] == 'm' && s[1] == 's' && s[2] == '\0')
-        unit_div = 1000;
+        scale += 3; /* milliseconds: one division, one rounding */
     else if (s[0] == 'm' && s[1] == '\0')
         unit_mul = 60;
     else if (s[0] == 'h' && s[1] == '\0')
@@ -103,10 +103,14 @@ int mg_cli_parse_duration(const char *s, double *seconds)
     if (too_long)
         return -ERANGE;
 
+    /* Exact while mant < 2^53 and scale <= 22 (the common case); else a
+     * few roundings, far below what a duration needs. */
+    while (scale && mant % 10 == 0)
+        mant /= 10, scale--;
     double v = (double)mant;
     for (; scale > max_p10; scale -= max_p10)
         v /= p10[max_p10];
-    v = v / p10[scale] * unit_mul / unit_div;
+    v = v / p10[scale] * unit_mul;
     if (!(v <= MG_CLI_MAX_DURATION))
         return -ERANGE;
     *seconds = v;
