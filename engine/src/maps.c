@@ -33,9 +33,10 @@ static int parse_dec(const char **p, const char *end, uint64_t *out)
     uint64_t v = 0;
     int n = 0;
     while (*p < end && **p >= '0' && **p <= '9') {
-        if (++n > 20)
-            return -EINVAL;
-        v = v * 10 + (uint64_t)(**p - '0');
+        unsigned d = (unsigned)(**p - '0');
+        if (++n > 20 || v > (UINT64_MAX - d) / 10)
+            return -EINVAL; /* more than 64 bits: no kernel wrote this */
+        v = v * 10 + d;
         (*p)++;
     }
     if (n == 0)
