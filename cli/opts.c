@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "parse.h"
 
 /* The CLI's own bound on -j (the engine takes any count). */
 #define MAX_THREADS 1024u
@@ -59,21 +60,8 @@ static const char size_suffixes[] = "KMG";
 
 int cli_parse_size(const char *opt, const char *s, uint64_t *out)
 {
-    const char *end;
-    if (parse_u64(s, out, &end) < 0)
-        goto bad;
-    unsigned shift = 0;
-    if (*end) {
-        const char *suffix = strchr(size_suffixes, *end & ~0x20); /* k: K */
-        if (!suffix || end[1])
-            goto bad;
-        shift = 10 * (unsigned)(suffix - size_suffixes + 1);
-    }
-    if (*out > (UINT64_MAX >> shift))
-        goto bad;
-    *out <<= shift;
-    return 0;
-bad:
+    if (mg_cli_parse_size(s, out) == 0)
+        return 0;
     cli_usage_error("invalid size '%s' for %s: expected bytes with an optional K, M or G suffix", s,
                     opt);
     return -1;
