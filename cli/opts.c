@@ -93,13 +93,6 @@ const char *cli_format_size(uint64_t v, char *buf, size_t size)
     return buf;
 }
 
-/* The one place the CLI asks for the page size. */
-size_t cli_page_size(void)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    return page > 0 ? (size_t)page : 4096;
-}
-
 /* ------------------------------------------------------------------ */
 /* Targets                                                             */
 /* ------------------------------------------------------------------ */
@@ -280,7 +273,7 @@ static const char *threads_max(char *buf, size_t size)
 static const char *chunk_size_range(char *buf, size_t size)
 {
     char max[32];
-    snprintf(buf, size, "a multiple of the page size (%zu) up to %s", cli_page_size(),
+    snprintf(buf, size, "a multiple of the page size (%zu) up to %s", mg_page_size(),
              cli_format_size(MG_MAX_CHUNK_SIZE, max, sizeof(max)));
     return buf;
 }
@@ -329,7 +322,7 @@ static int parse_chunk_size(const char *s, size_t *out)
     uint64_t v;
     if (cli_parse_size("--chunk-size", s, &v) < 0)
         return -1;
-    uint64_t page = cli_page_size();
+    uint64_t page = mg_page_size();
     if (v < page || v > MG_MAX_CHUNK_SIZE || v % page) {
         char range[128];
         cli_usage_error("invalid value '%s' for --chunk-size: expected %s", s,
