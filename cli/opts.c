@@ -11,9 +11,6 @@
 
 #include "commands.h"
 
-/* The CLI's own bound on -j (the engine takes any count). */
-#define MAX_THREADS 1024u
-
 /* Options of all the groups of one command, and -h/-V. */
 #define MAX_OPTIONS 128
 
@@ -265,7 +262,7 @@ enum {
 
 static const char *threads_max(char *buf, size_t size)
 {
-    snprintf(buf, size, "%u", MAX_THREADS);
+    snprintf(buf, size, "%u", MG_MAX_THREADS);
     return buf;
 }
 
@@ -339,7 +336,7 @@ static int engine_parse(void *state, int id, const char *arg)
     uint64_t v;
     switch (id) {
     case OPT_THREADS:
-        if (cli_parse_number("--threads", arg, 0, MAX_THREADS, &v) < 0)
+        if (cli_parse_number("--threads", arg, 0, MG_MAX_THREADS, &v) < 0)
             return -1;
         e->settings.threads = (unsigned)v;
         return 0;
