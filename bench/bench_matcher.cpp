@@ -1,7 +1,7 @@
 // bench_matcher - matcher throughput of libmemgrep through the public
 // mg_scan_buffer(), over a 64 MiB heap-like synthetic buffer (heapgen.h: ASCII
 // text, pointer-like values, zeros; deterministic), with the engine's default
-// chunk size, so chunking, overlap and de-duplication are included.
+// chunk size, so chunking, overlap, ownership and folding are included.
 //
 //   build/bench/bench_matcher [--benchmark_filter=REGEX] [google-benchmark flags]
 //

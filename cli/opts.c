@@ -12,9 +12,6 @@
 #include "commands.h"
 #include "parse.h"
 
-/* The CLI's own bound on -j (the engine takes any count). */
-#define MAX_THREADS 1024u
-
 /* Options of all the groups of one command, and -h/-V. */
 #define MAX_OPTIONS 128
 
@@ -79,13 +76,6 @@ const char *cli_format_size(uint64_t v, char *buf, size_t size)
     else
         snprintf(buf, size, "%llu", (unsigned long long)v);
     return buf;
-}
-
-/* The one place the CLI asks for the page size. */
-size_t cli_page_size(void)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    return page > 0 ? (size_t)page : 4096;
 }
 
 /* ------------------------------------------------------------------ */
@@ -273,7 +263,7 @@ enum {
 
 static const char *threads_max(char *buf, size_t size)
 {
-    snprintf(buf, size, "%u", MAX_THREADS);
+    snprintf(buf, size, "%u", MG_MAX_THREADS);
     return buf;
 }
 
@@ -281,7 +271,7 @@ static const char *threads_max(char *buf, size_t size)
 static const char *chunk_size_range(char *buf, size_t size)
 {
     char max[32];
-    snprintf(buf, size, "a multiple of the page size (%zu) up to %s", cli_page_size(),
+    snprintf(buf, size, "a multiple of the page size (%zu) up to %s", mg_page_size(),
              cli_format_size(MG_MAX_CHUNK_SIZE, max, sizeof(max)));
     return buf;
 }
@@ -330,7 +320,7 @@ static int parse_chunk_size(const char *s, size_t *out)
     uint64_t v;
     if (cli_parse_size("--chunk-size", s, &v) < 0)
         return -1;
-    uint64_t page = cli_page_size();
+    uint64_t page = mg_page_size();
     if (v < page || v > MG_MAX_CHUNK_SIZE || v % page) {
         char range[128];
         cli_usage_error("invalid value '%s' for --chunk-size: expected %s", s,
@@ -347,7 +337,7 @@ static int engine_parse(void *state, int id, const char *arg)
     uint64_t v;
     switch (id) {
     case OPT_THREADS:
-        if (cli_parse_number("--threads", arg, 0, MAX_THREADS, &v) < 0)
+        if (cli_parse_number("--threads", arg, 0, MG_MAX_THREADS, &v) < 0)
             return -1;
         e->settings.threads = (unsigned)v;
         return 0;

@@ -125,7 +125,5 @@ int cli_parse_number(const char *opt, const char *s, uint64_t min, uint64_t max,
 int cli_parse_size(const char *opt, const char *s, uint64_t *out);
 /* A size as the user would type it: "256M", "4K", "4097". */
 const char *cli_format_size(uint64_t v, char *buf, size_t size);
-/* The system page size (the unit of --chunk-size). */
-size_t cli_page_size(void);
 
 #endif

@@ -1,6 +1,6 @@
-/* test_boundary.c - chunk boundaries, overlap and de-duplication, through
- * mg_scan_buffer on synthetic buffers: every placement of a needle around a
- * chunk boundary gives exactly one report at the right address. */
+/* test_boundary.c - chunk boundaries, overlap, ownership and folding,
+ * through mg_scan_buffer on synthetic buffers: every placement of a needle
+ * around a chunk boundary gives exactly one report at the right address. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <stdio.h>

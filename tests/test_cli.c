@@ -797,6 +797,20 @@ Test(cli, chunk_size_limit)
     cr_assert_eq(system(cmd), 0);
 }
 
+/* -j is bounded by the engine's MG_MAX_THREADS: help states it, one more
+ * is refused at parse time. */
+Test(cli, threads_limit)
+{
+    char text[32], over[16];
+    snprintf(text, sizeof text, "max %u", MG_MAX_THREADS);
+    snprintf(over, sizeof over, "%u", MG_MAX_THREADS + 1);
+    char *h = expect_help((const char *[]){"scan", "--help", NULL});
+    cr_assert(strstr(h, text), "scan --help does not say \"%s\":\n%s", text, h);
+    free(h);
+    expect_error((const char *[]){"scan", "-e", "needle", "-j", over, NULL},
+                 (const char *[]){"--threads", over, NULL});
+}
+
 Test(cli, chunk_size_max_scans)
 {
     need_root();

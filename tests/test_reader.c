@@ -238,26 +238,31 @@ Test(reader, pvr_batches_past_iov_max)
         cr_assert_eq(ops[i].got, (size_t)PIECE, "op %zu", i);
 }
 
-/* A process that is gone: process_vm_readv by pid says -ESRCH; a mem fd
- * opened before it exited reads nothing (every op fails). */
+/* A process that is gone: process_vm_readv by pid says -ESRCH, and so does
+ * a mem fd opened before it exited (its reads return 0 bytes), with pread
+ * and with io_uring (pread where io_uring can't be used). */
 Test(reader, dead_process)
 {
     start();
     const plant *p = plant_named("heap");
-    uint8_t a[64];
+    uint8_t a[64], b[16];
     mg_read_op op = {.addr = p->addr, .len = p->len, .dst = a};
     cr_assert_eq(mg_read_pvr(dead_pid(), &op, 1), -ESRCH);
 
     int fd = open_mem(fx.pid);
     fixture_stop(&fx);
-    mg_reader r;
-    mg_reader_init(&r, MG_MEM_READER_PREAD);
-    op = (mg_read_op){.addr = p->addr, .len = p->len, .dst = a};
-    int rc = mg_read_mem(&r, fd, &op, 1);
-    cr_assert(rc == 0 || rc == -ESRCH, "rc %d", rc);
-    cr_assert_eq(op.got, 0u);
-    cr_assert_lt(op.err, 0);
-    cr_log_info("mem fd of an exited process: rc %d, op err %d", rc, op.err);
-    mg_reader_fini(&r);
+    const mg_mem_reader choices[] = {MG_MEM_READER_PREAD, MG_MEM_READER_URING};
+    for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
+        mg_reader r;
+        mg_reader_init(&r, choices[i]);
+        mg_read_op ops[2] = {
+            {.addr = p->addr, .len = p->len, .dst = a},
+            {.addr = p->addr & ~(uint64_t)(PAGE - 1), .len = sizeof(b), .dst = b},
+        };
+        cr_assert_eq(mg_read_mem(&r, fd, ops, 2), -ESRCH, "reader %d", (int)choices[i]);
+        cr_assert_eq(ops[0].got, 0u);
+        cr_assert_eq(ops[0].err, -ESRCH, "reader %d: op err %d", (int)choices[i], ops[0].err);
+        mg_reader_fini(&r);
+    }
     close(fd);
 }

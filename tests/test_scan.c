@@ -341,6 +341,26 @@ Test(scan, context_over_limit_rejected)
     mg_patterns_free(&p);
 }
 
+/* More workers than MG_MAX_THREADS: -EINVAL, before any is started. */
+Test(scan, threads_over_limit_rejected)
+{
+    start();
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, "whatever", 8, 0);
+    compile_patterns(p);
+    mg_settings s;
+    settings_for(&s, &fx.pid, 1);
+    s.threads = MG_MAX_THREADS + 1;
+    collector c = {0};
+    mg_sink sink = collector_sink(&c);
+    mg_stats st;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), -EINVAL);
+    cr_assert(strstr(err.message, "MG_MAX_THREADS"), "message: %s", err.message);
+    cr_assert_eq(c.n, 0u);
+    mg_patterns_free(&p);
+}
+
 Test(scan, same_set_for_every_chunk_size_thread_count_and_reader)
 {
     start();

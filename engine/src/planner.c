@@ -228,21 +228,6 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
     mg_target_unref(p);
 }
 
-/* Resident bytes of a process, for progress estimates only. */
-static uint64_t resident_bytes(pid_t pid)
-{
-    char path[64], *buf = NULL;
-    size_t len;
-    unsigned long long size = 0, rss = 0;
-    snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-    if (mg_read_file(path, &buf, &len) < 0)
-        return 0;
-    if (sscanf(buf, "%llu %llu", &size, &rss) != 2)
-        rss = 0;
-    free(buf);
-    return (uint64_t)rss * MG_PAGE_SIZE;
-}
-
 /* The targets: every process, or the pids given with a thread id standing
  * for its process, once. *out is malloc'd. */
 static int list_targets(const mg_settings *s, pid_t **out, size_t *n)
@@ -273,9 +258,9 @@ int mg_plan_targets(mg_sweep *c, mg_error *err)
     bool use_ioctl = c->set.residency != MG_RESIDENCY_PAGEMAP;
     pid_t self = getpid();
     c->processes_total = n;
-    if (c->sink && c->sink->progress)
+    if (c->sink && c->sink->progress) /* resident bytes: for the progress estimate only */
         for (size_t i = 0; i < n; i++)
-            c->bytes_total += pids[i] != self ? resident_bytes(pids[i]) : 0;
+            c->bytes_total += pids[i] != self ? mg_read_rss(pids[i]) : 0;
     for (size_t i = 0; rc == 0 && i < n && !mg_pool_should_stop(c, NULL); i++)
         if (pids[i] != self)
             plan_process(c, pids[i], &use_ioctl);

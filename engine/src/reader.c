@@ -72,6 +72,9 @@ int mg_read_pvr(pid_t pid, mg_read_op *ops, size_t n)
     return 0;
 }
 
+/* A read of /proc/PID/mem fails at an unreadable page with -EIO; it returns
+ * 0 bytes only when the fd's mm is gone (the process exited, or called
+ * execve, after the open: fs/proc/base.c mem_rw), which is -ESRCH here. */
 static int pread_op(int fd, mg_read_op *op)
 {
     while (op->got < op->len) {
@@ -79,7 +82,7 @@ static int pread_op(int fd, mg_read_op *op)
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            op->err = r < 0 ? -errno : -EIO;
+            op->err = r < 0 ? -errno : -ESRCH;
             return op->err;
         }
         op->got += (size_t)r;
@@ -119,7 +122,7 @@ static int read_mem_uring(mg_reader *r, int fd, mg_read_op *ops, size_t n)
                     pread_op(fd, op);
                 }
             } else {
-                op->err = cqe->res < 0 ? cqe->res : -EIO;
+                op->err = cqe->res < 0 ? cqe->res : -ESRCH;
             }
             seen++;
         }
@@ -151,10 +154,11 @@ int mg_read_mem(mg_reader *r, int fd, mg_read_op *ops, size_t n)
             ops[i].got = 0, ops[i].err = 0;
     }
     for (size_t i = 0; i < n; i++)
-        pread_op(fd, &ops[i]);
+        if (pread_op(fd, &ops[i]) == -ESRCH)
+            break; /* the mm is gone: the other ops would read nothing too */
 out:
     for (size_t i = 0; i < n; i++)
-        if (whole_process_error(ops[i].err) && ops[i].got == 0)
+        if (ops[i].err == -ESRCH || (whole_process_error(ops[i].err) && ops[i].got == 0))
             return ops[i].err;
     return 0;
 }

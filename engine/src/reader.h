@@ -48,7 +48,9 @@ void mg_reader_fini(mg_reader *r);
 int mg_read_pvr(pid_t pid, mg_read_op *ops, size_t n);
 
 /* /proc/PID/mem (fd) over ops. Fills got/err of each op. Returns 0, or
- * -ESRCH, -EPERM or -EACCES like mg_read_pvr. */
+ * -ESRCH, -EPERM or -EACCES like mg_read_pvr; -ESRCH also when the fd's
+ * process has exited or called execve since the open (its reads return 0
+ * bytes), whatever was read before. */
 int mg_read_mem(mg_reader *r, int mem_fd, mg_read_op *ops, size_t n);
 
 #endif

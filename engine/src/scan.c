@@ -55,6 +55,9 @@ static int check_settings(const mg_settings *s, mg_error *err)
         s->chunk_size > MG_MAX_CHUNK_SIZE)
         return mg_fail(err, -EINVAL, "chunk size %zu: must be a multiple of %u up to %u",
                        s->chunk_size, MG_PAGE_SIZE, MG_MAX_CHUNK_SIZE);
+    if (s->threads > MG_MAX_THREADS)
+        return mg_fail(err, -EINVAL, "threads %u: at most %u (MG_MAX_THREADS)", s->threads,
+                       MG_MAX_THREADS);
     if (s->context > MG_MAX_CONTEXT)
         return mg_fail(err, -EINVAL, "context %zu: at most %u bytes", s->context, MG_MAX_CONTEXT);
     if (s->unbounded_width == 0 || s->unbounded_width > MG_MAX_EXACT_WIDTH)
@@ -118,7 +121,7 @@ MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink 
     unsigned threads = s->threads;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (unsigned)n : 1;
+        threads = n > 0 ? (unsigned)MG_MIN(n, (long)MG_MAX_THREADS) : 1;
     }
     mg_sweep *c = calloc(1, sizeof(*c));
     mg_worker *ws = calloc(threads, sizeof(*ws));

@@ -48,6 +48,9 @@ extern "C" {
  * at least one page, at most MG_MAX_CHUNK_SIZE. */
 #define MG_DEFAULT_CHUNK_SIZE (1u << 20)
 #define MG_MAX_CHUNK_SIZE (256u << 20)
+/* Worker threads (mg_settings.threads): at most MG_MAX_THREADS; 0 (one per
+ * online CPU) is capped at it too. */
+#define MG_MAX_THREADS 1024u
 
 /* The system's page size in bytes (sysconf(_SC_PAGESIZE)): chunk sizes
  * are multiples of it. mg_scan fails with -ENOTSUP on a system whose page
@@ -270,7 +273,7 @@ typedef enum mg_residency {
 typedef struct mg_settings {
     const pid_t *pids; /* targets; NULL/0: every process but memgrep */
     size_t n_pids;
-    unsigned threads; /* workers; 0: one per online CPU */
+    unsigned threads; /* workers, <= MG_MAX_THREADS; 0: one per online CPU */
     size_t chunk_size; /* bytes of target memory per work unit (page multiple) */
     size_t context; /* bytes of context each side of a match (<= 4096) */
     uint64_t max_count; /* matches per pattern per process; 0: no limit */
