@@ -12,6 +12,7 @@
 #include "memgrep/memgrep.h"
 #include "opts.h"
 #include "output.h"
+#include "signals.h"
 #include "sink.h"
 
 #define HUNT_PACK_NAME "hunt-pack:linux.txt"
@@ -262,9 +263,14 @@ static mg_pattern_info *pattern_infos(const mg_patterns *p, size_t *n)
     return info;
 }
 
-/* Whatever the output, the exit status says whether something matched. */
+/* Whatever the output, the exit status says whether something matched;
+ * a sweep cut short says why, before that (signal, then timeout), unless
+ * output was lost. */
 static int exit_status(const cli_sink *s, const mg_stats *stats)
 {
+    int sig = cli_signals_caught();
+    if (sig)
+        return EXIT_SIGNAL_BASE + sig; /* also if it came after the sweep's end */
     if (s->out_of_memory) {
         fprintf(stderr, "memgrep: out of memory\n");
         return EXIT_TROUBLE;
@@ -273,9 +279,11 @@ static int exit_status(const cli_sink *s, const mg_stats *stats)
         fprintf(stderr, "memgrep: write error: %s\n", strerror(errno ? errno : EIO));
         return EXIT_TROUBLE;
     }
+    if (stats->stop_reason == MG_STOP_TIMEOUT)
+        return EXIT_TIMEOUT;
     if (s->matches)
         return EXIT_MATCH;
-    if (!stats->processes_scanned) {
+    if (!stats->processes_scanned && stats->complete) {
         fprintf(stderr,
                 "memgrep: nothing readable: no process could be scanned (%llu failed; "
                 "root or CAP_SYS_PTRACE is needed for other users' processes)\n",
@@ -307,6 +315,13 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     /* Progress only where a person watches: stderr on a terminal. */
     s.progress = o->progress && !o->json && mode != CLI_MODE_QUIET && isatty(STDERR_FILENO);
     mg_sink sink = cli_sink_get(&s);
+    /* From here on SIGINT, SIGTERM, SIGHUP stop the sweep (set->cancel)
+     * and we still finish the output, marked incomplete. */
+    if (cli_signals_install() < 0) {
+        fprintf(stderr, "memgrep: cannot catch signals: %s\n", strerror(errno));
+        cli_sink_free(&s);
+        return EXIT_TROUBLE;
+    }
     int r = mg_scan(p, set, &sink, &stats, &err);
     if (r < 0) {
         cli_report(r, &err, "scan");
@@ -318,6 +333,10 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     cli_sink_finish(&s);
     if (o->summary && mode != CLI_MODE_QUIET)
         be->summary(out, &stats);
+    /* HOOK(-o): commit the output file here (cli/outfile.c: flush, fsync,
+     * rename the temporary into place). A sweep cut short by --timeout or a
+     * signal is committed too: its records are whole and the summary says
+     * it is incomplete. Only a second signal (signals.c) leaves no file. */
     int status = exit_status(&s, &stats);
     cli_sink_free(&s);
     return status;
@@ -326,9 +345,15 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
 static int scan_run(void *state)
 {
     const scan_state *s = state;
-    mg_settings set = s->engine.settings;
+    mg_settings set;
+    cli_engine_settings(&s->engine, &set);
     set.pids = s->targets.pids;
     set.n_pids = s->targets.n_pids;
+    set.cancel = cli_signals_cancel;
+    /* before compiling (which can take a while) and before the workers
+     * start: they inherit it */
+    if (cli_engine_apply_priority(&s->engine) < 0)
+        return EXIT_TROUBLE;
     mg_patterns *p = build_patterns(s);
     if (!p)
         return EXIT_TROUBLE;
@@ -372,7 +397,9 @@ const cli_command cli_cmd_scan = {
     .synopsis = "[OPTIONS] [PATTERN...]",
     .description = "Search the memory of running processes. Positional PATTERNs are literals;\n"
                    "with no pattern at all the built-in Linux hunt pack is used.",
-    .epilogue = "Exit status: 0 a match was found, 1 no match, 2 error.\n",
+    .epilogue = "Exit status: 0 a match was found, 1 no match, 2 error, 3 --timeout ran out\n"
+                "(the output is whole but incomplete), 128+N stopped by signal N (130 SIGINT,\n"
+                "143 SIGTERM, 129 SIGHUP; the output is whole, the summary says incomplete).\n",
     .groups = scan_groups,
     .n_groups = sizeof(scan_groups) / sizeof(scan_groups[0]),
     .positional = scan_positional,
