@@ -380,7 +380,7 @@ static const jval *jstr(const jval *o, const char *key)
 }
 
 static const char *const event_names[MG_EVENT_KINDS] = {"gone", "permission", "changed", "other",
-                                                          "timeout"};
+                                                        "timeout"};
 
 /* Every line valid JSON; matches collected; the summary read. */
 static void parse_json(const run *r, result *res)
