@@ -14,6 +14,7 @@
 #include "outfile.h"
 #include "output.h"
 #include "sandbox.h"
+#include "signals.h"
 #include "sink.h"
 
 #define HUNT_PACK_NAME "hunt-pack:linux.txt"
@@ -265,10 +266,14 @@ static mg_pattern_info *pattern_infos(const mg_patterns *p, size_t *n)
     return info;
 }
 
-/* Whatever the output, the exit status says whether something matched.
- * out_name: "stdout" or -o's FILE, for a write error. */
+/* Whatever the output, the exit status says whether something matched;
+ * a sweep cut short says why, before that (signal, then timeout), unless
+ * output was lost. out_name: "stdout" or -o's FILE, for a write error. */
 static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out_name)
 {
+    int sig = cli_signals_caught();
+    if (sig)
+        return EXIT_SIGNAL_BASE + sig; /* also if it came after the sweep's end */
     if (s->out_of_memory) {
         fprintf(stderr, "memgrep: out of memory\n");
         return EXIT_TROUBLE;
@@ -279,9 +284,11 @@ static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out
         fprintf(stderr, "memgrep: write error on %s: %s\n", out_name, strerror(err));
         return EXIT_TROUBLE;
     }
+    if (stats->stop_reason == MG_STOP_TIMEOUT)
+        return EXIT_TIMEOUT;
     if (s->matches)
         return EXIT_MATCH;
-    if (!stats->processes_scanned) {
+    if (!stats->processes_scanned && stats->complete) {
         fprintf(stderr,
                 "memgrep: nothing readable: no process could be scanned (%llu failed; "
                 "root or CAP_SYS_PTRACE is needed for other users' processes)\n",
@@ -313,6 +320,13 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     /* Progress only where a person watches: stderr on a terminal. */
     s.progress = o->progress && !o->json && mode != CLI_MODE_QUIET && isatty(STDERR_FILENO);
     mg_sink sink = cli_sink_get(&s);
+    /* From here on SIGINT, SIGTERM, SIGHUP stop the sweep (set->cancel)
+     * and we still finish the output, marked incomplete. */
+    if (cli_signals_install() < 0) {
+        fprintf(stderr, "memgrep: cannot catch signals: %s\n", strerror(errno));
+        cli_sink_free(&s);
+        return EXIT_TROUBLE;
+    }
     int r = mg_scan(p, set, &sink, &stats, &err);
     if (r < 0) {
         cli_report(r, &err, "scan");
@@ -324,6 +338,9 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     cli_sink_finish(&s);
     if (o->summary && mode != CLI_MODE_QUIET)
         be->summary(out, &stats);
+    /* -o's file is committed by scan_run, also after --timeout or a signal:
+     * its records are whole and the summary says it is incomplete. Only a
+     * second signal (signals.c) leaves no file. */
     int status = exit_status(&s, &stats, o->file ? o->file : "stdout");
     cli_sink_free(&s);
     return status;
@@ -355,9 +372,15 @@ static int prepare_sweep(const scan_state *s, const mg_settings *set, cli_outfil
 static int scan_run(void *state)
 {
     const scan_state *s = state;
-    mg_settings set = s->engine.settings;
+    mg_settings set;
+    cli_engine_settings(&s->engine, &set);
     set.pids = s->targets.pids;
     set.n_pids = s->targets.n_pids;
+    set.cancel = cli_signals_cancel;
+    /* before compiling (which can take a while) and before the workers
+     * start: they inherit it */
+    if (cli_engine_apply_priority(&s->engine) < 0)
+        return EXIT_TROUBLE;
     mg_patterns *p = build_patterns(s);
     if (!p)
         return EXIT_TROUBLE;
@@ -371,6 +394,7 @@ static int scan_run(void *state)
     }
     if (prepare_sweep(s, &set, &file) < 0)
         goto done;
+    cli_signals_forget_on_exit(cli_outfile_dir_fd(&file), file.tmp);
     output_ctx out = {
         .out = s->output.file ? cli_outfile_stream(&file) : stdout,
         .err = stderr,
@@ -409,7 +433,9 @@ const cli_command cli_cmd_scan = {
     .synopsis = "[OPTIONS] [PATTERN...]",
     .description = "Search the memory of running processes. Positional PATTERNs are literals;\n"
                    "with no pattern at all the built-in Linux hunt pack is used.",
-    .epilogue = "Exit status: 0 a match was found, 1 no match, 2 error.\n",
+    .epilogue = "Exit status: 0 a match was found, 1 no match, 2 error, 3 --timeout ran out\n"
+                "(the output is whole but incomplete), 128+N stopped by signal N (130 SIGINT,\n"
+                "143 SIGTERM, 129 SIGHUP; the output is whole, the summary says incomplete).\n",
     .groups = scan_groups,
     .n_groups = sizeof(scan_groups) / sizeof(scan_groups[0]),
     .positional = scan_positional,

@@ -14,11 +14,13 @@
 #include "memgrep/memgrep.h"
 #include "opts.h"
 
-/* Exit status, as grep. */
+/* Exit status, as grep; then memgrep's own. */
 enum {
     EXIT_MATCH = 0,
     EXIT_NO_MATCH = 1,
     EXIT_TROUBLE = 2,
+    EXIT_TIMEOUT = 3, /* --timeout ran out: the sweep is incomplete */
+    EXIT_SIGNAL_BASE = 128, /* + N: stopped by signal N (SIGINT, SIGTERM, SIGHUP) */
 };
 
 typedef struct cli_command {

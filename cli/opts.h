@@ -73,13 +73,39 @@ extern const cli_group cli_output_group;
 bool cli_output_color(const cli_output *o);
 
 /* Engine: -j, --chunk-size, --mem-reader, --no-dedupe, --include-noread,
- * --db-cache DIR / --no-db-cache. */
+ * --db-cache DIR / --no-db-cache; and the limits for production hosts:
+ * --max-rate, --timeout, --process-timeout, --idle, --nice, --gentle. */
 typedef struct cli_engine {
-    mg_settings settings; /* mg_default_settings, then the options */
+    /* mg_default_settings, then the options; read it through
+     * cli_engine_settings, which applies --gentle */
+    mg_settings settings;
     bool db_cache; /* false with --no-db-cache */
     const char *db_cache_dir; /* --db-cache DIR (points into argv); NULL: default */
+    bool gentle; /* --gentle: the preset below, for what was not given */
+    bool threads_set, rate_set, nice_set; /* given explicitly: win over --gentle */
+    bool idle; /* --idle (or --gentle) */
+    int nice; /* --nice N, -20..19 */
 } cli_engine;
 extern const cli_group cli_engine_group;
+
+/* The --gentle preset: one worker, SCHED_IDLE and the idle I/O class,
+ * reads capped at 64 MiB/s, nice 19. Explicit -j, --max-rate, --nice win
+ * whatever their place on the command line. */
+#define CLI_GENTLE_THREADS 1u
+#define CLI_GENTLE_MAX_RATE (64ull << 20)
+#define CLI_GENTLE_NICE 19
+
+/* The settings to scan with: the options, and --gentle's preset for what
+ * they don't give. */
+void cli_engine_settings(const cli_engine *e, mg_settings *out);
+
+/* --idle and --nice (and --gentle's): applied to the calling thread, to be
+ * called on the main thread before mg_scan starts its workers, which
+ * inherit them (scheduling policy, nice value and I/O priority are per
+ * thread on Linux, inherited at thread creation). Returns 0, or -1 after
+ * one line on stderr (exit status 2: e.g. a negative --nice without
+ * CAP_SYS_NICE). */
+int cli_engine_apply_priority(const cli_engine *e);
 
 /* Where compiled databases are kept: --db-cache DIR, else for root
  * /var/cache/memgrep (not $XDG_CACHE_HOME or $HOME, which sudo may bring
@@ -123,6 +149,11 @@ void cli_print_options(FILE *f, const cli_binding *groups, size_t n_groups);
 int cli_parse_number(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Bytes with an optional binary suffix: 65536, 64K, 1M, 1G. */
 int cli_parse_size(const char *opt, const char *s, uint64_t *out);
+/* A duration: a number (digits, optionally '.' and digits) with an
+ * optional unit ms, s, m or h; none means seconds: "30s", "2m", "1.5",
+ * "500ms", "1h". At least 0, at most 10 years. In seconds.
+ * FIXME(merge): cli/parse.c's mg_cli_parse_duration replaces this one. */
+int cli_parse_duration(const char *opt, const char *s, double *out);
 /* A size as the user would type it: "256M", "4K", "4097". */
 const char *cli_format_size(uint64_t v, char *buf, size_t size);
 

@@ -50,8 +50,12 @@ void json_string(FILE *f, const void *data, size_t n);
 const char *output_region_name(const mg_region *r);
 /* "literal", "hex", "regex". */
 const char *output_pattern_kind_name(mg_pattern_kind kind);
-/* "gone", "permission", "changed", "other": the JSON contract. */
+/* "gone", "permission", "changed", "other", "timeout": the JSON contract. */
 const char *output_event_kind_name(mg_event_kind kind);
+/* Why a sweep is incomplete, as the summaries say it: "timeout",
+ * "signal" (SIGINT, SIGTERM, SIGHUP), "stopped" (-q, or a write error);
+ * "none" when complete. The JSON contract too. */
+const char *output_stop_reason_name(mg_stop_reason reason);
 /* mg_strerror(err) starting lower case ("permission denied"), into buf. */
 const char *output_error_text(int err, char *buf, size_t size);
 /* "permission denied: open /proc/PID/mem": the error, then what failed. */

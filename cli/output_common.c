@@ -35,11 +35,29 @@ const char *output_event_kind_name(mg_event_kind kind)
         return "permission";
     case MG_EVENT_CHANGED:
         return "changed";
+    case MG_EVENT_TIMEOUT:
+        return "timeout";
     case MG_EVENT_OTHER:
     case MG_EVENT_KINDS:
         break;
     }
     return "other";
+}
+
+/* Also part of the JSON contract ("stop_reason"). */
+const char *output_stop_reason_name(mg_stop_reason reason)
+{
+    switch (reason) {
+    case MG_STOP_NONE:
+        return "none";
+    case MG_STOP_TIMEOUT:
+        return "timeout";
+    case MG_STOP_CANCELLED: /* memgrep's only way to cancel: SIGINT, SIGTERM, SIGHUP */
+        return "signal";
+    case MG_STOP_SINK: /* -q's first match, or output that can't be written */
+        break;
+    }
+    return "stopped";
 }
 
 const char *output_error_text(int err, char *buf, size_t size)
@@ -75,6 +93,8 @@ const char *output_event_reason(const mg_event *e, char *buf, size_t size)
     /* ENOENT or ESRCH on a vanished process says less than this. */
     if (e->kind == MG_EVENT_GONE)
         snprintf(err, sizeof(err), "exited during the scan");
+    else if (e->kind == MG_EVENT_TIMEOUT) /* not "connection timed out" */
+        snprintf(err, sizeof(err), "timed out");
     else
         output_error_text(e->err, err, sizeof(err));
     if (e->what && e->what[0])

@@ -230,6 +230,9 @@ static void json_summary(output_ctx *o, const mg_stats *s)
     else
         fputs(",\"mem_reader\":null", f);
     key_u64(f, "threads", s->threads);
+    key_bool(f, "complete", s->complete);
+    if (!s->complete)
+        key_str(f, "stop_reason", output_stop_reason_name(s->stop_reason));
     end(f);
 }
 

@@ -213,8 +213,12 @@ static void text_summary(output_ctx *o, const mg_stats *s)
         fprintf(err, "%s %" PRIu64 " %s", k ? "," : "", s->events[k],
                 output_event_kind_name((mg_event_kind)k));
     fputc('\n', err);
-    fprintf(err, "memgrep: %.3f s, %.2f GB/s, mem reader %s, %u threads\n", s->elapsed_seconds,
+    fprintf(err, "memgrep: %.3f s, %.2f GB/s, mem reader %s, %u threads, ", s->elapsed_seconds,
             output_gbps(s), s->mem_reader ? s->mem_reader : "none", s->threads);
+    if (s->complete)
+        fputs("complete\n", err);
+    else
+        fprintf(err, "incomplete (%s)\n", output_stop_reason_name(s->stop_reason));
 }
 
 const output_backend output_text = {

@@ -379,7 +379,8 @@ static const jval *jstr(const jval *o, const char *key)
     return v;
 }
 
-static const char *const event_names[MG_EVENT_KINDS] = {"gone", "permission", "changed", "other"};
+static const char *const event_names[MG_EVENT_KINDS] = {"gone", "permission", "changed", "other",
+                                                        "timeout"};
 
 /* Every line valid JSON; matches collected; the summary read. */
 static void parse_json(const run *r, result *res)

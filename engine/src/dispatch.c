@@ -50,6 +50,8 @@ mg_event_kind mg_event_kind_of(int err)
     case -EIO:
     case -ENOMEM:
         return MG_EVENT_CHANGED;
+    case -ETIMEDOUT:
+        return MG_EVENT_TIMEOUT;
     default:
         return MG_EVENT_OTHER;
     }
@@ -91,11 +93,15 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
         .before = before,
         .after = after,
     };
+    /* A unit can hold many matches (and the sink take its time over each):
+     * deadlines and cancellation are looked at before each one. */
+    if (mg_pool_should_stop(c, p))
+        return atomic_load(&c->stop_reason) != MG_STOP_NONE ? MG_SINK_STOP : MG_SINK_NEXT_PROCESS;
     /* Decided under the sink lock: once the sink has said "next process"
      * or "stop", matches other workers found meanwhile are not delivered. */
     int v = MG_SINK_CONTINUE;
     pthread_mutex_lock(&c->sink_lock);
-    if (atomic_load(&c->stop))
+    if (atomic_load(&c->stop_reason) != MG_STOP_NONE)
         v = MG_SINK_STOP;
     else if (atomic_load(&p->sink_done))
         v = MG_SINK_NEXT_PROCESS;
@@ -107,7 +113,7 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
             atomic_store(&p->sink_done, true);
             atomic_store(&p->skip, true);
         } else if (v == MG_SINK_STOP)
-            atomic_store(&c->stop, true);
+            mg_sweep_stop(c, MG_STOP_SINK);
     }
     pthread_mutex_unlock(&c->sink_lock);
     return v;
@@ -164,4 +170,6 @@ void mg_fill_stats(mg_sweep *c, mg_stats *out, double t0, unsigned threads)
                           ? "pread"
                           : "io_uring";
     out->threads = threads;
+    out->stop_reason = (mg_stop_reason)atomic_load(&c->stop_reason);
+    out->complete = out->stop_reason == MG_STOP_NONE;
 }

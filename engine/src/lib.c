@@ -44,12 +44,22 @@ MG_API const char *mg_region_kind_name(mg_region_kind kind)
 MG_API const char *mg_event_kind_name(mg_event_kind kind)
 {
     static const char *const names[] = {
-        [MG_EVENT_GONE] = "gone",
-        [MG_EVENT_PERMISSION] = "permission",
-        [MG_EVENT_CHANGED] = "changed",
-        [MG_EVENT_OTHER] = "other",
+        [MG_EVENT_GONE] = "gone",       [MG_EVENT_PERMISSION] = "permission",
+        [MG_EVENT_CHANGED] = "changed", [MG_EVENT_OTHER] = "other",
+        [MG_EVENT_TIMEOUT] = "timeout",
     };
     return (unsigned)kind < MG_EVENT_KINDS ? names[kind] : "unknown";
+}
+
+MG_API const char *mg_stop_reason_name(mg_stop_reason reason)
+{
+    static const char *const names[] = {
+        [MG_STOP_NONE] = "none",
+        [MG_STOP_TIMEOUT] = "timeout",
+        [MG_STOP_CANCELLED] = "cancelled",
+        [MG_STOP_SINK] = "sink",
+    };
+    return (unsigned)reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "unknown";
 }
 
 MG_API void mg_default_settings(mg_settings *s)

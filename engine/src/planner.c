@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "procs.h"
@@ -69,8 +70,7 @@ static int push_unit(void *arg, uint64_t own_start, uint64_t own_end)
         .file_hi = pr->file ? pr->run_hi : 0,
         .mem_only = pr->mem_only,
     };
-    mg_pool_push(pr->c, &u);
-    return 0;
+    return mg_pool_push(pr->c, &u) ? 0 : 1;
 }
 
 /* One run of present pages. Pages of the zero page are left out of the runs
@@ -106,6 +106,8 @@ void mg_target_unref(mg_target *p)
         close(p->pagemap_fd);
     if (p->mem_fd >= 0)
         close(p->mem_fd);
+    if (p->pidfd >= 0)
+        close(p->pidfd);
     mg_maps_free(&p->maps);
     free(p->exe);
     free(p->counts);
@@ -120,6 +122,18 @@ static int open_proc_file(pid_t pid, const char *name)
     return fd < 0 ? -errno : fd;
 }
 
+/* A pidfd for pid: the process itself, not its number. -1 where the kernel
+ * has no pidfd_open (before 5.3) or won't give one (out of descriptors):
+ * then reads rest on the start-time check alone, as before. -ESRCH if no
+ * process has that pid any more. */
+static int open_pidfd(pid_t pid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0u);
+    if (fd >= 0)
+        return fd;
+    return errno == ESRCH ? -ESRCH : -1;
+}
+
 /* Open a target; NULL if it is skipped silently (kernel thread, zombie)
  * or failed (reported). */
 static mg_target *open_target(mg_sweep *c, pid_t pid)
@@ -130,7 +144,7 @@ static mg_target *open_target(mg_sweep *c, pid_t pid)
         return NULL;
     atomic_init(&p->refs, 1);
     p->c = c;
-    p->pagemap_fd = p->mem_fd = -1;
+    p->pagemap_fd = p->mem_fd = p->pidfd = -1;
     p->info.pid = pid;
     p->info.comm = p->comm;
     p->info.exe = "";
@@ -164,8 +178,16 @@ static mg_target *open_target(mg_sweep *c, pid_t pid)
         p->mem_fd = open_proc_file(pid, "mem");
         if (p->mem_fd < 0)
             p->mem_errno = -p->mem_fd;
-        /* pid reuse: the fds must belong to the process we listed */
+        /* The pidfd is taken before the check below, so it names the
+         * process the check finds (unit.c: process_vm_readv goes by pid
+         * number, and the pidfd tells if that process exited meanwhile). */
         what = "pid reused";
+        int fd = open_pidfd(pid);
+        p->pidfd = fd >= 0 ? fd : -1; /* -1: the start-time check alone */
+        rc = fd == -ESRCH ? -ESRCH : 0;
+    }
+    if (rc >= 0) {
+        /* pid reuse: the fds must belong to the process we listed */
         rc = mg_read_proc_stat(pid, &st1);
         if (rc == 0 && st1.starttime != st0.starttime)
             rc = -ESRCH;

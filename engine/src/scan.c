@@ -35,6 +35,10 @@ void mg_sweep_init(mg_sweep *c, const mg_patterns *pats, const mg_settings *s, c
     c->margin = margin_of(pats, s->unbounded_width, s->context);
     c->width = mg_patterns_max_width(pats, s->unbounded_width);
     c->t0 = t0;
+    c->deadline = s->timeout > 0 ? t0 + s->timeout : 0;
+    c->rate.bytes_per_sec = s->max_rate;
+    c->rate.burst_ns = (int64_t)MG_RATE_BURST_MS * 1000000;
+    atomic_init(&c->stop_reason, MG_STOP_NONE);
     c->interval = sink && sink->progress_interval > 0 ? sink->progress_interval
                                                       : MG_DEFAULT_PROGRESS_INTERVAL;
     atomic_init(&c->next_progress_us, (uint64_t)(c->interval * 1e6));
@@ -60,6 +64,13 @@ static int check_settings(const mg_settings *s, mg_error *err)
                        MG_MAX_THREADS);
     if (s->context > MG_MAX_CONTEXT)
         return mg_fail(err, -EINVAL, "context %zu: at most %u bytes", s->context, MG_MAX_CONTEXT);
+    /* !(x >= 0) also catches NaN; 0 is the way to say none, not inf */
+    if (!(s->timeout >= 0) || s->timeout > 1e12)
+        return mg_fail(err, -EINVAL, "timeout %g: must be 0 (none) or a number of seconds",
+                       s->timeout);
+    if (!(s->process_timeout >= 0) || s->process_timeout > 1e12)
+        return mg_fail(err, -EINVAL, "process timeout %g: must be 0 (none) or a number of seconds",
+                       s->process_timeout);
     if (s->unbounded_width == 0 || s->unbounded_width > MG_MAX_EXACT_WIDTH)
         return mg_fail(err, -EINVAL, "unbounded width %u: must be 1..%u", s->unbounded_width,
                        MG_MAX_EXACT_WIDTH);

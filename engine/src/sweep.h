@@ -19,7 +19,9 @@
  *    the calling thread. After setup, workers only read it, except: st[]
  *    and the atomics (any thread, relaxed); the queue fields (under `lock`);
  *    sink callbacks are made only under `sink_lock`, which also guards the
- *    per-target sink verdicts (stop, sink_done).
+ *    per-target sink verdicts (sink_done, and stop_reason MG_STOP_SINK).
+ *    stop_reason goes from MG_STOP_NONE to one reason, once (CAS); the rate
+ *    limiter's timeline is one atomic.
  *  - mg_target: one per process, made by the planner, refcounted: one
  *    reference for the planner while it plans the process, one per queued
  *    unit; the last mg_target_unref frees it. Its fields are immutable
@@ -54,11 +56,28 @@ typedef struct mg_target {
     char *exe;
     mg_maps maps;
     int pagemap_fd, mem_fd, mem_errno;
+    /* pidfd_open of the target, -1 if the kernel has none (< 5.3): reads
+     * by pid number (process_vm_readv) are checked against it, so bytes of
+     * a process that reused the pid are never taken for the target's */
+    int pidfd;
+    /* process_timeout clock: microseconds after the sweep's t0 when its
+     * first unit started (0: none yet; the first worker sets it) */
+    _Atomic uint64_t first_unit_us;
     atomic_bool skip; /* gone, denied, or the sink asked for the next process */
     atomic_bool sink_done; /* the sink asked for the next process */
     atomic_bool gone_reported, mem_reported;
     _Atomic uint32_t *counts; /* per pattern, with max_count */
 } mg_target;
+
+/* Read pacing (pool.c): a virtual clock shared by the workers. Each read of
+ * n bytes reserves n / rate seconds on it, after the reservations made
+ * before, and waits until its reservation ends, less `burst`. Time is in
+ * nanoseconds after the sweep's t0. */
+typedef struct mg_rate {
+    uint64_t bytes_per_sec; /* 0: no limit */
+    int64_t burst_ns;
+    _Atomic int64_t tat_ns; /* end of the last reservation */
+} mg_rate;
 
 typedef struct mg_unit {
     mg_target *p;
@@ -95,7 +114,10 @@ struct mg_sweep {
     size_t margin; /* overlap each side: width + context + 1 */
     uint64_t width; /* largest match width (unbounded regexes: unbounded_width) */
     bool skip_zero; /* no pattern matches within zero bytes alone */
-    atomic_bool stop; /* the sink said stop (set under sink_lock) */
+    /* mg_stop_reason: NONE until the sweep stops (mg_sweep_stop) */
+    atomic_int stop_reason;
+    double deadline; /* mg_now() when set.timeout runs out; 0: none */
+    mg_rate rate;
     _Atomic uint64_t st[ST_N];
 
     /* the unit queue (pool.c), under lock */
@@ -141,6 +163,10 @@ void mg_sweep_init(mg_sweep *c, const mg_patterns *pats, const mg_settings *s, c
                    double t0);
 void mg_sweep_fini(mg_sweep *c);
 
+/* Stop the sweep for `reason` (an mg_stop_reason); the first reason given
+ * stays. Returns the reason in force. */
+int mg_sweep_stop(mg_sweep *c, int reason);
+
 /* ---- dispatch.c: everything that reaches the sink ---- */
 
 void mg_stat_add(mg_sweep *c, enum mg_stat_id id, uint64_t v);
@@ -161,16 +187,30 @@ void mg_fill_stats(mg_sweep *c, mg_stats *out, double t0, unsigned threads);
 /* ---- pool.c: the queue and the workers ---- */
 
 int mg_pool_start(mg_sweep *c, mg_worker *ws, unsigned threads, unsigned *started);
-/* Planner side: queue a unit (waits while the queue is full); takes a
- * reference on u->p. */
-void mg_pool_push(mg_sweep *c, const mg_unit *u);
+/* Planner side: queue a unit, taking a reference on u->p. Waits while the
+ * queue is full, but no longer than the sweep or u->p should go on:
+ * returns false (nothing queued) once mg_pool_should_stop says stop. */
+bool mg_pool_push(mg_sweep *c, const mg_unit *u);
 /* No more units: let the workers drain the queue, join and free them. */
 void mg_pool_finish(mg_sweep *c, mg_worker *ws, unsigned started);
-/* THE place where a sweep decides to stop between units: checked by the
- * workers before each unit and by the planner before each unit it cuts.
- * p may be NULL (the sweep as a whole). Today: the sink said stop, or
- * (for p) the target is gone or done. */
-bool mg_pool_should_stop(mg_sweep *c, const mg_target *p);
+/* THE place where a sweep decides to stop: checked by the workers before
+ * each unit and before each match they deliver, by the planner before each
+ * unit it cuts, and every MG_STOP_POLL_MS by whoever waits (queue, rate).
+ * p may be NULL (the sweep as a whole). True when the sweep stops (the
+ * sink said stop, set.cancel said so, set.timeout ran out: the first one
+ * seen is kept in stop_reason) or, for p, when the target is gone or done
+ * or its process_timeout ran out (then reported once as MG_EVENT_TIMEOUT).
+ * Must not be called with sink_lock held. */
+bool mg_pool_should_stop(mg_sweep *c, mg_target *p);
+/* Nanoseconds after c->t0. */
+int64_t mg_sweep_now_ns(const mg_sweep *c);
+/* The rate limiter alone (no sleeping, no clock): reserve n bytes at time
+ * now (ns); returns when the read may start (ns, may be <= now). */
+int64_t mg_rate_reserve(mg_rate *r, uint64_t n, int64_t now);
+/* Worker side, before a read of n bytes of p: wait for the rate limiter
+ * (nothing to wait for without set.max_rate). False if the sweep or p
+ * stopped meanwhile: then the read must not be made. */
+bool mg_pool_pace(mg_sweep *c, mg_target *p, uint64_t n);
 
 /* ---- unit.c: reading and scanning one unit ---- */
 

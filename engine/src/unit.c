@@ -13,6 +13,7 @@
  * worker's state, the unit's target (read-only but for its atomics) and,
  * through dispatch.c, the sink. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,8 +100,27 @@ static void collect(mg_worker *w, mg_read_op *ops, size_t n, uint64_t ba, uint8_
     }
 }
 
+/* Whether the process behind a pidfd has exited: its pid may then name
+ * another process already. -1 (no pidfd): not known, so no. */
+static bool pidfd_exited(int pidfd)
+{
+    struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+    return pidfd >= 0 && poll(&pf, 1, 0) > 0 && (pf.revents & (POLLIN | POLLHUP));
+}
+
+static uint64_t ops_bytes(const mg_read_op *ops, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += ops[i].len;
+    return sum;
+}
+
 /* Read the present pages of [ba, bb) into the buffer; ok[] marks the pages
- * read in full. Returns false if the process can't be read any more. */
+ * read in full. Returns false if the process can't be read any more, or
+ * the sweep or the target stopped while waiting for the rate limit. Each
+ * batch (process_vm_readv, /proc/PID/mem) takes its bytes from the rate
+ * budget before it is read. */
 static bool read_unit(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, size_t np)
 {
     mg_sweep *c = w->c;
@@ -125,9 +145,18 @@ static bool read_unit(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, size_
     }
     memset(w->ok, 0, np);
     if (n_pvr) {
+        if (!mg_pool_pace(c, p, ops_bytes(w->pvr_ops, n_pvr)))
+            return false;
         int rc = mg_read_pvr(p->info.pid, w->pvr_ops, n_pvr);
         if (rc < 0) {
             mg_target_failed(c, p, rc, "process_vm_readv");
+            return false;
+        }
+        /* process_vm_readv goes by pid number: if the target exited before
+         * (or while) it read, the pid may have been reused and the bytes be
+         * another process's. They are dropped, and the target is gone. */
+        if (pidfd_exited(p->pidfd)) {
+            mg_target_failed(c, p, -ESRCH, "process_vm_readv");
             return false;
         }
         collect(w, w->pvr_ops, n_pvr, ba, w->ok);
@@ -140,6 +169,8 @@ static bool read_unit(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, size_
             mg_emit_event(c, p, u->region, mg_event_kind_of(-p->mem_errno), -p->mem_errno, 0,
                           "open /proc/PID/mem");
     } else if (n_mem) {
+        if (!mg_pool_pace(c, p, ops_bytes(w->mem_ops, n_mem)))
+            return false;
         int rc = mg_read_mem(&w->reader, p->mem_fd, w->mem_ops, n_mem);
         if (rc < 0) {
             mg_target_failed(c, p, rc, "read /proc/PID/mem");
@@ -171,6 +202,10 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
     mg_sweep *c = w->c;
     mg_target *p = u->p;
     w->u = u;
+    if (c->set.process_timeout > 0) { /* the process's clock starts at its first unit */
+        uint64_t none = 0, now = (uint64_t)MG_MAX(mg_sweep_now_ns(c) / 1000, 1);
+        atomic_compare_exchange_strong(&p->first_unit_us, &none, now);
+    }
     uint64_t ba, bb;
     mg_unit_window(c, u, &ba, &bb);
     uint64_t pa = ba & PAGE_MASK;

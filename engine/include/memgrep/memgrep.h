@@ -52,6 +52,18 @@ extern "C" {
  * online CPU) is capped at it too. */
 #define MG_MAX_THREADS 1024u
 
+/* Stopping (mg_settings.timeout, process_timeout, cancel): the engine
+ * looks at its deadlines and the cancel hook between work units (every
+ * chunk_size bytes of a target), before each match it delivers, and at
+ * least every MG_STOP_POLL_MS while it waits (on the rate limit, or for
+ * room in its queue), so a sweep stops within about that long plus one
+ * unit's read and scan, whatever the targets' sizes. */
+#define MG_STOP_POLL_MS 100u
+/* Read pacing (mg_settings.max_rate): bytes read in the first t seconds of
+ * a sweep stay below max_rate x (t + MG_RATE_BURST_MS / 1000), and in any
+ * window of t seconds below max_rate x t plus one read (one unit). */
+#define MG_RATE_BURST_MS 50u
+
 /* The system's page size in bytes (sysconf(_SC_PAGESIZE)): chunk sizes
  * are multiples of it. mg_scan fails with -ENOTSUP on a system whose page
  * size differs from the one the library was built for (4096). */
@@ -211,6 +223,9 @@ typedef enum mg_event_kind {
     MG_EVENT_PERMISSION, /* no access to its maps/pagemap/memory */
     MG_EVENT_CHANGED, /* a mapping changed under us: short read, EFAULT, EIO */
     MG_EVENT_OTHER,
+    /* mg_settings.process_timeout ran out: the rest of the process is not
+     * scanned (err -ETIMEDOUT) */
+    MG_EVENT_TIMEOUT,
     MG_EVENT_KINDS
 } mg_event_kind;
 
@@ -286,9 +301,44 @@ typedef struct mg_settings {
      * Needs CAP_SYS_ADMIN to see page frame numbers; off otherwise. */
     bool dedupe;
     mg_residency residency; /* MG_RESIDENCY_AUTO unless testing a fallback */
+
+    /* Limits for running beside a busy system (0: none). A sweep cut
+     * short says so in mg_stats (complete, stop_reason); see "Limits" for
+     * how soon it stops (MG_STOP_POLL_MS). */
+    /* Seconds for the whole sweep, from the call of mg_scan; when it runs
+     * out, nothing more is read or reported and mg_scan returns 0 with
+     * stop_reason MG_STOP_TIMEOUT. Finite, >= 0. */
+    double timeout;
+    /* Seconds per process, from the start of its first work unit; when it
+     * runs out, the rest of that process is dropped and reported as one
+     * MG_EVENT_TIMEOUT; the sweep goes on. Finite, >= 0. */
+    double process_timeout;
+    /* Bytes read from targets per second, all workers together (one
+     * budget, taken per read call before it is made: see MG_RATE_BURST_MS).
+     * Caps reads, not the CPU time spent matching; units replayed by
+     * dedupe read nothing and cost nothing. */
+    uint64_t max_rate;
+    /* Cancellation: polled like the deadlines (from any of the engine's
+     * threads, concurrently: it must be thread-safe and async-signal
+     * friendly, e.g. read an atomic flag a signal handler sets). Non-zero
+     * stops the sweep as a timeout does, with MG_STOP_CANCELLED. NULL:
+     * none; cancel_ctx is passed as is. */
+    int (*cancel)(void *ctx);
+    void *cancel_ctx;
 } mg_settings;
 
 MG_API void mg_default_settings(mg_settings *s);
+
+/* Why a sweep ended before its end (mg_stats.stop_reason). */
+typedef enum mg_stop_reason {
+    MG_STOP_NONE = 0, /* it ran to the end */
+    MG_STOP_TIMEOUT, /* mg_settings.timeout ran out */
+    MG_STOP_CANCELLED, /* mg_settings.cancel returned non-zero */
+    MG_STOP_SINK, /* the sink returned MG_SINK_STOP (memgrep -q) */
+} mg_stop_reason;
+
+/* "none", "timeout", "cancelled", "sink"; "unknown" for other values. Static. */
+MG_API const char *mg_stop_reason_name(mg_stop_reason reason);
 
 typedef struct mg_stats {
     uint64_t processes_scanned; /* opened and walked */
@@ -312,6 +362,11 @@ typedef struct mg_stats {
     double elapsed_seconds;
     const char *mem_reader; /* "io_uring" or "pread" (static string) */
     unsigned threads;
+    /* Every target was walked to its end (processes cut short by
+     * process_timeout or failing are events, not an incomplete sweep);
+     * false when the sweep stopped early, and stop_reason says why. */
+    bool complete;
+    mg_stop_reason stop_reason;
 } mg_stats;
 
 /* Scan the targets with a compiled pattern set. Returns 0 when the sweep

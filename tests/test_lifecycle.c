@@ -1,0 +1,978 @@
+/* test_lifecycle.c - budgets, deadlines and the job lifecycle.
+ *
+ * Engine: the rate limiter on a virtual clock, the stop decisions
+ * (timeout, cancel, process timeout: reason kept, event once), the settings
+ * checks, and the pid-reuse guard (bytes read by pid number from a process
+ * whose pidfd says it exited are dropped). CLI: --timeout (exit 3,
+ * incomplete summary), SIGINT/SIGTERM/SIGHUP mid-sweep (128+N, whole
+ * lines, incomplete summary), --process-timeout (a timeout event for the
+ * slow target, the other scanned in full), --max-rate (bytes over elapsed
+ * time), --idle/--nice/--gentle (every thread of a running memgrep), bad
+ * values. Tests that read other processes need root. No timing assertion
+ * but generous upper bounds (a stop must come within seconds, not never).
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "helpers.h"
+#include "json.h"
+#include "maps.h"
+#include "sweep.h"
+
+#define MiB (1024ull * 1024ull)
+
+static fixture fa, fb; /* fa: the plants; fb: 64 MiB of touched memory too */
+
+static void stop_fixtures(void)
+{
+    fixture_stop(&fa);
+    fixture_stop(&fb);
+}
+
+TestSuite(lifecycle, .fini = stop_fixtures, .timeout = 150);
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine: the rate limiter alone                                      */
+/* ------------------------------------------------------------------ */
+
+#define MS 1000000ll /* ns */
+
+Test(lifecycle, rate_reserve_virtual_clock)
+{
+    mg_rate r = {.bytes_per_sec = 1000000, .burst_ns = 50 * MS};
+    atomic_init(&r.tat_ns, 0);
+    /* From the start: 100 kB is 100 ms each, back to back. */
+    cr_assert_eq(mg_rate_reserve(&r, 100000, 0), 100 * MS);
+    cr_assert_eq(mg_rate_reserve(&r, 100000, 0), 200 * MS);
+    cr_assert_eq(mg_rate_reserve(&r, 100000, 10 * MS), 300 * MS);
+    /* A read of nothing waits for nothing more than the queue ahead. */
+    cr_assert_eq(mg_rate_reserve(&r, 0, 10 * MS), 300 * MS);
+    /* After 10 s idle, no credit piled up but the burst (50 ms). */
+    cr_assert_eq(mg_rate_reserve(&r, 100000, 10000 * MS), 10050 * MS);
+    cr_assert_eq(mg_rate_reserve(&r, 100000, 10000 * MS), 10150 * MS);
+    /* One read bigger than the burst: it waits for its whole cost. */
+    cr_assert_eq(mg_rate_reserve(&r, 2000000, 20000 * MS), 20000 * MS - 50 * MS + 2000 * MS);
+}
+
+/* Whatever the sizes and arrival times: bytes allowed by time t never pass
+ * rate x (t + burst). */
+Test(lifecycle, rate_reserve_bound)
+{
+    const uint64_t rate = 8 * MiB;
+    mg_rate r = {.bytes_per_sec = rate, .burst_ns = 50 * MS};
+    atomic_init(&r.tat_ns, 0);
+    enum {
+        N = 4000
+    };
+    static int64_t go[N];
+    static uint64_t size[N];
+    int64_t now = 0;
+    unsigned seed = 12345;
+    for (int i = 0; i < N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size[i] = 4096 + (seed >> 8) % (2 * MiB);
+        now += (int64_t)((seed >> 4) % 3 == 0 ? (seed % 400) * MS : 0); /* bursts and gaps */
+        go[i] = mg_rate_reserve(&r, size[i], now);
+        cr_assert_geq(go[i] + 1, i ? go[i - 1] : 0, "reservations go back in time");
+    }
+    /* go[] is ascending: the bytes allowed by go[i] are size[0..i]. */
+    uint64_t sum = 0;
+    for (int i = 0; i < N; i++) {
+        sum += size[i];
+        double bound = (double)rate * ((double)go[i] / 1e9 + 0.050) + 1.0;
+        cr_assert_leq((double)sum, bound, "read %d: %" PRIu64 " bytes by %.3f s, bound %.0f", i,
+                      sum, (double)go[i] / 1e9, bound);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine: stopping                                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct cancel_after {
+    atomic_int calls;
+    int after; /* cancel from this call on */
+} cancel_after;
+
+static int cancel_hook(void *ctx)
+{
+    cancel_after *ca = ctx;
+    return atomic_fetch_add(&ca->calls, 1) + 1 >= ca->after;
+}
+
+static mg_patterns *one_literal(const char *text)
+{
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, text, strlen(text), 0);
+    compile_patterns(p);
+    return p;
+}
+
+/* A sweep set up as mg_scan does, without targets. */
+static void sweep_for(mg_sweep *c, const mg_patterns *p, const mg_settings *s, const mg_sink *k)
+{
+    mg_sweep_init(c, p, s, k, mg_now());
+}
+
+Test(lifecycle, pace_wakes_for_cancel)
+{
+    mg_patterns *p = one_literal("lifecycle");
+    mg_settings s;
+    mg_default_settings(&s);
+    s.max_rate = 1; /* one byte a second: a megabyte is 12 days away */
+    cancel_after ca = {.after = 3};
+    s.cancel = cancel_hook;
+    s.cancel_ctx = &ca;
+    mg_sweep c;
+    sweep_for(&c, p, &s, NULL);
+    double t0 = now_s();
+    cr_assert_not(mg_pool_pace(&c, NULL, MiB), "pace went on though cancelled");
+    double took = now_s() - t0;
+    cr_assert_eq(atomic_load(&ca.calls), 3);
+    /* two polls of MG_STOP_POLL_MS; generous */
+    cr_assert_lt(took, 10.0, "pace took %.1f s to see the cancel", took);
+    cr_assert_eq(atomic_load(&c.stop_reason), MG_STOP_CANCELLED);
+    /* And the first reason stays. */
+    cr_assert_eq(mg_sweep_stop(&c, MG_STOP_TIMEOUT), MG_STOP_CANCELLED);
+    mg_sweep_fini(&c);
+    mg_patterns_free(&p);
+}
+
+Test(lifecycle, timeout_and_process_timeout_decisions)
+{
+    mg_patterns *p = one_literal("lifecycle");
+    mg_settings s;
+    mg_default_settings(&s);
+    s.process_timeout = 0.5;
+    collector col = {0};
+    mg_sink sink = collector_sink(&col);
+    mg_sweep c;
+    sweep_for(&c, p, &s, &sink);
+    mg_target *t = calloc(1, sizeof(*t));
+    t->c = &c;
+    t->info = (mg_process){.pid = 4242, .comm = "x", .exe = ""};
+    t->pagemap_fd = t->mem_fd = t->pidfd = -1;
+    /* Not started: no clock. */
+    cr_assert_not(mg_pool_should_stop(&c, t));
+    /* Started a second ago: over, reported once. */
+    c.t0 -= 2.0;
+    atomic_store(&t->first_unit_us, 1);
+    cr_assert(mg_pool_should_stop(&c, t));
+    cr_assert(mg_pool_should_stop(&c, t));
+    cr_assert_eq(col.events[MG_EVENT_TIMEOUT], 1u);
+    cr_assert_eq(col.n_event_pids, 1u);
+    cr_assert_eq(col.event_pids[0], 4242);
+    /* The sweep as a whole goes on. */
+    cr_assert_not(mg_pool_should_stop(&c, NULL));
+    cr_assert_eq(atomic_load(&c.stop_reason), MG_STOP_NONE);
+    /* Its deadline: the sweep stops, for a timeout. */
+    c.deadline = mg_now() - 0.001;
+    cr_assert(mg_pool_should_stop(&c, NULL));
+    cr_assert_eq(atomic_load(&c.stop_reason), MG_STOP_TIMEOUT);
+    mg_stats st;
+    mg_fill_stats(&c, &st, c.t0, 1);
+    cr_assert_not(st.complete);
+    cr_assert_eq(st.stop_reason, MG_STOP_TIMEOUT);
+    cr_assert_eq(st.events[MG_EVENT_TIMEOUT], 1u);
+    free(t);
+    mg_sweep_fini(&c);
+    collector_free(&col);
+    mg_patterns_free(&p);
+}
+
+Test(lifecycle, names)
+{
+    cr_assert_str_eq(mg_event_kind_name(MG_EVENT_TIMEOUT), "timeout");
+    cr_assert_str_eq(mg_stop_reason_name(MG_STOP_NONE), "none");
+    cr_assert_str_eq(mg_stop_reason_name(MG_STOP_TIMEOUT), "timeout");
+    cr_assert_str_eq(mg_stop_reason_name(MG_STOP_CANCELLED), "cancelled");
+    cr_assert_str_eq(mg_stop_reason_name(MG_STOP_SINK), "sink");
+    cr_assert_str_eq(mg_stop_reason_name((mg_stop_reason)99), "unknown");
+}
+
+Test(lifecycle, bad_settings)
+{
+    mg_patterns *p = one_literal("lifecycle");
+    const double bad[] = {-1.0, NAN, INFINITY, 1e15};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        for (int which = 0; which < 2; which++) {
+            mg_settings s;
+            mg_default_settings(&s);
+            *(which ? &s.process_timeout : &s.timeout) = bad[i];
+            mg_error err = {{0}};
+            int rc = mg_scan(p, &s, NULL, NULL, &err);
+            cr_assert_eq(rc, -EINVAL, "%s %g: rc %d", which ? "process_timeout" : "timeout", bad[i],
+                         rc);
+            cr_assert(strstr(err.message, "timeout"), "message: %s", err.message);
+        }
+    }
+    mg_patterns_free(&p);
+}
+
+/* A sweep of memgrep-free targets with a timeout already over stops at
+ * once, says so, and reports nothing after. */
+Test(lifecycle, scan_timeout_complete_flag)
+{
+    need_root();
+    fixture_start(&fb, (const char *[]){"--touch", "64", NULL});
+    char *marker = fixture_marker(&fb, "heap");
+    mg_patterns *p = one_literal(marker);
+    mg_settings s;
+    settings_for(&s, &fb.pid, 1);
+    collector col = {0};
+    mg_sink sink = collector_sink(&col);
+    mg_stats st;
+    /* Without limits: complete, the heap plant found. */
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, NULL), 0);
+    cr_assert(st.complete);
+    cr_assert_eq(st.stop_reason, MG_STOP_NONE);
+    cr_assert_geq(col.n, 1u);
+    collector_free(&col);
+    /* 64 MiB at 4 MiB/s with 0.3 s: cut short. */
+    s.max_rate = 4 * MiB;
+    s.timeout = 0.3;
+    double t0 = now_s();
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, NULL), 0);
+    double took = now_s() - t0;
+    cr_assert_not(st.complete);
+    cr_assert_eq(st.stop_reason, MG_STOP_TIMEOUT);
+    cr_assert_lt(took, 10.0, "a 0.3 s timeout took %.1f s", took);
+    cr_assert_lt(st.bytes_read_pvr + st.bytes_read_mem, 64 * MiB);
+    collector_free(&col);
+    free(marker);
+    mg_patterns_free(&p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine: pid reuse                                                   */
+/* ------------------------------------------------------------------ */
+
+static int pidfd_open_(pid_t pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0u);
+}
+
+/* Run one unit over the page of fb's heap plant, as if fb were the target
+ * whose pidfd is `pidfd`. The pid reuse race made deterministic: fb stands
+ * for a process that took over the pid of a target that exited (its
+ * pidfd, of a reaped child, is readable); the unit's process_vm_readv
+ * reads fb's bytes by pid number, and they must be dropped. */
+static void unit_with_pidfd(int pidfd, collector *col)
+{
+    const plant *pl = NULL;
+    for (size_t i = 0; i < fb.n_plants && !pl; i++)
+        if (!strcmp(fb.plants[i].name, "heap") && !strcmp(fb.plants[i].kind, "plain"))
+            pl = &fb.plants[i];
+    cr_assert(pl, "no heap plant");
+    char *marker = fixture_marker(&fb, "heap");
+    mg_patterns *p = one_literal(marker);
+    mg_settings s;
+    mg_default_settings(&s);
+    s.dedupe = false;
+    mg_sink sink = collector_sink(col);
+    mg_sweep c;
+    sweep_for(&c, p, &s, &sink);
+    mg_target *t = calloc(1, sizeof(*t));
+    t->c = &c;
+    atomic_init(&t->refs, 1);
+    t->info = (mg_process){.pid = fb.pid, .comm = "reused", .exe = ""};
+    cr_assert_eq(mg_maps_read(fb.pid, &t->maps), 0);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)fb.pid);
+    t->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%d/mem", (int)fb.pid);
+    t->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+    cr_assert(t->pagemap_fd >= 0 && t->mem_fd >= 0);
+    t->pidfd = pidfd;
+    const mg_region *r = NULL;
+    for (size_t i = 0; i < t->maps.n && !r; i++)
+        if (t->maps.regions[i].start <= pl->addr && pl->addr < t->maps.regions[i].end)
+            r = &t->maps.regions[i];
+    cr_assert(r, "no region holds the heap plant");
+    uint64_t page = pl->addr & ~(uint64_t)4095;
+    mg_unit u = {.p = t,
+                 .region = r,
+                 .own_start = page,
+                 .own_end = page + 4096,
+                 .lo = r->start,
+                 .hi = r->end};
+    mg_worker w;
+    cr_assert_eq(mg_worker_init(&w, &c), 0);
+    mg_run_unit(&w, &u);
+    mg_worker_fini(&w);
+    close(t->pagemap_fd);
+    close(t->mem_fd);
+    mg_maps_free(&t->maps);
+    free(t);
+    mg_sweep_fini(&c);
+    mg_patterns_free(&p);
+    free(marker);
+}
+
+Test(lifecycle, pid_reuse_bytes_dropped)
+{
+    need_root();
+    int probe = pidfd_open_(getpid());
+    if (probe < 0 && errno == ENOSYS)
+        cr_skip_test("pidfd_open is not available (Linux < 5.3): the guard is off");
+    cr_assert_geq(probe, 0, "pidfd_open: %s", strerror(errno));
+    close(probe);
+    fixture_start(&fb, NULL);
+
+    /* The pid's real owner: its bytes are taken. */
+    collector col = {0};
+    int live = pidfd_open_(fb.pid);
+    cr_assert_geq(live, 0);
+    unit_with_pidfd(live, &col);
+    close(live);
+    cr_assert_eq(col.n, 1u, "%zu matches with the target's own pidfd", col.n);
+    cr_assert_eq(col.events[MG_EVENT_GONE], 0u);
+    collector_free(&col);
+
+    /* No pidfd (old kernels): as before, the start-time check only. */
+    unit_with_pidfd(-1, &col);
+    cr_assert_eq(col.n, 1u);
+    collector_free(&col);
+
+    /* The target exited (and was reaped): the pid's bytes are another's. */
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0)
+        _exit(0);
+    int dead = pidfd_open_(child); /* a zombie still has its pidfd */
+    cr_assert_geq(dead, 0, "pidfd_open: %s", strerror(errno));
+    cr_assert_eq(waitpid(child, NULL, 0), child);
+    unit_with_pidfd(dead, &col);
+    close(dead);
+    cr_assert_eq(col.n, 0u, "bytes of the pid's new owner were reported");
+    cr_assert_eq(col.events[MG_EVENT_GONE], 1u, "no gone event");
+    collector_free(&col);
+}
+
+/* ------------------------------------------------------------------ */
+/* CLI                                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct proc {
+    pid_t pid;
+    int fd[2]; /* stdout, stderr */
+    char *buf[2];
+    size_t len[2], cap[2];
+} proc;
+
+static void spawn(proc *p, const char *const *args)
+{
+    const char *exe = getenv("MEMGREP");
+    cr_assert(exe && *exe, "MEMGREP is not set");
+    const char *argv[64] = {exe};
+    size_t argc = 1;
+    for (size_t i = 0; args[i]; i++) {
+        cr_assert_lt(argc, 60u);
+        argv[argc++] = args[i];
+        if (i == 0 && getenv("MG_DB_CACHE")) {
+            argv[argc++] = "--db-cache";
+            argv[argc++] = getenv("MG_DB_CACHE");
+        }
+    }
+    argv[argc] = NULL;
+    int out[2], err[2];
+    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
+    memset(p, 0, sizeof *p);
+    p->pid = fork();
+    cr_assert_geq(p->pid, 0);
+    if (p->pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        syscall(SYS_close_range, 3u, ~0u, 0u);
+        /* Criterion's runner may ignore or block signals: memgrep starts clean */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    p->fd[0] = out[0];
+    p->fd[1] = err[0];
+}
+
+/* Read what is there (waiting up to ms); false once both pipes are closed. */
+static bool pump(proc *p, int ms)
+{
+    struct pollfd pfd[2] = {{.fd = p->fd[0], .events = POLLIN}, {.fd = p->fd[1], .events = POLLIN}};
+    if (p->fd[0] < 0 && p->fd[1] < 0)
+        return false;
+    if (poll(pfd, 2, ms) <= 0)
+        return true;
+    for (int i = 0; i < 2; i++) {
+        if (p->fd[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (p->len[i] + 65537 > p->cap[i]) {
+            p->cap[i] = (p->len[i] + 65537) * 2;
+            p->buf[i] = realloc(p->buf[i], p->cap[i]);
+            cr_assert(p->buf[i]);
+        }
+        ssize_t n = read(p->fd[i], p->buf[i] + p->len[i], 65536);
+        if (n <= 0) {
+            close(p->fd[i]);
+            p->fd[i] = -1;
+        } else {
+            p->len[i] += (size_t)n;
+        }
+        p->buf[i][p->len[i]] = '\0';
+    }
+    return true;
+}
+
+/* Wait (up to 60 s) for a whole line on stdout. */
+static void wait_first_line(proc *p)
+{
+    double t0 = now_s();
+    while (!(p->len[0] && memchr(p->buf[0], '\n', p->len[0]))) {
+        cr_assert(pump(p, 200), "memgrep ended before a line; stderr: %s",
+                  p->buf[1] ? p->buf[1] : "");
+        cr_assert_lt(now_s() - t0, 60.0, "no line on stdout in 60 s");
+    }
+}
+
+/* Read to the end and reap; the exit status (it must exit, not die). */
+static int finish(proc *p, double max_seconds)
+{
+    double t0 = now_s();
+    while (pump(p, 200))
+        cr_assert_lt(now_s() - t0, max_seconds, "memgrep still running after %.0f s", max_seconds);
+    for (int i = 0; i < 2; i++)
+        if (!p->buf[i]) {
+            p->buf[i] = calloc(1, 1);
+            p->len[i] = 0;
+        }
+    int ws;
+    cr_assert_eq(waitpid(p->pid, &ws, 0), p->pid);
+    cr_assert(WIFEXITED(ws), "memgrep died by signal %d; stderr: %s", WTERMSIG(ws), p->buf[1]);
+    return WEXITSTATUS(ws);
+}
+
+static void proc_free(proc *p)
+{
+    free(p->buf[0]);
+    free(p->buf[1]);
+}
+
+static int run(proc *p, const char *const *args, double max_seconds)
+{
+    spawn(p, args);
+    return finish(p, max_seconds);
+}
+
+/* Every line of stdout is one JSON object, whole; returns them. */
+typedef struct lines {
+    jval *v;
+    size_t n;
+} lines;
+
+static lines json_lines_of(const proc *p)
+{
+    lines l = {0};
+    const char *s = p->buf[0], *end = s + p->len[0];
+    cr_assert(p->len[0] == 0 || end[-1] == '\n', "stdout ends in a cut line: %s",
+              s + (p->len[0] > 200 ? p->len[0] - 200 : 0));
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        l.v = realloc(l.v, (l.n + 1) * sizeof *l.v);
+        size_t off = 0;
+        cr_assert_eq(json_parse(s, (size_t)(nl - s), &l.v[l.n], &off), 0,
+                     "line %zu is not JSON at byte %zu: %.*s", l.n + 1, off,
+                     (int)(nl - s > 300 ? 300 : nl - s), s);
+        cr_assert_eq(l.v[l.n].t, J_OBJ);
+        l.n++;
+        s = nl + 1;
+    }
+    return l;
+}
+
+static void lines_free(lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        json_free(&l->v[i]);
+    free(l->v);
+}
+
+static const char *jstr(const jval *o, const char *k)
+{
+    const jval *v = json_get(o, k);
+    cr_assert(v && v->t == J_STR, "no string \"%s\"", k);
+    return v->str;
+}
+
+static double jnum(const jval *o, const char *k)
+{
+    const jval *v = json_get(o, k);
+    cr_assert(v && v->t == J_NUM, "no number \"%s\"", k);
+    return v->num;
+}
+
+/* The summary is the last line, and only there; it says whether the sweep
+ * was complete and, if not, why. */
+static const jval *summary_of(const lines *l, bool complete, const char *reason)
+{
+    cr_assert_gt(l->n, 0u, "no output");
+    for (size_t i = 0; i + 1 < l->n; i++)
+        cr_assert_str_neq(jstr(&l->v[i], "type"), "summary", "a summary before the end");
+    const jval *s = &l->v[l->n - 1];
+    cr_assert_str_eq(jstr(s, "type"), "summary", "the last line is not the summary");
+    const jval *c = json_get(s, "complete");
+    cr_assert(c && c->t == J_BOOL, "no \"complete\"");
+    cr_assert_eq(c->b, complete, "complete is %d", c->b);
+    const jval *r = json_get(s, "stop_reason");
+    if (complete)
+        cr_assert_null(r, "stop_reason in a complete summary");
+    else
+        cr_assert_str_eq(jstr(s, "stop_reason"), reason);
+    return s;
+}
+
+static const char *pid_arg(const fixture *f, char *buf)
+{
+    sprintf(buf, "%d", (int)f->pid);
+    return buf;
+}
+
+static void start_big(void)
+{
+    if (!fb.pid)
+        fixture_start(&fb, (const char *[]){"--touch", "64", NULL});
+}
+
+Test(lifecycle, cli_timeout_exit_3)
+{
+    need_root();
+    start_big();
+    char pb[16];
+    proc p;
+    double t0 = now_s();
+    int st = run(&p,
+                 (const char *[]){"scan", "--json", "--max-rate", "1M", "--timeout", "1.5", "-p",
+                                  pid_arg(&fb, pb), "-e", "mg-lifecycle-nothing", NULL},
+                 60);
+    double took = now_s() - t0;
+    cr_assert_eq(st, 3, "exit %d; stderr: %s", st, p.buf[1]);
+    cr_assert_lt(took, 30.0, "--timeout 1.5 took %.1f s", took);
+    lines l = json_lines_of(&p);
+    const jval *s = summary_of(&l, false, "timeout");
+    cr_assert_lt(jnum(s, "bytes_read_pvr") + jnum(s, "bytes_read_mem"), 64.0 * MiB);
+    lines_free(&l);
+    proc_free(&p);
+
+    /* Text: the summary says it on stderr. */
+    st = run(&p,
+             (const char *[]){"scan", "--max-rate", "1M", "--timeout", "500ms", "-p",
+                              pid_arg(&fb, pb), "-e", "mg-lifecycle-nothing", NULL},
+             60);
+    cr_assert_eq(st, 3);
+    cr_assert(strstr(p.buf[1], "incomplete (timeout)"), "stderr: %s", p.buf[1]);
+    proc_free(&p);
+}
+
+/* fa's heap plant is found and printed (-l streams), then fb is read
+ * slowly; the signal comes after that first line. */
+static void signal_mid_sweep(int sig)
+{
+    need_root();
+    if (!fa.pid)
+        fixture_start(&fa, NULL);
+    start_big();
+    char *marker = fixture_marker(&fa, "heap");
+    char targets[40];
+    snprintf(targets, sizeof targets, "%d,%d", (int)fa.pid, (int)fb.pid);
+    proc p;
+    spawn(&p, (const char *[]){"scan", "--json", "-l", "-j", "1", "--max-rate", "4M", "-p", targets,
+                               "-e", marker, NULL});
+    wait_first_line(&p);
+    cr_assert_eq(kill(p.pid, sig), 0);
+    double t0 = now_s();
+    int st = finish(&p, 60);
+    double took = now_s() - t0;
+    cr_assert_eq(st, 128 + sig, "exit %d, want %d; stderr: %s", st, 128 + sig, p.buf[1]);
+    cr_assert_lt(took, 10.0, "stopping took %.1f s", took);
+    lines l = json_lines_of(&p);
+    summary_of(&l, false, "signal");
+    cr_assert_str_eq(jstr(&l.v[0], "type"), "process");
+    cr_assert_eq((pid_t)jnum(&l.v[0], "pid"), fa.pid);
+    lines_free(&l);
+    proc_free(&p);
+    free(marker);
+}
+
+Test(lifecycle, cli_sigint)
+{
+    signal_mid_sweep(SIGINT);
+}
+
+Test(lifecycle, cli_sigterm)
+{
+    signal_mid_sweep(SIGTERM);
+}
+
+Test(lifecycle, cli_sighup)
+{
+    signal_mid_sweep(SIGHUP);
+}
+
+/* Text output too: whole lines on stdout, the summary on stderr says
+ * "incomplete (signal)". */
+Test(lifecycle, cli_sigint_text)
+{
+    need_root();
+    if (!fa.pid)
+        fixture_start(&fa, NULL);
+    start_big();
+    char *marker = fixture_marker(&fa, "heap");
+    char targets[40];
+    snprintf(targets, sizeof targets, "%d,%d", (int)fa.pid, (int)fb.pid);
+    proc p;
+    spawn(&p, (const char *[]){"scan", "-l", "-j", "1", "--max-rate", "4M", "-p", targets, "-e",
+                               marker, NULL});
+    wait_first_line(&p);
+    cr_assert_eq(kill(p.pid, SIGINT), 0);
+    int st = finish(&p, 60);
+    cr_assert_eq(st, 130, "exit %d; stderr: %s", st, p.buf[1]);
+    cr_assert_eq(p.buf[0][p.len[0] - 1], '\n');
+    cr_assert(strstr(p.buf[1], "incomplete (signal)"), "stderr: %s", p.buf[1]);
+    proc_free(&p);
+    free(marker);
+}
+
+Test(lifecycle, cli_process_timeout)
+{
+    need_root();
+    fixture_start(&fa, NULL);
+    start_big();
+    char *heap = fixture_marker(&fa, "heap"), *big = fixture_marker(&fa, "big");
+    char targets[40];
+    snprintf(targets, sizeof targets, "%d,%d", (int)fa.pid, (int)fb.pid);
+    /* -j 1: fa's units all come before fb's. fa is a few MiB (well under a
+     * second at 16 MiB/s); fb's 64 MiB would take 4 s: cut at 2. */
+    proc p;
+    int st =
+        run(&p,
+            (const char *[]){"scan", "--json", "-j", "1", "--max-rate", "16M", "--process-timeout",
+                             "2", "-p", targets, "-e", heap, "-e", big, NULL},
+            90);
+    cr_assert_eq(st, 0, "exit %d; stderr: %s", st, p.buf[1]);
+    lines l = json_lines_of(&p);
+    const jval *s = summary_of(&l, true, NULL);
+    const jval *ev = json_get(s, "events");
+    cr_assert(ev && ev->t == J_OBJ);
+    cr_assert_eq(jnum(ev, "timeout"), 1.0);
+
+    /* Exactly fa's plants of those names (not upper/wide forms), once each;
+     * one timeout error, for fb. */
+    const char *names[2] = {"heap", "big"};
+    size_t expected = 0, got = 0, timeouts = 0;
+    bool *seen = calloc(fa.n_plants, sizeof *seen);
+    for (size_t i = 0; i < fa.n_plants; i++)
+        for (int k = 0; k < 2; k++)
+            expected += !strcmp(fa.plants[i].name, names[k]) && !strcmp(fa.plants[i].kind, "plain");
+    for (size_t i = 0; i + 1 < l.n; i++) {
+        const jval *v = &l.v[i];
+        const char *type = jstr(v, "type");
+        if (!strcmp(type, "error")) {
+            cr_assert_str_eq(jstr(v, "kind"), "timeout", "unexpected error: %s", jstr(v, "reason"));
+            cr_assert_eq((pid_t)jnum(v, "pid"), fb.pid, "a timeout for the small target");
+            timeouts++;
+            continue;
+        }
+        cr_assert_str_eq(type, "match");
+        cr_assert_eq((pid_t)jnum(v, "pid"), fa.pid, "a match in fb");
+        uint64_t addr = strtoull(jstr(v, "address"), NULL, 16);
+        const plant *pl = fixture_plant_at(&fa, addr);
+        cr_assert(pl, "match at 0x%" PRIx64 ": no plant there", addr);
+        size_t idx = (size_t)(pl - fa.plants);
+        cr_assert_not(seen[idx], "0x%" PRIx64 " reported twice", addr);
+        seen[idx] = true;
+        unsigned id = (unsigned)jnum(v, "pattern_id");
+        cr_assert_str_eq(pl->name, names[id]);
+        got++;
+    }
+    cr_assert_eq(timeouts, 1u);
+    cr_assert_eq(got, expected, "%zu of %zu plants found", got, expected);
+    free(seen);
+    lines_free(&l);
+    proc_free(&p);
+    free(heap);
+    free(big);
+}
+
+/* Bytes read over elapsed time stay under the rate (plus the 50 ms burst). */
+static void check_rate(const char *const *args, double rate)
+{
+    proc p;
+    int st = run(&p, args, 60);
+    cr_assert_eq(st, 3, "exit %d; stderr: %s", st, p.buf[1]);
+    lines l = json_lines_of(&p);
+    const jval *s = summary_of(&l, false, "timeout");
+    double bytes = jnum(s, "bytes_read_pvr") + jnum(s, "bytes_read_mem");
+    double el = jnum(s, "elapsed_seconds");
+    cr_assert_gt(bytes, 0.0);
+    cr_assert_leq(bytes, rate * (el + 0.05) * 1.01, "%.0f bytes in %.3f s at %.0f B/s", bytes, el,
+                  rate);
+    lines_free(&l);
+    proc_free(&p);
+}
+
+Test(lifecycle, cli_max_rate)
+{
+    need_root();
+    start_big();
+    char pb[16];
+    pid_arg(&fb, pb);
+    check_rate((const char *[]){"scan", "--json", "-j", "2", "--max-rate", "8M", "--timeout", "2",
+                                "-p", pb, "-e", "mg-lifecycle-nothing", NULL},
+               8.0 * MiB);
+    /* --gentle's own cap (64M) ... */
+    check_rate((const char *[]){"scan", "--json", "--gentle", "--timeout", "0.5", "-p", pb, "-e",
+                                "mg-lifecycle-nothing", NULL},
+               64.0 * MiB);
+    /* ... loses to an explicit --max-rate, before or after it. */
+    check_rate((const char *[]){"scan", "--json", "--max-rate", "2M", "--gentle", "--timeout", "1",
+                                "-p", pb, "-e", "mg-lifecycle-nothing", NULL},
+               2.0 * MiB);
+    check_rate((const char *[]){"scan", "--json", "--gentle", "--max-rate", "2M", "--timeout", "1",
+                                "-p", pb, "-e", "mg-lifecycle-nothing", NULL},
+               2.0 * MiB);
+}
+
+/* ---- scheduling of every thread ---- */
+
+#define SCHED_IDLE_POLICY 5 /* SCHED_IDLE */
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_CLASS_IDLE 3
+
+typedef struct thread_info {
+    pid_t tid;
+    long nice;
+    unsigned long policy;
+    int ioprio_class;
+} thread_info;
+
+/* Fields 19 (nice) and 41 (policy) of /proc/PID/task/TID/stat. */
+static bool read_thread(pid_t pid, pid_t tid, thread_info *t)
+{
+    char path[96], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *s = strrchr(buf, ')');
+    if (!s)
+        return false;
+    s += 2; /* field 3 */
+    t->tid = tid;
+    for (int field = 3; field <= 41 && s; field++) {
+        if (field == 19)
+            t->nice = strtol(s, NULL, 10);
+        if (field == 41)
+            t->policy = strtoul(s, NULL, 10);
+        s = strchr(s, ' ');
+        if (s)
+            s++;
+    }
+    long io = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid);
+    t->ioprio_class = io < 0 ? -1 : (int)(io >> 13);
+    return true;
+}
+
+/* Wait until memgrep has `want` threads (main + workers), then read them. */
+static size_t threads_of(proc *p, size_t n_want, thread_info *out, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)p->pid);
+    double t0 = now_s();
+    for (;;) {
+        size_t n = 0;
+        DIR *d = opendir(path);
+        cr_assert(d, "memgrep is gone");
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (e->d_name[0] != '.' && n < max && read_thread(p->pid, atoi(e->d_name), &out[n]))
+                n++;
+        closedir(d);
+        if (n >= n_want)
+            return n;
+        cr_assert_lt(now_s() - t0, 30.0, "memgrep has %zu threads, not %zu", n, n_want);
+        pump(p, 50);
+    }
+}
+
+static void expect_threads(const char *const *args, size_t n_want, unsigned long policy, long nice,
+                           int ioprio_class)
+{
+    proc p;
+    spawn(&p, args);
+    thread_info t[16];
+    size_t n = threads_of(&p, n_want, t, 16);
+    cr_assert_eq(n, n_want, "%zu threads, want %zu", n, n_want);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(t[i].policy, policy, "thread %d: policy %lu, want %lu", (int)t[i].tid,
+                     t[i].policy, policy);
+        cr_assert_eq(t[i].nice, nice, "thread %d: nice %ld, want %ld", (int)t[i].tid, t[i].nice,
+                     nice);
+        if (ioprio_class >= 0)
+            cr_assert_eq(t[i].ioprio_class, ioprio_class, "thread %d: I/O class %d, want %d",
+                         (int)t[i].tid, t[i].ioprio_class, ioprio_class);
+    }
+    kill(p.pid, SIGTERM);
+    cr_assert_eq(finish(&p, 60), 128 + SIGTERM);
+    proc_free(&p);
+}
+
+Test(lifecycle, cli_idle_nice_gentle_threads)
+{
+    need_root();
+    start_big();
+    char pb[16];
+    pid_arg(&fb, pb);
+    /* 64 MiB at 1 MiB/s: running long enough to be looked at. */
+    expect_threads((const char *[]){"scan", "--idle", "-j", "2", "--max-rate", "1M", "-p", pb, "-e",
+                                    "mg-lifecycle-nothing", NULL},
+                   3, SCHED_IDLE_POLICY, 0, IOPRIO_CLASS_IDLE);
+    expect_threads((const char *[]){"scan", "--nice", "10", "-j", "2", "--max-rate", "1M", "-p", pb,
+                                    "-e", "mg-lifecycle-nothing", NULL},
+                   3, 0 /* SCHED_OTHER */, 10, -1);
+    /* --gentle: one worker, idle, nice 19 (its rate overridden to stay long) */
+    expect_threads((const char *[]){"scan", "--gentle", "--max-rate", "1M", "-p", pb, "-e",
+                                    "mg-lifecycle-nothing", NULL},
+                   2, SCHED_IDLE_POLICY, 19, IOPRIO_CLASS_IDLE);
+    /* --gentle with -j 2, and --nice 5 winning over its 19 */
+    expect_threads((const char *[]){"scan", "-j", "2", "--nice", "5", "--gentle", "--max-rate",
+                                    "1M", "-p", pb, "-e", "mg-lifecycle-nothing", NULL},
+                   3, SCHED_IDLE_POLICY, 5, IOPRIO_CLASS_IDLE);
+}
+
+Test(lifecycle, cli_gentle_threads_in_summary)
+{
+    need_root();
+    start_big();
+    char pb[16];
+    pid_arg(&fb, pb);
+    const char *j[2] = {NULL, "2"};
+    for (int k = 0; k < 2; k++) {
+        proc p;
+        const char *args[] = {"scan",
+                              "--json",
+                              "--gentle",
+                              "--timeout",
+                              "0.5",
+                              "-p",
+                              pb,
+                              "-e",
+                              "mg-lifecycle-nothing",
+                              j[k] ? "-j" : NULL,
+                              j[k],
+                              NULL};
+        int st = run(&p, args, 60);
+        cr_assert(st == 3 || st == 1, "exit %d; stderr: %s", st, p.buf[1]);
+        lines l = json_lines_of(&p);
+        const jval *s = &l.v[l.n - 1];
+        cr_assert_eq(jnum(s, "threads"), k ? 2.0 : 1.0);
+        lines_free(&l);
+        proc_free(&p);
+    }
+}
+
+/* ---- bad values: exit 2, one line naming the option ---- */
+
+static void expect_usage_error(const char *opt, const char *value)
+{
+    proc p;
+    int st = run(&p, (const char *[]){"scan", opt, value, "-e", "x", NULL}, 30);
+    cr_assert_eq(st, 2, "%s %s: exit %d", opt, value, st);
+    cr_assert_eq(p.len[0], 0u, "%s %s: stdout not empty", opt, value);
+    size_t nl = 0;
+    for (size_t i = 0; i < p.len[1]; i++)
+        nl += p.buf[1][i] == '\n';
+    cr_assert_eq(nl, 1u, "%s %s: stderr is not one line: %s", opt, value, p.buf[1]);
+    cr_assert(strstr(p.buf[1], opt), "%s %s: stderr does not name it: %s", opt, value, p.buf[1]);
+    proc_free(&p);
+}
+
+Test(lifecycle, cli_bad_values)
+{
+    const char *timeouts[] = {"-1",  "5x",  "",    "1.",   ".5",  "1.5.5",
+                              "nan", "inf", "1e3", "30 s", "1h1", "99999999999h"};
+    for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+        expect_usage_error("--timeout", timeouts[i]);
+        expect_usage_error("--process-timeout", timeouts[i]);
+    }
+    const char *rates[] = {"-1", "5Q", "1MB", "", "99999999999G"};
+    for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
+        expect_usage_error("--max-rate", rates[i]);
+    const char *nices[] = {"40", "20", "-21", "x", "", "+5", "--5"};
+    for (size_t i = 0; i < sizeof(nices) / sizeof(nices[0]); i++)
+        expect_usage_error("--nice", nices[i]);
+}
+
+/* The grammar's good values are taken (-h: every argument is still
+ * checked), and one of each unit runs that long at least. */
+Test(lifecycle, cli_good_values)
+{
+    const char *ok[] = {"30s", "2m", "1.5", "500ms", "1h", "0", "2.25s", "0.001"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        proc p;
+        int st = run(&p,
+                     (const char *[]){"scan", "--timeout", ok[i], "--process-timeout", ok[i],
+                                      "--max-rate", "0", "--nice", "-0", "-e", "x", "-h", NULL},
+                     30);
+        cr_assert_eq(st, 0, "--timeout %s: exit %d; stderr: %s", ok[i], st, p.buf[1]);
+        proc_free(&p);
+    }
+    need_root();
+    start_big();
+    char pb[16];
+    pid_arg(&fb, pb);
+    const char *timed[] = {"700ms", "0.7", "0.7s"};
+    for (size_t i = 0; i < sizeof(timed) / sizeof(timed[0]); i++) {
+        proc p;
+        int st = run(&p,
+                     (const char *[]){"scan", "--json", "--max-rate", "1M", "--timeout", timed[i],
+                                      "-p", pb, "-e", "mg-lifecycle-nothing", NULL},
+                     60);
+        cr_assert_eq(st, 3, "--timeout %s: exit %d", timed[i], st);
+        lines l = json_lines_of(&p);
+        double el = jnum(&l.v[l.n - 1], "elapsed_seconds");
+        cr_assert(el >= 0.7 && el < 20, "--timeout %s: %.3f s", timed[i], el);
+        lines_free(&l);
+        proc_free(&p);
+    }
+}
