@@ -39,12 +39,28 @@ typedef struct found {
 typedef struct counts {
     found hits[MAX_HITS];
     size_t n; /* may exceed MAX_HITS: only the first are kept */
-    unsigned long progress;
+    unsigned long progress, foreign;
+    pid_t parent, child;
 } counts;
+
+/* Another memgrep scanner running at the same time (tests run in parallel
+ * on a developer's machine) holds copies of the fixture's pages in its
+ * read buffers: matches there are right, and left out. */
+static bool other_scanner(const mg_process *pr)
+{
+    const char *base = strrchr(pr->exe, '/');
+    base = base ? base + 1 : pr->exe;
+    return !strncmp(base, "test_", 5) || !strcmp(base, "memgrep") || !strcmp(base, "race_check") ||
+           !strncmp(base, "bench", 5);
+}
 
 static int on_match(void *ctx, const mg_match *m)
 {
     counts *c = ctx;
+    if (m->process->pid != c->parent && m->process->pid != c->child && other_scanner(m->process)) {
+        c->foreign++;
+        return MG_SINK_CONTINUE;
+    }
     if (c->n < MAX_HITS)
         c->hits[c->n] = (found){m->process->pid, m->address, m->length, m->pattern_id};
     c->n++;
@@ -96,6 +112,8 @@ static int sweep(const mg_patterns *p, mg_residency residency, pid_t parent, pid
 {
     static counts c;
     memset(&c, 0, sizeof c);
+    c.parent = parent;
+    c.child = child;
     mg_settings s;
     mg_default_settings(&s);
     s.threads = 2;
@@ -109,9 +127,9 @@ static int sweep(const mg_patterns *p, mg_residency residency, pid_t parent, pid
     if (mg_scan(p, &s, &sink, &st, &err) < 0)
         fail(err.message);
     const char *mode = residency == MG_RESIDENCY_PAGEMAP ? "pagemap" : "auto";
-    printf("race_check (%s): %zu matches, %zu expected; %llu processes, %llu bytes "
-           "deduplicated, %lu progress calls\n",
-           mode, c.n, nw, (unsigned long long)st.processes_scanned,
+    printf("race_check (%s): %zu matches, %zu expected, %lu in other scanners; %llu processes, "
+           "%llu bytes deduplicated, %lu progress calls\n",
+           mode, c.n, nw, c.foreign, (unsigned long long)st.processes_scanned,
            (unsigned long long)st.bytes_deduped, c.progress);
     if (c.n > MAX_HITS)
         fail("too many matches");

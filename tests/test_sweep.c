@@ -36,11 +36,35 @@ typedef struct quitting_sink {
     uint64_t trigger_addr;
     mg_region_kind trigger_kind;
     size_t hits_at_trigger; /* collector hits before the trigger */
+    const fixture *all; /* the N_FIX fixtures */
+    uint64_t foreign; /* matches in other scanners' read buffers, not collected */
 } quitting_sink;
+
+/* Another memgrep scanner running at the same time (a developer's
+ * parallel test run, on a shared machine) holds copies of our fixtures'
+ * pages in its read buffers: a sweep rightly finds our markers there.
+ * Those processes are recognised by their executable and left out. CI
+ * runs nothing else, so there this never happens. */
+static bool other_scanner(const quitting_sink *qs, const mg_process *pr)
+{
+    for (int i = 0; i < N_FIX; i++)
+        if (pr->pid == qs->all[i].pid)
+            return false;
+    const char *base = strrchr(pr->exe, '/');
+    base = base ? base + 1 : pr->exe;
+    return !strncmp(base, "test_", 5) || !strcmp(base, "memgrep") || !strcmp(base, "race_check") ||
+           !strncmp(base, "bench", 5);
+}
 
 static int quit_match(void *ctx, const mg_match *m)
 {
     quitting_sink *qs = ctx;
+    if (other_scanner(qs, m->process)) {
+        qs->foreign++;
+        cr_log_warn("match in pid %d (%s), another memgrep scanner: ignored", m->process->pid,
+                    m->process->exe);
+        return MG_SINK_CONTINUE;
+    }
     int v = qs->inner.match(qs->inner.ctx, m);
     if (!qs->triggered && m->process->pid == qs->q->pid) {
         qs->triggered = true;
@@ -92,7 +116,7 @@ static void all_processes(void)
     s.threads = 1;
     s.chunk_size = 16384;
     collector c = {0};
-    quitting_sink qs = {.inner = collector_sink(&c), .q = q};
+    quitting_sink qs = {.inner = collector_sink(&c), .q = q, .all = fx};
     mg_sink sink = {.ctx = &qs, .match = quit_match, .event = quit_event};
     mg_stats st;
     memset(&st, 0, sizeof st);
@@ -111,9 +135,22 @@ static void all_processes(void)
         for (int i = 0; i < N_FIX; i++)
             if (h->pid == fx[i].pid)
                 owner = i;
-        cr_assert_geq(owner, 0,
-                      "match in pid %d, which is no fixture (pattern %u at 0x%" PRIx64 ")", h->pid,
-                      h->pattern_id, h->addr);
+        if (owner < 0) {
+            char path[64], comm[64] = "?";
+            snprintf(path, sizeof path, "/proc/%d/comm", (int)h->pid);
+            FILE *cf = fopen(path, "r");
+            if (cf) {
+                if (!fgets(comm, sizeof comm, cf))
+                    comm[0] = '\0';
+                fclose(cf);
+            }
+            comm[strcspn(comm, "\n")] = '\0';
+            cr_assert_fail("match in pid %d (%s), which is no fixture (pattern %u at 0x%" PRIx64
+                           ", region kind %d 0x%" PRIx64 "-0x%" PRIx64
+                           "); quitter pid %d, first match 0x%" PRIx64 " (hit %zu of %zu, %zu)",
+                           h->pid, comm, h->pattern_id, h->addr, h->region_kind, h->region_start,
+                           h->region_end, q->pid, qs.trigger_addr, j, c.n, qs.hits_at_trigger);
+        }
         cr_assert(h->pattern_id >= first[owner] && h->pattern_id < first[owner + 1],
                   "pid %d matched another fixture's pattern %u", h->pid, h->pattern_id);
     }
@@ -165,7 +202,7 @@ static void all_processes(void)
     cr_assert_eq(q_events, 1u, "quitter pid %d: %zu events, want one GONE", q->pid, q_events);
     cr_assert_geq(st.events[MG_EVENT_GONE], 1u);
     cr_assert_geq(st.processes_scanned, (uint64_t)N_FIX);
-    cr_assert_eq(st.matches, c.n);
+    cr_assert_eq(st.matches, c.n + qs.foreign);
     cr_log_info("sweep: %" PRIu64 " processes scanned, %" PRIu64 " failed, events gone %" PRIu64
                 " permission %" PRIu64 " changed %" PRIu64 " other %" PRIu64 "; %.1f s",
                 st.processes_scanned, st.processes_failed, st.events[MG_EVENT_GONE],
