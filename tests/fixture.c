@@ -3,7 +3,7 @@
  * the integration, safety, sweep and CLI tests.
  *
  *   fixture --token HEX [--fork] [--reserve] [--exit-after MS] [--touch MB]
- *           [--map-file PATH] [--odd-comm]
+ *           [--map-file PATH] [--odd-comm] [--zero-pages]
  *
  * Every marker is "mgt-" TOKEN "-" NAME ";" (see fixture.h). The token comes
  * from argv, so markers are unique per run and no full marker exists in this
@@ -13,6 +13,7 @@
  * Output, one line each, then nothing more is written to any plant:
  *   PLANT <name> 0x<addr> <len> <kind> [key=value...]
  *   INFO <what> ...
+ *   THREAD <tid>       the second thread's id
  *   CHILD <pid>        (--fork)
  *   READY
  * kind: plain   the marker itself, readable
@@ -23,6 +24,8 @@
  *       regex   "mgt-" TOKEN "-re=" DIGITS ";"
  *       parent  (--fork) the marker, in the parent only (not in the child)
  *       child   (--fork) the marker, in the child only
+ *       zpage   (--zero-pages) the marker at the start of a page that follows
+ *               pages of the shared zero page
  * Then it waits for EOF on stdin and exits; with --exit-after MS it exits MS
  * ms after the first byte it reads from stdin.
  */
@@ -131,6 +134,7 @@ static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static bool thread_ready;
 static uint8_t *thread_plant;
 static size_t thread_plant_len;
+static pid_t thread_tid;
 
 static void *thread_main(void *arg)
 {
@@ -139,6 +143,7 @@ static void *thread_main(void *arg)
     memset(buf, 0, sizeof buf);
     thread_plant = buf + 128;
     thread_plant_len = put_marker(thread_plant, "tstack", FORM_PLAIN);
+    thread_tid = gettid();
     __asm__ volatile("" : : "r"(buf) : "memory");
     pthread_mutex_lock(&lock);
     thread_ready = true;
@@ -367,6 +372,40 @@ static void map_file(const char *path)
     printf("INFO mapfile %p %ld\n", (void *)m, (long)len);
 }
 
+/* Pages read but never written map the shared zero page (4 KiB ones:
+ * MADV_NOHUGEPAGE keeps the huge zero page out). Each region is its own
+ * VMA (PROT_NONE around it):
+ *   zero-run   ZERO_RUN_PAGES zero pages, then a written page that starts
+ *              with the "zpage" marker and holds 0x77 after it, then a page
+ *              never touched (not present);
+ *   zero-only  ZERO_ONLY_PAGES zero pages and nothing else.
+ * INFO gives each region's start and the length of its zero pages. */
+#define ZERO_RUN_PAGES 6
+#define ZERO_ONLY_PAGES 4
+
+static void read_pages(volatile uint8_t *p, size_t pages)
+{
+    for (size_t i = 0; i < pages; i++)
+        (void)p[i * 4096];
+}
+
+static void plant_zero_pages(void)
+{
+    uint8_t *r = aligned_region((ZERO_RUN_PAGES + 2) * 4096, 4096);
+    madvise(r, (ZERO_RUN_PAGES + 2) * 4096, MADV_NOHUGEPAGE);
+    read_pages(r, ZERO_RUN_PAGES);
+    uint8_t *data = r + ZERO_RUN_PAGES * 4096;
+    size_t n = put_marker(data, "zpage", FORM_PLAIN);
+    memset(data + n, 0x77, 4096 - n);
+    printf("INFO zero-run %p %lu\n", (void *)r, (unsigned long)ZERO_RUN_PAGES * 4096);
+    report("zpage", data, n, "zpage", NULL);
+
+    uint8_t *z = aligned_region(ZERO_ONLY_PAGES * 4096, 4096);
+    madvise(z, ZERO_ONLY_PAGES * 4096, MADV_NOHUGEPAGE);
+    read_pages(z, ZERO_ONLY_PAGES);
+    printf("INFO zero-only %p %lu\n", (void *)z, (unsigned long)ZERO_ONLY_PAGES * 4096);
+}
+
 static void reserve(void)
 {
     uint8_t *r = xmmap(64 * GiB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
@@ -447,7 +486,7 @@ static void wait_stdin(long exit_after_ms)
 
 int main(int argc, char **argv)
 {
-    bool do_fork = false, do_reserve = false, odd_comm = false;
+    bool do_fork = false, do_reserve = false, odd_comm = false, zero_pages = false;
     long exit_after = -1;
     size_t touch_mb = 0;
     const char *map_path = NULL;
@@ -460,6 +499,8 @@ int main(int argc, char **argv)
             do_reserve = true;
         else if (!strcmp(argv[i], "--odd-comm"))
             odd_comm = true;
+        else if (!strcmp(argv[i], "--zero-pages"))
+            zero_pages = true;
         else if (!strcmp(argv[i], "--exit-after") && i + 1 < argc)
             exit_after = atol(argv[++i]);
         else if (!strcmp(argv[i], "--touch") && i + 1 < argc)
@@ -473,7 +514,7 @@ int main(int argc, char **argv)
     }
     if (!token || strlen(token) < 8) {
         fprintf(stderr, "usage: fixture --token HEX [--fork] [--reserve] [--exit-after MS] "
-                        "[--touch MB] [--map-file PATH] [--odd-comm]\n");
+                        "[--touch MB] [--map-file PATH] [--odd-comm] [--zero-pages]\n");
         return 2;
     }
     /* Die with the test that started us. */
@@ -495,6 +536,7 @@ int main(int argc, char **argv)
         pthread_cond_wait(&cond, &lock);
     pthread_mutex_unlock(&lock);
     report("tstack", thread_plant, thread_plant_len, "plain", NULL);
+    printf("THREAD %d\n", (int)thread_tid);
 
     plant_heap();
     plant_big();
@@ -508,6 +550,8 @@ int main(int argc, char **argv)
         map_file(map_path);
     if (do_reserve)
         reserve();
+    if (zero_pages)
+        plant_zero_pages();
     if (do_fork) {
         plant_fork_region();
         fflush(stdout);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -86,6 +87,10 @@ static void parse_line(fixture *f, char *line)
         f->infos[f->n_infos].addr = strtoull(addr, NULL, 16);
         f->infos[f->n_infos].len = strtoull(len, NULL, 10);
         f->n_infos++;
+    } else if (!strcmp(tag, "THREAD")) {
+        const char *tid = strtok_r(NULL, " ", &save);
+        cr_assert(tid, "bad THREAD line");
+        f->tid = (pid_t)atoi(tid);
     } else if (!strcmp(tag, "CHILD")) {
         const char *pid = strtok_r(NULL, " ", &save);
         cr_assert(pid, "bad CHILD line");
@@ -301,8 +306,10 @@ static void collect_event(void *ctx, const mg_event *e)
     collector *c = ctx;
     if ((unsigned)e->kind < MG_EVENT_KINDS)
         c->events[e->kind]++;
-    if (c->n_event_pids < sizeof c->event_pids / sizeof c->event_pids[0] && e->process)
+    if (c->n_event_pids < sizeof c->event_pids / sizeof c->event_pids[0] && e->process) {
+        c->event_kinds[c->n_event_pids] = e->kind;
         c->event_pids[c->n_event_pids++] = e->process->pid;
+    }
 }
 
 mg_sink collector_sink(collector *c)
@@ -462,9 +469,79 @@ int present_run(pid_t pid, uint64_t addr, uint64_t lo, uint64_t hi, uint64_t *ru
     return 0;
 }
 
+ssize_t pagemap_entries(pid_t pid, uint64_t start, uint64_t end, uint64_t **out)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
+    size_t n = (size_t)((end - start) / 4096);
+    *out = calloc(n ? n : 1, sizeof **out);
+    if (!*out)
+        return -ENOMEM;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        free(*out);
+        *out = NULL;
+        return -e;
+    }
+    ssize_t got = pread(fd, *out, n * sizeof **out, (off_t)(start / 4096 * 8));
+    int e = errno;
+    close(fd);
+    if (got != (ssize_t)(n * sizeof **out)) {
+        free(*out);
+        *out = NULL;
+        return got < 0 ? -e : -EIO;
+    }
+    return (ssize_t)n;
+}
+
+#define PM_PRESENT (1ull << 63)
+#define PM_FILE (1ull << 61)
+#define PM_EXCLUSIVE (1ull << 56)
+#define PM_PFN ((1ull << 55) - 1)
+
+int classify_pages(pid_t pid, uint64_t start, uint64_t end, uint64_t *mem, uint64_t *pvr)
+{
+    uint64_t *e;
+    ssize_t n = pagemap_entries(pid, start, end, &e);
+    if (n < 0)
+        return (int)n;
+    for (ssize_t i = 0; i < n; i++) {
+        if (!(e[i] & PM_PRESENT))
+            continue;
+        if (e[i] & (PM_FILE | PM_EXCLUSIVE))
+            *pvr += 4096;
+        else
+            *mem += 4096;
+    }
+    free(e);
+    return 0;
+}
+
+uint64_t zero_page_pfn(void)
+{
+    volatile uint8_t *p =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 0;
+    madvise((void *)p, 4096, MADV_NOHUGEPAGE);
+    (void)p[0]; /* read, never written: the zero page */
+    uint64_t *e;
+    uint64_t a = (uint64_t)(uintptr_t)p, pfn = 0;
+    if (pagemap_entries(getpid(), a, a + 4096, &e) == 1) {
+        pfn = (e[0] & PM_PRESENT) ? e[0] & PM_PFN : 0;
+        free(e);
+    }
+    munmap((void *)p, 4096);
+    return pfn;
+}
+
+mg_residency residency_mode = MG_RESIDENCY_AUTO;
+
 void settings_for(mg_settings *s, const pid_t *pids, size_t n)
 {
     mg_default_settings(s);
     s->pids = pids;
     s->n_pids = n;
+    s->residency = residency_mode;
 }

@@ -31,6 +31,7 @@ typedef struct plant {
 
 typedef struct fixture {
     pid_t pid;
+    pid_t tid; /* the fixture's second thread */
     pid_t child; /* --fork: the forked child, else 0 */
     int stdin_fd; /* closing it makes the fixture exit */
     char token[17];
@@ -94,6 +95,7 @@ typedef struct collector {
                           matches queue up behind the sink */
     uint64_t events[MG_EVENT_KINDS];
     pid_t event_pids[64];
+    mg_event_kind event_kinds[64]; /* the kind of each event_pids entry */
     size_t n_event_pids;
 } collector;
 
@@ -131,7 +133,42 @@ ssize_t read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
  * if that page is not present). Returns 0 or -errno. */
 int present_run(pid_t pid, uint64_t addr, uint64_t lo, uint64_t hi, uint64_t *run_start,
                 uint64_t *run_end);
-/* settings with the fixture's pid(s). */
+/* Bytes of present pages in [start, end) (page aligned) that the engine
+ * must read through /proc/PID/mem (anon pages not exclusively this
+ * process's: shared after fork) and with process_vm_readv (exclusive anon,
+ * page cache, shmem), from pagemap: the rule of docs/design.md, written
+ * out here again so that a test does not take it from the engine. Adds to
+ * *mem and *pvr; returns 0 or -errno. */
+int classify_pages(pid_t pid, uint64_t start, uint64_t end, uint64_t *mem, uint64_t *pvr);
+/* The pagemap entries of [start, end) (page aligned) into out (one per
+ * page; the caller frees). Returns the page count, or -errno. */
+ssize_t pagemap_entries(pid_t pid, uint64_t start, uint64_t end, uint64_t **out);
+/* The page frame number of the shared zero page (read through a page of
+ * ours that was read, never written); 0 if hidden. */
+uint64_t zero_page_pfn(void);
+
+/* ---- residency modes ---- */
+
+/* The residency mode settings_for() puts in every mg_settings: a test runs
+ * once with each (RESIDENCY_TESTS), so the pagemap-entries fallback of
+ * kernels before 6.7 is tested on new kernels too. */
+extern mg_residency residency_mode;
+
+/* Test(suite, name) running fn() with MG_RESIDENCY_AUTO, and
+ * Test(suite, name_pagemap) running it with MG_RESIDENCY_PAGEMAP. */
+#define RESIDENCY_TESTS(suite, name, fn)                                                           \
+    Test(suite, name)                                                                              \
+    {                                                                                              \
+        residency_mode = MG_RESIDENCY_AUTO;                                                        \
+        fn();                                                                                      \
+    }                                                                                              \
+    Test(suite, name##_pagemap)                                                                    \
+    {                                                                                              \
+        residency_mode = MG_RESIDENCY_PAGEMAP;                                                     \
+        fn();                                                                                      \
+    }
+
+/* settings with the fixture's pid(s) and residency_mode. */
 void settings_for(mg_settings *s, const pid_t *pids, size_t n);
 
 #endif

@@ -372,3 +372,31 @@ const jval *json_get(const jval *obj, const char *key)
             return &obj->items[i];
     return NULL;
 }
+
+int json_latin1(const jval *v, unsigned char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (!v || v->t != J_STR)
+        return -1;
+    unsigned char *b = malloc(v->len + 1);
+    if (!b)
+        return -1;
+    const unsigned char *s = (const unsigned char *)v->str;
+    size_t n = 0;
+    for (size_t i = 0; i < v->len;) {
+        if (s[i] < 0x80) {
+            b[n++] = s[i++];
+        } else if ((s[i] == 0xc2 || s[i] == 0xc3) && i + 1 < v->len && (s[i + 1] & 0xc0) == 0x80) {
+            b[n++] = (unsigned char)((s[i] & 0x03) << 6 | (s[i + 1] & 0x3f));
+            i += 2;
+        } else {
+            free(b); /* a character above U+00FF: not one byte */
+            return -1;
+        }
+    }
+    b[n] = '\0';
+    *out = b;
+    *out_len = n;
+    return 0;
+}

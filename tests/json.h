@@ -34,5 +34,10 @@ int json_parse(const char *s, size_t len, jval *out, size_t *err_off);
 void json_free(jval *v);
 /* Member of an object, or NULL. */
 const jval *json_get(const jval *obj, const char *key);
+/* A string of characters U+0000..U+00FF as the bytes they stand for
+ * (Latin-1: how memgrep writes byte strings). *out is malloc'd (the caller
+ * frees) and NUL-terminated. Returns 0, or -1 if v is not a string or holds
+ * a character above U+00FF. */
+int json_latin1(const jval *v, unsigned char **out, size_t *out_len);
 
 #endif

@@ -3,6 +3,7 @@
  * that is strict JSON with the right match records. Scanning a fixture
  * needs root; argument errors do not. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -230,6 +231,17 @@ Test(cli, unknown_option)
 
 /* ---- scanning a fixture (root) ---- */
 
+static void read_comm(pid_t pid, char *out, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    cr_assert(fgets(out, (int)cap, f));
+    fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+}
+
 static char *hexaddr(uint64_t a)
 {
     char *s;
@@ -279,16 +291,19 @@ Test(cli, exit_codes_and_text_output)
     cr_assert(strstr(r.out, pid), "-l output does not list pid %s: %s", pid, r.out);
     run_free(&r);
 
-    /* -c: counts; 18 copies of "big". */
+    /* -c: one line "PID COMM COUNT": the 18 copies of "big". */
     char *big = fixture_marker(&fx, "big");
     size_t n_big = 0;
     for (size_t i = 0; i < fx.n_plants; i++)
         n_big += !strcmp(fx.plants[i].name, "big");
+    cr_assert_eq(n_big, 18u, "fixture plants changed? %zu copies of big", n_big);
     r = memgrep((const char *[]){"scan", "-c", "-p", pid, big, NULL});
     cr_assert_eq(r.status, 0);
-    char nb[16];
-    snprintf(nb, sizeof nb, "%zu", n_big);
-    cr_assert(strstr(r.out, nb), "-c output does not show %s: %s", nb, r.out);
+    char comm[64], line[160];
+    read_comm(fx.pid, comm, sizeof comm);
+    snprintf(line, sizeof line, "%d %s %zu\n", (int)fx.pid, comm, n_big);
+    cr_assert_str_eq(r.out, line, "-c output is not the one line \"%.*s\"", (int)strlen(line) - 1,
+                     line);
     run_free(&r);
     free(big);
     free(heap);
@@ -399,17 +414,6 @@ static uint64_t jhex(const jval *o, const char *key)
     return x;
 }
 
-static void read_comm(pid_t pid, char *out, size_t cap)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-    FILE *f = fopen(path, "r");
-    cr_assert(f);
-    cr_assert(fgets(out, (int)cap, f));
-    fclose(f);
-    out[strcspn(out, "\n")] = '\0';
-}
-
 /* The summary must be the last line, once; returns the match lines. */
 static size_t check_summary(const json_lines *l)
 {
@@ -422,10 +426,8 @@ static size_t check_summary(const json_lines *l)
         cr_assert_str_neq(t, "summary", "summary on line %zu, not only last", i + 1);
         matches += !strcmp(t, "match");
     }
-    if (json_get(sum, "matches"))
-        cr_assert_eq(jint(sum, "matches"), (int64_t)matches,
-                     "summary counts %" PRId64 " matches, %zu printed", jint(sum, "matches"),
-                     matches);
+    cr_assert_eq(jint(sum, "matches"), (int64_t)matches,
+                 "summary counts %" PRId64 " matches, %zu printed", jint(sum, "matches"), matches);
     return matches;
 }
 
@@ -831,4 +833,207 @@ Test(cli, alias_abbreviation)
 {
     expect_error((const char *[]){"scan", "--col=bogus", "needle", NULL},
                  (const char *[]){"'bogus'", "--color", NULL});
+}
+
+/* ---- output bytes, exactly ---- */
+
+/* Every byte of out is printable ASCII or a newline (the JSON and text
+ * output promise this: no raw control or high bytes reach a terminal). */
+static void assert_ascii(const run_result *r, const char *what)
+{
+    for (size_t i = 0; i < r->out_len; i++) {
+        unsigned char c = (unsigned char)r->out[i];
+        cr_assert(c == '\n' || (c >= 0x20 && c < 0x7f),
+                  "%s: raw byte 0x%02x at offset %zu of stdout", what, c, i);
+    }
+}
+
+/* The bytes around the ctx plant: ctx bytes, the marker, ctx bytes. */
+static uint8_t *ctx_expected(const char *marker, size_t context, size_t *len)
+{
+    size_t ml = strlen(marker);
+    *len = 2 * context + ml;
+    uint8_t *b = malloc(*len);
+    cr_assert(b);
+    for (size_t i = 0; i < context; i++) {
+        b[i] = fixture_ctx_byte((long)i - (long)context);
+        b[context + ml + i] = fixture_ctx_byte((long)(ml + i));
+    }
+    memcpy(b + context, marker, ml);
+    /* every byte value occurs: the round trip covers them all */
+    bool seen[256] = {false};
+    for (size_t i = 0; i < *len; i++)
+        seen[b[i]] = true;
+    for (int v = 0; v < 256; v++)
+        cr_assert(seen[v], "byte 0x%02x not around the ctx plant", v);
+    return b;
+}
+
+static void assert_same_bytes(const uint8_t *got, size_t got_len, const uint8_t *ref,
+                              size_t ref_len, const char *what)
+{
+    cr_assert_eq(got_len, ref_len, "%s: %zu bytes, ref %zu", what, got_len, ref_len);
+    for (size_t i = 0; i < ref_len; i++)
+        cr_assert_eq(got[i], ref[i], "%s: byte %zu is 0x%02x, ref 0x%02x", what, i, got[i], ref[i]);
+}
+
+/* --json -C 256 around the ctx plant: "context" decoded (\u00XX, Latin-1)
+ * and "context_hex" are exactly the target's bytes, all 256 values. */
+Test(cli, json_context_bytes_round_trip)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    char *m = fixture_marker(&fx, "ctx");
+    const plant *pl = NULL;
+    for (size_t i = 0; i < fx.n_plants; i++)
+        if (!strcmp(fx.plants[i].name, "ctx"))
+            pl = &fx.plants[i];
+    cr_assert(pl);
+    size_t ref_len;
+    uint8_t *ref = ctx_expected(m, 256, &ref_len);
+
+    run_result r = memgrep((const char *[]){"scan", "--json", "-C", "256", "-p", pid, m, NULL});
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    assert_ascii(&r, "--json");
+    json_lines l = parse_lines(&r);
+    cr_assert_eq(check_summary(&l), 1u);
+    const jval *match = &l.v[0];
+    cr_assert_str_eq(jstr(match, "type"), "match");
+    cr_assert_eq(jhex(match, "address"), pl->addr);
+    cr_assert_eq(jint(match, "context_offset"), 256);
+
+    unsigned char *ctx;
+    size_t ctx_len;
+    cr_assert_eq(json_latin1(json_get(match, "context"), &ctx, &ctx_len), 0,
+                 "\"context\" is not a string of characters U+0000..U+00FF");
+    assert_same_bytes(ctx, ctx_len, ref, ref_len, "decoded \"context\"");
+    free(ctx);
+
+    const char *hex = jstr(match, "context_hex");
+    cr_assert_eq(strlen(hex), 2 * ref_len, "context_hex of %zu digits", strlen(hex));
+    uint8_t *hb = malloc(ref_len);
+    for (size_t i = 0; i < ref_len; i++) {
+        unsigned byte;
+        char two[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
+        cr_assert(isxdigit((unsigned char)two[0]) && isxdigit((unsigned char)two[1]),
+                  "context_hex: \"%s\" at %zu", two, 2 * i);
+        sscanf(two, "%2x", &byte);
+        hb[i] = (uint8_t)byte;
+    }
+    assert_same_bytes(hb, ref_len, ref, ref_len, "decoded \"context_hex\"");
+    free(hb);
+    free_lines(&l);
+    run_free(&r);
+    free(ref);
+    free(m);
+}
+
+/* Text output: PID COMM 0xADDR PERMS PATH PATTERN: CONTEXT, with bytes
+ * outside printable ASCII as \xHH and '\' as \\. Decoding the context
+ * gives the target's bytes back, all 256 values. */
+Test(cli, text_context_bytes_round_trip)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    char *m = fixture_marker(&fx, "ctx");
+    const plant *pl = NULL;
+    for (size_t i = 0; i < fx.n_plants; i++)
+        if (!strcmp(fx.plants[i].name, "ctx"))
+            pl = &fx.plants[i];
+    cr_assert(pl);
+    size_t ref_len;
+    uint8_t *ref = ctx_expected(m, 256, &ref_len);
+
+    run_result r = memgrep((const char *[]){"scan", "-C", "256", "-p", pid, m, NULL});
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    assert_ascii(&r, "text output");
+    cr_assert_eq(count_lines(r.out, r.out_len), 1u, "not one line: %s", r.out);
+    char comm[64], head[160];
+    read_comm(fx.pid, comm, sizeof comm);
+    snprintf(head, sizeof head, "%d %s 0x%" PRIx64 " ", (int)fx.pid, comm, pl->addr);
+    cr_assert_eq(strncmp(r.out, head, strlen(head)), 0, "line does not start with \"%s\": %s", head,
+                 r.out);
+    char *sep = NULL;
+    cr_assert_gt(asprintf(&sep, " %s: ", m), 0);
+    char *at = strstr(r.out, sep);
+    cr_assert(at, "no \"%s\" in %s", sep, r.out);
+    const char *p = at + strlen(sep), *end = r.out + r.out_len - 1; /* before '\n' */
+    uint8_t *got = malloc(r.out_len);
+    size_t n = 0;
+    while (p < end) {
+        if (*p != '\\') {
+            got[n++] = (uint8_t)*p++;
+            continue;
+        }
+        cr_assert_lt(p + 1, end, "lone backslash at the end");
+        if (p[1] == '\\') {
+            got[n++] = '\\';
+            p += 2;
+            continue;
+        }
+        cr_assert(p[1] == 'x' && p + 3 < end + 1 && isxdigit((unsigned char)p[2]) &&
+                      isxdigit((unsigned char)p[3]),
+                  "bad escape \"%.4s\" at %zu", p, (size_t)(p - r.out));
+        char two[3] = {p[2], p[3], '\0'};
+        got[n++] = (uint8_t)strtoul(two, NULL, 16);
+        p += 4;
+    }
+    assert_same_bytes(got, n, ref, ref_len, "decoded text context");
+    /* and each byte is written one way: escaped exactly when it must be */
+    size_t escaped = 0;
+    for (size_t i = 0; i < ref_len; i++)
+        escaped += ref[i] < 0x20 || ref[i] >= 0x7f;
+    size_t hx = 0;
+    for (const char *q = at + strlen(sep); q + 1 < end; q++)
+        if (q[0] == '\\' && q[1] == 'x')
+            hx++;
+    cr_assert_eq(hx, escaped, "%zu \\x escapes for %zu bytes outside printable ASCII", hx, escaped);
+    free(got);
+    free(sep);
+    run_free(&r);
+    free(ref);
+    free(m);
+}
+
+/* ---- thread ids ---- */
+
+/* -p TID means the thread's process: matches name its pid (the tgid), and
+ * -p PID,TID reports each match once. */
+Test(cli, thread_id_means_its_process)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    cr_assert(fx.tid > 0 && fx.tid != fx.pid, "fixture printed no THREAD");
+    char *big = fixture_marker(&fx, "big");
+    size_t n_big = 0;
+    for (size_t i = 0; i < fx.n_plants; i++)
+        n_big += !strcmp(fx.plants[i].name, "big");
+    char targets[2][64];
+    snprintf(targets[0], sizeof targets[0], "%d", (int)fx.tid);
+    snprintf(targets[1], sizeof targets[1], "%d,%d", (int)fx.pid, (int)fx.tid);
+    for (int t = 0; t < 2; t++) {
+        run_result r = memgrep((const char *[]){"scan", "--json", "-p", targets[t], big, NULL});
+        cr_assert_eq(r.status, 0, "-p %s: exit %d; stderr: %s", targets[t], r.status, r.err);
+        json_lines l = parse_lines(&r);
+        size_t n = check_summary(&l);
+        cr_assert_eq(n, n_big, "-p %s: %zu matches, ref %zu", targets[t], n, n_big);
+        for (size_t i = 0; i + 1 < l.n; i++) {
+            cr_assert_str_eq(jstr(&l.v[i], "type"), "match");
+            cr_assert_eq(jint(&l.v[i], "pid"), fx.pid, "-p %s: match names pid %" PRId64,
+                         targets[t], jint(&l.v[i], "pid"));
+            const plant *pl = fixture_plant_at(&fx, jhex(&l.v[i], "address"));
+            cr_assert(pl && !strcmp(pl->name, "big"), "-p %s: match at no big plant", targets[t]);
+            for (size_t k = 0; k < i; k++)
+                cr_assert_neq(jhex(&l.v[k], "address"), jhex(&l.v[i], "address"),
+                              "-p %s: reported twice", targets[t]);
+        }
+        cr_assert_eq(jint(&l.v[l.n - 1], "processes_scanned"), 1);
+        free_lines(&l);
+        run_free(&r);
+    }
+    free(big);
 }

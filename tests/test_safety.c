@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "maps.h"
 
 static fixture fx;
 
@@ -28,6 +29,7 @@ static mg_stats scan_names(const pid_t *pids, size_t n_pids, const char *kinds, 
     settings_for(&s, pids, n_pids);
     s.dedupe = dedupe;
     s.context = 32;
+    s.threads = 2;
     mg_sink sink = collector_sink(c);
     mg_stats st;
     memset(&st, 0, sizeof st);
@@ -43,6 +45,37 @@ static mg_stats scan_names(const pid_t *pids, size_t n_pids, const char *kinds, 
  * one side a private copy (Pss 256 MiB); /proc/PID/mem leaves it shared.
  * With de-duplication on, the shared pages are scanned once and the
  * matches replayed for the other process; off, scanned in each. */
+/* Bytes the engine must read through /proc/PID/mem (shared anon pages)
+ * and with process_vm_readv, over every region it scans in pid; and the
+ * exclusive anonymous bytes among the latter (never de-duplicated). */
+typedef struct page_bytes {
+    uint64_t mem, pvr, excl_anon;
+} page_bytes;
+
+static page_bytes scanned_page_bytes(pid_t pid)
+{
+    page_bytes b = {0};
+    mg_maps maps;
+    cr_assert_eq(mg_maps_read(pid, &maps), 0);
+    for (size_t i = 0; i < maps.n; i++) {
+        const mg_region *r = &maps.regions[i];
+        if (r->perms[0] != 'r' || r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE)
+            continue;
+        cr_assert_eq(classify_pages(pid, r->start, r->end, &b.mem, &b.pvr), 0);
+        if (r->kind == MG_REGION_ANON || r->kind == MG_REGION_HEAP || r->kind == MG_REGION_STACK) {
+            uint64_t *e;
+            ssize_t np = pagemap_entries(pid, r->start, r->end, &e);
+            cr_assert_geq(np, 0);
+            for (ssize_t k = 0; k < np; k++)
+                if ((e[k] >> 63) && (e[k] >> 56 & 1) && !(e[k] >> 61 & 1))
+                    b.excl_anon += 4096;
+            free(e);
+        }
+    }
+    mg_maps_free(&maps);
+    return b;
+}
+
 static void fork_case(bool dedupe)
 {
     need_root();
@@ -52,14 +85,23 @@ static void fork_case(bool dedupe)
     pid_t pids[2] = {fx.pid, fx.child};
 
     long pss0[2], rss0[2];
+    page_bytes pb[2];
     for (int i = 0; i < 2; i++) {
         pss0[i] = proc_kb(pids[i], "smaps_rollup", "Pss");
         rss0[i] = proc_kb(pids[i], "smaps_rollup", "Rss");
         cr_assert_gt(pss0[i], 0, "no Pss for pid %d", pids[i]);
+        pb[i] = scanned_page_bytes(pids[i]);
     }
     /* Sanity: the region is shared, so neither side owns all of it yet. */
     cr_assert_lt(pss0[0], rss0[0] - 100 * 1024, "parent Pss %ld Rss %ld: not shared?", pss0[0],
                  rss0[0]);
+    uint64_t flen, fshared = 0, fown = 0;
+    uint64_t fregion = fixture_info(&fx, "fork-region", &flen);
+    cr_assert_neq(fregion, 0u);
+    cr_assert_eq(classify_pages(fx.pid, fregion, fregion + flen, &fshared, &fown), 0);
+    /* The child wrote two pages of it (a copy each): the rest is shared. */
+    cr_assert_eq(fshared, flen - 2 * 4096, "fork region: %" PRIu64 " of %" PRIu64 " bytes shared",
+                 fshared, flen);
 
     collector c = {0};
     char names[32][32];
@@ -113,6 +155,38 @@ static void fork_case(bool dedupe)
         cr_assert_eq(memcmp(mem, h->data, total), 0, "pid %d 0x%" PRIx64 ": context differs",
                      h->pid, h->addr);
     }
+    /* Which reader read what: shared pages only through /proc/PID/mem
+     * (process_vm_readv would pin, and so unshare, them), the rest with
+     * process_vm_readv. Every present byte is read at least once (reads
+     * also take overlap around units: lower bounds). With de-duplication a
+     * shared unit is read in one process and replayed in the other. */
+    uint64_t s_mem = pb[0].mem + pb[1].mem, s_pvr = pb[0].pvr + pb[1].pvr;
+    cr_log_info("%s: read mem %" PRIu64 " pvr %" PRIu64 " deduped %" PRIu64 "; pages mem %" PRIu64
+                " pvr %" PRIu64 " exclusive anon %" PRIu64,
+                dedupe ? "dedupe" : "no dedupe", st.bytes_read_mem, st.bytes_read_pvr,
+                st.bytes_deduped, s_mem, s_pvr, pb[0].excl_anon + pb[1].excl_anon);
+    if (!dedupe) {
+        cr_assert_geq(st.bytes_read_mem, s_mem,
+                      "%" PRIu64 " bytes read from /proc/PID/mem, %" PRIu64 " in shared pages",
+                      st.bytes_read_mem, s_mem);
+        cr_assert_geq(st.bytes_read_pvr, s_pvr,
+                      "%" PRIu64 " bytes read with process_vm_readv, %" PRIu64
+                      " in pages not shared",
+                      st.bytes_read_pvr, s_pvr);
+    } else {
+        cr_assert_geq(st.bytes_read_mem, fshared,
+                      "%" PRIu64 " bytes read from /proc/PID/mem, %" PRIu64
+                      " shared in the fork region alone",
+                      st.bytes_read_mem, fshared);
+        cr_assert_geq(st.bytes_read_mem + st.bytes_deduped, s_mem,
+                      "%" PRIu64 " bytes read from /proc/PID/mem + %" PRIu64
+                      " deduplicated < %" PRIu64 " in shared pages",
+                      st.bytes_read_mem, st.bytes_deduped, s_mem);
+        cr_assert_geq(st.bytes_read_pvr, pb[0].excl_anon + pb[1].excl_anon,
+                      "%" PRIu64 " bytes read with process_vm_readv, %" PRIu64
+                      " in exclusive anon pages",
+                      st.bytes_read_pvr, pb[0].excl_anon + pb[1].excl_anon);
+    }
     if (dedupe)
         cr_assert_geq(st.bytes_deduped, 128u << 20,
                       "dedupe on: only %" PRIu64 " bytes of the 256 MiB shared region deduped",
@@ -122,20 +196,23 @@ static void fork_case(bool dedupe)
     collector_free(&c);
 }
 
-Test(safety, shared_after_fork_stays_shared)
+static void shared_after_fork_stays_shared(void)
 {
     fork_case(true);
 }
+RESIDENCY_TESTS(safety, shared_after_fork_stays_shared, shared_after_fork_stays_shared)
 
-Test(safety, shared_after_fork_stays_shared_no_dedupe)
+static void shared_after_fork_stays_shared_no_dedupe(void)
 {
     fork_case(false);
 }
+RESIDENCY_TESTS(safety, shared_after_fork_stays_shared_no_dedupe,
+                shared_after_fork_stays_shared_no_dedupe)
 
 /* 64 GiB of untouched PROT_READ reservation and an untouched 64 MiB memfd
  * mapping: the scan must not fault them in (zero-page page tables, shmem
  * allocation). */
-Test(safety, untouched_reservations_stay_untouched)
+static void untouched_reservations_stay_untouched(void)
 {
     need_root();
     const char *args[] = {"--reserve", NULL};
@@ -168,3 +245,5 @@ Test(safety, untouched_reservations_stay_untouched)
     assert_exact_hits(&c, w, nw, "with reservations");
     collector_free(&c);
 }
+RESIDENCY_TESTS(safety, untouched_reservations_stay_untouched,
+                untouched_reservations_stay_untouched)

@@ -2,6 +2,7 @@
  * (pid, address, pattern) for each kind of pattern and setting. Needs root. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <liburing.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 
 #include "fixture.h"
 #include "helpers.h"
+#include "maps.h"
+#include "util.h"
 
 #define MAXW 256
 
@@ -75,27 +78,33 @@ static void literal_case(unsigned flags, bool include_noread, const char *expect
     mg_patterns_free(&p);
 }
 
-Test(scan, default_flags)
+static void default_flags(void)
 {
     literal_case(0, false, "plain", "default flags");
 }
+RESIDENCY_TESTS(scan, default_flags, default_flags)
 
-Test(scan, include_noread)
+static void include_noread(void)
 {
     literal_case(0, true, "plain,noread", "include_noread");
 }
+RESIDENCY_TESTS(scan, include_noread, include_noread)
 
-Test(scan, caseless)
+static void caseless(void)
 {
     literal_case(MG_PATTERN_CASELESS, false, "plain,upper", "caseless");
 }
+RESIDENCY_TESTS(scan, caseless, caseless)
 
-Test(scan, wide)
+static void wide(void)
 {
     literal_case(MG_PATTERN_WIDE, false, "plain,wide", "wide");
 }
+RESIDENCY_TESTS(scan, wide, wide)
 
-Test(scan, region_of_each_plant)
+#define MALLOCED ((mg_region_kind)-1)
+
+static void region_of_each_plant(void)
 {
     /* The region reported with a match holds it and has the right kind. */
     start();
@@ -103,50 +112,76 @@ Test(scan, region_of_each_plant)
     char names[32][32];
     size_t n = add_plant_literals(p, &fx, "plain,noread", 0, names, 32);
     compile_patterns(p);
+    want w[MAXW];
+    size_t nw = want_plants(w, 0, MAXW, &fx, fx.pid, "plain,noread", names, n);
     mg_settings s;
     settings_for(&s, &fx.pid, 1);
     s.include_noread = true;
     collector c = {0};
     run(p, &s, &c);
+    assert_exact_hits(&c, w, nw, "region_of_each_plant");
     static const struct {
         const char *name;
         mg_region_kind kind;
         const char *perms;
     } where[] = {
-        {"heap", MG_REGION_HEAP, "rw-p"},    {"stack", MG_REGION_STACK, "rw-p"},
-        {"tstack", MG_REGION_ANON, "rw-p"},  {"big", MG_REGION_ANON, "rw-p"},
-        {"pfclean", MG_REGION_FILE, "rw-p"}, {"pfcow", MG_REGION_FILE, "rw-p"},
-        {"memfd", MG_REGION_SHM, "rw-s"},    {"shanon", MG_REGION_SHM, "rw-s"},
-        {"thp", MG_REGION_ANON, "rw-p"},     {"noread", MG_REGION_ANON, "---p"},
+        {"heap", MG_REGION_HEAP, "rw-p"},
+        {"stack", MG_REGION_STACK, "rw-p"},
+        {"tstack", MG_REGION_ANON, "rw-p"},
+        {"big", MG_REGION_ANON, "rw-p"},
+        {"pfclean", MG_REGION_FILE, "rw-p"},
+        {"pfcow", MG_REGION_FILE, "rw-p"},
+        {"memfd", MG_REGION_SHM, "rw-s"},
+        {"shanon", MG_REGION_SHM, "rw-s"},
+        {"thp", MG_REGION_ANON, "rw-p"},
+        {"noread", MG_REGION_ANON, "---p"},
+        /* malloc'd: [heap], or anon memory under a sanitizer's allocator */
+        {"wide", MALLOCED, "rw-p"},
+        {"case", MALLOCED, "rw-p"},
+        {"ctx", MALLOCED, "rw-p"},
     };
-    for (size_t i = 0; i < c.n; i++) {
-        const hit *h = &c.hits[i];
-        cr_assert_lt(h->pattern_id, n);
-        cr_assert(h->addr >= h->region_start && h->addr + h->len <= h->region_end,
-                  "match 0x%" PRIx64 " outside its region 0x%" PRIx64 "-0x%" PRIx64, h->addr,
-                  h->region_start, h->region_end);
-        for (size_t k = 0; k < sizeof where / sizeof where[0]; k++)
-            if (!strcmp(names[h->pattern_id], where[k].name)) {
-                cr_assert_eq(h->region_kind, where[k].kind, "%s: region kind %d want %d",
-                             where[k].name, h->region_kind, where[k].kind);
-                cr_assert_str_eq(h->perms, where[k].perms, "%s", where[k].name);
-            }
-    }
-    /* The big region is its own VMA: the first copy starts it and the last
-     * ends it. */
     uint64_t blen;
     uint64_t big = fixture_info(&fx, "big", &blen);
     cr_assert_neq(big, 0u);
-    for (size_t i = 0; i < c.n; i++)
-        if (!strcmp(names[c.hits[i].pattern_id], "big")) {
-            cr_assert_eq(c.hits[i].region_start, big);
-            cr_assert_eq(c.hits[i].region_end, big + blen);
+    /* Every expected match (exactly the set above) is checked: the table
+     * names each plant kind the fixture has. */
+    size_t checked = 0;
+    for (size_t k = 0; k < sizeof where / sizeof where[0]; k++) {
+        size_t n_name = 0;
+        for (size_t i = 0; i < c.n; i++) {
+            const hit *h = &c.hits[i];
+            cr_assert_lt(h->pattern_id, n);
+            if (strcmp(names[h->pattern_id], where[k].name))
+                continue;
+            n_name++;
+            cr_assert(h->addr >= h->region_start && h->addr + h->len <= h->region_end,
+                      "%s: match 0x%" PRIx64 " outside its region 0x%" PRIx64 "-0x%" PRIx64,
+                      where[k].name, h->addr, h->region_start, h->region_end);
+            if (where[k].kind == MALLOCED)
+                cr_assert(h->region_kind == MG_REGION_HEAP || h->region_kind == MG_REGION_ANON,
+                          "%s: region kind %d", where[k].name, h->region_kind);
+            else
+                cr_assert_eq(h->region_kind, where[k].kind, "%s: region kind %d want %d",
+                             where[k].name, h->region_kind, where[k].kind);
+            cr_assert_str_eq(h->perms, where[k].perms, "%s", where[k].name);
+            /* The big region is its own VMA: the first copy starts it and
+             * the last ends it. */
+            if (!strcmp(where[k].name, "big")) {
+                cr_assert_eq(h->region_start, big);
+                cr_assert_eq(h->region_end, big + blen);
+            }
         }
+        cr_assert_gt(n_name, 0u, "no match for plant %s", where[k].name);
+        checked += n_name;
+    }
+    cr_assert_eq(checked, nw, "%zu matches checked, %zu expected: a plant without a row", checked,
+                 nw);
     collector_free(&c);
     mg_patterns_free(&p);
 }
+RESIDENCY_TESTS(scan, region_of_each_plant, region_of_each_plant)
 
-Test(scan, hex)
+static void hex(void)
 {
     start();
     /* 00 ?? MARKER(one byte wild) 7f ?? */
@@ -183,8 +218,9 @@ Test(scan, hex)
     collector_free(&c);
     mg_patterns_free(&p);
 }
+RESIDENCY_TESTS(scan, hex, hex)
 
-Test(scan, regex)
+static void regex(void)
 {
     start();
     char *re = NULL, *re2 = NULL, *re3 = NULL, *re4 = NULL, *re5 = NULL;
@@ -241,9 +277,13 @@ Test(scan, regex)
     free(re4);
     free(re5);
 }
+RESIDENCY_TESTS(scan, regex, regex)
 
 /* Context bytes: what /proc/PID/mem holds around each match; for the ctx
- * plant, the known neighbours and the full width. */
+ * plant, the known neighbours and the full width. The expected widths come
+ * from pagemap BEFORE the scan (a scan that faulted pages in would
+ * otherwise make its own expectation), and pagemap must say the same after
+ * it. */
 static void check_context(size_t context)
 {
     start();
@@ -251,22 +291,55 @@ static void check_context(size_t context)
     char names[32][32];
     size_t n = add_plant_literals(p, &fx, "plain", 0, names, 32);
     compile_patterns(p);
+    want w[MAXW];
+    size_t nw = want_plants(w, 0, MAXW, &fx, fx.pid, "plain", names, n);
+
+    /* Each plant's region (from maps) and run of present pages in it. */
+    struct {
+        uint64_t rs, re; /* region */
+        uint64_t ps, pe; /* present run around the plant */
+    } exp[MAXW];
+    mg_maps maps;
+    cr_assert_eq(mg_maps_read(fx.pid, &maps), 0);
+    for (size_t k = 0; k < nw; k++) {
+        const mg_region *r = NULL;
+        for (size_t i = 0; i < maps.n && !r; i++)
+            if (maps.regions[i].start <= w[k].addr && w[k].addr < maps.regions[i].end)
+                r = &maps.regions[i];
+        cr_assert(r, "plant at 0x%" PRIx64 " in no region", w[k].addr);
+        exp[k].rs = r->start;
+        exp[k].re = r->end;
+        cr_assert_eq(present_run(fx.pid, w[k].addr, r->start, r->end, &exp[k].ps, &exp[k].pe), 0);
+    }
+    mg_maps_free(&maps);
+
     mg_settings s;
     settings_for(&s, &fx.pid, 1);
     s.context = context;
     collector c = {0};
     run(p, &s, &c);
-    want w[MAXW];
-    size_t nw = want_plants(w, 0, MAXW, &fx, fx.pid, "plain", names, n);
     assert_exact_hits(&c, w, nw, "context run");
 
     uint64_t blen;
     uint64_t big = fixture_info(&fx, "big", &blen);
     bool saw_ctx = false;
     uint8_t *mem = malloc(2 * context + 256);
-    for (size_t i = 0; i < c.n; i++) {
-        const hit *h = &c.hits[i];
+    for (size_t k = 0; k < nw; k++) {
+        const hit *h = NULL;
+        for (size_t i = 0; i < c.n && !h; i++)
+            if (c.hits[i].addr == w[k].addr && c.hits[i].pattern_id == w[k].pattern_id)
+                h = &c.hits[i];
+        cr_assert(h);
         const char *name = names[h->pattern_id];
+        cr_assert_eq(h->region_start, exp[k].rs, "%s: region start", name);
+        cr_assert_eq(h->region_end, exp[k].re, "%s: region end", name);
+        /* Residency is what it was: the scan faulted nothing in. */
+        uint64_t ps, pe;
+        cr_assert_eq(present_run(fx.pid, h->addr, exp[k].rs, exp[k].re, &ps, &pe), 0);
+        cr_assert(ps == exp[k].ps && pe == exp[k].pe,
+                  "%s at 0x%" PRIx64 ": present pages 0x%" PRIx64 "-0x%" PRIx64
+                  " before the scan, 0x%" PRIx64 "-0x%" PRIx64 " after",
+                  name, h->addr, exp[k].ps, exp[k].pe, ps, pe);
         cr_assert_leq(h->before, context);
         cr_assert_leq(h->after, context);
         size_t total = h->before + h->len + h->after;
@@ -279,28 +352,26 @@ static void check_context(size_t context)
             saw_ctx = true;
             cr_assert_eq(h->before, context, "ctx: before %zu", h->before);
             cr_assert_eq(h->after, context, "ctx: after %zu", h->after);
-            for (size_t k = 0; k < h->before; k++)
-                cr_assert_eq(h->data[k], fixture_ctx_byte((long)k - (long)h->before),
-                             "ctx: byte %zd before", (ssize_t)k - (ssize_t)h->before);
-            for (size_t k = 0; k < h->after; k++)
-                cr_assert_eq(h->data[h->before + h->len + k], fixture_ctx_byte((long)(h->len + k)),
-                             "ctx: byte %zu after", k);
+            for (size_t i = 0; i < h->before; i++)
+                cr_assert_eq(h->data[i], fixture_ctx_byte((long)i - (long)h->before),
+                             "ctx: byte %zd before", (ssize_t)i - (ssize_t)h->before);
+            for (size_t i = 0; i < h->after; i++)
+                cr_assert_eq(h->data[h->before + h->len + i], fixture_ctx_byte((long)(h->len + i)),
+                             "ctx: byte %zu after", i);
         }
         /* Full context, clamped only by the region (around the big region
          * is PROT_NONE reservation) and by pages that are not present
          * (which must not be faulted in to show context). */
-        uint64_t rs, re;
-        cr_assert_eq(present_run(fx.pid, h->addr, h->region_start, h->region_end, &rs, &re), 0);
-        uint64_t want_before = h->addr - rs < context ? h->addr - rs : context;
-        uint64_t want_after = re - (h->addr + h->len) < context ? re - (h->addr + h->len) : context;
+        uint64_t want_before = MG_MIN(h->addr - exp[k].ps, (uint64_t)context);
+        uint64_t want_after = MG_MIN(exp[k].pe - (h->addr + h->len), (uint64_t)context);
         cr_expect_eq(h->before, want_before,
                      "%s at 0x%" PRIx64 ": before %zu, want %" PRIu64 " (present 0x%" PRIx64
                      "-0x%" PRIx64 ")",
-                     name, h->addr, h->before, want_before, rs, re);
+                     name, h->addr, h->before, want_before, exp[k].ps, exp[k].pe);
         cr_expect_eq(h->after, want_after,
                      "%s at 0x%" PRIx64 ": after %zu, want %" PRIu64 " (present 0x%" PRIx64
                      "-0x%" PRIx64 ")",
-                     name, h->addr, h->after, want_after, rs, re);
+                     name, h->addr, h->after, want_after, exp[k].ps, exp[k].pe);
         if (h->addr == big)
             cr_assert_eq(h->before, 0u);
         if (h->addr + h->len == big + blen)
@@ -312,15 +383,17 @@ static void check_context(size_t context)
     mg_patterns_free(&p);
 }
 
-Test(scan, context_64)
+static void context_64(void)
 {
     check_context(64);
 }
+RESIDENCY_TESTS(scan, context_64, context_64)
 
-Test(scan, context_4096)
+static void context_4096(void)
 {
     check_context(4096);
 }
+RESIDENCY_TESTS(scan, context_4096, context_4096)
 
 Test(scan, context_over_limit_rejected)
 {
@@ -361,45 +434,276 @@ Test(scan, threads_over_limit_rejected)
     mg_patterns_free(&p);
 }
 
-Test(scan, same_set_for_every_chunk_size_thread_count_and_reader)
+/* The forked fixture's parent, scanned alone: every plant but the
+ * child-only one. Its 256 MiB region is shared with the child, so those
+ * pages must be read through /proc/PID/mem (the reader under test), the
+ * rest (not shared) with process_vm_readv. */
+typedef struct reader_case {
+    size_t chunk;
+    unsigned threads;
+    mg_mem_reader reader;
+    bool dedupe;
+    mg_residency residency;
+} reader_case;
+
+static void reader_variants(const reader_case *variants, size_t n_variants)
 {
-    start();
+    need_root();
+    const char *args[] = {"--fork", NULL};
+    fixture_start(&fx, args);
     mg_patterns *p = patterns_new();
     char names[32][32];
-    size_t n = add_plant_literals(p, &fx, "plain,noread,wide,upper", 0, names, 32);
+    size_t n = add_plant_literals(p, &fx, "plain,noread,wide,upper,parent,child", 0, names, 32);
     compile_patterns(p);
     want w[MAXW];
-    size_t nw = want_plants(w, 0, MAXW, &fx, fx.pid, "plain", names, n);
-    mg_settings def;
-    mg_default_settings(&def);
-    struct {
-        size_t chunk;
-        unsigned threads;
-        mg_mem_reader reader;
-        bool dedupe;
-    } variants[] = {
-        {4096, 0, MG_MEM_READER_AUTO, true},
-        {65536, 0, MG_MEM_READER_AUTO, true},
-        {def.chunk_size, 0, MG_MEM_READER_AUTO, true},
-        {def.chunk_size, 0, MG_MEM_READER_AUTO, false},
-        {4096, 1, MG_MEM_READER_PREAD, false},
-        {2 << 20, 2, MG_MEM_READER_PREAD, true},
-        {def.chunk_size, 1, MG_MEM_READER_URING, true},
-    };
-    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+    size_t nw = want_plants(w, 0, MAXW, &fx, fx.pid, "plain,parent", names, n);
+    /* The shared pages, from pagemap before any scan. */
+    uint64_t flen, shared = 0, own = 0;
+    uint64_t fork_region = fixture_info(&fx, "fork-region", &flen);
+    cr_assert_neq(fork_region, 0u);
+    cr_assert_eq(classify_pages(fx.pid, fork_region, fork_region + flen, &shared, &own), 0);
+    cr_assert_geq(shared, flen - (16u << 10), "fork region: only %" PRIu64 " bytes shared", shared);
+    for (size_t i = 0; i < n_variants; i++) {
+        const reader_case *v = &variants[i];
         mg_settings s;
         settings_for(&s, &fx.pid, 1);
-        s.chunk_size = variants[i].chunk;
-        s.threads = variants[i].threads;
-        s.mem_reader = variants[i].reader;
+        s.chunk_size = v->chunk;
+        s.threads = v->threads;
+        s.mem_reader = v->reader;
+        s.dedupe = v->dedupe;
+        s.residency = v->residency;
         collector c = {0};
         mg_stats st = run(p, &s, &c);
         char what[128];
-        snprintf(what, sizeof what, "chunk %zu threads %u reader %d", variants[i].chunk,
-                 variants[i].threads, variants[i].reader);
+        snprintf(what, sizeof what, "chunk %zu threads %u reader %d dedupe %d residency %d",
+                 v->chunk, v->threads, v->reader, v->dedupe, v->residency);
         assert_exact_hits(&c, w, nw, what);
-        if (variants[i].reader == MG_MEM_READER_PREAD)
-            cr_assert_str_eq(st.mem_reader, "pread");
+        cr_assert_geq(st.bytes_read_mem, shared,
+                      "%s: %" PRIu64 " bytes read from /proc/PID/mem, %" PRIu64 " shared", what,
+                      st.bytes_read_mem, shared);
+        cr_assert_gt(st.bytes_read_pvr, 0u, "%s: nothing read with process_vm_readv", what);
+        cr_assert(st.mem_reader, "%s: no mem_reader in stats", what);
+        if (v->reader == MG_MEM_READER_URING)
+            cr_assert_str_eq(st.mem_reader, "io_uring", "%s", what);
+        else if (v->reader == MG_MEM_READER_PREAD)
+            cr_assert_str_eq(st.mem_reader, "pread", "%s", what);
+        else
+            cr_assert(!strcmp(st.mem_reader, "pread") || !strcmp(st.mem_reader, "io_uring"),
+                      "%s: mem_reader \"%s\"", what, st.mem_reader);
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+
+Test(scan, same_set_for_every_chunk_size_thread_count_and_reader)
+{
+    mg_settings def;
+    mg_default_settings(&def);
+    const reader_case variants[] = {
+        {4096, 0, MG_MEM_READER_AUTO, true, MG_RESIDENCY_AUTO},
+        {65536, 0, MG_MEM_READER_AUTO, true, MG_RESIDENCY_PAGEMAP},
+        {def.chunk_size, 0, MG_MEM_READER_AUTO, true, MG_RESIDENCY_AUTO},
+        {def.chunk_size, 0, MG_MEM_READER_AUTO, false, MG_RESIDENCY_PAGEMAP},
+        {4096, 1, MG_MEM_READER_PREAD, false, MG_RESIDENCY_PAGEMAP},
+        {2 << 20, 2, MG_MEM_READER_PREAD, true, MG_RESIDENCY_AUTO},
+    };
+    reader_variants(variants, sizeof variants / sizeof variants[0]);
+}
+
+/* Whether this process may set up an io_uring (as reader.c does). */
+static bool have_io_uring(void)
+{
+    struct io_uring ring;
+    if (io_uring_queue_init(32, &ring, 0) != 0)
+        return false;
+    io_uring_queue_exit(&ring);
+    return true;
+}
+
+Test(scan, io_uring_reader)
+{
+    if (!have_io_uring())
+        cr_skip_test("io_uring is not available here (io_uring_queue_init failed: "
+                     "kernel.io_uring_disabled or a seccomp filter?)");
+    mg_settings def;
+    mg_default_settings(&def);
+    const reader_case variants[] = {
+        {def.chunk_size, 1, MG_MEM_READER_URING, true, MG_RESIDENCY_AUTO},
+        {65536, 2, MG_MEM_READER_URING, false, MG_RESIDENCY_PAGEMAP},
+    };
+    reader_variants(variants, sizeof variants / sizeof variants[0]);
+}
+
+/* ---- pages of the shared zero page ---- */
+
+/* Fail unless every page of [start, start + len) in pid maps the zero
+ * page (so the test really exercises it). */
+static void assert_zero_pages(pid_t pid, uint64_t start, uint64_t len, const char *what)
+{
+    uint64_t zpfn = zero_page_pfn();
+    if (!zpfn)
+        cr_skip_test("page frame numbers are hidden: can't tell the zero page");
+    uint64_t *e;
+    ssize_t np = pagemap_entries(pid, start, start + len, &e);
+    cr_assert_eq(np, (ssize_t)(len / 4096), "pagemap of %s: %zd", what, np);
+    for (ssize_t i = 0; i < np; i++)
+        cr_assert(e[i] >> 63 && (e[i] & ((1ull << 55) - 1)) == zpfn,
+                  "%s page %zd (0x%" PRIx64 ") is not the zero page: pagemap %016" PRIx64, what, i,
+                  start + (uint64_t)i * 4096, e[i]);
+    free(e);
+}
+
+/* A pattern that needs the data after zero pages (so those pages are
+ * skipped) but starts in them: K zero bytes then the zpage marker. Found
+ * once at its exact address, for a start in the last zero page and one
+ * three pages further back, whatever the chunk size. */
+static void zero_pages_then_data(void)
+{
+    need_root();
+    const char *args[] = {"--zero-pages", NULL};
+    fixture_start(&fx, args);
+    uint64_t zlen;
+    uint64_t zrun = fixture_info(&fx, "zero-run", &zlen);
+    cr_assert_neq(zrun, 0u);
+    const plant *zp = NULL;
+    for (size_t i = 0; i < fx.n_plants; i++)
+        if (!strcmp(fx.plants[i].kind, "zpage"))
+            zp = &fx.plants[i];
+    cr_assert(zp && zp->addr == zrun + zlen, "no zpage plant right after the zero pages");
+    assert_zero_pages(fx.pid, zrun, zlen, "zero-run");
+
+    char *m = fixture_marker(&fx, "zpage");
+    /* hex "00 00 ... MARKER", and a regex for the long run of zeros */
+    const size_t zeros[] = {64, 2 * 4096 + 100};
+    mg_patterns *p = patterns_new();
+    size_t cap = 3 * (zeros[0] + strlen(m)) + 1, o = 0;
+    char *hex = malloc(cap);
+    for (size_t i = 0; i < zeros[0]; i++)
+        o += (size_t)snprintf(hex + o, cap - o, "00 ");
+    for (size_t i = 0; m[i]; i++)
+        o += (size_t)snprintf(hex + o, cap - o, "%02x ", (uint8_t)m[i]);
+    cr_assert_eq(add_pattern(p, MG_PATTERN_HEX, hex, o - 1, 0), 0u);
+    free(hex);
+    char *re = NULL;
+    cr_assert_gt(asprintf(&re, "\\x00{%zu}%s", zeros[1], m), 0);
+    cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re, strlen(re), 0), 1u);
+    free(re);
+    compile_patterns(p);
+    want w[2];
+    for (size_t k = 0; k < 2; k++)
+        w[k] = (want){.pid = fx.pid,
+                      .addr = zp->addr - zeros[k],
+                      .len = zeros[k] + zp->len,
+                      .pattern_id = (unsigned)k};
+    const size_t chunks[] = {4096, 16384, MG_DEFAULT_CHUNK_SIZE};
+    for (size_t ci = 0; ci < 3; ci++) {
+        mg_settings s;
+        settings_for(&s, &fx.pid, 1);
+        s.chunk_size = chunks[ci];
+        collector c = {0};
+        run(p, &s, &c);
+        char what[64];
+        snprintf(what, sizeof what, "zeros then data, chunk %zu", chunks[ci]);
+        assert_exact_hits(&c, w, 2, what);
+        collector_free(&c);
+    }
+    assert_zero_pages(fx.pid, zrun, zlen, "zero-run after the scans");
+    mg_patterns_free(&p);
+    free(m);
+}
+RESIDENCY_TESTS(scan, zero_pages_then_data, zero_pages_then_data)
+
+/* Counts the matches that start in two address ranges, each start once. */
+typedef struct zero_count {
+    uint64_t start[2], len[2];
+    uint8_t *seen[2]; /* per start offset */
+    uint64_t n[2], dup, other;
+} zero_count;
+
+static int zero_count_match(void *ctx, const mg_match *m)
+{
+    zero_count *z = ctx;
+    for (int k = 0; k < 2; k++)
+        if (m->address >= z->start[k] && m->address < z->start[k] + z->len[k]) {
+            uint8_t *s = &z->seen[k][m->address - z->start[k]];
+            z->dup += *s;
+            *s = 1;
+            z->n[k]++;
+            return MG_SINK_CONTINUE;
+        }
+    z->other++;
+    return MG_SINK_CONTINUE;
+}
+
+/* A pattern of zeros alone must be found in zero pages too (they are not
+ * skipped then): at every start of both zero regions. */
+static void zeros_alone_in_zero_pages(void)
+{
+    need_root();
+    const char *args[] = {"--zero-pages", NULL};
+    fixture_start(&fx, args);
+    zero_count z = {0};
+    const char *what[2] = {"zero-run", "zero-only"};
+    for (int k = 0; k < 2; k++) {
+        z.start[k] = fixture_info(&fx, what[k], &z.len[k]);
+        cr_assert_neq(z.start[k], 0u, "no INFO %s", what[k]);
+        assert_zero_pages(fx.pid, z.start[k], z.len[k], what[k]);
+        z.seen[k] = calloc(1, z.len[k]);
+    }
+    mg_patterns *p = patterns_new();
+    const char *hex = "00 00 00 00 00 00 00 00";
+    add_pattern(p, MG_PATTERN_HEX, hex, strlen(hex), 0);
+    compile_patterns(p);
+    mg_settings s;
+    settings_for(&s, &fx.pid, 1);
+    s.chunk_size = 16384;
+    mg_sink sink = {.ctx = &z, .match = zero_count_match};
+    mg_stats st;
+    mg_error err = {{0}};
+    int rc = mg_scan(p, &s, &sink, &st, &err);
+    cr_assert_eq(rc, 0, "mg_scan: %d %s: %s", rc, mg_strerror(rc), err.message);
+    /* zero-run: its zero pages are followed by the marker (not zero);
+     * zero-only: nothing but zero pages. A match starts at every offset
+     * with 8 zero bytes after it. */
+    for (int k = 0; k < 2; k++) {
+        uint64_t want_n = z.len[k] - 7;
+        cr_assert_eq(z.n[k], want_n, "%s: %" PRIu64 " matches, want %" PRIu64, what[k], z.n[k],
+                     want_n);
+        for (uint64_t i = 0; i < want_n; i++)
+            cr_assert(z.seen[k][i], "%s: no match at +%" PRIu64, what[k], i);
+        free(z.seen[k]);
+    }
+    cr_assert_eq(z.dup, 0u, "%" PRIu64 " matches reported twice", z.dup);
+    cr_assert_eq(st.matches, z.n[0] + z.n[1] + z.other);
+    mg_patterns_free(&p);
+}
+RESIDENCY_TESTS(scan, zeros_alone_in_zero_pages, zeros_alone_in_zero_pages)
+
+/* A thread id as target means its process: matches name the process
+ * (its tgid), and giving both the pid and the tid scans it once. */
+Test(scan, thread_id_means_its_process)
+{
+    start();
+    cr_assert(fx.tid > 0 && fx.tid != fx.pid, "fixture printed no THREAD (tid %d)", fx.tid);
+    mg_patterns *p = patterns_new();
+    char names[32][32];
+    size_t n = add_plant_literals(p, &fx, "plain", 0, names, 32);
+    compile_patterns(p);
+    want w[MAXW];
+    size_t nw = want_plants(w, 0, MAXW, &fx, fx.pid, "plain", names, n);
+    const pid_t targets[3][2] = {{fx.tid, 0}, {fx.pid, fx.tid}, {fx.tid, fx.pid}};
+    const size_t n_targets[3] = {1, 2, 2};
+    for (size_t t = 0; t < 3; t++) {
+        mg_settings s;
+        settings_for(&s, targets[t], n_targets[t]);
+        collector c = {0};
+        mg_stats st = run(p, &s, &c);
+        char what[64];
+        snprintf(what, sizeof what, "targets %d%s", (int)targets[t][0],
+                 n_targets[t] == 2 ? (t == 1 ? " + tid" : " + pid") : " (tid)");
+        assert_exact_hits(&c, w, nw, what);
+        cr_assert_eq(st.processes_scanned, 1u, "%s: %" PRIu64 " processes scanned", what,
+                     st.processes_scanned);
         collector_free(&c);
     }
     mg_patterns_free(&p);
@@ -408,7 +712,7 @@ Test(scan, same_set_for_every_chunk_size_thread_count_and_reader)
 /* Two processes map the same file pages: each match is reported in each,
  * at that process's address, with de-duplication on (scanned once,
  * replayed) and off. */
-Test(scan, shared_file_pages_in_two_processes)
+static void shared_file_pages_in_two_processes(void)
 {
     need_root();
     char tok[17];
@@ -469,8 +773,9 @@ Test(scan, shared_file_pages_in_two_processes)
     }
     mg_patterns_free(&p);
 }
+RESIDENCY_TESTS(scan, shared_file_pages_in_two_processes, shared_file_pages_in_two_processes)
 
-Test(scan, max_count)
+static void max_count(void)
 {
     start();
     mg_patterns *p = patterns_new();
@@ -513,10 +818,11 @@ Test(scan, max_count)
     }
     mg_patterns_free(&p);
 }
+RESIDENCY_TESTS(scan, max_count, max_count)
 
 /* max_count holds per process for matches replayed from memory shared
  * with another process (de-duplication) as for scanned ones. */
-Test(scan, max_count_with_shared_pages)
+static void max_count_with_shared_pages(void)
 {
     need_root();
     const char *args[] = {"--fork", NULL};
@@ -556,6 +862,7 @@ Test(scan, max_count_with_shared_pages)
     }
     mg_patterns_free(&p);
 }
+RESIDENCY_TESTS(scan, max_count_with_shared_pages, max_count_with_shared_pages)
 
 /* The sink's replies: NEXT_PROCESS ends that process only, STOP ends all:
  * no match of that process (or at all) reaches the sink afterwards. */
