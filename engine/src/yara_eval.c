@@ -7,8 +7,10 @@
  * /usr/bin/yara (tests/test_yara.c keeps the cases): arithmetic,
  * comparisons, `not` and reads of an undefined operand are undefined;
  * `and`, `or`, `defined` and the quantifiers (N of, for .. of, for .. in)
- * take an undefined operand as false and are defined; a rule whose
- * condition is undefined does not match. */
+ * take an undefined operand as false and are defined; `$a at X` is false
+ * for an undefined X, `$a in (X..Y)` undefined; a for..in loop over an
+ * undefined or empty range is false; a rule whose condition is undefined
+ * does not match. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -212,6 +214,8 @@ static val eval(ectx *x, const yx *e)
         const yara_list *l = list_of(x, e->i);
         a = eval(x, e->a);
         b = e->op == YX_IN ? eval(x, e->b) : a;
+        if (e->op == YX_AT && a.undef)
+            return VAL(0); /* yara 4.2: "$a at undefined" is false, "in" undefined */
         if (a.undef || b.undef)
             return UNDEF;
         /* first hit at or after a */
@@ -270,6 +274,8 @@ static val eval(ectx *x, const yx *e)
                 break;
         }
         x->vars[e->i] = outer;
+        if (n == 0)
+            return VAL(0); /* yara 4.2: a loop over an empty range is false */
         return quantify(x, e, count, n);
     }
     default:

@@ -271,6 +271,7 @@ static void lex_name(lexer *L)
 static int lex(parser *P, lexer *L)
 {
     if (!skip_space(L)) {
+        L->tline = L->line;
         FAIL(P, "unterminated comment");
         return T_ERROR;
     }
@@ -1389,7 +1390,7 @@ static bool raw_until(parser *P, char close, const char **start, size_t *len)
     return true;
 }
 
-static bool parse_modifiers(parser *P, strmods *md, int kind)
+static bool parse_modifiers(parser *P, strmods *md, int kind, int line)
 {
     md->xor_lo = 0;
     md->xor_hi = 255;
@@ -1409,7 +1410,7 @@ static bool parse_modifiers(parser *P, strmods *md, int kind)
             if (!strcmp(P->L->name, mods[i].name))
                 break;
         if (i == sizeof(mods) / sizeof(mods[0]))
-            return true; /* the next string's '$' or 'condition' */
+            break; /* 'condition' */
         if (!(mods[i].kinds & (1u << kind))) {
             FAIL(P, "modifier %s is not allowed on %s strings", mods[i].name,
                  kind == 1 ? "hex" : "regex");
@@ -1450,12 +1451,14 @@ static bool parse_modifiers(parser *P, strmods *md, int kind)
         }
     }
     unsigned m = md->m;
+    if (P->failed)
+        return false;
     if ((m & SM_XOR) && (m & (SM_NOCASE | SM_BASE64 | SM_BASE64WIDE))) {
-        FAIL(P, "xor cannot be combined with nocase, base64 or base64wide");
+        fail_at(P, line, false, "xor cannot be combined with nocase, base64 or base64wide");
         return false;
     }
     if ((m & (SM_BASE64 | SM_BASE64WIDE)) && (m & (SM_NOCASE | SM_FULLWORD))) {
-        FAIL(P, "base64 cannot be combined with nocase or fullword");
+        fail_at(P, line, false, "base64 cannot be combined with nocase or fullword");
         return false;
     }
     return true;
@@ -1518,7 +1521,7 @@ static bool parse_string(parser *P)
         }
     }
     strmods md = {0};
-    if (P->failed || !parse_modifiers(P, &md, kind)) {
+    if (P->failed || !parse_modifiers(P, &md, kind, line)) {
         free(text);
         return false;
     }
@@ -1557,6 +1560,7 @@ static bool parse_string(parser *P)
         return FAIL(P, "out of memory"), false;
     }
     int rc = 0;
+    L->tline = line; /* errors of the value name its line */
     if (kind == 0)
         rc = compile_text(P, (unsigned)pid, text, tlen, &md);
     else if (kind == 1) {
