@@ -7,7 +7,9 @@
  * processes with /usr/bin/yara. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,4 +459,106 @@ Test(yara, null_arguments)
     cr_expect_eq(mg_patterns_rules_count(NULL), 0);
     cr_expect_null(mg_patterns_rules_skipped(NULL, 0));
     mg_patterns_free(&p);
+}
+
+/* ---- live processes -------------------------------------------------------- */
+
+static int scan_pid_rules(pid_t pid, const char *rules, got *g)
+{
+    memset(g, 0, sizeof(*g));
+    mg_patterns *p = load(rules, 0);
+    mg_settings s;
+    mg_default_settings(&s);
+    s.pids = &pid;
+    s.n_pids = 1;
+    s.threads = 1;
+    mg_sink sink = {.ctx = g, .rule = on_rule, .match = on_match};
+    mg_error err = {{0}};
+    int rc = mg_scan(p, &s, &sink, NULL, &err);
+    mg_patterns_free(&p);
+    return rc;
+}
+
+/* Deliberate difference: yara reads pages that are not present (as zeros,
+ * or by faulting them in); memgrep never does, so an integer read there is
+ * undefined, and a page of zeros once written reads as zeros. */
+Test(yara, integer_reads_need_present_pages)
+{
+    if (geteuid() != 0)
+        cr_skip_test("needs root: reads another process's memory");
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    int go[2];
+    cr_assert_eq(pipe(go), 0);
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0) {
+        uint8_t *m =
+            mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        memset(m + 4096, 0, 4096); /* present: written with zeros */
+        m[4096] = 7;
+        uint64_t a = (uint64_t)(uintptr_t)m;
+        if (write(fds[1], &a, sizeof(a)) != sizeof(a))
+            _exit(1);
+        char c;
+        if (read(go[0], &c, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    uint64_t a = 0;
+    cr_assert_eq(read(fds[0], &a, sizeof(a)), sizeof(a));
+    char rules[512];
+    snprintf(rules, sizeof(rules),
+             "rule untouched { condition: uint32(0x%llx) == 0 }\n"
+             "rule untouched_not { condition: not (uint32(0x%llx) == 0) }\n"
+             "rule touched { condition: uint8(0x%llx) == 7 and uint32(0x%llx) == 0 }\n",
+             (unsigned long long)a, (unsigned long long)a, (unsigned long long)a + 4096,
+             (unsigned long long)a + 4100);
+    got g;
+    int rc = scan_pid_rules(child, rules, &g);
+    cr_assert_eq(write(go[1], "x", 1), 1);
+    waitpid(child, NULL, 0);
+    cr_assert_eq(rc, 0);
+    expect_rules(&g, "touched");
+}
+
+/* The CLI: a bad rule file is one line naming FILE:LINE and exit 2;
+ * --skip-unsupported drops the rule with a warning and counts it. */
+Test(yara, cli_errors_and_skipped_rules)
+{
+    const char *memgrep = getenv("MEMGREP");
+    if (!memgrep || !memgrep[0])
+        cr_skip_test("no $MEMGREP");
+    char dir[] = "/tmp/mg-yara-cli-XXXXXX", path[128], cmd[512], out[4096];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/r.yar", dir);
+    FILE *f = fopen(path, "w");
+    fputs("rule ok { condition: true }\nrule bad {\n condition: math.entropy(0, 1) > 7\n}\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "%s scan --no-db-cache -r %s -p %d 2>&1; echo rc=$?", memgrep, dir,
+             (int)getpid() == 1 ? 2 : 1);
+    FILE *pp = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof(out) - 1, pp);
+    out[n] = '\0';
+    pclose(pp);
+    cr_expect(strstr(out, "r.yar:3: rule bad: module math (math.*) is not supported\n"), "%s", out);
+    cr_expect(strstr(out, "rc=2"), "%s", out);
+    if (geteuid() == 0) {
+        snprintf(cmd, sizeof(cmd),
+                 "sleep 30 & P=$!; %s scan --no-db-cache --skip-unsupported -r %s -p $P 2>&1; "
+                 "echo rc=$?; kill $P",
+                 memgrep, path);
+        pp = popen(cmd, "r");
+        n = fread(out, 1, sizeof(out) - 1, pp);
+        out[n] = '\0';
+        pclose(pp);
+        cr_expect(strstr(out, "memgrep: warning: "), "%s", out);
+        cr_expect(strstr(out, "rule bad: module math (math.*) is not supported (rule skipped)"),
+                  "%s", out);
+        cr_expect(strstr(out, " sleep ok\n"), "%s", out);
+        cr_expect(strstr(out, "1 rule matched; 1 rule skipped as unsupported"), "%s", out);
+        cr_expect(strstr(out, "rc=0"), "%s", out);
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
 }
