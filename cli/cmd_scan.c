@@ -13,6 +13,7 @@
 #include "opts.h"
 #include "outfile.h"
 #include "output.h"
+#include "rules.h"
 #include "sandbox.h"
 #include "signals.h"
 #include "sink.h"
@@ -26,6 +27,7 @@ typedef enum scan_pattern_type {
     PAT_REGEX, /* -E */
     PAT_HEX, /* -x */
     PAT_FILE, /* -f: a pattern list file */
+    PAT_RULES, /* -r: a YARA rule file or directory */
 } scan_pattern_type;
 
 typedef struct scan_pattern {
@@ -43,7 +45,8 @@ typedef struct scan_state {
     size_t n_patterns;
     unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE */
     /* Occurrence counters, so that messages can say "-E #2" (the second -E). */
-    unsigned n_e, n_E, n_x, n_f, n_arg;
+    unsigned n_e, n_E, n_x, n_f, n_arg, n_r;
+    bool skip_unsupported; /* --skip-unsupported */
     bool count, list; /* -c, -l */
 } scan_state;
 
@@ -57,7 +60,9 @@ enum {
     OPT_HEX,
     OPT_FILE,
     OPT_IGNORE_CASE,
-    OPT_WIDE
+    OPT_WIDE,
+    OPT_RULES,
+    OPT_SKIP_UNSUPPORTED,
 };
 
 static const cli_opt pattern_opts[] = {
@@ -70,6 +75,13 @@ static const cli_opt pattern_opts[] = {
      NULL},
     {OPT_IGNORE_CASE, 'i', "ignore-case", NULL, "ASCII case-insensitive (all patterns)", NULL},
     {OPT_WIDE, 0, "wide", NULL, "also match the UTF-16LE form (all patterns)", NULL},
+    {OPT_RULES, 'r', "rules", "FILE",
+     "YARA rules (repeatable); a directory: its *.yar and\n"
+     "*.yara files. -i and --wide do not apply to them",
+     NULL},
+    {OPT_SKIP_UNSUPPORTED, 0, "skip-unsupported", NULL,
+     "drop rules using what memgrep does not support\n(modules, external variables) with a warning",
+     NULL},
     {0},
 };
 
@@ -106,6 +118,11 @@ static int patterns_parse(void *state, int id, const char *arg)
         return 0;
     case OPT_WIDE:
         s->pattern_flags |= MG_PATTERN_WIDE;
+        return 0;
+    case OPT_RULES:
+        return add_pattern(s, PAT_RULES, arg, "-r #%u", ++s->n_r);
+    case OPT_SKIP_UNSUPPORTED:
+        s->skip_unsupported = true;
         return 0;
     }
     return -1;
@@ -188,8 +205,11 @@ static const cli_group matches_group = {
 /* Runner                                                              */
 /* ------------------------------------------------------------------ */
 
-static int add_to_set(mg_patterns *p, const scan_pattern *sp, unsigned flags, mg_error *err)
+static int add_to_set(mg_patterns *p, const scan_pattern *sp, unsigned flags, mg_error *err,
+                      bool skip_unsupported)
 {
+    if (sp->type == PAT_RULES)
+        return cli_add_rules(p, sp->text, skip_unsupported ? MG_RULES_SKIP_UNSUPPORTED : 0, err);
     static const mg_pattern_kind kinds[] = {
         [PAT_LITERAL] = MG_PATTERN_LITERAL,
         [PAT_REGEX] = MG_PATTERN_REGEX,
@@ -197,6 +217,8 @@ static int add_to_set(mg_patterns *p, const scan_pattern *sp, unsigned flags, mg
     };
     if (sp->type == PAT_FILE)
         return mg_patterns_add_file(p, sp->text, flags, err);
+    if (sp->type != PAT_LITERAL && sp->type != PAT_REGEX && sp->type != PAT_HEX)
+        return -EINVAL;
     return mg_patterns_add(p, kinds[sp->type], sp->text, strlen(sp->text), flags, sp->source, err);
 }
 
@@ -228,10 +250,12 @@ static mg_patterns *build_patterns(const scan_state *s)
         r = mg_patterns_add_list(p, mg_hunt_linux, mg_hunt_linux_len, HUNT_PACK_NAME,
                                  s->pattern_flags, &err);
     for (size_t i = 0; i < s->n_patterns && r >= 0; i++) {
-        what = s->patterns[i].type == PAT_FILE ? s->patterns[i].text : s->patterns[i].source;
-        r = add_to_set(p, &s->patterns[i], s->pattern_flags, &err);
+        what = s->patterns[i].type >= PAT_FILE ? s->patterns[i].text : s->patterns[i].source;
+        r = add_to_set(p, &s->patterns[i], s->pattern_flags, &err, s->skip_unsupported);
     }
-    if (r >= 0 && mg_patterns_count(p) == 0) {
+    for (size_t i = 0; r >= 0 && mg_patterns_rules_skipped(p, i); i++)
+        fprintf(stderr, "memgrep: warning: %s (rule skipped)\n", mg_patterns_rules_skipped(p, i));
+    if (r >= 0 && mg_patterns_count(p) == 0 && mg_patterns_rules_count(p) == 0) {
         report_no_patterns(s);
         mg_patterns_free(&p);
         return NULL;
@@ -402,7 +426,10 @@ static int scan_run(void *state)
         .n_patterns = n_info,
         .color = cli_output_color(&s->output),
         .events = scan_mode(s) != CLI_MODE_QUIET,
+        .rules = mg_patterns_rules_count(p) > 0 || mg_patterns_rules_skipped(p, 0),
     };
+    while (mg_patterns_rules_skipped(p, out.rules_skipped))
+        out.rules_skipped++;
     status = scan(s, &set, p, &out);
     /* The file takes the place of FILE only after a complete sweep. */
     if (status != EXIT_TROUBLE && s->output.file && cli_outfile_commit(&file) < 0)

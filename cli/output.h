@@ -23,6 +23,8 @@ typedef struct output_ctx {
     bool color; /* text only */
     bool events; /* report per-process events (off with -q) */
     uint64_t events_shown, events_hidden; /* text back-end rate limit */
+    bool rules; /* YARA rules were loaded: the summary counts them */
+    size_t rules_skipped; /* rules dropped as unsupported (--skip-unsupported) */
 } output_ctx;
 
 typedef struct output_backend {
@@ -31,6 +33,7 @@ typedef struct output_backend {
     void (*event)(output_ctx *o, const mg_event *e);
     void (*count)(output_ctx *o, pid_t pid, const char *comm, uint64_t count); /* -c */
     void (*process)(output_ctx *o, pid_t pid, const char *comm); /* -l */
+    void (*rule)(output_ctx *o, const mg_rule_match *m); /* a YARA rule matched */
     /* After the scan: anything held back (hidden warnings), then stats. */
     void (*finish)(output_ctx *o);
     void (*summary)(output_ctx *o, const mg_stats *s);

@@ -191,6 +191,68 @@ static void json_process(output_ctx *o, pid_t pid, const char *comm)
     end(o->out);
 }
 
+/* {"type":"rule","pid":..,"comm":..,"rule":..,"namespace":..,"tags":[..],
+ *  "meta":{..},"strings":[{"id":"$a","address":"0x..","length":..,
+ *  "region":{..},"context":..,"context_offset":..}],"capped":["$a"]} */
+static void json_rule(output_ctx *o, const mg_rule_match *m)
+{
+    FILE *f = o->out;
+    begin(f, "rule", m->process->pid, m->process->comm);
+    key_str(f, "exe", m->process->exe);
+    key_str(f, "rule", m->rule);
+    key_str(f, "namespace", m->ns);
+    key(f, "tags");
+    fputc('[', f);
+    for (size_t i = 0; i < m->n_tags; i++) {
+        if (i)
+            fputc(',', f);
+        json_cstr(f, m->tags[i]);
+    }
+    fputc(']', f);
+    key(f, "meta");
+    fputc('{', f);
+    for (size_t i = 0; i < m->n_meta; i++) {
+        const mg_rule_meta *md = &m->meta[i];
+        if (i)
+            fputc(',', f);
+        json_cstr(f, md->key);
+        fputc(':', f);
+        if (md->type == MG_META_STRING)
+            json_cstr(f, md->string);
+        else if (md->type == MG_META_INTEGER)
+            fprintf(f, "%" PRId64, md->integer);
+        else
+            fputs(md->integer ? "true" : "false", f);
+    }
+    fputc('}', f);
+    key(f, "strings");
+    fputc('[', f);
+    for (size_t i = 0; i < m->n_hits; i++) {
+        const mg_rule_hit *h = &m->hits[i];
+        fputs(i ? ",{\"id\":" : "{\"id\":", f);
+        json_cstr(f, m->strings[h->string].id);
+        key_addr(f, "address", h->address);
+        key_u64(f, "length", h->length);
+        key(f, "region");
+        region_object(f, h->region);
+        key(f, "context");
+        json_string(f, h->data, h->before + (size_t)h->length + h->after);
+        key_u64(f, "context_offset", h->before);
+        fputc('}', f);
+    }
+    fputc(']', f);
+    key(f, "capped");
+    fputc('[', f);
+    for (size_t i = 0, k = 0; i < m->n_strings; i++)
+        if (m->strings[i].capped) {
+            if (k++)
+                fputc(',', f);
+            json_cstr(f, m->strings[i].id);
+        }
+    fputc(']', f);
+    end(f);
+}
+
 static void json_finish(output_ctx *o)
 {
     (void)o; /* every event already has its own line */
@@ -222,6 +284,10 @@ static void json_summary(output_ctx *o, const mg_stats *s)
     key_u64(f, "bytes_skipped_changed", s->bytes_skipped_changed);
     key_u64(f, "bytes_deduped", s->bytes_deduped);
     key_u64(f, "matches", s->matches);
+    if (o->rules) {
+        key_u64(f, "rule_matches", s->rule_matches);
+        key_u64(f, "rules_skipped", o->rules_skipped);
+    }
     events_object(f, s);
     key_double(f, "elapsed_seconds", s->elapsed_seconds, 6);
     key_double(f, "gbps", output_gbps(s), 3);
@@ -242,6 +308,7 @@ const output_backend output_json = {
     .event = json_event,
     .count = json_count,
     .process = json_process,
+    .rule = json_rule,
     .finish = json_finish,
     .summary = json_summary,
 };

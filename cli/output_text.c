@@ -133,6 +133,49 @@ static void text_match(output_ctx *o, const mg_match *m)
     fputc('\n', o->out);
 }
 
+/* PID COMM RULE [tag,tag]
+ *   0xADDRESS $id PERMS PATH: CONTEXT      (one line per string match) */
+static void text_rule(output_ctx *o, const mg_rule_match *m)
+{
+    put_pid(o, m->process->pid);
+    fputc(' ', o->out);
+    put_escaped_str(o->out, m->process->comm);
+    fputc(' ', o->out);
+    color_on(o, COLOR_MATCH);
+    put_escaped_str(o->out, m->rule);
+    color_off(o);
+    if (m->n_tags) {
+        fputs(" [", o->out);
+        for (size_t i = 0; i < m->n_tags; i++) {
+            if (i)
+                fputc(',', o->out);
+            put_escaped_str(o->out, m->tags[i]);
+        }
+        fputc(']', o->out);
+    }
+    for (size_t i = 0; i < m->n_strings; i++)
+        if (m->strings[i].capped)
+            fprintf(o->out, " (%s: count capped at %" PRIu64 ")", m->strings[i].id,
+                    m->strings[i].count);
+    fputc('\n', o->out);
+    for (size_t i = 0; i < m->n_hits; i++) {
+        const mg_rule_hit *h = &m->hits[i];
+        fputs("  ", o->out);
+        color_on(o, COLOR_ADDR);
+        fprintf(o->out, "0x%" PRIx64, h->address);
+        color_off(o);
+        fprintf(o->out, " %s", m->strings[h->string].id);
+        put_region(o, h->region);
+        fputs(": ", o->out);
+        put_escaped(o->out, h->data, h->before);
+        color_on(o, COLOR_MATCH);
+        put_escaped(o->out, h->data + h->before, (size_t)h->length);
+        color_off(o);
+        put_escaped(o->out, h->data + h->before + h->length, h->after);
+        fputc('\n', o->out);
+    }
+}
+
 /* memgrep: warning: pid 123 (comm): permission denied: open /proc/123/mem */
 static void text_event(output_ctx *o, const mg_event *e)
 {
@@ -213,6 +256,10 @@ static void text_summary(output_ctx *o, const mg_stats *s)
         fprintf(err, "%s %" PRIu64 " %s", k ? "," : "", s->events[k],
                 output_event_kind_name((mg_event_kind)k));
     fputc('\n', err);
+    if (o->rules)
+        fprintf(err, "memgrep: %" PRIu64 " %s matched; %zu %s skipped as unsupported\n",
+                s->rule_matches, plural(s->rule_matches, "rule", "rules"), o->rules_skipped,
+                o->rules_skipped == 1 ? "rule" : "rules");
     fprintf(err, "memgrep: %.3f s, %.2f GB/s, mem reader %s, %u threads, ", s->elapsed_seconds,
             output_gbps(s), s->mem_reader ? s->mem_reader : "none", s->threads);
     if (s->complete)
@@ -227,6 +274,7 @@ const output_backend output_text = {
     .event = text_event,
     .count = text_count,
     .process = text_process,
+    .rule = text_rule,
     .finish = text_finish,
     .summary = text_summary,
 };

@@ -138,6 +138,34 @@ static int sink_match(void *ctx, const mg_match *m)
     return ret;
 }
 
+/* A YARA rule matched a process: -q, -l and -c treat it as a match. */
+static int sink_rule(void *ctx, const mg_rule_match *m)
+{
+    cli_sink *s = ctx;
+    cli_sink_progress_clear(s);
+    s->matches++;
+    int ret = MG_SINK_CONTINUE;
+    mg_match as_match = {.process = m->process};
+    switch (s->mode) {
+    case CLI_MODE_QUIET:
+        return MG_SINK_STOP;
+    case CLI_MODE_LIST:
+        ret = list_match(s, &as_match);
+        break;
+    case CLI_MODE_COUNT:
+        ret = count_match(s, &as_match);
+        break;
+    case CLI_MODE_MATCHES:
+        s->be->rule(s->out, m);
+        break;
+    }
+    if (ferror(s->out->out)) {
+        s->write_error = true;
+        return MG_SINK_STOP;
+    }
+    return ret;
+}
+
 static void sink_event(void *ctx, const mg_event *e)
 {
     cli_sink *s = ctx;
@@ -148,7 +176,7 @@ static void sink_event(void *ctx, const mg_event *e)
 
 mg_sink cli_sink_get(cli_sink *s)
 {
-    mg_sink sink = {.ctx = s, .match = sink_match, .event = sink_event};
+    mg_sink sink = {.ctx = s, .match = sink_match, .event = sink_event, .rule = sink_rule};
     if (s->progress)
         sink.progress = sink_progress;
     return sink;

@@ -78,6 +78,15 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
     /* past the record bound the unit is not recorded; the match still is reported */
     if (w->recording && !mg_dedupe_rec_add(&w->rec, h, pc->buf + off - before, before, after))
         w->recording = false;
+    uint32_t owner = c->pats->pats[h->pattern_id].owner;
+    if (owner) {
+        /* a YARA string: kept for the rules, evaluated when the process is done */
+        pthread_mutex_lock(&c->sink_lock);
+        mg_yara_collect(&p->yproc, c->pats->yara, owner - 1, h->start, len, w->u->region,
+                        pc->buf + off - before, before, after);
+        pthread_mutex_unlock(&c->sink_lock);
+        return atomic_load(&c->stop_reason) != MG_STOP_NONE ? MG_SINK_STOP : MG_SINK_CONTINUE;
+    }
     if (p->counts && c->set.max_count &&
         atomic_fetch_add_explicit(&p->counts[h->pattern_id], 1, memory_order_relaxed) >=
             c->set.max_count)
@@ -163,6 +172,7 @@ void mg_fill_stats(mg_sweep *c, mg_stats *out, double t0, unsigned threads)
     out->bytes_skipped_changed = v[ST_CHANGED];
     out->bytes_deduped = v[ST_DEDUPED];
     out->matches = v[ST_MATCHES];
+    out->rule_matches = v[ST_RULE_MATCHES];
     for (int k = 0; k < MG_EVENT_KINDS; k++)
         out->events[k] = v[ST_EVENTS + k];
     out->elapsed_seconds = mg_now() - t0;

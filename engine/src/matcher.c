@@ -81,6 +81,25 @@ static void flush_final(mg_matcher *m, uint64_t latest_end)
     m->n -= k;
 }
 
+static bool is_alnum(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* YARA's fullword: the match is not preceded or followed by an
+ * alphanumeric byte (wide: an alphanumeric byte and a zero). Bytes outside
+ * the piece (a region's edge, a page not present) count as not
+ * alphanumeric, as at the edge of a YARA block. The piece's overlap holds
+ * the byte before and after every match it owns. */
+static bool check_ok(const mg_expr *e, const mg_piece *pc, uint64_t from, uint64_t to)
+{
+    const uint8_t *b = pc->buf;
+    if (e->check == MG_CHECK_FULLWORD)
+        return !(from >= 1 && is_alnum(b[from - 1])) && !(to < pc->len && is_alnum(b[to]));
+    return !(from >= 2 && b[from - 1] == 0 && is_alnum(b[from - 2])) &&
+           !(to + 1 < pc->len && b[to + 1] == 0 && is_alnum(b[to]));
+}
+
 static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
                     unsigned int flags, void *ctx)
 {
@@ -90,6 +109,8 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     const mg_piece *pc = m->piece;
     uint64_t start = pc->addr + (e->som ? from : to - e->width);
     if (start < pc->own_start || start >= pc->own_end)
+        return 0;
+    if (e->check && !check_ok(e, pc, start - pc->addr, to))
         return 0;
     if (m->n == m->cap) {
         if (m->cap >= MG_HITS_FLUSH)

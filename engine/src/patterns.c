@@ -10,6 +10,7 @@
 #include "patterns.h"
 #include "patterns_internal.h"
 #include "util.h"
+#include "yara.h"
 
 /* ---- the set ------------------------------------------------------------- */
 
@@ -39,6 +40,7 @@ MG_API void mg_patterns_free(mg_patterns **pp)
     free(p->pats);
     free(p->exprs);
     hs_free_database(p->db);
+    mg_yara_free(p->yara);
     free(p);
     *pp = NULL;
 }
@@ -93,6 +95,69 @@ static int add_expr(mg_patterns *p, char *re, unsigned hs_flags, unsigned id, bo
         p->cap_exprs = cap;
     }
     p->exprs[p->n_exprs++] = e;
+    return 0;
+}
+
+/* Widths of pattern id from its expressions from n_exprs on. */
+static void set_widths(mg_patterns *p, mg_pat *pat, unsigned id)
+{
+    pat->min_width = UINT32_MAX;
+    pat->max_width = 0;
+    for (size_t i = 0; i < p->n_exprs; i++) {
+        if (p->exprs[i].pattern_id != id)
+            continue;
+        pat->min_width = MG_MIN(pat->min_width, p->exprs[i].width);
+        pat->max_width = MG_MAX(pat->max_width, p->exprs[i].max_width);
+    }
+}
+
+void mg_patterns_truncate(mg_patterns *p, size_t n_pats, size_t n_exprs)
+{
+    free_tail(p, n_pats, n_exprs);
+}
+
+int mg_patterns_add_owned(mg_patterns *p, mg_pattern_kind kind, const char *text, size_t len,
+                          const char *source, uint32_t owner, mg_error *err)
+{
+    if (p->db)
+        return mg_fail(err, MG_ESTATE, "patterns already compiled");
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        mg_pat *np = realloc(p->pats, cap * sizeof(*np));
+        if (!np)
+            return mg_fail(err, -ENOMEM, "out of memory");
+        p->pats = np;
+        p->cap = cap;
+    }
+    mg_pat *pat = &p->pats[p->n];
+    memset(pat, 0, sizeof(*pat));
+    pat->kind = kind;
+    pat->owner = owner;
+    pat->text = malloc(len + 1);
+    pat->source = strdup(source);
+    if (!pat->text || !pat->source) {
+        free(pat->text);
+        free(pat->source);
+        return mg_fail(err, -ENOMEM, "out of memory");
+    }
+    memcpy(pat->text, text, len);
+    pat->text[len] = '\0';
+    pat->len = len;
+    return (int)p->n++;
+}
+
+int mg_patterns_add_owned_expr(mg_patterns *p, unsigned id, const char *re, unsigned hs_flags,
+                               bool wide, unsigned fixed_width, uint8_t check, mg_error *err)
+{
+    char *copy = strdup(re);
+    if (!copy)
+        return mg_fail(err, -ENOMEM, "out of memory");
+    mg_pat *pat = &p->pats[id];
+    int rc = add_expr(p, copy, hs_flags, id, wide, fixed_width, pat, err);
+    if (rc < 0)
+        return rc;
+    p->exprs[p->n_exprs - 1].check = check;
+    set_widths(p, pat, id);
     return 0;
 }
 
@@ -306,6 +371,23 @@ MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err)
         return mg_fail(err, -EINVAL, "invalid argument");
     if (p->db)
         return 0;
+    if (p->n_exprs == 0 && p->yara && p->yara->n_rules) {
+        /* rules without strings: Hyperscan needs one expression; this one
+         * is owned by no YARA string, so its matches are dropped */
+        static const char sentinel[] = "memgrep: rules without strings";
+        int id = mg_patterns_add_owned(p, MG_PATTERN_LITERAL, sentinel, sizeof(sentinel) - 1,
+                                       "rules", UINT32_MAX, err);
+        mg_strbuf b = {0};
+        for (size_t i = 0; i < sizeof(sentinel) - 1; i++)
+            mg_sb_hexbyte(&b, (uint8_t)sentinel[i]);
+        int rc = id < 0  ? id
+                 : b.oom ? -ENOMEM
+                         : mg_patterns_add_owned_expr(p, (unsigned)id, b.s, 0, false,
+                                                      sizeof(sentinel) - 1, 0, err);
+        free(b.s);
+        if (rc < 0)
+            return rc;
+    }
     if (p->n_exprs == 0)
         return mg_fail(err, MG_ENOPATTERNS, "no patterns to compile");
     const char **res = malloc(p->n_exprs * sizeof(*res));

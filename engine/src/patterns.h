@@ -18,6 +18,7 @@ typedef struct mg_pat {
     size_t len;
     char *source;
     unsigned min_width, max_width;
+    uint32_t owner; /* 0: a plain pattern; else 1 + the YARA string it is (yara.h) */
 } mg_pat;
 
 typedef struct mg_expr {
@@ -28,7 +29,16 @@ typedef struct mg_expr {
     bool som; /* variable width: Hyperscan reports the start (SOM_LEFTMOST) */
     unsigned width; /* fixed width (som == false) */
     unsigned max_width; /* UINT32_MAX if unbounded */
+    uint8_t check; /* MG_CHECK_*: verified on the bytes around each candidate */
 } mg_expr;
+
+/* Checks on the bytes around a candidate match (YARA's fullword: no
+ * alphanumeric byte, or wide character, right before or after). */
+enum {
+    MG_CHECK_NONE = 0,
+    MG_CHECK_FULLWORD = 1,
+    MG_CHECK_FULLWORD_WIDE = 2,
+};
 
 struct mg_patterns {
     mg_pat *pats;
@@ -36,6 +46,7 @@ struct mg_patterns {
     mg_expr *exprs;
     size_t n_exprs, cap_exprs;
     hs_database_t *db;
+    struct mg_yara *yara; /* YARA rules whose strings are patterns here, or NULL */
 };
 
 /* A hit inside one piece, before folding (one record per (pattern, start)).

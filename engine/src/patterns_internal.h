@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memgrep/memgrep.h"
+
 /*
  * Parse hex bytes with "??" wildcards: "4d 5a ?? 00", "4d5a??00". Spaces and
  * tabs between bytes are optional; a byte is exactly two hex digits or "??".
@@ -45,5 +47,19 @@ void mg_literal_wide(mg_strbuf *b, const char *text, size_t len, unsigned *width
 
 /* Printable rendering of a pattern for messages (at most ~80 bytes) in out. */
 const char *mg_pattern_show(const char *text, size_t len, char *out, size_t cap);
+
+/* ---- patterns with hand-made expressions (YARA strings) ---- */
+
+/* Add a pattern without expressions, owned by owner (see mg_pat.owner);
+ * text and source are copied. Returns its id or a negative code. */
+int mg_patterns_add_owned(mg_patterns *p, mg_pattern_kind kind, const char *text, size_t len,
+                          const char *source, uint32_t owner, mg_error *err);
+/* Add an expression (re copied) to pattern id, the last one added. fixed_width
+ * 0: a regex, checked with Hyperscan (errors name the pattern's source). */
+int mg_patterns_add_owned_expr(mg_patterns *p, unsigned id, const char *re, unsigned hs_flags,
+                               bool wide, unsigned fixed_width, uint8_t check, mg_error *err);
+/* Drop patterns and expressions added after the counts (all-or-nothing
+ * loading). */
+void mg_patterns_truncate(mg_patterns *p, size_t n_pats, size_t n_exprs);
 
 #endif

@@ -101,6 +101,8 @@ void mg_target_unref(mg_target *p)
 {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
         return;
+    if (p->c->pats->yara)
+        mg_yara_target_done(p->c, p); /* its last unit is done; its fds still open */
     mg_stat_add(p->c, ST_PROCS_DONE, 1);
     if (p->pagemap_fd >= 0)
         close(p->pagemap_fd);
@@ -219,6 +221,7 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
         return;
     }
     mg_stat_add(c, ST_PROCS, 1);
+    p->planned = true;
     for (size_t i = 0; i < p->maps.n && !mg_pool_should_stop(c, p); i++) {
         const mg_region *r = &p->maps.regions[i];
         uint64_t size = r->end - r->start;

@@ -220,6 +220,8 @@ MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, 
         uint64_t phase = (chunk_size - base % chunk_size) % chunk_size;
         mg_cut_units(base, base + len, chunk_size, phase, scan_buffer_unit, b);
     }
+    if (b->rc == 0 && pats->yara)
+        b->rc = mg_yara_buffer_done(c, &b->p, buf, len, base);
     mg_matcher_fini(&b->w.m);
     mg_stat_add(c, ST_PROCS, 1);
     mg_stat_add(c, ST_REGIONS, 1);

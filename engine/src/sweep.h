@@ -45,6 +45,7 @@
 #include "patterns.h"
 #include "reader.h"
 #include "util.h"
+#include "yara.h"
 
 typedef struct mg_sweep mg_sweep;
 
@@ -67,6 +68,8 @@ typedef struct mg_target {
     atomic_bool sink_done; /* the sink asked for the next process */
     atomic_bool gone_reported, mem_reported;
     _Atomic uint32_t *counts; /* per pattern, with max_count */
+    bool planned; /* opened and walked: YARA rules are evaluated for it */
+    struct mg_yara_proc *yproc; /* matches of YARA rule strings (under sink_lock) */
 } mg_target;
 
 /* Read pacing (pool.c): a virtual clock shared by the workers. Each read of
@@ -102,6 +105,7 @@ enum mg_stat_id {
     ST_CHANGED,
     ST_DEDUPED,
     ST_MATCHES,
+    ST_RULE_MATCHES,
     ST_PROCS_DONE,
     ST_EVENTS,
     ST_N = ST_EVENTS + MG_EVENT_KINDS

@@ -171,6 +171,50 @@ MG_API int mg_patterns_info(const mg_patterns *p, unsigned id, mg_pattern_info *
 MG_API unsigned mg_patterns_max_width(const mg_patterns *p, unsigned unbounded_width);
 
 /* ------------------------------------------------------------------ */
+/* YARA rules                                                          */
+/* ------------------------------------------------------------------ */
+
+/* YARA rules are patterns of the same set: each rule string becomes one
+ * pattern (its nocase, wide, xor and base64 forms are expressions of it)
+ * in the set's one Hyperscan database, next to -e/-f patterns. Matches of
+ * rule strings are not given to mg_sink.match: at the end of each process
+ * (after its last unit, its files still open) every rule is evaluated once
+ * over the matches from all its regions, and each matching rule that is not
+ * private goes to mg_sink.rule. Semantics are YARA 4.2's against a process
+ * (`yara RULES PID`): filesize is undefined, integer reads (uint32(a)...)
+ * take virtual addresses and are undefined where no present page can be
+ * read, each region is its own block; README "YARA rules" lists what is
+ * supported. */
+
+enum {
+    /* drop rules that use what is not supported (modules, external
+     * variables...) instead of failing; see mg_patterns_rules_skipped */
+    MG_RULES_SKIP_UNSUPPORTED = 1u << 0,
+};
+
+/* Per-string match count kept per process (YARA 4.2's limit); past it a
+ * string's further matches are dropped and its count says capped. */
+#define MG_RULES_MAX_STRING_MATCHES 1000000u
+
+/* Add the rules of a YARA rule file (include directives followed relative
+ * to the including file) to p, before compiling. All or nothing: on
+ * failure nothing is added and err holds "FILE:LINE: rule NAME: what" (a
+ * construct memgrep does not evaluate: "... CONSTRUCT is not supported").
+ * flags: MG_RULES_*. Returns the number of rules added or a negative code
+ * (MG_EPATTERN for bad rules, -EINVAL for a NULL p or path). */
+MG_API int mg_patterns_add_rules(mg_patterns *p, const char *path, unsigned flags, mg_error *err);
+/* The same over rule text in memory; name is used in messages (and for
+ * includes: relative to its directory). text may be NULL if len is 0. */
+MG_API int mg_patterns_add_rules_text(mg_patterns *p, const char *text, size_t len,
+                                      const char *name, unsigned flags, mg_error *err);
+/* Rules held (those dropped with MG_RULES_SKIP_UNSUPPORTED not counted). */
+MG_API size_t mg_patterns_rules_count(const mg_patterns *p);
+/* The i-th rule dropped as unsupported: one line, "FILE:LINE: rule NAME:
+ * CONSTRUCT is not supported" (valid until mg_patterns_free), or NULL past
+ * the last. */
+MG_API const char *mg_patterns_rules_skipped(const mg_patterns *p, size_t i);
+
+/* ------------------------------------------------------------------ */
 /* Results                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -240,6 +284,50 @@ typedef struct mg_event {
     const char *what; /* short description: "open /proc/PID/mem", ... */
 } mg_event;
 
+/* A meta value of a rule. */
+typedef struct mg_rule_meta {
+    const char *key;
+    enum {
+        MG_META_STRING = 0,
+        MG_META_INTEGER,
+        MG_META_BOOLEAN
+    } type;
+    const char *string; /* MG_META_STRING */
+    int64_t integer; /* MG_META_INTEGER; 0 or 1 for MG_META_BOOLEAN */
+} mg_rule_meta;
+
+/* One string of a matching rule that matched. */
+typedef struct mg_rule_string {
+    const char *id; /* "$a"; "$" for an anonymous string */
+    uint64_t count; /* matches in the process (at most MG_RULES_MAX_STRING_MATCHES) */
+    bool capped; /* more matches were dropped at the limit */
+} mg_rule_string;
+
+/* One match of a string, at its virtual address; ordered by string, then
+ * address. Private strings are left out. */
+typedef struct mg_rule_hit {
+    size_t string; /* index into mg_rule_match.strings */
+    uint64_t address, length;
+    const mg_region *region;
+    const uint8_t *data; /* context before, the match, context after (as mg_match) */
+    size_t before, after;
+} mg_rule_hit;
+
+/* A rule that matched a process. Everything is valid only during the
+ * callback. */
+typedef struct mg_rule_match {
+    const mg_process *process;
+    const char *rule, *ns; /* ns: "default" */
+    const char *const *tags;
+    size_t n_tags;
+    const mg_rule_meta *meta;
+    size_t n_meta;
+    const mg_rule_string *strings; /* the rule's strings that matched (not private) */
+    size_t n_strings;
+    const mg_rule_hit *hits;
+    size_t n_hits;
+} mg_rule_match;
+
 /* Return values of mg_sink.match. */
 enum {
     MG_SINK_CONTINUE = 0,
@@ -267,6 +355,9 @@ typedef struct mg_sink {
     /* about every progress_interval seconds during mg_scan; may be NULL */
     void (*progress)(void *ctx, const mg_progress *p);
     double progress_interval; /* 0: 0.2 s */
+    /* a YARA rule matched a process (see "YARA rules"); may be NULL.
+     * Returns MG_SINK_* (MG_SINK_STOP ends the sweep). */
+    int (*rule)(void *ctx, const mg_rule_match *m);
 } mg_sink;
 
 /* ------------------------------------------------------------------ */
@@ -358,6 +449,7 @@ typedef struct mg_stats {
     uint64_t bytes_deduped; /* shared memory not scanned again (results replayed) */
 
     uint64_t matches; /* reported to the sink */
+    uint64_t rule_matches; /* YARA rules that matched a process (mg_sink.rule) */
     uint64_t events[MG_EVENT_KINDS]; /* per-process failures by kind */
     double elapsed_seconds;
     const char *mem_reader; /* "io_uring" or "pread" (static string) */
