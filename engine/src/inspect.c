@@ -60,6 +60,16 @@ static void raw_clear(proc_raw *r)
     }
 }
 
+/* Whether memgrep may read pid's memory: /proc/PID/mem opens (the
+ * kernel's ptrace access check, nothing attached; closed at once). */
+static bool may_read_memory(pid_t pid)
+{
+    int fd = open_proc_file(pid, "mem");
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0 || (fd != -EACCES && fd != -EPERM);
+}
+
 /* Read the identity of thread group pid. Returns 0, -ENOENT/-ESRCH when it
  * is gone (or the pid was reused while reading), -ENOMEM, or another
  * negative errno from /proc/PID/stat or status. */
@@ -98,6 +108,8 @@ static int read_proc(pid_t pid, proc_raw *r)
     in->flags = (st0.kthread ? MG_PROC_KTHREAD : 0u) |
                 (st1.state == 'Z' || st1.state == 'X' ? MG_PROC_ZOMBIE : 0u) |
                 (pid == getpid() ? MG_PROC_SELF : 0u);
+    if (!in->flags && !may_read_memory(pid))
+        in->flags |= MG_PROC_NOACCESS;
     return 0;
 }
 

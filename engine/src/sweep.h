@@ -52,6 +52,8 @@ typedef struct mg_target {
     mg_process info;
     char comm[64];
     char *exe;
+    char *cgroup; /* info.cgroup */
+    char container[MG_CONTAINER_ID_LEN + 1]; /* info.container */
     mg_maps maps;
     int pagemap_fd, mem_fd, mem_errno;
     atomic_bool skip; /* gone, denied, or the sink asked for the next process */
