@@ -266,8 +266,10 @@ static mg_pattern_info *pattern_infos(const mg_patterns *p, size_t *n)
 }
 
 /* Whatever the output, the exit status says whether something matched.
- * out_name: "stdout" or -o's FILE, for a write error. */
-static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out_name)
+ * out_name: "stdout" or -o's FILE, for a write error; filtered: --container
+ * or --cgroup (selecting nothing is then no match, not an error). */
+static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out_name,
+                       bool filtered)
 {
     if (s->out_of_memory) {
         fprintf(stderr, "memgrep: out of memory\n");
@@ -281,6 +283,10 @@ static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out
     }
     if (s->matches)
         return EXIT_MATCH;
+    if (filtered && !stats->processes_scanned && !stats->processes_failed) {
+        fprintf(stderr, "memgrep: no process selected (--container, --cgroup)\n");
+        return EXIT_NO_MATCH;
+    }
     if (!stats->processes_scanned) {
         fprintf(stderr,
                 "memgrep: nothing readable: no process could be scanned (%llu failed; "
@@ -324,7 +330,8 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     cli_sink_finish(&s);
     if (o->summary && mode != CLI_MODE_QUIET)
         be->summary(out, &stats);
-    int status = exit_status(&s, &stats, o->file ? o->file : "stdout");
+    int status =
+        exit_status(&s, &stats, o->file ? o->file : "stdout", cli_targets_filtered(&st->targets));
     cli_sink_free(&s);
     return status;
 }
@@ -358,6 +365,8 @@ static int scan_run(void *state)
     mg_settings set = s->engine.settings;
     set.pids = s->targets.pids;
     set.n_pids = s->targets.n_pids;
+    set.cgroup_prefix = s->targets.cgroup;
+    set.container_prefix = s->targets.container;
     mg_patterns *p = build_patterns(s);
     if (!p)
         return EXIT_TROUBLE;

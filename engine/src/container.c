@@ -47,10 +47,8 @@ static const struct {
     const char *runtime;
     bool bare; /* also without ".scope" */
 } named[] = {
-    {"docker-", "docker", false},
-    {"cri-containerd-", "containerd", false},
-    {"nerdctl-", "containerd", false},
-    {"crio-", "cri-o", true},
+    {"docker-", "docker", false},      {"cri-containerd-", "containerd", false},
+    {"nerdctl-", "containerd", false}, {"crio-", "cri-o", true},
     {"libpod-", "podman", true},
 };
 
