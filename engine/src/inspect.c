@@ -14,6 +14,7 @@
 
 #include "maps.h"
 #include "memgrep/memgrep.h"
+#include "inspect_internal.h"
 #include "procs.h"
 #include "reader.h"
 #include "residency.h"
@@ -386,6 +387,25 @@ static const mg_region *range_region(const mg_maps *maps, pid_t pid, uint64_t ad
                   "[0x%" PRIx64 ", 0x%" PRIx64 ") is not inside one mapping of process %d", addr,
                   end, (int)pid);
     return NULL;
+}
+
+int mg_check_range(pid_t pid, uint64_t addr, uint64_t end, mg_error *err)
+{
+    pid_t tgid;
+    mg_proc_stat st;
+    int rc = resolve_target(pid, &tgid, &st, err);
+    if (rc < 0)
+        return rc;
+    mg_maps maps = {0};
+    rc = api_code(mg_maps_read(tgid, &maps));
+    if (rc < 0) {
+        mg_maps_free(&maps);
+        return mg_fail(err, rc, "read /proc/%d/maps: %s", (int)tgid, mg_strerror(rc));
+    }
+    rc = 0;
+    range_region(&maps, tgid, addr, end, &rc, err);
+    mg_maps_free(&maps);
+    return rc;
 }
 
 /* A page's reader in a batch: runs of pages of one class become one op. */

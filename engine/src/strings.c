@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect_internal.h"
 #include "memgrep/memgrep.h"
 #include "util.h"
 
@@ -107,12 +108,15 @@ MG_API int mg_strings(pid_t pid, uint64_t start, uint64_t end, size_t min, unsig
         return mg_fail(err, -EINVAL,
                        "range [0x%llx, 0x%llx): must be non-empty and page aligned (%u)",
                        (unsigned long long)start, (unsigned long long)end, MG_PAGE_SIZE);
+    int rc = mg_check_range(pid, start, end, err);
+    if (rc < 0)
+        return rc;
     bool wide = flags & MG_STRINGS_WIDE;
     size_t chunk = MG_MIN((uint64_t)MG_STRINGS_CHUNK, end - start);
     uint8_t *buf = malloc(chunk);
     uint8_t *present = malloc(chunk / MG_PAGE_SIZE);
     strings_state st = {.min = min, .fn = fn, .ctx = ctx, .wide = {{.wide = true}, {.wide = true}}};
-    int rc = buf && present ? 0 : mg_fail(err, -ENOMEM, "out of memory");
+    rc = buf && present ? 0 : mg_fail(err, -ENOMEM, "out of memory");
     for (uint64_t a = start; rc == 0 && a < end; a += chunk) {
         size_t len = (size_t)MG_MIN((uint64_t)chunk, end - a);
         ssize_t got = mg_read_present(pid, a, len, buf, present, err);

@@ -495,7 +495,7 @@ MG_API int mg_container_of(const char *cgroup, mg_container *out);
  * "/system.slice/x.scope", not "/system.slicex"; a trailing '/' is
  * ignored) and a container id prefix (the container's id starts with it,
  * case-insensitively). A NULL or "" condition holds for every process;
- * a NULL cgroup is treated as "". */
+ * a NULL or "" cgroup (unknown) is selected by no prefix, not even "/". */
 MG_API bool mg_cgroup_selected(const char *cgroup, const char *cgroup_prefix,
                                const char *container_prefix);
 
