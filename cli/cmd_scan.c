@@ -292,8 +292,11 @@ static mg_pattern_info *pattern_infos(const mg_patterns *p, size_t *n)
 
 /* Whatever the output, the exit status says whether something matched;
  * a sweep cut short says why, before that (signal, then timeout), unless
- * output was lost. out_name: "stdout" or -o's FILE, for a write error. */
-static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out_name)
+ * output was lost. out_name: "stdout" or -o's FILE, for a write error;
+ * filtered: --container or --cgroup (selecting nothing is then no match,
+ * not an error). */
+static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out_name,
+                       bool filtered)
 {
     int sig = cli_signals_caught();
     if (sig)
@@ -312,6 +315,10 @@ static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out
         return EXIT_TIMEOUT;
     if (s->matches)
         return EXIT_MATCH;
+    if (filtered && !stats->processes_scanned && !stats->processes_failed) {
+        fprintf(stderr, "memgrep: no process selected (--container, --cgroup)\n");
+        return EXIT_NO_MATCH;
+    }
     if (!stats->processes_scanned && stats->complete) {
         fprintf(stderr,
                 "memgrep: nothing readable: no process could be scanned (%llu failed; "
@@ -365,7 +372,8 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     /* -o's file is committed by scan_run, also after --timeout or a signal:
      * its records are whole and the summary says it is incomplete. Only a
      * second signal (signals.c) leaves no file. */
-    int status = exit_status(&s, &stats, o->file ? o->file : "stdout");
+    int status =
+        exit_status(&s, &stats, o->file ? o->file : "stdout", cli_targets_filtered(&st->targets));
     cli_sink_free(&s);
     return status;
 }
@@ -405,6 +413,8 @@ static int scan_run(void *state)
      * start: they inherit it */
     if (cli_engine_apply_priority(&s->engine) < 0)
         return EXIT_TROUBLE;
+    set.cgroup_prefix = s->targets.cgroup;
+    set.container_prefix = s->targets.container;
     mg_patterns *p = build_patterns(s);
     if (!p)
         return EXIT_TROUBLE;

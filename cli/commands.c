@@ -8,9 +8,13 @@
 
 /* The commands, in help order. Each is defined in its own cmd_NAME.c. */
 extern const cli_command cli_cmd_scan;
+extern const cli_command cli_cmd_ps;
+extern const cli_command cli_cmd_maps;
+extern const cli_command cli_cmd_dump;
+extern const cli_command cli_cmd_strings;
 
 static const cli_command *const commands[] = {
-    &cli_cmd_scan,
+    &cli_cmd_scan, &cli_cmd_ps, &cli_cmd_maps, &cli_cmd_dump, &cli_cmd_strings,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

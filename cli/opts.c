@@ -96,13 +96,48 @@ const char *cli_format_size(uint64_t v, char *buf, size_t size)
 /* ------------------------------------------------------------------ */
 
 enum {
-    OPT_PID
+    OPT_PID,
+    OPT_CONTAINER,
+    OPT_CGROUP,
 };
+
+/* The shortest --container prefix (docker takes any unique prefix; fewer
+ * than 4 hex digits select too much by accident). */
+#define MIN_CONTAINER_PREFIX 4
+
+static const char *container_prefix_range(char *buf, size_t size)
+{
+    snprintf(buf, size, "%d-%u", MIN_CONTAINER_PREFIX, MG_CONTAINER_ID_LEN);
+    return buf;
+}
 
 static const cli_opt targets_opts[] = {
     {OPT_PID, 'p', "pid", "PID[,PID...]", "scan these processes (repeatable); default: all", NULL},
+    {OPT_CONTAINER, 0, "container", "ID",
+     "only processes of the container whose id starts with\n"
+     "ID (%s hex digits; docker, containerd, cri-o,\n"
+     "podman, kubepods: see 'memgrep ps')",
+     container_prefix_range},
+    {OPT_CGROUP, 0, "cgroup", "PREFIX",
+     "only processes whose cgroup is PREFIX or below it\n"
+     "(/system.slice selects /system.slice/x.scope)",
+     NULL},
     {0},
 };
+
+static int parse_container(cli_targets *t, const char *arg)
+{
+    size_t n = strlen(arg);
+    size_t hex = strspn(arg, "0123456789abcdefABCDEF");
+    if (n < MIN_CONTAINER_PREFIX || n > MG_CONTAINER_ID_LEN || hex != n) {
+        char range[32];
+        cli_usage_error("invalid container id '%s' (from --container): expected %s hex digits", arg,
+                        container_prefix_range(range, sizeof(range)));
+        return -1;
+    }
+    t->container = arg;
+    return 0;
+}
 
 static int add_pid(cli_targets *t, pid_t pid)
 {
@@ -149,8 +184,28 @@ static int parse_pid_list(cli_targets *t, const char *arg)
 
 static int targets_parse(void *state, int id, const char *arg)
 {
-    (void)id; /* OPT_PID */
-    return parse_pid_list(state, arg);
+    cli_targets *t = state;
+    switch (id) {
+    case OPT_PID:
+        return parse_pid_list(t, arg);
+    case OPT_CONTAINER:
+        return parse_container(t, arg);
+    case OPT_CGROUP:
+        if (arg[0] != '/') {
+            cli_usage_error("invalid cgroup '%s' (from --cgroup): expected a path starting "
+                            "with '/', as in /proc/PID/cgroup",
+                            arg);
+            return -1;
+        }
+        t->cgroup = arg;
+        return 0;
+    }
+    return -1;
+}
+
+bool cli_targets_filtered(const cli_targets *t)
+{
+    return t->container || t->cgroup;
 }
 
 static void targets_fini(void *state)

@@ -44,12 +44,18 @@ typedef struct cli_group {
 
 /* ---- shared groups ---- */
 
-/* Targets: -p PID[,PID...] (repeatable). No pid: every process. */
+/* Targets: -p PID[,PID...] (repeatable), --container ID, --cgroup PREFIX.
+ * No pid: every process (that the two filters select). */
 typedef struct cli_targets {
     pid_t *pids; /* owned; distinct, each > 0 */
     size_t n_pids;
+    const char *container; /* --container: id prefix, 4-64 hex digits; NULL: any */
+    const char *cgroup; /* --cgroup: path prefix starting with '/'; NULL: any */
 } cli_targets;
 extern const cli_group cli_targets_group;
+
+/* Whether --container or --cgroup was given. */
+bool cli_targets_filtered(const cli_targets *t);
 
 typedef enum cli_color {
     CLI_COLOR_AUTO = 0,

@@ -67,6 +67,10 @@ static int check_final(const cli_outfile *o)
         fprintf(stderr, "memgrep: refusing to write output to %s: not a regular file\n", o->path);
         return -1;
     }
+    if (o->keep) {
+        fprintf(stderr, "memgrep: %s exists: not replaced without --force\n", o->path);
+        return -1;
+    }
     return 0;
 }
 
@@ -102,7 +106,13 @@ static int create_tmp(cli_outfile *o)
 
 int cli_outfile_open(cli_outfile *o, const char *path)
 {
+    return cli_outfile_open_new(o, path, true);
+}
+
+int cli_outfile_open_new(cli_outfile *o, const char *path, bool replace)
+{
     memset(o, 0, sizeof(*o));
+    o->keep = !replace;
     o->path = path;
     o->dir_fd = -1;
     o->active = true;
@@ -146,7 +156,14 @@ int cli_outfile_commit(cli_outfile *o)
         cli_outfile_abort(o);
         return -1;
     }
-    if (renameat(o->dir_fd, o->tmp, o->dir_fd, o->base) < 0) {
+    int rn = o->keep ? renameat2(o->dir_fd, o->tmp, o->dir_fd, o->base, RENAME_NOREPLACE) : -1;
+    if (o->keep && rn < 0 && errno == EEXIST) {
+        fprintf(stderr, "memgrep: %s exists: not replaced without --force\n", o->path);
+        cli_outfile_abort(o);
+        return -1;
+    }
+    /* RENAME_NOREPLACE unsupported here: FILE was just checked absent */
+    if (rn < 0 && renameat(o->dir_fd, o->tmp, o->dir_fd, o->base) < 0) {
         report(o, "cannot write output to", errno);
         cli_outfile_abort(o);
         return -1;

@@ -28,11 +28,17 @@ typedef struct cli_outfile {
     int dir_fd; /* FILE's directory, O_RDONLY|O_DIRECTORY; -1: none */
     FILE *f; /* the temporary file; NULL once closed */
     bool active; /* opened and neither committed nor aborted yet */
+    bool keep; /* an existing FILE is not replaced (cli_outfile_open_new) */
 } cli_outfile;
 
 /* Create the temporary file for path. Returns 0, or -1 after one line on
  * stderr naming path (then o holds nothing to commit or abort). */
 int cli_outfile_open(cli_outfile *o, const char *path);
+
+/* As cli_outfile_open, but unless replace an existing FILE is refused
+ * ("exists: not replaced without --force"), at open and again at commit
+ * (renameat2 RENAME_NOREPLACE where the file system has it). */
+int cli_outfile_open_new(cli_outfile *o, const char *path, bool replace);
 
 /* Where the results go. */
 FILE *cli_outfile_stream(const cli_outfile *o);

@@ -141,12 +141,23 @@ static void pattern_fields(const output_ctx *o, const mg_match *m)
     key_str(f, "source", pi->source);
 }
 
+/* ,"cgroup":"...","container":"ID"|null */
+static void container_fields(FILE *f, const mg_process *p)
+{
+    key_str(f, "cgroup", p->cgroup);
+    if (p->container && p->container[0])
+        key_str(f, "container", p->container);
+    else
+        fputs(",\"container\":null", f);
+}
+
 static void json_match(output_ctx *o, const mg_match *m)
 {
     FILE *f = o->out;
     size_t n = m->before + (size_t)m->length + m->after;
     begin(f, "match", m->process->pid, m->process->comm);
     key_str(f, "exe", m->process->exe);
+    container_fields(f, m->process);
     key_addr(f, "address", m->address);
     key_u64(f, "length", m->length);
     pattern_fields(o, m);
@@ -167,6 +178,7 @@ static void json_event(output_ctx *o, const mg_event *e)
     char reason[512];
     output_event_reason(e, reason, sizeof(reason));
     begin(f, "error", e->process->pid, e->process->comm);
+    container_fields(f, e->process);
     key_str(f, "kind", output_event_kind_name(e->kind));
     key_str(f, "reason", reason);
     if (e->address)

@@ -768,7 +768,10 @@ static int reuse_match(void *ctx, const mg_match *m)
         }
         pid_ok = !strcmp(comm, owner);
     }
-    if (strcmp(m->process->comm, owner) || !pid_ok) {
+    /* the comm is read when memgrep opens the process: a target that
+     * renames itself after exec may still carry its executable's name */
+    bool comm_ok = !strcmp(m->process->comm, owner) || !strcmp(m->process->comm, "hostile_fixture");
+    if (!comm_ok || !pid_ok) {
         if (!rs->wrong)
             snprintf(rs->wrong_what, sizeof rs->wrong_what,
                      "pattern %u (%s's marker) reported in pid %d comm '%.32s'", m->pattern_id,

@@ -14,6 +14,7 @@
 
 #include "maps.h"
 #include "memgrep/memgrep.h"
+#include "inspect_internal.h"
 #include "procs.h"
 #include "reader.h"
 #include "residency.h"
@@ -60,6 +61,16 @@ static void raw_clear(proc_raw *r)
     }
 }
 
+/* Whether memgrep may read pid's memory: /proc/PID/mem opens (the
+ * kernel's ptrace access check, nothing attached; closed at once). */
+static bool may_read_memory(pid_t pid)
+{
+    int fd = open_proc_file(pid, "mem");
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0 || (fd != -EACCES && fd != -EPERM);
+}
+
 /* Read the identity of thread group pid. Returns 0, -ENOENT/-ESRCH when it
  * is gone (or the pid was reused while reading), -ENOMEM, or another
  * negative errno from /proc/PID/stat or status. */
@@ -98,6 +109,8 @@ static int read_proc(pid_t pid, proc_raw *r)
     in->flags = (st0.kthread ? MG_PROC_KTHREAD : 0u) |
                 (st1.state == 'Z' || st1.state == 'X' ? MG_PROC_ZOMBIE : 0u) |
                 (pid == getpid() ? MG_PROC_SELF : 0u);
+    if (!in->flags && !may_read_memory(pid))
+        in->flags |= MG_PROC_NOACCESS;
     return 0;
 }
 
@@ -374,6 +387,25 @@ static const mg_region *range_region(const mg_maps *maps, pid_t pid, uint64_t ad
                   "[0x%" PRIx64 ", 0x%" PRIx64 ") is not inside one mapping of process %d", addr,
                   end, (int)pid);
     return NULL;
+}
+
+int mg_check_range(pid_t pid, uint64_t addr, uint64_t end, mg_error *err)
+{
+    pid_t tgid;
+    mg_proc_stat st;
+    int rc = resolve_target(pid, &tgid, &st, err);
+    if (rc < 0)
+        return rc;
+    mg_maps maps = {0};
+    rc = api_code(mg_maps_read(tgid, &maps));
+    if (rc < 0) {
+        mg_maps_free(&maps);
+        return mg_fail(err, rc, "read /proc/%d/maps: %s", (int)tgid, mg_strerror(rc));
+    }
+    rc = 0;
+    range_region(&maps, tgid, addr, end, &rc, err);
+    mg_maps_free(&maps);
+    return rc;
 }
 
 /* A page's reader in a batch: runs of pages of one class become one op. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "procs.h"
@@ -112,6 +113,7 @@ void mg_target_unref(mg_target *p)
         close(p->pidfd);
     mg_maps_free(&p->maps);
     free(p->exe);
+    free(p->cgroup);
     free(p->counts);
     free(p);
 }
@@ -136,8 +138,22 @@ static int open_pidfd(pid_t pid)
     return errno == ESRCH ? -ESRCH : -1;
 }
 
-/* Open a target; NULL if it is skipped silently (kernel thread, zombie)
- * or failed (reported). */
+/* The target's cgroup and container (into p->info), and whether the
+ * settings' --cgroup / --container select it. Read between the two stat
+ * reads of open_target, so pid reuse is caught as for the rest. */
+static bool target_selected(const mg_sweep *c, mg_target *p, pid_t pid)
+{
+    mg_container ct;
+    p->cgroup = mg_read_cgroup(pid);
+    p->info.cgroup = p->cgroup ? p->cgroup : "";
+    p->info.container = p->container;
+    if (mg_container_of(p->info.cgroup, &ct) == 1)
+        memcpy(p->container, ct.id, sizeof(p->container));
+    return mg_cgroup_selected(p->info.cgroup, c->set.cgroup_prefix, c->set.container_prefix);
+}
+
+/* Open a target; NULL if it is skipped silently (kernel thread, zombie,
+ * not selected by cgroup or container) or failed (reported). */
 static mg_target *open_target(mg_sweep *c, pid_t pid)
 {
     mg_proc_stat st0, st1;
@@ -151,7 +167,7 @@ static mg_target *open_target(mg_sweep *c, pid_t pid)
     p->info.comm = p->comm;
     p->info.exe = "";
     int rc = mg_read_proc_stat(pid, &st0);
-    if (rc == 0 && st0.kthread) {
+    if ((rc == 0 && st0.kthread) || !target_selected(c, p, pid)) {
         mg_target_unref(p);
         return NULL;
     }

@@ -210,7 +210,7 @@ MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, 
     b->buf = buf;
     b->region = (mg_region){
         .start = base, .end = base + len, .perms = "rw-p", .kind = MG_REGION_ANON, .path = ""};
-    b->p.info = (mg_process){.pid = 0, .comm = "buffer", .exe = ""};
+    b->p.info = (mg_process){.pid = 0, .comm = "buffer", .exe = "", .cgroup = "", .container = ""};
     b->u = (mg_unit){.p = &b->p, .region = &b->region, .lo = base, .hi = base + len};
     b->w.c = c;
     b->w.u = &b->u;

@@ -55,6 +55,8 @@ typedef struct mg_target {
     mg_process info;
     char comm[64];
     char *exe;
+    char *cgroup; /* info.cgroup */
+    char container[MG_CONTAINER_ID_LEN + 1]; /* info.container */
     mg_maps maps;
     int pagemap_fd, mem_fd, mem_errno;
     /* pidfd_open of the target, -1 if the kernel has none (< 5.3): reads

@@ -63,6 +63,10 @@ extern "C" {
  * a sweep stay below max_rate x (t + MG_RATE_BURST_MS / 1000), and in any
  * window of t seconds below max_rate x t plus one read (one unit). */
 #define MG_RATE_BURST_MS 50u
+/* Characters of a container id (mg_container_of): 64 hex digits. */
+#define MG_CONTAINER_ID_LEN 64u
+/* Target memory mg_strings reads at a time (a run may straddle chunks). */
+#define MG_STRINGS_CHUNK (1u << 20)
 
 /* The system's page size in bytes (sysconf(_SC_PAGESIZE)): chunk sizes
  * are multiples of it. mg_scan fails with -ENOTSUP on a system whose page
@@ -246,6 +250,8 @@ typedef struct mg_process {
     pid_t pid;
     const char *comm; /* from /proc/PID/comm, never NULL */
     const char *exe; /* readlink /proc/PID/exe, "" if unknown */
+    const char *cgroup; /* its cgroup path (as mg_proc_info.cgroup), "" if unknown */
+    const char *container; /* container id (mg_container_of), "" if none */
 } mg_process;
 
 typedef struct mg_match {
@@ -416,6 +422,13 @@ typedef struct mg_settings {
      * none; cancel_ctx is passed as is. */
     int (*cancel)(void *ctx);
     void *cancel_ctx;
+
+    /* Target selection (mg_cgroup_selected): only processes whose cgroup
+     * path lies under cgroup_prefix and whose container id starts with
+     * container_prefix; NULL or "": no condition. Others are left out
+     * silently (neither scanned nor failed), the pids given included. */
+    const char *cgroup_prefix;
+    const char *container_prefix;
 } mg_settings;
 
 MG_API void mg_default_settings(mg_settings *s);
@@ -493,6 +506,10 @@ enum {
     MG_PROC_KTHREAD = 1u << 0, /* kernel thread: no user memory */
     MG_PROC_ZOMBIE = 1u << 1, /* exited, not yet reaped (state Z or X) */
     MG_PROC_SELF = 1u << 2, /* memgrep itself: never read */
+    /* memgrep may not read its memory: /proc/PID/mem cannot be opened
+     * (another user's process without CAP_SYS_PTRACE). Not checked for
+     * kernel threads, zombies and memgrep itself. */
+    MG_PROC_NOACCESS = 1u << 3,
 };
 
 /* One process. The strings are never NULL ("" when unknown or hidden) and
@@ -592,6 +609,86 @@ MG_API void mg_regions_free(mg_region_info **list);
  */
 MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, uint8_t *present,
                                mg_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Containers                                                          */
+/* ------------------------------------------------------------------ */
+
+/* The container a cgroup path belongs to. */
+typedef struct mg_container {
+    char id[MG_CONTAINER_ID_LEN + 1]; /* lower-case hex, NUL-terminated */
+    /* "docker", "containerd", "cri-o", "podman", or "kubepods" (a pod's
+     * container whose runtime the path does not name). Static. */
+    const char *runtime;
+} mg_container;
+
+/*
+ * Recognise the container of a cgroup path (mg_proc_info.cgroup), under the
+ * systemd and the cgroupfs cgroup drivers of each runtime. The innermost
+ * component that names a container decides:
+ *   docker-ID.scope                  docker (systemd driver)
+ *   /docker/ID                       docker (cgroupfs)
+ *   cri-containerd-ID.scope          containerd (Kubernetes, systemd)
+ *   nerdctl-ID.scope                 containerd (nerdctl, systemd)
+ *   crio-ID.scope, crio-ID           cri-o (systemd, cgroupfs)
+ *   libpod-ID.scope, libpod-ID       podman (systemd, cgroupfs)
+ *   .../kubepods.../podUID/ID        kubepods (cgroupfs: runtime not named)
+ *   /libpod_parent/ID                podman (cgroupfs, older)
+ *   /NAMESPACE/ID                    containerd (cgroupfs, e.g. /default/ID)
+ * ID is 64 hex digits. Monitors (crio-conmon-ID, libpod-conmon-ID) are not
+ * containers. Returns 1 and fills out, 0 if the path names no container
+ * (out->id "" and out->runtime NULL), -EINVAL if an argument is NULL.
+ */
+MG_API int mg_container_of(const char *cgroup, mg_container *out);
+
+/* Whether a process with this cgroup path is selected by a cgroup prefix
+ * (the path equals it or lies below it: "/system.slice" selects
+ * "/system.slice/x.scope", not "/system.slicex"; a trailing '/' is
+ * ignored) and a container id prefix (the container's id starts with it,
+ * case-insensitively). A NULL or "" condition holds for every process;
+ * a NULL or "" cgroup (unknown) is selected by no prefix, not even "/". */
+MG_API bool mg_cgroup_selected(const char *cgroup, const char *cgroup_prefix,
+                               const char *container_prefix);
+
+/* ------------------------------------------------------------------ */
+/* Strings                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Flags of mg_strings. */
+enum {
+    MG_STRINGS_WIDE = 1u << 0, /* also UTF-16LE runs */
+};
+
+/* One run of printable characters. */
+typedef struct mg_string {
+    uint64_t address; /* where the run starts in the target */
+    const char *text; /* the characters (for a wide run, one byte per
+                         UTF-16 unit), NUL-terminated; valid during the
+                         callback only */
+    size_t len; /* characters; the run covers len (or 2 * len, wide) bytes */
+    bool wide;
+} mg_string;
+
+/*
+ * The printable runs of [start, end) of a process, as GNU `strings -a -n
+ * MIN` finds them in a dump of the range: maximal runs of at least min
+ * bytes from 0x20-0x7e and tab; with MG_STRINGS_WIDE also maximal runs of
+ * at least min such characters each followed by a zero byte (UTF-16LE, as
+ * `strings -el`, at any alignment). Present pages only, read with
+ * mg_read_present's rules MG_STRINGS_CHUNK bytes at a time: a run that
+ * straddles chunks is reported once, whole; no run crosses a page that is
+ * not present (or whose read failed) or the end of the range. Memory: one
+ * chunk plus the longest run.
+ *
+ * start and end: page aligned, start < end, inside one readable mapping
+ * that is not special or a device (else -EINVAL / -EPERM, as
+ * mg_read_present). min >= 1. fn (not NULL) is called once per run: 8-bit
+ * runs in address order, each wide run when it ends; a non-zero return
+ * stops and is returned. Returns 0, fn's value, or a negative code (err,
+ * may be NULL, filled). Runs reported before a failure stay reported.
+ */
+MG_API int mg_strings(pid_t pid, uint64_t start, uint64_t end, size_t min, unsigned flags,
+                      int (*fn)(void *ctx, const mg_string *s), void *ctx, mg_error *err);
 
 #ifdef __cplusplus
 }
