@@ -144,8 +144,13 @@ int cli_main(int argc, char **argv)
         return run_command(c, argc - 1, argv + 1);
     if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h"))
         return help(argc, argv);
-    if (!strcmp(name, "--version") || !strcmp(name, "-V"))
+    if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+        if (argc > 2) {
+            cli_usage_error("unexpected argument '%s' to %s" CLI_TRY_HELP, argv[2], name);
+            return EXIT_TROUBLE;
+        }
         return print_version();
+    }
     if (name[0] == '-')
         cli_usage_error("unknown option '%s': a command such as '%s' comes first" CLI_TRY_HELP,
                         name, commands[0]->name);

@@ -77,6 +77,8 @@ static const bad_case cases[] = {
     {{"help", "nosuch"}, {"unknown command", "'nosuch'"}},
     {{"--help", "nosuch"}, {"unknown command", "'nosuch'"}},
     {{"help", "scan", "extra"}, {"unexpected argument", "'extra'"}},
+    {{"--version", "extra"}, {"unexpected argument", "'extra'", "--version"}},
+    {{"-V", "--bogus"}, {"unexpected argument", "'--bogus'", "-V"}},
 
     /* ---- options of scan: unknown ---- */
     BAD("--no-such-option", "x", "unknown option", "'--no-such-option'"),
