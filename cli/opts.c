@@ -500,6 +500,34 @@ static const char *option_name(char *const *argv, int idx, char *buf, size_t siz
     return buf;
 }
 
+/* Whether "--ab" or "--ab=x" abbreviates more than one option (getopt_long
+ * says only '?' for that too); if so, their names in buf: "--abc, --abd"
+ * (aliases once). */
+static bool ambiguous(const opt_table *t, const char *arg, char *buf, size_t size)
+{
+    if (strncmp(arg, "--", 2))
+        return false;
+    const char *s = arg + 2;
+    size_t len = strcspn(s, "="), n = 0, off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; len && i < t->n; i++) {
+        if (strncmp(t->longs[i].name, s, len))
+            continue;
+        if (!t->longs[i].name[len])
+            return false; /* an exact match */
+        bool alias = false;
+        for (size_t j = 0; j < i; j++)
+            alias |= t->longs[j].val == t->longs[i].val;
+        if (alias)
+            continue;
+        n++;
+        if (off < size)
+            off += (size_t)snprintf(buf + off, size - off, "%s--%s", n > 1 ? ", " : "",
+                                    t->longs[i].name);
+    }
+    return n > 1;
+}
+
 static int positional(const cli_parse_spec *spec, void *state, const char *arg)
 {
     if (spec->positional)
@@ -536,8 +564,11 @@ int cli_parse_options(const cli_parse_spec *spec, int argc, char **argv, void *s
                             option_name(argv, optind - 1, name, sizeof(name)));
             return -1;
         } else {
+            char which[512];
             option_name(argv, optind - 1, name, sizeof(name));
-            if (!strncmp(name, "--", 2) && strchr(name, '=')) /* --json=1 */
+            if (ambiguous(&t, name, which, sizeof(which)))
+                cli_usage_error("ambiguous option '%s': could be %s" CLI_TRY_HELP, name, which);
+            else if (!strncmp(name, "--", 2) && strchr(name, '=')) /* --json=1 */
                 cli_usage_error("unknown option, or option that takes no value: '%s'" CLI_TRY_HELP,
                                 name);
             else

@@ -86,6 +86,9 @@ static const bad_case cases[] = {
     {{"scan", "-p", "@LIVE", "-qZ", "needle"}, {"'-Z'"}},
     {{"scan", "-p", "@LIVE", "--json=1", "needle"}, {"'--json=1'", "takes no value"}},
     {{"scan", "-p", "@LIVE", "--no-sandbox=yes", "needle"}, {"'--no-sandbox=yes'"}},
+    {{"scan", "-p", "@LIVE", "--c", "needle"}, {"ambiguous option", "'--c'", "--context"}},
+    {{"scan", "-p", "@LIVE", "--no-", "needle"}, {"ambiguous option", "'--no-'", "--no-summary"}},
+    {{"scan", "-p", "@LIVE", "--co=x", "needle"}, {"ambiguous option", "'--co=x'", "--count"}},
     {{"scan", "--help", "--bogus"}, {"unknown option", "'--bogus'"}},
     {{"scan", "--version", "--bogus"}, {"unknown option", "'--bogus'"}},
 
