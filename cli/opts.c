@@ -140,6 +140,25 @@ static int targets_parse(void *state, int id, const char *arg)
     return parse_pid_list(state, arg);
 }
 
+int cli_targets_check(const cli_targets *t)
+{
+    for (size_t i = 0; i < t->n_pids; i++) {
+        /* Its maps only: the checks of a target (mg_regions_get), and
+         * nothing of the process read, unlike mg_proc_get's cmdline. */
+        mg_region_info *regions = NULL;
+        size_t n;
+        mg_error err = {{0}};
+        int r = mg_regions_get(t->pids[i], MG_REGIONS_NO_RESIDENT, &regions, &n, &err);
+        mg_regions_free(&regions);
+        /* Other failures (permission) are the sweep's to count. */
+        if (r == MG_EBADPID || r == -ESRCH) {
+            cli_usage_error("%s (from -p)", err.message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void targets_fini(void *state)
 {
     cli_targets *t = state;

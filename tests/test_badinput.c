@@ -170,6 +170,14 @@ static const bad_case cases[] = {
     BAD("-p", "+5", "-p", "'+5'"),
     BAD("-p", "2147483648", "-p", "'2147483648'"),
     BAD("--pid", "", "-p", "''"),
+    BAD("-p", "99999999", "no such process", "99999999", "-p"),
+    BAD("-p", "@DEAD", "no such process", "@DEAD", "-p"),
+    BAD("-p", "@LIVE,@DEAD", "no such process", "@DEAD", "-p"),
+    {{"scan", "-p", "@LIVE", "--pid", "@DEAD", "needle"}, {"no such process", "@DEAD", "-p"}},
+    {{"scan", "-p", "@DEAD"}, {"no such process", "@DEAD", "-p"}}, /* the hunt pack: not compiled */
+    BAD("-p", "@ZOMBIE", "@ZOMBIE", "exited", "-p"),
+    BAD("-p", "@KTHREAD", "@KTHREAD", "kernel thread", "-p"),
+    {{"scan", "-o", "@W/out", "-p", "@DEAD", "needle"}, {"no such process", "@DEAD"}},
 
     /* ---- patterns ---- */
     BAD("-e", "", "-e #1", "empty"),
