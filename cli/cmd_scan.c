@@ -358,7 +358,8 @@ static int scan_run(void *state)
     mg_settings set = s->engine.settings;
     set.pids = s->targets.pids;
     set.n_pids = s->targets.n_pids;
-    if (cli_targets_check(&s->targets) < 0)
+    if (cli_targets_check(&s->targets) < 0 ||
+        (s->output.file && cli_outfile_check(s->output.file) < 0))
         return EXIT_TROUBLE;
     mg_patterns *p = build_patterns(s);
     if (!p)

@@ -100,6 +100,18 @@ static int create_tmp(cli_outfile *o)
     return -1;
 }
 
+int cli_outfile_check(const char *path)
+{
+    cli_outfile o = {.path = path, .dir_fd = -1, .active = true};
+    int r = open_dir(&o) < 0 || check_final(&o) < 0 ? -1 : 0;
+    if (r == 0 && faccessat(o.dir_fd, ".", W_OK, AT_EACCESS) < 0) {
+        report(&o, "cannot create output file", errno);
+        r = -1;
+    }
+    cli_outfile_abort(&o);
+    return r;
+}
+
 int cli_outfile_open(cli_outfile *o, const char *path)
 {
     memset(o, 0, sizeof(*o));

@@ -213,6 +213,13 @@ static const bad_case cases[] = {
 
     /* ---- -o/--output FILE (and other bad input with -o: no file) ---- */
     BAD("-o", "", "--output", "empty"),
+    BAD("-o", "@W/nodir/out", "@W/nodir/out", "No such file or directory"),
+    BAD("--output", "@W/link", "@W/link", "symbolic link"),
+    BAD("-o", "@W/dir", "@W/dir", "not a regular file"),
+    BAD("-o", "@W/dir/", "@W/dir/", "directory"),
+    BAD("-o", "/dev/null", "/dev/null", "not a regular file"),
+    {{"scan", "-p", "@LIVE", "-o", "@F/out", "needle"}, {"@F/out", "Not a directory"}, "x\n"},
+    {{"scan", "-o", "@W/nodir/out", "-p", "@LIVE"}, {"@W/nodir/out"}}, /* the hunt pack */
     {{"scan", "-p", "@LIVE", "-o", "@W/out", "-j", "0x1", "needle"}, {"--threads", "'0x1'"}},
     {{"scan", "-p", "@LIVE", "-o", "@W/out", "-E", "a("}, {"-E #1", "'a('"}},
     {{"scan", "-p", "@LIVE", "-o", "@W/out", "-f", "@F"}, {"@F:1", "'q'"}, "hex:q\n"},
