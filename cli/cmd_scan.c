@@ -204,8 +204,7 @@ static void report_no_patterns(const scan_state *s)
 {
     for (size_t i = 0; i < s->n_patterns; i++)
         if (s->patterns[i].type == PAT_FILE) {
-            fprintf(stderr, "memgrep: no patterns to search for: %s holds none\n",
-                    s->patterns[i].text);
+            cli_usage_error("no patterns to search for: %s holds none", s->patterns[i].text);
             return;
         }
     fprintf(stderr, "memgrep: no patterns to search for\n");
@@ -241,7 +240,7 @@ static mg_patterns *build_patterns(const scan_state *s)
         r = mg_patterns_compile_cached(p, cli_engine_db_cache_dir(&s->engine, dir, sizeof(dir)),
                                        NULL, &err);
         if (r == 0 && err.message[0]) /* a cache refused: compiled instead */
-            fprintf(stderr, "memgrep: warning: %s\n", err.message);
+            cli_usage_error("warning: %s", err.message);
     }
     if (r < 0) {
         cli_report(r, &err, what);

@@ -10,13 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "commands.h"
+
 /* Attempts at a fresh temporary name (64 random bits each: a clash means
  * someone is guessing, not bad luck). */
 #define TMP_TRIES 8
 
 static void report(const cli_outfile *o, const char *what, int err)
 {
-    fprintf(stderr, "memgrep: %s %s: %s\n", what, o->path, strerror(err));
+    cli_usage_error("%s %s: %s", what, o->path, strerror(err));
 }
 
 /* Split path into its directory (opened) and last component. */
@@ -59,12 +61,11 @@ static int check_final(const cli_outfile *o)
         return -1;
     }
     if (S_ISLNK(st.st_mode)) {
-        fprintf(stderr, "memgrep: refusing to write output to %s: it is a symbolic link\n",
-                o->path);
+        cli_usage_error("refusing to write output to %s: it is a symbolic link", o->path);
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        fprintf(stderr, "memgrep: refusing to write output to %s: not a regular file\n", o->path);
+        cli_usage_error("refusing to write output to %s: not a regular file", o->path);
         return -1;
     }
     return 0;

@@ -246,6 +246,19 @@ static const bad_case cases[] = {
     /* ---- --db-cache DIR ---- */
     BAD("--db-cache", "", "--db-cache", "empty"),
 
+    /* ---- control bytes as given (a newline, an escape) are shown as \xHH:
+     * the message stays one line and cannot drive the terminal ---- */
+    BAD("-p", "1\n2", "-p", "'1\\x0a2'"),
+    BAD("-j", "1\n", "--threads", "'1\\x0a'"),
+    BAD("--color", "al\nways", "--color", "'al\\x0aways'"),
+    BAD("--bo\ngus", "x", "'--bo\\x0agus'"),
+    BAD("-p", "\033[2J", "-p", "'\\x1b[2J'"),
+    BAD("-f", "@W/no\nsuch", "'@W/no\\x0asuch'"),
+    BAD("-o", "@W/no\ndir/out", "@W/no\\x0adir/out"),
+    BAD("-o", "@W/dir\n/", "@W/dir\\x0a/"),
+    {{"scan", "-p", "@LIVE", "-f", "@W/dir/\033]0;x\a", "needle"}, {"@W/dir/\\x1b]0;x\\x07"}},
+    BAD("-E", "a(\nb", "-E #1", "'a(\\x0ab'"),
+
     /* ---- the options being added on another branch (--timeout,
      * --process-timeout, --max-rate, --idle, --nice, --gentle): their
      * missing, malformed and out-of-range values go here. ---- */
@@ -521,13 +534,33 @@ static void make_places(places *pl, const char *file_text)
     }
 }
 
-/* "scan -p 5 x" for messages. */
+/* s for the test log: control bytes but newlines as \xHH (malloc'd), so
+ * that what a case feeds memgrep cannot drive the terminal of its reader. */
+static char *visible(const char *s)
+{
+    char *v = malloc(4 * strlen(s) + 1), *o = v;
+    cr_assert(v);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c < 0x20 && c != '\n') || c == 0x7f)
+            o += sprintf(o, "\\x%02x", c);
+        else
+            *o++ = (char)c;
+    }
+    *o = '\0';
+    return v;
+}
+
+/* "'scan' '-p' '5' 'x'" for the log. */
 static void describe(char *const *argv, char *buf, size_t size)
 {
     size_t n = 0;
     buf[0] = '\0';
-    for (size_t i = 1; argv[i] && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s'%s'", i > 1 ? " " : "", argv[i]);
+    for (size_t i = 1; argv[i] && n < size; i++) {
+        char *v = visible(argv[i]);
+        n += (size_t)snprintf(buf + n, size - n, "%s'%s'", i > 1 ? " " : "", v);
+        free(v);
+    }
 }
 
 /* Run one case; returns the number of problems (each logged). */
@@ -556,6 +589,7 @@ static int check_case(size_t idx, const bad_case *c, places *pl)
     run_result r = run(argv, c->input);
     char *after = listing(pl->work);
     char *cached = listing(pl->cache);
+    char *err = visible(r.err), *out = visible(r.out);
     char target[160];
     snprintf(target, sizeof target, "%s/link", pl->work);
     struct stat st;
@@ -572,27 +606,36 @@ static int check_case(size_t idx, const bad_case *c, places *pl)
     const char *nl = strchr(r.err, '\n');
     if (r.status != 2)
         PROBLEM("exit status %d (signal %d), want 2; stderr: %s", idx, what, r.status, r.signal,
-                r.err);
+                err);
     if (r.err_len == 0 || !nl || nl != r.err + r.err_len - 1 || strlen(r.err) != r.err_len)
-        PROBLEM("stderr is not exactly one line: \"%s\"", idx, what, r.err);
+        PROBLEM("stderr is not exactly one line: \"%s\"", idx, what, err);
     if (strncmp(r.err, "memgrep: ", 9))
-        PROBLEM("stderr does not start with \"memgrep: \": \"%s\"", idx, what, r.err);
+        PROBLEM("stderr does not start with \"memgrep: \": \"%s\"", idx, what, err);
     for (size_t i = 0; i < MAX_NEEDLES && c->needles[i]; i++) {
         char *needle = expand(pl, c->needles[i]);
-        if (!strstr(r.err, needle))
-            PROBLEM("stderr \"%s\" does not contain \"%s\"", idx, what, r.err, needle);
+        if (!strstr(r.err, needle)) {
+            char *v = visible(needle);
+            PROBLEM("stderr \"%s\" does not contain \"%s\"", idx, what, err, v);
+            free(v);
+        }
         free(needle);
     }
     if (r.out_len)
-        PROBLEM("stdout is not empty: \"%.300s\"", idx, what, r.out);
-    if (strcmp(before, after))
-        PROBLEM("the work directory changed: \"%s\" became \"%s\"", idx, what, before, after);
+        PROBLEM("stdout is not empty: \"%.300s\"", idx, what, out);
+    if (strcmp(before, after)) {
+        char *b = visible(before), *a = visible(after);
+        PROBLEM("the work directory changed: \"%s\" became \"%s\"", idx, what, b, a);
+        free(b);
+        free(a);
+    }
     if (!link_ok || dir_list[0])
         PROBLEM("a file was written through link or into dir/ (dir/: \"%s\")", idx, what, dir_list);
     if (cached[0])
         PROBLEM("something was compiled into the database cache: \"%s\"", idx, what, cached);
 #undef PROBLEM
 
+    free(err);
+    free(out);
     free(before);
     free(after);
     free(cached);
