@@ -144,7 +144,7 @@ static const bad_case cases[] = {
     BAD("--max-count", "-1", "--max-count", "'-1'"),
     BAD("-m", "18446744073709551616", "--max-count", "'18446744073709551616'"),
 
-    /* ---- -j/--threads N: 0 (one per CPU) .. MG_MAX_THREADS (1024) ---- */
+    /* ---- -j/--threads N: 0 (one per CPU, valid) .. MG_MAX_THREADS (1024) ---- */
     BAD("-j", "1025", "--threads", "'1025'"),
     BAD("-j", "-1", "--threads", "'-1'"),
     BAD("--threads", "abc", "--threads", "'abc'"),
@@ -245,6 +245,11 @@ static const bad_case cases[] = {
 
     /* ---- --db-cache DIR ---- */
     BAD("--db-cache", "", "--db-cache", "empty"),
+    /* Not here: a DIR that is a regular file, or that cannot be created or
+     * trusted, is one warning and the patterns are compiled without a cache
+     * (mg_patterns_compile_cached: a cache problem never fails a run). No
+     * option is an error when given twice: -p, -e, -E, -x, -f add up, the
+     * others take the last value (--no-sandbox/--require-sandbox, -o...). */
 
     /* ---- control bytes as given (a newline, an escape) are shown as \xHH:
      * the message stays one line and cannot drive the terminal ---- */
