@@ -227,8 +227,7 @@ static void report_no_patterns(const scan_state *s)
 {
     for (size_t i = 0; i < s->n_patterns; i++)
         if (s->patterns[i].type == PAT_FILE) {
-            fprintf(stderr, "memgrep: no patterns to search for: %s holds none\n",
-                    s->patterns[i].text);
+            cli_usage_error("no patterns to search for: %s holds none", s->patterns[i].text);
             return;
         }
     fprintf(stderr, "memgrep: no patterns to search for\n");
@@ -266,7 +265,7 @@ static mg_patterns *build_patterns(const scan_state *s)
         r = mg_patterns_compile_cached(p, cli_engine_db_cache_dir(&s->engine, dir, sizeof(dir)),
                                        NULL, &err);
         if (r == 0 && err.message[0]) /* a cache refused: compiled instead */
-            fprintf(stderr, "memgrep: warning: %s\n", err.message);
+            cli_usage_error("warning: %s", err.message);
     }
     if (r < 0) {
         cli_report(r, &err, what);
@@ -409,12 +408,15 @@ static int scan_run(void *state)
     set.pids = s->targets.pids;
     set.n_pids = s->targets.n_pids;
     set.cancel = cli_signals_cancel;
-    /* before compiling (which can take a while) and before the workers
-     * start: they inherit it */
-    if (cli_engine_apply_priority(&s->engine) < 0)
-        return EXIT_TROUBLE;
     set.cgroup_prefix = s->targets.cgroup;
     set.container_prefix = s->targets.container;
+    /* bad pids and -o paths before anything is compiled; the priority
+     * before compiling (which can take a while) and before the workers
+     * start: they inherit it */
+    if (cli_targets_check(&s->targets) < 0 ||
+        (s->output.file && cli_outfile_check(s->output.file) < 0) ||
+        cli_engine_apply_priority(&s->engine) < 0)
+        return EXIT_TROUBLE;
     mg_patterns *p = build_patterns(s);
     if (!p)
         return EXIT_TROUBLE;

@@ -19,22 +19,48 @@ static const cli_command *const commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* "memgrep: MSG" and a newline, in one write. Control bytes of MSG (a
+ * newline or an escape sequence in a value or a file name as given) are
+ * written as \xHH: the message stays one line and shows what was given. */
+static void put_line(const char *msg)
+{
+    static const char head[] = "memgrep: ";
+    size_t len = strlen(msg);
+    char *line = malloc(sizeof(head) + 4 * len + 1);
+    if (!line) {
+        fputs("memgrep: out of memory\n", stderr);
+        return;
+    }
+    char *o = line + sizeof(head) - 1;
+    memcpy(line, head, sizeof(head) - 1);
+    for (const unsigned char *s = (const unsigned char *)msg; *s; s++) {
+        if (*s < 0x20 || *s == 0x7f)
+            o += sprintf(o, "\\x%02x", *s);
+        else
+            *o++ = (char)*s;
+    }
+    *o++ = '\n';
+    fwrite(line, 1, (size_t)(o - line), stderr);
+    free(line);
+}
+
 void cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("memgrep: ", stderr);
+    char *msg = NULL;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int n = vasprintf(&msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    put_line(n < 0 ? "out of memory" : msg);
+    free(n < 0 ? NULL : msg);
 }
 
 void cli_report(int err, const mg_error *e, const char *what)
 {
     if (e && e->message[0])
-        fprintf(stderr, "memgrep: %s%s\n", e->message, err == MG_EBADPID ? " (from -p)" : "");
+        cli_usage_error("%s%s", e->message, err == MG_EBADPID ? " (from -p)" : "");
     else
-        fprintf(stderr, "memgrep: %s: %s\n", what, mg_strerror(err));
+        cli_usage_error("%s: %s", what, mg_strerror(err));
 }
 
 static const cli_command *find_command(const char *name)
@@ -148,8 +174,13 @@ int cli_main(int argc, char **argv)
         return run_command(c, argc - 1, argv + 1);
     if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h"))
         return help(argc, argv);
-    if (!strcmp(name, "--version") || !strcmp(name, "-V"))
+    if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+        if (argc > 2) {
+            cli_usage_error("unexpected argument '%s' to %s" CLI_TRY_HELP, argv[2], name);
+            return EXIT_TROUBLE;
+        }
         return print_version();
+    }
     if (name[0] == '-')
         cli_usage_error("unknown option '%s': a command such as '%s' comes first" CLI_TRY_HELP,
                         name, commands[0]->name);

@@ -49,7 +49,8 @@ int cli_main(int argc, char **argv);
 void cli_print_command_help(FILE *f, const cli_command *c);
 
 /* One line `memgrep: ...` on stderr: every usage error is one line, so
- * scripts can show it as is. */
+ * scripts can show it as is; control bytes of the message (from a value
+ * or a file name as given) are written as \xHH. */
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Appended to usage errors about options and commands. */
 #define CLI_TRY_HELP " (try 'memgrep --help')"

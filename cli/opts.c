@@ -208,6 +208,25 @@ bool cli_targets_filtered(const cli_targets *t)
     return t->container || t->cgroup;
 }
 
+int cli_targets_check(const cli_targets *t)
+{
+    for (size_t i = 0; i < t->n_pids; i++) {
+        /* Its maps only: the checks of a target (mg_regions_get), and
+         * nothing of the process read, unlike mg_proc_get's cmdline. */
+        mg_region_info *regions = NULL;
+        size_t n;
+        mg_error err = {{0}};
+        int r = mg_regions_get(t->pids[i], MG_REGIONS_NO_RESIDENT, &regions, &n, &err);
+        mg_regions_free(&regions);
+        /* Other failures (permission) are the sweep's to count. */
+        if (r == MG_EBADPID || r == -ESRCH) {
+            cli_usage_error("%s (from -p)", err.message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void targets_fini(void *state)
 {
     cli_targets *t = state;
@@ -689,6 +708,34 @@ static const char *option_name(char *const *argv, int idx, char *buf, size_t siz
     return buf;
 }
 
+/* Whether "--ab" or "--ab=x" abbreviates more than one option (getopt_long
+ * says only '?' for that too); if so, their names in buf: "--abc, --abd"
+ * (aliases once). */
+static bool ambiguous(const opt_table *t, const char *arg, char *buf, size_t size)
+{
+    if (strncmp(arg, "--", 2))
+        return false;
+    const char *s = arg + 2;
+    size_t len = strcspn(s, "="), n = 0, off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; len && i < t->n; i++) {
+        if (strncmp(t->longs[i].name, s, len))
+            continue;
+        if (!t->longs[i].name[len])
+            return false; /* an exact match */
+        bool alias = false;
+        for (size_t j = 0; j < i; j++)
+            alias |= t->longs[j].val == t->longs[i].val;
+        if (alias)
+            continue;
+        n++;
+        if (off < size)
+            off += (size_t)snprintf(buf + off, size - off, "%s--%s", n > 1 ? ", " : "",
+                                    t->longs[i].name);
+    }
+    return n > 1;
+}
+
 static int positional(const cli_parse_spec *spec, void *state, const char *arg)
 {
     if (spec->positional)
@@ -725,8 +772,11 @@ int cli_parse_options(const cli_parse_spec *spec, int argc, char **argv, void *s
                             option_name(argv, optind - 1, name, sizeof(name)));
             return -1;
         } else {
+            char which[512];
             option_name(argv, optind - 1, name, sizeof(name));
-            if (!strncmp(name, "--", 2) && strchr(name, '=')) /* --json=1 */
+            if (ambiguous(&t, name, which, sizeof(which)))
+                cli_usage_error("ambiguous option '%s': could be %s" CLI_TRY_HELP, name, which);
+            else if (!strncmp(name, "--", 2) && strchr(name, '=')) /* --json=1 */
                 cli_usage_error("unknown option, or option that takes no value: '%s'" CLI_TRY_HELP,
                                 name);
             else

@@ -57,6 +57,11 @@ extern const cli_group cli_targets_group;
 /* Whether --container or --cgroup was given. */
 bool cli_targets_filtered(const cli_targets *t);
 
+/* Every pid names a process with memory, not memgrep: no such process, a
+ * zombie, a kernel thread is bad input, said in one line before anything
+ * is compiled (the sweep checks again). Returns 0 or -1 after the line. */
+int cli_targets_check(const cli_targets *t);
+
 typedef enum cli_color {
     CLI_COLOR_AUTO = 0,
     CLI_COLOR_ALWAYS,

@@ -10,13 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "commands.h"
+
 /* Attempts at a fresh temporary name (64 random bits each: a clash means
  * someone is guessing, not bad luck). */
 #define TMP_TRIES 8
 
 static void report(const cli_outfile *o, const char *what, int err)
 {
-    fprintf(stderr, "memgrep: %s %s: %s\n", what, o->path, strerror(err));
+    cli_usage_error("%s %s: %s", what, o->path, strerror(err));
 }
 
 /* Split path into its directory (opened) and last component. */
@@ -59,12 +61,11 @@ static int check_final(const cli_outfile *o)
         return -1;
     }
     if (S_ISLNK(st.st_mode)) {
-        fprintf(stderr, "memgrep: refusing to write output to %s: it is a symbolic link\n",
-                o->path);
+        cli_usage_error("refusing to write output to %s: it is a symbolic link", o->path);
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        fprintf(stderr, "memgrep: refusing to write output to %s: not a regular file\n", o->path);
+        cli_usage_error("refusing to write output to %s: not a regular file", o->path);
         return -1;
     }
     if (o->keep) {
@@ -102,6 +103,18 @@ static int create_tmp(cli_outfile *o)
     o->tmp[0] = '\0';
     report(o, "cannot create output file", err);
     return -1;
+}
+
+int cli_outfile_check(const char *path)
+{
+    cli_outfile o = {.path = path, .dir_fd = -1, .active = true};
+    int r = open_dir(&o) < 0 || check_final(&o) < 0 ? -1 : 0;
+    if (r == 0 && faccessat(o.dir_fd, ".", W_OK, AT_EACCESS) < 0) {
+        report(&o, "cannot create output file", errno);
+        r = -1;
+    }
+    cli_outfile_abort(&o);
+    return r;
 }
 
 int cli_outfile_open(cli_outfile *o, const char *path)

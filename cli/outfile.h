@@ -31,6 +31,13 @@ typedef struct cli_outfile {
     bool keep; /* an existing FILE is not replaced (cli_outfile_open_new) */
 } cli_outfile;
 
+/* What cli_outfile_open would refuse, checked without creating anything:
+ * path's directory exists and may be written to, and path is absent or a
+ * regular file. For bad input to be reported before the patterns are
+ * compiled (open checks again). Returns 0, or -1 after one line on stderr
+ * naming path. */
+int cli_outfile_check(const char *path);
+
 /* Create the temporary file for path. Returns 0, or -1 after one line on
  * stderr naming path (then o holds nothing to commit or abort). */
 int cli_outfile_open(cli_outfile *o, const char *path);
