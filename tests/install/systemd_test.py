@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Suite install: the installed memgrep-hunt.service and .timer pass
+`systemd-analyze verify` (offline, with DESTDIR as the root), and the
+service's ExecStart line, run as written, hunts a fixture: the dated report
+appears (mode 0600) holding exactly the fixture's plants, one outcome line
+says HIT / CLEAN / FAILED / CUT SHORT with the documented exit status, and
+only the newest --keep reports stay.
+
+The only changes to the unit's command: DESTDIR in front of its path, and
+environment (as a drop-in would set it): MEMGREP_HUNT_CONFIG_DIR and
+MEMGREP_HUNT_REPORT_DIR (a test /etc/memgrep and report directory),
+MEMGREP_HUNT_MEMGREP and LD_LIBRARY_PATH (the DESTDIR memgrep),
+MEMGREP_HUNT_EXTRA_ARGS="-p FIXTURE --db-cache DIR" (the fixture only: a
+sweep of the whole machine would also find the markers in this test's own
+memory, and take long on a shared machine). $MG_HUNT_TEST_MEMGREP runs
+another memgrep build instead of the installed one."""
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (PLANT_NAMES, Fixture, dirs, fail, hits_in, install_tree, need_root, read_jsonl,
+                    rmtree, skip, tmpdir)
+
+need_root("the hunt reads another process's memory")
+d = dirs()
+dest = tmpdir("mg-systemd-")
+unit_rel = d["unitdir"] + "/memgrep-hunt.service"
+timer_rel = d["unitdir"] + "/memgrep-hunt.timer"
+notes = []
+
+
+def verify():
+    """systemd-analyze verify, offline: a copy of DESTDIR with the host's own
+    units (sysinit.target...) is the root; man pages from DESTDIR."""
+    if not shutil.which("systemd-analyze"):
+        notes.append("systemd-analyze verify not run: systemd-analyze not installed")
+        return
+    root = os.path.join(dest, "verify-root")
+    shutil.copytree(os.path.join(dest, "tree"), root, symlinks=True)
+    host_units = "/usr/lib/systemd/system"
+    if not os.path.isdir(host_units):
+        host_units = "/lib/systemd/system"
+    if not os.path.isdir(host_units):
+        notes.append("systemd-analyze verify not run: no system unit directory to verify against")
+        return
+    shutil.copytree(host_units, root + "/usr/lib/systemd/system", symlinks=True,
+                    dirs_exist_ok=True)
+    env = dict(os.environ, MANPATH=os.path.join(dest, "tree") + d["mandir"])
+    r = subprocess.run(["systemd-analyze", "verify", f"--root={root}", unit_rel, timer_rel],
+                       env=env, capture_output=True, text=True, cwd=dest)
+    out = (r.stdout + r.stderr).strip()
+    print(f"systemd-analyze verify --root=DESTDIR memgrep-hunt.service memgrep-hunt.timer: "
+          f"exit {r.returncode}{', no output' if not out else ''}")
+    if r.returncode != 0 or out:
+        fail(f"systemd-analyze verify:\n{out}")
+
+
+def exec_start():
+    """The unit's ExecStart as an argv."""
+    with open(os.path.join(dest, "tree") + unit_rel) as f:
+        lines = [l.split("=", 1)[1].strip() for l in f if l.startswith("ExecStart=")]
+    if len(lines) != 1:
+        fail(f"expected one ExecStart= line, found {lines}")
+    argv = shlex.split(lines[0])
+    if argv[0][0] in "@-:+!":
+        fail(f"ExecStart prefix not expected here: {lines[0]}")
+    print("ExecStart:", lines[0])
+    return argv
+
+
+def run_hunt(argv, conf, reports, extra, expect_rc, expect_word):
+    tree = os.path.join(dest, "tree")
+    memgrep = os.environ.get("MG_HUNT_TEST_MEMGREP") or tree + d["bindir"] + "/memgrep"
+    env = dict(os.environ, MEMGREP_HUNT_CONFIG_DIR=conf, MEMGREP_HUNT_REPORT_DIR=reports,
+               MEMGREP_HUNT_MEMGREP=memgrep, MEMGREP_HUNT_EXTRA_ARGS=extra)
+    if not os.environ.get("MG_HUNT_TEST_MEMGREP"):
+        env["LD_LIBRARY_PATH"] = tree + d["libdir"]
+    env.pop("JOURNAL_STREAM", None)
+    before = set(os.listdir(reports)) if os.path.isdir(reports) else set()
+    r = subprocess.run([tree + argv[0]] + argv[1:], env=env, capture_output=True, text=True)
+    print(f"  exit {r.returncode}: {r.stdout.strip()}")
+    if r.stderr.strip():
+        print("  stderr:", r.stderr.strip().replace("\n", "\n          "))
+    lines = r.stdout.strip().splitlines()
+    if r.returncode != expect_rc or len(lines) != 1 or \
+            not lines[0].startswith(f"memgrep-hunt: {expect_word} "):
+        fail(f"expected exit {expect_rc} and one line 'memgrep-hunt: {expect_word} ...'")
+    new = sorted(set(os.listdir(reports)) - before)
+    return lines[0], new
+
+
+fixture = None
+try:
+    install_tree(os.path.join(dest, "tree"))
+    verify()
+    argv = exec_start()
+    keep = int(argv[argv.index("--keep") + 1]) if "--keep" in argv else 30
+    help_text = subprocess.run(
+        [os.environ.get("MG_HUNT_TEST_MEMGREP") or os.environ["MEMGREP"], "scan", "--help"],
+        capture_output=True, text=True).stdout
+    missing = [o for o in argv[1:] if o.startswith("--") and o != "--keep" and o not in help_text]
+    if missing:
+        print("\n".join(notes))
+        skip(f"the unit's ExecStart runs memgrep scan {' '.join(missing)}, which this memgrep "
+             f"does not have yet (systemd-analyze verify passed)")
+
+    fixture = Fixture()
+    conf = os.path.join(dest, "etc-memgrep")
+    reports = os.path.join(dest, "reports")
+    os.makedirs(conf)
+    extra = f"-p {fixture.pid} --db-cache {os.path.join(dest, 'db-cache')}"
+
+    # Older reports than any new one: --keep rotation drops the oldest.
+    os.makedirs(reports, mode=0o700)
+    old = [f"hunt-20000101T0000{i:02d}Z.jsonl" for i in range(keep + 1)]
+    for name in old:
+        with open(os.path.join(reports, name), "w") as f:
+            f.write('{"type":"summary"}\n')
+    with open(os.path.join(reports, "notes.txt"), "w") as f:
+        f.write("not a report: left alone\n")
+
+    # 1. A hit: the fixture's markers in iocs.txt.
+    with open(os.path.join(conf, "iocs.txt"), "w") as f:
+        f.write("# test IOCs\n" + "".join(fixture.marker(n) + "\n" for n in PLANT_NAMES))
+    print("hit:")
+    line, new = run_hunt(argv, conf, reports, extra, 10, "HIT")
+    if len(new) != 1 or not re.fullmatch(r"hunt-\d{8}T\d{6}Z\.jsonl", new[0]):
+        fail(f"expected one new dated report, got {new}")
+    report = os.path.join(reports, new[0])
+    mode = stat.S_IMODE(os.stat(report).st_mode)
+    if mode != 0o600:
+        fail(f"report mode {mode:o}, not 600")
+    if not line.endswith(f", report {report}"):
+        fail("the outcome line does not name the report")
+    records = read_jsonl(report)
+    want = fixture.expect(PLANT_NAMES)
+    got = hits_in(records)
+    if got != want:
+        fail(f"report: missing {sorted(want - got)}, extra {sorted(got - want)}")
+    if f"HIT {len(want)} matches in 1 processes" not in line:
+        fail("the HIT line's counts are wrong")
+    summary = records[-1]
+    if summary["type"] != "summary" or summary.get("complete", True) is not True:
+        fail(f"last record is not a complete summary: {summary}")
+    left = sorted(f for f in os.listdir(reports) if f.startswith("hunt-"))
+    if len(left) != keep or left[-1] != new[0] or left[0] != old[2] or \
+            not os.path.exists(os.path.join(reports, "notes.txt")):
+        fail(f"rotation: expected the newest {keep} reports, have {left}")
+    print(f"  report {new[0]}: mode 0600, {len(got)} matches = the fixture's plants; "
+          f"{len(left)} reports kept (the 2 oldest removed)")
+
+    # 2. Clean: a marker that was not planted.
+    with open(os.path.join(conf, "iocs.txt"), "w") as f:
+        f.write(fixture.marker("never-planted") + "\n")
+    print("clean:")
+    line, new = run_hunt(argv, conf, reports, extra, 0, "CLEAN")
+    if len(new) != 1 or hits_in(read_jsonl(os.path.join(reports, new[0]))):
+        fail("clean: expected one report without matches")
+
+    # 3. Failed: a bad pattern list; no report.
+    with open(os.path.join(conf, "iocs.txt"), "w") as f:
+        f.write("re:(unclosed\n")
+    print("failed:")
+    line, new = run_hunt(argv, conf, reports, extra, 2, "FAILED")
+    if new:
+        fail(f"a failed hunt left a report: {new}")
+
+    # 4. Cut short: a later --timeout and a read rate that cannot finish.
+    with open(os.path.join(conf, "iocs.txt"), "w") as f:
+        f.write(fixture.marker("heap") + "\n")
+    print("cut short:")
+    line, new = run_hunt(argv, conf, reports, extra + " --timeout 1 --max-rate 64K -j 1", 3,
+                         "CUT SHORT")
+    if len(new) != 1:
+        fail("cut short: expected the partial report")
+    summary = read_jsonl(os.path.join(reports, new[0]))[-1]
+    if summary.get("complete") is not False or summary.get("stop_reason") != "timeout":
+        fail(f"cut short: summary {summary}")
+    left = [f for f in os.listdir(reports) if f.startswith("hunt-")]
+    if len(left) != keep:
+        fail(f"rotation: {len(left)} reports, not {keep}")
+    print("\n".join(notes))
+    print("ok")
+finally:
+    if fixture:
+        fixture.close()
+    rmtree(dest)
