@@ -130,7 +130,8 @@ static const yara_list *list_of(ectx *x, int64_t s)
         return &empty;
     yara_list *l = &x->yp->lists[s];
     if (!l->sorted) {
-        qsort(l->v, l->n, sizeof(*l->v), hit_cmp);
+        if (l->n > 1)
+            qsort(l->v, l->n, sizeof(*l->v), hit_cmp);
         l->sorted = true;
     }
     return l;
