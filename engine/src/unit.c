@@ -128,8 +128,8 @@ static uint64_t ops_bytes(const mg_read_op *ops, size_t n)
  * that starts at page pa; w->pm holds its entries): one per run of pages
  * of the same reader, clipped to [ba, bb), reading into the buffer at
  * their offset from wa (the buffer's first byte). */
-static void add_ops(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, uint64_t wa,
-                    bool mem_only, size_t *n_pvr, size_t *n_mem)
+static void add_ops(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, uint64_t wa, bool mem_only,
+                    size_t *n_pvr, size_t *n_mem)
 {
     size_t i = (size_t)(((ba & PAGE_MASK) - pa) / MG_PAGE_SIZE);
     size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
