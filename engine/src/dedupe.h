@@ -71,6 +71,17 @@ typedef struct mg_dedupe_span {
 
 #define MG_DEDUPE_FILE_KEY_WORDS 6
 #define MG_DEDUPE_FRAME_KEY_WORDS(npages) ((npages) + 2)
+/* A batch of small regions (unit.c): its frame key, then one bounds word
+ * per region it reads. Never equal to a frame key: the same first word
+ * means the same npages, and a batch has one region at least. */
+#define MG_DEDUPE_BATCH_KEY_WORDS(npages, nregions) ((npages) + 2 + (nregions))
+
+/* A region [start, end) inside a batch whose first page is pa (spans are
+ * below 4 GiB: MG_MAX_CHUNK_SIZE). */
+static inline uint64_t mg_dedupe_bounds_word(uint64_t pa, uint64_t start, uint64_t end)
+{
+    return (start - pa) | (end - pa) << 32;
+}
 
 /* Key by frame numbers, from the unit's np pagemap entries: the span, then
  * each page's frame number (0: not present). Returns the key length, or 0

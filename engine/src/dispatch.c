@@ -78,11 +78,13 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
     /* past the record bound the unit is not recorded; the match still is reported */
     if (w->recording && !mg_dedupe_rec_add(&w->rec, h, pc->buf + off - before, before, after))
         w->recording = false;
+    /* a batch unit's replayed hits: the region is found by address */
+    const mg_region *region = mg_unit_region_at(w->u, h->start);
     uint32_t owner = c->pats->pats[h->pattern_id].owner;
     if (owner) {
         /* a YARA string: kept for the rules, evaluated when the process is done */
         pthread_mutex_lock(&c->sink_lock);
-        mg_yara_collect(&p->yproc, c->pats->yara, owner - 1, h->start, len, w->u->region,
+        mg_yara_collect(&p->yproc, c->pats->yara, owner - 1, h->start, len, region,
                         pc->buf + off - before, before, after);
         pthread_mutex_unlock(&c->sink_lock);
         return atomic_load(&c->stop_reason) != MG_STOP_NONE ? MG_SINK_STOP : MG_SINK_CONTINUE;
@@ -93,7 +95,7 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
         return MG_SINK_CONTINUE;
     mg_match mt = {
         .process = &p->info,
-        .region = w->u->region,
+        .region = region,
         .address = h->start,
         .length = len,
         .pattern_id = h->pattern_id,

@@ -24,6 +24,14 @@
 /* Queued units per worker: memory is bounded by the queue, not the targets. */
 #define MG_QUEUE_PER_THREAD 8
 
+/* Small regions go into batch units: one pagemap read and one
+ * process_vm_readv for many regions (planner.c, unit.c). A region is small
+ * up to chunk_size / MG_BATCH_REGION_DIV; the planner walks up to
+ * MG_BATCH_GROUP consecutive regions with one residency walk, across gaps
+ * of at most chunk_size between them; a batch spans at most chunk_size. */
+#define MG_BATCH_REGION_DIV 8
+#define MG_BATCH_GROUP 4096
+
 /* ---- shared-page dedupe (dedupe.c) ---- */
 
 /* Memory held by the table of one sweep; past it, inserts are refused. */

@@ -229,6 +229,161 @@ static bool anon_like(const mg_region *r)
     return r->kind == MG_REGION_ANON || r->kind == MG_REGION_HEAP || r->kind == MG_REGION_STACK;
 }
 
+/* ---- batches of small regions ------------------------------------------- */
+
+/* Only anonymous memory: page-cache regions keep their own units, keyed by
+ * file and offset for dedupe across processes (shared libraries), which a
+ * batch, depending on its neighbours, would not be. */
+bool mg_region_batchable(const mg_sweep *c, const mg_region *r)
+{
+    return anon_like(r) && r->perms[0] == 'r' &&
+           r->end - r->start <= c->set.chunk_size / MG_BATCH_REGION_DIV;
+}
+
+const mg_region *mg_unit_region_at(const mg_unit *u, uint64_t addr)
+{
+    if (!u->batch)
+        return u->region;
+    const mg_region *rs = u->p->maps.regions;
+    size_t lo = u->batch_first, hi = (size_t)u->batch_last + 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rs[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo <= u->batch_last && rs[lo].start <= addr ? &rs[lo] : u->region;
+}
+
+/* A region the planner skips that may lie inside a group of small regions:
+ * a small unreadable one (a guard page), walked over but never read. */
+static bool small_skipped(const mg_sweep *c, const mg_region *r)
+{
+    return r->perms[0] != 'r' && !c->set.include_noread && r->kind != MG_REGION_SPECIAL &&
+           r->kind != MG_REGION_DEVICE && r->end - r->start <= c->set.chunk_size;
+}
+
+/* Consecutive regions [k, end) of one target walked for present pages at
+ * once, and the batch unit being filled. */
+typedef struct plan_group {
+    mg_sweep *c;
+    mg_target *p;
+    size_t k, end; /* the region the walk is in, one past the group's last */
+    uint64_t present; /* present bytes of region k so far */
+    mg_unit batch;
+    bool open; /* batch holds a region */
+} plan_group;
+
+static int batch_flush(plan_group *g)
+{
+    if (!g->open)
+        return 0;
+    g->open = false;
+    if (mg_pool_should_stop(g->c, g->p))
+        return 1;
+    return mg_pool_push(g->c, &g->batch) ? 0 : 1;
+}
+
+static int batch_add(plan_group *g, size_t i)
+{
+    const mg_region *r = &g->p->maps.regions[i];
+    if (g->open && r->end - g->batch.lo > g->c->set.chunk_size) {
+        int rc = batch_flush(g);
+        if (rc)
+            return rc;
+    }
+    if (!g->open) {
+        g->batch = (mg_unit){
+            .p = g->p,
+            .region = r,
+            .lo = r->start,
+            .own_start = r->start,
+            .batch = true,
+            .batch_first = (uint32_t)i,
+        };
+        g->open = true;
+    }
+    g->batch.batch_last = (uint32_t)i;
+    g->batch.hi = g->batch.own_end = r->end;
+    return 0;
+}
+
+/* The walk has passed region k: count it, and batch it if any of it is
+ * present. */
+static int group_next_region(plan_group *g)
+{
+    const mg_region *r = &g->p->maps.regions[g->k];
+    uint64_t size = r->end - r->start, present = g->present;
+    size_t k = g->k++;
+    g->present = 0;
+    if (!mg_region_batchable(g->c, r)) {
+        mg_stat_add(g->c, ST_REGIONS_SKIPPED, 1);
+        mg_stat_add(g->c, ST_NOREAD, size);
+        return 0;
+    }
+    mg_stat_add(g->c, ST_REGIONS, 1);
+    mg_stat_add(g->c, ST_NOT_PRESENT, size - present);
+    return present ? batch_add(g, k) : 0;
+}
+
+/* A present run of the group's walk: it may cover several adjacent regions
+ * and the gaps between them. */
+static int group_range(void *arg, uint64_t a, uint64_t b, bool file)
+{
+    (void)file;
+    plan_group *g = arg;
+    while (a < b && g->k < g->end) {
+        const mg_region *r = &g->p->maps.regions[g->k];
+        if (r->end <= a) {
+            int rc = group_next_region(g);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (b <= r->start)
+            return 0;
+        uint64_t s = MG_MAX(a, r->start), e = MG_MIN(b, r->end);
+        g->present += e - s;
+        a = e;
+    }
+    return 0;
+}
+
+/* Regions i.. of p that form a group: batchable ones, with small skipped
+ * ones between them, gaps of at most chunk_size. Returns one past the last
+ * (at least i + 1); ends on a batchable region. */
+static size_t group_end(const mg_sweep *c, const mg_target *p, size_t i)
+{
+    const mg_region *rs = p->maps.regions;
+    size_t j = i + 1, last = i;
+    while (j < p->maps.n && j - i < MG_BATCH_GROUP &&
+           rs[j].start - rs[j - 1].end <= c->set.chunk_size &&
+           (mg_region_batchable(c, &rs[j]) || small_skipped(c, &rs[j]))) {
+        if (mg_region_batchable(c, &rs[j]))
+            last = j;
+        j++;
+    }
+    return last + 1;
+}
+
+/* Walk regions [i, end) of p for present pages at once and queue their
+ * batch units. Returns 0, non-zero to stop the target, or a negative code
+ * from the walk. */
+static int plan_group_of(mg_sweep *c, mg_target *p, size_t i, size_t end, bool *use_ioctl)
+{
+    const mg_region *rs = p->maps.regions;
+    plan_group g = {.c = c, .p = p, .k = i, .end = end};
+    /* zero pages are not told apart here: a batch reads its regions whole */
+    int rc = mg_present_ranges(p->pagemap_fd, rs[i].start, rs[end - 1].end, use_ioctl, false,
+                               group_range, &g);
+    while (rc == 0 && g.k < g.end)
+        rc = group_next_region(&g);
+    if (rc == 0)
+        rc = batch_flush(&g);
+    return rc;
+}
+
 static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
 {
     mg_target *p = open_target(c, pid);
@@ -242,6 +397,16 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
         const mg_region *r = &p->maps.regions[i];
         uint64_t size = r->end - r->start;
         bool mem_only = false;
+        if (mg_region_batchable(c, r)) {
+            size_t end = group_end(c, p, i);
+            int rc = plan_group_of(c, p, i, end, use_ioctl);
+            if (rc < 0)
+                mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
+            if (rc)
+                break;
+            i = end - 1;
+            continue;
+        }
         if (r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE) {
             mg_stat_add(c, ST_REGIONS_SKIPPED, 1);
             mg_stat_add(c, ST_SPECIAL, size);

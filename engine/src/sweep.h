@@ -91,6 +91,13 @@ typedef struct mg_unit {
     uint64_t lo, hi; /* the region: overlap never leaves it (absent pages in it are not read) */
     uint64_t file_lo, file_hi; /* the run of page-cache pages the unit is in, if any */
     bool mem_only; /* --include-noread region: /proc/PID/mem for every page */
+    /* A batch of small regions (mg_region_batchable): the target's regions
+     * batch_first..batch_last, [lo, hi) spanning them (at most chunk_size).
+     * Its batchable regions are read together (one pagemap read, one
+     * process_vm_readv) and scanned one by one, each owning all its bytes,
+     * so no match spans two of them; `region` is the first one. */
+    bool batch;
+    uint32_t batch_first, batch_last;
 } mg_unit;
 
 enum mg_stat_id {
@@ -243,6 +250,12 @@ void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok);
 int mg_cut_units(uint64_t lo, uint64_t hi, uint64_t chunk, uint64_t phase,
                  int (*fn)(void *ctx, uint64_t own_start, uint64_t own_end), void *ctx);
 void mg_target_unref(mg_target *p);
+/* Whether r is read as part of a batch unit (small, anonymous, readable):
+ * the planner and the worker ask the same question. */
+bool mg_region_batchable(const mg_sweep *c, const mg_region *r);
+/* The region of a batch unit that holds addr (u->region if none does, or
+ * if u is not a batch). */
+const mg_region *mg_unit_region_at(const mg_unit *u, uint64_t addr);
 /* Plan every target of c->set: list or resolve the pids, then open, walk
  * and queue each one. Returns 0, or a negative code if the process list
  * can't be had (err filled). */

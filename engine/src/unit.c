@@ -51,7 +51,9 @@ int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e)
     return v;
 }
 
-void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok)
+/* mg_scan_pieces over buf, which holds the bytes from ba on. */
+static void scan_pieces_in(mg_worker *w, const uint8_t *buf, uint64_t ba, uint64_t bb,
+                           const uint8_t *ok)
 {
     uint64_t pa = ba & PAGE_MASK;
     size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
@@ -65,13 +67,18 @@ void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok)
         if (i == j)
             break;
         uint64_t s = MG_MAX(ba, pa + i * MG_PAGE_SIZE), e = MG_MIN(bb, pa + j * MG_PAGE_SIZE);
-        int v = mg_scan_window(w, w->buf + (s - ba), s, e);
+        int v = mg_scan_window(w, buf + (s - ba), s, e);
         if (v > MG_SINK_CONTINUE) {
             w->rec.complete = false; /* the sink said stop: the rest is not scanned */
             return;
         }
         i = j; /* a failed piece was reported: go on with the others */
     }
+}
+
+void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok)
+{
+    scan_pieces_in(w, w->buf, ba, bb, ok);
 }
 
 /* Record read results per page: ok[] is 1 for fully read pages. Partial
@@ -94,7 +101,8 @@ static void collect(mg_worker *w, mg_read_op *ops, size_t n, uint64_t ba, uint8_
             int err = op->err ? op->err : -EIO;
             w->rec.complete = false;
             mg_stat_add(w->c, ST_CHANGED, op->len - op->got);
-            mg_emit_event(w->c, u->p, u->region, mg_event_kind_of(err), err, op->addr + op->got,
+            mg_emit_event(w->c, u->p, mg_unit_region_at(u, op->addr), mg_event_kind_of(err), err,
+                          op->addr + op->got,
                           ops == w->pvr_ops ? "process_vm_readv" : "read /proc/PID/mem");
         }
     }
@@ -116,33 +124,43 @@ static uint64_t ops_bytes(const mg_read_op *ops, size_t n)
     return sum;
 }
 
-/* Read the present pages of [ba, bb) into the buffer; ok[] marks the pages
- * read in full. Returns false if the process can't be read any more, or
- * the sweep or the target stopped while waiting for the rate limit. Each
- * batch (process_vm_readv, /proc/PID/mem) takes its bytes from the rate
- * budget before it is read. */
-static bool read_unit(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, size_t np)
+/* Append read ops for the present pages of [ba, bb) (inside the window
+ * that starts at page pa; w->pm holds its entries): one per run of pages
+ * of the same reader, clipped to [ba, bb), reading into the buffer at
+ * their offset from wa (the buffer's first byte). */
+static void add_ops(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, uint64_t wa, bool mem_only,
+                    size_t *n_pvr, size_t *n_mem)
+{
+    size_t i = (size_t)(((ba & PAGE_MASK) - pa) / MG_PAGE_SIZE);
+    size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
+    while (i < np) {
+        mg_page_class k = mg_page_classify(w->pm[i], mem_only);
+        size_t j = i + 1;
+        while (j < np && mg_page_classify(w->pm[j], mem_only) == k)
+            j++;
+        if (k != MG_PAGE_ABSENT) {
+            uint64_t s = MG_MAX(ba, pa + i * MG_PAGE_SIZE), e = MG_MIN(bb, pa + j * MG_PAGE_SIZE);
+            mg_read_op op = {.addr = s, .len = (size_t)(e - s), .dst = w->buf + (s - wa)};
+            if (k == MG_PAGE_PVR)
+                w->pvr_ops[(*n_pvr)++] = op;
+            else
+                w->mem_ops[(*n_mem)++] = op;
+        }
+        i = j;
+    }
+}
+
+/* Read the ops built by add_ops into the buffer, whose first byte is
+ * address ba; ok[] (np pages from ba's page) marks the pages read in full.
+ * Returns false if the process can't be read any more, or the sweep or the
+ * target stopped while waiting for the rate limit. Each batch
+ * (process_vm_readv, /proc/PID/mem) takes its bytes from the rate budget
+ * before it is read. */
+static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t n_mem)
 {
     mg_sweep *c = w->c;
     const mg_unit *u = w->u;
     mg_target *p = u->p;
-    /* Runs of same-class pages become read ops, clipped to [ba, bb). */
-    size_t n_pvr = 0, n_mem = 0;
-    for (size_t i = 0; i < np;) {
-        mg_page_class k = mg_page_classify(w->pm[i], u->mem_only);
-        size_t j = i + 1;
-        while (j < np && mg_page_classify(w->pm[j], u->mem_only) == k)
-            j++;
-        if (k != MG_PAGE_ABSENT) {
-            uint64_t s = MG_MAX(ba, pa + i * MG_PAGE_SIZE), e = MG_MIN(bb, pa + j * MG_PAGE_SIZE);
-            mg_read_op op = {.addr = s, .len = (size_t)(e - s), .dst = w->buf + (s - ba)};
-            if (k == MG_PAGE_PVR)
-                w->pvr_ops[n_pvr++] = op;
-            else
-                w->mem_ops[n_mem++] = op;
-        }
-        i = j;
-    }
     memset(w->ok, 0, np);
     if (n_pvr) {
         if (!mg_pool_pace(c, p, ops_bytes(w->pvr_ops, n_pvr)))
@@ -186,15 +204,83 @@ static bool read_unit(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, size_
 }
 
 /* Look a key up; on a hit, replay its records at this unit's addresses. */
-static bool find_replay(mg_worker *w, size_t nkey, uint64_t pa)
+static bool find_replay(mg_worker *w, size_t nkey, uint64_t pa, uint64_t bytes)
 {
     size_t len;
     const uint8_t *rec = mg_dedupe_find(w->c->dd, w->key, nkey, &len);
     if (!rec)
         return false;
-    mg_stat_add(w->c, ST_DEDUPED, w->u->own_end - w->u->own_start);
+    mg_stat_add(w->c, ST_DEDUPED, bytes);
     mg_dedupe_replay(rec, len, pa, mg_report_hit, w);
     return true;
+}
+
+/* A batch of small regions: one pagemap read and one read per reader for
+ * all of them, then each region scanned on its own (a piece unit owning the
+ * whole region, so matches carry it and none spans two). The buffer holds
+ * the span from its first page; gaps and skipped regions in it are never
+ * read. Dedupe keys the span's frames and its regions' bounds. */
+static void run_batch(mg_worker *w, const mg_unit *u)
+{
+    mg_sweep *c = w->c;
+    mg_target *p = u->p;
+    const mg_region *rs = p->maps.regions;
+    uint64_t pa = u->lo;
+    size_t np = (size_t)((u->hi - pa) / MG_PAGE_SIZE);
+    int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
+    if (rc < 0) {
+        mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
+        return;
+    }
+    size_t nkey = 0;
+    uint64_t bytes = 0;
+    for (size_t i = u->batch_first; i <= u->batch_last; i++)
+        if (mg_region_batchable(c, &rs[i]))
+            bytes += rs[i].end - rs[i].start;
+    if (c->dd) {
+        /* the frames, then each region's bounds: the same frames cut into
+         * other regions hold other matches (none spans two regions) */
+        mg_dedupe_span sp = {.pa = pa, .ba = pa, .bb = u->hi, .own_start = pa, .own_end = u->hi};
+        nkey = mg_dedupe_frame_key(w->key, w->pm, np, &sp);
+        for (size_t i = u->batch_first; nkey && i <= u->batch_last; i++)
+            if (mg_region_batchable(c, &rs[i]))
+                w->key[nkey++] = mg_dedupe_bounds_word(pa, rs[i].start, rs[i].end);
+        if (nkey && find_replay(w, nkey, pa, bytes))
+            return;
+    }
+    w->recording = nkey != 0;
+    mg_dedupe_rec_start(&w->rec, pa);
+    size_t n_pvr = 0, n_mem = 0;
+    for (size_t i = u->batch_first; i <= u->batch_last; i++)
+        if (mg_region_batchable(c, &rs[i]))
+            add_ops(w, rs[i].start, rs[i].end, pa, pa, false, &n_pvr, &n_mem);
+    if (read_ops(w, pa, np, n_pvr, n_mem)) {
+        for (size_t i = u->batch_first; i <= u->batch_last; i++) {
+            const mg_region *r = &rs[i];
+            if (!mg_region_batchable(c, r))
+                continue;
+            mg_unit piece = {
+                .p = p,
+                .region = r,
+                .own_start = r->start,
+                .own_end = r->end,
+                .lo = r->start,
+                .hi = r->end,
+            };
+            w->u = &piece;
+            scan_pieces_in(w, w->buf + (r->start - pa), r->start, r->end,
+                           w->ok + (r->start - pa) / MG_PAGE_SIZE);
+            w->u = u;
+            if (mg_pool_should_stop(c, p)) {
+                w->rec.complete = false;
+                break;
+            }
+        }
+    } else
+        w->rec.complete = false;
+    if (w->recording && w->rec.complete)
+        mg_dedupe_insert(c->dd, w->key, nkey, w->rec.data, w->rec.len);
+    w->recording = false;
 }
 
 void mg_run_unit(mg_worker *w, const mg_unit *u)
@@ -205,6 +291,10 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
     if (c->set.process_timeout > 0) { /* the process's clock starts at its first unit */
         uint64_t none = 0, now = (uint64_t)MG_MAX(mg_sweep_now_ns(c) / 1000, 1);
         atomic_compare_exchange_strong(&p->first_unit_us, &none, now);
+    }
+    if (u->batch) {
+        run_batch(w, u);
+        return;
     }
     uint64_t ba, bb;
     mg_unit_window(c, u, &ba, &bb);
@@ -218,7 +308,7 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
     size_t fkey = 0;
     if (c->dd && u->file_hi && ba >= u->file_lo && bb <= u->file_hi)
         fkey = mg_dedupe_file_key(w->key, u->region, &sp);
-    if (fkey && find_replay(w, fkey, pa))
+    if (fkey && find_replay(w, fkey, pa, u->own_end - u->own_start))
         return;
     int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
     if (rc < 0) {
@@ -230,12 +320,14 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
         nkey = fkey; /* still page cache: record under the file key (still in w->key) */
     } else if (c->dd) {
         nkey = mg_dedupe_frame_key(w->key, w->pm, np, &sp);
-        if (nkey && find_replay(w, nkey, pa))
+        if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start))
             return;
     }
     w->recording = nkey != 0;
     mg_dedupe_rec_start(&w->rec, pa);
-    if (read_unit(w, ba, bb, pa, np))
+    size_t n_pvr = 0, n_mem = 0;
+    add_ops(w, ba, bb, pa, ba, u->mem_only, &n_pvr, &n_mem);
+    if (read_ops(w, ba, np, n_pvr, n_mem))
         mg_scan_pieces(w, ba, bb, w->ok);
     else
         w->rec.complete = false;
@@ -260,9 +352,9 @@ int mg_worker_init(mg_worker *w, mg_sweep *c)
     w->pvr_ops = malloc(w->max_pages * sizeof(*w->pvr_ops));
     w->mem_ops = malloc(w->max_pages * sizeof(*w->mem_ops));
     w->ok = malloc(w->max_pages);
-    w->key =
-        malloc(MG_MAX(MG_DEDUPE_FRAME_KEY_WORDS(w->max_pages), (size_t)MG_DEDUPE_FILE_KEY_WORDS) *
-               sizeof(*w->key));
+    w->key = malloc(MG_MAX(MG_DEDUPE_BATCH_KEY_WORDS(w->max_pages, w->max_pages),
+                           (size_t)MG_DEDUPE_FILE_KEY_WORDS) *
+                    sizeof(*w->key));
     if (!w->buf || !w->pm || !w->pvr_ops || !w->mem_ops || !w->ok || !w->key)
         return -ENOMEM;
     return 0;
