@@ -6,7 +6,8 @@
 #
 # Environment: GIB (target size, default 2), NPAT (literals, default 1000),
 # JOBS (memgrep/ceiling threads, default 2), RUNS (runs of the fast tools,
-# interleaved, fastest reported, default 5), SLOW=0 to skip yara and the pipeline.
+# interleaved, fastest reported, default 5), SLOW=0 to skip yara and the pipeline,
+# NOSANDBOX=1 to add a memgrep --no-sandbox row (the sandbox's cost, side by side).
 #
 # What it does:
 #  1. NPAT deterministic IOC-like literals: `bigproc --patterns NPAT` (they
@@ -43,6 +44,7 @@ NPAT=${NPAT:-1000}
 JOBS=${JOBS:-2}
 RUNS=${RUNS:-5}
 SLOW=${SLOW:-1}
+NOSANDBOX=${NOSANDBOX:-0}
 
 memgrep=$build/cli/memgrep
 ceiling=$build/bench/ceiling
@@ -83,9 +85,14 @@ load_average before
 echo "running (memgrep and ceiling: best of $RUNS, interleaved):"
 fast=(memgrep "ceiling-j$JOBS")
 ((JOBS == 1)) || fast+=(ceiling-j1)
+((NOSANDBOX)) && fast+=(memgrep-no-sandbox)
 for ((i = 0; i < RUNS; i++)); do
     run_once memgrep "$i" "$memgrep" scan --json --no-db-cache -p "$big_pid" \
         -f "$work/patterns.txt" -j "$JOBS"
+    if ((NOSANDBOX)); then
+        run_once memgrep-no-sandbox "$i" "$memgrep" scan --json --no-db-cache --no-sandbox \
+            -p "$big_pid" -f "$work/patterns.txt" -j "$JOBS"
+    fi
     run_once "ceiling-j$JOBS" "$i" "$ceiling" -p "$big_pid" -f "$work/patterns.txt" -j "$JOBS" \
         -o "$work/ceiling-j$JOBS.$i.found"
     if ((JOBS != 1)); then
@@ -150,6 +157,19 @@ if summary is None:
 mg_bytes = summary['bytes_scanned']
 row('memgrep', sum(p in hits for p in planted), mg_bytes, summary.get('elapsed_seconds'),
     f"-j {jobs}, reader {summary.get('mem_reader')}")
+if os.path.exists(f'{work}/memgrep-no-sandbox.rc'):
+    nb_hits, nb_sum = set(), {}
+    for l in rd('memgrep-no-sandbox', 'out').splitlines():
+        try:
+            o = json.loads(l)
+        except ValueError:
+            continue
+        if o.get('type') == 'summary':
+            nb_sum = o
+        elif o.get('type') == 'match':
+            nb_hits.add((int(o['address'], 16), o.get('pattern', '')))
+    row('memgrep-no-sandbox', sum(p in nb_hits for p in planted), nb_sum.get('bytes_scanned'),
+        nb_sum.get('elapsed_seconds'), '--no-sandbox: no capability drop, no seccomp filter')
 
 def ceiling_row(name):
     m = re.search(r'bytes (\d+) scan_s ([\d.]+)', rd(name, 'out'))
