@@ -3,6 +3,7 @@
  * with a few known IOC strings planted at known addresses.
  *
  *   bigproc [-g GIB | -m MIB] [-s SEED] [-t SECONDS] [--thp|--no-thp] [--no-stdin]
+ *           [--plant-file FILE]
  *   bigproc --patterns N      print N IOC-like patterns (one per line) and exit
  *
  * The data comes from heapgen.h (the generator bench_matcher uses). The
@@ -12,10 +13,19 @@
  * (absolute addresses), 1 GiB from the start of the mapping (YARA's chunk
  * size), and the last bytes of the buffer.
  *
+ * --plant-file FILE plants more byte strings: one per line of FILE, as hex
+ * digits (blank lines and '#' lines skipped), line k at about (k + 1) / (n + 1)
+ * of the buffer, k % 3 choosing how: across a 4 KiB page boundary, at a page
+ * offset, across a 1 MiB boundary; never over another plant, across the 1 GiB
+ * point YARA splits the mapping at, or past the buffer (bench/yara.sh uses it
+ * to plant the strings of YARA rules). The decoded bytes are wiped from the
+ * heap once planted, so only the planted copy is in memory.
+ *
  * Output on stdout (unbuffered, see hg_say() in heapgen.h), then it waits:
  *   pid PID
  *   region 0xSTART 0xEND          the mapping that holds the data
  *   planted 0xADDR ID TEXT        one line per planted string
+ *   planted 0xADDR fK LEN         one line per --plant-file line K (0-based)
  *   READY
  * It exits when stdin reaches end of file (unless --no-stdin), on SIGTERM or
  * SIGINT, or after -t SECONDS. With stdin at /dev/null it exits at once:
@@ -88,10 +98,142 @@ static uintptr_t straddle(uintptr_t near, uintptr_t align, size_t n, uintptr_t l
     return a;
 }
 
+struct span {
+    uintptr_t at;
+    size_t n;
+};
+
+static int overlaps(const struct span *sp, size_t nsp, uintptr_t at, size_t n)
+{
+    for (size_t i = 0; i < nsp; i++)
+        if (at < sp[i].at + sp[i].n + 64 && sp[i].at < at + n + 64)
+            return 1;
+    return 0;
+}
+
+static int unhex(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Read all of path into a NUL-terminated heap buffer (*len bytes). */
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap + 1);
+    for (size_t r; b && (r = fread(b + n, 1, cap - n, f)) > 0;) {
+        n += r;
+        if (n == cap) {
+            char *nb = malloc(2 * cap + 1);
+            if (nb)
+                memcpy(nb, b, n);
+            explicit_bzero(b, cap);
+            free(b);
+            b = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (b) {
+        b[n] = 0;
+        *len = n;
+    }
+    return b;
+}
+
+/* Plant the hex lines of path (see the header) into [lo, hi), clear of the
+ * nsp spans already planted and of the point `split`; 0 or -errno. */
+static int plant_file(const char *path, uintptr_t lo, uintptr_t hi, uintptr_t split,
+                      struct span *sp, size_t nsp)
+{
+    size_t flen;
+    char *text = read_all(path, &flen);
+    if (!text)
+        return -errno;
+    size_t nlines = 0;
+    for (char *l = text; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+        if (*l != '\n' && *l != '#')
+            nlines++;
+    uint8_t *bytes = malloc(flen / 2 + 1);
+    struct span *all = malloc((nsp + nlines + 1) * sizeof *all);
+    if (!bytes || !all) {
+        free(bytes);
+        free(all);
+        explicit_bzero(text, flen);
+        free(text);
+        return -ENOMEM;
+    }
+    memcpy(all, sp, nsp * sizeof *sp);
+    const size_t len = hi - lo;
+    const uintptr_t mib = (uintptr_t)1 << 20;
+    int ret = 0;
+    size_t k = 0;
+    for (char *l = text; *l && !ret;) {
+        char *end = strchr(l, '\n');
+        if (!end)
+            end = l + strlen(l);
+        if (*l == '\n' || *l == '#') {
+            l = *end ? end + 1 : end;
+            continue;
+        }
+        size_t n = 0;
+        for (char *c = l; c + 1 < end; c += 2) {
+            int a = unhex(c[0]), b = unhex(c[1]);
+            if (a < 0 || b < 0) {
+                ret = -EINVAL;
+                break;
+            }
+            bytes[n++] = (uint8_t)(a << 4 | b);
+        }
+        if (!ret && (n == 0 || n > len / (nlines + 1) / 2))
+            ret = -EINVAL;
+        if (ret)
+            break;
+        uintptr_t base = (lo + (k + 1) * (len / (nlines + 1))) & ~(uintptr_t)4095, at = 0;
+        for (int tries = 0; tries < 64; tries++, base += 64 * 1024) {
+            if (k % 3 == 0)
+                at = base - n / 2;
+            else if (k % 3 == 1)
+                at = base + 64 + (k * 131) % 2048;
+            else
+                at = ((base + mib - 1) & ~(mib - 1)) - n / 2;
+            if (at >= lo && at + n <= hi && !(at < split && split < at + n) &&
+                !overlaps(all, nsp + k, at, n))
+                break;
+            at = 0;
+        }
+        if (!at) {
+            ret = -ENOSPC;
+            break;
+        }
+        memcpy((void *)at, bytes, n);
+        all[nsp + k] = (struct span){at, n};
+        hg_say(STDOUT_FILENO, "planted 0x%" PRIxPTR " f%zu %zu\n", at, k, n);
+        explicit_bzero(bytes, n);
+        k++;
+        l = *end ? end + 1 : end;
+    }
+    explicit_bzero(text, flen);
+    free(text);
+    free(bytes);
+    free(all);
+    return ret;
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: bigproc [-g GIB | -m MIB] [-s SEED] [-t SECONDS] [--thp|--no-thp] "
           "[--no-stdin]\n"
+          "               [--plant-file FILE]\n"
           "       bigproc --patterns N\n",
           f);
 }
@@ -103,6 +245,7 @@ int main(int argc, char **argv)
     unsigned timeout = 0;
     int thp = -1; /* -1: system default */
     int use_stdin = 1;
+    const char *plant_path = NULL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -131,6 +274,9 @@ int main(int argc, char **argv)
             thp = 1;
         } else if (!strcmp(a, "--no-thp")) {
             thp = 0;
+        } else if (!strcmp(a, "--plant-file") && v) {
+            plant_path = v;
+            i++;
         } else if (!strcmp(a, "--no-stdin")) {
             use_stdin = 0;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -180,6 +326,7 @@ int main(int argc, char **argv)
     /* Plant patterns 0..7. Each spot falls back to a plain offset when the
      * buffer is too small for its boundary. */
     const uintptr_t gib = (uintptr_t)1 << 30;
+    struct span spans[NPLANTED];
     for (unsigned k = 0; k < NPLANTED; k++) {
         char ioc[HG_IOC_MAX];
         size_t n = hg_ioc(k, ioc);
@@ -215,8 +362,16 @@ int main(int argc, char **argv)
         if (!at || at < lo || at + n > hi)
             at = lo + (len / NPLANTED) * k + 777;
         memcpy((void *)at, ioc, n);
+        spans[k] = (struct span){at, n};
         hg_say(STDOUT_FILENO, "planted 0x%" PRIxPTR " %u %s\n", at, k, ioc);
         explicit_bzero(ioc, sizeof ioc);
+    }
+    if (plant_path) {
+        err = plant_file(plant_path, lo, hi, rstart + gib, spans, NPLANTED);
+        if (err) {
+            fprintf(stderr, "bigproc: --plant-file %s: %s\n", plant_path, strerror(-err));
+            return 2;
+        }
     }
     hg_scrub_stack();
     hg_say(STDOUT_FILENO, "READY\n");

@@ -87,13 +87,16 @@ EOF
 }
 
 # run_once NAME I CMD...: run CMD once as run (round) I of NAME, under
-# /usr/bin/time, into $work/NAME.I.{out,err,rss,secs,rc} (rss: peak KiB; secs:
-# wall time from date +%s.%N); appends "SECS I" to $work/NAME.all.
+# /usr/bin/time, into $work/NAME.I.{out,err,rss,secs,rc} (rss: peak KiB, the
+# last word of the file; secs: wall time from date +%s.%N); appends "SECS I"
+# to $work/NAME.all. The caller may set bench_time_format (default %M; it
+# must end in %M), e.g. '%U %S %M' to have the CPU time too.
 run_once() {
     local name=$1 i=$2 t0 t1 rc=0
     shift 2
     t0=$(date +%s.%N)
-    /usr/bin/time -f '%M' -o "$work/$name.$i.rss" "$@" >"$work/$name.$i.out" 2>"$work/$name.$i.err" || rc=$?
+    /usr/bin/time -f "${bench_time_format:-%M}" -o "$work/$name.$i.rss" "$@" >"$work/$name.$i.out" \
+        2>"$work/$name.$i.err" || rc=$?
     t1=$(date +%s.%N)
     echo "$rc" >"$work/$name.$i.rc"
     python3 -c "print($t1 - $t0)" >"$work/$name.$i.secs"

@@ -99,15 +99,18 @@ static int add_expr(mg_patterns *p, char *re, unsigned hs_flags, unsigned id, bo
 }
 
 /* Widths of pattern id from its expressions from n_exprs on. */
+/* Widths of pattern id from its expressions, which are the last ones of
+ * p->exprs (a pattern's expressions are added right after it, and only the
+ * last pattern added gets more): walking back from the end and stopping at
+ * the first other pattern keeps adding N expressions linear, not N^2 (a
+ * rule set with xor strings has thousands). */
 static void set_widths(mg_patterns *p, mg_pat *pat, unsigned id)
 {
     pat->min_width = UINT32_MAX;
     pat->max_width = 0;
-    for (size_t i = 0; i < p->n_exprs; i++) {
-        if (p->exprs[i].pattern_id != id)
-            continue;
-        pat->min_width = MG_MIN(pat->min_width, p->exprs[i].width);
-        pat->max_width = MG_MAX(pat->max_width, p->exprs[i].max_width);
+    for (size_t i = p->n_exprs; i > 0 && p->exprs[i - 1].pattern_id == id; i--) {
+        pat->min_width = MG_MIN(pat->min_width, p->exprs[i - 1].width);
+        pat->max_width = MG_MAX(pat->max_width, p->exprs[i - 1].max_width);
     }
 }
 

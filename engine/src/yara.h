@@ -124,6 +124,10 @@ typedef struct mg_yara {
     char **skipped; /* one warning line per rule dropped as unsupported */
     size_t n_skipped;
     size_t n_loop_vars; /* deepest nesting of for-in variables */
+    /* Rule names by hash (yara_parse.c find_rule): rule index + 1, 0 empty;
+     * index_cap a power of two; the first index_n rules are in it. */
+    uint32_t *name_index;
+    size_t index_cap, index_n;
 } mg_yara;
 
 void mg_yara_free(mg_yara *y);
