@@ -220,6 +220,15 @@ static bool find_replay(mg_worker *w, size_t nkey, uint64_t pa, uint64_t bytes)
  * whole region, so matches carry it and none spans two). The buffer holds
  * the span from its first page; gaps and skipped regions in it are never
  * read. Dedupe keys the span's frames and its regions' bounds. */
+
+/* The unit's matches go into the dedupe table only if its scan was whole:
+ * a replay must give what a scan would. */
+static void keep_record(mg_worker *w, size_t nkey)
+{
+    if (w->recording && w->rec.complete)
+        mg_dedupe_insert(w->c->dd, w->key, nkey, w->rec.data, w->rec.len);
+    w->recording = false;
+}
 static void run_batch(mg_worker *w, const mg_unit *u)
 {
     mg_sweep *c = w->c;
@@ -278,9 +287,7 @@ static void run_batch(mg_worker *w, const mg_unit *u)
         }
     } else
         w->rec.complete = false;
-    if (w->recording && w->rec.complete)
-        mg_dedupe_insert(c->dd, w->key, nkey, w->rec.data, w->rec.len);
-    w->recording = false;
+    keep_record(w, nkey);
 }
 
 void mg_run_unit(mg_worker *w, const mg_unit *u)
@@ -331,9 +338,7 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
         mg_scan_pieces(w, ba, bb, w->ok);
     else
         w->rec.complete = false;
-    if (w->recording && w->rec.complete)
-        mg_dedupe_insert(c->dd, w->key, nkey, w->rec.data, w->rec.len);
-    w->recording = false;
+    keep_record(w, nkey);
 }
 
 int mg_worker_init(mg_worker *w, mg_sweep *c)
