@@ -14,6 +14,7 @@ typedef struct maps_state {
     cli_targets targets;
     cli_listing listing;
     cli_sizes sizes;
+    cli_sandbox sandbox;
     pid_t pid; /* the PID argument, 0 if none */
 } maps_state;
 
@@ -73,14 +74,19 @@ static int maps_run(void *state)
     mg_region_info *list = NULL;
     size_t n = 0;
     mg_error err = {{0}};
+    /* The output first, then the sandbox, then the target's maps and
+     * pagemap; a failure drops -o's file. */
+    cli_dest d;
+    if (cli_dest_open(&d, &s->listing) < 0)
+        return EXIT_TROUBLE;
+    if (cli_dest_sandbox(&d, &s->sandbox) < 0) {
+        cli_dest_close(&d, false);
+        return EXIT_TROUBLE;
+    }
     int rc = mg_regions_get(pid, 0, &list, &n, &err);
     if (rc < 0) {
         cli_inspect_report(rc, &err, "read the regions");
-        return EXIT_TROUBLE;
-    }
-    cli_dest d;
-    if (cli_dest_open(&d, &s->listing) < 0) {
-        mg_regions_free(&list);
+        cli_dest_close(&d, false);
         return EXIT_TROUBLE;
     }
     bool human = cli_sizes_human(s->sizes, &s->listing);
@@ -120,6 +126,7 @@ static const cli_binding maps_groups[] = {
     {&cli_targets_group, offsetof(maps_state, targets)},
     {&cli_listing_group, offsetof(maps_state, listing)},
     {&cli_sizes_group, offsetof(maps_state, sizes)},
+    {&cli_sandbox_group, offsetof(maps_state, sandbox)},
 };
 
 const cli_command cli_cmd_maps = {

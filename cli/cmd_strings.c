@@ -18,6 +18,7 @@
 typedef struct strings_state {
     cli_targets targets;
     cli_listing listing;
+    cli_sandbox sandbox;
     pid_t pid;
     const char **specs; /* --region (point into argv) */
     size_t n_specs;
@@ -147,6 +148,11 @@ static int strings_run(void *state)
     if (cli_select_pieces(pid, s->specs, s->n_specs, list, n, &pieces, &n_pieces) < 0 ||
         cli_dest_open(&d, &s->listing) < 0)
         goto out;
+    /* The target's bytes are handled from here on: in the sandbox. */
+    if (cli_dest_sandbox(&d, &s->sandbox) < 0) {
+        cli_dest_close(&d, false);
+        goto out;
+    }
     print_ctx c = {.f = d.f, .json = s->listing.json, .pid = pid};
     ok = true;
     for (size_t i = 0; ok && i < n_pieces; i++) {
@@ -172,6 +178,7 @@ static const cli_binding strings_groups[] = {
     {&strings_group, 0},
     {&cli_targets_group, offsetof(strings_state, targets)},
     {&cli_listing_group, offsetof(strings_state, listing)},
+    {&cli_sandbox_group, offsetof(strings_state, sandbox)},
 };
 
 const cli_command cli_cmd_strings = {

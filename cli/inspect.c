@@ -121,6 +121,20 @@ int cli_dest_close(cli_dest *d, bool ok)
     return cli_outfile_commit(&d->file);
 }
 
+int cli_dest_sandbox(const cli_dest *d, const cli_sandbox *s)
+{
+    cli_sandbox_needs needs = {
+        .write_fds = {STDOUT_FILENO, STDERR_FILENO},
+        .n_write_fds = 2,
+        .dir_fd = -1,
+    };
+    if (d->f != stdout) {
+        needs.write_fds[needs.n_write_fds++] = fileno(d->f);
+        needs.dir_fd = cli_outfile_dir_fd(&d->file);
+    }
+    return cli_sandbox_enter(s, &needs);
+}
+
 /* ------------------------------------------------------------------ */
 /* The process                                                         */
 /* ------------------------------------------------------------------ */

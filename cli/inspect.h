@@ -12,6 +12,7 @@
 #include "memgrep/memgrep.h"
 #include "opts.h"
 #include "outfile.h"
+#include "sandbox.h"
 
 /* Listing output: --json, -o FILE (ps, maps, strings). */
 typedef struct cli_listing {
@@ -43,6 +44,10 @@ int cli_dest_open(cli_dest *d, const cli_listing *l);
 /* ok: put -o's file in place; else drop it. A write error is one line
  * naming the output. Returns 0 or -1 (then the exit status is 2). */
 int cli_dest_close(cli_dest *d, bool ok);
+/* Enter the sandbox (sandbox.h) with d open: writes to stdout, stderr and
+ * -o's file, the rename within -o's directory; no page frame numbers, no
+ * io_uring. Returns 0, or -1 after one line (--require-sandbox). */
+int cli_dest_sandbox(const cli_dest *d, const cli_sandbox *s);
 
 /* An engine failure as one line: its message (which names the pid),
  * else what: mg_strerror(err). */

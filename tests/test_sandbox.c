@@ -75,9 +75,9 @@ static pid_t spawn(const char *exe, const char *const *args, int out_fd, int err
         cr_assert_lt(argc, 62u);
         argv[argc++] = args[i];
     }
-    /* memgrep: no database cache (as root it would be /var/cache). */
+    /* memgrep scan: no database cache (as root it would be /var/cache). */
     const char *mg = getenv("MEMGREP");
-    if (mg && !strcmp(exe, mg))
+    if (mg && !strcmp(exe, mg) && args[0] && !strcmp(args[0], "scan"))
         argv[argc++] = "--no-db-cache";
     argv[argc] = NULL;
     pid_t pid = fork();
@@ -437,6 +437,66 @@ Test(sandbox, no_sandbox_keeps_everything)
     cr_assert_eq(status_num(b.pid, 0, "Seccomp"), status_num(getpid(), 0, "Seccomp"));
     cr_assert_eq(status_num(b.pid, 0, "NoNewPrivs"), status_num(getpid(), 0, "NoNewPrivs"));
     finish_blocked(&b);
+}
+
+/* ---- strings and maps: sandboxed too ---- */
+
+/* memgrep strings of the fixture: megabytes of runs into a one-page pipe
+ * that is read only after /proc/PID/status was checked, so memgrep is
+ * blocked inside mg_strings, with the target's bytes in hand. It must hold
+ * the sweep's sandbox, without CAP_SYS_ADMIN (no page frame numbers), and
+ * print what it prints without the sandbox. */
+Test(sandbox, strings_runs_sandboxed)
+{
+    need_root();
+    const char *args[] = {"strings", fixture_pid(), "--require-sandbox", NULL};
+    int out[2], err[2];
+    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
+    cr_assert_geq(fcntl(out[1], F_SETPIPE_SZ, 4096), 0);
+    pid_t pid = spawn(memgrep_exe(), args, out[1], err[1], -1);
+    close(out[1]);
+    close(err[1]);
+    struct pollfd pfd = {.fd = out[0], .events = POLLIN};
+    cr_assert_eq(poll(&pfd, 1, 90000), 1, "memgrep strings printed nothing for 90 s");
+    cr_assert(pfd.revents & POLLIN, "stdout closed before any output");
+    uint64_t expected = status_hex(getpid(), 0, "CapEff") & KEEP_CAPS;
+    cr_assert_eq(status_hex(pid, 0, "CapEff"), expected, "CapEff %" PRIx64 ", expected %" PRIx64,
+                 status_hex(pid, 0, "CapEff"), expected);
+    cr_assert_eq(status_hex(pid, 0, "CapPrm"), expected);
+    cr_assert_eq(status_num(pid, 0, "NoNewPrivs"), 1);
+    cr_assert_eq(status_num(pid, 0, "Seccomp"), 2);
+    cr_assert_eq(status_num(pid, 0, "Seccomp_filters"),
+                 status_num(getpid(), 0, "Seccomp_filters") + 1);
+    run_result in = collect(pid, out[0], err[0]);
+    if (in.status == 2 && strstr(in.err, "memgrep: sandbox:"))
+        cr_skip_test("no sandbox here: %s", in.err);
+    cr_assert_eq(in.status, 0, "exit %d (signal %d); stderr: %s", in.status, in.signal, in.err);
+    cr_assert_eq(in.err_len, 0u, "stderr: %s", in.err);
+    cr_assert_gt(in.out_len, (size_t)1 << 20, "only %zu bytes: memgrep was not held", in.out_len);
+    run_result off = memgrep((const char *[]){"strings", fixture_pid(), "--no-sandbox", NULL});
+    cr_assert_eq(off.status, 0);
+    cr_assert_eq(in.out_len, off.out_len);
+    cr_assert(!memcmp(in.out, off.out, in.out_len), "different runs with and without the sandbox");
+    run_free(&in);
+    run_free(&off);
+}
+
+/* maps enters it before reading the target's maps and pagemap: the same
+ * listing (sizes and resident bytes) either way. */
+Test(sandbox, maps_under_require_sandbox)
+{
+    need_root();
+    run_result in = memgrep((const char *[]){"maps", fixture_pid(), "--require-sandbox", NULL});
+    if (in.status == 2 && strstr(in.err, "memgrep: sandbox:"))
+        cr_skip_test("no sandbox here: %s", in.err);
+    run_result off = memgrep((const char *[]){"maps", fixture_pid(), "--no-sandbox", NULL});
+    cr_assert_eq(in.status, 0, "exit %d; stderr: %s", in.status, in.err);
+    cr_assert_eq(off.status, 0);
+    cr_assert_gt(count_lines(in.out, in.out_len), 3u);
+    cr_assert_str_eq(in.out, off.out);
+    run_free(&in);
+    run_free(&off);
 }
 
 /* ---- the same matches with and without the sandbox ---- */

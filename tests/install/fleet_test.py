@@ -9,7 +9,9 @@ ansible-core: scripts/bootstrap --tests).
 
 Hosts: h1, h2 hit (their own markers); h3 clean (h1's markers, but its
 sweep is its own fixture: -p); h4 failed (a bad IOC list); h5 unreachable
-(ssh to a closed port). Each sweep is given -p ITS-FIXTURE through
+(ssh to a closed port); h6 cut short (memgrep_timeout 1s and a read rate
+that cannot finish in it). Every hunt runs with the role's default scan
+options, --gentle and --timeout: each report's summary says one thread. Each sweep is given -p ITS-FIXTURE through
 memgrep_extra_args: on one machine a sweep of everything would also find
 the markers in the controller's memory."""
 import json
@@ -31,10 +33,11 @@ need_root("the hunts read the fixtures' memory")
 work = tmpdir("mg-fleet-")
 fixtures = {}
 try:
-    for h in ("h1", "h2", "h3", "h4"):
+    for h in ("h1", "h2", "h3", "h4", "h6"):
         fixtures[h] = Fixture()
     markers = {h: [fx.marker(n) for n in PLANT_NAMES] for h, fx in fixtures.items()}
-    iocs = {"h1": markers["h1"], "h2": markers["h2"], "h3": markers["h1"], "h4": ["re:(unclosed"]}
+    iocs = {"h1": markers["h1"], "h2": markers["h2"], "h3": markers["h1"], "h4": ["re:(unclosed"],
+            "h6": markers["h6"]}
     lines = ["[memgrep]"]
     for h, fx in fixtures.items():
         ioc = os.path.join(work, f"iocs-{h}.txt")
@@ -50,6 +53,10 @@ try:
             "memgrep_iocs": json.dumps([ioc]),
             "memgrep_extra_args": json.dumps(f"-p {fx.pid} --db-cache {work}/db-cache"),
         }
+        if h == "h6":
+            hostvars["memgrep_timeout"] = "1s"
+            hostvars["memgrep_extra_args"] = json.dumps(
+                f"-p {fx.pid} --db-cache {work}/db-cache --max-rate 64K")
         lines.append(h + " " + " ".join(f"{k}='{v}'" for k, v in hostvars.items()))
     lines.append("h5 ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=9 "
                  "ansible_ssh_common_args='-o ConnectTimeout=5 -o BatchMode=yes'")
@@ -58,11 +65,6 @@ try:
         f.write("\n".join(lines) + "\n")
 
     extra = {"memgrep_build_dir": build_dir(), "memgrep_work": f"{work}/out"}
-    help_text = subprocess.run([os.environ["MEMGREP"], "scan", "--help"], capture_output=True,
-                               text=True).stdout
-    if "--gentle" not in help_text or "--timeout" not in help_text:
-        print("NOTE: this memgrep has no --gentle/--timeout yet: the hunts run without them")
-        extra["memgrep_scan_args"] = []
     env = dict(os.environ, HOME=work, ANSIBLE_HOME=f"{work}/.ansible",
                ANSIBLE_LOCAL_TEMP=f"{work}/.ansible/tmp", ANSIBLE_REMOTE_TEMP=f"{work}/.ansible/rtmp",
                ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_RETRY_FILES_ENABLED="False",
@@ -87,17 +89,23 @@ try:
         fail("a merged record has no host field")
     for h, fx in fixtures.items():
         got = hits_in([rec for rec in merged if rec["host"] == h])
-        want = fx.expect(PLANT_NAMES) if h in ("h1", "h2") else set()
-        if got != want:
+        want = fx.expect(PLANT_NAMES) if h in ("h1", "h2", "h6") else set()
+        if h == "h6" and got - want or h != "h6" and got != want:
             fail(f"{h}: missing {sorted(want - got)}, extra {sorted(got - want)}")
+        sums = [rec for rec in merged if rec["host"] == h and rec["type"] == "summary"]
+        if h != "h4" and (len(sums) != 1 or sums[0]["threads"] != 1):
+            fail(f"{h}: expected one summary of a --gentle sweep (1 thread): {sums}")
+        if h == "h6" and (sums[0]["complete"], sums[0].get("stop_reason")) != (False, "timeout"):
+            fail(f"h6: expected a sweep cut short by --timeout: {sums[0]}")
     outcomes = {rec["host"]: rec["outcome"] for rec in merged if rec["type"] == "host"}
-    want_outcomes = {"h1": "hit", "h2": "hit", "h3": "clean", "h4": "failed", "h5": "unreachable"}
+    want_outcomes = {"h1": "hit", "h2": "hit", "h3": "clean", "h4": "failed", "h5": "unreachable",
+                     "h6": "cut_short"}
     if outcomes != want_outcomes:
         fail(f"host outcomes {outcomes}, expected {want_outcomes}")
-    for o in ("hit", "clean", "failed", "unreachable"):
+    for o in ("hit", "clean", "cut_short", "failed", "unreachable"):
         if sorted(summary[o]) != sorted(h for h, v in want_outcomes.items() if v == o):
             fail(f"summary.json {o}: {summary[o]}")
-    for h in ("h1", "h2", "h3"):
+    for h in ("h1", "h2", "h3", "h6"):
         reports = os.listdir(f"{work}/{h}/reports")
         if len(reports) != 1 or stat.S_IMODE(os.stat(f"{work}/{h}/reports/{reports[0]}").st_mode) != 0o600:
             fail(f"{h}: expected one 0600 report on the host, found {reports}")

@@ -105,9 +105,12 @@ try:
         capture_output=True, text=True).stdout
     missing = [o for o in argv[1:] if o.startswith("--") and o != "--keep" and o not in help_text]
     if missing:
-        print("\n".join(notes))
-        skip(f"the unit's ExecStart runs memgrep scan {' '.join(missing)}, which this memgrep "
-             f"does not have yet (systemd-analyze verify passed)")
+        fail(f"the unit's ExecStart runs memgrep scan {' '.join(missing)}, which `memgrep scan "
+             f"--help` does not list")
+    # The unit's hunt is gentle and time-boxed; every run below keeps both.
+    for o in ("--gentle", "--timeout"):
+        if o not in argv:
+            fail(f"the unit's ExecStart has no {o}")
 
     fixture = Fixture()
     conf = os.path.join(dest, "etc-memgrep")
@@ -178,9 +181,17 @@ try:
                          "CUT SHORT")
     if len(new) != 1:
         fail("cut short: expected the partial report")
-    summary = read_jsonl(os.path.join(reports, new[0]))[-1]
+    records = read_jsonl(os.path.join(reports, new[0]))
+    summary = records[-1]
     if summary.get("complete") is not False or summary.get("stop_reason") != "timeout":
         fail(f"cut short: summary {summary}")
+    if stat.S_IMODE(os.stat(os.path.join(reports, new[0])).st_mode) != 0o600:
+        fail("cut short: the report is not mode 0600")
+    extra_hits = hits_in(records) - fixture.expect(["heap"])
+    if extra_hits:
+        fail(f"cut short: matches that are no plant: {sorted(extra_hits)}")
+    print(f"  report {new[0]}: mode 0600, {len(hits_in(records))} matches so far, summary "
+          "complete false, stop_reason timeout")
     left = [f for f in os.listdir(reports) if f.startswith("hunt-")]
     if len(left) != keep:
         fail(f"rotation: {len(left)} reports, not {keep}")
