@@ -24,7 +24,7 @@
 static void factors_of(const char *re, unsigned flags, char *out, size_t cap)
 {
     mg_factor f[MG_FACTORS_MAX];
-    int n = mg_regex_factors(re, strlen(re), flags, f);
+    int n = mg_regex_factors(re, strlen(re), flags, f, NULL);
     cr_assert(n >= 0 && n <= MG_FACTORS_MAX, "%s: %d factors", re, n);
     char items[MG_FACTORS_MAX][4 * MG_FACTOR_LEN + 1];
     for (int k = 0; k < n; k++) {
@@ -85,7 +85,63 @@ Test(coldstart, factors_of_known_regexes)
 
 /* ---- the lazy path against the single database ---- */
 
-static const char *const regexes[] = {
+#define N_REGEX_DECL 20
+static const char *const regexes[N_REGEX_DECL];
+static const size_t n_regexes;
+
+/* Where the parser vouches for a regex (hs_expression_info is skipped), its
+ * widths are Hyperscan's and Hyperscan compiles it; where it doesn't,
+ * Hyperscan may refuse it. */
+static void check_shape(const char *re, unsigned flags, bool want_sure)
+{
+    mg_factor f[MG_FACTORS_MAX];
+    mg_regex_shape sh;
+    mg_regex_factors(re, strlen(re), flags, f, &sh);
+    cr_expect_eq(sh.sure, want_sure, "/%s/: sure %d", re, sh.sure);
+    if (!sh.sure)
+        return;
+    hs_expr_info_t *info = NULL;
+    hs_compile_error_t *cerr = NULL;
+    cr_assert_eq(hs_expression_info(re, flags, &info, &cerr), HS_SUCCESS, "/%s/: %s", re,
+                 cerr ? cerr->message : "?");
+    cr_expect_eq(sh.min_width, info->min_width, "/%s/: min width %u, Hyperscan %u", re,
+                 sh.min_width, info->min_width);
+    cr_expect_eq(sh.max_width, info->max_width, "/%s/: max width %u, Hyperscan %u", re,
+                 sh.max_width, info->max_width);
+    free(info);
+    hs_database_t *db = NULL;
+    cr_expect_eq(hs_compile(re, flags | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, NULL, &db, &cerr),
+                 HS_SUCCESS, "/%s/ does not compile", re);
+    hs_free_compile_error(cerr);
+    hs_free_database(db);
+}
+
+Test(coldstart, shapes_agree_with_hyperscan)
+{
+    for (size_t i = 0; i < n_regexes; i++)
+        if (i != 1 && i != 15 && i != 12) /* no factor; an escaped range end */
+            check_shape(regexes[i], 0, true);
+    check_shape("\\bfoo[A-Za-z0-9+/]{64,}={0,2}", 0, true);
+    check_shape("\\bfoo[A-Za-z0-9+/]{64,80}", 0, true);
+    check_shape("\\bfoo[A-Za-z0-9+/]{64,1024}={0,2}\\b", 0, false); /* main database */
+    check_shape("\\$abc\\s*=\\s*[\\x27\"][A-Za-z0-9+/=]{64,}[\\x27\"];", 0, true);
+    check_shape("\\$abc\\s{0,4}=[A-Za-z0-9+/=]{64,400};", 0, false); /* main database */
+    check_shape("(?:a\\x00)(?:b\\x00)(?:c\\x00)[0-9]{2}", HS_FLAG_CASELESS, true);
+    check_shape("abc|defg", HS_FLAG_DOTALL, true);
+    /* Hyperscan decides */
+    check_shape("abc{", 0, false);
+    check_shape("abc\\b*", 0, false);
+    check_shape("abc[[:alpha:]]", 0, false);
+    check_shape("abc\\pL", 0, false);
+    check_shape("abc[]", 0, false);
+    check_shape("abc(|x)", 0, false);
+    check_shape("abc\\x", 0, false);
+    check_shape("abc{2}{3}", 0, false);
+    check_shape("abc.*", 0, true); /* unbounded */
+    check_shape("abc\\G", 0, false);
+}
+
+static const char *const regexes[N_REGEX_DECL] = {
     "[a-z]{5}\\.evilcorp[0-9]{2,4}\\.(com|net)",
     "[a-z]{8}[0-9]{4}", /* no factor: main database */
     "(foo|barbaz)qux[0-9]{1,3}",
@@ -108,6 +164,7 @@ static const char *const regexes[] = {
     "(?:foo|bar)+baz[0-9]",
 };
 #define N_REGEX (sizeof(regexes) / sizeof(regexes[0]))
+static const size_t n_regexes = N_REGEX;
 
 /* Regexes again with -i, and with --wide (those without anchors). */
 static const char *const caseless[] = {

@@ -32,15 +32,19 @@ typedef struct fset {
     uint8_t s[SET_MAX][MG_FACTOR_LEN];
 } fset;
 
+#define UNB ((uint64_t)1 << 40) /* an unbounded width */
+
 typedef struct finfo {
     fset exact;
     fset best; /* n <= 0: none */
+    uint64_t minw, maxw; /* widths in bytes (maxw UNB: unbounded) */
 } finfo;
 
 typedef struct fparser {
     const char *re;
     size_t len, i;
     bool bad; /* a construct we do not know: no factors */
+    bool unsure; /* known, but Hyperscan might refuse it: let it check */
     int depth;
 } fparser;
 
@@ -78,6 +82,8 @@ static int score(const fset *s)
  * smaller set. */
 static void consider(fset *best, const fset *cand)
 {
+    if (cand->n > MG_FACTORS_MAX)
+        return; /* too many to use */
     int a = score(best), b = score(cand);
     if (b > a || (b == a && b > 0 && cand->n < best->n))
         *best = *cand;
@@ -164,6 +170,7 @@ static void parse_class(fparser *P, finfo *out)
             }
             i = (size_t)(close - re) + 1;
             known = false, prev = -1;
+            P->unsure = true; /* a name Hyperscan may not know */
             continue;
         }
         if (re[i] == '\\') {
@@ -177,10 +184,12 @@ static void parse_class(fparser *P, finfo *out)
                 int v = 0;
                 while (j < P->len && j < i + 4 && mg_hexval(re[j]) >= 0)
                     v = v * 16 + mg_hexval(re[j++]);
+                P->unsure |= j == i + 2;
                 c = v;
                 i = j;
             } else if (strchr("dDwWsShHvVpPNRX", e)) {
                 known = false, prev = -1;
+                P->unsure |= !strchr("dDwWsShHvV", e);
                 i += 2;
                 if ((e == 'p' || e == 'P') && i < P->len && re[i] == '{') {
                     const char *close = memchr(re + i, '}', P->len - i);
@@ -227,6 +236,7 @@ static void parse_class(fparser *P, finfo *out)
             continue;
         } else {
             c = (unsigned char)re[i++];
+            P->unsure |= c >= 0x80;
         }
         members[c] = true;
         prev = c;
@@ -238,8 +248,13 @@ static void parse_class(fparser *P, finfo *out)
     P->i = i + 1;
     set_unknown(&out->exact);
     set_unknown(&out->best);
+    out->minw = out->maxw = 1;
     if (neg || !known)
         return;
+    bool any = false;
+    for (int k = 0; k < 256; k++)
+        any |= members[k];
+    P->unsure |= !any;
     fset s = {0};
     for (int k = 0; k < 256; k++)
         if (members[k]) {
@@ -265,6 +280,8 @@ static void parse_escape(fparser *P, finfo *out)
     }
     char e = re[i + 1];
     P->i = i + 2;
+    out->minw = out->maxw = strchr("bBAzZG", e) ? 0 : 1;
+    P->unsure |= e == 'G';
     if (e == 'x') {
         if (P->i < P->len && re[P->i] == '{') {
             P->bad = true;
@@ -274,13 +291,16 @@ static void parse_escape(fparser *P, finfo *out)
         size_t j = P->i;
         while (j < P->len && j < i + 4 && mg_hexval(re[j]) >= 0)
             v = v * 16 + mg_hexval(re[j++]);
+        P->unsure |= j == P->i;
         P->i = j;
         set_byte(&out->exact, (uint8_t)v);
     } else if (strchr("bBAzZG", e)) {
         set_empty_string(&out->exact);
     } else if (strchr("dDwWsShHvVNRXC", e)) {
         /* a class: unknown */
+        P->unsure |= !strchr("dDwWsShHvV", e);
     } else if (e == 'p' || e == 'P') {
+        P->unsure = true;
         if (P->i < P->len && re[P->i] == '{') {
             const char *close = memchr(re + P->i, '}', P->len - P->i);
             if (!close) {
@@ -337,6 +357,8 @@ static bool parse_braces(fparser *P, long *lo, long *hi)
 /* The atom's info after a quantifier {lo,hi}. */
 static void repeat(finfo *x, long lo, long hi)
 {
+    x->minw = MG_MIN(x->minw * (uint64_t)lo, UNB);
+    x->maxw = hi < 0 && x->maxw ? UNB : MG_MIN(x->maxw * (uint64_t)hi, UNB);
     if (lo == 0) {
         if (hi == 1 && x->exact.n >= 0) {
             fset e = x->exact;
@@ -369,6 +391,7 @@ static void parse_atom(fparser *P, finfo *out)
     char c = re[P->i];
     set_unknown(&out->exact);
     set_unknown(&out->best);
+    out->minw = out->maxw = 1;
     if (c == '(') {
         if (P->i + 1 < P->len && re[P->i + 1] == '?') {
             if (P->i + 2 < P->len && re[P->i + 2] == ':')
@@ -398,17 +421,21 @@ static void parse_atom(fparser *P, finfo *out)
         P->i++;
     } else if (c == '^' || c == '$') {
         P->i++;
+        out->minw = out->maxw = 0;
         set_empty_string(&out->exact);
     } else if (c == '*' || c == '+' || c == '?' || c == ')') {
         P->bad = true; /* nothing to repeat, or an unbalanced parenthesis */
         return;
     } else {
         P->i++;
+        /* a literal '{' or a byte outside ASCII: Hyperscan decides */
+        P->unsure |= c == '{' || (unsigned char)c >= 0x80;
         set_byte(&out->exact, (uint8_t)c);
     }
     if (P->bad)
         return;
     /* quantifiers */
+    int nq = 0;
     while (!at_end(P)) {
         long lo, hi;
         c = re[P->i];
@@ -423,6 +450,19 @@ static void parse_atom(fparser *P, finfo *out)
                 break; /* a literal '{' */
         } else
             break;
+        if (hi >= 0 && hi < lo) {
+            P->bad = true;
+            return;
+        }
+        /* a long bounded repeat of variable count: Hyperscan may find it too
+         * large to compile alone with SOM_LEFTMOST, and would say so only
+         * when compiling; in the main database it says so up front */
+        if (hi > lo && hi > 128) {
+            P->bad = true;
+            return;
+        }
+        /* a repeated assertion, a quantifier of a quantifier, huge bounds */
+        P->unsure |= out->maxw == 0 || nq++ > 0 || lo > 65535 || hi > 65535;
         if (!at_end(P) && re[P->i] == '?')
             P->i++; /* lazy: the same strings match */
         else if (!at_end(P) && re[P->i] == '+') {
@@ -441,11 +481,15 @@ static void parse_concat(fparser *P, finfo *out)
     set_empty_string(&run);
     set_unknown(&best);
     bool all_exact = true;
+    out->minw = out->maxw = 0;
+    P->unsure |= at_end(P) || P->re[P->i] == '|' || P->re[P->i] == ')'; /* empty */
     while (!at_end(P) && P->re[P->i] != '|' && P->re[P->i] != ')') {
         finfo x;
         parse_atom(P, &x);
         if (P->bad)
             return;
+        out->minw = MG_MIN(out->minw + x.minw, UNB);
+        out->maxw = MG_MIN(out->maxw + x.maxw, UNB);
         consider(&best, &x.best);
         if (x.exact.n >= 0) {
             consider(&best, &x.exact);
@@ -485,10 +529,12 @@ static void parse_alt(fparser *P, finfo *out)
         parse_concat(P, &y);
         if (P->bad)
             return;
+        out->minw = MG_MIN(out->minw, y.minw);
+        out->maxw = MG_MAX(out->maxw, y.maxw);
         fset yb = y.best;
         consider(&yb, &y.exact);
         exact_ok = exact_ok && y.exact.n >= 0 && unite(&out->exact, &y.exact, &out->exact);
-        best_ok = best_ok && score(&yb) > 0 && unite(&best, &yb, &best);
+        best_ok = best_ok && score(&yb) > 0 && unite(&best, &yb, &best) && best.n <= MG_FACTORS_MAX;
     }
     if (!exact_ok)
         set_unknown(&out->exact);
@@ -498,8 +544,11 @@ static void parse_alt(fparser *P, finfo *out)
         set_unknown(&out->best);
 }
 
-int mg_regex_factors(const char *re, size_t len, unsigned hs_flags, mg_factor *out)
+int mg_regex_factors(const char *re, size_t len, unsigned hs_flags, mg_factor *out,
+                     mg_regex_shape *shape)
 {
+    if (shape)
+        memset(shape, 0, sizeof(*shape));
     /* flags that change what a byte matches, or how matches are reported */
     if (hs_flags &
         ~(unsigned)(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_MULTILINE | HS_FLAG_SOM_LEFTMOST))
@@ -509,6 +558,11 @@ int mg_regex_factors(const char *re, size_t len, unsigned hs_flags, mg_factor *o
     parse_alt(&P, &top);
     if (P.bad || !at_end(&P))
         return 0;
+    if (shape) {
+        shape->min_width = (unsigned)MG_MIN(top.minw, UINT32_MAX - 1);
+        shape->max_width = top.maxw >= UINT32_MAX ? UINT32_MAX : (unsigned)top.maxw;
+        shape->sure = !P.unsure && top.minw > 0;
+    }
     fset best = top.best;
     consider(&best, &top.exact);
     if (score(&best) < MG_FACTOR_MIN || best.n > MG_FACTORS_MAX)

@@ -44,8 +44,9 @@
 /* A regex is found through literal factors (at least MG_FACTOR_MIN bytes,
  * at most MG_FACTORS_MAX of them, each at most MG_FACTOR_LEN bytes) and
  * compiled alone on its first factor hit when the set has at least
- * MG_LAZY_MIN such regexes (fewer compile in milliseconds anyway) and its
- * max width is at most MG_LAZY_MAX_WIDTH (the window scanned per hit). */
+ * MG_LAZY_MIN such regexes (fewer compile in milliseconds anyway). It runs
+ * over a window of about twice its max width around each hit, or over the
+ * whole piece when that width is above MG_LAZY_MAX_WIDTH (unbounded). */
 #define MG_FACTOR_MIN 3
 #define MG_FACTORS_MAX 8
 #define MG_FACTOR_LEN 32

@@ -20,7 +20,9 @@
  * a final newline, \b); at the piece's own edges the window's edge is the
  * piece's. A match holds a factor hit ending at e, so its end E lies in
  * [e, e - factor length + W]: the window [e - W - 1, e - factor length + W
- * + 2] decides all of them. Consecutive windows of one regex are merged.
+ * + 2] decides all of them. Consecutive windows of one regex are merged. A
+ * regex without a max width (or one above MG_LAZY_MAX_WIDTH) is run over the
+ * whole piece, once per piece, on its first factor hit there.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -178,6 +180,8 @@ static int confirm(mg_matcher *m, uint32_t ei, uint64_t fend, unsigned flen)
     const uint64_t w = e->max_width, len = m->piece->len;
     uint64_t ws = fend > w + 1 ? fend - w - 1 : 0;
     uint64_t we = MG_MIN(len, fend - flen + w + 2);
+    if (w > MG_LAZY_MAX_WIDTH)
+        ws = 0, we = len; /* unbounded (or very wide): the whole piece, once */
     uint64_t a = ws;
     if (m->lz_gen[li] == m->gen && ws >= m->lz_ws[li]) {
         uint64_t pwe = m->lz_we[li];

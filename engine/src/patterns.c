@@ -92,6 +92,16 @@ static int add_expr(mg_patterns *p, char *re, unsigned hs_flags, unsigned id, bo
     hs_expr_info_t *info = fixed_width ? &fixed : NULL;
     hs_compile_error_t *cerr = NULL;
     char shown[128];
+    mg_factor f[MG_FACTORS_MAX];
+    mg_regex_shape shape;
+    /* A regex that will be found lazily needs no hs_expression_info (for
+     * bounded repeats it costs about as much as compiling it) when the
+     * factor parser vouches for it: its own compile, on its first factor
+     * hit, checks it. */
+    if (!info && mg_regex_factors(re, strlen(re), hs_flags, f, &shape) > 0 && shape.sure) {
+        fixed = (hs_expr_info_t){.min_width = shape.min_width, .max_width = shape.max_width};
+        info = &fixed;
+    }
 
     if (!info && hs_expression_info(re, hs_flags, &info, &cerr) != HS_SUCCESS) {
         int rc = mg_fail(err, MG_EPATTERN, "%s: invalid %s pattern '%s'%s: %s", pat->source,
@@ -111,6 +121,7 @@ static int add_expr(mg_patterns *p, char *re, unsigned hs_flags, unsigned id, bo
         .width = info->min_width,
         .max_width = info->max_width == UINT_MAX ? UINT32_MAX : info->max_width,
         .regex = fixed_width == 0,
+        .checked = info != &fixed || fixed_width != 0,
     };
     if (info != &fixed)
         free(info);
@@ -533,10 +544,11 @@ int mg_patterns_plan(mg_patterns *p)
     fpair *pairs = NULL;
     for (size_t i = 0; p->lazy_mode != MG_LAZY_OFF && i < p->n_exprs; i++) {
         const mg_expr *e = &p->exprs[i];
-        if (!e->regex || e->max_width > MG_LAZY_MAX_WIDTH)
+        if (!e->regex)
             continue;
         mg_factor f[MG_FACTORS_MAX];
-        int n = mg_regex_factors(e->re, strlen(e->re), e->hs_flags & ~HS_FLAG_SOM_LEFTMOST, f);
+        int n =
+            mg_regex_factors(e->re, strlen(e->re), e->hs_flags & ~HS_FLAG_SOM_LEFTMOST, f, NULL);
         if (n <= 0)
             continue;
         n_eligible++;

@@ -32,7 +32,8 @@ typedef struct mg_expr {
     unsigned width; /* fixed width (som == false) */
     unsigned max_width; /* UINT32_MAX if unbounded */
     uint8_t check; /* MG_CHECK_*: verified on the bytes around each candidate */
-    bool regex; /* parsed by Hyperscan (not built from escaped bytes) */
+    bool regex; /* a regex (not built from escaped bytes) */
+    bool checked; /* Hyperscan has parsed it (else the factor parser vouched for it) */
     uint32_t lazy; /* 0: in the main database; else 1 + its index in mg_patterns.lazy */
 } mg_expr;
 

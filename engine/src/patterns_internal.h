@@ -35,6 +35,16 @@ typedef struct mg_factor {
     uint8_t s[MG_FACTOR_LEN];
 } mg_factor;
 
+/* What the factor parser saw of a whole regex (shape may be NULL): its
+ * min and max width in bytes (max UINT32_MAX: unbounded), and whether it
+ * vouches that Hyperscan accepts the regex with these widths (sure: only
+ * constructs it knows Hyperscan takes, bounded, not matching the empty
+ * string), so that hs_expression_info can be skipped. */
+typedef struct mg_regex_shape {
+    unsigned min_width, max_width;
+    bool sure;
+} mg_regex_shape;
+
 /*
  * Required literal factors of the Hyperscan expression re (len bytes) with
  * hs_flags: a set of strings such that every match contains one of them.
@@ -44,7 +54,8 @@ typedef struct mg_factor {
  * DOTALL, MULTILINE, SOM_LEFTMOST). Under HS_FLAG_CASELESS the factors are
  * to be matched caseless.
  */
-int mg_regex_factors(const char *re, size_t len, unsigned hs_flags, mg_factor *out);
+int mg_regex_factors(const char *re, size_t len, unsigned hs_flags, mg_factor *out,
+                     mg_regex_shape *shape);
 
 /* How a set treats its regexes (mg_patterns_set_lazy, before compiling):
  * AUTO finds regexes with factors lazily when there are MG_LAZY_MIN or
