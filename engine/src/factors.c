@@ -493,9 +493,10 @@ static void parse_concat(fparser *P, finfo *out)
         consider(&best, &x.best);
         if (x.exact.n >= 0) {
             consider(&best, &x.exact);
-            if (cross(&run, &x.exact, &tmp))
+            if (cross(&run, &x.exact, &tmp)) {
                 run = tmp;
-            else {
+                consider(&best, &run); /* before it grows past MG_FACTORS_MAX */
+            } else {
                 consider(&best, &run);
                 run = x.exact;
                 all_exact = false;
