@@ -1,7 +1,8 @@
 /* dbcache.c - compiled Hyperscan databases cached on disk.
  *
  * A cache file holds the exact key it was built for (Hyperscan version,
- * target platform, every expression with its flags), the serialised
+ * target platform, every expression of the main database with its flags:
+ * with lazy regexes, their literal factors and the ids), the serialised
  * database and a checksum over both. The file name is a hash of the key,
  * but a hit is only taken when the stored key matches byte for byte, so a
  * hash collision or a stale file can never yield the wrong database.
@@ -61,26 +62,46 @@ static void put(blob *b, const void *p, size_t n)
     b->n += n;
 }
 
+/* The key: Hyperscan's version, the platform, and the main database's
+ * expressions with their flags (after mg_patterns_plan). With lazy regexes
+ * the database also holds their factors under ids past the expressions, so
+ * the ids and the number of expressions are part of the key then. */
 static int make_key(const mg_patterns *p, blob *key)
 {
     hs_platform_info_t plat;
     memset(&plat, 0, sizeof(plat));
     if (hs_populate_platform(&plat) != HS_SUCCESS)
         return -ENOTSUP;
+    const char **res = NULL;
+    unsigned *fl = NULL, *ids = NULL;
+    int n_main = mg_patterns_main_exprs(p, &res, &fl, &ids);
+    if (n_main < 0)
+        return n_main;
     const char *ver = hs_version();
     uint32_t n = (uint32_t)strlen(ver);
     put(key, &n, sizeof(n));
     put(key, ver, n);
     put(key, &plat.tune, sizeof(plat.tune));
     put(key, &plat.cpu_features, sizeof(plat.cpu_features));
-    n = (uint32_t)p->n_exprs;
+    n = (uint32_t)n_main;
     put(key, &n, sizeof(n));
-    for (size_t i = 0; i < p->n_exprs; i++) {
-        uint32_t fl = p->exprs[i].hs_flags, len = (uint32_t)strlen(p->exprs[i].re);
-        put(key, &fl, sizeof(fl));
+    for (int i = 0; i < n_main; i++) {
+        uint32_t f = fl[i], len = (uint32_t)strlen(res[i]);
+        put(key, &f, sizeof(f));
         put(key, &len, sizeof(len));
-        put(key, p->exprs[i].re, len);
+        put(key, res[i], len);
     }
+    if (p->n_lazy) {
+        static const char lazy[] = "lazy regexes v1";
+        put(key, lazy, sizeof(lazy));
+        n = (uint32_t)p->n_exprs;
+        put(key, &n, sizeof(n));
+        for (int i = 0; i < n_main; i++) {
+            uint32_t id = ids[i];
+            put(key, &id, sizeof(id));
+        }
+    }
+    free(res), free(fl), free(ids);
     return key->oom ? -ENOMEM : 0;
 }
 
@@ -368,7 +389,7 @@ MG_API int mg_patterns_compile_cached(mg_patterns *p, const char *dir, bool *fro
     if (!dir || !*dir || p->db || p->n_exprs == 0)
         return mg_patterns_compile(p, err);
     blob key = {0};
-    if (make_key(p, &key) < 0) {
+    if (mg_patterns_plan(p) < 0 || make_key(p, &key) < 0) {
         free(key.s);
         return mg_patterns_compile(p, err);
     }

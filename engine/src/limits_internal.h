@@ -47,6 +47,20 @@
 #define MG_HITS_INITIAL 1024 /* hits buffered per scan before growing */
 #define MG_HITS_FLUSH 65536 /* past this, report the hits that are final */
 
+/* ---- lazy regexes (factors.c, patterns.c, matcher.c) ---- */
+
+/* A regex is found through literal factors (at least MG_FACTOR_MIN bytes,
+ * at most MG_FACTORS_MAX of them, each at most MG_FACTOR_LEN bytes) and
+ * compiled alone on its first factor hit when the set has at least
+ * MG_LAZY_MIN such regexes (fewer compile in milliseconds anyway). It runs
+ * over a window of about twice its max width around each hit, or over the
+ * whole piece when that width is above MG_LAZY_MAX_WIDTH (unbounded). */
+#define MG_FACTOR_MIN 3
+#define MG_FACTORS_MAX 8
+#define MG_FACTOR_LEN 32
+#define MG_LAZY_MIN 16
+#define MG_LAZY_MAX_WIDTH 65536u
+
 /* ---- readers (reader.c) ---- */
 
 #define MG_PVR_MAX_IOV 1024 /* iovecs per process_vm_readv call (UIO_MAXIOV) */

@@ -7,6 +7,8 @@
 #define MG_PATTERNS_H
 
 #include <hs/hs.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "memgrep/memgrep.h"
@@ -30,7 +32,27 @@ typedef struct mg_expr {
     unsigned width; /* fixed width (som == false) */
     unsigned max_width; /* UINT32_MAX if unbounded */
     uint8_t check; /* MG_CHECK_*: verified on the bytes around each candidate */
+    bool regex; /* a regex (not built from escaped bytes) */
+    bool checked; /* Hyperscan has parsed it (else the factor parser vouched for it) */
+    uint32_t lazy; /* 0: in the main database; else 1 + its index in mg_patterns.lazy */
 } mg_expr;
+
+/* A literal factor in the main database (Hyperscan id n_exprs + its index):
+ * a hit of it is confirmed by running each of its expressions (lazily
+ * compiled alone) over a window around the hit (matcher.c). */
+typedef struct mg_factor_ent {
+    char *re; /* the literal as \xHH escapes */
+    unsigned hs_flags; /* 0 or HS_FLAG_CASELESS */
+    unsigned len; /* bytes */
+    uint32_t first, count; /* its expressions: factor_exprs[first .. first + count) */
+} mg_factor_ent;
+
+/* A lazily found expression: its own database, compiled on first use. */
+typedef struct mg_lazy_ent {
+    uint32_t expr;
+    _Atomic(hs_database_t *) db;
+    atomic_int failed;
+} mg_lazy_ent;
 
 /* Checks on the bytes around a candidate match (YARA's fullword: no
  * alphanumeric byte, or wide character, right before or after). */
@@ -46,8 +68,29 @@ struct mg_patterns {
     mg_expr *exprs;
     size_t n_exprs, cap_exprs;
     hs_database_t *db;
+    /* the plan (patterns.c, mg_patterns_plan): lazy expressions and factors */
+    int lazy_mode; /* MG_LAZY_* */
+    bool planned;
+    mg_lazy_ent *lazy;
+    size_t n_lazy;
+    mg_factor_ent *factors;
+    size_t n_factors;
+    uint32_t *factor_exprs;
+    pthread_mutex_t lazy_lock; /* compiling a lazy expression */
     struct mg_yara *yara; /* YARA rules whose strings are patterns here, or NULL */
 };
+
+/* Decide which expressions are found lazily and build their factors
+ * (idempotent; the compile and the database cache call it). Returns 0 or
+ * -ENOMEM. */
+int mg_patterns_plan(mg_patterns *p);
+/* The main database's expressions, flags and ids (arrays malloc'd; free
+ * them); returns their number or -ENOMEM. After mg_patterns_plan. */
+int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **flags,
+                           unsigned **ids);
+/* The database of lazy expression li (compiled on first call, thread safe);
+ * NULL if it cannot be compiled. */
+hs_database_t *mg_patterns_lazy_db(const mg_patterns *p, size_t li);
 
 /* A hit inside one piece, before folding (one record per (pattern, start)).
  * Addresses are absolute. */
@@ -75,6 +118,19 @@ typedef int (*mg_report_fn)(void *ctx, const mg_hit *hit, const mg_piece *piece)
 typedef struct mg_matcher {
     const mg_patterns *pats;
     hs_scratch_t *scratch;
+    /* lazy expressions: a scratch for their databases, whether it fits
+     * each one, and per expression the window last scanned in this scan
+     * (valid when lz_gen equals gen) */
+    hs_scratch_t *lscratch;
+    uint8_t *lz_ready;
+    uint32_t *lz_gen;
+    uint64_t *lz_ws, *lz_we;
+    uint32_t gen;
+    int error; /* MG_EHYPERSCAN or -ENOMEM from a lazy expression */
+    /* the lazy expression being confirmed: its window's start in the piece
+     * and the ends accepted from it [cur_lo, cur_hi] */
+    const mg_expr *cur_e;
+    uint64_t cur_base, cur_lo, cur_hi, cur_latest;
     mg_hit *hits;
     size_t n, cap;
     uint64_t overlap; /* max width used for overlap and final-hit cut-off */

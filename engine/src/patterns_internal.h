@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "limits_internal.h"
 #include "memgrep/memgrep.h"
 
 /*
@@ -27,6 +28,45 @@ int mg_hex_parse(const char *text, size_t len, uint8_t *bytes, uint8_t *mask, si
  * offending offset, or -ENOMEM.
  */
 int mg_regex_widen(const char *re, size_t len, char **out, size_t *bad);
+
+/* A required literal factor of a regex (factors.c). */
+typedef struct mg_factor {
+    uint8_t len;
+    uint8_t s[MG_FACTOR_LEN];
+} mg_factor;
+
+/* What the factor parser saw of a whole regex (shape may be NULL): its
+ * min and max width in bytes (max UINT32_MAX: unbounded), and whether it
+ * vouches that Hyperscan accepts the regex with these widths (sure: only
+ * constructs it knows Hyperscan takes, bounded, not matching the empty
+ * string), so that hs_expression_info can be skipped. */
+typedef struct mg_regex_shape {
+    unsigned min_width, max_width;
+    bool sure;
+} mg_regex_shape;
+
+/*
+ * Required literal factors of the Hyperscan expression re (len bytes) with
+ * hs_flags: a set of strings such that every match contains one of them.
+ * Fills out (MG_FACTORS_MAX entries) and returns their number, each at
+ * least MG_FACTOR_MIN bytes long; 0 when there is none (or the expression
+ * uses a construct the parser does not know, or flags other than CASELESS,
+ * DOTALL, MULTILINE, SOM_LEFTMOST). Under HS_FLAG_CASELESS the factors are
+ * to be matched caseless.
+ */
+int mg_regex_factors(const char *re, size_t len, unsigned hs_flags, mg_factor *out,
+                     mg_regex_shape *shape);
+
+/* How a set treats its regexes (mg_patterns_set_lazy, before compiling):
+ * AUTO finds regexes with factors lazily when there are MG_LAZY_MIN or
+ * more; OFF compiles every expression into one database; ALL finds every
+ * regex with factors lazily (tests compare it against OFF). */
+enum {
+    MG_LAZY_AUTO = 0,
+    MG_LAZY_OFF = 1,
+    MG_LAZY_ALL = 2
+};
+int mg_patterns_set_lazy(mg_patterns *p, int mode);
 
 /* A growable NUL-terminated string; after an allocation failure (oom) it
  * ignores further appends. s is malloc'd (free it). */
