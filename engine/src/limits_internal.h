@@ -32,6 +32,17 @@
 #define MG_BATCH_REGION_DIV 8
 #define MG_BATCH_GROUP 4096
 
+/* Anonymous regions queued whole, unwalked, for the workers' pagemap reads
+ * to find their present pages (planner.c: direct_budget): per target, up to
+ * MG_DIRECT_RSS_MULT x its resident bytes + MG_DIRECT_SLACK chunks of them. */
+#define MG_DIRECT_RSS_MULT 2
+#define MG_DIRECT_SLACK 8
+/* A worker takes a direct region this many bytes at a time (rounded to a
+ * multiple of chunk_size, at least one chunk; pool.c: mg_direct_step): the
+ * span of one page-table page (an x86-64 PMD), so two workers reading one
+ * region's pagemap don't take turns on one page-table lock. */
+#define MG_DIRECT_STEP (2u << 20)
+
 /* ---- shared-page dedupe (dedupe.c) ---- */
 
 /* Memory held by the table of one sweep; past it, inserts are refused. */

@@ -384,6 +384,49 @@ static int plan_group_of(mg_sweep *c, mg_target *p, size_t i, size_t end, bool *
     return rc;
 }
 
+/* ---- regions the workers walk ------------------------------------------ */
+
+/* With frame numbers visible (c->zero_pfn), a worker's pagemap read of a
+ * unit tells present pages, zero pages, the reader and the dedupe key at
+ * once: walking an anonymous region for present runs beforehand
+ * (PAGEMAP_SCAN) would walk its page table twice, and a page table shared
+ * by a hundred forked processes a hundred times more. So such a region is
+ * queued whole, unwalked (sweep.h: mg_unit.direct), as long as the target's
+ * budget lasts: the bytes of regions planned direct stay below
+ * MG_DIRECT_RSS_MULT x its resident set (statm) + MG_DIRECT_SLACK chunks,
+ * so pagemap entries read for pages that are not present stay a small
+ * multiple of those read for present ones, and an untouched 64 GiB
+ * reservation is still walked with PAGEMAP_SCAN, one call per GiB. */
+static uint64_t direct_budget(const mg_sweep *c, pid_t pid)
+{
+    if (!c->zero_pfn)
+        return 0;
+    return MG_DIRECT_RSS_MULT * mg_read_rss(pid) + MG_DIRECT_SLACK * c->set.chunk_size;
+}
+
+/* Queue r whole as a direct unit if it may be (and charge the budget).
+ * Returns 1 if queued, 0 if not eligible, -1 to stop the target. */
+static int plan_direct(mg_sweep *c, mg_target *p, const mg_region *r, uint64_t *budget)
+{
+    uint64_t size = r->end - r->start;
+    if (!anon_like(r) || r->perms[0] != 'r' || size > *budget)
+        return 0;
+    *budget -= size;
+    mg_stat_add(c, ST_REGIONS, 1);
+    mg_unit u = {
+        .p = p,
+        .region = r,
+        .own_start = r->start,
+        .own_end = r->end,
+        .lo = r->start,
+        .hi = r->end,
+        .direct = true,
+    };
+    if (mg_pool_should_stop(c, p) || !mg_pool_push(c, &u))
+        return -1;
+    return 1;
+}
+
 static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
 {
     mg_target *p = open_target(c, pid);
@@ -393,6 +436,7 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
     }
     mg_stat_add(c, ST_PROCS, 1);
     p->planned = true;
+    uint64_t budget = direct_budget(c, pid);
     for (size_t i = 0; i < p->maps.n && !mg_pool_should_stop(c, p); i++) {
         const mg_region *r = &p->maps.regions[i];
         uint64_t size = r->end - r->start;
@@ -421,6 +465,11 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
             }
             mem_only = true;
         }
+        int d = mem_only ? 0 : plan_direct(c, p, r, &budget);
+        if (d < 0)
+            break;
+        if (d)
+            continue;
         mg_stat_add(c, ST_REGIONS, 1);
         plan_region pr = {.c = c, .p = p, .r = r, .mem_only = mem_only, .prev_end = r->start};
         int rc = mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, c->skip_zero,
@@ -464,6 +513,7 @@ int mg_plan_targets(mg_sweep *c, mg_error *err)
     bool use_ioctl = c->set.residency != MG_RESIDENCY_PAGEMAP;
     pid_t self = getpid();
     c->processes_total = n;
+    c->zero_pfn = mg_zero_pfn();
     if (c->sink && c->sink->progress) /* resident bytes: for the progress estimate only */
         for (size_t i = 0; i < n; i++)
             c->bytes_total += pids[i] != self ? mg_read_rss(pids[i]) : 0;

@@ -122,7 +122,18 @@ bool mg_pool_push(mg_sweep *c, const mg_unit *u)
     return true;
 }
 
-/* Waits for a unit; false once the queue is closed and empty. */
+uint64_t mg_direct_step(const mg_sweep *c)
+{
+    uint64_t chunk = c->set.chunk_size;
+    return chunk * MG_MAX(1, MG_DIRECT_STEP / chunk);
+}
+
+/* Waits for a unit; false once the queue is closed and empty. A direct
+ * region at the head is handed out a step (mg_direct_step) at a time:
+ * it stays at the head, owning the rest, until its last piece is taken, and
+ * each piece but the last takes a reference of its own on the target. So
+ * every worker takes the region's steps in order, one lock each, and the
+ * planner is woken once per region, not per piece. */
 static bool pop_unit(mg_sweep *c, mg_unit *u)
 {
     pthread_mutex_lock(&c->lock);
@@ -130,10 +141,20 @@ static bool pop_unit(mg_sweep *c, mg_unit *u)
         pthread_cond_wait(&c->not_empty, &c->lock);
     bool got = c->q_len > 0;
     if (got) {
-        *u = c->q[c->q_head];
-        c->q_head = (c->q_head + 1) % c->q_cap;
-        c->q_len--;
-        pthread_cond_signal(&c->not_full);
+        mg_unit *head = &c->q[c->q_head];
+        uint64_t step = mg_direct_step(c);
+        uint64_t cut = head->direct ? (head->own_start / step + 1) * step : UINT64_MAX;
+        *u = *head;
+        if (cut < head->own_end) {
+            u->own_end = cut;
+            head->own_start = cut;
+            atomic_fetch_add(&u->p->refs, 1);
+            pthread_cond_signal(&c->not_empty); /* more pieces: another waiter may take one */
+        } else {
+            c->q_head = (c->q_head + 1) % c->q_cap;
+            c->q_len--;
+            pthread_cond_signal(&c->not_full);
+        }
     }
     pthread_mutex_unlock(&c->lock);
     return got;

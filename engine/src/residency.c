@@ -2,9 +2,11 @@
 #include "residency.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fs.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -100,6 +102,25 @@ int mg_pagemap_read(int fd, uint64_t addr, size_t npages, uint64_t *out)
         got += (size_t)r;
     }
     return 0;
+}
+
+uint64_t mg_zero_pfn(void)
+{
+    /* A private anonymous page that is read but never written maps the
+     * zero page (4 KiB: one page can't be a huge one). */
+    volatile uint8_t *pg = mmap(NULL, MG_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pg == MAP_FAILED)
+        return 0;
+    (void)pg[0];
+    uint64_t e = 0, pfn = 0;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && mg_pagemap_read(fd, (uint64_t)(uintptr_t)pg, 1, &e) == 0 &&
+        (e & (MG_PM_PRESENT | MG_PM_FILE | MG_PM_EXCLUSIVE)) == MG_PM_PRESENT)
+        pfn = e & MG_PM_PFN_MASK;
+    if (fd >= 0)
+        close(fd);
+    munmap((void *)pg, MG_PAGE_SIZE);
+    return pfn;
 }
 
 static int walk_entries(int fd, uint64_t start, uint64_t end, run_merger *m)

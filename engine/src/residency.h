@@ -58,6 +58,20 @@ typedef int (*mg_range_fn)(void *ctx, uint64_t start, uint64_t end, bool file);
 int mg_present_ranges(int pagemap_fd, uint64_t start, uint64_t end, bool *use_ioctl, bool skip_zero,
                       mg_range_fn fn, void *ctx);
 
+/* The frame number of the shared zero page, as pagemap shows it to this
+ * process (learnt from a page of its own that was read but never written),
+ * or 0 if pagemap hides frame numbers from it (no CAP_SYS_ADMIN) or the
+ * probe fails. Frame-number visibility is decided when pagemap is opened,
+ * by the opener's capabilities: the same for every target. */
+uint64_t mg_zero_pfn(void);
+
+/* Whether pagemap entry e maps the zero page (zero_pfn from mg_zero_pfn;
+ * 0: not known, never true). Such a page holds only zero bytes. */
+static inline bool mg_pm_is_zero(uint64_t e, uint64_t zero_pfn)
+{
+    return zero_pfn && (e & MG_PM_PRESENT) && (e & MG_PM_PFN_MASK) == zero_pfn;
+}
+
 /* Read the pagemap entries of npages pages from page-aligned addr.
  * Returns 0, -ESRCH if the process is gone, or a negative errno. */
 int mg_pagemap_read(int pagemap_fd, uint64_t addr, size_t npages, uint64_t *out);

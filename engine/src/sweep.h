@@ -98,6 +98,14 @@ typedef struct mg_unit {
      * so no match spans two of them; `region` is the first one. */
     bool batch;
     uint32_t batch_first, batch_last;
+    /* An anonymous region the planner did not walk for present pages
+     * (mg_plan_direct): the worker's pagemap read of each piece is its
+     * residency walk and its dedupe key at once. Queued as one unit owning
+     * the whole region; workers take it a step (mg_direct_step) at a time
+     * from the queue's head (pool.c), so the steps of one region are read in
+     * order by all workers, as separate units would be, and run each step
+     * as pieces of chunk_size cuts (unit.c). */
+    bool direct;
 } mg_unit;
 
 enum mg_stat_id {
@@ -143,6 +151,9 @@ struct mg_sweep {
     pthread_mutex_t sink_lock; /* serialises sink callbacks (dispatch.c) */
     atomic_bool uring_used;
     mg_dedupe *dd; /* NULL: no dedupe */
+    /* The zero page's frame number (mg_zero_pfn), 0 if pagemap hides frame
+     * numbers: then no region is planned direct. */
+    uint64_t zero_pfn;
 
     /* progress (dispatch.c) */
     double t0, interval;
@@ -215,6 +226,10 @@ void mg_pool_finish(mg_sweep *c, mg_worker *ws, unsigned started);
  * or its process_timeout ran out (then reported once as MG_EVENT_TIMEOUT).
  * Must not be called with sink_lock held. */
 bool mg_pool_should_stop(mg_sweep *c, mg_target *p);
+/* How much of a direct region (mg_unit.direct) a worker takes at a time:
+ * MG_DIRECT_STEP rounded down to a multiple of chunk_size, at least one;
+ * steps fall on multiples of it, so on chunk cuts. */
+uint64_t mg_direct_step(const mg_sweep *c);
 /* Nanoseconds after c->t0. */
 int64_t mg_sweep_now_ns(const mg_sweep *c);
 /* The rate limiter alone (no sleeping, no clock): reserve n bytes at time
@@ -229,6 +244,8 @@ bool mg_pool_pace(mg_sweep *c, mg_target *p, uint64_t n);
 
 int mg_worker_init(mg_worker *w, mg_sweep *c);
 void mg_worker_fini(mg_worker *w);
+/* Run a unit popped from the queue: a batch, a piece of a direct region,
+ * or a unit inside one run of present pages. */
 void mg_run_unit(mg_worker *w, const mg_unit *u);
 /* The window of a unit: its owned bytes plus margin each side, clipped to
  * [u->lo, u->hi). Shared by mg_run_unit and mg_scan_buffer. */

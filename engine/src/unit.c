@@ -128,15 +128,21 @@ static uint64_t ops_bytes(const mg_read_op *ops, size_t n)
  * that starts at page pa; w->pm holds its entries): one per run of pages
  * of the same reader, clipped to [ba, bb), reading into the buffer at
  * their offset from wa (the buffer's first byte). */
+/* A page's reader; zero pages (zero_pfn, 0: none known) are not read. */
+static mg_page_class page_class(uint64_t e, bool mem_only, uint64_t zero_pfn)
+{
+    return mg_pm_is_zero(e, zero_pfn) ? MG_PAGE_ABSENT : mg_page_classify(e, mem_only);
+}
+
 static void add_ops(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, uint64_t wa, bool mem_only,
-                    size_t *n_pvr, size_t *n_mem)
+                    uint64_t zero_pfn, size_t *n_pvr, size_t *n_mem)
 {
     size_t i = (size_t)(((ba & PAGE_MASK) - pa) / MG_PAGE_SIZE);
     size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
     while (i < np) {
-        mg_page_class k = mg_page_classify(w->pm[i], mem_only);
+        mg_page_class k = page_class(w->pm[i], mem_only, zero_pfn);
         size_t j = i + 1;
-        while (j < np && mg_page_classify(w->pm[j], mem_only) == k)
+        while (j < np && page_class(w->pm[j], mem_only, zero_pfn) == k)
             j++;
         if (k != MG_PAGE_ABSENT) {
             uint64_t s = MG_MAX(ba, pa + i * MG_PAGE_SIZE), e = MG_MIN(bb, pa + j * MG_PAGE_SIZE);
@@ -262,7 +268,7 @@ static void run_batch(mg_worker *w, const mg_unit *u)
     size_t n_pvr = 0, n_mem = 0;
     for (size_t i = u->batch_first; i <= u->batch_last; i++)
         if (mg_region_batchable(c, &rs[i]))
-            add_ops(w, rs[i].start, rs[i].end, pa, pa, false, &n_pvr, &n_mem);
+            add_ops(w, rs[i].start, rs[i].end, pa, pa, false, 0, &n_pvr, &n_mem);
     if (read_ops(w, pa, np, n_pvr, n_mem)) {
         for (size_t i = u->batch_first; i <= u->batch_last; i++) {
             const mg_region *r = &rs[i];
@@ -290,6 +296,76 @@ static void run_batch(mg_worker *w, const mg_unit *u)
     keep_record(w, nkey);
 }
 
+/* Whether pages [i, j) of the window's entries hold a present page that is
+ * not the zero page. */
+static bool has_data(const uint64_t *pm, size_t i, size_t j, uint64_t zero_pfn)
+{
+    for (; i < j; i++)
+        if ((pm[i] & MG_PM_PRESENT) && !mg_pm_is_zero(pm[i], zero_pfn))
+            return true;
+    return false;
+}
+
+/* A piece of a direct region (sweep.h: mg_unit.direct): no planner walk
+ * came before, so the piece owns its whole chunk_size cut whatever its
+ * pages, and this pagemap read is its residency walk and its key at once.
+ * Pages that are not present are not read, as ever; zero pages are not read
+ * either: they are zero bytes in the buffer. With skip_zero (no pattern
+ * matches zero bytes alone) a match that starts in the piece ends at most
+ * `width` bytes after it, in a page with data: a piece with none there
+ * holds no match and is left at that. */
+static void run_direct(mg_worker *w, const mg_unit *u)
+{
+    mg_sweep *c = w->c;
+    mg_target *p = u->p;
+    uint64_t ba, bb;
+    mg_unit_window(c, u, &ba, &bb);
+    uint64_t pa = ba & PAGE_MASK;
+    size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
+    int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
+    if (rc < 0) {
+        mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
+        return;
+    }
+    /* owned pages that are not present (zero pages too, with skip_zero:
+     * as the planner counts them) */
+    size_t o0 = (size_t)((u->own_start - pa) / MG_PAGE_SIZE);
+    size_t o1 = (size_t)((u->own_end - pa) / MG_PAGE_SIZE);
+    uint64_t absent = 0;
+    for (size_t i = o0; i < o1; i++)
+        absent +=
+            !(w->pm[i] & MG_PM_PRESENT) || (c->skip_zero && mg_pm_is_zero(w->pm[i], c->zero_pfn));
+    mg_stat_add(c, ST_NOT_PRESENT, absent * MG_PAGE_SIZE);
+    uint64_t reach = MG_MIN(bb, u->own_end + c->width);
+    size_t r1 = (size_t)((reach - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
+    if (absent == o1 - o0 && (!c->skip_zero || !has_data(w->pm, o1, r1, c->zero_pfn)))
+        return;
+    mg_dedupe_span sp = {
+        .pa = pa, .ba = ba, .bb = bb, .own_start = u->own_start, .own_end = u->own_end};
+    size_t nkey = c->dd ? mg_dedupe_frame_key(w->key, w->pm, np, &sp) : 0;
+    if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start))
+        return;
+    w->recording = nkey != 0;
+    mg_dedupe_rec_start(&w->rec, pa);
+    size_t n_pvr = 0, n_mem = 0;
+    add_ops(w, ba, bb, pa, ba, false, c->zero_pfn, &n_pvr, &n_mem);
+    if (read_ops(w, ba, np, n_pvr, n_mem)) {
+        for (size_t i = 0; i < np; i++) {
+            if (!mg_pm_is_zero(w->pm[i], c->zero_pfn))
+                continue;
+            uint64_t s = MG_MAX(ba, pa + i * MG_PAGE_SIZE);
+            uint64_t e = MG_MIN(bb, pa + (i + 1) * MG_PAGE_SIZE);
+            memset(w->buf + (s - ba), 0, (size_t)(e - s));
+            w->ok[i] = 1;
+        }
+        mg_scan_pieces(w, ba, bb, w->ok);
+    } else
+        w->rec.complete = false;
+    if (w->recording && w->rec.complete)
+        mg_dedupe_insert(c->dd, w->key, nkey, w->rec.data, w->rec.len);
+    w->recording = false;
+}
+
 void mg_run_unit(mg_worker *w, const mg_unit *u)
 {
     mg_sweep *c = w->c;
@@ -301,6 +377,19 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
     }
     if (u->batch) {
         run_batch(w, u);
+        return;
+    }
+    if (u->direct) {
+        /* a step of a direct region: its chunk_size cuts, one by one */
+        uint64_t chunk = c->set.chunk_size;
+        for (uint64_t a = u->own_start; a < u->own_end && !mg_pool_should_stop(c, p);) {
+            mg_unit piece = *u;
+            piece.own_start = a;
+            piece.own_end = a = MG_MIN(u->own_end, (a / chunk + 1) * chunk);
+            w->u = &piece;
+            run_direct(w, &piece);
+            w->u = u;
+        }
         return;
     }
     uint64_t ba, bb;
@@ -333,7 +422,7 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
     w->recording = nkey != 0;
     mg_dedupe_rec_start(&w->rec, pa);
     size_t n_pvr = 0, n_mem = 0;
-    add_ops(w, ba, bb, pa, ba, u->mem_only, &n_pvr, &n_mem);
+    add_ops(w, ba, bb, pa, ba, u->mem_only, 0, &n_pvr, &n_mem);
     if (read_ops(w, ba, np, n_pvr, n_mem))
         mg_scan_pieces(w, ba, bb, w->ok);
     else
