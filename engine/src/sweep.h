@@ -208,6 +208,13 @@ void mg_pool_finish(mg_sweep *c, mg_worker *ws, unsigned started);
  * or its process_timeout ran out (then reported once as MG_EVENT_TIMEOUT).
  * Must not be called with sink_lock held. */
 bool mg_pool_should_stop(mg_sweep *c, mg_target *p);
+/* The same decision before delivering a match of bytes already read, but
+ * for p only its process_timeout: a target found gone or unreadable
+ * meanwhile (p->skip, by another worker or the planner) has no more units
+ * read, yet the matches in bytes read while it was there are its, and are
+ * all delivered. The sink's own verdict on p (sink_done) is the caller's
+ * to check, under sink_lock. */
+bool mg_pool_should_cut(mg_sweep *c, mg_target *p);
 /* Nanoseconds after c->t0. */
 int64_t mg_sweep_now_ns(const mg_sweep *c);
 /* The rate limiter alone (no sleeping, no clock): reserve n bytes at time
@@ -223,6 +230,9 @@ bool mg_pool_pace(mg_sweep *c, mg_target *p, uint64_t n);
 int mg_worker_init(mg_worker *w, mg_sweep *c);
 void mg_worker_fini(mg_worker *w);
 void mg_run_unit(mg_worker *w, const mg_unit *u);
+/* Whether the process behind a pidfd has exited: its pid may then name
+ * another process already. -1 (no pidfd): not known, so no. */
+bool mg_pidfd_exited(int pidfd);
 /* The window of a unit: its owned bytes plus margin each side, clipped to
  * [u->lo, u->hi). Shared by mg_run_unit and mg_scan_buffer. */
 void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t *bb);
