@@ -94,6 +94,8 @@ typedef struct collector {
     unsigned delay_ms; /* sleep in each match callback: lets other workers'
                           matches queue up behind the sink */
     uint64_t events[MG_EVENT_KINDS];
+    /* the process and kind of the first 64 events only (events[] counts
+     * them all): a sweep of every process can have more */
     pid_t event_pids[64];
     mg_event_kind event_kinds[64]; /* the kind of each event_pids entry */
     size_t n_event_pids;

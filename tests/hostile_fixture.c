@@ -12,6 +12,8 @@
  * Then it serves commands read from stdin, one letter a line, until EOF:
  *   c  print "COUNT <n>" (uffd: faults seen; churn: cycles; forker: children)
  *   s  (fusetarget) start a thread that touches an uncached page: it blocks
+ *   m  start a thread that maps and unmaps a page in a loop (a writer of
+ *      the mmap lock); "c" then counts its cycles
  *
  * Modes:
  *   uffd        64 pages registered with userfaultfd (missing mode), pages
@@ -327,6 +329,18 @@ static void *churn_thread(void *arg)
     return NULL;
 }
 
+static void *map_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED)
+            munmap(p, PAGE);
+        atomic_fetch_add(&count, 1);
+    }
+    return NULL;
+}
+
 static void *fork_thread(void *arg)
 {
     (void)arg;
@@ -419,6 +433,9 @@ int main(int argc, char **argv)
             struct timespec ts = {0, 200000000};
             nanosleep(&ts, NULL);
             printf("STUCK\n");
+        } else if (line[0] == 'm') {
+            start_thread(map_thread);
+            printf("MAPPING\n");
         }
         fflush(stdout);
     }

@@ -79,12 +79,15 @@ static void fuse_cleanup(void)
 
 static void remove_odd_dir(const hproc *h);
 
+static void stop_mem_holder(void);
+
 static void stop_all(void)
 {
     for (int i = 0; i < N_H; i++) {
         hstop(&hp[i]);
         remove_odd_dir(&hp[i]);
     }
+    stop_mem_holder(); /* after the FUSE daemon (hp[0]): its end wakes it */
     fixture_stop(&normal);
     fuse_cleanup();
 }
@@ -546,8 +549,132 @@ Test(hostile, stuck_fuse_file)
     cr_assert_eq(re, rs, "the stuck page got read in");
     result_free(&res);
     run_free(&r);
-    hstop(t);
+    /* The daemon first: while it lives, anyone stuck reading the target's
+     * unserved page (another scanner on this machine, say) holds the
+     * target's mmap lock, and the target's exit waits for it for ever
+     * (exit_mmap takes the lock to write): killing the daemon ends every
+     * pending request. */
     hstop(d);
+    hstop(t);
+    fuse_cleanup();
+}
+
+/* A reader of the stuck page through /proc/PID/mem: it waits for the FUSE
+ * daemon holding the target's mmap lock (mem_rw keeps it across the I/O).
+ * Killed by stop_all after the daemon (hp[0]), whose end wakes it. */
+static pid_t mem_holder;
+
+static void stop_mem_holder(void)
+{
+    if (mem_holder > 0) {
+        kill(mem_holder, SIGKILL);
+        waitpid(mem_holder, NULL, 0);
+        mem_holder = 0;
+    }
+}
+
+/* The same stuck FUSE file, and now its target's mmap lock is held: a
+ * third process reads the stuck page through /proc/PID/mem (which holds the
+ * lock across FUSE I/O), and a thread of the target maps and unmaps (a
+ * writer queued behind that reader, so every new reader of the lock waits:
+ * pagemap, PAGEMAP_SCAN, process_vm_readv, mem). memgrep can't read that
+ * target until the daemon answers, never; with --timeout it must still
+ * end, incomplete (exit 3, the summary says timeout), not hang. */
+Test(hostile, stuck_fuse_locked_mm)
+{
+    need_root();
+    if (access("/dev/fuse", R_OK | W_OK) != 0)
+        cr_skip_test("no usable /dev/fuse: %s", strerror(errno));
+    snprintf(fuse_mnt, sizeof fuse_mnt, "/tmp/mg-hostile-fuse-XXXXXX");
+    cr_assert(mkdtemp(fuse_mnt), "mkdtemp: %s", strerror(errno));
+    hproc *d = &hp[0], *t = &hp[1];
+    hstart(d, "fusedaemon", fuse_mnt, 0);
+    if (d->skip[0]) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", d->skip);
+        fuse_cleanup();
+        cr_skip_test("FUSE mount unavailable: %s", why);
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/f", fuse_mnt);
+    hstart(t, "fusetarget", path, 0);
+    cr_assert_eq(kill(d->pid, SIGUSR1), 0);
+    cr_assert_eq(write(t->in_fd, "s\n", 2), 2);
+    char line[64];
+    cr_assert(hline(t, line, sizeof line) && !strcmp(line, "STUCK"));
+    uint64_t base = strtoull(hinfo(t, "region"), NULL, 16);
+    /* The writer first (its thread's stack is mapped with the lock free). */
+    cr_assert_eq(write(t->in_fd, "m\n", 2), 2);
+    cr_assert(hline(t, line, sizeof line) && !strcmp(line, "MAPPING"));
+    mem_holder = fork();
+    cr_assert_geq(mem_holder, 0);
+    if (mem_holder == 0) {
+        char mem[64], b[16];
+        snprintf(mem, sizeof mem, "/proc/%d/mem", (int)t->pid);
+        int fd = open(mem, O_RDONLY);
+        _exit(fd >= 0 && pread(fd, b, sizeof b, (off_t)(base + 100 * 4096)) > 0 ? 0 : 1);
+    }
+    /* The reader waits in the fault (state D), holding the lock. */
+    char stat_path[64], wchan[64] = "";
+    snprintf(stat_path, sizeof stat_path, "/proc/%d/wchan", (int)mem_holder);
+    for (int i = 0; i < 500 && strcmp(wchan, "filemap_fault"); i++) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+        FILE *f = fopen(stat_path, "r");
+        if (f) {
+            if (!fgets(wchan, sizeof wchan, f))
+                wchan[0] = '\0';
+            fclose(f);
+        }
+    }
+    if (strcmp(wchan, "filemap_fault")) {
+        stop_mem_holder();
+        cr_skip_test("the /proc/PID/mem reader of the stuck page waits in '%s', not in "
+                     "filemap_fault: this kernel does not hold the lock there",
+                     wchan);
+    }
+    /* The writer is stuck behind the reader: its count stops. */
+    unsigned long m0 = hcount(t), m1 = m0 + 1;
+    for (int i = 0; i < 25 && m1 != m0; i++) {
+        struct timespec pause_ts = {0, 200000000};
+        nanosleep(&pause_ts, NULL);
+        m0 = m1;
+        m1 = hcount(t);
+    }
+    if (m1 != m0) {
+        hstop(d);
+        stop_mem_holder();
+        cr_skip_test("the target's mmap/munmap thread never blocked behind the reader of the "
+                     "stuck page: its mmap lock is not held across the FUSE read here");
+    }
+
+    patset ps = {0};
+    want w[8];
+    hproc_wants(&ps, t, w, 0, 8); /* the plant (unreadable now): its pattern */
+    char pid_t_s[16];
+    snprintf(pid_t_s, sizeof pid_t_s, "%d", t->pid);
+    const char *extra[] = {"--timeout", "2", "-p", pid_t_s, NULL};
+    run r;
+    run_memgrep(&ps, extra, true, 0, &r);
+    cr_log_info("stuck mmap lock: memgrep --timeout 2 ended after %.2f s, exit %d", r.seconds,
+                r.status);
+    fprintf(stderr, "hostile: stuck mmap lock: memgrep --timeout 2 ended after %.2f s\n",
+            r.seconds);
+    cr_assert_eq(r.status, 3, "memgrep exit %d (want 3: timeout); stderr:\n%.2000s", r.status,
+                 r.err);
+    result res;
+    parse_json(&r, &res);
+    cr_assert(strstr(r.out, "\"complete\":false") && strstr(r.out, "\"stop_reason\":\"timeout\""),
+              "the summary does not say incomplete, timeout:\n%.2000s", r.out);
+    cr_assert_eq(res.n, 0u, "a match in a target whose memory could not be read");
+    /* no timing assertion, but a bound far from a hang: the timeout plus
+     * the watchdog's grace, with room for a loaded machine */
+    cr_assert_lt(r.seconds, 2 + 10.0, "memgrep --timeout 2 took %.1f s", r.seconds);
+    result_free(&res);
+    run_free(&r);
+    hstop(d); /* first: its end wakes the reader, and the writer after it */
+    stop_mem_holder();
+    hstop(t);
     fuse_cleanup();
 }
 

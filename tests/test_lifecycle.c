@@ -371,6 +371,98 @@ Test(lifecycle, pid_reuse_bytes_dropped)
 }
 
 /* ------------------------------------------------------------------ */
+/* Engine: a target that fails while its unit is delivered             */
+/* ------------------------------------------------------------------ */
+
+/* At the unit's first match the target is found gone elsewhere (what the
+ * planner's mg_target_failed does first, while this worker is in the sink:
+ * the race seen in sweep::all_processes on a loaded machine). */
+typedef struct failing_sink {
+    collector col;
+    mg_target *t;
+} failing_sink;
+
+static int fail_at_first(void *ctx, const mg_match *m)
+{
+    failing_sink *fs = ctx;
+    atomic_store(&fs->t->skip, true);
+    return collector_sink(&fs->col).match(&fs->col, m);
+}
+
+/* The unit's bytes were read while the target was there: every match in
+ * them is delivered, though the target fails after the first one. */
+Test(lifecycle, unit_read_is_delivered_whole)
+{
+    need_root();
+    fixture_start(&fb, NULL);
+    mg_target *t = calloc(1, sizeof(*t));
+    cr_assert(t);
+    atomic_init(&t->refs, 1);
+    t->info = (mg_process){.pid = fb.pid, .comm = "x", .exe = ""};
+    cr_assert_eq(mg_maps_read(fb.pid, &t->maps), 0);
+    const mg_region *r = NULL;
+    for (size_t i = 0; i < t->maps.n && !r; i++)
+        if (t->maps.regions[i].kind == MG_REGION_HEAP)
+            r = &t->maps.regions[i];
+    cr_assert(r, "the fixture has no [heap]");
+    /* The plain plants in [heap], one pattern each. */
+    mg_patterns *p = patterns_new();
+    want w[32];
+    size_t nw = 0;
+    for (size_t i = 0; i < fb.n_plants; i++) {
+        const plant *pl = &fb.plants[i];
+        if (strcmp(pl->kind, "plain") || pl->addr < r->start || pl->addr + pl->len > r->end)
+            continue;
+        char *m = fixture_marker(&fb, pl->name);
+        cr_assert_lt(nw, 32u);
+        w[nw] = (want){.pid = fb.pid,
+                       .addr = pl->addr,
+                       .len = pl->len,
+                       .pattern_id = add_pattern(p, MG_PATTERN_LITERAL, m, strlen(m), 0)};
+        nw++;
+        free(m);
+    }
+    compile_patterns(p);
+    cr_assert_geq(nw, 2u, "fewer than two plants in [heap]: nothing to show");
+    mg_settings s;
+    mg_default_settings(&s);
+    s.dedupe = false;
+    cr_assert_leq(r->end - r->start, s.chunk_size, "[heap] is larger than one unit");
+    failing_sink fs = {.t = t};
+    mg_sink sink = {.ctx = &fs, .match = fail_at_first};
+    mg_sweep c;
+    sweep_for(&c, p, &s, &sink);
+    t->c = &c;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)fb.pid);
+    t->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%d/mem", (int)fb.pid);
+    t->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+    cr_assert(t->pagemap_fd >= 0 && t->mem_fd >= 0);
+    t->pidfd = -1;
+    mg_unit u = {.p = t,
+                 .region = r,
+                 .own_start = r->start,
+                 .own_end = r->end,
+                 .lo = r->start,
+                 .hi = r->end};
+    mg_worker wk;
+    cr_assert_eq(mg_worker_init(&wk, &c), 0);
+    mg_run_unit(&wk, &u);
+    mg_worker_fini(&wk);
+    assert_exact_hits(&fs.col, w, nw, "a unit whose target failed at its first match");
+    /* and the target stays stopped: no further unit of it runs */
+    cr_assert(mg_pool_should_stop(&c, t));
+    close(t->pagemap_fd);
+    close(t->mem_fd);
+    mg_maps_free(&t->maps);
+    free(t);
+    mg_sweep_fini(&c);
+    collector_free(&fs.col);
+    mg_patterns_free(&p);
+}
+
+/* ------------------------------------------------------------------ */
 /* CLI                                                                 */
 /* ------------------------------------------------------------------ */
 

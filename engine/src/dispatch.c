@@ -105,8 +105,9 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
         .after = after,
     };
     /* A unit can hold many matches (and the sink take its time over each):
-     * deadlines and cancellation are looked at before each one. */
-    if (mg_pool_should_stop(c, p))
+     * deadlines and cancellation are looked at before each one. Not p's
+     * failure: these bytes were read before it (mg_pool_should_cut). */
+    if (mg_pool_should_cut(c, p))
         return atomic_load(&c->stop_reason) != MG_STOP_NONE ? MG_SINK_STOP : MG_SINK_NEXT_PROCESS;
     /* Decided under the sink lock: once the sink has said "next process"
      * or "stop", matches other workers found meanwhile are not delivered. */

@@ -166,7 +166,15 @@ static mg_target *open_target(mg_sweep *c, pid_t pid)
     p->info.pid = pid;
     p->info.comm = p->comm;
     p->info.exe = "";
-    int rc = mg_read_proc_stat(pid, &st0);
+    /* The pidfd first: it names one process, and everything read below by
+     * pid number (stat, cgroup, comm, exe, maps, the pagemap and mem fds)
+     * is that process's if it is still running after the last of them (a
+     * pid is only reused once its process is reaped). The start times
+     * alone don't tell: they count clock ticks (10 ms), and a pid can be
+     * reused within one. */
+    int fd = open_pidfd(pid);
+    p->pidfd = fd >= 0 ? fd : -1; /* -1: the start-time check alone */
+    int rc = fd == -ESRCH ? -ESRCH : mg_read_proc_stat(pid, &st0);
     if ((rc == 0 && st0.kthread) || !target_selected(c, p, pid)) {
         mg_target_unref(p);
         return NULL;
@@ -196,17 +204,11 @@ static mg_target *open_target(mg_sweep *c, pid_t pid)
         p->mem_fd = open_proc_file(pid, "mem");
         if (p->mem_fd < 0)
             p->mem_errno = -p->mem_fd;
-        /* The pidfd is taken before the check below, so it names the
-         * process the check finds (unit.c: process_vm_readv goes by pid
-         * number, and the pidfd tells if that process exited meanwhile). */
+        /* pid reuse: what was read and opened must be the pidfd's process
+         * (unit.c: process_vm_readv goes by pid number, and the pidfd tells
+         * if that process exited meanwhile), and the one we listed */
         what = "pid reused";
-        int fd = open_pidfd(pid);
-        p->pidfd = fd >= 0 ? fd : -1; /* -1: the start-time check alone */
-        rc = fd == -ESRCH ? -ESRCH : 0;
-    }
-    if (rc >= 0) {
-        /* pid reuse: the fds must belong to the process we listed */
-        rc = mg_read_proc_stat(pid, &st1);
+        rc = mg_pidfd_exited(p->pidfd) ? -ESRCH : mg_read_proc_stat(pid, &st1);
         if (rc == 0 && st1.starttime != st0.starttime)
             rc = -ESRCH;
     }
@@ -480,6 +482,11 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
         }
         mg_stat_add(c, ST_NOT_PRESENT, size - pr.present);
     }
+    /* Exited while it was walked: the regions walked after its memory went
+     * may have shown no present pages rather than an error (PAGEMAP_SCAN
+     * on an mm torn down), so it is reported gone here, once. */
+    if (!mg_pool_should_stop(c, p) && mg_pidfd_exited(p->pidfd))
+        mg_target_failed(c, p, -ESRCH, "exited while it was scanned");
     mg_target_unref(p);
 }
 

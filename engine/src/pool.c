@@ -32,23 +32,26 @@ int mg_sweep_stop(mg_sweep *c, int reason)
     return none; /* the reason already in force */
 }
 
-bool mg_pool_should_stop(mg_sweep *c, mg_target *p)
+/* The sweep's part of the decision; *now is the clock if a deadline needs it. */
+static bool sweep_stops(mg_sweep *c, double *now)
 {
+    *now = 0;
     if (atomic_load_explicit(&c->stop_reason, memory_order_relaxed) != MG_STOP_NONE)
         return true;
     if (c->set.cancel && c->set.cancel(c->set.cancel_ctx)) {
         mg_sweep_stop(c, MG_STOP_CANCELLED);
         return true;
     }
-    double now = c->deadline > 0 || c->set.process_timeout > 0 ? mg_now() : 0;
-    if (c->deadline > 0 && now >= c->deadline) {
+    *now = c->deadline > 0 || c->set.process_timeout > 0 ? mg_now() : 0;
+    if (c->deadline > 0 && *now >= c->deadline) {
         mg_sweep_stop(c, MG_STOP_TIMEOUT);
         return true;
     }
-    if (!p)
-        return false;
-    if (atomic_load(&p->skip))
-        return true;
+    return false;
+}
+
+static bool process_timed_out(mg_sweep *c, mg_target *p, double now)
+{
     uint64_t first = atomic_load_explicit(&p->first_unit_us, memory_order_relaxed);
     if (first && c->set.process_timeout > 0 &&
         (now - c->t0) * 1e6 - (double)first >= c->set.process_timeout * 1e6) {
@@ -57,6 +60,26 @@ bool mg_pool_should_stop(mg_sweep *c, mg_target *p)
         return true;
     }
     return false;
+}
+
+bool mg_pool_should_stop(mg_sweep *c, mg_target *p)
+{
+    double now;
+    if (sweep_stops(c, &now))
+        return true;
+    if (!p)
+        return false;
+    if (atomic_load(&p->skip))
+        return true;
+    return process_timed_out(c, p, now);
+}
+
+bool mg_pool_should_cut(mg_sweep *c, mg_target *p)
+{
+    double now;
+    if (sweep_stops(c, &now))
+        return true;
+    return p && process_timed_out(c, p, now);
 }
 
 /* ---- read pacing ---------------------------------------------------------- */

@@ -230,6 +230,13 @@ bool mg_pool_should_stop(mg_sweep *c, mg_target *p);
  * MG_DIRECT_STEP rounded down to a multiple of chunk_size, at least one;
  * steps fall on multiples of it, so on chunk cuts. */
 uint64_t mg_direct_step(const mg_sweep *c);
+/* The same decision before delivering a match of bytes already read, but
+ * for p only its process_timeout: a target found gone or unreadable
+ * meanwhile (p->skip, by another worker or the planner) has no more units
+ * read, yet the matches in bytes read while it was there are its, and are
+ * all delivered. The sink's own verdict on p (sink_done) is the caller's
+ * to check, under sink_lock. */
+bool mg_pool_should_cut(mg_sweep *c, mg_target *p);
 /* Nanoseconds after c->t0. */
 int64_t mg_sweep_now_ns(const mg_sweep *c);
 /* The rate limiter alone (no sleeping, no clock): reserve n bytes at time
@@ -247,6 +254,9 @@ void mg_worker_fini(mg_worker *w);
 /* Run a unit popped from the queue: a batch, a piece of a direct region,
  * or a unit inside one run of present pages. */
 void mg_run_unit(mg_worker *w, const mg_unit *u);
+/* Whether the process behind a pidfd has exited: its pid may then name
+ * another process already. -1 (no pidfd): not known, so no. */
+bool mg_pidfd_exited(int pidfd);
 /* The window of a unit: its owned bytes plus margin each side, clipped to
  * [u->lo, u->hi). Shared by mg_run_unit and mg_scan_buffer. */
 void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t *bb);

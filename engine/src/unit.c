@@ -108,9 +108,7 @@ static void collect(mg_worker *w, mg_read_op *ops, size_t n, uint64_t ba, uint8_
     }
 }
 
-/* Whether the process behind a pidfd has exited: its pid may then name
- * another process already. -1 (no pidfd): not known, so no. */
-static bool pidfd_exited(int pidfd)
+bool mg_pidfd_exited(int pidfd)
 {
     struct pollfd pf = {.fd = pidfd, .events = POLLIN};
     return pidfd >= 0 && poll(&pf, 1, 0) > 0 && (pf.revents & (POLLIN | POLLHUP));
@@ -179,7 +177,7 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
         /* process_vm_readv goes by pid number: if the target exited before
          * (or while) it read, the pid may have been reused and the bytes be
          * another process's. They are dropped, and the target is gone. */
-        if (pidfd_exited(p->pidfd)) {
+        if (mg_pidfd_exited(p->pidfd)) {
             mg_target_failed(c, p, -ESRCH, "process_vm_readv");
             return false;
         }
