@@ -58,7 +58,7 @@
 #define MG_HITS_INITIAL 1024 /* hits buffered per scan before growing */
 #define MG_HITS_FLUSH 65536 /* past this, report the hits that are final */
 
-/* ---- lazy regexes (factors.c, patterns.c, matcher.c) ---- */
+/* ---- lazy regexes (factors.c, patterns.c, patterns_lazy.c, matcher.c) ---- */
 
 /* A regex is found through literal factors (at least MG_FACTOR_MIN bytes,
  * at most MG_FACTORS_MAX of them, each at most MG_FACTOR_LEN bytes) and

@@ -10,7 +10,7 @@
  * piece). Hyperscan reports every end offset; several ends of one start are
  * folded into one record per (pattern, start), the longest.
  *
- * Lazy regexes (patterns.c, factors.c) are not in the main database: their
+ * Lazy regexes (patterns_lazy.c, factors.c) are not in the main database: their
  * literal factors are. Each factor hit runs the regex, compiled alone on its
  * first hit, over a window of the piece around the hit, and only ends E the
  * window decides the same way as the whole piece are taken: the window holds

@@ -68,7 +68,7 @@ struct mg_patterns {
     mg_expr *exprs;
     size_t n_exprs, cap_exprs;
     hs_database_t *db;
-    /* the plan (patterns.c, mg_patterns_plan): lazy expressions and factors */
+    /* the plan (patterns_lazy.c, mg_patterns_plan): lazy expressions and factors */
     int lazy_mode; /* MG_LAZY_* */
     bool planned;
     mg_lazy_ent *lazy;
@@ -84,6 +84,8 @@ struct mg_patterns {
  * (idempotent; the compile and the database cache call it). Returns 0 or
  * -ENOMEM. */
 int mg_patterns_plan(mg_patterns *p);
+/* Forget the plan (the set changed). */
+void mg_patterns_plan_free(mg_patterns *p);
 /* The main database's expressions, flags and ids (arrays malloc'd; free
  * them); returns their number or -ENOMEM. After mg_patterns_plan. */
 int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **flags,

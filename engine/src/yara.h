@@ -1,11 +1,13 @@
 /* yara.h - YARA rules: the parsed rule set, its strings as patterns of the
  * set's one Hyperscan database, and the evaluator (internal).
  *
- *   yara_parse.c  lexer and recursive-descent parser (rules, strings,
- *                 conditions, includes); each string becomes one pattern
- *                 of the mg_patterns set, owned by the rule set (owner =
- *                 global string index + 1), with its expressions (nocase,
- *                 wide, xor keys, base64 forms...) and fullword checks
+ *   yara_parse.c  rules, meta, includes, the public API; with
+ *                 yara_lex.c (lexer), yara_cond.c (conditions) and
+ *                 yara_strings.c (strings), sharing yara_internal.h.
+ *                 Each string becomes one pattern of the mg_patterns set,
+ *                 owned by the rule set (owner = global string index + 1),
+ *                 with its expressions (nocase, wide, xor keys, base64
+ *                 forms...) and fullword checks
  *   yara_eval.c   per-process match lists, integer reads at virtual
  *                 addresses, YARA's condition semantics (undefined values),
  *                 the results handed to mg_sink.rule
@@ -124,7 +126,7 @@ typedef struct mg_yara {
     char **skipped; /* one warning line per rule dropped as unsupported */
     size_t n_skipped;
     size_t n_loop_vars; /* deepest nesting of for-in variables */
-    /* Rule names by hash (yara_parse.c find_rule): rule index + 1, 0 empty;
+    /* Rule names by hash (yara_parse.c yara_find_rule): rule index + 1, 0 empty;
      * index_cap a power of two; the first index_n rules are in it. */
     uint32_t *name_index;
     size_t index_cap, index_n;
