@@ -102,7 +102,9 @@ static struct {
     int nr;
 } trapped[] = {
     {"process_vm_writev", -1},
+#if !CLI_SANDBOX_FOR_LSAN /* LeakSanitizer's exit-time check ptraces our threads */
     {"ptrace", -1},
+#endif
     {"execve", -1},
     {"execveat", -1},
 };
@@ -220,6 +222,27 @@ static int build_filter(scmp_filter_ctx f, const cli_sandbox_needs *n)
         rc = allow_masked(f, "clone", 0, CLONE_THREAD, CLONE_THREAD);
     if (!rc)
         rc = rule(f, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
+#if CLI_SANDBOX_FOR_LSAN
+    /* Sanitizer test builds only (sandbox.h): LeakSanitizer's leak check at
+     * exit clones a tracer task (CLONE_VM | CLONE_UNTRACED, no
+     * CLONE_THREAD) that lets itself be the ptracer (PR_SET_PTRACER), dies
+     * with its parent (PR_SET_PDEATHSIG), ptrace-attaches each of our
+     * threads (listed with the old getdents), reads their registers and
+     * detaches; the parent waits for it (wait4). */
+    uint64_t tracer = CLONE_VM | CLONE_UNTRACED;
+    if (!rc)
+        rc = allow_masked(f, "clone", 0, CLONE_THREAD | tracer, tracer);
+    if (!rc)
+        rc = allow(f, "ptrace");
+    if (!rc)
+        rc = allow(f, "wait4");
+    if (!rc)
+        rc = allow(f, "getdents");
+    if (!rc)
+        rc = allow_eq(f, "prctl", 0, PR_SET_PTRACER);
+    if (!rc)
+        rc = allow_eq(f, "prctl", 0, PR_SET_PDEATHSIG);
+#endif
     /* ioctl: PAGEMAP_SCAN, and TCGETS for isatty (not TIOCSTI & co). */
     if (!rc)
         rc = allow_eq(f, "ioctl", 1, SANDBOX_PAGEMAP_SCAN);

@@ -536,6 +536,14 @@ uint64_t zero_page_pfn(void)
     return pfn;
 }
 
+double test_timeout_scale(void)
+{
+    const char *v = getenv("MG_TEST_TIMEOUT_SCALE");
+    char *end;
+    double f = v && *v ? strtod(v, &end) : 1.0;
+    return v && *v && !*end && f > 1.0 && f <= 100.0 ? f : 1.0;
+}
+
 mg_residency residency_mode = MG_RESIDENCY_AUTO;
 
 void settings_for(mg_settings *s, const pid_t *pids, size_t n)

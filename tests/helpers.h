@@ -170,6 +170,10 @@ extern mg_residency residency_mode;
         fn();                                                                                      \
     }
 
+/* MG_TEST_TIMEOUT_SCALE (tests/timeout_scale.c) as a number >= 1, for a
+ * test's own watchdogs: 1 if unset or not a number above 1. */
+double test_timeout_scale(void);
+
 /* settings with the fixture's pid(s) and residency_mode. */
 void settings_for(mg_settings *s, const pid_t *pids, size_t n);
 

@@ -35,15 +35,26 @@ static void report(const char *name, long ret)
     fflush(stdout);
 }
 
-/* A child that waits to be killed (and dies with us). */
+/* A child that waits to be killed (and dies with us). Returns once the
+ * child has asked for that: a child stopped by the ptrace action before
+ * its prctl would outlive us, stopped, holding our stdout and stderr. */
 static pid_t child(void)
 {
     pid_t parent = getpid();
+    int ready[2];
+    if (pipe(ready) != 0) {
+        perror("sandbox_probe: pipe");
+        exit(3);
+    }
     pid_t pid = fork();
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(0);
+        close(ready[0]);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(0);
+        close(ready[1]);
         for (;;)
             pause();
     }
@@ -51,6 +62,13 @@ static pid_t child(void)
         perror("sandbox_probe: fork");
         exit(3);
     }
+    close(ready[1]);
+    char c;
+    if (read(ready[0], &c, 1) != 1) {
+        fprintf(stderr, "sandbox_probe: the child did not start\n");
+        exit(3);
+    }
+    close(ready[0]);
     return pid;
 }
 

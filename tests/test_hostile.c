@@ -2,9 +2,9 @@
  * run (tests/hostile_fixture.c): a userfaultfd region, a stuck FUSE file
  * system, mmap churn and fork storms, control bytes in names, pid reuse and
  * an unprivileged caller. Each sweep runs `memgrep scan --json` in a child
- * under a watchdog (killed after SWEEP_BOUND_S: a failure, never a hang of
- * the suite), next to a normal fixture whose exact set of plants must be
- * found, and no match may name any other process. Needs root. */
+ * under a watchdog (killed after SWEEP_BOUND_S, times MG_TEST_TIMEOUT_SCALE
+ * in slow configurations: a failure, never a hang of the suite), next to a normal fixture whose
+ * exact set of plants must be found, and no match may name any other process. Needs root. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +30,7 @@
 #include "helpers.h"
 #include "json.h"
 
-#define SWEEP_BOUND_S 60
+#define SWEEP_BOUND_S (60 * test_timeout_scale())
 #define NOBODY 65534
 /* What hostile_fixture.c sets (kept in step by the exact comparison). */
 #define ODD_COMM "\n\"\x1b[2J\xff\xc3(\\"
@@ -318,7 +318,7 @@ static void run_memgrep(const patset *ps, const char *const *extra, bool json, u
     r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
     r->out = slurp(out, &r->out_len);
     r->err = slurp(err, &r->err_len);
-    cr_assert_not(r->killed, "memgrep did not finish within %d s (killed); stderr:\n%.2000s",
+    cr_assert_not(r->killed, "memgrep did not finish within %.0f s (killed); stderr:\n%.2000s",
                   SWEEP_BOUND_S, r->err);
     cr_assert(WIFEXITED(ws), "memgrep died by signal %d; stderr:\n%.2000s", WTERMSIG(ws), r->err);
 }
