@@ -970,3 +970,41 @@ Test(scan, uncompiled_set)
     cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), MG_ENOTCOMPILED);
     mg_patterns_free(&p);
 }
+
+/* Special mappings ([vvar], [vdso], [vsyscall]...) are never read: each is
+ * counted as skipped, and no read of one fails (a read of [vvar] would be an
+ * EFAULT event). The expectation comes from the fixture's own maps. */
+Test(scan, special_mappings_skipped_not_read)
+{
+    start();
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)fx.pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "open %s", path);
+    uint64_t special = 0;
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long lo, hi;
+        if (sscanf(line, "%llx-%llx", &lo, &hi) == 2 &&
+            (strstr(line, "[vvar") || strstr(line, "[vdso]") || strstr(line, "[vsyscall]")))
+            special += hi - lo;
+    }
+    fclose(f);
+    cr_assert_gt(special, 0u, "the fixture has no special mapping");
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, "whatever", 8, 0);
+    compile_patterns(p);
+    mg_settings s;
+    settings_for(&s, &fx.pid, 1);
+    collector c = {0};
+    mg_sink sink = collector_sink(&c);
+    mg_stats st;
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, NULL), 0);
+    for (int k = 0; k < MG_EVENT_KINDS; k++)
+        cr_assert_eq(st.events[k], 0u, "%" PRIu64 " %s event(s) scanning the fixture", st.events[k],
+                     mg_event_kind_name((mg_event_kind)k));
+    cr_assert_geq(st.bytes_skipped_special, special,
+                  "special bytes skipped %" PRIu64 ", maps %" PRIu64, st.bytes_skipped_special,
+                  special);
+    mg_patterns_free(&p);
+}
