@@ -256,7 +256,11 @@ static void check_fixture_info(const mg_proc_info *p)
     free(cg);
     snprintf(want_cmd, sizeof want_cmd, "%s --token %s", getenv("MG_FIXTURE"), fx.token);
     cr_assert_str_eq(p->cmdline, want_cmd);
-    cr_assert_eq(p->state, stat_state(fx.pid));
+    /* a live fixture is sleeping or, for a moment now and then, running:
+     * the state read by mg_proc_get is one of the states the kernel shows */
+    char now = stat_state(fx.pid);
+    cr_assert(p->state == now || (strchr("RS", p->state) && strchr("RS", now)),
+              "state %c, /proc says %c", p->state, now);
     cr_assert_eq(p->flags, 0u);
     cr_assert_eq(p->rss, (uint64_t)proc_kb(fx.pid, "status", "VmRSS") * 1024u);
 }
