@@ -21,6 +21,7 @@
 
 #include "fixture.h"
 #include "helpers.h"
+#include "investigate_target.h"
 #include "json.h"
 
 #define PAGE 4096u
@@ -617,73 +618,25 @@ Test(investigate, maps_equals_proc_maps_and_smaps_rss)
 /* at a page that is not present, wide, and pseudo-random bytes        */
 /* ------------------------------------------------------------------ */
 
-#define T_SIZE (3u << 20)
-#define T_RANDOM_PAGES 24u
-
-typedef struct target {
-    pid_t pid;
-    uint64_t start, end; /* the region: PROT_NONE guards on both sides */
-    uint64_t across, at_hole, wide; /* where the planted runs start */
-    size_t across_len, at_hole_len;
-} target;
-
-static void fill_target(uint8_t *m, target *t)
-{
-    /* pseudo-random bytes, rich in runs: printable, tab, 0x7f, 0x80+, NUL */
-    uint32_t x = 12345;
-    for (size_t i = 0; i < T_RANDOM_PAGES * PAGE; i++) {
-        x = x * 1103515245u + 12345u;
-        uint32_t r = x >> 16;
-        m[i] = r % 7 == 0 ? (uint8_t)(r >> 3) : r % 11 == 0 ? '\t' : (uint8_t)(0x20 + r % 95);
-    }
-    /* straddling start + MG_STRINGS_CHUNK: 100 characters */
-    t->across = t->start + MG_STRINGS_CHUNK - 37;
-    t->across_len = 100;
-    uint8_t *a = m + MG_STRINGS_CHUNK - 37;
-    a[-1] = 0;
-    for (size_t i = 0; i < t->across_len; i++)
-        a[i] = (uint8_t)('a' + i % 26);
-    a[t->across_len] = 0;
-    /* ending at the last byte of a page whose next page is never touched */
-    uint64_t page = 2u << 20;
-    t->at_hole_len = strlen("ends-at-a-page-not-present-X");
-    t->at_hole = t->start + page - t->at_hole_len;
-    memcpy(m + page - t->at_hole_len - 1, "\0ends-at-a-page-not-present-X", t->at_hole_len + 1);
-    /* UTF-16LE at an odd address */
-    t->wide = t->start + (2u << 20) + 3 * PAGE + 1;
-    const char *w = "wide-run-in-utf16";
-    uint8_t *d = m + (2u << 20) + 3 * PAGE + 1;
-    for (size_t i = 0; w[i]; i++) {
-        d[2 * i] = (uint8_t)w[i];
-        d[2 * i + 1] = 0;
-    }
-}
-
 static void start_target(target *t)
 {
+    const char *exe = getenv("MG_INVESTIGATE_TARGET");
+    cr_assert(exe && *exe, "MG_INVESTIGATE_TARGET is not set (run through meson test)");
     int p[2];
     cr_assert_eq(pipe(p), 0);
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
         close(p[0]);
-        uint8_t *g = mmap(NULL, T_SIZE + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (g == MAP_FAILED || mprotect(g + PAGE, T_SIZE, PROT_READ | PROT_WRITE) < 0)
-            _exit(3);
-        madvise(g + PAGE, T_SIZE, MADV_NOHUGEPAGE); /* pages present one by one */
-        target tt = {.start = (uint64_t)(uintptr_t)(g + PAGE)};
-        tt.end = tt.start + T_SIZE;
-        fill_target(g + PAGE, &tt);
-        if (write(p[1], &tt, sizeof tt) != (ssize_t)sizeof tt)
-            _exit(3);
-        for (;;)
-            pause();
+        dup2(p[1], STDOUT_FILENO);
+        execl(exe, exe, (char *)NULL);
+        _exit(127);
     }
     close(p[1]);
-    cr_assert_eq(read(p[0], t, sizeof *t), (ssize_t)sizeof *t);
+    child = pid;
+    cr_assert_eq(read(p[0], t, sizeof *t), (ssize_t)sizeof *t, "%s wrote no target", exe);
     close(p[0]);
     t->pid = pid;
-    child = pid;
 }
 
 static char *range_arg(uint64_t a, uint64_t b)
