@@ -732,18 +732,8 @@ Test(investigate, dump_equals_mem_with_holes_where_not_present)
 
     /* several regions: a directory of START-END.bin */
     cr_assert_geq(asprintf(&out, "%s/all", dir), 0);
-#if defined(__SANITIZE_ADDRESS__)
-    /* Under ASan the forked target carries the sanitizer's shadow
-     * reservations (terabytes of anonymous memory, nearly none present),
-     * which a whole-process dump walks 1 MiB at a time: name two regions
-     * instead (the same directory output). */
-    run_result all =
-        memgrep((const char *[]){"dump", pid, "stack", range, "-o", out, "--json", NULL});
-    const size_t min_regions = 2;
-#else
     run_result all = memgrep((const char *[]){"dump", pid, "-o", out, "--json", NULL});
     const size_t min_regions = 6;
-#endif
     cr_assert_eq(all.status, 0, "%s", all.err);
     json_lines la = parse_lines(&all);
     cr_assert_geq(la.n, min_regions);
