@@ -553,3 +553,47 @@ void settings_for(mg_settings *s, const pid_t *pids, size_t n)
     s->n_pids = n;
     s->residency = residency_mode;
 }
+
+int child_collect(pid_t pid, int out_fd, int err_fd, char **out, size_t *out_len, char **err,
+                  size_t *err_len)
+{
+    struct {
+        int fd;
+        char **d;
+        size_t *n;
+        size_t cap;
+    } s[2] = {{out_fd, out, out_len, 0}, {err_fd, err, err_len, 0}};
+    *out = *err = NULL;
+    *out_len = *err_len = 0;
+    int open_fds = (out_fd >= 0) + (err_fd >= 0);
+    while (open_fds) {
+        struct pollfd pfd[2] = {{.fd = s[0].fd, .events = POLLIN},
+                                {.fd = s[1].fd, .events = POLLIN}};
+        cr_assert_gt(poll(pfd, 2, 90000), 0, "child %d produced nothing for 90 s", (int)pid);
+        for (int i = 0; i < 2; i++) {
+            if (s[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            if (*s[i].n + 65536 + 1 > s[i].cap) {
+                s[i].cap = (*s[i].n + 65536 + 1) * 2;
+                *s[i].d = realloc(*s[i].d, s[i].cap);
+                cr_assert(*s[i].d);
+            }
+            ssize_t n = read(s[i].fd, *s[i].d + *s[i].n, 65536);
+            if (n <= 0) {
+                close(s[i].fd);
+                s[i].fd = -1;
+                open_fds--;
+                continue;
+            }
+            *s[i].n += (size_t)n;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!*s[i].d)
+            *s[i].d = malloc(1);
+        (*s[i].d)[*s[i].n] = '\0';
+    }
+    int ws;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    return ws;
+}

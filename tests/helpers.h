@@ -177,4 +177,10 @@ double test_timeout_scale(void);
 /* settings with the fixture's pid(s) and residency_mode. */
 void settings_for(mg_settings *s, const pid_t *pids, size_t n);
 
+/* Read out_fd and err_fd (either may be -1) to EOF into NUL-terminated
+ * malloc'd buffers (never NULL), closing them, then reap pid; fails the test
+ * if nothing comes for 90 s. Returns pid's wait status. */
+int child_collect(pid_t pid, int out_fd, int err_fd, char **out, size_t *out_len, char **err,
+                  size_t *err_len);
+
 #endif

@@ -93,42 +93,7 @@ static run_result run_prog(const char *const *argv)
     close(out[1]);
     close(err[1]);
     run_result r = {.pid = pid};
-    struct {
-        int fd;
-        char **d;
-        size_t *n;
-        size_t cap;
-    } s[2] = {{out[0], &r.out, &r.out_len, 0}, {err[0], &r.err, &r.err_len, 0}};
-    int open_fds = 2;
-    while (open_fds) {
-        struct pollfd pfd[2] = {{.fd = s[0].fd, .events = POLLIN},
-                                {.fd = s[1].fd, .events = POLLIN}};
-        cr_assert_gt(poll(pfd, 2, 90000), 0, "%s produced nothing for 90 s", argv[0]);
-        for (int i = 0; i < 2; i++) {
-            if (s[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            if (*s[i].n + 65536 + 1 > s[i].cap) {
-                s[i].cap = (*s[i].n + 65536 + 1) * 2;
-                *s[i].d = realloc(*s[i].d, s[i].cap);
-                cr_assert(*s[i].d);
-            }
-            ssize_t n = read(s[i].fd, *s[i].d + *s[i].n, 65536);
-            if (n <= 0) {
-                close(s[i].fd);
-                s[i].fd = -1;
-                open_fds--;
-                continue;
-            }
-            *s[i].n += (size_t)n;
-        }
-    }
-    for (int i = 0; i < 2; i++) {
-        if (!*s[i].d)
-            *s[i].d = malloc(1);
-        (*s[i].d)[*s[i].n] = '\0';
-    }
-    int ws;
-    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    int ws = child_collect(pid, out[0], err[0], &r.out, &r.out_len, &r.err, &r.err_len);
     cr_assert(WIFEXITED(ws), "%s died by signal %d; stderr: %s", argv[0], WTERMSIG(ws), r.err);
     r.status = WEXITSTATUS(ws);
     return r;

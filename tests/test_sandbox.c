@@ -102,43 +102,7 @@ static pid_t spawn(const char *exe, const char *const *args, int out_fd, int err
 static run_result collect(pid_t pid, int out_fd, int err_fd)
 {
     run_result r = {0};
-    struct {
-        int fd;
-        char **d;
-        size_t *n;
-        size_t cap;
-    } s[2] = {{out_fd, &r.out, &r.out_len, 0}, {err_fd, &r.err, &r.err_len, 0}};
-    int open_fds = (out_fd >= 0) + (err_fd >= 0);
-    while (open_fds) {
-        struct pollfd pfd[2] = {{.fd = s[0].fd, .events = POLLIN},
-                                {.fd = s[1].fd, .events = POLLIN}};
-        int pr = poll(pfd, 2, 90000);
-        cr_assert_gt(pr, 0, "no output for 90 s");
-        for (int i = 0; i < 2; i++) {
-            if (s[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            if (*s[i].n + 65536 + 1 > s[i].cap) {
-                s[i].cap = (*s[i].n + 65536 + 1) * 2;
-                *s[i].d = realloc(*s[i].d, s[i].cap);
-                cr_assert(*s[i].d);
-            }
-            ssize_t n = read(s[i].fd, *s[i].d + *s[i].n, 65536);
-            if (n <= 0) {
-                close(s[i].fd);
-                s[i].fd = -1;
-                open_fds--;
-                continue;
-            }
-            *s[i].n += (size_t)n;
-        }
-    }
-    for (int i = 0; i < 2; i++) {
-        if (!*s[i].d)
-            *s[i].d = malloc(1);
-        (*s[i].d)[*s[i].n] = '\0';
-    }
-    int ws;
-    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    int ws = child_collect(pid, out_fd, err_fd, &r.out, &r.out_len, &r.err, &r.err_len);
     r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
     r.signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
     return r;
