@@ -162,8 +162,8 @@ int cli_parse_number(const char *opt, const char *s, uint64_t min, uint64_t max,
 int cli_parse_size(const char *opt, const char *s, uint64_t *out);
 /* A duration: a number (digits, optionally '.' and digits) with an
  * optional unit ms, s, m or h; none means seconds: "30s", "2m", "1.5",
- * "500ms", "1h". At least 0, at most 10 years. In seconds.
- * FIXME(merge): cli/parse.c's mg_cli_parse_duration replaces this one. */
+ * "500ms", "1h". At least 0, at most MG_MAX_SECONDS. In seconds
+ * (mg_cli_parse_duration). */
 int cli_parse_duration(const char *opt, const char *s, double *out);
 /* A size as the user would type it: "256M", "4K", "4097". */
 const char *cli_format_size(uint64_t v, char *buf, size_t size);

@@ -8,9 +8,10 @@
 
 #include <stdint.h>
 
-/* Longest duration accepted, in seconds (about 31.7 years). Chosen so that
- * any accepted duration fits in int64 nanoseconds (9.2e18) with room. */
-#define MG_CLI_MAX_DURATION 1e9
+#include "memgrep/memgrep.h"
+
+/* Longest duration accepted: the engine's (MG_MAX_SECONDS). */
+#define MG_CLI_MAX_DURATION MG_MAX_SECONDS
 
 /*
  * Bytes with an optional binary suffix: "65536", "64K", "1M", "2G" (the

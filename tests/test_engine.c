@@ -317,3 +317,100 @@ Test(engine, version_from_the_project)
     cr_assert_str_eq(MG_VERSION, v);
     cr_assert_str_eq(MG_VERSION, MESON_PROJECT_VERSION);
 }
+
+Test(engine, version_at_run_time_is_the_headers)
+{
+    cr_assert_str_eq(mg_version(), MG_VERSION);
+    cr_assert_eq(mg_version_api(), (unsigned)MG_API_VERSION);
+    cr_assert_eq(mg_version_api() >> 16, (unsigned)MG_VERSION_MAJOR);
+}
+
+/* ---- argument checks: -EINVAL, never a crash (review D5) ----------------- */
+
+Test(engine, null_out_arguments_are_einval)
+{
+    cr_assert_eq(mg_patterns_new(NULL), -EINVAL);
+    cr_assert_eq(mg_default_settings(NULL), -EINVAL);
+    mg_patterns *p = patterns_new();
+    mg_error err = {{0}};
+    cr_assert_eq(mg_patterns_add_file(p, NULL, 0, &err), -EINVAL);
+    cr_assert_eq(mg_patterns_add_file(NULL, "/dev/null", 0, &err), -EINVAL);
+    mg_patterns_free(&p);
+}
+
+Test(engine, pids_null_with_a_count_is_einval)
+{
+    mg_patterns *p = literal_set("needle");
+    mg_settings s;
+    mg_default_settings(&s);
+    s.n_pids = 3; /* and s.pids NULL */
+    mg_error err = {{0}};
+    cr_assert_eq(mg_scan(p, &s, NULL, NULL, &err), -EINVAL);
+    cr_assert_not_null(strstr(err.message, "pids"), "%s", err.message);
+    mg_patterns_free(&p);
+}
+
+Test(engine, unknown_flags_are_einval)
+{
+    mg_patterns *p = patterns_new();
+    mg_error err = {{0}};
+    cr_assert_eq(mg_patterns_add(p, MG_PATTERN_LITERAL, "abc", 3, 1u << 7, NULL, &err), -EINVAL);
+    cr_assert_not_null(strstr(err.message, "flags"), "%s", err.message);
+    cr_assert_eq(mg_patterns_add_list(p, "abc\n", 4, "list", 1u << 9, &err), -EINVAL);
+    cr_assert_eq(mg_patterns_count(p), 0);
+    cr_assert_eq(mg_patterns_add(p, MG_PATTERN_LITERAL, "abc", 3, MG_PATTERN_CASELESS, NULL, &err),
+                 0);
+    mg_patterns_free(&p);
+}
+
+/* Reserved space: not zero in a struct the library reads is -EINVAL, so a
+ * field added there later is never taken from garbage. */
+Test(engine, reserved_fields_are_checked)
+{
+    mg_patterns *p = literal_set("needle");
+    mg_settings s;
+    mg_default_settings(&s);
+    for (size_t i = 0; i < sizeof(s.reserved) / sizeof(s.reserved[0]); i++)
+        cr_assert_eq(s.reserved[i], 0);
+    s.reserved[7] = 1;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_scan(p, &s, NULL, NULL, &err), -EINVAL);
+    cr_assert_not_null(strstr(err.message, "reserved"), "%s", err.message);
+    mg_default_settings(&s);
+    int dummy;
+    mg_sink sink = {.reserved = {&dummy}};
+    cr_assert_eq(mg_scan(p, &s, &sink, NULL, &err), -EINVAL);
+    cr_assert_eq(mg_scan_buffer(p, "x", 1, 0x1000, 4096, 0, &sink, NULL), -EINVAL);
+    mg_patterns_free(&p);
+}
+
+/* D11: one longest duration, the engine's, which the CLI's parser takes. */
+Test(engine, longest_duration_is_mg_max_seconds)
+{
+    mg_patterns *p = literal_set("needle");
+    mg_settings s;
+    mg_default_settings(&s);
+    s.timeout = MG_MAX_SECONDS * 10;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_scan(p, &s, NULL, NULL, &err), -EINVAL);
+    s.timeout = 0;
+    s.process_timeout = MG_MAX_SECONDS * 10;
+    cr_assert_eq(mg_scan(p, &s, NULL, NULL, &err), -EINVAL);
+    mg_patterns_free(&p);
+}
+
+/* D12: a buffer described past 2^64 is refused, not silently unscanned. */
+Test(engine, scan_buffer_past_the_top_is_einval)
+{
+    mg_patterns *p = literal_set("needle");
+    char buf[64] = "....needle....";
+    cr_assert_eq(mg_scan_buffer(p, buf, sizeof(buf), UINT64_MAX - 16, 4096, 0, NULL, NULL),
+                 -EINVAL);
+    cr_assert_eq(
+        mg_scan_buffer(p, buf, sizeof(buf), 0 - (uint64_t)sizeof(buf), 4096, 0, NULL, NULL),
+        -EINVAL);
+    mg_stats st;
+    cr_assert_eq(mg_scan_buffer(p, buf, sizeof(buf), UINT64_MAX - 4096, 4096, 0, NULL, &st), 0);
+    cr_assert_eq(st.matches, 1);
+    mg_patterns_free(&p);
+}

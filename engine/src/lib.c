@@ -62,14 +62,35 @@ MG_API const char *mg_stop_reason_name(mg_stop_reason reason)
     return (unsigned)reason < sizeof(names) / sizeof(names[0]) ? names[reason] : "unknown";
 }
 
-MG_API void mg_default_settings(mg_settings *s)
+MG_API const char *mg_version(void)
 {
+    return MG_VERSION;
+}
+
+MG_API unsigned mg_version_api(void)
+{
+    return MG_API_VERSION;
+}
+
+MG_API int mg_default_settings(mg_settings *s)
+{
+    MG_CHECK_ARG(s, NULL, "mg_default_settings: s must not be NULL");
     memset(s, 0, sizeof(*s));
     s->chunk_size = MG_DEFAULT_CHUNK_SIZE;
     s->context = MG_DEFAULT_CONTEXT;
     s->mem_reader = MG_MEM_READER_AUTO;
     s->unbounded_width = MG_DEFAULT_UNBOUNDED_WIDTH;
     s->dedupe = true;
+    return 0;
+}
+
+bool mg_reserved_zero(const void *reserved, size_t size)
+{
+    const uint8_t *b = reserved;
+    for (size_t i = 0; i < size; i++)
+        if (b[i])
+            return false;
+    return true;
 }
 
 MG_API size_t mg_page_size(void)

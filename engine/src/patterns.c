@@ -17,6 +17,7 @@
 
 MG_API int mg_patterns_new(mg_patterns **out)
 {
+    MG_CHECK_ARG(out, NULL, "mg_patterns_new: out must not be NULL");
     *out = calloc(1, sizeof(**out));
     if (!*out)
         return -ENOMEM;
@@ -204,6 +205,8 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
         return mg_fail(err, MG_EPATTERN, "%s: empty %s pattern", source, kind_name(kind));
     if (kind != MG_PATTERN_LITERAL && kind != MG_PATTERN_HEX && kind != MG_PATTERN_REGEX)
         return mg_fail(err, -EINVAL, "%s: unknown pattern kind %d", source, (int)kind);
+    if (flags & ~(unsigned)(MG_PATTERN_CASELESS | MG_PATTERN_WIDE))
+        return mg_fail(err, -EINVAL, "%s: unknown pattern flags 0x%x", source, flags);
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 16;
         mg_pat *np = realloc(p->pats, cap * sizeof(*np));
@@ -341,6 +344,8 @@ MG_API int mg_patterns_add_list(mg_patterns *p, const char *text, size_t len, co
 {
     if (!p || (!text && len))
         return mg_fail(err, -EINVAL, "invalid argument");
+    MG_CHECK_ARG(!(flags & ~(unsigned)(MG_PATTERN_CASELESS | MG_PATTERN_WIDE)), err,
+                 "mg_patterns_add_list: unknown flags 0x%x", flags);
     size_t n_pats = p->n, n_exprs = p->n_exprs, lineno = 0;
     const char *prefix = name ? name : "patterns";
     size_t prefix_len = strlen(prefix);
@@ -382,6 +387,7 @@ MG_API int mg_patterns_add_list(mg_patterns *p, const char *text, size_t len, co
 
 MG_API int mg_patterns_add_file(mg_patterns *p, const char *path, unsigned flags, mg_error *err)
 {
+    MG_CHECK_ARG(p && path, err, "mg_patterns_add_file: p and path must not be NULL");
     char *buf = NULL;
     size_t len = 0;
     int rc = mg_read_file(path, &buf, &len);

@@ -65,15 +65,31 @@ static int check_settings(const mg_settings *s, mg_error *err)
     if (s->context > MG_MAX_CONTEXT)
         return mg_fail(err, -EINVAL, "context %zu: at most %u bytes", s->context, MG_MAX_CONTEXT);
     /* !(x >= 0) also catches NaN; 0 is the way to say none, not inf */
-    if (!(s->timeout >= 0) || s->timeout > 1e12)
-        return mg_fail(err, -EINVAL, "timeout %g: must be 0 (none) or a number of seconds",
-                       s->timeout);
-    if (!(s->process_timeout >= 0) || s->process_timeout > 1e12)
-        return mg_fail(err, -EINVAL, "process timeout %g: must be 0 (none) or a number of seconds",
-                       s->process_timeout);
+    if (!(s->timeout >= 0) || s->timeout > MG_MAX_SECONDS)
+        return mg_fail(err, -EINVAL, "timeout %g: must be 0 (none) or seconds up to %g", s->timeout,
+                       MG_MAX_SECONDS);
+    if (!(s->process_timeout >= 0) || s->process_timeout > MG_MAX_SECONDS)
+        return mg_fail(err, -EINVAL, "process timeout %g: must be 0 (none) or seconds up to %g",
+                       s->process_timeout, MG_MAX_SECONDS);
     if (s->unbounded_width == 0 || s->unbounded_width > MG_MAX_EXACT_WIDTH)
         return mg_fail(err, -EINVAL, "unbounded width %u: must be 1..%u", s->unbounded_width,
                        MG_MAX_EXACT_WIDTH);
+    if ((unsigned)s->mem_reader > MG_MEM_READER_PREAD ||
+        (unsigned)s->residency > MG_RESIDENCY_PAGEMAP)
+        return mg_fail(err, -EINVAL, "mem_reader %d, residency %d: unknown value",
+                       (int)s->mem_reader, (int)s->residency);
+    MG_CHECK_ARG(mg_reserved_zero(s->reserved, sizeof(s->reserved)), err,
+                 "mg_settings: reserved fields not zero (initialise with mg_default_settings)");
+    return 0;
+}
+
+/* The per-scan part: explicit pids must exist and not be memgrep. */
+static int check_targets(const mg_targets *t, mg_error *err)
+{
+    MG_CHECK_ARG(t->pids || !t->n_pids, err, "targets: %zu pids but pids is NULL", t->n_pids);
+    MG_CHECK_ARG(mg_reserved_zero(t->reserved, sizeof(t->reserved)), err,
+                 "mg_targets: reserved fields not zero");
+    const mg_targets *s = t;
     for (size_t i = 0; i < s->n_pids; i++) {
         char path[64];
         if (s->pids[i] <= 0)
@@ -84,6 +100,13 @@ static int check_settings(const mg_settings *s, mg_error *err)
         if (mg_read_tgid(s->pids[i]) == getpid())
             return mg_fail(err, MG_EBADPID, "refusing to scan memgrep itself: %d", (int)s->pids[i]);
     }
+    return 0;
+}
+
+int mg_check_sink(const mg_sink *sink, mg_error *err)
+{
+    MG_CHECK_ARG(!sink || mg_reserved_zero(sink->reserved, sizeof(sink->reserved)), err,
+                 "mg_sink: reserved fields not NULL");
     return 0;
 }
 
@@ -126,7 +149,12 @@ MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink 
         return mg_fail(err, -EINVAL, "no pattern set");
     if (!pats->db)
         return mg_fail(err, MG_ENOTCOMPILED, "patterns not compiled");
+    mg_targets t = {.pids = s->pids, .n_pids = s->n_pids};
     int rc = check_settings(s, err);
+    if (rc == 0)
+        rc = check_targets(&t, err);
+    if (rc == 0)
+        rc = mg_check_sink(sink, err);
     if (rc < 0)
         return rc;
     unsigned threads = s->threads;
@@ -194,8 +222,9 @@ MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, 
                           size_t chunk_size, size_t context, const mg_sink *sink, mg_stats *stats)
 {
     double t0 = mg_now();
+    /* base + len wraps past 2^64: no region can be described */
     if (!pats || (!buf && len) || chunk_size == 0 || chunk_size > MG_MAX_CHUNK_SIZE ||
-        context > MG_MAX_CONTEXT)
+        context > MG_MAX_CONTEXT || base + len < base || mg_check_sink(sink, NULL) < 0)
         return -EINVAL;
     if (!pats->db)
         return MG_ENOTCOMPILED;

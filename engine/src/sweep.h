@@ -186,6 +186,8 @@ typedef struct mg_worker {
 void mg_sweep_init(mg_sweep *c, const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
                    double t0);
 void mg_sweep_fini(mg_sweep *c);
+/* -EINVAL (err filled) if a sink's reserved fields are not NULL. */
+int mg_check_sink(const mg_sink *sink, mg_error *err);
 
 /* Stop the sweep for `reason` (an mg_stop_reason); the first reason given
  * stays. Returns the reason in force. */

@@ -3,6 +3,7 @@
 #define MG_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,6 +22,18 @@ int mg_read_file(const char *path, char **out, size_t *len);
 int mg_fail(mg_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 double mg_now(void);
+
+/* The argument checks of public entry points (dav1d's validate_input_or_ret):
+ * a NULL or an unknown flag is -EINVAL, err (may be NULL) naming the call
+ * and the argument. */
+#define MG_CHECK_ARG(cond, err, ...)                                                               \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return mg_fail(err, -EINVAL, __VA_ARGS__);                                             \
+    } while (0)
+
+/* Whether a public struct's reserved space is all zero bytes. */
+bool mg_reserved_zero(const void *reserved, size_t size);
 
 /* Value of a hex digit, or -1. */
 static inline int mg_hexval(char c)

@@ -29,8 +29,6 @@
 typedef struct mg_target mg_target;
 typedef struct mg_sweep mg_sweep;
 
-/* YARA 4.2's YR_MAX_STRING_MATCHES: matches kept per string per scan. */
-#define MG_YARA_MAX_STRING_MATCHES 1000000u
 /* include depth (a cycle is an error before that) */
 #define MG_YARA_MAX_INCLUDE_DEPTH 16
 

@@ -40,7 +40,7 @@ void mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint6
         }
     }
     yara_list *l = &yp->lists[string];
-    if (l->n >= MG_YARA_MAX_STRING_MATCHES) {
+    if (l->n >= MG_RULES_MAX_STRING_MATCHES) {
         l->capped = true;
         return;
     }

@@ -7,12 +7,25 @@
  * unshare a page in the target) -> one Hyperscan database -> mg_sink.
  *
  * Conventions (liburing/dav1d style):
- *  - every function that can fail returns 0 (or a non-negative value) on
- *    success and a negative errno or negative MG_E* code on failure; errno is
- *    not the interface. mg_strerror() names any code;
+ *  - return values: every function that can fail returns an int (ssize_t
+ *    for byte counts) that is >= 0 on success (0, or the count/id the
+ *    function names) and a negative errno or negative MG_E* code on
+ *    failure; errno is not the interface. mg_strerror() names any code.
+ *    Functions that cannot fail return a value (names, counts) or void;
+ *  - arguments: a NULL where the function's comment does not say "may be
+ *    NULL", or a flag bit the function does not know, is -EINVAL (never a
+ *    crash, never silently ignored). Pointers are borrowed for the call
+ *    unless a comment says otherwise;
  *  - handles are opaque; *_free() accepts NULL and sets the pointer to NULL;
  *  - when an mg_error is passed, a failure fills it with one line that names
  *    the offending input and where it came from (file:line);
+ *  - structs the caller allocates and the library reads or fills
+ *    (mg_settings, mg_sink, mg_targets, mg_stats) end in reserved space so
+ *    that fields can be added without changing their size: a reserved
+ *    field that is not zero in a struct the library reads is -EINVAL
+ *    (initialise with mg_default_settings or `= {0}`); the library zeroes
+ *    it in a struct it fills. mg_version_api() tells, at run time, which
+ *    library a program was linked against;
  *  - the library never prints and holds no global state.
  */
 #ifndef MEMGREP_MEMGREP_H
@@ -35,6 +48,16 @@ extern "C" {
 
 /* MG_VERSION ("MAJOR.MINOR.PATCH"), generated from meson.build's project version */
 #include "memgrep/version.h"
+
+/* MG_VERSION_MAJOR << 16 | MG_VERSION_MINOR << 8 | MG_VERSION_PATCH: the
+ * header's version, to compare with mg_version_api() (the library's). */
+#define MG_API_VERSION ((MG_VERSION_MAJOR << 16) | (MG_VERSION_MINOR << 8) | MG_VERSION_PATCH)
+
+/* The library's version at run time, as MG_VERSION ("0.9.0"). Static. */
+MG_API const char *mg_version(void);
+/* The library's version at run time, as MG_API_VERSION: a program built
+ * against a header of the same major version works with it. */
+MG_API unsigned mg_version_api(void);
 
 /* ------------------------------------------------------------------ */
 /* Limits: the one home of every bound the engine enforces. The CLI     */
@@ -63,6 +86,10 @@ extern "C" {
  * a sweep stay below max_rate x (t + MG_RATE_BURST_MS / 1000), and in any
  * window of t seconds below max_rate x t plus one read (one unit). */
 #define MG_RATE_BURST_MS 50u
+/* Longest duration (mg_settings.timeout, process_timeout), in seconds
+ * (about 31.7 years): any accepted duration fits in int64 nanoseconds
+ * (9.2e18) with room. */
+#define MG_MAX_SECONDS 1e9
 /* Characters of a container id (mg_container_of): 64 hex digits. */
 #define MG_CONTAINER_ID_LEN 64u
 /* Target memory mg_strings reads at a time (a run may straddle chunks). */
@@ -364,6 +391,7 @@ typedef struct mg_sink {
     /* a YARA rule matched a process (see "YARA rules"); may be NULL.
      * Returns MG_SINK_* (MG_SINK_STOP ends the sweep). */
     int (*rule)(void *ctx, const mg_rule_match *m);
+    void *reserved[4]; /* NULL (room for more callbacks) */
 } mg_sink;
 
 /* ------------------------------------------------------------------ */
@@ -426,12 +454,16 @@ typedef struct mg_settings {
     /* Target selection (mg_cgroup_selected): only processes whose cgroup
      * path lies under cgroup_prefix and whose container id starts with
      * container_prefix; NULL or "": no condition. Others are left out
-     * silently (neither scanned nor failed), the pids given included. */
+     * silently (neither scanned nor failed), the pids given included.
+     * mg_scan only: an engine takes them per scan (mg_targets). */
     const char *cgroup_prefix;
     const char *container_prefix;
+
+    uint64_t reserved[8]; /* zero (room for more settings) */
 } mg_settings;
 
-MG_API void mg_default_settings(mg_settings *s);
+/* Fill s (not NULL) with the defaults; -EINVAL if s is NULL. */
+MG_API int mg_default_settings(mg_settings *s);
 
 /* Why a sweep ended before its end (mg_stats.stop_reason). */
 typedef enum mg_stop_reason {
@@ -472,19 +504,78 @@ typedef struct mg_stats {
      * false when the sweep stopped early, and stop_reason says why. */
     bool complete;
     mg_stop_reason stop_reason;
+    uint64_t reserved[8]; /* zeroed (room for more statistics) */
 } mg_stats;
 
 /* Scan the targets with a compiled pattern set. Returns 0 when the sweep
  * ran (whatever each process did: see stats and the sink's events), or a
  * negative code before anything was scanned (err filled): bad settings,
- * an explicit pid that does not exist, or a resource failure. */
+ * an explicit pid that does not exist, or a resource failure.
+ * p: not NULL. s: may be NULL (mg_default_settings); s->pids may be NULL
+ * only when s->n_pids is 0. sink, stats, err: may be NULL.
+ * A one-shot engine: the same as mg_engine_new, mg_engine_scan with s's
+ * target selection, mg_engine_free (a program that sweeps more than once
+ * keeps an engine instead). */
 MG_API int mg_scan(const mg_patterns *p, const mg_settings *s, const mg_sink *sink, mg_stats *stats,
                    mg_error *err);
+
+/* ------------------------------------------------------------------ */
+/* The engine: a reusable scanner                                      */
+/* ------------------------------------------------------------------ */
+
+/* An engine owns what every sweep needs and mg_scan would make and free
+ * each time: the worker threads (started on the first scan, parked between
+ * scans), the shared-page dedupe table (emptied between scans: its records
+ * belong to one pattern set and one sweep), the per-worker buffers and
+ * matchers, and the probe of the zero page's frame number (made once).
+ * Whether a pattern set matches zeros alone is cached in the mg_patterns.
+ *
+ * Thread safety: mg_engine_scan may be called from any thread, and from
+ * several threads at once on one engine: scans through one engine are
+ * serialised (a call waits until the scan before it has returned, then
+ * runs). Each scan has its own sink, stats and targets. mg_engine_free
+ * must not be called while a scan through the engine is running or
+ * waiting. Different engines are independent. A compiled mg_patterns is
+ * read-only and may be used by any number of scans at once, through one
+ * engine or several. */
+typedef struct mg_engine mg_engine;
+
+/* What one scan looks at. */
+typedef struct mg_targets {
+    const pid_t *pids; /* NULL (with n_pids 0): every process but memgrep */
+    size_t n_pids;
+    /* only processes under this cgroup path and in a container whose id
+     * starts with this (mg_cgroup_selected); NULL or "": no condition */
+    const char *cgroup_prefix;
+    const char *container_prefix;
+    uint64_t reserved[4]; /* zero */
+} mg_targets;
+
+/* Make an engine with settings s (may be NULL: mg_default_settings). The
+ * settings are checked (as mg_scan does) and copied; their target
+ * selection (pids, n_pids, cgroup_prefix, container_prefix) must be empty:
+ * it is given per scan. s->cancel is polled by every scan. *out (not
+ * NULL) receives the engine. Returns 0 or a negative code (err filled). */
+MG_API int mg_engine_new(mg_engine **out, const mg_settings *s, mg_error *err);
+
+/* One sweep, as mg_scan: targets (may be NULL: every process), patterns
+ * (not NULL, compiled), sink, stats and err (may be NULL). The settings'
+ * timeout counts from this call (from when it starts to run, if it waited
+ * for another scan of the engine). Returns 0 when the sweep ran, or a
+ * negative code before anything was scanned. */
+MG_API int mg_engine_scan(mg_engine *e, const mg_targets *targets, const mg_patterns *p,
+                          const mg_sink *sink, mg_stats *stats, mg_error *err);
+
+/* Stop the engine's threads and free it. Accepts NULL and *e NULL; sets
+ * *e to NULL. */
+MG_API void mg_engine_free(mg_engine **e);
 
 /* Scan a buffer in this process, as if it were one region of a target at
  * address `base`, cut into chunks of chunk_size bytes (any size >= 1; the
  * same chunking, overlap, ownership and folding as mg_scan). Matches name pid 0
- * and a region covering the buffer. Used by tests and for memory dumps. */
+ * and a region covering the buffer. Used by tests and for memory dumps.
+ * p: not NULL, compiled. buf: may be NULL only when len is 0. base + len
+ * must not pass 2^64 (-EINVAL). sink and stats may be NULL. */
 MG_API int mg_scan_buffer(const mg_patterns *p, const void *buf, size_t len, uint64_t base,
                           size_t chunk_size, size_t context, const mg_sink *sink, mg_stats *stats);
 
@@ -534,6 +625,7 @@ typedef struct mg_proc_info {
      * them from the process's memory, as ps does); "" for kernel threads
      * and zombies. Bytes as they are: may hold any byte but NUL. */
     const char *cmdline;
+    uint64_t reserved[4]; /* zeroed (room for more fields) */
 } mg_proc_info;
 
 /* Every process (thread groups of /proc, ascending pid), memgrep itself
@@ -564,6 +656,7 @@ typedef struct mg_region_info {
     /* A scan reads it: readable, not special or device (mappings without
      * read permission are read only with mg_settings.include_noread). */
     bool scannable;
+    uint64_t reserved[4]; /* zeroed (room for more fields) */
 } mg_region_info;
 
 /* Flags of mg_regions_get. */
