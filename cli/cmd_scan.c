@@ -366,6 +366,17 @@ typedef struct watchdog {
     double started; /* CLOCK_MONOTONIC seconds */
 } watchdog;
 
+/* The workers a sweep with these settings runs, as the engine counts them
+ * (mg_settings.threads: 0 is one per online CPU, at most MG_MAX_THREADS):
+ * what the watchdog's summary says when mg_scan cannot. */
+static unsigned engine_threads(const mg_settings *set)
+{
+    if (set->threads)
+        return set->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)(n < (long)MG_MAX_THREADS ? n : (long)MG_MAX_THREADS) : 1;
+}
+
 static double mono_now(void)
 {
     struct timespec ts;
@@ -383,6 +394,13 @@ static void *watchdog_main(void *arg)
             fprintf(stderr, "memgrep: the sweep did not stop at --timeout: a read of a target's "
                             "memory is blocked in the kernel (its memory map lock is held, as by "
                             "a stuck FUSE read); exiting without it\n");
+            /* A sink callback may be running on a worker: the output is
+             * finished only once it is out (and none starts after). */
+            if (!cli_sink_lock_within(wd->sink, WATCHDOG_GRACE_S)) {
+                fprintf(stderr, "memgrep: the output is blocked too: exiting without a summary\n");
+                fflush(stderr);
+                _exit(EXIT_TIMEOUT);
+            }
             mg_stats st;
             memset(&st, 0, sizeof(st));
             st.matches = wd->sink->matches;
@@ -465,7 +483,7 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
                    .out = out,
                    .summary = o->summary && mode != CLI_MODE_QUIET,
                    .file = o->file ? file : NULL,
-                   .threads = set->threads};
+                   .threads = engine_threads(set)};
     pthread_t wd_thread;
     bool wd_on = watchdog_start(&wd, &wd_thread, set);
     int r = mg_scan(p, set, &sink, &stats, &err);

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void cli_sink_init(cli_sink *s, cli_mode mode, const output_backend *be, output_ctx *out)
 {
     memset(s, 0, sizeof(*s));
+    pthread_mutex_init(&s->lock, NULL);
     s->mode = mode;
     s->be = be;
     s->out = out;
@@ -93,10 +95,38 @@ void cli_sink_progress_clear(cli_sink *s)
     s->progress_shown = false;
 }
 
+bool cli_sink_lock_within(cli_sink *s, double seconds)
+{
+    struct timespec at;
+    clock_gettime(CLOCK_REALTIME, &at); /* pthread_mutex_timedlock's clock */
+    double ns = (double)at.tv_nsec + seconds * 1e9;
+    at.tv_sec += (time_t)(ns / 1e9);
+    at.tv_nsec = (long)(ns - (double)(time_t)(ns / 1e9) * 1e9);
+    return pthread_mutex_timedlock(&s->lock, &at) == 0;
+}
+
+void cli_sink_unlock(cli_sink *s)
+{
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* A write to the results failed (disk full, a closed pipe with SIGPIPE
+ * ignored): remember why, once; scanning on would only burn CPU. */
+static bool write_failed(cli_sink *s)
+{
+    if (!ferror(s->out->out))
+        return false;
+    if (!s->write_error)
+        s->write_errno = errno;
+    s->write_error = true;
+    return true;
+}
+
 /* "memgrep: 12/340 processes, 1.2 GiB of ~3.4 GiB, 2.10 GB/s, ETA 1s" */
 static void sink_progress(void *ctx, const mg_progress *p)
 {
     cli_sink *s = ctx;
+    pthread_mutex_lock(&s->lock);
     char done[16], total[16], eta[32] = "";
     double rate = p->elapsed_seconds > 0 ? (double)p->bytes_done / p->elapsed_seconds : 0;
     if (rate > 0 && p->bytes_total > p->bytes_done)
@@ -107,11 +137,11 @@ static void sink_progress(void *ctx, const mg_progress *p)
             output_human_bytes(p->bytes_total, total, sizeof(total)), rate / 1e9, eta);
     fflush(s->out->err);
     s->progress_shown = true;
+    pthread_mutex_unlock(&s->lock);
 }
 
-static int sink_match(void *ctx, const mg_match *m)
+static int match_locked(cli_sink *s, const mg_match *m)
 {
-    cli_sink *s = ctx;
     int ret = MG_SINK_CONTINUE;
     cli_sink_progress_clear(s); /* a terminal stdout shares the screen */
     s->matches++;
@@ -128,20 +158,21 @@ static int sink_match(void *ctx, const mg_match *m)
         s->be->match(s->out, m);
         break;
     }
-    /* Disk full or a closed pipe (with SIGPIPE ignored): scanning on
-     * would only burn CPU. */
-    if (ferror(s->out->out)) {
-        s->write_error = true;
-        s->write_errno = errno;
-        return MG_SINK_STOP;
-    }
+    return write_failed(s) ? MG_SINK_STOP : ret;
+}
+
+static int sink_match(void *ctx, const mg_match *m)
+{
+    cli_sink *s = ctx;
+    pthread_mutex_lock(&s->lock);
+    int ret = match_locked(s, m);
+    pthread_mutex_unlock(&s->lock);
     return ret;
 }
 
 /* A YARA rule matched a process: -q, -l and -c treat it as a match. */
-static int sink_rule(void *ctx, const mg_rule_match *m)
+static int rule_locked(cli_sink *s, const mg_rule_match *m)
 {
-    cli_sink *s = ctx;
     cli_sink_progress_clear(s);
     s->matches++;
     int ret = MG_SINK_CONTINUE;
@@ -159,19 +190,26 @@ static int sink_rule(void *ctx, const mg_rule_match *m)
         s->be->rule(s->out, m);
         break;
     }
-    if (ferror(s->out->out)) {
-        s->write_error = true;
-        return MG_SINK_STOP;
-    }
+    return write_failed(s) ? MG_SINK_STOP : ret;
+}
+
+static int sink_rule(void *ctx, const mg_rule_match *m)
+{
+    cli_sink *s = ctx;
+    pthread_mutex_lock(&s->lock);
+    int ret = rule_locked(s, m);
+    pthread_mutex_unlock(&s->lock);
     return ret;
 }
 
 static void sink_event(void *ctx, const mg_event *e)
 {
     cli_sink *s = ctx;
+    pthread_mutex_lock(&s->lock);
     cli_sink_progress_clear(s);
     if (s->out->events)
         s->be->event(s->out, e);
+    pthread_mutex_unlock(&s->lock);
 }
 
 mg_sink cli_sink_get(cli_sink *s)
@@ -214,4 +252,5 @@ void cli_sink_free(cli_sink *s)
     free(s->procs);
     s->procs = NULL;
     s->procs_cap = s->procs_n = 0;
+    pthread_mutex_destroy(&s->lock);
 }

@@ -3,6 +3,7 @@
 #ifndef MEMGREP_CLI_SINK_H
 #define MEMGREP_CLI_SINK_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,7 +25,12 @@ typedef struct cli_proc {
     char *comm;
 } cli_proc;
 
+/* Locking: the engine serialises its callbacks, but the --timeout watchdog
+ * (cmd_scan.c) finishes the output from its own thread while a stuck sweep
+ * may still be inside one. So every callback holds `lock` (uncontended in
+ * a sweep), and the watchdog takes it before it touches the output. */
 typedef struct cli_sink {
+    pthread_mutex_t lock;
     cli_mode mode;
     const output_backend *be;
     output_ctx *out;
@@ -45,5 +51,10 @@ void cli_sink_finish(cli_sink *s);
 void cli_sink_free(cli_sink *s);
 /* Erase the progress line, if one is shown. */
 void cli_sink_progress_clear(cli_sink *s);
+/* For a thread other than the engine's (the watchdog): take the sink's
+ * lock, waiting at most `seconds` for a callback in progress to end. True
+ * if taken; then no callback runs until cli_sink_unlock. */
+bool cli_sink_lock_within(cli_sink *s, double seconds);
+void cli_sink_unlock(cli_sink *s);
 
 #endif

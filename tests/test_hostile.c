@@ -666,6 +666,9 @@ Test(hostile, stuck_fuse_locked_mm)
     parse_json(&r, &res);
     cr_assert(strstr(r.out, "\"complete\":false") && strstr(r.out, "\"stop_reason\":\"timeout\""),
               "the summary does not say incomplete, timeout:\n%.2000s", r.out);
+    /* the watchdog's summary: the workers the engine ran, not -j's 0 (D8) */
+    cr_assert(strstr(r.out, "\"threads\":") && !strstr(r.out, "\"threads\":0"),
+              "the summary's thread count:\n%.2000s", r.out);
     cr_assert_eq(res.n, 0u, "a match in a target whose memory could not be read");
     /* no timing assertion, but a bound far from a hang: the timeout plus
      * the watchdog's grace, with room for a loaded machine */
