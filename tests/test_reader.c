@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "limits_internal.h"
 #include "reader.h"
 
 #define PAGE 4096u
@@ -26,6 +30,19 @@ static void stop(void)
 }
 
 TestSuite(reader, .fini = stop, .timeout = 60);
+
+/* io_uring_submit_and_wait, wrapped (--wrap, tests/meson.build): the
+ * fail_submit-th call fails with -EBUSY before submitting (0: none). */
+int __real_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
+int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
+static unsigned fail_submit, submit_calls;
+
+int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr)
+{
+    if (fail_submit && ++submit_calls == fail_submit)
+        return -EBUSY;
+    return __real_io_uring_submit_and_wait(ring, wait_nr);
+}
 
 static int open_mem(pid_t pid)
 {
@@ -265,4 +282,60 @@ Test(reader, dead_process)
         mg_reader_fini(&r);
     }
     close(fd);
+}
+
+/* ---- io_uring: a failed submit leaves no read in flight (review D6) ---- */
+
+typedef struct feeder {
+    int fd;
+    atomic_bool fed;
+} feeder;
+
+static void *feed_later(void *arg)
+{
+    feeder *f = arg;
+    struct timespec ts = {0, 300 * 1000000};
+    nanosleep(&ts, NULL);
+    static char bytes[64 * (MG_RING_DEPTH + 8)];
+    memset(bytes, 'x', sizeof(bytes));
+    atomic_store(&f->fed, true);
+    cr_assert_eq(write(f->fd, bytes, sizeof(bytes)), (ssize_t)sizeof(bytes));
+    return NULL;
+}
+
+/* Reads of a pipe block in io-wq until it is fed. The first submit takes
+ * MG_RING_DEPTH of them and one completes (64 bytes were there); the next
+ * submit fails. mg_read_mem must not return (and re-read into, or hand
+ * back, the ops' buffers) while the kernel still holds reads into them:
+ * it returns only after the feeder's bytes let them finish. */
+Test(reader, uring_submit_failure_waits_for_reads_in_flight)
+{
+    enum {
+        N = MG_RING_DEPTH + 1
+    };
+    mg_reader r;
+    mg_reader_init(&r, MG_MEM_READER_URING);
+    if (!r.uring)
+        cr_skip_test("io_uring not usable here (io_uring_queue_init failed)");
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    static uint8_t bufs[N][64];
+    mg_read_op ops[N];
+    for (size_t i = 0; i < N; i++)
+        ops[i] = (mg_read_op){.addr = 0, .len = sizeof(bufs[i]), .dst = bufs[i]};
+    cr_assert_eq(write(p[1], bufs[0], 64), 64);
+    feeder f = {.fd = p[1]};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, feed_later, &f), 0);
+    fail_submit = 2;
+    submit_calls = 0;
+    mg_read_mem(&r, p[0], ops, N);
+    bool fed = atomic_load(&f.fed);
+    fail_submit = 0;
+    cr_assert_geq(submit_calls, 2u, "the second submit was never made");
+    cr_assert(fed, "mg_read_mem returned with reads still in flight");
+    pthread_join(th, NULL);
+    mg_reader_fini(&r);
+    close(p[0]);
+    close(p[1]);
 }

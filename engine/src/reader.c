@@ -90,9 +90,28 @@ static int pread_op(int fd, mg_read_op *op)
     return 0;
 }
 
+/* Wait for every read the kernel has taken (submitted, not yet reaped):
+ * an io-wq worker may still be copying into an op's buffer, which the
+ * caller is about to re-read into or hand to the next unit. Tearing the
+ * ring down does not wait for them. Results are dropped. */
+static void drain_submitted(mg_reader *r, size_t submitted)
+{
+    while (submitted > 0) {
+        struct io_uring_cqe *cqe;
+        int rc = io_uring_wait_cqe(&r->ring, &cqe);
+        if (rc == -EINTR)
+            continue;
+        if (rc < 0)
+            return; /* the ring itself failed: nothing more will complete */
+        io_uring_cqe_seen(&r->ring, cqe);
+        submitted--;
+    }
+}
+
 static int read_mem_uring(mg_reader *r, int fd, mg_read_op *ops, size_t n)
 {
-    size_t next = 0, inflight = 0, done = 0;
+    /* inflight: prepared SQEs not reaped; submitted: those the kernel took */
+    size_t next = 0, inflight = 0, submitted = 0, done = 0;
     while (done < n) {
         while (next < n && inflight < MG_RING_DEPTH) {
             struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
@@ -108,8 +127,11 @@ static int read_mem_uring(mg_reader *r, int fd, mg_read_op *ops, size_t n)
             inflight++;
         }
         int rc = io_uring_submit_and_wait(&r->ring, 1);
-        if (rc < 0 && rc != -EINTR)
+        if (rc < 0 && rc != -EINTR) {
+            drain_submitted(r, submitted);
             return rc;
+        }
+        submitted += rc > 0 ? (size_t)rc : 0;
         struct io_uring_cqe *cqe;
         unsigned head, seen = 0;
         io_uring_for_each_cqe(&r->ring, head, cqe)
@@ -128,6 +150,7 @@ static int read_mem_uring(mg_reader *r, int fd, mg_read_op *ops, size_t n)
         }
         io_uring_cq_advance(&r->ring, seen);
         inflight -= seen;
+        submitted -= seen;
         done += seen;
     }
     return 0;
