@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +18,27 @@
 #include "residency.h"
 
 #define PAGE 4096u
+
+/* ioctl, wrapped (--wrap, tests/meson.build): the fail_scan-th
+ * PAGEMAP_SCAN call fails with ENOTTY (0: none); others pass through. */
+int __real_ioctl(int fd, unsigned long req, ...);
+int __wrap_ioctl(int fd, unsigned long req, ...);
+static unsigned fail_scan, scan_calls;
+/* PAGEMAP_SCAN of the Linux 6.7 uapi: struct pm_scan_arg is 12 u64 */
+#define MG_PAGEMAP_SCAN_IOCTL _IOWR('f', 16, uint64_t[12])
+
+int __wrap_ioctl(int fd, unsigned long req, ...)
+{
+    va_list ap;
+    va_start(ap, req);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    if (req == MG_PAGEMAP_SCAN_IOCTL && fail_scan && ++scan_calls == fail_scan) {
+        errno = ENOTTY;
+        return -1;
+    }
+    return __real_ioctl(fd, req, arg);
+}
 
 typedef struct run {
     uint64_t start, end;
@@ -141,6 +164,41 @@ Test(residency, many_runs_and_long_runs_same_on_both_paths)
     expect_runs(io, e->r, e->n, "ioctl vs entries");
     free(e);
     free(io);
+    close(fd);
+    munmap(p, NP * PAGE);
+}
+
+/* PAGEMAP_SCAN refused after it has passed runs on (the second call
+ * fails): the entries take over where the ioctl got, and every run is
+ * reported once, as by either path alone (review D7). */
+Test(residency, ioctl_refused_midway_reports_each_run_once)
+{
+    enum {
+        NP = 2048
+    };
+    uint8_t *p = map_anon(NP);
+    uint64_t b = (uint64_t)(uintptr_t)p;
+    /* 600 single pages: the first ioctl returns 256 runs (MG_SCAN_VEC),
+     * then one long run */
+    for (size_t i = 0; i < 600; i++)
+        p[2 * i * PAGE] = 1;
+    memset(p + 1500 * PAGE, 1, 500 * PAGE);
+    int fd = self_pagemap();
+    runs *e = walk(fd, b, b + NP * PAGE, false, false);
+    cr_assert_eq(e->n, 601u);
+    runs *rs = calloc(1, sizeof(*rs));
+    bool use_ioctl = true;
+    fail_scan = 2;
+    scan_calls = 0;
+    int rc = mg_present_ranges(fd, b, b + NP * PAGE, &use_ioctl, false, collect, rs);
+    fail_scan = 0;
+    cr_assert_eq(rc, 0);
+    if (scan_calls < 2)
+        cr_skip_test("this kernel has no PAGEMAP_SCAN ioctl (Linux 6.7+)");
+    cr_assert_not(use_ioctl, "the refusal did not switch to pagemap entries");
+    expect_runs(rs, e->r, e->n, "ioctl refused midway vs entries");
+    free(e);
+    free(rs);
     close(fd);
     munmap(p, NP * PAGE);
 }

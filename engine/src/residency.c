@@ -54,10 +54,12 @@ static int merge_finish(run_merger *m)
     return rc;
 }
 
-static int walk_ioctl(int fd, uint64_t start, uint64_t end, bool skip_zero, run_merger *m)
+/* *pos: where the walk got to (runs before it are in m or passed on), so
+ * that a fallback goes on from there. */
+static int walk_ioctl(int fd, uint64_t *pos_io, uint64_t end, bool skip_zero, run_merger *m)
 {
     struct page_region vec[MG_SCAN_VEC];
-    uint64_t pos = start;
+    uint64_t pos = *pos_io;
     while (pos < end) {
         struct pm_scan_arg arg = {
             .size = sizeof(arg),
@@ -81,7 +83,7 @@ static int walk_ioctl(int fd, uint64_t start, uint64_t end, bool skip_zero, run_
         }
         if (arg.walk_end <= pos)
             return -EIO; /* no progress: never loop forever */
-        pos = arg.walk_end;
+        pos = *pos_io = arg.walk_end;
     }
     return 0;
 }
@@ -149,15 +151,17 @@ int mg_present_ranges(int fd, uint64_t start, uint64_t end, bool *use_ioctl, boo
 {
     run_merger m = {.fn = fn, .ctx = ctx};
     int rc = -ENOTTY;
+    uint64_t pos = start;
     if (*use_ioctl) {
-        rc = walk_ioctl(fd, start, end, skip_zero, &m);
-        if (rc == -ENOTTY || rc == -EINVAL || rc == -EOPNOTSUPP) {
+        rc = walk_ioctl(fd, &pos, end, skip_zero, &m);
+        /* Refused (an old kernel, or a call it rejects): the entries go on
+         * from where the ioctl got, with its runs so far kept (and merged
+         * across), so none is reported twice. */
+        if (rc == -ENOTTY || rc == -EINVAL || rc == -EOPNOTSUPP)
             *use_ioctl = false;
-            m.start = m.end = 0; /* nothing was reported: the first call failed */
-        }
     }
     if (!*use_ioctl)
-        rc = walk_entries(fd, start, end, &m);
+        rc = walk_entries(fd, pos, end, &m);
     if (rc)
         return rc;
     return merge_finish(&m);
