@@ -1008,3 +1008,69 @@ Test(scan, special_mappings_skipped_not_read)
                   special);
     mg_patterns_free(&p);
 }
+
+/* ---- progress: each process counted done once (review D1) --------------- */
+
+typedef struct progress_seen {
+    size_t n;
+    uint64_t max_done, total;
+} progress_seen;
+
+static void record_progress(void *ctx, const mg_progress *pr)
+{
+    progress_seen *ps = ctx;
+    ps->n++;
+    ps->max_done = pr->processes_done > ps->max_done ? pr->processes_done : ps->max_done;
+    ps->total = pr->processes_total;
+}
+
+/* Two zombies (failed in open_target: exited before they could be scanned)
+ * then the fixture, whose units report progress: processes_done never
+ * passes processes_total. */
+Test(scan, failed_targets_are_done_once)
+{
+    start();
+    pid_t pids[3];
+    for (int i = 0; i < 2; i++) {
+        pids[i] = fork();
+        cr_assert_geq(pids[i], 0);
+        if (pids[i] == 0)
+            _exit(0);
+    }
+    for (int i = 0; i < 2; i++) { /* zombies: exited, not reaped */
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pids[i]);
+        for (int t = 0; t < 1000; t++) {
+            char *st = NULL;
+            size_t len = 0;
+            FILE *f = fopen(path, "r");
+            bool zombie = f && getline(&st, &len, f) > 0 && strstr(st, ") Z ");
+            free(st);
+            if (f)
+                fclose(f);
+            if (zombie)
+                break;
+            usleep(1000);
+        }
+    }
+    pids[2] = fx.pid;
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, "no such bytes anywhere 9f1c", 27, 0);
+    compile_patterns(p);
+    mg_settings s;
+    settings_for(&s, pids, 3);
+    s.chunk_size = 64 * 1024; /* many units, many progress reports */
+    progress_seen ps = {0};
+    mg_sink sink = {.ctx = &ps, .progress = record_progress, .progress_interval = 1e-6};
+    mg_stats st;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "%s", err.message);
+    for (int i = 0; i < 2; i++)
+        waitpid(pids[i], NULL, 0);
+    cr_assert_eq(st.processes_failed, 2u);
+    cr_assert_gt(ps.n, 0u, "no progress reported");
+    cr_assert_eq(ps.total, 3u);
+    cr_assert_leq(ps.max_done, ps.total, "progress said %" PRIu64 "/%" PRIu64 " processes",
+                  ps.max_done, ps.total);
+    mg_patterns_free(&p);
+}

@@ -158,8 +158,10 @@ static mg_target *open_target(mg_sweep *c, pid_t pid)
 {
     mg_proc_stat st0, st1;
     mg_target *p = calloc(1, sizeof(*p));
-    if (!p)
+    if (!p) {
+        mg_stat_add(c, ST_PROCS_DONE, 1); /* as mg_target_unref counts the others */
         return NULL;
+    }
     atomic_init(&p->refs, 1);
     p->c = c;
     p->pagemap_fd = p->mem_fd = p->pidfd = -1;
@@ -432,10 +434,8 @@ static int plan_direct(mg_sweep *c, mg_target *p, const mg_region *r, uint64_t *
 static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
 {
     mg_target *p = open_target(c, pid);
-    if (!p) {
-        mg_stat_add(c, ST_PROCS_DONE, 1);
-        return;
-    }
+    if (!p)
+        return; /* counted done by its mg_target_unref */
     mg_stat_add(c, ST_PROCS, 1);
     p->planned = true;
     uint64_t budget = direct_budget(c, pid);
