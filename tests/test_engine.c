@@ -8,9 +8,12 @@
  * one chosen size. No hook lives in the library. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -110,11 +113,12 @@ static void rig_event(void *arg, const mg_event *e)
     }
 }
 
-/* A sweep with one worker whose current unit owns NPAGES pages at BASE. */
-static void rig_init(rig *r, const char *pattern, size_t context)
+/* A sweep of pats (taken) with one worker whose current unit owns NPAGES
+ * pages at BASE. */
+static void rig_init_set(rig *r, mg_patterns *pats, size_t context)
 {
     memset(r, 0, sizeof(*r));
-    r->pats = literal_set(pattern);
+    r->pats = pats;
     r->sink = (mg_sink){.ctx = r, .match = rig_match, .event = rig_event};
     mg_settings s;
     mg_default_settings(&s);
@@ -136,6 +140,11 @@ static void rig_init(rig *r, const char *pattern, size_t context)
     cr_assert_eq(mg_worker_init(&r->w, &r->c), 0);
     r->w.u = &r->u;
     memset(r->w.buf, '.', NPAGES * MG_PAGE_SIZE);
+}
+
+static void rig_init(rig *r, const char *pattern, size_t context)
+{
+    rig_init_set(r, literal_set(pattern), context);
 }
 
 static void rig_plant(rig *r, uint64_t addr, const char *text)
@@ -413,4 +422,56 @@ Test(engine, scan_buffer_past_the_top_is_einval)
     cr_assert_eq(mg_scan_buffer(p, buf, sizeof(buf), UINT64_MAX - 4096, 4096, 0, NULL, &st), 0);
     cr_assert_eq(st.matches, 1);
     mg_patterns_free(&p);
+}
+
+/* ---- YARA string hits: the deadline per hit, not the sink lock (D14) ---- */
+
+static int count_polls(void *ctx)
+{
+    atomic_fetch_add((atomic_int *)ctx, 1);
+    return 0;
+}
+
+static void *scan_rig(void *arg)
+{
+    rig *r = arg;
+    uint8_t ok[NPAGES] = {1, 1, 1};
+    mg_scan_pieces(&r->w, BASE, BASE + NPAGES * MG_PAGE_SIZE, ok);
+    return NULL;
+}
+
+/* Five hits of a rule's string in one unit: cancel is polled before each
+ * (as before each plain match), and collecting them does not wait for the
+ * sink lock, held here by another thread for the whole scan. */
+Test(engine, rule_string_hits_poll_the_deadline_not_the_sink_lock)
+{
+    static const char rules[] = "rule r { strings: $a = \"needle\" condition: #a == 5 }";
+    mg_patterns *p = patterns_new();
+    mg_error err = {{0}};
+    cr_assert_eq(mg_patterns_add_rules_text(p, rules, strlen(rules), "t.yar", 0, &err), 1, "%s",
+                 err.message);
+    compile_patterns(p);
+    rig r;
+    rig_init_set(&r, p, 8);
+    atomic_int polls = 0;
+    r.c.set.cancel = count_polls;
+    r.c.set.cancel_ctx = &polls;
+    for (int i = 0; i < 5; i++)
+        rig_plant(&r, BASE + 100 + (uint64_t)i * 1000, "needle");
+    pthread_mutex_lock(&r.c.sink_lock);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, scan_rig, &r), 0);
+    struct timespec at;
+    clock_gettime(CLOCK_REALTIME, &at);
+    at.tv_sec += 10;
+    int joined = pthread_timedjoin_np(th, NULL, &at);
+    pthread_mutex_unlock(&r.c.sink_lock);
+    if (joined != 0)
+        pthread_join(th, NULL);
+    cr_assert_eq(joined, 0, "collecting rule string hits waited for the sink lock");
+    cr_assert_geq(atomic_load(&polls), 5, "cancel polled %d times for 5 hits", atomic_load(&polls));
+    /* the rule sees all five: evaluate over the unit's bytes (and free) */
+    cr_assert_eq(mg_yara_buffer_done(&r.c, &r.p, r.w.buf, NPAGES * MG_PAGE_SIZE, BASE), 0);
+    cr_assert_eq(rig_stats(&r).rule_matches, 1u);
+    rig_fini(&r);
 }

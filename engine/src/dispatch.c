@@ -81,13 +81,20 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
     /* a batch unit's replayed hits: the region is found by address */
     const mg_region *region = mg_unit_region_at(w->u, h->start);
     uint32_t owner = c->pats->pats[h->pattern_id].owner;
+    /* A unit can hold many matches (and the sink take its time over each):
+     * deadlines and cancellation are looked at before each one, a YARA
+     * string's included. Not p's failure: these bytes were read before it
+     * (mg_pool_should_cut). */
+    if (mg_pool_should_cut(c, p))
+        return atomic_load(&c->stop_reason) != MG_STOP_NONE ? MG_SINK_STOP : MG_SINK_NEXT_PROCESS;
     if (owner) {
-        /* a YARA string: kept for the rules, evaluated when the process is done */
-        pthread_mutex_lock(&c->sink_lock);
+        /* a YARA string: kept for the rules, evaluated when the process is
+         * done; under the target's own lock, not the sink's */
+        pthread_mutex_lock(&p->yara_lock);
         mg_yara_collect(&p->yproc, c->pats->yara, owner - 1, h->start, len, region,
                         pc->buf + off - before, before, after);
-        pthread_mutex_unlock(&c->sink_lock);
-        return atomic_load(&c->stop_reason) != MG_STOP_NONE ? MG_SINK_STOP : MG_SINK_CONTINUE;
+        pthread_mutex_unlock(&p->yara_lock);
+        return MG_SINK_CONTINUE;
     }
     if (p->counts && c->set.max_count &&
         atomic_fetch_add_explicit(&p->counts[h->pattern_id], 1, memory_order_relaxed) >=
@@ -104,11 +111,6 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
         .before = before,
         .after = after,
     };
-    /* A unit can hold many matches (and the sink take its time over each):
-     * deadlines and cancellation are looked at before each one. Not p's
-     * failure: these bytes were read before it (mg_pool_should_cut). */
-    if (mg_pool_should_cut(c, p))
-        return atomic_load(&c->stop_reason) != MG_STOP_NONE ? MG_SINK_STOP : MG_SINK_NEXT_PROCESS;
     /* Decided under the sink lock: once the sink has said "next process"
      * or "stop", matches other workers found meanwhile are not delivered. */
     int v = MG_SINK_CONTINUE;

@@ -115,6 +115,7 @@ void mg_target_unref(mg_target *p)
     free(p->exe);
     free(p->cgroup);
     free(p->counts);
+    pthread_mutex_destroy(&p->yara_lock);
     free(p);
 }
 
@@ -163,6 +164,7 @@ static mg_target *open_target(mg_sweep *c, pid_t pid)
         return NULL;
     }
     atomic_init(&p->refs, 1);
+    pthread_mutex_init(&p->yara_lock, NULL);
     p->c = c;
     p->pagemap_fd = p->mem_fd = p->pidfd = -1;
     p->info.pid = pid;

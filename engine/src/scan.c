@@ -239,6 +239,7 @@ MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, 
     b->buf = buf;
     b->region = (mg_region){
         .start = base, .end = base + len, .perms = "rw-p", .kind = MG_REGION_ANON, .path = ""};
+    pthread_mutex_init(&b->p.yara_lock, NULL);
     b->p.info = (mg_process){.pid = 0, .comm = "buffer", .exe = "", .cgroup = "", .container = ""};
     b->u = (mg_unit){.p = &b->p, .region = &b->region, .lo = base, .hi = base + len};
     b->w.c = c;
@@ -256,6 +257,7 @@ MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, 
     mg_stat_add(c, ST_REGIONS, 1);
     mg_fill_stats(c, stats, t0, 1);
     mg_sweep_fini(c);
+    pthread_mutex_destroy(&b->p.yara_lock);
     int rc = b->rc;
     free(b);
     return rc;

@@ -71,7 +71,10 @@ typedef struct mg_target {
     atomic_bool gone_reported, mem_reported;
     _Atomic uint32_t *counts; /* per pattern, with max_count */
     bool planned; /* opened and walked: YARA rules are evaluated for it */
-    struct mg_yara_proc *yproc; /* matches of YARA rule strings (under sink_lock) */
+    /* matches of YARA rule strings, collected under yara_lock; read by the
+     * last mg_target_unref alone */
+    struct mg_yara_proc *yproc;
+    pthread_mutex_t yara_lock;
 } mg_target;
 
 /* Read pacing (pool.c): a virtual clock shared by the workers. Each read of
