@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +22,24 @@
 
 void *__real_malloc(size_t n);
 void *__wrap_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
 
 static size_t fail_size; /* a malloc of this size fails (0: none) */
+static size_t fail_calloc; /* a calloc of one element of this size fails (0: none) */
 
 void *__wrap_malloc(size_t n)
 {
     if (fail_size && n == fail_size)
         return NULL;
     return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    if (fail_calloc && n == 1 && size == fail_calloc)
+        return NULL;
+    return __real_calloc(n, size);
 }
 
 static mg_patterns *literal_set(const char *text)
@@ -473,5 +484,69 @@ Test(engine, rule_string_hits_poll_the_deadline_not_the_sink_lock)
     /* the rule sees all five: evaluate over the unit's bytes (and free) */
     cr_assert_eq(mg_yara_buffer_done(&r.c, &r.p, r.w.buf, NPAGES * MG_PAGE_SIZE, BASE), 0);
     cr_assert_eq(rig_stats(&r).rule_matches, 1u);
+    rig_fini(&r);
+}
+
+static mg_patterns *rules_set(const char *rules)
+{
+    mg_patterns *p = patterns_new();
+    mg_error err = {{0}};
+    cr_assert_eq(mg_patterns_add_rules_text(p, rules, strlen(rules), "t.yar", 0, &err), 1, "%s",
+                 err.message);
+    compile_patterns(p);
+    return p;
+}
+
+/* The first match of a rule string cannot be kept (no memory for the
+ * process's match lists): `not $a` must not then match as if $a were
+ * absent; the rules of that process are not decided (review D2). */
+Test(engine, rule_match_lost_to_memory_decides_no_rule)
+{
+    rig r;
+    rig_init_set(&r, rules_set("rule r { strings: $a = \"needle\" condition: not $a }"), 8);
+    rig_plant(&r, BASE + 100, "needle");
+    uint8_t ok[NPAGES] = {1, 1, 1};
+    fail_calloc = sizeof(mg_yara_proc);
+    mg_scan_pieces(&r.w, BASE, BASE + NPAGES * MG_PAGE_SIZE, ok);
+    fail_calloc = 0;
+    cr_assert_eq(mg_yara_buffer_done(&r.c, &r.p, r.w.buf, NPAGES * MG_PAGE_SIZE, BASE), -ENOMEM);
+    cr_assert_eq(rig_stats(&r).rule_matches, 0u, "`not $a` matched with $a's match lost");
+    rig_fini(&r);
+}
+
+static int cancel_now(void *ctx)
+{
+    (void)ctx;
+    return 1;
+}
+
+static void *evaluate_rig(void *arg)
+{
+    rig *r = arg;
+    int rc = mg_yara_buffer_done(&r->c, &r->p, r->w.buf, NPAGES * MG_PAGE_SIZE, BASE);
+    return (void *)(intptr_t)rc;
+}
+
+/* A loop over the whole int64 range ends when the sweep is cancelled
+ * (the deadline, the process timeout likewise), undecided (review D13). */
+Test(engine, endless_rule_loop_stops_on_cancel)
+{
+    rig r;
+    rig_init_set(&r,
+                 rules_set("rule r { condition: for any i in (0..0x7fffffffffffffff) : "
+                           "(i == -1) }"),
+                 8);
+    r.c.set.cancel = cancel_now;
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, evaluate_rig, &r), 0);
+    struct timespec at;
+    clock_gettime(CLOCK_REALTIME, &at);
+    at.tv_sec += 10;
+    void *ret = NULL;
+    int joined = pthread_timedjoin_np(th, &ret, &at);
+    cr_assert_eq(joined, 0, "the loop did not stop on cancel within 10 s");
+    cr_assert_eq((int)(intptr_t)ret, -ECANCELED);
+    cr_assert_eq(rig_stats(&r).rule_matches, 0u);
+    cr_assert_eq(atomic_load(&r.c.stop_reason), MG_STOP_CANCELLED);
     rig_fini(&r);
 }

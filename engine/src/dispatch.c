@@ -91,8 +91,9 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
         /* a YARA string: kept for the rules, evaluated when the process is
          * done; under the target's own lock, not the sink's */
         pthread_mutex_lock(&p->yara_lock);
-        mg_yara_collect(&p->yproc, c->pats->yara, owner - 1, h->start, len, region,
-                        pc->buf + off - before, before, after);
+        if (mg_yara_collect(&p->yproc, c->pats->yara, owner - 1, h->start, len, region,
+                            pc->buf + off - before, before, after) < 0)
+            atomic_store(&p->yara_lost, true);
         pthread_mutex_unlock(&p->yara_lock);
         return MG_SINK_CONTINUE;
     }

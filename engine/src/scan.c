@@ -240,6 +240,7 @@ MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, 
     b->region = (mg_region){
         .start = base, .end = base + len, .perms = "rw-p", .kind = MG_REGION_ANON, .path = ""};
     pthread_mutex_init(&b->p.yara_lock, NULL);
+    b->p.c = c;
     b->p.info = (mg_process){.pid = 0, .comm = "buffer", .exe = "", .cgroup = "", .container = ""};
     b->u = (mg_unit){.p = &b->p, .region = &b->region, .lo = base, .hi = base + len};
     b->w.c = c;

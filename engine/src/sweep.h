@@ -75,6 +75,7 @@ typedef struct mg_target {
      * last mg_target_unref alone */
     struct mg_yara_proc *yproc;
     pthread_mutex_t yara_lock;
+    atomic_bool yara_lost; /* a match of a rule string could not be kept */
 } mg_target;
 
 /* Read pacing (pool.c): a virtual clock shared by the workers. Each read of

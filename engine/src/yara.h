@@ -160,25 +160,33 @@ typedef struct mg_yara_proc {
     yara_list *lists; /* per global string */
     uint8_t *arena;
     size_t an, acap;
-    bool oom;
 } mg_yara_proc;
 
-/* Keep a match of a rule string (called under the sink lock). */
-void mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint64_t addr,
-                     size_t len, const mg_region *region, const uint8_t *data, size_t before,
-                     size_t after);
+/* Keep a match of a rule string (called under the target's yara_lock).
+ * 0, or -ENOMEM when the match could not be kept: the process's rules
+ * must then not be evaluated (a missing match can make `not $a` true). */
+int mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint64_t addr, size_t len,
+                    const mg_region *region, const uint8_t *data, size_t before, size_t after);
 void mg_yara_proc_free(mg_yara_proc **pp);
 
 /* Integer reads at virtual addresses: 0 and n bytes in out, or -1
  * (undefined: nothing readable there). */
 typedef int (*mg_yara_read_fn)(void *ctx, uint64_t addr, void *out, size_t n);
 
+/* Whether evaluation must stop now (the sweep's deadline, cancel, the
+ * process's timeout): polled every MG_YARA_STOP_POLL loop iterations. */
+typedef bool (*mg_yara_stop_fn)(void *ctx);
+#define MG_YARA_STOP_POLL 4096u
+
 /* Evaluate every rule over the process's matches, hand each matching
  * (not private) rule to sink->rule under lock (may be NULL: no lock).
- * Returns the strongest MG_SINK_* verdict; *n_matched += rules reported. */
+ * stop (may be NULL) is polled in loops: when it says stop, evaluation
+ * ends, no rule is reported and -ECANCELED is returned. Returns the
+ * strongest MG_SINK_* verdict or a negative code; *n_matched += rules
+ * reported. */
 int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc *yp,
                      mg_yara_read_fn read, void *read_ctx, const mg_sink *sink, void *lock,
-                     uint64_t *n_matched);
+                     mg_yara_stop_fn stop, void *stop_ctx, uint64_t *n_matched);
 
 /* The engine's hook: a target's last unit is done (fds still open):
  * evaluate, report, free p->yproc. */

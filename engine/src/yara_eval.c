@@ -22,12 +22,11 @@
 
 /* ---- per-process matches ------------------------------------------------- */
 
-void mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint64_t addr,
-                     size_t len, const mg_region *region, const uint8_t *data, size_t before,
-                     size_t after)
+int mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint64_t addr, size_t len,
+                    const mg_region *region, const uint8_t *data, size_t before, size_t after)
 {
     if (!y || string >= y->n_strings)
-        return; /* the sentinel of a rule set without strings */
+        return 0; /* the sentinel of a rule set without strings */
     mg_yara_proc *yp = *pp;
     if (!yp) {
         yp = *pp = calloc(1, sizeof(*yp));
@@ -36,32 +35,28 @@ void mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint6
         if (!yp || !yp->lists) {
             free(yp);
             *pp = NULL;
-            return;
+            return -ENOMEM;
         }
     }
     yara_list *l = &yp->lists[string];
     if (l->n >= MG_RULES_MAX_STRING_MATCHES) {
-        l->capped = true;
-        return;
+        l->capped = true; /* YARA's limit: dropped, and said so */
+        return 0;
     }
     size_t bytes = before + len + after;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 8;
         yara_hit *nv = realloc(l->v, cap * sizeof(*nv));
-        if (!nv) {
-            yp->oom = true;
-            return;
-        }
+        if (!nv)
+            return -ENOMEM;
         l->v = nv;
         l->cap = cap;
     }
     if (yp->an + bytes > yp->acap) {
         size_t cap = MG_MAX(2 * yp->acap, yp->an + bytes + 4096);
         uint8_t *na = realloc(yp->arena, cap);
-        if (!na) {
-            yp->oom = true;
-            return;
-        }
+        if (!na)
+            return -ENOMEM;
         yp->arena = na;
         yp->acap = cap;
     }
@@ -74,6 +69,7 @@ void mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint6
                               .data = yp->an};
     l->sorted = false;
     yp->an += bytes;
+    return 0;
 }
 
 void mg_yara_proc_free(mg_yara_proc **pp)
@@ -113,7 +109,22 @@ typedef struct ectx {
     int8_t *rule_val; /* per rule: 1 matched, 0 not */
     int64_t vars[8];
     int64_t cur; /* the for..of string */
+    mg_yara_stop_fn stop;
+    void *stop_ctx;
+    uint32_t polls; /* loop iterations since stop was last polled */
+    bool stopped; /* stop said so: every value is undefined from here on */
 } ectx;
+
+/* Loops poll the stop hook: a rule such as `for any i in (0..0x7fff...)`
+ * would otherwise run for ever, deaf to deadlines and cancel. */
+static bool must_stop(ectx *x)
+{
+    if (!x->stopped && x->stop && ++x->polls >= MG_YARA_STOP_POLL) {
+        x->polls = 0;
+        x->stopped = x->stop(x->stop_ctx);
+    }
+    return x->stopped;
+}
 
 static int hit_cmp(const void *a, const void *b)
 {
@@ -257,6 +268,8 @@ static val eval(ectx *x, const yx *e)
                 count += truth(eval(x, e->b));
             } else
                 count += list_of(x, s)->n > 0;
+            if (must_stop(x))
+                return UNDEF;
         }
         x->cur = outer;
         return quantify(x, e, count, e->n_set);
@@ -268,12 +281,14 @@ static val eval(ectx *x, const yx *e)
             return VAL(0);
         uint64_t count = 0, n = b.v >= a.v ? (uint64_t)(b.v - a.v) + 1 : 0;
         int64_t outer = x->vars[e->i];
-        for (int64_t v = a.v; v <= b.v; v++) {
+        for (int64_t v = a.v; v <= b.v && !must_stop(x); v++) {
             x->vars[e->i] = v;
             count += truth(eval(x, e->b));
             if (v == INT64_MAX)
                 break;
         }
+        if (x->stopped)
+            return UNDEF;
         x->vars[e->i] = outer;
         if (n == 0)
             return VAL(0); /* yara 4.2: a loop over an empty range is false */
@@ -408,12 +423,18 @@ static int report_rule(ectx *x, const yara_rule *r, const mg_process *proc, cons
 
 int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc *yp,
                      mg_yara_read_fn read, void *read_ctx, const mg_sink *sink, void *lock,
-                     uint64_t *n_matched)
+                     mg_yara_stop_fn stop, void *stop_ctx, uint64_t *n_matched)
 {
     const mg_yara *y = p->yara;
     if (!y || !y->n_rules)
         return MG_SINK_CONTINUE;
-    ectx x = {.y = y, .yp = yp, .read = read, .read_ctx = read_ctx, .cur = -1};
+    ectx x = {.y = y,
+              .yp = yp,
+              .read = read,
+              .read_ctx = read_ctx,
+              .cur = -1,
+              .stop = stop,
+              .stop_ctx = stop_ctx};
     x.rule_val = calloc(y->n_rules, 1);
     if (!x.rule_val)
         return -ENOMEM;
@@ -422,6 +443,10 @@ int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc 
         x.rule_val[i] = (int8_t)truth(eval(&x, y->rules[i].cond));
         if (y->rules[i].global && !x.rule_val[i])
             global_failed = true; /* one namespace: every rule is in "default" */
+    }
+    if (x.stopped) {
+        free(x.rule_val);
+        return -ECANCELED; /* values cut short are not results */
     }
     int verdict = MG_SINK_CONTINUE;
     for (size_t i = 0; i < y->n_rules && !global_failed; i++) {
@@ -510,6 +535,12 @@ static int target_read_fn(void *ctx, uint64_t addr, void *out, size_t n)
     return 0;
 }
 
+static bool sweep_stop_fn(void *ctx)
+{
+    mg_target *p = ctx;
+    return mg_pool_should_cut(p->c, p);
+}
+
 void mg_yara_target_done(mg_sweep *c, mg_target *p)
 {
     const mg_yara *y = c->pats->yara;
@@ -517,19 +548,22 @@ void mg_yara_target_done(mg_sweep *c, mg_target *p)
      * sink moved on) nor in a sweep that is stopping */
     if (y && p->planned && !atomic_load(&p->gone_reported) && !atomic_load(&p->skip) &&
         atomic_load(&c->stop_reason) == MG_STOP_NONE) {
-        target_read *t = calloc(1, sizeof(*t));
+        target_read *t = atomic_load(&p->yara_lost) ? NULL : calloc(1, sizeof(*t));
+        if (!t)
+            mg_emit_event(c, p, NULL, MG_EVENT_OTHER, -ENOMEM, 0,
+                          "keep YARA string matches: rules not evaluated");
         if (t) {
             t->p = p;
             mg_reader_init(&t->reader, MG_MEM_READER_PREAD);
             uint64_t n = 0;
             int v = mg_yara_evaluate(c->pats, &p->info, p->yproc, target_read_fn, t, c->sink,
-                                     &c->sink_lock, &n);
+                                     &c->sink_lock, sweep_stop_fn, p, &n);
             mg_reader_fini(&t->reader);
             free(t);
             mg_stat_add(c, ST_RULE_MATCHES, n);
             if (v == MG_SINK_STOP)
                 mg_sweep_stop(c, MG_STOP_SINK);
-            else if (v < 0)
+            else if (v < 0 && v != -ECANCELED) /* cut short: the stop is reported */
                 mg_emit_event(c, p, NULL, MG_EVENT_OTHER, v, 0, "evaluate YARA rules");
         }
     }
@@ -557,10 +591,13 @@ int mg_yara_buffer_done(mg_sweep *c, mg_target *p, const void *buf, size_t len, 
 {
     const mg_yara *y = c->pats->yara;
     int v = MG_SINK_CONTINUE;
-    if (y) {
+    if (y && atomic_load(&p->yara_lost)) {
+        v = -ENOMEM; /* a match could not be kept: no rule is decided */
+    } else if (y) {
         buffer_read b = {.buf = buf, .base = base, .len = len};
         uint64_t n = 0;
-        v = mg_yara_evaluate(c->pats, &p->info, p->yproc, buffer_read_fn, &b, c->sink, NULL, &n);
+        v = mg_yara_evaluate(c->pats, &p->info, p->yproc, buffer_read_fn, &b, c->sink, NULL,
+                             sweep_stop_fn, p, &n);
         mg_stat_add(c, ST_RULE_MATCHES, n);
     }
     proc_free_all(&p->yproc, y ? y->n_strings : 0);
