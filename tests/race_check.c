@@ -7,10 +7,12 @@
  * workers, with progress, max-count and context on, once with each
  * residency mode. It checks the exact set of (pid, address, pattern) found
  * in both fixture processes, so it fails on a lost, extra or repeated match
- * as well as on a data race (TSan makes the process exit non-zero).
+ * as well as on a data race (TSan makes the process exit non-zero). Then
+ * the same exact set from several threads scanning through one mg_engine.
  * Needs root to read other processes; exits 77 (skip) without it. */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +108,8 @@ static int name_id(char names[][64], size_t n, const char *name)
     return -1;
 }
 
+static int check_hits(const counts *c, const found *w, size_t nw, const char *mode);
+
 /* One sweep; the exact set of fixture matches must be w[0..nw). */
 static int sweep(const mg_patterns *p, mg_residency residency, pid_t parent, pid_t child,
                  const found *w, size_t nw)
@@ -131,6 +135,14 @@ static int sweep(const mg_patterns *p, mg_residency residency, pid_t parent, pid
            "%llu bytes deduplicated, %lu progress calls\n",
            mode, c.n, nw, c.foreign, (unsigned long long)st.processes_scanned,
            (unsigned long long)st.bytes_deduped, c.progress);
+    return check_hits(&c, w, nw, mode);
+}
+
+/* The exact set: each of w[0..nw) once, nothing else. Returns the errors. */
+static int check_hits(const counts *cp, const found *w, size_t nw, const char *mode)
+{
+    const counts c = *cp;
+    pid_t parent = c.parent, child = c.child;
     if (c.n > MAX_HITS)
         fail("too many matches");
     int bad = 0;
@@ -157,6 +169,76 @@ static int sweep(const mg_patterns *p, mg_residency residency, pid_t parent, pid
             bad++;
         }
     }
+    return bad;
+}
+
+/* ---- one engine, scans from several threads at once ---------------------- */
+
+#define ENGINE_CALLERS 3
+#define ENGINE_SCANS 2
+
+typedef struct caller {
+    mg_engine *e;
+    const mg_patterns *p;
+    pid_t pids[2];
+    const found *w;
+    size_t nw;
+    int bad;
+    counts c;
+} caller;
+
+static void *engine_caller(void *arg)
+{
+    caller *k = arg;
+    mg_targets t = {.pids = k->pids, .n_pids = 2};
+    for (int i = 0; i < ENGINE_SCANS; i++) {
+        memset(&k->c, 0, sizeof k->c);
+        k->c.parent = k->pids[0];
+        k->c.child = k->pids[1];
+        mg_sink sink = {
+            .ctx = &k->c, .match = on_match, .progress = on_progress, .progress_interval = 0.001};
+        mg_stats st;
+        mg_error err;
+        if (mg_engine_scan(k->e, &t, k->p, &sink, &st, &err) < 0)
+            fail(err.message);
+        if (st.processes_scanned != 2)
+            fail("an engine scan did not scan the two fixture processes");
+        k->bad += check_hits(&k->c, k->w, k->nw, "engine");
+    }
+    return NULL;
+}
+
+/* mg_engine_scan from ENGINE_CALLERS threads through one engine (the
+ * header allows it: scans are serialised inside), each ENGINE_SCANS times,
+ * each sweep's result exact: the workers, the dedupe table and the
+ * handover between sweeps under TSan. */
+static int engine_sweeps(const mg_patterns *p, pid_t parent, pid_t child, const found *w, size_t nw)
+{
+    mg_settings s;
+    mg_default_settings(&s);
+    s.threads = 2;
+    s.context = 64;
+    mg_engine *e = NULL;
+    mg_error err;
+    if (mg_engine_new(&e, &s, &err) < 0)
+        fail(err.message);
+    static caller k[ENGINE_CALLERS];
+    pthread_t th[ENGINE_CALLERS];
+    for (int i = 0; i < ENGINE_CALLERS; i++) {
+        k[i] = (caller){.e = e, .p = p, .pids = {parent, child}, .w = w, .nw = nw};
+        if (pthread_create(&th[i], NULL, engine_caller, &k[i]))
+            fail("pthread_create");
+    }
+    int bad = 0;
+    for (int i = 0; i < ENGINE_CALLERS; i++) {
+        pthread_join(th[i], NULL);
+        bad += k[i].bad;
+    }
+    mg_engine_free(&e);
+    if (e)
+        fail("mg_engine_free did not clear the handle");
+    printf("race_check (engine): %d threads x %d scans through one engine\n", ENGINE_CALLERS,
+           ENGINE_SCANS);
     return bad;
 }
 
@@ -237,7 +319,8 @@ int main(void)
         fail(err.message);
 
     int bad = sweep(p, MG_RESIDENCY_AUTO, pid, child, w, nw) +
-              sweep(p, MG_RESIDENCY_PAGEMAP, pid, child, w, nw);
+              sweep(p, MG_RESIDENCY_PAGEMAP, pid, child, w, nw) +
+              engine_sweeps(p, pid, child, w, nw);
     mg_patterns_free(&p);
     close(in[1]); /* the fixture exits at EOF on stdin */
     waitpid(pid, NULL, 0);

@@ -1074,3 +1074,124 @@ Test(scan, failed_targets_are_done_once)
                   ps.max_done, ps.total);
     mg_patterns_free(&p);
 }
+
+/* ---- the engine handle: one engine, several sweeps ----------------------- */
+
+static mg_stats engine_run(mg_engine *e, const pid_t *pids, size_t n, const mg_patterns *p,
+                           collector *c)
+{
+    mg_targets t = {.pids = pids, .n_pids = n};
+    mg_sink sink = collector_sink(c);
+    mg_stats st;
+    mg_error err = {{0}};
+    int rc = mg_engine_scan(e, &t, p, &sink, &st, &err);
+    cr_assert_eq(rc, 0, "mg_engine_scan: %d %s: %s", rc, mg_strerror(rc), err.message);
+    cr_assert_eq(st.matches, c->n);
+    cr_assert_eq(st.processes_failed, 0u);
+    return st;
+}
+
+/* Two processes map one file holding two markers, A at four offsets and B
+ * at four others. One engine (dedupe on) sweeps for A, then B, then A:
+ * each sweep exact. Its dedupe table is emptied between sweeps (B's sweep
+ * replaying A's records would report A's offsets for B), and it works in
+ * each (the second mapping is replayed, not scanned again). */
+Test(scan, engine_sweeps_again_with_other_patterns)
+{
+    need_root();
+    char tok[17], ma[64], mb[64];
+    random_token(tok);
+    int ml = snprintf(ma, sizeof ma, "mgt-%s-engine-A;", tok);
+    snprintf(mb, sizeof mb, "mgt-%s-engine-B;", tok);
+    char path[] = "/tmp/mg-engine-file-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    const size_t flen = 6 * 4096;
+    const size_t offs[2][4] = {{100, 5000, 8192 - 7, flen - (size_t)ml},
+                               {300, 4096 - 9, 12000, 20000}};
+    uint8_t *content = calloc(1, flen);
+    for (size_t i = 0; i < flen; i++)
+        content[i] = (uint8_t)(i * 13 + 1);
+    for (size_t i = 0; i < 4; i++) {
+        memcpy(content + offs[0][i], ma, (size_t)ml);
+        memcpy(content + offs[1][i], mb, (size_t)ml);
+    }
+    cr_assert_eq(write(fd, content, flen), (ssize_t)flen);
+    close(fd);
+    free(content);
+    const char *args[] = {"--map-file", path, NULL};
+    fixture_start(&fx, args);
+    fixture_start(&fx2, args);
+    unlink(path);
+    uint64_t a1 = fixture_info(&fx, "mapfile", NULL), a2 = fixture_info(&fx2, "mapfile", NULL);
+    cr_assert(a1 && a2);
+    mg_patterns *sets[2];
+    const char *markers[2] = {ma, mb};
+    for (int k = 0; k < 2; k++) {
+        sets[k] = patterns_new();
+        add_pattern(sets[k], MG_PATTERN_LITERAL, markers[k], (size_t)ml, 0);
+        compile_patterns(sets[k]);
+    }
+    mg_settings s;
+    mg_default_settings(&s);
+    s.context = 16;
+    s.threads = 2;
+    s.residency = residency_mode;
+    mg_engine *e = NULL;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_engine_new(&e, &s, &err), 0, "%s", err.message);
+    pid_t pids[2] = {fx.pid, fx2.pid};
+    const int order[] = {0, 1, 0};
+    for (size_t r = 0; r < 3; r++) {
+        int k = order[r];
+        want w[8];
+        for (size_t i = 0; i < 4; i++) {
+            w[i] = (want){.pid = fx.pid, .addr = a1 + offs[k][i], .len = (uint64_t)ml};
+            w[4 + i] = (want){.pid = fx2.pid, .addr = a2 + offs[k][i], .len = (uint64_t)ml};
+        }
+        collector c = {0};
+        mg_stats st = engine_run(e, pids, 2, sets[k], &c);
+        char what[64];
+        snprintf(what, sizeof what, "engine sweep %zu (marker %c)", r + 1, "AB"[k]);
+        assert_exact_hits(&c, w, 8, what);
+        cr_assert_gt(st.bytes_deduped, 0u, "%s: the second mapping was scanned again", what);
+        cr_assert_eq(st.threads, 2u);
+        collector_free(&c);
+    }
+    mg_engine_free(&e);
+    cr_assert_null(e);
+    for (int k = 0; k < 2; k++)
+        mg_patterns_free(&sets[k]);
+}
+
+Test(scan, engine_arguments)
+{
+    mg_settings s;
+    mg_default_settings(&s);
+    mg_error err = {{0}};
+    cr_assert_eq(mg_engine_new(NULL, &s, &err), -EINVAL);
+    mg_engine *e = NULL;
+    pid_t pid = getpid();
+    s.pids = &pid;
+    s.n_pids = 1;
+    cr_assert_eq(mg_engine_new(&e, &s, &err), -EINVAL, "targets in an engine's settings");
+    cr_assert_null(e);
+    mg_default_settings(&s);
+    s.chunk_size = 4095;
+    cr_assert_eq(mg_engine_new(&e, &s, &err), -EINVAL);
+    cr_assert_eq(mg_engine_new(&e, NULL, &err), 0, "%s", err.message);
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, "x", 1, 0);
+    cr_assert_eq(mg_engine_scan(e, NULL, p, NULL, NULL, &err), MG_ENOTCOMPILED);
+    compile_patterns(p);
+    cr_assert_eq(mg_engine_scan(NULL, NULL, p, NULL, NULL, &err), -EINVAL);
+    cr_assert_eq(mg_engine_scan(e, NULL, NULL, NULL, NULL, &err), -EINVAL);
+    mg_targets t = {.n_pids = 2};
+    cr_assert_eq(mg_engine_scan(e, &t, p, NULL, NULL, &err), -EINVAL);
+    t = (mg_targets){.pids = &pid, .n_pids = 1};
+    cr_assert_eq(mg_engine_scan(e, &t, p, NULL, NULL, &err), MG_EBADPID, "memgrep itself");
+    mg_engine_free(&e);
+    mg_engine_free(&e); /* NULL: nothing */
+    mg_engine_free(NULL);
+    mg_patterns_free(&p);
+}

@@ -66,6 +66,20 @@ void mg_dedupe_free(mg_dedupe **pd)
     *pd = NULL;
 }
 
+void mg_dedupe_clear(mg_dedupe *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->cap; i++)
+        free(d->slots[i]);
+    memset(d->slots, 0, d->cap * sizeof(*d->slots));
+    d->used = 0;
+    /* the slots stay allocated and counted, as grow() counts them */
+    d->bytes = d->cap > MG_DEDUPE_INITIAL_SLOTS
+                   ? (d->cap - MG_DEDUPE_INITIAL_SLOTS) * sizeof(*d->slots)
+                   : 0;
+}
+
 static entry **slot_of(entry **slots, size_t cap, uint64_t h, const uint64_t *key, size_t n)
 {
     for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1)) {

@@ -26,6 +26,10 @@ typedef struct mg_dedupe mg_dedupe;
 /* max_bytes bounds the memory held; past it, inserts are refused. */
 int mg_dedupe_new(mg_dedupe **out, size_t max_bytes);
 void mg_dedupe_free(mg_dedupe **d);
+/* Drop every entry, keeping the table's slots (an engine's next sweep:
+ * records belong to one sweep's pattern set and context). Not concurrent
+ * with find or insert. */
+void mg_dedupe_clear(mg_dedupe *d);
 
 /* The records stored for key[0..n), or NULL; *len set to their size. */
 const uint8_t *mg_dedupe_find(mg_dedupe *d, const uint64_t *key, size_t n, size_t *len);

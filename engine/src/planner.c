@@ -522,7 +522,6 @@ int mg_plan_targets(mg_sweep *c, mg_error *err)
     bool use_ioctl = c->set.residency != MG_RESIDENCY_PAGEMAP;
     pid_t self = getpid();
     c->processes_total = n;
-    c->zero_pfn = mg_zero_pfn();
     if (c->sink && c->sink->progress) /* resident bytes: for the progress estimate only */
         for (size_t i = 0; i < n; i++)
             c->bytes_total += pids[i] != self ? mg_read_rss(pids[i]) : 0;

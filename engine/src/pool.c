@@ -1,4 +1,5 @@
-/* pool.c - the bounded unit queue and the worker threads.
+/* pool.c - the bounded unit queue of a sweep and the workers' loop over it
+ * (the threads belong to the engine, engine.c).
  *
  * The planner (the calling thread) pushes units; workers pop them, from any
  * process, and run them. The queue holds MG_QUEUE_PER_THREAD units per
@@ -183,9 +184,8 @@ static bool pop_unit(mg_sweep *c, mg_unit *u)
     return got;
 }
 
-static void *worker_main(void *arg)
+void mg_pool_work(mg_worker *w)
 {
-    mg_worker *w = arg;
     mg_unit u;
     while (pop_unit(w->c, &u)) {
         if (!mg_pool_should_stop(w->c, u.p))
@@ -193,12 +193,10 @@ static void *worker_main(void *arg)
         mg_target_unref(u.p);
         mg_maybe_progress(w->c);
     }
-    return NULL;
 }
 
-int mg_pool_start(mg_sweep *c, mg_worker *ws, unsigned threads, unsigned *started)
+int mg_pool_open(mg_sweep *c, unsigned threads)
 {
-    *started = 0;
     c->q_cap = (size_t)threads * MG_QUEUE_PER_THREAD;
     c->q = calloc(c->q_cap, sizeof(*c->q));
     pthread_mutex_init(&c->lock, NULL);
@@ -208,27 +206,19 @@ int mg_pool_start(mg_sweep *c, mg_worker *ws, unsigned threads, unsigned *starte
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&c->not_full, &ca);
     pthread_condattr_destroy(&ca);
-    int rc = c->q ? 0 : -ENOMEM;
-    for (unsigned i = 0; rc == 0 && i < threads; i++) {
-        rc = mg_worker_init(&ws[i], c);
-        if (rc == 0 && (rc = -pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) == 0)
-            (*started)++;
-        else
-            mg_worker_fini(&ws[i]);
-    }
-    return rc;
+    return c->q ? 0 : -ENOMEM;
 }
 
-void mg_pool_finish(mg_sweep *c, mg_worker *ws, unsigned started)
+void mg_pool_close(mg_sweep *c)
 {
     pthread_mutex_lock(&c->lock);
     c->closing = true;
     pthread_cond_broadcast(&c->not_empty);
     pthread_mutex_unlock(&c->lock);
-    for (unsigned i = 0; i < started; i++) {
-        pthread_join(ws[i].thread, NULL);
-        mg_worker_fini(&ws[i]);
-    }
+}
+
+void mg_pool_destroy(mg_sweep *c)
+{
     pthread_cond_destroy(&c->not_full);
     pthread_cond_destroy(&c->not_empty);
     pthread_mutex_destroy(&c->lock);

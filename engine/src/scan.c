@@ -1,9 +1,10 @@
-/* scan.c - mg_scan and mg_scan_buffer, composed of the stages in sweep.h.
+/* scan.c - mg_scan and mg_scan_buffer, composed of the stages in sweep.h,
+ * and the checks of settings and targets.
  *
- * mg_scan: check the settings, set up the sweep, start the pool, let the
- * planner (this thread) queue every target's units, drain and join the
- * pool, report statistics. Memory is bounded by threads x (chunk + 2 x
- * margin + MG_DEDUPE_MAX_RECORD) plus the queue and the dedupe table
+ * mg_scan is a one-shot engine (engine.c): make one, scan, free it. In a
+ * sweep the calling thread plans every target's units and the engine's
+ * workers run them. Memory is bounded by threads x (chunk + 2 x margin +
+ * MG_DEDUPE_MAX_RECORD) plus the queue and the dedupe table
  * (MG_DEDUPE_MAX_BYTES), whatever the targets' sizes.
  *
  * mg_scan_buffer cuts a buffer with the same code (mg_cut_units,
@@ -50,7 +51,7 @@ void mg_sweep_fini(mg_sweep *c)
     pthread_mutex_destroy(&c->sink_lock);
 }
 
-static int check_settings(const mg_settings *s, mg_error *err)
+int mg_check_settings(const mg_settings *s, mg_error *err)
 {
     if (mg_page_size() != MG_PAGE_SIZE)
         return mg_fail(err, -ENOTSUP, "page size %zu: this build of memgrep supports %u only",
@@ -84,7 +85,7 @@ static int check_settings(const mg_settings *s, mg_error *err)
 }
 
 /* The per-scan part: explicit pids must exist and not be memgrep. */
-static int check_targets(const mg_targets *t, mg_error *err)
+int mg_check_targets(const mg_targets *t, mg_error *err)
 {
     MG_CHECK_ARG(t->pids || !t->n_pids, err, "targets: %zu pids but pids is NULL", t->n_pids);
     MG_CHECK_ARG(mg_reserved_zero(t->reserved, sizeof(t->reserved)), err,
@@ -110,86 +111,35 @@ int mg_check_sink(const mg_sink *sink, mg_error *err)
     return 0;
 }
 
-static int zero_hit(void *arg, const mg_hit *h, const mg_piece *pc)
-{
-    (void)h, (void)pc;
-    *(bool *)arg = true;
-    return MG_SINK_STOP;
-}
-
-/* Whether any pattern matches in nothing but zero bytes: then pages of the
- * zero page must be scanned like any other. */
-static int matches_zeros(mg_sweep *c, bool *hit)
-{
-    mg_matcher m;
-    size_t len = 2 * c->margin + 2;
-    uint8_t *zeros = calloc(1, len);
-    int rc = zeros ? mg_matcher_init(&m, c->pats, c->set.unbounded_width) : -ENOMEM;
-    *hit = false;
-    if (rc == 0) {
-        mg_piece pc = {.buf = zeros, .addr = 0, .len = len, .own_start = 0, .own_end = len};
-        rc = mg_matcher_scan(&m, &pc, zero_hit, hit);
-        rc = rc < 0 ? rc : 0;
-        mg_matcher_fini(&m);
-    }
-    free(zeros);
-    return rc;
-}
-
 MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
                    mg_stats *stats, mg_error *err)
 {
-    double t0 = mg_now();
     mg_settings defaults;
     if (!s) {
         mg_default_settings(&defaults);
         s = &defaults;
     }
-    if (!pats)
-        return mg_fail(err, -EINVAL, "no pattern set");
+    MG_CHECK_ARG(pats, err, "mg_scan: no pattern set");
     if (!pats->db)
         return mg_fail(err, MG_ENOTCOMPILED, "patterns not compiled");
-    mg_targets t = {.pids = s->pids, .n_pids = s->n_pids};
-    int rc = check_settings(s, err);
-    if (rc == 0)
-        rc = check_targets(&t, err);
+    /* a one-shot engine: the targets move from the settings to the scan */
+    mg_targets t = {.pids = s->pids,
+                    .n_pids = s->n_pids,
+                    .cgroup_prefix = s->cgroup_prefix,
+                    .container_prefix = s->container_prefix};
+    mg_settings es = *s;
+    es.pids = NULL;
+    es.n_pids = 0;
+    es.cgroup_prefix = es.container_prefix = NULL;
+    int rc = mg_check_targets(&t, err);
     if (rc == 0)
         rc = mg_check_sink(sink, err);
-    if (rc < 0)
-        return rc;
-    unsigned threads = s->threads;
-    if (threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (unsigned)MG_MIN(n, (long)MG_MAX_THREADS) : 1;
-    }
-    mg_sweep *c = calloc(1, sizeof(*c));
-    mg_worker *ws = calloc(threads, sizeof(*ws));
-    if (!c || !ws) {
-        free(c);
-        free(ws);
-        return mg_fail(err, -ENOMEM, "out of memory");
-    }
-    mg_sweep_init(c, pats, s, sink, t0);
-    bool zeros_match = true;
-    if (matches_zeros(c, &zeros_match) < 0)
-        zeros_match = true;
-    c->skip_zero = !zeros_match;
-    if (s->dedupe && mg_dedupe_new(&c->dd, MG_DEDUPE_MAX_BYTES) < 0)
-        c->dd = NULL; /* no memory for it: scan everything */
-
-    unsigned started;
-    rc = mg_pool_start(c, ws, threads, &started);
+    mg_engine *e = NULL;
     if (rc == 0)
-        rc = mg_plan_targets(c, err);
-    else
-        mg_fail(err, rc, "cannot start workers: %s", mg_strerror(rc));
-    mg_pool_finish(c, ws, started);
-
-    mg_fill_stats(c, stats, t0, threads);
-    mg_dedupe_free(&c->dd);
-    mg_sweep_fini(c);
-    free(ws);
-    free(c);
+        rc = mg_engine_new(&e, &es, err);
+    if (rc == 0)
+        rc = mg_engine_scan(e, &t, pats, sink, stats, err);
+    mg_engine_free(&e);
     return rc;
 }
 

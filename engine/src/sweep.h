@@ -165,9 +165,12 @@ struct mg_sweep {
     uint64_t processes_total, bytes_total; /* set by the planner before the first unit */
 };
 
-/* Per-worker state: nothing here is shared. */
+/* Per-worker state: nothing here is shared. Between sweeps of an engine
+ * (engine.c) the calling thread rebinds it (mg_worker_bind) while its
+ * thread is parked. */
 typedef struct mg_worker {
     mg_sweep *c;
+    struct mg_engine *engine; /* the engine whose thread runs it, NULL if none */
     pthread_t thread;
     mg_matcher m;
     mg_reader reader;
@@ -176,6 +179,7 @@ typedef struct mg_worker {
     mg_read_op *pvr_ops, *mem_ops;
     uint8_t *ok; /* per page of the unit: read in full */
     size_t max_pages;
+    size_t span; /* bytes of buf (chunk + 2 x margin); 0: none allocated */
     const mg_unit *u; /* current unit, for the report callback */
     /* dedupe: the unit's key, and its matches as they are found */
     uint64_t *key;
@@ -190,6 +194,11 @@ typedef struct mg_worker {
 void mg_sweep_init(mg_sweep *c, const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
                    double t0);
 void mg_sweep_fini(mg_sweep *c);
+/* Settings as mg_scan and mg_engine_new take them: 0 or a negative code,
+ * err filled. Target selection is checked by mg_check_targets. */
+int mg_check_settings(const mg_settings *s, mg_error *err);
+/* A scan's targets: pids (NULL only with n_pids 0) exist, not memgrep. */
+int mg_check_targets(const mg_targets *t, mg_error *err);
 /* -EINVAL (err filled) if a sink's reserved fields are not NULL. */
 int mg_check_sink(const mg_sink *sink, mg_error *err);
 
@@ -216,13 +225,19 @@ void mg_fill_stats(mg_sweep *c, mg_stats *out, double t0, unsigned threads);
 
 /* ---- pool.c: the queue and the workers ---- */
 
-int mg_pool_start(mg_sweep *c, mg_worker *ws, unsigned threads, unsigned *started);
+/* The sweep's unit queue, for `threads` workers (engine.c runs them). */
+int mg_pool_open(mg_sweep *c, unsigned threads);
+/* No more units: workers drain the queue, then leave the sweep. */
+void mg_pool_close(mg_sweep *c);
+/* Once every worker has left the sweep: free the queue. */
+void mg_pool_destroy(mg_sweep *c);
+/* A worker's part of a sweep: run units until the queue is closed and
+ * empty. */
+void mg_pool_work(mg_worker *w);
 /* Planner side: queue a unit, taking a reference on u->p. Waits while the
  * queue is full, but no longer than the sweep or u->p should go on:
  * returns false (nothing queued) once mg_pool_should_stop says stop. */
 bool mg_pool_push(mg_sweep *c, const mg_unit *u);
-/* No more units: let the workers drain the queue, join and free them. */
-void mg_pool_finish(mg_sweep *c, mg_worker *ws, unsigned started);
 /* THE place where a sweep decides to stop: checked by the workers before
  * each unit and before each match they deliver, by the planner before each
  * unit it cuts, and every MG_STOP_POLL_MS by whoever waits (queue, rate).
@@ -255,6 +270,12 @@ bool mg_pool_pace(mg_sweep *c, mg_target *p, uint64_t n);
 
 /* ---- unit.c: reading and scanning one unit ---- */
 
+/* A worker for settings s: its reader; no matcher or buffers yet. */
+void mg_worker_open(mg_worker *w, const mg_settings *s);
+/* Ready w for sweep c: a matcher for c's patterns, buffers for c's unit
+ * span (kept from the sweep before when the span is the same). */
+int mg_worker_bind(mg_worker *w, mg_sweep *c);
+/* mg_worker_open with c's settings, then mg_worker_bind. */
 int mg_worker_init(mg_worker *w, mg_sweep *c);
 void mg_worker_fini(mg_worker *w);
 /* Run a unit popped from the queue: a batch, a piece of a direct region,
@@ -290,8 +311,8 @@ bool mg_region_batchable(const mg_sweep *c, const mg_region *r);
  * if u is not a batch). */
 const mg_region *mg_unit_region_at(const mg_unit *u, uint64_t addr);
 /* Plan every target of c->set: list or resolve the pids, then open, walk
- * and queue each one. Returns 0, or a negative code if the process list
- * can't be had (err filled). */
+ * and queue each one (c->zero_pfn set by the caller: mg_zero_pfn). Returns 0, or a negative code if
+ * the process list can't be had (err filled). */
 int mg_plan_targets(mg_sweep *c, mg_error *err);
 
 #endif
