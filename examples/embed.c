@@ -55,6 +55,13 @@ int main(int argc, char **argv)
     pid_t pid = (pid_t)atoi(argv[1]);
     mg_error err = {{0}}; /* filled with a message when a call fails */
 
+    /* 0. The library is the one the header describes (same major version). */
+    if (mg_version_api() >> 16 != MG_API_VERSION >> 16) {
+        fprintf(stderr, "embed: built for libmemgrep %s, running with %s\n", MG_VERSION,
+                mg_version());
+        return 2;
+    }
+
     /* 1. The patterns: added one by one (their ids are 0, 1, ... in that
      *    order), then compiled into one Hyperscan database. */
     mg_patterns *p = NULL;
@@ -77,7 +84,9 @@ int main(int argc, char **argv)
     set.n_pids = 1;
 
     /* 3. The sweep: matches and events go to the sink's callbacks;
-     *    mg_scan returns when every callback has returned. */
+     *    mg_scan returns when every callback has returned. (A program that
+     *    sweeps again and again keeps an engine instead: mg_engine_new once,
+     *    mg_engine_scan per sweep, mg_engine_free at the end.) */
     struct hits h = {.patterns = p};
     mg_sink sink = {.ctx = &h, .match = on_match, .event = on_event};
     mg_stats stats;
@@ -88,6 +97,6 @@ int main(int argc, char **argv)
         return 2;
     }
     fprintf(stderr, "embed: %lu matches, %" PRIu64 " bytes scanned (libmemgrep %s)\n", h.n,
-            stats.bytes_scanned, MG_VERSION);
+            stats.bytes_scanned, mg_version());
     return h.n ? 0 : 1;
 }
