@@ -906,6 +906,12 @@ static int count_run(void *ctx, const mg_string *s)
     return ++*(int *)ctx == 3 ? 7 : 0;
 }
 
+static int stop_with_eio(void *ctx, const mg_string *s)
+{
+    (void)ctx, (void)s;
+    return -EIO;
+}
+
 Test(investigate, mg_strings_arguments)
 {
     need_root();
@@ -923,6 +929,8 @@ Test(investigate, mg_strings_arguments)
     cr_assert_eq(mg_strings(t.pid, t.start - PAGE, t.start, 4, 0, count_run, &n, &err), -EPERM,
                  "%s", err.message);
     cr_assert_eq(mg_strings(getpid(), t.start, t.end, 4, 0, count_run, &n, &err), MG_EBADPID);
+    /* a callback's negative value is not taken for a library code (-EIO) */
+    cr_assert_eq(mg_strings(t.pid, t.start, t.end, 4, 0, stop_with_eio, NULL, &err), -ECANCELED);
 }
 
 /* ------------------------------------------------------------------ */

@@ -58,6 +58,8 @@ static int run_end(strings_state *st, run *r)
         r->text[r->len] = '\0';
         mg_string s = {.address = r->start, .text = r->text, .len = r->len, .wide = r->wide};
         rc = st->fn(st->ctx, &s);
+        /* negative values are the library's codes: a callback's stops */
+        rc = rc < 0 ? -ECANCELED : rc;
     }
     r->len = 0;
     return rc;

@@ -776,9 +776,12 @@ typedef struct mg_string {
  * start and end: page aligned, start < end, inside one readable mapping
  * that is not special or a device (else -EINVAL / -EPERM, as
  * mg_read_present). min >= 1. fn (not NULL) is called once per run: 8-bit
- * runs in address order, each wide run when it ends; a non-zero return
- * stops and is returned. Returns 0, fn's value, or a negative code (err,
- * may be NULL, filled). Runs reported before a failure stay reported.
+ * runs in address order, each wide run when it ends; it returns 0 to go
+ * on, or a positive value to stop, which mg_strings returns (a negative
+ * value stops too, and mg_strings returns -ECANCELED: negative values are
+ * the library's codes). Returns 0, fn's positive value, or a negative code
+ * (err, may be NULL, filled). Runs reported before a failure stay
+ * reported.
  */
 MG_API int mg_strings(pid_t pid, uint64_t start, uint64_t end, size_t min, unsigned flags,
                       int (*fn)(void *ctx, const mg_string *s), void *ctx, mg_error *err);
