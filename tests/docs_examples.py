@@ -22,8 +22,9 @@ with `memgrep:` are compared with stderr, the others with stdout. A line
 ` ...` for that line with anything after it. JSON lines must be whole
 objects: their keys (nested too) and value types must be the same, and the
 values of KEYS_EXACT equal. Text lines must have as many words, each the
-same once addresses, hex ids, numbers and absolute paths are masked; a line
-that is only a number (an exit status, a count) must be equal.
+same once addresses, hex ids, numbers, size units and absolute paths are
+masked; a line that is only a number (an exit status, a count) must be
+equal.
 
 Exit 0 passes, 77 skips (not root), anything else fails, naming the page,
 line and command."""
@@ -106,8 +107,8 @@ def mask(word):
     w = re.sub(r"(?<![0-9a-zA-Z])/\S*", "@P", w)
     w = re.sub(r"[0-9a-f]{8,16}-[0-9a-f]{8,16}", "@R", w)
     w = re.sub(r"(?<![0-9a-zA-Z])[0-9a-f]{12,64}(?![0-9a-zA-Z])", "@H", w)
-    w = re.sub(r"\d+\.\d+", "@F", w)
-    return re.sub(r"\d+", "@N", w)
+    w = re.sub(r"^(B|KiB|MiB|GiB|TiB)([,;)]?)$", r"@U\2", w)
+    return re.sub(r"\d+(\.\d+)?", "@N", w)
 
 
 def json_shape_diff(want, got, where="$"):
