@@ -18,12 +18,11 @@
  * It writes "READY\n" to stdout once every plant is in place, then waits
  * for EOF on stdin (or its parent's death) and exits.
  */
-#include <stdio.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <signal.h>
 #include <unistd.h>
 
 /* volatile: the compiler cannot decode the plants into the image */
@@ -40,7 +39,7 @@ static size_t plant(char *dst, const char *enc, size_t n)
 int main(void)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    /* before any stdio: nothing else on the heap */
+    /* the first allocation: the heap holds nothing else */
     char *heap = calloc(1, 256);
     char *anon = mmap(NULL, 64 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (!heap || anon == MAP_FAILED)
