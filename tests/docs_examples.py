@@ -37,20 +37,12 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "install"))
+from common import fail, skip  # noqa: E402 (tests/install/common.py)
+
 PAGES = ("README.md", "docs/guide.md")
 KEYS_EXACT = {"type", "kind", "pattern", "source", "perms", "rule", "runtime", "stop_reason",
               "namespace", "wide", "deleted", "complete", "comm"}
-
-
-def skip(reason):
-    print(f"SKIP: {reason}")
-    sys.exit(SKIP)
-
-
-def fail(msg):
-    print(f"FAIL: {msg}")
-    sys.exit(1)
 
 
 # ---- reading the pages ----
