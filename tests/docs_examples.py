@@ -6,9 +6,10 @@ for the man pages).
 In a page, a fenced block right after a line `<!-- example -->` is run:
 each `$ COMMAND` line is a shell command (bash, in a directory of the page's
 own; a line ending in `\\` goes on), and the lines after it, up to the next
-`$ `, are its expected output. A block right after `<!-- file: NAME -->` is
-written to NAME in that directory before the page's examples run (the IOC
-list and rules the examples use). The commands see:
+`$ `, are its expected output; every ```console block must be one. A block
+right after `<!-- file: NAME -->` is written to NAME in that directory
+before the page's examples run (the IOC list and rules the examples use).
+The commands see:
 
   PID   the pid of tests/docs_target (./docs_target), which holds the plants
         listed in tests/docs_target.c
@@ -56,6 +57,9 @@ def blocks(path):
     while i < len(lines):
         m = re.match(r"^<!-- (example|file: (\S+)) -->$", lines[i])
         if not m:
+            # a console block is an example: it must be run
+            if lines[i] == "```console" and (i == 0 or lines[i - 1] != "<!-- example -->"):
+                fail(f"{path}:{i + 1}: a console block without <!-- example --> before it")
             i += 1
             continue
         if i + 1 >= len(lines) or not lines[i + 1].startswith("```"):
