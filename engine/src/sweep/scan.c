@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "procs.h"
-#include "sweep.h"
+#include "os/procs.h"
+#include "sweep/sweep.h"
 
 /* Overlap each side of a unit: a whole match plus its context after it,
  * context before it, and one byte of look-behind for the leftmost start. */

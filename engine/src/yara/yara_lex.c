@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "patterns.h"
-#include "patterns_internal.h"
+#include "match/patterns.h"
+#include "match/patterns_internal.h"
 #include "util.h"
-#include "yara.h"
-#include "yara_internal.h"
+#include "yara/yara.h"
+#include "yara/yara_internal.h"
 
 /* ---- errors ---------------------------------------------------------- */
 

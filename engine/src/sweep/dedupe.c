@@ -2,7 +2,7 @@
  * immutable entries (one lookup per work unit, a megabyte of target memory,
  * so one lock is not a point of contention), the record format a unit's
  * matches are kept in, and the keys units are known by. */
-#include "dedupe.h"
+#include "sweep/dedupe.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "limits_internal.h"
-#include "residency.h"
+#include "os/residency.h"
 
 typedef struct entry {
     uint64_t hash;

@@ -18,8 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "patterns.h"
-#include "yara.h"
+#include "match/patterns.h"
+#include "yara/yara.h"
 
 /* string modifiers */
 enum {

@@ -1,5 +1,5 @@
 /* procs.c - listing processes and pinning their identity. */
-#include "procs.h"
+#include "os/procs.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "residency.h"
-#include "sweep.h"
-#include "yara.h"
+#include "os/residency.h"
+#include "sweep/sweep.h"
+#include "yara/yara.h"
 
 /* ---- per-process matches ------------------------------------------------- */
 

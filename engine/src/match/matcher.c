@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "patterns.h"
+#include "match/patterns.h"
 #include "util.h"
 
 int mg_matcher_init(mg_matcher *m, const mg_patterns *p, unsigned unbounded_width)

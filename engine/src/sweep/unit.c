@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "residency.h"
-#include "sweep.h"
+#include "os/residency.h"
+#include "sweep/sweep.h"
 
 #define PAGE_MASK (~(uint64_t)(MG_PAGE_SIZE - 1))
 
@@ -359,9 +359,7 @@ static void run_direct(mg_worker *w, const mg_unit *u)
         mg_scan_pieces(w, ba, bb, w->ok);
     } else
         w->rec.complete = false;
-    if (w->recording && w->rec.complete)
-        mg_dedupe_insert(c->dd, w->key, nkey, w->rec.data, w->rec.len);
-    w->recording = false;
+    keep_record(w, nkey);
 }
 
 void mg_run_unit(mg_worker *w, const mg_unit *u)

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "procs.h"
-#include "residency.h"
-#include "sweep.h"
+#include "os/procs.h"
+#include "os/residency.h"
+#include "sweep/sweep.h"
 
 /* ---- cutting ranges into units ------------------------------------------ */
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "sweep.h"
+#include "sweep/sweep.h"
 
 #define POLL_NS ((int64_t)MG_STOP_POLL_MS * 1000000)
 

@@ -20,7 +20,7 @@
 #include <hs/hs.h>
 
 #include "limits_internal.h"
-#include "patterns_internal.h"
+#include "match/patterns_internal.h"
 #include "util.h"
 
 #define SET_MAX 16 /* strings in a set while computing */

@@ -1,5 +1,5 @@
 /* reader.c - process_vm_readv and /proc/PID/mem (io_uring or pread). */
-#include "reader.h"
+#include "os/reader.h"
 
 #include <errno.h>
 #include <string.h>

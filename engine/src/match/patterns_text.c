@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "patterns_internal.h"
+#include "match/patterns_internal.h"
 #include "util.h"
 
 /* ---- growable string ------------------------------------------------ */

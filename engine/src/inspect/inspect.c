@@ -12,12 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "maps.h"
+#include "os/maps.h"
 #include "memgrep/memgrep.h"
-#include "inspect_internal.h"
-#include "procs.h"
-#include "reader.h"
-#include "residency.h"
+#include "inspect/inspect_internal.h"
+#include "os/procs.h"
+#include "os/reader.h"
+#include "os/residency.h"
 #include "util.h"
 
 #define READ_BATCH 256 /* pages per pagemap read and per reader batch */

@@ -1,5 +1,5 @@
 /* residency.c - present-page ranges from PAGEMAP_SCAN or pagemap entries. */
-#include "residency.h"
+#include "os/residency.h"
 
 #include <errno.h>
 #include <fcntl.h>

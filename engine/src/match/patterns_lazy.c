@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "patterns.h"
-#include "patterns_internal.h"
+#include "match/patterns.h"
+#include "match/patterns_internal.h"
 #include "util.h"
 
 /* Forget the plan (the set changed). */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inspect_internal.h"
+#include "inspect/inspect_internal.h"
 #include "memgrep/memgrep.h"
 #include "util.h"
 

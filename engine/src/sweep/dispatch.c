@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sweep.h"
+#include "sweep/sweep.h"
 
 void mg_stat_add(mg_sweep *c, enum mg_stat_id id, uint64_t v)
 {

@@ -30,7 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "patterns.h"
+#include "match/patterns.h"
 #include "util.h"
 
 /* File layout: magic, u64 key length, key, u64 database length, database,

@@ -40,12 +40,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dedupe.h"
-#include "maps.h"
-#include "patterns.h"
-#include "reader.h"
+#include "sweep/dedupe.h"
+#include "os/maps.h"
+#include "match/patterns.h"
+#include "os/reader.h"
 #include "util.h"
-#include "yara.h"
+#include "yara/yara.h"
 
 typedef struct mg_sweep mg_sweep;
 

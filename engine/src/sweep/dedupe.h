@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "memgrep/memgrep.h"
-#include "patterns.h"
+#include "match/patterns.h"
 
 typedef struct mg_dedupe mg_dedupe;
 

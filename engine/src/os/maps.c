@@ -1,6 +1,6 @@
 /* maps.c - /proc/PID/maps: one allocation-free line parser, a snapshot reader,
  * and the classification that decides which regions may be read at all. */
-#include "maps.h"
+#include "os/maps.h"
 
 #include <errno.h>
 #include <fcntl.h>
