@@ -29,6 +29,9 @@
  *               invalid UTF-8 bytes; plants "odd" (heap) and "oddfile"
  *               (the file); INFO dir <hex of the directory's path>
  *   plain       plant "plain" on the heap (comm set from ARG if given)
+ *   twochunks   a 2 MiB anonymous mapping, plant "chunk0" 100 bytes into it
+ *               and "chunk1" 100 bytes into its second MiB (two chunks of
+ *               mg_strings, MG_STRINGS_CHUNK)
  */
 #include "fixture.h"
 
@@ -414,7 +417,11 @@ int main(int argc, char **argv)
         start_thread(fork_thread);
     else if (!strcmp(mode, "names"))
         mode_names();
-    else if (!strcmp(mode, "plain")) {
+    else if (!strcmp(mode, "twochunks")) {
+        uint8_t *p = xmmap(2u << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+        plant(p + 100, "chunk0");
+        plant(p + (1u << 20) + 100, "chunk1");
+    } else if (!strcmp(mode, "plain")) {
         if (arg)
             prctl(PR_SET_NAME, (unsigned long)arg, 0, 0, 0);
         plant(malloc(64), "plain");

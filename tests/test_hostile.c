@@ -1073,3 +1073,131 @@ Test(hostile, pid_reuse)
     cr_assert_eq(wrong, 0u, "%zu record(s) named the wrong process: %s", wrong, line + at);
     cr_assert_gt(reused, 0u, "the pid was never reused");
 }
+
+/* ---- pid reuse between two chunks of mg_strings (review D4) ---- */
+
+/* hostile_fixture twochunks TOKEN at REUSE_PID, address randomisation off
+ * (A and B map at the same address); *chunk0 its "chunk0" plant. */
+static pid_t twochunks_spawn(const char *token, uint64_t *chunk0)
+{
+    const char *exe = getenv("MG_HOSTILE_FIXTURE");
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0)
+        return -1;
+    ns_last_pid(REUSE_PID - 1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], 1);
+        personality(ADDR_NO_RANDOMIZE);
+        execl(exe, exe, "twochunks", "--token", token, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[256];
+    *chunk0 = 0;
+    while (f && fgets(line, sizeof line, f) && strncmp(line, "READY", 5)) {
+        char name[32];
+        void *a;
+        if (sscanf(line, "PLANT %31s %p", name, &a) == 2 && !strcmp(name, "chunk0"))
+            *chunk0 = (uint64_t)(uintptr_t)a;
+    }
+    if (f)
+        fclose(f);
+    return pid;
+}
+
+typedef struct swap_ctx {
+    char ta[17], tb[17];
+    pid_t a, b;
+    uint64_t a_chunk0, b_chunk0;
+    size_t a_seen, b_seen;
+} swap_ctx;
+
+/* At A's first string: A goes, B takes its pid, mapped where A was. */
+static int swap_at_first(void *arg, const mg_string *s)
+{
+    swap_ctx *x = arg;
+    if (strstr(s->text, x->tb))
+        x->b_seen++;
+    if (!strstr(s->text, x->ta) || x->a_seen++)
+        return 0;
+    kill(x->a, SIGKILL);
+    waitpid(x->a, NULL, 0);
+    x->b = twochunks_spawn(x->tb, &x->b_chunk0);
+    return 0;
+}
+
+static int strings_reuse_init(int fd)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+        dprintf(fd, "SKIP mount proc in the new namespaces: %s\n", strerror(errno));
+        return 0;
+    }
+    swap_ctx x = {0};
+    random_token(x.ta);
+    random_token(x.tb);
+    x.a = twochunks_spawn(x.ta, &x.a_chunk0);
+    if (x.a != REUSE_PID || !x.a_chunk0) {
+        dprintf(fd, "SKIP ns_last_pid did not place the target at pid %d (got %d)\n", REUSE_PID,
+                (int)x.a);
+        return 0;
+    }
+    uint64_t start = x.a_chunk0 - 100;
+    mg_error err = {{0}};
+    int rc = mg_strings(x.a, start, start + (2u << 20), 8, 0, swap_at_first, &x, &err);
+    dprintf(fd, "RESULT %d %d %zu %zu %d %s\n", rc, (int)x.b, x.a_seen, x.b_seen,
+            x.b_chunk0 == x.a_chunk0, err.message);
+    if (x.b > 0)
+        kill(x.b, SIGKILL);
+    return 0;
+}
+
+/* mg_strings reads a range MG_STRINGS_CHUNK at a time. After its first
+ * string, the callback kills the target and starts another at the same
+ * pid with the same mapping: the second chunk must not be read from it
+ * (the process is pinned once, for the whole range). */
+Test(hostile, strings_pinned_across_chunks)
+{
+    need_root();
+    int pfd[2];
+    cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
+    pid_t r = fork();
+    cr_assert_geq(r, 0);
+    if (r == 0) {
+        close(pfd[0]);
+        if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) {
+            dprintf(pfd[1], "SKIP unshare(CLONE_NEWPID|CLONE_NEWNS): %s\n", strerror(errno));
+            _exit(0);
+        }
+        pid_t init = fork();
+        if (init == 0)
+            _exit(strings_reuse_init(pfd[1]));
+        int ws = 0;
+        waitpid(init, &ws, 0);
+        _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 99);
+    }
+    close(pfd[1]);
+    char line[1024] = "";
+    size_t have = 0;
+    ssize_t k;
+    while (have < sizeof line - 1 && (k = read(pfd[0], line + have, sizeof line - 1 - have)) > 0)
+        have += (size_t)k;
+    close(pfd[0]);
+    int ws = 0;
+    waitpid(r, &ws, 0);
+    if (!strncmp(line, "SKIP ", 5))
+        cr_skip_test("strings and pid reuse: %s", line + 5);
+    int rc = 0, b = 0, same_addr = 0;
+    size_t a_seen = 0, b_seen = 0;
+    cr_assert_eq(sscanf(line, "RESULT %d %d %zu %zu %d", &rc, &b, &a_seen, &b_seen, &same_addr), 5,
+                 "namespace runner: %s", line);
+    cr_assert_eq(a_seen, 1u, "A's first string was not seen: %s", line);
+    cr_assert_eq(b, REUSE_PID, "B did not reuse A's pid: %s", line);
+    cr_assert(same_addr, "B's mapping is not where A's was: %s", line);
+    cr_assert_eq(b_seen, 0u, "mg_strings reported %zu string(s) of the process that reused the pid",
+                 b_seen);
+    cr_assert_eq(rc, -ESRCH, "mg_strings returned %d (want -ESRCH: the target exited): %s", rc,
+                 line);
+}
