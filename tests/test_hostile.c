@@ -836,10 +836,12 @@ static void ns_last_pid(pid_t last)
     }
 }
 
-/* hostile_fixture plain TOKEN COMM with address randomisation off (so A and
- * B plant at the same addresses), as pid REUSE_PID; waits for READY if
- * asked. Returns the pid or -1. */
-static pid_t reuse_spawn(const char *token, const char *comm, bool wait_ready)
+/* hostile_fixture MODE TOKEN [ARG] with address randomisation off (so A
+ * and B plant at the same addresses), as pid REUSE_PID; waits for READY if
+ * asked, then *chunk0 (may be NULL) is its "chunk0" plant, 0 if none.
+ * Returns the pid or -1. */
+static pid_t reuse_spawn_mode(const char *mode, const char *token, const char *arg, bool wait_ready,
+                              uint64_t *chunk0)
 {
     const char *exe = getenv("MG_HOSTILE_FIXTURE");
     int out[2];
@@ -850,23 +852,31 @@ static pid_t reuse_spawn(const char *token, const char *comm, bool wait_ready)
     if (pid == 0) {
         dup2(out[1], 1);
         personality(ADDR_NO_RANDOMIZE);
-        execl(exe, exe, "plain", "--token", token, comm, (char *)NULL);
+        execl(exe, exe, mode, "--token", token, arg, (char *)NULL);
         _exit(127);
     }
     close(out[1]);
-    if (wait_ready) {
-        char buf[4096];
-        size_t have = 0;
-        ssize_t n;
-        while (have < sizeof buf - 1 && (n = read(out[0], buf + have, sizeof buf - 1 - have)) > 0) {
-            have += (size_t)n;
-            buf[have] = '\0';
-            if (strstr(buf, "READY\n"))
-                break;
-        }
+    FILE *f = wait_ready ? fdopen(out[0], "r") : NULL;
+    char line[256];
+    if (chunk0)
+        *chunk0 = 0;
+    while (f && fgets(line, sizeof line, f) && strncmp(line, "READY", 5)) {
+        char name[32];
+        void *a;
+        if (chunk0 && sscanf(line, "PLANT %31s %p", name, &a) == 2 && !strcmp(name, "chunk0"))
+            *chunk0 = (uint64_t)(uintptr_t)a;
     }
-    close(out[0]);
+    if (f)
+        fclose(f);
+    else
+        close(out[0]);
     return pid;
+}
+
+/* hostile_fixture plain TOKEN COMM, as reuse_spawn_mode. */
+static pid_t reuse_spawn(const char *token, const char *comm, bool wait_ready)
+{
+    return reuse_spawn_mode("plain", token, comm, wait_ready, NULL);
 }
 
 typedef struct reuse_sink {
@@ -1013,9 +1023,11 @@ static int reuse_init(int fd)
     return 0;
 }
 
-Test(hostile, pid_reuse)
+/* Run init(fd) as the init of new pid and mount namespaces (where
+ * ns_last_pid places pids); fd is the write end of the pipe whose read end
+ * is returned. *runner: the process to wait for (or kill). */
+static int ns_start(int (*init)(int fd), pid_t *runner)
 {
-    need_root();
     int pfd[2];
     cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
     pid_t r = fork();
@@ -1026,14 +1038,24 @@ Test(hostile, pid_reuse)
             dprintf(pfd[1], "SKIP unshare(CLONE_NEWPID|CLONE_NEWNS): %s\n", strerror(errno));
             _exit(0);
         }
-        pid_t init = fork();
-        if (init == 0)
-            _exit(reuse_init(pfd[1]));
+        pid_t pid1 = fork();
+        if (pid1 == 0)
+            _exit(init(pfd[1]));
         int ws = 0;
-        waitpid(init, &ws, 0);
+        waitpid(pid1, &ws, 0);
         _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 99);
     }
     close(pfd[1]);
+    *runner = r;
+    return pfd[0];
+}
+
+Test(hostile, pid_reuse)
+{
+    need_root();
+    int pfd[2];
+    pid_t r;
+    pfd[0] = ns_start(reuse_init, &r);
     char line[512] = "";
     size_t have = 0;
     double t0 = now();
@@ -1076,37 +1098,6 @@ Test(hostile, pid_reuse)
 
 /* ---- pid reuse between two chunks of mg_strings (review D4) ---- */
 
-/* hostile_fixture twochunks TOKEN at REUSE_PID, address randomisation off
- * (A and B map at the same address); *chunk0 its "chunk0" plant. */
-static pid_t twochunks_spawn(const char *token, uint64_t *chunk0)
-{
-    const char *exe = getenv("MG_HOSTILE_FIXTURE");
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0)
-        return -1;
-    ns_last_pid(REUSE_PID - 1);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out[1], 1);
-        personality(ADDR_NO_RANDOMIZE);
-        execl(exe, exe, "twochunks", "--token", token, (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
-    char line[256];
-    *chunk0 = 0;
-    while (f && fgets(line, sizeof line, f) && strncmp(line, "READY", 5)) {
-        char name[32];
-        void *a;
-        if (sscanf(line, "PLANT %31s %p", name, &a) == 2 && !strcmp(name, "chunk0"))
-            *chunk0 = (uint64_t)(uintptr_t)a;
-    }
-    if (f)
-        fclose(f);
-    return pid;
-}
-
 typedef struct swap_ctx {
     char ta[17], tb[17];
     pid_t a, b;
@@ -1124,7 +1115,7 @@ static int swap_at_first(void *arg, const mg_string *s)
         return 0;
     kill(x->a, SIGKILL);
     waitpid(x->a, NULL, 0);
-    x->b = twochunks_spawn(x->tb, &x->b_chunk0);
+    x->b = reuse_spawn_mode("twochunks", x->tb, NULL, true, &x->b_chunk0);
     return 0;
 }
 
@@ -1138,7 +1129,7 @@ static int strings_reuse_init(int fd)
     swap_ctx x = {0};
     random_token(x.ta);
     random_token(x.tb);
-    x.a = twochunks_spawn(x.ta, &x.a_chunk0);
+    x.a = reuse_spawn_mode("twochunks", x.ta, NULL, true, &x.a_chunk0);
     if (x.a != REUSE_PID || !x.a_chunk0) {
         dprintf(fd, "SKIP ns_last_pid did not place the target at pid %d (got %d)\n", REUSE_PID,
                 (int)x.a);
@@ -1162,23 +1153,8 @@ Test(hostile, strings_pinned_across_chunks)
 {
     need_root();
     int pfd[2];
-    cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
-    pid_t r = fork();
-    cr_assert_geq(r, 0);
-    if (r == 0) {
-        close(pfd[0]);
-        if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) {
-            dprintf(pfd[1], "SKIP unshare(CLONE_NEWPID|CLONE_NEWNS): %s\n", strerror(errno));
-            _exit(0);
-        }
-        pid_t init = fork();
-        if (init == 0)
-            _exit(strings_reuse_init(pfd[1]));
-        int ws = 0;
-        waitpid(init, &ws, 0);
-        _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 99);
-    }
-    close(pfd[1]);
+    pid_t r;
+    pfd[0] = ns_start(strings_reuse_init, &r);
     char line[1024] = "";
     size_t have = 0;
     ssize_t k;
