@@ -709,6 +709,34 @@ Test(scan, thread_id_means_its_process)
     mg_patterns_free(&p);
 }
 
+#define SHARED_FILE_LEN (6 * 4096)
+
+/* fx and fx2 map one file of SHARED_FILE_LEN bytes holding markers[k] at
+ * offs[k][0..4), k < n; *a1, *a2: where each maps it. */
+static void start_shared_file(const char *const *markers, const size_t (*offs)[4], size_t n,
+                              uint64_t *a1, uint64_t *a2)
+{
+    char path[] = "/tmp/mg-shared-file-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    uint8_t *content = calloc(1, SHARED_FILE_LEN);
+    for (size_t i = 0; i < SHARED_FILE_LEN; i++)
+        content[i] = (uint8_t)(i * 13 + 1);
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < 4; i++)
+            memcpy(content + offs[k][i], markers[k], strlen(markers[k]));
+    cr_assert_eq(write(fd, content, SHARED_FILE_LEN), (ssize_t)SHARED_FILE_LEN);
+    close(fd);
+    free(content);
+    const char *args[] = {"--map-file", path, NULL};
+    fixture_start(&fx, args);
+    fixture_start(&fx2, args);
+    unlink(path);
+    *a1 = fixture_info(&fx, "mapfile", NULL);
+    *a2 = fixture_info(&fx2, "mapfile", NULL);
+    cr_assert(*a1 && *a2);
+}
+
 /* Two processes map the same file pages: each match is reported in each,
  * at that process's address, with de-duplication on (scanned once,
  * replayed) and off. */
@@ -719,33 +747,18 @@ static void shared_file_pages_in_two_processes(void)
     random_token(tok);
     char marker[64];
     int ml = snprintf(marker, sizeof marker, "mgt-%s-sharedfile;", tok);
-    char path[] = "/tmp/mg-shared-file-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    const size_t flen = 6 * 4096, offs[] = {100, 5000, 8192 - 7, flen - (size_t)ml};
-    uint8_t *content = calloc(1, flen);
-    for (size_t i = 0; i < flen; i++)
-        content[i] = (uint8_t)(i * 13 + 1);
-    for (size_t i = 0; i < 4; i++)
-        memcpy(content + offs[i], marker, (size_t)ml);
-    cr_assert_eq(write(fd, content, flen), (ssize_t)flen);
-    close(fd);
-    free(content);
-
-    const char *args[] = {"--map-file", path, NULL};
-    fixture_start(&fx, args);
-    fixture_start(&fx2, args);
-    unlink(path);
-    uint64_t a1 = fixture_info(&fx, "mapfile", NULL), a2 = fixture_info(&fx2, "mapfile", NULL);
-    cr_assert(a1 && a2);
+    const size_t flen = SHARED_FILE_LEN, offs[1][4] = {{100, 5000, 8192 - 7, flen - (size_t)ml}};
+    const char *markers[] = {marker};
+    uint64_t a1, a2;
+    start_shared_file(markers, offs, 1, &a1, &a2);
 
     mg_patterns *p = patterns_new();
     add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
     compile_patterns(p);
     want w[8];
     for (size_t i = 0; i < 4; i++) {
-        w[i] = (want){.pid = fx.pid, .addr = a1 + offs[i], .len = (uint64_t)ml};
-        w[4 + i] = (want){.pid = fx2.pid, .addr = a2 + offs[i], .len = (uint64_t)ml};
+        w[i] = (want){.pid = fx.pid, .addr = a1 + offs[0][i], .len = (uint64_t)ml};
+        w[4 + i] = (want){.pid = fx2.pid, .addr = a2 + offs[0][i], .len = (uint64_t)ml};
     }
     pid_t pids[2] = {fx.pid, fx2.pid};
     for (int dedupe = 1; dedupe >= 0; dedupe--) {
@@ -1103,30 +1116,12 @@ Test(scan, engine_sweeps_again_with_other_patterns)
     random_token(tok);
     int ml = snprintf(ma, sizeof ma, "mgt-%s-engine-A;", tok);
     snprintf(mb, sizeof mb, "mgt-%s-engine-B;", tok);
-    char path[] = "/tmp/mg-engine-file-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    const size_t flen = 6 * 4096;
-    const size_t offs[2][4] = {{100, 5000, 8192 - 7, flen - (size_t)ml},
+    const size_t offs[2][4] = {{100, 5000, 8192 - 7, SHARED_FILE_LEN - (size_t)ml},
                                {300, 4096 - 9, 12000, 20000}};
-    uint8_t *content = calloc(1, flen);
-    for (size_t i = 0; i < flen; i++)
-        content[i] = (uint8_t)(i * 13 + 1);
-    for (size_t i = 0; i < 4; i++) {
-        memcpy(content + offs[0][i], ma, (size_t)ml);
-        memcpy(content + offs[1][i], mb, (size_t)ml);
-    }
-    cr_assert_eq(write(fd, content, flen), (ssize_t)flen);
-    close(fd);
-    free(content);
-    const char *args[] = {"--map-file", path, NULL};
-    fixture_start(&fx, args);
-    fixture_start(&fx2, args);
-    unlink(path);
-    uint64_t a1 = fixture_info(&fx, "mapfile", NULL), a2 = fixture_info(&fx2, "mapfile", NULL);
-    cr_assert(a1 && a2);
-    mg_patterns *sets[2];
     const char *markers[2] = {ma, mb};
+    uint64_t a1, a2;
+    start_shared_file(markers, offs, 2, &a1, &a2);
+    mg_patterns *sets[2];
     for (int k = 0; k < 2; k++) {
         sets[k] = patterns_new();
         add_pattern(sets[k], MG_PATTERN_LITERAL, markers[k], (size_t)ml, 0);
