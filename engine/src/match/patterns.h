@@ -77,9 +77,10 @@ struct mg_patterns {
     size_t n_factors;
     uint32_t *factor_exprs;
     pthread_mutex_t lazy_lock; /* compiling a lazy expression */
-    /* Whether the set matches in zero bytes alone (scan.c), cached for the
-     * last overlap asked about: (margin << 1 | matches) + 1, 0 unknown.
-     * Written by concurrent scans of the set: atomic. */
+    /* Whether the set matches in zero bytes alone (sweep/engine.c), cached
+     * for the last overlap and unbounded width asked about: ((margin << 17
+     * | unbounded_width) << 1 | matches) + 1, 0 unknown. Written by
+     * concurrent scans of the set: atomic. */
     _Atomic uint64_t zeros_cache;
     struct mg_yara *yara; /* YARA rules whose strings are patterns here, or NULL */
 };

@@ -145,11 +145,13 @@ static int zero_hit(void *arg, const mg_hit *h, const mg_piece *pc)
 
 /* Whether any pattern matches in nothing but zero bytes: then pages of the
  * zero page must be scanned like any other. Cached in the set for the
- * overlap it was checked with. */
+ * overlap and unbounded width it was checked with. */
 static bool matches_zeros(mg_sweep *c)
 {
     mg_patterns *p = (mg_patterns *)c->pats; /* the cache is the mutable part */
-    uint64_t key = (uint64_t)c->margin << 1;
+    /* the check's inputs besides the set: its length (the margin) and the
+     * unbounded width the matcher is made with (<= MG_MAX_EXACT_WIDTH) */
+    uint64_t key = ((uint64_t)c->margin << 17 | c->set.unbounded_width) << 1;
     uint64_t cached = atomic_load(&p->zeros_cache);
     if (cached && ((cached - 1) & ~(uint64_t)1) == key)
         return (cached - 1) & 1;
