@@ -411,7 +411,9 @@ typedef enum mg_residency {
 } mg_residency;
 
 typedef struct mg_settings {
-    const pid_t *pids; /* targets; NULL/0: every process but memgrep */
+    /* targets; NULL/0: every process but memgrep. mg_scan only: an
+     * engine takes its targets per scan (mg_targets) */
+    const pid_t *pids;
     size_t n_pids;
     unsigned threads; /* workers, <= MG_MAX_THREADS; 0: one per online CPU */
     size_t chunk_size; /* bytes of target memory per work unit (page multiple) */
