@@ -34,14 +34,6 @@ static int api_code(int rc)
     return rc;
 }
 
-static int open_proc_file(pid_t pid, const char *name)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    return fd < 0 ? -errno : fd;
-}
-
 /* ------------------------------------------------------------------ */
 /* Processes                                                           */
 /* ------------------------------------------------------------------ */
@@ -65,7 +57,7 @@ static void raw_clear(proc_raw *r)
  * kernel's ptrace access check, nothing attached; closed at once). */
 static bool may_read_memory(pid_t pid)
 {
-    int fd = open_proc_file(pid, "mem");
+    int fd = mg_open_proc_file(pid, "mem");
     if (fd >= 0)
         close(fd);
     return fd >= 0 || (fd != -EACCES && fd != -EPERM);
@@ -224,41 +216,41 @@ MG_API void mg_proc_info_free(mg_proc_info **info)
 /* Regions                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The process whose memory pid names, checked as a target: its thread
- * group id and stat (start time) in *tgid and *st. Returns 0 or a code
- * with err filled. */
-static int resolve_target(pid_t pid, pid_t *tgid, mg_proc_stat *st, mg_error *err)
+/* The process whose memory pid names, checked as a target and pinned
+ * (os/procs.h: pidfd and start time) in *pin, whose pid is its thread
+ * group id. Returns 0 (close the pin) or a code with err filled. */
+static int resolve_target(pid_t pid, mg_proc_pin *pin, mg_error *err)
 {
     if (pid <= 0)
         return mg_fail(err, MG_EBADPID, "invalid pid %d", (int)pid);
     if (!pid_exists(pid))
         return mg_fail(err, MG_EBADPID, "no such process: %d", (int)pid);
-    *tgid = mg_read_tgid(pid);
-    if (*tgid == getpid())
+    pid_t tgid = mg_read_tgid(pid);
+    if (tgid == getpid())
         return mg_fail(err, MG_EBADPID, "refusing to read memgrep itself: %d", (int)pid);
-    int rc = api_code(mg_read_proc_stat(*tgid, st));
+    int rc = api_code(mg_proc_pin_open(pin, tgid));
+    const mg_proc_stat *st = &pin->st;
     if (rc == -ESRCH)
-        return mg_fail(err, rc, "process %d exited", (int)pid);
+        rc = mg_fail(err, rc, "process %d exited", (int)pid);
+    else if (rc < 0)
+        rc = mg_fail(err, rc, "read /proc/%d/stat: %s", (int)tgid, mg_strerror(rc));
+    else if (st->kthread)
+        rc = mg_fail(err, MG_EBADPID, "%d is a kernel thread: it has no user memory", (int)pid);
+    else if (st->state == 'Z' || st->state == 'X')
+        rc = mg_fail(err, -ESRCH, "process %d exited (zombie)", (int)pid);
     if (rc < 0)
-        return mg_fail(err, rc, "read /proc/%d/stat: %s", (int)*tgid, mg_strerror(rc));
-    if (st->kthread)
-        return mg_fail(err, MG_EBADPID, "%d is a kernel thread: it has no user memory", (int)pid);
-    if (st->state == 'Z' || st->state == 'X')
-        return mg_fail(err, -ESRCH, "process %d exited (zombie)", (int)pid);
-    return 0;
+        mg_proc_pin_close(pin);
+    return rc;
 }
 
-/* Whatever was opened or read since st0 belongs to the same process. */
-static int check_identity(pid_t tgid, const mg_proc_stat *st0, mg_error *err)
+/* Whatever was opened or read since the pin belongs to the same process. */
+static int check_identity(const mg_proc_pin *pin, mg_error *err)
 {
-    mg_proc_stat st1;
-    int rc = api_code(mg_read_proc_stat(tgid, &st1));
-    if (rc == 0 && st1.starttime != st0->starttime)
-        rc = -ESRCH;
+    int rc = api_code(mg_proc_pin_check(pin));
     if (rc == -ESRCH)
-        return mg_fail(err, rc, "process %d exited", (int)tgid);
+        return mg_fail(err, rc, "process %d exited", (int)pin->pid);
     if (rc < 0)
-        return mg_fail(err, rc, "read /proc/%d/stat: %s", (int)tgid, mg_strerror(rc));
+        return mg_fail(err, rc, "read /proc/%d/stat: %s", (int)pin->pid, mg_strerror(rc));
     return 0;
 }
 
@@ -282,11 +274,11 @@ MG_API int mg_regions_get(pid_t pid, unsigned flags, mg_region_info **out, size_
     *n = 0;
     if (flags & ~(unsigned)(MG_REGIONS_NO_RESIDENT | MG_REGIONS_PAGEMAP))
         return mg_fail(err, -EINVAL, "mg_regions_get: unknown flags 0x%x", flags);
-    pid_t tgid;
-    mg_proc_stat st;
-    int rc = resolve_target(pid, &tgid, &st, err);
+    mg_proc_pin pin;
+    int rc = resolve_target(pid, &pin, err);
     if (rc < 0)
         return rc;
+    pid_t tgid = pin.pid;
 
     mg_maps maps = {0};
     int fd = -1;
@@ -296,12 +288,12 @@ MG_API int mg_regions_get(pid_t pid, unsigned flags, mg_region_info **out, size_
         mg_fail(err, rc, "read /proc/%d/maps: %s", (int)tgid, mg_strerror(rc));
         goto out;
     }
-    if (!(flags & MG_REGIONS_NO_RESIDENT) && (fd = open_proc_file(tgid, "pagemap")) < 0) {
+    if (!(flags & MG_REGIONS_NO_RESIDENT) && (fd = mg_open_proc_file(tgid, "pagemap")) < 0) {
         rc = api_code(fd);
         mg_fail(err, rc, "open /proc/%d/pagemap: %s", (int)tgid, mg_strerror(rc));
         goto out;
     }
-    if ((rc = check_identity(tgid, &st, err)) < 0)
+    if ((rc = check_identity(&pin, err)) < 0)
         goto out;
 
     size_t bytes = maps.n * sizeof(*list);
@@ -340,6 +332,7 @@ out:
     if (fd >= 0)
         close(fd);
     mg_maps_free(&maps);
+    mg_proc_pin_close(&pin);
     return rc;
 }
 
@@ -391,20 +384,22 @@ static const mg_region *range_region(const mg_maps *maps, pid_t pid, uint64_t ad
 
 int mg_check_range(pid_t pid, uint64_t addr, uint64_t end, mg_error *err)
 {
-    pid_t tgid;
-    mg_proc_stat st;
-    int rc = resolve_target(pid, &tgid, &st, err);
+    mg_proc_pin pin;
+    int rc = resolve_target(pid, &pin, err);
     if (rc < 0)
         return rc;
+    pid_t tgid = pin.pid;
     mg_maps maps = {0};
     rc = api_code(mg_maps_read(tgid, &maps));
     if (rc < 0) {
         mg_maps_free(&maps);
+        mg_proc_pin_close(&pin);
         return mg_fail(err, rc, "read /proc/%d/maps: %s", (int)tgid, mg_strerror(rc));
     }
     rc = 0;
     range_region(&maps, tgid, addr, end, &rc, err);
     mg_maps_free(&maps);
+    mg_proc_pin_close(&pin);
     return rc;
 }
 
@@ -440,11 +435,11 @@ MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, 
     memset(buf, 0, len);
     if (present)
         memset(present, 0, npages);
-    pid_t tgid;
-    mg_proc_stat st;
-    int rc = resolve_target(pid, &tgid, &st, err);
+    mg_proc_pin pin;
+    int rc = resolve_target(pid, &pin, err);
     if (rc < 0)
         return rc;
+    pid_t tgid = pin.pid;
 
     mg_maps maps = {0};
     int pm_fd = -1, mem_fd = -1;
@@ -457,14 +452,14 @@ MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, 
     rc = 0; /* lines skipped as malformed don't matter here */
     if (!range_region(&maps, tgid, addr, end, &rc, err))
         goto out;
-    if ((pm_fd = open_proc_file(tgid, "pagemap")) < 0) {
+    if ((pm_fd = mg_open_proc_file(tgid, "pagemap")) < 0) {
         rc = api_code(pm_fd);
         mg_fail(err, rc, "open /proc/%d/pagemap: %s", (int)tgid, mg_strerror(rc));
         goto out;
     }
     /* only shared anon pages need it: a failure counts when one is met */
-    mem_fd = open_proc_file(tgid, "mem");
-    if ((rc = check_identity(tgid, &st, err)) < 0)
+    mem_fd = mg_open_proc_file(tgid, "mem");
+    if ((rc = check_identity(&pin, err)) < 0)
         goto out;
 
     mg_reader rd;
@@ -495,6 +490,12 @@ MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, 
             mg_fail(err, rc, "process_vm_readv of process %d: %s", (int)tgid, mg_strerror(rc));
             break;
         }
+        /* by pid number: bytes read after the process exited may be those
+         * of another that reused its pid */
+        if (n_pvr && mg_pidfd_exited(pin.pidfd)) {
+            rc = mg_fail(err, -ESRCH, "process %d exited", (int)tgid);
+            break;
+        }
         if (n_mem && mem_fd < 0) {
             rc = api_code(mem_fd);
             mg_fail(err, rc, "open /proc/%d/mem: %s", (int)tgid, mg_strerror(rc));
@@ -512,7 +513,7 @@ MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, 
     mg_reader_fini(&rd);
     /* process_vm_readv goes by pid: make sure it was still the same one */
     if (rc == 0)
-        rc = check_identity(tgid, &st, err);
+        rc = check_identity(&pin, err);
 out:
     if (rc < 0 && copied) {
         memset(buf, 0, len);
@@ -524,5 +525,6 @@ out:
     if (pm_fd >= 0)
         close(pm_fd);
     mg_maps_free(&maps);
+    mg_proc_pin_close(&pin);
     return rc < 0 ? rc : (ssize_t)total;
 }

@@ -1,4 +1,5 @@
-/* unit.c - the unit reader: read and scan one work unit.
+/* unit.c - the unit reader: where units are cut, and reading and scanning
+ * one work unit, down to its hits delivered to the sink (mg_report_hit).
  *
  * A unit owns chunk_size bytes of a region (ownership: it reports the
  * matches that start there) and reads a window of margin bytes more on each
@@ -10,10 +11,9 @@
  * unit worth keeping records its matches under its key.
  *
  * Everything here runs on the worker's own thread and touches only the
- * worker's state, the unit's target (read-only but for its atomics) and,
- * through dispatch.c, the sink. */
+ * worker's state, the unit's target (read-only but for its atomics) and
+ * the sink, under sink_lock. */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +22,123 @@
 
 #define PAGE_MASK (~(uint64_t)(MG_PAGE_SIZE - 1))
 
+/* ---- unit geometry ------------------------------------------------------ */
+
+int mg_cut_units(uint64_t lo, uint64_t hi, uint64_t chunk, uint64_t phase,
+                 int (*fn)(void *ctx, uint64_t own_start, uint64_t own_end), void *ctx)
+{
+    for (uint64_t a = lo; a < hi;) {
+        uint64_t next = MG_MIN(hi, ((a + phase) / chunk + 1) * chunk - phase);
+        int rc = fn(ctx, a, next);
+        if (rc)
+            return rc;
+        a = next;
+    }
+    return 0;
+}
+
+/* Only anonymous memory: page-cache regions keep their own units, keyed by
+ * file and offset for dedupe across processes (shared libraries), which a
+ * batch, depending on its neighbours, would not be. */
+bool mg_region_batchable(const mg_sweep *c, const mg_region *r)
+{
+    return mg_region_anon_like(r) && r->perms[0] == 'r' &&
+           r->end - r->start <= c->set.chunk_size / MG_BATCH_REGION_DIV;
+}
+
+const mg_region *mg_unit_region_at(const mg_unit *u, uint64_t addr)
+{
+    if (!u->batch)
+        return u->region;
+    const mg_region *rs = u->p->maps.regions;
+    size_t lo = u->batch_first, hi = (size_t)u->batch_last + 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rs[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo <= u->batch_last && rs[lo].start <= addr ? &rs[lo] : u->region;
+}
+
+uint64_t mg_direct_step(const mg_sweep *c)
+{
+    uint64_t chunk = c->set.chunk_size;
+    return chunk * MG_MAX(1, MG_DIRECT_STEP / chunk);
+}
+
 void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t *bb)
 {
     *ba = MG_MAX(u->lo, u->own_start > c->margin ? u->own_start - c->margin : 0);
     *bb = MG_MIN(u->hi, u->own_end + c->margin);
+}
+
+/* ---- hits to the sink --------------------------------------------------- */
+
+int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
+{
+    mg_worker *w = arg;
+    mg_sweep *c = w->c;
+    mg_target *p = w->u->p;
+    size_t off = (size_t)(h->start - pc->addr);
+    size_t len = (size_t)(h->end - h->start);
+    size_t before = MG_MIN(c->set.context, off);
+    size_t after = MG_MIN(c->set.context, pc->len - off - len);
+    /* past the record bound the unit is not recorded; the match still is reported */
+    if (w->recording && !mg_dedupe_rec_add(&w->rec, h, pc->buf + off - before, before, after))
+        w->recording = false;
+    /* a batch unit's replayed hits: the region is found by address */
+    const mg_region *region = mg_unit_region_at(w->u, h->start);
+    uint32_t owner = c->pats->pats[h->pattern_id].owner;
+    if (owner) {
+        /* a YARA string: kept for the rules, evaluated when the process is done */
+        pthread_mutex_lock(&c->sink_lock);
+        mg_yara_collect(&p->yproc, c->pats->yara, owner - 1, h->start, len, region,
+                        pc->buf + off - before, before, after);
+        pthread_mutex_unlock(&c->sink_lock);
+        return atomic_load(&c->stop_reason) != MG_STOP_NONE ? MG_SINK_STOP : MG_SINK_CONTINUE;
+    }
+    if (p->counts && c->set.max_count &&
+        atomic_fetch_add_explicit(&p->counts[h->pattern_id], 1, memory_order_relaxed) >=
+            c->set.max_count)
+        return MG_SINK_CONTINUE;
+    mg_match mt = {
+        .process = &p->info,
+        .region = region,
+        .address = h->start,
+        .length = len,
+        .pattern_id = h->pattern_id,
+        .wide = h->wide,
+        .data = pc->buf + off - before,
+        .before = before,
+        .after = after,
+    };
+    /* A unit can hold many matches (and the sink take its time over each):
+     * deadlines and cancellation are looked at before each one. Not p's
+     * failure: these bytes were read before it (mg_sweep_should_cut). */
+    if (mg_sweep_should_cut(c, p))
+        return atomic_load(&c->stop_reason) != MG_STOP_NONE ? MG_SINK_STOP : MG_SINK_NEXT_PROCESS;
+    /* Decided under the sink lock: once the sink has said "next process"
+     * or "stop", matches other workers found meanwhile are not delivered. */
+    int v = MG_SINK_CONTINUE;
+    pthread_mutex_lock(&c->sink_lock);
+    if (atomic_load(&c->stop_reason) != MG_STOP_NONE)
+        v = MG_SINK_STOP;
+    else if (atomic_load(&p->sink_done))
+        v = MG_SINK_NEXT_PROCESS;
+    else {
+        mg_stat_add(c, ST_MATCHES, 1);
+        if (c->sink && c->sink->match)
+            v = c->sink->match(c->sink->ctx, &mt);
+        if (v == MG_SINK_NEXT_PROCESS) {
+            atomic_store(&p->sink_done, true);
+            atomic_store(&p->skip, true);
+        } else if (v == MG_SINK_STOP)
+            mg_sweep_stop(c, MG_STOP_SINK);
+    }
+    pthread_mutex_unlock(&c->sink_lock);
+    return v;
 }
 
 int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e)
@@ -108,12 +221,6 @@ static void collect(mg_worker *w, mg_read_op *ops, size_t n, uint64_t ba, uint8_
     }
 }
 
-bool mg_pidfd_exited(int pidfd)
-{
-    struct pollfd pf = {.fd = pidfd, .events = POLLIN};
-    return pidfd >= 0 && poll(&pf, 1, 0) > 0 && (pf.revents & (POLLIN | POLLHUP));
-}
-
 static uint64_t ops_bytes(const mg_read_op *ops, size_t n)
 {
     uint64_t sum = 0;
@@ -167,7 +274,7 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
     mg_target *p = u->p;
     memset(w->ok, 0, np);
     if (n_pvr) {
-        if (!mg_pool_pace(c, p, ops_bytes(w->pvr_ops, n_pvr)))
+        if (!mg_sweep_pace(c, p, ops_bytes(w->pvr_ops, n_pvr)))
             return false;
         int rc = mg_read_pvr(p->info.pid, w->pvr_ops, n_pvr);
         if (rc < 0) {
@@ -177,7 +284,7 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
         /* process_vm_readv goes by pid number: if the target exited before
          * (or while) it read, the pid may have been reused and the bytes be
          * another process's. They are dropped, and the target is gone. */
-        if (mg_pidfd_exited(p->pidfd)) {
+        if (mg_pidfd_exited(p->pin.pidfd)) {
             mg_target_failed(c, p, -ESRCH, "process_vm_readv");
             return false;
         }
@@ -191,7 +298,7 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
             mg_emit_event(c, p, u->region, mg_event_kind_of(-p->mem_errno), -p->mem_errno, 0,
                           "open /proc/PID/mem");
     } else if (n_mem) {
-        if (!mg_pool_pace(c, p, ops_bytes(w->mem_ops, n_mem)))
+        if (!mg_sweep_pace(c, p, ops_bytes(w->mem_ops, n_mem)))
             return false;
         int rc = mg_read_mem(&w->reader, p->mem_fd, w->mem_ops, n_mem);
         if (rc < 0) {
@@ -284,7 +391,7 @@ static void run_batch(mg_worker *w, const mg_unit *u)
             scan_pieces_in(w, w->buf + (r->start - pa), r->start, r->end,
                            w->ok + (r->start - pa) / MG_PAGE_SIZE);
             w->u = u;
-            if (mg_pool_should_stop(c, p)) {
+            if (mg_sweep_should_stop(c, p)) {
                 w->rec.complete = false;
                 break;
             }
@@ -378,7 +485,7 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
     if (u->direct) {
         /* a step of a direct region: its chunk_size cuts, one by one */
         uint64_t chunk = c->set.chunk_size;
-        for (uint64_t a = u->own_start; a < u->own_end && !mg_pool_should_stop(c, p);) {
+        for (uint64_t a = u->own_start; a < u->own_end && !mg_sweep_should_stop(c, p);) {
             mg_unit piece = *u;
             piece.own_start = a;
             piece.own_end = a = MG_MIN(u->own_end, (a / chunk + 1) * chunk);
