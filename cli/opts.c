@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "messages.h"
 #include "parse.h"
 
 /* Options of all the groups of one command, and -h/-V. */

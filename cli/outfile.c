@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "messages.h"
 
 /* Attempts at a fresh temporary name (64 random bits each: a clash means
  * someone is guessing, not bad luck). */
