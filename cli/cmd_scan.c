@@ -13,12 +13,12 @@
 #include "hunt_pack.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
-#include "outfile.h"
-#include "output.h"
+#include "output/outfile.h"
+#include "output/output.h"
 #include "rules.h"
 #include "sandbox.h"
 #include "signals.h"
-#include "sink.h"
+#include "output/sink.h"
 
 #define HUNT_PACK_NAME "hunt-pack:linux.txt"
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "output.h"
+#include "output/output.h"
 
 /* ------------------------------------------------------------------ */
 /* Option groups                                                       */

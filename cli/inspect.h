@@ -11,7 +11,7 @@
 
 #include "memgrep/memgrep.h"
 #include "opts.h"
-#include "outfile.h"
+#include "output/outfile.h"
 #include "sandbox.h"
 
 /* Listing output: --json, -o FILE (ps, maps, strings). */

@@ -1,5 +1,5 @@
 /* outfile.c - `-o FILE`: a 0600 temporary file renamed into place. */
-#include "outfile.h"
+#include "output/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>

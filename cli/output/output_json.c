@@ -9,7 +9,7 @@
  * consumer gets the exact bytes back with s.encode("latin-1") (the price:
  * UTF-8 text shows up as mojibake when not re-encoded that way).
  */
-#include "output.h"
+#include "output/output.h"
 
 #include <inttypes.h>
 #include <math.h>
