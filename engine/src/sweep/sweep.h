@@ -5,8 +5,9 @@
  *   stop.c      the stop decision, the sweep's clock, read pacing
  *   target.c    a target's life: open (identity pinned), references,
  *               its YARA rules when its last unit is done
- *   unit.c      one unit: its geometry, pagemap re-check, reader choice,
- *               read, scan, and its hits to the sink (mg_report_hit)
+ *   window.c    unit geometry; scanning a unit's window, its hits to the
+ *               sink (mg_report_hit)
+ *   unit.c      one unit: pagemap re-check, reader choice, read, scan
  *   pool.c      bounded unit queue, worker threads
  *   planner.c   targets -> regions -> present runs -> units
  *   scan.c      mg_scan and mg_scan_buffer, composed of the above
@@ -239,7 +240,7 @@ mg_target *mg_target_open(mg_sweep *c, pid_t pid);
 /* Drop a reference; the last one evaluates its YARA rules and frees it. */
 void mg_target_unref(mg_target *p);
 
-/* ---- unit.c: one unit, from its geometry to its hits ---- */
+/* ---- window.c: unit geometry, scanning a window, its hits ---- */
 
 /* Cut [lo, hi) into units of chunk owned bytes, cut where (address +
  * phase) is a multiple of chunk; fn(ctx, own_start, own_end) for each, in
@@ -269,8 +270,15 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc);
  * Returns MG_SINK_* or the matcher's negative code. */
 int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e);
 /* Scan each maximal run of pages read in full (ok[]) of the window [ba, bb)
- * held in w->buf. A failed piece is reported and the others still scanned. */
+ * held in buf (its first byte: ba). A failed piece is reported and the
+ * others still scanned. */
+void mg_scan_pieces_in(mg_worker *w, const uint8_t *buf, uint64_t ba, uint64_t bb,
+                       const uint8_t *ok);
+/* The same for the window held in w->buf. */
 void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok);
+
+/* ---- unit.c: reading and scanning one unit ---- */
+
 int mg_worker_init(mg_worker *w, mg_sweep *c);
 void mg_worker_fini(mg_worker *w);
 /* Run a unit popped from the queue: a batch, a piece of a direct region,
