@@ -59,6 +59,13 @@ int mg_list_pids(pid_t **out, size_t *n)
     return 0;
 }
 
+bool mg_pid_exists(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+    return access(path, F_OK) == 0;
+}
+
 /* pid (comm) state ppid ... flags(9) ... starttime(22); comm may hold ')'. */
 int mg_read_proc_stat(pid_t pid, mg_proc_stat *st)
 {

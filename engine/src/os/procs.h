@@ -9,6 +9,9 @@
 /* Numeric entries of /proc (thread-group ids), ascending. */
 int mg_list_pids(pid_t **out, size_t *n);
 
+/* pid exists now (as a process or a thread id): /proc/PID is there. */
+bool mg_pid_exists(pid_t pid);
+
 typedef struct mg_proc_stat {
     char state; /* R S D Z X ... */
     bool kthread; /* PF_KTHREAD */

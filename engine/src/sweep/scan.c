@@ -10,10 +10,8 @@
  * mg_unit_window, mg_scan_window), so chunking, overlap and ownership are
  * the same as mg_scan's. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "os/procs.h"
 #include "sweep/sweep.h"
@@ -75,11 +73,9 @@ static int check_settings(const mg_settings *s, mg_error *err)
         return mg_fail(err, -EINVAL, "unbounded width %u: must be 1..%u", s->unbounded_width,
                        MG_MAX_EXACT_WIDTH);
     for (size_t i = 0; i < s->n_pids; i++) {
-        char path[64];
         if (s->pids[i] <= 0)
             return mg_fail(err, MG_EBADPID, "invalid pid %d", (int)s->pids[i]);
-        snprintf(path, sizeof(path), "/proc/%d", (int)s->pids[i]);
-        if (access(path, F_OK) != 0)
+        if (!mg_pid_exists(s->pids[i]))
             return mg_fail(err, MG_EBADPID, "no such process: %d", (int)s->pids[i]);
         if (mg_read_tgid(s->pids[i]) == getpid())
             return mg_fail(err, MG_EBADPID, "refusing to scan memgrep itself: %d", (int)s->pids[i]);
