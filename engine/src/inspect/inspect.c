@@ -61,6 +61,23 @@ static int check_identity(const mg_proc_pin *pin, mg_error *err)
     return 0;
 }
 
+/* resolve_target, then one snapshot of its maps. Returns 0 (then close the
+ * pin and free the maps) or a code with err filled (nothing to free). */
+static int open_target(pid_t pid, mg_proc_pin *pin, mg_maps *maps, mg_error *err)
+{
+    *maps = (mg_maps){0};
+    int rc = resolve_target(pid, pin, err);
+    if (rc < 0)
+        return rc;
+    rc = mg_api_code(mg_maps_read(pin->pid, maps));
+    if (rc < 0) {
+        mg_maps_free(maps);
+        mg_proc_pin_close(pin);
+        return mg_fail(err, rc, "read /proc/%d/maps: %s", (int)pin->pid, mg_strerror(rc));
+    }
+    return 0; /* lines skipped as malformed don't matter here */
+}
+
 static bool never_read(const mg_region *r)
 {
     return r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE;
@@ -82,19 +99,13 @@ MG_API int mg_regions_get(pid_t pid, unsigned flags, mg_region_info **out, size_
     if (flags & ~(unsigned)(MG_REGIONS_NO_RESIDENT | MG_REGIONS_PAGEMAP))
         return mg_fail(err, -EINVAL, "mg_regions_get: unknown flags 0x%x", flags);
     mg_proc_pin pin;
-    int rc = resolve_target(pid, &pin, err);
+    mg_maps maps;
+    int rc = open_target(pid, &pin, &maps, err);
     if (rc < 0)
         return rc;
     pid_t tgid = pin.pid;
-
-    mg_maps maps = {0};
     int fd = -1;
     mg_region_info *list = NULL;
-    rc = mg_api_code(mg_maps_read(tgid, &maps));
-    if (rc < 0) {
-        mg_fail(err, rc, "read /proc/%d/maps: %s", (int)tgid, mg_strerror(rc));
-        goto out;
-    }
     if (!(flags & MG_REGIONS_NO_RESIDENT) && (fd = mg_open_proc_file(tgid, "pagemap")) < 0) {
         rc = mg_api_code(fd);
         mg_fail(err, rc, "open /proc/%d/pagemap: %s", (int)tgid, mg_strerror(rc));
@@ -192,19 +203,11 @@ static const mg_region *range_region(const mg_maps *maps, pid_t pid, uint64_t ad
 int mg_check_range(pid_t pid, uint64_t addr, uint64_t end, mg_error *err)
 {
     mg_proc_pin pin;
-    int rc = resolve_target(pid, &pin, err);
+    mg_maps maps;
+    int rc = open_target(pid, &pin, &maps, err);
     if (rc < 0)
         return rc;
-    pid_t tgid = pin.pid;
-    mg_maps maps = {0};
-    rc = mg_api_code(mg_maps_read(tgid, &maps));
-    if (rc < 0) {
-        mg_maps_free(&maps);
-        mg_proc_pin_close(&pin);
-        return mg_fail(err, rc, "read /proc/%d/maps: %s", (int)tgid, mg_strerror(rc));
-    }
-    rc = 0;
-    range_region(&maps, tgid, addr, end, &rc, err);
+    range_region(&maps, pin.pid, addr, end, &rc, err);
     mg_maps_free(&maps);
     mg_proc_pin_close(&pin);
     return rc;
@@ -243,20 +246,13 @@ MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, 
     if (present)
         memset(present, 0, npages);
     mg_proc_pin pin;
-    int rc = resolve_target(pid, &pin, err);
+    mg_maps maps;
+    int rc = open_target(pid, &pin, &maps, err);
     if (rc < 0)
         return rc;
     pid_t tgid = pin.pid;
-
-    mg_maps maps = {0};
     int pm_fd = -1, mem_fd = -1;
     bool copied = false; /* target bytes may be in buf */
-    rc = mg_api_code(mg_maps_read(tgid, &maps));
-    if (rc < 0) {
-        mg_fail(err, rc, "read /proc/%d/maps: %s", (int)tgid, mg_strerror(rc));
-        goto out;
-    }
-    rc = 0; /* lines skipped as malformed don't matter here */
     if (!range_region(&maps, tgid, addr, end, &rc, err))
         goto out;
     if ((pm_fd = mg_open_proc_file(tgid, "pagemap")) < 0) {
