@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sink.h"
+#include "output/sink.h"
 
 static atomic_bool in_match, release_match;
 

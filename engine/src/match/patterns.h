@@ -82,7 +82,10 @@ struct mg_patterns {
      * | unbounded_width) << 1 | matches) + 1, 0 unknown. Written by
      * concurrent scans of the set: atomic. */
     _Atomic uint64_t zeros_cache;
-    struct mg_yara *yara; /* YARA rules whose strings are patterns here, or NULL */
+    /* YARA rules whose strings are patterns here, or NULL; and how to free
+     * them, set by the YARA parser with them (the set knows nothing of YARA) */
+    struct mg_yara *yara;
+    void (*yara_free)(struct mg_yara *y);
 };
 
 /* Decide which expressions are found lazily and build their factors

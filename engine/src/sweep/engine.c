@@ -1,4 +1,5 @@
-/* engine.c - mg_engine: what every sweep needs, made once.
+/* engine.c - mg_engine: what every sweep needs, made once; and mg_scan, a
+ * one-shot engine.
  *
  * The engine owns the worker threads, the shared-page dedupe table and the
  * zero page's frame number. Between sweeps the workers are parked on
@@ -231,5 +232,37 @@ MG_API int mg_engine_scan(mg_engine *e, const mg_targets *targets, const mg_patt
     mg_sweep_fini(c);
     pthread_mutex_unlock(&e->scan_lock);
     free(c);
+    return rc;
+}
+
+/* A one-shot engine: the targets move from the settings to the scan. */
+MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
+                   mg_stats *stats, mg_error *err)
+{
+    mg_settings defaults;
+    if (!s) {
+        mg_default_settings(&defaults);
+        s = &defaults;
+    }
+    MG_CHECK_ARG(pats, err, "mg_scan: no pattern set");
+    if (!pats->db)
+        return mg_fail(err, MG_ENOTCOMPILED, "patterns not compiled");
+    mg_targets t = {.pids = s->pids,
+                    .n_pids = s->n_pids,
+                    .cgroup_prefix = s->cgroup_prefix,
+                    .container_prefix = s->container_prefix};
+    mg_settings es = *s;
+    es.pids = NULL;
+    es.n_pids = 0;
+    es.cgroup_prefix = es.container_prefix = NULL;
+    int rc = mg_check_targets(&t, err);
+    if (rc == 0)
+        rc = mg_check_sink(sink, err);
+    mg_engine *e = NULL;
+    if (rc == 0)
+        rc = mg_engine_new(&e, &es, err);
+    if (rc == 0)
+        rc = mg_engine_scan(e, &t, pats, sink, stats, err);
+    mg_engine_free(&e);
     return rc;
 }

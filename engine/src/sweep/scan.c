@@ -1,20 +1,18 @@
-/* scan.c - mg_scan and mg_scan_buffer, composed of the stages in sweep.h,
- * and the checks of settings and targets.
+/* scan.c - a sweep's setup (mg_sweep_init), the checks of settings,
+ * targets and sinks, and mg_scan_buffer, composed of the stages in sweep.h.
  *
- * mg_scan is a one-shot engine (engine.c): make one, scan, free it. In a
- * sweep the calling thread plans every target's units and the engine's
- * workers run them. Memory is bounded by threads x (chunk + 2 x margin +
- * MG_DEDUPE_MAX_RECORD) plus the queue and the dedupe table
- * (MG_DEDUPE_MAX_BYTES), whatever the targets' sizes.
+ * A sweep of processes is an engine's (engine.c): the calling thread plans
+ * every target's units and the engine's workers run them. Memory is
+ * bounded by threads x (chunk + 2 x margin + MG_DEDUPE_MAX_RECORD) plus the
+ * queue and the dedupe table (MG_DEDUPE_MAX_BYTES), whatever the targets'
+ * sizes.
  *
  * mg_scan_buffer cuts a buffer with the same code (mg_cut_units,
  * mg_unit_window, mg_scan_window), so chunking, overlap and ownership are
  * the same as mg_scan's. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "os/procs.h"
 #include "sweep/sweep.h"
@@ -90,16 +88,13 @@ int mg_check_targets(const mg_targets *t, mg_error *err)
     MG_CHECK_ARG(t->pids || !t->n_pids, err, "targets: %zu pids but pids is NULL", t->n_pids);
     MG_CHECK_ARG(mg_reserved_zero(t->reserved, sizeof(t->reserved)), err,
                  "mg_targets: reserved fields not zero");
-    const mg_targets *s = t;
-    for (size_t i = 0; i < s->n_pids; i++) {
-        char path[64];
-        if (s->pids[i] <= 0)
-            return mg_fail(err, MG_EBADPID, "invalid pid %d", (int)s->pids[i]);
-        snprintf(path, sizeof(path), "/proc/%d", (int)s->pids[i]);
-        if (access(path, F_OK) != 0)
-            return mg_fail(err, MG_EBADPID, "no such process: %d", (int)s->pids[i]);
-        if (mg_read_tgid(s->pids[i]) == getpid())
-            return mg_fail(err, MG_EBADPID, "refusing to scan memgrep itself: %d", (int)s->pids[i]);
+    for (size_t i = 0; i < t->n_pids; i++) {
+        if (t->pids[i] <= 0)
+            return mg_fail(err, MG_EBADPID, "invalid pid %d", (int)t->pids[i]);
+        if (!mg_pid_exists(t->pids[i]))
+            return mg_fail(err, MG_EBADPID, "no such process: %d", (int)t->pids[i]);
+        if (mg_read_tgid(t->pids[i]) == getpid())
+            return mg_fail(err, MG_EBADPID, "refusing to scan memgrep itself: %d", (int)t->pids[i]);
     }
     return 0;
 }
@@ -109,38 +104,6 @@ int mg_check_sink(const mg_sink *sink, mg_error *err)
     MG_CHECK_ARG(!sink || mg_reserved_zero(sink->reserved, sizeof(sink->reserved)), err,
                  "mg_sink: reserved fields not NULL");
     return 0;
-}
-
-MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
-                   mg_stats *stats, mg_error *err)
-{
-    mg_settings defaults;
-    if (!s) {
-        mg_default_settings(&defaults);
-        s = &defaults;
-    }
-    MG_CHECK_ARG(pats, err, "mg_scan: no pattern set");
-    if (!pats->db)
-        return mg_fail(err, MG_ENOTCOMPILED, "patterns not compiled");
-    /* a one-shot engine: the targets move from the settings to the scan */
-    mg_targets t = {.pids = s->pids,
-                    .n_pids = s->n_pids,
-                    .cgroup_prefix = s->cgroup_prefix,
-                    .container_prefix = s->container_prefix};
-    mg_settings es = *s;
-    es.pids = NULL;
-    es.n_pids = 0;
-    es.cgroup_prefix = es.container_prefix = NULL;
-    int rc = mg_check_targets(&t, err);
-    if (rc == 0)
-        rc = mg_check_sink(sink, err);
-    mg_engine *e = NULL;
-    if (rc == 0)
-        rc = mg_engine_new(&e, &es, err);
-    if (rc == 0)
-        rc = mg_engine_scan(e, &t, pats, sink, stats, err);
-    mg_engine_free(&e);
-    return rc;
 }
 
 /* ---- scanning a buffer: the same chunking, no target -------------------- */
@@ -166,6 +129,38 @@ static int scan_buffer_unit(void *arg, uint64_t own_start, uint64_t own_end)
     if (v < 0)
         b->rc = v;
     return v != MG_SINK_CONTINUE;
+}
+
+typedef struct buffer_read {
+    const uint8_t *buf;
+    uint64_t base;
+    size_t len;
+} buffer_read;
+
+static int buffer_read_fn(void *ctx, uint64_t addr, void *out, size_t n)
+{
+    const buffer_read *b = ctx;
+    if (addr < b->base || addr - b->base > b->len || b->len - (addr - b->base) < n)
+        return -1;
+    memcpy(out, b->buf + (addr - b->base), n);
+    return 0;
+}
+
+int mg_yara_buffer_done(mg_sweep *c, mg_target *p, const void *buf, size_t len, uint64_t base)
+{
+    const mg_yara *y = c->pats->yara;
+    int v = MG_SINK_CONTINUE;
+    if (y && atomic_load(&p->yara_lost)) {
+        v = -ENOMEM; /* a match could not be kept: no rule is decided */
+    } else if (y) {
+        buffer_read b = {.buf = buf, .base = base, .len = len};
+        uint64_t n = 0;
+        v = mg_yara_evaluate(c->pats, &p->info, p->yproc, buffer_read_fn, &b, c->sink, NULL,
+                             mg_target_stop_fn, p, &n);
+        mg_stat_add(c, ST_RULE_MATCHES, n);
+    }
+    mg_yara_proc_free_all(&p->yproc, y ? y->n_strings : 0);
+    return v < 0 ? v : 0;
 }
 
 MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, uint64_t base,

@@ -26,9 +26,6 @@
 
 #include "memgrep/memgrep.h"
 
-typedef struct mg_target mg_target;
-typedef struct mg_sweep mg_sweep;
-
 /* include depth (a cycle is an error before that) */
 #define MG_YARA_MAX_INCLUDE_DEPTH 16
 
@@ -168,6 +165,8 @@ typedef struct mg_yara_proc {
 int mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint64_t addr, size_t len,
                     const mg_region *region, const uint8_t *data, size_t before, size_t after);
 void mg_yara_proc_free(mg_yara_proc **pp);
+/* mg_yara_proc_free and the match lists of its n_strings strings. */
+void mg_yara_proc_free_all(mg_yara_proc **pp, size_t n_strings);
 
 /* Integer reads at virtual addresses: 0 and n bytes in out, or -1
  * (undefined: nothing readable there). */
@@ -187,12 +186,5 @@ typedef bool (*mg_yara_stop_fn)(void *ctx);
 int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc *yp,
                      mg_yara_read_fn read, void *read_ctx, const mg_sink *sink, void *lock,
                      mg_yara_stop_fn stop, void *stop_ctx, uint64_t *n_matched);
-
-/* The engine's hook: a target's last unit is done (fds still open):
- * evaluate, report, free p->yproc. */
-void mg_yara_target_done(mg_sweep *c, mg_target *p);
-/* The same for mg_scan_buffer (reads from the buffer). Returns 0 or a
- * negative code. */
-int mg_yara_buffer_done(mg_sweep *c, mg_target *p, const void *buf, size_t len, uint64_t base);
 
 #endif

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "os/residency.h"
-#include "sweep/sweep.h"
+#include "match/patterns.h"
+#include "util.h"
 #include "yara/yara.h"
 
 /* ---- per-process matches ------------------------------------------------- */
@@ -83,7 +83,7 @@ void mg_yara_proc_free(mg_yara_proc **pp)
     *pp = NULL;
 }
 
-static void proc_free_all(mg_yara_proc **pp, size_t n_strings)
+void mg_yara_proc_free_all(mg_yara_proc **pp, size_t n_strings)
 {
     if (*pp && (*pp)->lists)
         for (size_t i = 0; i < n_strings; i++)
@@ -462,144 +462,4 @@ int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc 
     }
     free(x.rule_val);
     return verdict;
-}
-
-/* ---- integer reads in a target ------------------------------------------- */
-
-typedef struct target_read {
-    mg_target *p;
-    mg_reader reader;
-    uint64_t page[2]; /* cached pages (address + 1; 0: empty) */
-    bool ok[2];
-    uint8_t buf[2][MG_PAGE_SIZE];
-    int next;
-} target_read;
-
-static const mg_region *region_at(const mg_target *p, uint64_t addr)
-{
-    for (size_t i = 0; i < p->maps.n; i++) {
-        const mg_region *r = &p->maps.regions[i];
-        if (addr >= r->start && addr < r->end)
-            return r;
-    }
-    return NULL;
-}
-
-/* One page of the target into a cache slot; NULL if not present or not read. */
-static const uint8_t *fetch_page(target_read *t, uint64_t page, bool mem_only)
-{
-    for (int i = 0; i < 2; i++)
-        if (t->page[i] == page + 1)
-            return t->ok[i] ? t->buf[i] : NULL;
-    int slot = t->next;
-    t->next ^= 1;
-    t->page[slot] = page + 1;
-    t->ok[slot] = false;
-    uint64_t pm;
-    if (mg_pagemap_read(t->p->pagemap_fd, page, 1, &pm) < 0)
-        return NULL;
-    mg_page_class k = mg_page_classify(pm, mem_only);
-    mg_read_op op = {.addr = page, .len = MG_PAGE_SIZE, .dst = t->buf[slot]};
-    if (k == MG_PAGE_PVR) {
-        if (mg_read_pvr(t->p->info.pid, &op, 1) < 0)
-            return NULL;
-    } else if (k == MG_PAGE_MEM && t->p->mem_fd >= 0) {
-        if (mg_read_mem(&t->reader, t->p->mem_fd, &op, 1) < 0)
-            return NULL;
-    } else
-        return NULL;
-    t->ok[slot] = op.got == MG_PAGE_SIZE;
-    return t->ok[slot] ? t->buf[slot] : NULL;
-}
-
-/* A YARA block is a region: a read must lie in one readable region that a
- * scan reads, and in present pages. */
-static int target_read_fn(void *ctx, uint64_t addr, void *out, size_t n)
-{
-    target_read *t = ctx;
-    const mg_region *r = region_at(t->p, addr);
-    if (!r || addr + n > r->end || r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE)
-        return -1;
-    bool mem_only = r->perms[0] != 'r';
-    if (mem_only &&
-        !(t->p->c->set.include_noread &&
-          (r->kind == MG_REGION_ANON || r->kind == MG_REGION_HEAP || r->kind == MG_REGION_STACK)))
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t a = addr + i, page = a & ~(uint64_t)(MG_PAGE_SIZE - 1);
-        const uint8_t *b = fetch_page(t, page, mem_only);
-        if (!b)
-            return -1;
-        ((uint8_t *)out)[i] = b[a - page];
-    }
-    return 0;
-}
-
-static bool sweep_stop_fn(void *ctx)
-{
-    mg_target *p = ctx;
-    return mg_pool_should_cut(p->c, p);
-}
-
-void mg_yara_target_done(mg_sweep *c, mg_target *p)
-{
-    const mg_yara *y = c->pats->yara;
-    /* only over a whole process: not one cut short (gone, timed out, the
-     * sink moved on) nor in a sweep that is stopping */
-    if (y && p->planned && !atomic_load(&p->gone_reported) && !atomic_load(&p->skip) &&
-        atomic_load(&c->stop_reason) == MG_STOP_NONE) {
-        target_read *t = atomic_load(&p->yara_lost) ? NULL : calloc(1, sizeof(*t));
-        if (!t)
-            mg_emit_event(c, p, NULL, MG_EVENT_OTHER, -ENOMEM, 0,
-                          "keep YARA string matches: rules not evaluated");
-        if (t) {
-            t->p = p;
-            mg_reader_init(&t->reader, MG_MEM_READER_PREAD);
-            uint64_t n = 0;
-            int v = mg_yara_evaluate(c->pats, &p->info, p->yproc, target_read_fn, t, c->sink,
-                                     &c->sink_lock, sweep_stop_fn, p, &n);
-            mg_reader_fini(&t->reader);
-            free(t);
-            mg_stat_add(c, ST_RULE_MATCHES, n);
-            if (v == MG_SINK_STOP)
-                mg_sweep_stop(c, MG_STOP_SINK);
-            else if (v < 0 && v != -ECANCELED) /* cut short: the stop is reported */
-                mg_emit_event(c, p, NULL, MG_EVENT_OTHER, v, 0, "evaluate YARA rules");
-        }
-    }
-    proc_free_all(&p->yproc, y ? y->n_strings : 0);
-}
-
-/* ---- mg_scan_buffer: reads from the buffer ---------------------------------- */
-
-typedef struct buffer_read {
-    const uint8_t *buf;
-    uint64_t base;
-    size_t len;
-} buffer_read;
-
-static int buffer_read_fn(void *ctx, uint64_t addr, void *out, size_t n)
-{
-    const buffer_read *b = ctx;
-    if (addr < b->base || addr - b->base > b->len || b->len - (addr - b->base) < n)
-        return -1;
-    memcpy(out, b->buf + (addr - b->base), n);
-    return 0;
-}
-
-int mg_yara_buffer_done(mg_sweep *c, mg_target *p, const void *buf, size_t len, uint64_t base)
-{
-    const mg_yara *y = c->pats->yara;
-    int v = MG_SINK_CONTINUE;
-    if (y && atomic_load(&p->yara_lost)) {
-        v = -ENOMEM; /* a match could not be kept: no rule is decided */
-    } else if (y) {
-        buffer_read b = {.buf = buf, .base = base, .len = len};
-        uint64_t n = 0;
-        v = mg_yara_evaluate(c->pats, &p->info, p->yproc, buffer_read_fn, &b, c->sink, NULL,
-                             sweep_stop_fn, p, &n);
-        mg_stat_add(c, ST_RULE_MATCHES, n);
-    }
-    proc_free_all(&p->yproc, y ? y->n_strings : 0);
-    return v < 0 ? v : 0;
 }
