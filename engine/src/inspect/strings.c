@@ -110,7 +110,9 @@ MG_API int mg_strings(pid_t pid, uint64_t start, uint64_t end, size_t min, unsig
         return mg_fail(err, -EINVAL,
                        "range [0x%llx, 0x%llx): must be non-empty and page aligned (%u)",
                        (unsigned long long)start, (unsigned long long)end, MG_PAGE_SIZE);
-    int rc = mg_check_range(pid, start, end, err);
+    /* opened and pinned once: every chunk is read from that process */
+    mg_present_src src;
+    int rc = mg_present_open(&src, pid, start, end, err);
     if (rc < 0)
         return rc;
     bool wide = flags & MG_STRINGS_WIDE;
@@ -121,7 +123,7 @@ MG_API int mg_strings(pid_t pid, uint64_t start, uint64_t end, size_t min, unsig
     rc = buf && present ? 0 : mg_fail(err, -ENOMEM, "out of memory");
     for (uint64_t a = start; rc == 0 && a < end; a += chunk) {
         size_t len = (size_t)MG_MIN((uint64_t)chunk, end - a);
-        ssize_t got = mg_read_present(pid, a, len, buf, present, err);
+        ssize_t got = mg_present_read(&src, a, len, buf, present, err);
         if (got < 0) {
             rc = (int)got;
             break;
@@ -148,5 +150,6 @@ MG_API int mg_strings(pid_t pid, uint64_t start, uint64_t end, size_t min, unsig
     free(st.wide[1].text);
     free(present);
     free(buf);
+    mg_present_close(&src);
     return rc;
 }
