@@ -8,12 +8,15 @@
  * one chosen size. No hook lives in the library. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -549,4 +552,100 @@ Test(engine, endless_rule_loop_stops_on_cancel)
     cr_assert_eq(rig_stats(&r).rule_matches, 0u);
     cr_assert_eq(atomic_load(&r.c.stop_reason), MG_STOP_CANCELLED);
     rig_fini(&r);
+}
+
+/* ---- YARA integer reads: the pinned process, not its pid (review D3) ----- */
+
+static volatile uint32_t d3_value = 0x11111111u; /* the child's differs */
+
+static int count_rules(void *ctx, const mg_rule_match *m)
+{
+    (void)m;
+    (*(int *)ctx)++;
+    return MG_SINK_CONTINUE;
+}
+
+/* A child that sets d3_value and waits for its stdin to close. */
+static pid_t d3_child(uint32_t value, int *hold)
+{
+    int ready[2], in[2];
+    cr_assert_eq(pipe(ready), 0);
+    cr_assert_eq(pipe(in), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(ready[0]);
+        close(in[1]);
+        d3_value = value;
+        char c = 'R';
+        if (write(ready[1], &c, 1) != 1)
+            _exit(1);
+        while (read(in[0], &c, 1) > 0) {
+        }
+        _exit(0);
+    }
+    close(ready[1]);
+    close(in[0]);
+    char c;
+    cr_assert_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    *hold = in[1];
+    return pid;
+}
+
+/* The rules of a target are evaluated after its last unit, by pid number.
+ * A target whose pinned process (its pidfd) has exited while a live
+ * process answers to its pid number (here: the pid of another child) must
+ * read nothing: `uint32(x) == the live one's value` is undefined, no
+ * match. The same target pinned to the live child does match: the read
+ * itself works. */
+Test(engine, rule_integer_reads_go_to_the_pinned_process)
+{
+    need_root();
+    int hold_live, hold_gone;
+    pid_t live = d3_child(0x22222222u, &hold_live);
+    pid_t gone = d3_child(0x33333333u, &hold_gone);
+    int gone_fd = (int)syscall(SYS_pidfd_open, gone, 0u);
+    if (gone_fd < 0)
+        cr_skip_test("no pidfd_open here (Linux < 5.3): reads rest on the start time");
+    close(hold_gone);
+    waitpid(gone, NULL, 0); /* exited and reaped: its pidfd says so */
+    char rules[160];
+    snprintf(rules, sizeof rules, "rule live { condition: uint32(%#llx) == 0x22222222 }",
+             (unsigned long long)(uintptr_t)&d3_value);
+    mg_patterns *p = rules_set(rules);
+    int exited_pin = 0;
+    for (int pinned_live = 0; pinned_live < 2; pinned_live++) {
+        int matched = 0;
+        mg_sink sink = {.ctx = &matched, .rule = count_rules};
+        mg_settings s;
+        mg_default_settings(&s);
+        mg_sweep c;
+        mg_sweep_init(&c, p, &s, &sink, mg_now());
+        mg_target *t = calloc(1, sizeof(*t));
+        atomic_init(&t->refs, 1);
+        pthread_mutex_init(&t->yara_lock, NULL);
+        t->c = &c;
+        t->info = (mg_process){.pid = live, .comm = "d3", .exe = "", .cgroup = "", .container = ""};
+        t->pin.pid = live;
+        t->pin.pidfd = pinned_live ? (int)syscall(SYS_pidfd_open, live, 0u) : dup(gone_fd);
+        t->mem_fd = -1;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/pagemap", (int)live);
+        t->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+        cr_assert_geq(t->pagemap_fd, 0);
+        cr_assert_eq(mg_maps_read(live, &t->maps), 0);
+        t->planned = true;
+        mg_target_unref(t); /* the last reference: its rules are evaluated */
+        if (pinned_live)
+            cr_assert_eq(matched, 1, "pinned to the live process: its value was not read");
+        else
+            exited_pin = matched;
+        mg_sweep_fini(&c);
+    }
+    cr_assert_eq(exited_pin, 0, "a rule was decided by the bytes of another process at the pid");
+    close(gone_fd);
+    close(hold_live);
+    waitpid(live, NULL, 0);
+    mg_patterns_free(&p);
 }
