@@ -536,20 +536,57 @@ Test(scan, io_uring_reader)
 
 /* ---- pages of the shared zero page ---- */
 
-/* Fail unless every page of [start, start + len) in pid maps the zero
- * page (so the test really exercises it). */
-static void assert_zero_pages(pid_t pid, uint64_t start, uint64_t len, const char *what)
+/* The fixture's pages [start, start + len), read but never written, as
+ * this kernel's read faults map them (zero_page_case, printed): every one
+ * the shared zero page; or, on kernels without one, every one a fresh
+ * zeroed page (present, anonymous, exclusive, each on its own frame), which
+ * the engine must read like any other. Returns the pagemap entries of those
+ * pages and the `extra` pages after them, to compare after the scans. */
+static uint64_t *check_zero_run(pid_t pid, uint64_t start, uint64_t len, size_t extra,
+                                const char *what)
 {
-    uint64_t zpfn = zero_page_pfn();
-    if (!zpfn)
+    uint64_t zpfn;
+    zero_case zc = zero_page_case(&zpfn);
+    if (zc == ZERO_HIDDEN)
         cr_skip_test("page frame numbers are hidden: can't tell the zero page");
+    cr_log_info("%s: %s", what, zero_case_text(zc));
+    fprintf(stderr, "scan: %s: %s\n", what, zero_case_text(zc));
     uint64_t *e;
-    ssize_t np = pagemap_entries(pid, start, start + len, &e);
-    cr_assert_eq(np, (ssize_t)(len / 4096), "pagemap of %s: %zd", what, np);
-    for (ssize_t i = 0; i < np; i++)
-        cr_assert(e[i] >> 63 && (e[i] & ((1ull << 55) - 1)) == zpfn,
-                  "%s page %zd (0x%" PRIx64 ") is not the zero page: pagemap %016" PRIx64, what, i,
-                  start + (uint64_t)i * 4096, e[i]);
+    size_t np = (size_t)(len / 4096);
+    ssize_t got = pagemap_entries(pid, start, start + len + extra * 4096, &e);
+    cr_assert_eq(got, (ssize_t)(np + extra), "pagemap of %s: %zd", what, got);
+    for (size_t i = 0; i < np; i++) {
+        uint64_t pfn = e[i] & ((1ull << 55) - 1);
+        if (zc == ZERO_SHARED) {
+            cr_assert(e[i] >> 63 && pfn == zpfn,
+                      "%s page %zu (0x%" PRIx64 ") is not the zero page: pagemap %016" PRIx64, what,
+                      i, start + i * 4096, e[i]);
+            continue;
+        }
+        cr_assert(e[i] >> 63 && !(e[i] >> 61 & 1) && (e[i] >> 56 & 1) && pfn,
+                  "%s page %zu (0x%" PRIx64 ") is not a fresh anonymous page: pagemap %016" PRIx64,
+                  what, i, start + i * 4096, e[i]);
+        for (size_t j = 0; j < i; j++)
+            cr_assert_neq(pfn, e[j] & ((1ull << 55) - 1), "%s pages %zu and %zu share a frame",
+                          what, j, i);
+    }
+    return e;
+}
+
+/* After the scans: the same pagemap entries as before (nothing faulted
+ * in, unshared or replaced); page `absent`, if < n, was not present. */
+static void same_pages(pid_t pid, uint64_t start, const uint64_t *before, size_t n, size_t absent,
+                       const char *what)
+{
+    uint64_t *e;
+    cr_assert_eq(pagemap_entries(pid, start, start + n * 4096, &e), (ssize_t)n);
+    cr_assert(absent >= n || !(before[absent] >> 63), "%s page %zu was present before the scans",
+              what, absent);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(e[i], before[i],
+                     "%s page %zu (0x%" PRIx64 "): pagemap %016" PRIx64
+                     " before the scans, %016" PRIx64 " after",
+                     what, i, start + i * 4096, before[i], e[i]);
     free(e);
 }
 
@@ -570,7 +607,8 @@ static void zero_pages_then_data(void)
         if (!strcmp(fx.plants[i].kind, "zpage"))
             zp = &fx.plants[i];
     cr_assert(zp && zp->addr == zrun + zlen, "no zpage plant right after the zero pages");
-    assert_zero_pages(fx.pid, zrun, zlen, "zero-run");
+    /* the zero pages, the zpage page, a page never touched */
+    uint64_t *before = check_zero_run(fx.pid, zrun, zlen, 2, "zero-run");
 
     char *m = fixture_marker(&fx, "zpage");
     /* hex "00 00 ... MARKER", and a regex for the long run of zeros */
@@ -607,7 +645,9 @@ static void zero_pages_then_data(void)
         assert_exact_hits(&c, w, 2, what);
         collector_free(&c);
     }
-    assert_zero_pages(fx.pid, zrun, zlen, "zero-run after the scans");
+    size_t np = (size_t)(zlen / 4096) + 2;
+    same_pages(fx.pid, zrun, before, np, np - 1, "zero-run");
+    free(before);
     mg_patterns_free(&p);
     free(m);
 }
@@ -644,10 +684,12 @@ static void zeros_alone_in_zero_pages(void)
     fixture_start(&fx, args);
     zero_count z = {0};
     const char *what[2] = {"zero-run", "zero-only"};
+    const size_t extra[2] = {2, 0}; /* zero-run: the zpage page, a page never touched */
+    uint64_t *before[2];
     for (int k = 0; k < 2; k++) {
         z.start[k] = fixture_info(&fx, what[k], &z.len[k]);
         cr_assert_neq(z.start[k], 0u, "no INFO %s", what[k]);
-        assert_zero_pages(fx.pid, z.start[k], z.len[k], what[k]);
+        before[k] = check_zero_run(fx.pid, z.start[k], z.len[k], extra[k], what[k]);
         z.seen[k] = calloc(1, z.len[k]);
     }
     mg_patterns *p = patterns_new();
@@ -675,6 +717,11 @@ static void zeros_alone_in_zero_pages(void)
     }
     cr_assert_eq(z.dup, 0u, "%" PRIu64 " matches reported twice", z.dup);
     cr_assert_eq(st.matches, z.n[0] + z.n[1] + z.other);
+    for (int k = 0; k < 2; k++) {
+        size_t np = (size_t)(z.len[k] / 4096) + extra[k];
+        same_pages(fx.pid, z.start[k], before[k], np, extra[k] ? np - 1 : np, what[k]);
+        free(before[k]);
+    }
     mg_patterns_free(&p);
 }
 RESIDENCY_TESTS(scan, zeros_alone_in_zero_pages, zeros_alone_in_zero_pages)
