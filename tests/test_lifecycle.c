@@ -544,14 +544,15 @@ static bool pump(proc *p, int ms)
     return true;
 }
 
-/* Wait (up to 60 s) for a whole line on stdout. */
+/* Wait (up to 60 s, times test_timeout_scale) for a whole line on stdout. */
 static void wait_first_line(proc *p)
 {
     double t0 = now_s();
     while (!(p->len[0] && memchr(p->buf[0], '\n', p->len[0]))) {
         cr_assert(pump(p, 200), "memgrep ended before a line; stderr: %s",
                   p->buf[1] ? p->buf[1] : "");
-        cr_assert_lt(now_s() - t0, 60.0, "no line on stdout in 60 s");
+        cr_assert_lt(now_s() - t0, 60.0 * test_timeout_scale(), "no line on stdout in %.0f s",
+                     60.0 * test_timeout_scale());
     }
 }
 
@@ -559,6 +560,7 @@ static void wait_first_line(proc *p)
 static int finish(proc *p, double max_seconds)
 {
     double t0 = now_s();
+    max_seconds *= test_timeout_scale(); /* a watchdog: longer on a slow build or machine */
     while (pump(p, 200))
         cr_assert_lt(now_s() - t0, max_seconds, "memgrep still running after %.0f s", max_seconds);
     for (int i = 0; i < 2; i++)
@@ -922,7 +924,8 @@ static size_t threads_of(proc *p, size_t n_want, thread_info *out, size_t max)
         closedir(d);
         if (n >= n_want)
             return n;
-        cr_assert_lt(now_s() - t0, 30.0, "memgrep has %zu threads, not %zu", n, n_want);
+        cr_assert_lt(now_s() - t0, 30.0 * test_timeout_scale(), "memgrep has %zu threads, not %zu",
+                     n, n_want);
         pump(p, 50);
     }
 }
