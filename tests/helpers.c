@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "maps.h"
 
 void need_root(void)
 {
@@ -517,6 +518,23 @@ int classify_pages(pid_t pid, uint64_t start, uint64_t end, uint64_t *mem, uint6
     }
     free(e);
     return 0;
+}
+
+void each_scanned_region(pid_t pid, region_pages_fn fn, void *ctx)
+{
+    mg_maps maps;
+    cr_assert_eq(mg_maps_read(pid, &maps), 0);
+    for (size_t i = 0; i < maps.n; i++) {
+        const mg_region *r = &maps.regions[i];
+        if (r->perms[0] != 'r' || r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE)
+            continue;
+        uint64_t *e;
+        ssize_t np = pagemap_entries(pid, r->start, r->end, &e);
+        cr_assert_geq(np, 0, "pagemap of %d at %#" PRIx64 ": %zd", (int)pid, r->start, np);
+        fn(ctx, r, e, (size_t)np);
+        free(e);
+    }
+    mg_maps_free(&maps);
 }
 
 zero_case zero_page_case(uint64_t *pfn)

@@ -145,6 +145,11 @@ int classify_pages(pid_t pid, uint64_t start, uint64_t end, uint64_t *mem, uint6
 /* The pagemap entries of [start, end) (page aligned) into out (one per
  * page; the caller frees). Returns the page count, or -errno. */
 ssize_t pagemap_entries(pid_t pid, uint64_t start, uint64_t end, uint64_t **out);
+/* Call fn with the pagemap entries of each region of pid that a scan reads
+ * (readable; neither special nor device mappings), in order. */
+typedef void (*region_pages_fn)(void *ctx, const mg_region *r, const uint64_t *pm, size_t np);
+void each_scanned_region(pid_t pid, region_pages_fn fn, void *ctx);
+
 /* What a read fault on a private anonymous page maps on this kernel, told
  * from two pages of ours that were read, never written, without the
  * engine: by /proc/kpageflags (KPF_ZERO_PAGE) where it can be read, else by
