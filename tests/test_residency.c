@@ -229,8 +229,12 @@ Test(residency, zero_pfn_probe)
     uint64_t zpfn;
     zero_case zc = zero_page_case(&zpfn);
     fprintf(stderr, "residency: zero_pfn_probe: %s\n", zero_case_text(zc));
-    cr_assert_eq(mg_zero_pfn(), zpfn, "mg_zero_pfn %#llx, want %#llx (%s)",
-                 (unsigned long long)mg_zero_pfn(), (unsigned long long)zpfn, zero_case_text(zc));
+    bool visible;
+    uint64_t got = mg_zero_pfn(&visible);
+    cr_assert_eq(got, zpfn, "mg_zero_pfn %#llx, want %#llx (%s)", (unsigned long long)got,
+                 (unsigned long long)zpfn, zero_case_text(zc));
+    cr_assert_eq(visible, zc != ZERO_HIDDEN, "mg_zero_pfn: frame numbers %s (%s)",
+                 visible ? "visible" : "hidden", zero_case_text(zc));
     const uint64_t P = MG_PM_PRESENT, X = MG_PM_EXCLUSIVE, F = MG_PM_FILE;
     /* the zero page: both on one frame, not exclusive */
     cr_assert_eq(mg_zero_pfn_of(P | 0x1234, P | 0x1234), 0x1234u);

@@ -115,8 +115,9 @@ uint64_t mg_zero_pfn_of(uint64_t e0, uint64_t e1)
     return pfn == (e1 & MG_PM_PFN_MASK) ? pfn : 0;
 }
 
-uint64_t mg_zero_pfn(void)
+uint64_t mg_zero_pfn(bool *pfns_visible)
 {
+    *pfns_visible = false;
     /* Two private anonymous pages, read but never written: each maps the
      * zero page (4 KiB: MADV_NOHUGEPAGE keeps the huge zero page out) on
      * kernels that have one. Kernels without (pvm_no_zero_page=1, some
@@ -132,8 +133,10 @@ uint64_t mg_zero_pfn(void)
     (void)pg[MG_PAGE_SIZE];
     uint64_t e[2], pfn = 0;
     int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0 && mg_pagemap_read(fd, (uint64_t)(uintptr_t)pg, 2, e) == 0)
+    if (fd >= 0 && mg_pagemap_read(fd, (uint64_t)(uintptr_t)pg, 2, e) == 0) {
         pfn = mg_zero_pfn_of(e[0], e[1]);
+        *pfns_visible = (e[0] & MG_PM_PRESENT) && (e[0] & MG_PM_PFN_MASK);
+    }
     if (fd >= 0)
         close(fd);
     munmap((void *)pg, 2 * MG_PAGE_SIZE);
