@@ -180,11 +180,12 @@ def forms(rng, kind, value, mods, sample):
             lo, hi = (int(k.group(1), 0), int(k.group(2) or k.group(1), 0)) if k else (0, 255)
             key = rng.randint(lo, hi)
             b = bytes(c ^ key for c in b)
-    if "fullword" in mods:
+    if "fullword" in mods and wide:
+        # a wide neighbour is an alphanumeric byte and a zero: "x;" is none
+        nbs = (widen(b" "), widen(b"x"), b"x;")
+        b = rng.choice(nbs + (b"\n",)) + b + rng.choice(nbs + (b";",))
+    elif "fullword" in mods:
         nb = b"x" if rng.random() < 0.2 else b" "
-        if wide:
-            # wide: a neighbour is an alphanumeric byte and a zero; "x;" is none
-            nb = widen(nb) if rng.random() < 0.7 else b"x;"
         b = (nb if rng.random() < 0.5 else b"\n") + b + (nb if rng.random() < 0.5 else b";")
     return b
 
