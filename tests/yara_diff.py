@@ -206,21 +206,31 @@ def start_fixture(rng, strings, pages, regions, also=()):
     chosen = rng.sample(strings, max(1, int(len(strings) * rng.uniform(0.3, 0.6))))
     chosen += [s for s in also if s not in chosen]
     size = pages * PAGE
-    for s in chosen:
-        # An open jump once: of two heads before one tail, yara reports both
-        # starts, memgrep (one leftmost start per end) the first only.
+    placed = []  # (region, start, end) of each plant
+    # An open jump once, last, and over no other plant. Of two heads before
+    # one tail yara reports both starts, memgrep (one leftmost start per
+    # end) the first only; and yara links a head whose tail was overwritten
+    # to a tail in a later region (it chains across blocks), memgrep never
+    # matches across mappings.
+    for s in sorted(chosen, key=open_jump):
         for _ in range(1 if open_jump(s) else rng.randint(1, 3)):
             data = forms(rng, s[2], s[3], s[4], s[5])
-            where = rng.choice(["random", "straddle", "start", "end"])
-            if where == "random":
-                off = rng.randrange(size - len(data))
-            elif where == "straddle":
-                off = rng.randrange(1, pages) * PAGE - rng.randrange(1, len(data))
-            elif where == "start":
-                off = 0
-            else:
-                off = size - len(data)
-            p.stdin.write("%d %d %s\n" % (rng.randrange(regions), off, data.hex()))
+            while True:
+                where = rng.choice(["random", "straddle", "start", "end"])
+                if where == "random":
+                    off = rng.randrange(size - len(data))
+                elif where == "straddle":
+                    off = rng.randrange(1, pages) * PAGE - rng.randrange(1, len(data))
+                elif where == "start":
+                    off = 0
+                else:
+                    off = size - len(data)
+                r = rng.randrange(regions)
+                if not open_jump(s) or all(r != pr or off + len(data) <= a or off >= b
+                                           for pr, a, b in placed):
+                    break
+            placed.append((r, off, off + len(data)))
+            p.stdin.write("%d %d %s\n" % (r, off, data.hex()))
     p.stdin.write("GO\n")
     p.stdin.flush()
     line = p.stdout.readline()
