@@ -9,7 +9,7 @@ so --chunk-size 4K chunk) boundaries, and in the first and last bytes of
 mappings separated by PROT_NONE guards. For every fixture, the set of
 matching rules, their meta values and the set of (rule, string, address)
 must equal what `yara -s -m tests/yara/index.yar PID` reports. Every string
-is planted in at least one of the processes.
+lies intact (no other plant over it) in at least one of the processes.
 
 Usage: yara_diff.py MEMGREP [SEED]   (exit 77: skipped, with the reason)
 """
@@ -198,7 +198,8 @@ def open_jump(s):
 
 
 def start_fixture(rng, strings, pages, regions, also=()):
-    """A fixture holding a random subset of strings, and those of also."""
+    """A fixture holding a random subset of strings, and those of also; it
+    and the strings it holds intact (no other plant over them)."""
     seed = bytes(rng.randrange(256) for _ in range(61))
     p = subprocess.Popen([sys.executable, "-c", FIXTURE], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
@@ -206,13 +207,17 @@ def start_fixture(rng, strings, pages, regions, also=()):
     chosen = rng.sample(strings, max(1, int(len(strings) * rng.uniform(0.3, 0.6))))
     chosen += [s for s in also if s not in chosen]
     size = pages * PAGE
-    placed = []  # (region, start, end) of each plant
-    # An open jump once, last, and over no other plant. Of two heads before
-    # one tail yara reports both starts, memgrep (one leftmost start per
-    # end) the first only; and yara links a head whose tail was overwritten
-    # to a tail in a later region (it chains across blocks), memgrep never
-    # matches across mappings.
-    for s in sorted(chosen, key=open_jump):
+    plants = []  # (string, region, start, end)
+
+    def protected(s):
+        return open_jump(s) or s in also
+
+    # The strings of also and the open jumps go last, over no other plant.
+    # An open jump once: of two heads before one tail yara reports both
+    # starts, memgrep (one leftmost start per end) the first only; and yara
+    # links a head whose tail was overwritten to a tail in a later region
+    # (it chains across blocks), memgrep never matches across mappings.
+    for s in sorted(chosen, key=protected):
         for _ in range(1 if open_jump(s) else rng.randint(1, 3)):
             data = forms(rng, s[2], s[3], s[4], s[5])
             while True:
@@ -226,17 +231,19 @@ def start_fixture(rng, strings, pages, regions, also=()):
                 else:
                     off = size - len(data)
                 r = rng.randrange(regions)
-                if not open_jump(s) or all(r != pr or off + len(data) <= a or off >= b
-                                           for pr, a, b in placed):
+                if not protected(s) or all(r != pr or off + len(data) <= a or off >= b
+                                           for _, pr, a, b in plants):
                     break
-            placed.append((r, off, off + len(data)))
+            plants.append((s, r, off, off + len(data)))
             p.stdin.write("%d %d %s\n" % (r, off, data.hex()))
     p.stdin.write("GO\n")
     p.stdin.flush()
     line = p.stdout.readline()
     if not line.startswith("READY"):
         raise SystemExit("fixture did not start: %r" % line)
-    return p, chosen
+    intact = [s for i, (s, r, a, b) in enumerate(plants)
+              if all(r != pr or b <= pa or a >= pb for _, pr, pa, pb in plants[i + 1:])]
+    return p, intact
 
 
 META_RE = re.compile(r'(\w+) ?=(-?\d+|true|false|"((?:[^"\\]|\\.)*)")(?:,|$)')
@@ -314,9 +321,9 @@ def main():
     planted = []
     for i in range(N_PROCS):
         also = [s for s in strings if s not in planted] if i == N_PROCS - 1 else ()
-        p, chosen = start_fixture(rng, strings, pages=rng.randint(3, 12),
+        p, intact = start_fixture(rng, strings, pages=rng.randint(3, 12),
                                   regions=rng.randint(1, 4), also=also)
-        planted += chosen
+        planted += intact
         try:
             yr, yh = run_yara(p.pid)
             mr, mh = run_memgrep(memgrep, p.pid)

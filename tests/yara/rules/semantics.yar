@@ -11,7 +11,7 @@ rule Edge_Meta_Signs_MGT
         note = "-12"
         active = true
     strings:
-        $m = "mgt-edge-meta-signs" fullword
+        $m = "mgt-edge-meta-signs"
     condition:
         $m
 }
