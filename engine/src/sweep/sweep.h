@@ -16,7 +16,7 @@
  * Three different things are never called by one another's name:
  *   dedupe     scanning memory shared between processes once (dedupe.h);
  *   ownership  a match is reported by the unit its start lies in, though
- *              neighbouring units read it in their overlap (unit.c);
+ *              neighbouring units read it in their overlap (window.c);
  *   folding    one record per (pattern, start), the longest (matcher.c).
  *
  * Ownership and locking:
