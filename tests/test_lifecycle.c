@@ -201,6 +201,88 @@ Test(lifecycle, timeout_and_process_timeout_decisions)
     mg_patterns_free(&p);
 }
 
+/* The sink takes PAUSE_S over the first match of each process: with one
+ * worker the two targets run one after the other, each well under
+ * process_timeout, together well over it. Each process's clock starts at
+ * its own first unit, so neither is cut. */
+#define PAUSE_S 2.0
+
+typedef struct pausing_sink {
+    collector col;
+    pid_t paused[2];
+    size_t n_paused;
+} pausing_sink;
+
+static int pause_match(void *ctx, const mg_match *m)
+{
+    pausing_sink *ps = ctx;
+    bool first = true;
+    for (size_t i = 0; i < ps->n_paused; i++)
+        first &= ps->paused[i] != m->process->pid;
+    if (first && ps->n_paused < 2) {
+        ps->paused[ps->n_paused++] = m->process->pid;
+        struct timespec ts = {.tv_sec = (time_t)PAUSE_S};
+        nanosleep(&ts, NULL);
+    }
+    mg_sink inner = collector_sink(&ps->col);
+    return inner.match(inner.ctx, m);
+}
+
+static void pause_event(void *ctx, const mg_event *e)
+{
+    pausing_sink *ps = ctx;
+    mg_sink inner = collector_sink(&ps->col);
+    inner.event(inner.ctx, e);
+}
+
+Test(lifecycle, process_timeout_counts_per_process)
+{
+    need_root();
+    if (!fa.pid)
+        fixture_start(&fa, NULL);
+    fixture f2;
+    fixture_start(&f2, NULL);
+    char *m1 = fixture_marker(&fa, "heap"), *m2 = fixture_marker(&f2, "heap");
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, m1, strlen(m1), 0);
+    add_pattern(p, MG_PATTERN_LITERAL, m2, strlen(m2), 0);
+    compile_patterns(p);
+    pid_t pids[2] = {fa.pid, f2.pid};
+    mg_settings s;
+    settings_for(&s, pids, 2);
+    s.threads = 1;
+    /* each: PAUSE_S plus its scan (a fraction of a second); both: twice
+     * PAUSE_S at least */
+    s.process_timeout = PAUSE_S * 1.5;
+    pausing_sink ps = {0};
+    mg_sink sink = {.ctx = &ps, .match = pause_match, .event = pause_event};
+    mg_stats st;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "%s", err.message);
+    cr_assert_eq(ps.n_paused, 2u, "matches in %zu of the 2 targets", ps.n_paused);
+    cr_assert_geq(st.elapsed_seconds, 2 * PAUSE_S);
+    cr_assert_eq(st.events[MG_EVENT_TIMEOUT], 0u,
+                 "%" PRIu64 " process timeout(s) in %.1f s: each target took about %.1f s of its "
+                 "own, under the %.1f s limit",
+                 st.events[MG_EVENT_TIMEOUT], st.elapsed_seconds, PAUSE_S, s.process_timeout);
+    cr_assert(st.complete);
+    cr_assert_eq(st.processes_scanned, 2u);
+    want w[2] = {{.pid = fa.pid, .pattern_id = 0}, {.pid = f2.pid, .pattern_id = 1}};
+    const fixture *fs[2] = {&fa, &f2};
+    for (int i = 0; i < 2; i++)
+        for (size_t k = 0; k < fs[i]->n_plants; k++)
+            if (!strcmp(fs[i]->plants[k].name, "heap") && !strcmp(fs[i]->plants[k].kind, "plain")) {
+                w[i].addr = fs[i]->plants[k].addr;
+                w[i].len = fs[i]->plants[k].len;
+            }
+    assert_exact_hits(&ps.col, w, 2, "two targets, each under its process timeout");
+    collector_free(&ps.col);
+    fixture_stop(&f2);
+    free(m1);
+    free(m2);
+    mg_patterns_free(&p);
+}
+
 Test(lifecycle, names)
 {
     cr_assert_str_eq(mg_event_kind_name(MG_EVENT_TIMEOUT), "timeout");

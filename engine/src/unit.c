@@ -359,9 +359,7 @@ static void run_direct(mg_worker *w, const mg_unit *u)
         mg_scan_pieces(w, ba, bb, w->ok);
     } else
         w->rec.complete = false;
-    if (w->recording && w->rec.complete)
-        mg_dedupe_insert(c->dd, w->key, nkey, w->rec.data, w->rec.len);
-    w->recording = false;
+    keep_record(w, nkey);
 }
 
 void mg_run_unit(mg_worker *w, const mg_unit *u)
