@@ -4,9 +4,11 @@
  * (timeout, cancel, process timeout: reason kept, event once), the settings
  * checks, and the pid-reuse guard (bytes read by pid number from a process
  * whose pidfd says it exited are dropped). CLI: --timeout (exit 3,
- * incomplete summary), SIGINT/SIGTERM/SIGHUP mid-sweep (128+N, whole
- * lines, incomplete summary), --process-timeout (a timeout event for the
- * slow target, the other scanned in full), --max-rate (bytes over elapsed
+ * incomplete summary, also with a match found), SIGINT/SIGTERM/SIGHUP
+ * mid-sweep (128+N, whole lines, incomplete summary), -o FILE after either
+ * (written, 0600, no temporary file left; a second signal leaves FILE as it
+ * was), --process-timeout (a timeout event for the slow target, the other
+ * scanned in full; each target's own clock), --max-rate (bytes over elapsed
  * time), --idle/--nice/--gentle (every thread of a running memgrep), bad
  * values. Tests that read other processes need root. No timing assertion
  * but generous upper bounds (a stop must come within seconds, not never).
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -841,6 +844,193 @@ Test(lifecycle, cli_sigint_text)
     cr_assert_eq(p.buf[0][p.len[0] - 1], '\n');
     cr_assert(strstr(p.buf[1], "incomplete (signal)"), "stderr: %s", p.buf[1]);
     proc_free(&p);
+    free(marker);
+}
+
+/* ---- -o FILE when the sweep is cut short ---- */
+
+/* A fresh directory for -o; out gets its FILE path. */
+static void out_dir(char dir[64], char out[80])
+{
+    strcpy(dir, "/tmp/mg-lifecycle-XXXXXX");
+    cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    snprintf(out, 80, "%s/out.jsonl", dir);
+}
+
+/* Whether dir holds exactly FILE (want_file) and nothing else: no
+ * .memgrep-*.tmp left behind. */
+static void expect_dir(const char *dir, bool want_file)
+{
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    size_t files = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        cr_assert_str_eq(e->d_name, "out.jsonl", "%s left in %s", e->d_name, dir);
+        files++;
+    }
+    closedir(d);
+    cr_assert_eq(files, want_file ? 1u : 0u, "%s: %zu files, want %d", dir, files, want_file);
+}
+
+/* FILE's lines into p's stdout buffer (for json_lines_of); its mode must be 0600. */
+static void load_out(proc *p, const char *out)
+{
+    struct stat st;
+    cr_assert_eq(stat(out, &st), 0, "%s not written: %s", out, strerror(errno));
+    cr_assert_eq(st.st_mode & 07777, 0600u, "%s has mode %o", out, st.st_mode & 07777);
+    FILE *f = fopen(out, "r");
+    cr_assert(f);
+    free(p->buf[0]);
+    p->buf[0] = malloc((size_t)st.st_size + 1);
+    cr_assert(p->buf[0]);
+    p->len[0] = fread(p->buf[0], 1, (size_t)st.st_size, f);
+    p->buf[0][p->len[0]] = '\0';
+    fclose(f);
+    cr_assert_eq(p->len[0], (size_t)st.st_size);
+}
+
+static void cleanup_dir(const char *dir, const char *out)
+{
+    unlink(out);
+    cr_assert_eq(rmdir(dir), 0, "rmdir %s: %s", dir, strerror(errno));
+}
+
+/* A line of /proc/PID/status: "SigCgt:" (a mask), "State:". */
+static void status_line(pid_t pid, const char *key, char *out, size_t size)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "memgrep %d is gone", (int)pid);
+    out[0] = '\0';
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, strlen(key))) {
+            snprintf(out, size, "%s", line + strlen(key));
+            break;
+        }
+    fclose(f);
+}
+
+/* Until memgrep catches sig: from then on it stops the sweep, it no
+ * longer kills memgrep. */
+static void wait_caught(pid_t pid, int sig)
+{
+    double t0 = now_s();
+    for (;;) {
+        char v[64];
+        status_line(pid, "SigCgt:", v, sizeof v);
+        if (strtoull(v, NULL, 16) >> (sig - 1) & 1)
+            return;
+        cr_assert_lt(now_s() - t0, 60.0, "memgrep did not catch signal %d in 60 s", sig);
+        struct timespec ts = {.tv_nsec = 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* -l: fa's heap plant, then fb's 64 MiB at 4 MiB/s (16 s): cut short. */
+static void spawn_cut(proc *p, const char *out, const char *timeout, char **marker)
+{
+    need_root();
+    if (!fa.pid)
+        fixture_start(&fa, NULL);
+    start_big();
+    static char targets[40];
+    snprintf(targets, sizeof targets, "%d,%d", (int)fa.pid, (int)fb.pid);
+    *marker = fixture_marker(&fa, "heap");
+    const char *args[] = {"scan", "--json", "-l", "-j", "1", "--max-rate", "4M", "-p", targets,
+                          "-e", *marker, "-o", out, timeout ? "--timeout" : NULL, timeout, NULL};
+    spawn(p, args);
+}
+
+/* --timeout with a match found before it: FILE holds the match and the
+ * incomplete summary, exit 3 (not 0: the sweep was cut). */
+Test(lifecycle, cli_timeout_output_file)
+{
+    char dir[64], out[80], *marker;
+    out_dir(dir, out);
+    proc p;
+    spawn_cut(&p, out, "3", &marker);
+    int st = finish(&p, 60);
+    cr_assert_eq(st, 3, "exit %d, want 3; stderr: %s", st, p.buf[1]);
+    cr_assert_eq(p.len[0], 0u, "stdout: %s", p.buf[0]);
+    expect_dir(dir, true);
+    load_out(&p, out);
+    lines l = json_lines_of(&p);
+    summary_of(&l, false, "timeout");
+    cr_assert_gt(l.n, 1u, "no match in %s before the timeout (fa's heap plant)", out);
+    cr_assert_str_eq(jstr(&l.v[0], "type"), "process");
+    cr_assert_eq((pid_t)jnum(&l.v[0], "pid"), fa.pid);
+    lines_free(&l);
+    proc_free(&p);
+    cleanup_dir(dir, out);
+    free(marker);
+}
+
+/* A signal mid-sweep: FILE is written all the same, the summary last. */
+Test(lifecycle, cli_signal_output_file)
+{
+    char dir[64], out[80], *marker;
+    out_dir(dir, out);
+    proc p;
+    spawn_cut(&p, out, NULL, &marker);
+    wait_caught(p.pid, SIGTERM);
+    cr_assert_eq(kill(p.pid, SIGTERM), 0);
+    int st = finish(&p, 60);
+    cr_assert_eq(st, 128 + SIGTERM, "exit %d; stderr: %s", st, p.buf[1]);
+    expect_dir(dir, true);
+    load_out(&p, out);
+    lines l = json_lines_of(&p);
+    summary_of(&l, false, "signal");
+    lines_free(&l);
+    proc_free(&p);
+    cleanup_dir(dir, out);
+    free(marker);
+}
+
+/* A second signal, another one than the first, while stopping: memgrep
+ * ends at once with its status, removes its temporary file and leaves
+ * FILE as it was. */
+Test(lifecycle, cli_second_signal_output_file)
+{
+    char dir[64], out[80], *marker;
+    out_dir(dir, out);
+    FILE *f = fopen(out, "w");
+    cr_assert(f);
+    fputs("before\n", f);
+    fclose(f);
+    proc p;
+    spawn_cut(&p, out, NULL, &marker);
+    wait_caught(p.pid, SIGTERM);
+    wait_caught(p.pid, SIGHUP);
+    /* Both signals pending while memgrep is stopped: the one delivered
+     * second comes while the first is being handled, not after a stop
+     * that may take no time at all (a worker asleep on the rate limit
+     * wakes up for the first). */
+    cr_assert_eq(kill(p.pid, SIGSTOP), 0);
+    double t0 = now_s();
+    for (char state[64] = ""; state[strspn(state, " \t")] != 'T';) {
+        cr_assert_lt(now_s() - t0, 60.0, "memgrep not stopped in 60 s");
+        status_line(p.pid, "State:", state, sizeof state);
+    }
+    cr_assert_eq(kill(p.pid, SIGTERM), 0);
+    cr_assert_eq(kill(p.pid, SIGHUP), 0);
+    cr_assert_eq(kill(p.pid, SIGCONT), 0);
+    int st = finish(&p, 60);
+    cr_assert(st == 128 + SIGHUP || st == 128 + SIGTERM, "exit %d, want %d or %d; stderr: %s", st,
+              128 + SIGHUP, 128 + SIGTERM, p.buf[1]);
+    expect_dir(dir, true);
+    char buf[64] = "";
+    f = fopen(out, "r");
+    cr_assert(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cr_assert_str_eq(buf, "before\n", "%s was replaced after a second signal", out);
+    proc_free(&p);
+    cleanup_dir(dir, out);
     free(marker);
 }
 
