@@ -940,8 +940,10 @@ static void spawn_cut(proc *p, const char *out, const char *timeout, char **mark
     static char targets[40];
     snprintf(targets, sizeof targets, "%d,%d", (int)fa.pid, (int)fb.pid);
     *marker = fixture_marker(&fa, "heap");
-    const char *args[] = {"scan", "--json", "-l", "-j", "1", "--max-rate", "4M", "-p", targets,
-                          "-e", *marker, "-o", out, timeout ? "--timeout" : NULL, timeout, NULL};
+    const char *args[] = {
+        "scan",  "--json", "-l", "-j",    "1",  "--max-rate", "4M",
+        "-p",    targets,  "-e", *marker, "-o", out,          timeout ? "--timeout" : NULL,
+        timeout, NULL};
     spawn(p, args);
 }
 
