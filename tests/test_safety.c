@@ -209,6 +209,50 @@ static void shared_after_fork_stays_shared_no_dedupe(void)
 RESIDENCY_TESTS(safety, shared_after_fork_stays_shared_no_dedupe,
                 shared_after_fork_stays_shared_no_dedupe)
 
+/* --max-rate paces every read, /proc/PID/mem's too: over the child's
+ * shared 256 MiB (read through /proc/PID/mem only) at 8 MiB/s with a 1 s
+ * timeout, the bytes read stay within the rate (plus the limiter's 50 ms
+ * burst). With --include-noread as well: its PROT_NONE pages are read
+ * through /proc/PID/mem too. */
+static void shared_after_fork_rate_paced(void)
+{
+    need_root();
+    const char *args[] = {"--fork", NULL};
+    fixture_start(&fx, args);
+    cr_assert_gt(fx.child, 0, "fixture --fork printed no CHILD");
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, "mg-safety-rate-nothing", 22, 0);
+    compile_patterns(p);
+    for (int noread = 0; noread < 2; noread++) {
+        mg_settings s;
+        settings_for(&s, &fx.child, 1);
+        s.dedupe = false;
+        s.threads = 2;
+        s.include_noread = noread;
+        s.max_rate = 8u << 20;
+        s.timeout = 1.0;
+        collector c = {0};
+        mg_sink sink = collector_sink(&c);
+        mg_stats st;
+        mg_error err = {{0}};
+        cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "mg_scan: %s", err.message);
+        uint64_t bytes = st.bytes_read_pvr + st.bytes_read_mem;
+        cr_log_info("noread %d: read mem %" PRIu64 " pvr %" PRIu64 " in %.3f s", noread,
+                    st.bytes_read_mem, st.bytes_read_pvr, st.elapsed_seconds);
+        cr_assert_eq(st.stop_reason, MG_STOP_TIMEOUT,
+                     "the child's 256 MiB read in %.3f s at 8 MiB/s", st.elapsed_seconds);
+        cr_assert_gt(st.bytes_read_mem, 0u, "nothing read through /proc/PID/mem");
+        cr_assert_leq((double)bytes, (double)s.max_rate * (st.elapsed_seconds + 0.05) * 1.01,
+                      "%" PRIu64 " bytes (%" PRIu64 " through /proc/PID/mem) in %.3f s at %" PRIu64
+                      " B/s",
+                      bytes, st.bytes_read_mem, st.elapsed_seconds, s.max_rate);
+        cr_assert_eq(c.n, 0u);
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+RESIDENCY_TESTS(safety, shared_after_fork_rate_paced, shared_after_fork_rate_paced)
+
 /* 64 GiB of untouched PROT_READ reservation and an untouched 64 MiB memfd
  * mapping: the scan must not fault them in (zero-page page tables, shmem
  * allocation). */
