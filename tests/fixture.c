@@ -3,7 +3,7 @@
  * the integration, safety, sweep and CLI tests.
  *
  *   fixture --token HEX [--fork] [--reserve] [--exit-after MS] [--touch MB]
- *           [--map-file PATH] [--odd-comm] [--zero-pages]
+ *           [--map-file PATH [--map-offset BYTES]] [--odd-comm] [--zero-pages]
  *
  * Every marker is "mgt-" TOKEN "-" NAME ";" (see fixture.h). The token comes
  * from argv, so markers are unique per run and no full marker exists in this
@@ -355,17 +355,21 @@ static void touch_region(size_t mb)
     printf("INFO touch %p %zu\n", (void *)p, mb * MiB);
 }
 
-/* Map a file the test wrote (read-only, private) and touch every page: the
- * same page-cache pages in every fixture given the same file. */
-static void map_file(const char *path)
+/* Map a file the test wrote (read-only, private) from offset off (page
+ * aligned) to its end and touch every page: the same page-cache pages in
+ * every fixture given the same file. */
+static void map_file(const char *path, off_t off)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0)
         die("open --map-file");
     off_t len = lseek(fd, 0, SEEK_END);
-    if (len <= 0)
-        die("empty --map-file");
-    volatile uint8_t *m = xmmap((size_t)len, PROT_READ, MAP_PRIVATE, fd);
+    if (len <= off)
+        die("--map-file shorter than --map-offset");
+    len -= off;
+    volatile uint8_t *m = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, fd, off);
+    if (m == MAP_FAILED)
+        die("mmap --map-file");
     close(fd);
     for (off_t i = 0; i < len; i += 4096)
         (void)m[i];
@@ -490,6 +494,7 @@ int main(int argc, char **argv)
     long exit_after = -1;
     size_t touch_mb = 0;
     const char *map_path = NULL;
+    off_t map_offset = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--token") && i + 1 < argc)
             token = argv[++i];
@@ -507,6 +512,8 @@ int main(int argc, char **argv)
             touch_mb = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--map-file") && i + 1 < argc)
             map_path = argv[++i];
+        else if (!strcmp(argv[i], "--map-offset") && i + 1 < argc)
+            map_offset = (off_t)atol(argv[++i]);
         else {
             fprintf(stderr, "fixture: unknown argument %s\n", argv[i]);
             return 2;
@@ -514,7 +521,8 @@ int main(int argc, char **argv)
     }
     if (!token || strlen(token) < 8) {
         fprintf(stderr, "usage: fixture --token HEX [--fork] [--reserve] [--exit-after MS] "
-                        "[--touch MB] [--map-file PATH] [--odd-comm] [--zero-pages]\n");
+                        "[--touch MB] [--map-file PATH [--map-offset BYTES]] [--odd-comm] "
+                        "[--zero-pages]\n");
         return 2;
     }
     /* Die with the test that started us. */
@@ -547,7 +555,7 @@ int main(int argc, char **argv)
     if (touch_mb)
         touch_region(touch_mb);
     if (map_path)
-        map_file(map_path);
+        map_file(map_path, map_offset);
     if (do_reserve)
         reserve();
     if (zero_pages)

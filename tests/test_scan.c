@@ -775,6 +775,79 @@ static void shared_file_pages_in_two_processes(void)
 }
 RESIDENCY_TESTS(scan, shared_file_pages_in_two_processes, shared_file_pages_in_two_processes)
 
+/* The same file mapped at offset 0 in one process and one chunk further
+ * in another: the page-cache dedupe key is the offset in the file, so the
+ * second mapping's units replay what the first found at the same file
+ * offsets (not at the same offsets in the mapping), with the markers
+ * placed differently in each chunk. Exact hits with dedupe on and off. */
+#define SF_CHUNK 16384
+#define SF_CHUNKS 8
+
+static void same_file_at_another_offset(void)
+{
+    need_root();
+    char tok[17];
+    random_token(tok);
+    char marker[64];
+    int ml = snprintf(marker, sizeof marker, "mgt-%s-offsetfile;", tok);
+    char path[] = "/tmp/mg-offset-file-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    const size_t flen = SF_CHUNKS * SF_CHUNK;
+    size_t offs[SF_CHUNKS];
+    uint8_t *content = calloc(1, flen);
+    for (size_t i = 0; i < flen; i++)
+        content[i] = (uint8_t)(i * 13 + 1);
+    for (size_t k = 0; k < SF_CHUNKS; k++) {
+        offs[k] = k * SF_CHUNK + 100 + 1500 * k;
+        memcpy(content + offs[k], marker, (size_t)ml);
+    }
+    cr_assert_eq(write(fd, content, flen), (ssize_t)flen);
+    close(fd);
+    free(content);
+
+    char shift[16];
+    snprintf(shift, sizeof shift, "%d", SF_CHUNK);
+    fixture_start(&fx, (const char *[]){"--map-file", path, NULL});
+    fixture_start(&fx2, (const char *[]){"--map-file", path, "--map-offset", shift, NULL});
+    unlink(path);
+    uint64_t l1, l2;
+    uint64_t a1 = fixture_info(&fx, "mapfile", &l1), a2 = fixture_info(&fx2, "mapfile", &l2);
+    cr_assert(a1 && a2);
+    cr_assert_eq(l1, flen);
+    cr_assert_eq(l2, flen - SF_CHUNK);
+
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
+    compile_patterns(p);
+    want w[2 * SF_CHUNKS];
+    size_t nw = 0;
+    for (size_t k = 0; k < SF_CHUNKS; k++) {
+        w[nw++] = (want){.pid = fx.pid, .addr = a1 + offs[k], .len = (uint64_t)ml};
+        if (k > 0)
+            w[nw++] = (want){.pid = fx2.pid, .addr = a2 + offs[k] - SF_CHUNK, .len = (uint64_t)ml};
+    }
+    pid_t pids[2] = {fx.pid, fx2.pid};
+    for (int dedupe = 1; dedupe >= 0; dedupe--) {
+        mg_settings s;
+        settings_for(&s, pids, 2);
+        s.dedupe = dedupe;
+        s.chunk_size = SF_CHUNK;
+        s.threads = 1;
+        collector c = {0};
+        mg_stats st = run(p, &s, &c);
+        assert_exact_hits(
+            &c, w, nw, dedupe ? "file at two offsets, dedupe" : "file at two offsets, no dedupe");
+        if (dedupe)
+            cr_assert_gt(st.bytes_deduped, 0u, "no unit of the shared file offsets was replayed");
+        else
+            cr_assert_eq(st.bytes_deduped, 0u);
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+RESIDENCY_TESTS(scan, same_file_at_another_offset, same_file_at_another_offset)
+
 static void max_count(void)
 {
     start();
