@@ -402,6 +402,47 @@ void assert_exact_hits(const collector *c, const want *w, size_t n, const char *
 
 /* ---- /proc ---- */
 
+bool proc_is_ours(pid_t pid)
+{
+    pid_t self = getpid();
+    /* pid 1 ends every chain; 64 generations is more than any test forks */
+    for (int depth = 0; depth < 64 && pid > 1; depth++) {
+        if (pid == self)
+            return true;
+        char path[64], line[128];
+        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return false;
+        pid_t parent = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "PPid: %d", &parent) == 1)
+                break;
+        fclose(f);
+        pid = parent;
+    }
+    return false;
+}
+
+void log_foreign_match(pid_t pid, uint64_t addr, const char *what)
+{
+    char path[64], comm[64] = "?", exe[256] = "?";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(comm, sizeof comm, f))
+            comm[0] = '\0';
+        fclose(f);
+    }
+    comm[strcspn(comm, "\n")] = '\0';
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    exe[n > 0 ? n : 1] = '\0';
+    cr_log_warn("%s: match at 0x%" PRIx64 " in pid %d (%s, %s), not a process of this test: a "
+                "copy another program holds, not counted",
+                what, addr, (int)pid, comm, exe);
+}
+
 long proc_kb(pid_t pid, const char *file, const char *key)
 {
     char path[64];

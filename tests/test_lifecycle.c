@@ -1045,12 +1045,13 @@ Test(lifecycle, cli_process_timeout)
     char targets[40];
     snprintf(targets, sizeof targets, "%d,%d", (int)fa.pid, (int)fb.pid);
     /* -j 1: fa's units all come before fb's. fa is a few MiB (well under a
-     * second at 16 MiB/s); fb's 64 MiB would take 4 s: cut at 2. */
+     * second at 8 MiB/s); fb's 64 MiB would take 8 s: cut at 4. The margin
+     * is for a busy machine: fa's scan must not take 4 s of its own. */
     proc p;
     int st =
         run(&p,
-            (const char *[]){"scan", "--json", "-j", "1", "--max-rate", "16M", "--process-timeout",
-                             "2", "-p", targets, "-e", heap, "-e", big, NULL},
+            (const char *[]){"scan", "--json", "-j", "1", "--max-rate", "8M", "--process-timeout",
+                             "4", "-p", targets, "-e", heap, "-e", big, NULL},
             90);
     cr_assert_eq(st, 0, "exit %d; stderr: %s", st, p.buf[1]);
     lines l = json_lines_of(&p);

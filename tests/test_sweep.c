@@ -45,29 +45,26 @@ typedef struct quitting_sink {
     mg_event_kind q_kind; /* of the last one not GONE */
 } quitting_sink;
 
-/* Another memgrep scanner running at the same time (a developer's
- * parallel test run, on a shared machine) holds copies of our fixtures'
- * pages in its read buffers: a sweep rightly finds our markers there.
- * Those processes are recognised by their executable and left out. CI
- * runs nothing else, so there this never happens. */
-static bool other_scanner(const quitting_sink *qs, const mg_process *pr)
+/* Another program sweeping processes at the same time (another
+ * developer's test run or memgrep, any scanner, on a shared machine) holds
+ * copies of our fixtures' pages in its buffers: a sweep rightly finds our
+ * markers there. A match in a process that is neither a fixture nor this
+ * process nor a descendant of it is such a copy: logged, not collected.
+ * CI runs nothing else, so there this never happens. */
+static bool other_program(const quitting_sink *qs, const mg_process *pr)
 {
     for (int i = 0; i < N_FIX; i++)
         if (pr->pid == qs->all[i].pid)
             return false;
-    const char *base = strrchr(pr->exe, '/');
-    base = base ? base + 1 : pr->exe;
-    return !strncmp(base, "test_", 5) || !strcmp(base, "memgrep") || !strcmp(base, "race_check") ||
-           !strncmp(base, "bench", 5);
+    return !proc_is_ours(pr->pid);
 }
 
 static int quit_match(void *ctx, const mg_match *m)
 {
     quitting_sink *qs = ctx;
-    if (other_scanner(qs, m->process)) {
+    if (other_program(qs, m->process)) {
         qs->foreign++;
-        cr_log_warn("match in pid %d (%s), another memgrep scanner: ignored", m->process->pid,
-                    m->process->exe);
+        log_foreign_match(m->process->pid, m->address, "sweep");
         return MG_SINK_CONTINUE;
     }
     int v = qs->inner.match(qs->inner.ctx, m);
