@@ -424,17 +424,24 @@ bool proc_is_ours(pid_t pid)
     return false;
 }
 
-void log_foreign_match(pid_t pid, uint64_t addr, const char *what)
+void proc_comm(pid_t pid, char *out, size_t size)
 {
-    char path[64], comm[64] = "?", exe[256] = "?";
+    char path[64];
     snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    snprintf(out, size, "?");
     FILE *f = fopen(path, "r");
     if (f) {
-        if (!fgets(comm, sizeof comm, f))
-            comm[0] = '\0';
+        if (!fgets(out, (int)size, f))
+            out[0] = '\0';
         fclose(f);
     }
-    comm[strcspn(comm, "\n")] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+}
+
+void log_foreign_match(pid_t pid, uint64_t addr, const char *what)
+{
+    char path[64], comm[64], exe[256] = "?";
+    proc_comm(pid, comm, sizeof comm);
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     ssize_t n = readlink(path, exe, sizeof exe - 1);
     exe[n > 0 ? n : 1] = '\0';

@@ -132,6 +132,8 @@ void assert_exact_hits(const collector *c, const want *w, size_t n, const char *
  * under test) read our fixtures and hold copies of their markers: a match
  * in a process that is not ours is such a copy, legitimately found. */
 bool proc_is_ours(pid_t pid);
+/* pid's comm (without its newline) into out; "?" if gone. */
+void proc_comm(pid_t pid, char *out, size_t size);
 /* Log such a match (pid, comm and exe) as a copy held by another program. */
 void log_foreign_match(pid_t pid, uint64_t addr, const char *what);
 /* "Key:   123 kB" from /proc/PID/FILE, in kB; -1 if absent. */

@@ -709,6 +709,23 @@ Test(scan, thread_id_means_its_process)
     mg_patterns_free(&p);
 }
 
+/* A file of flen bytes (i * 13 + 1 at offset i) with marker at each of
+ * offs[0..n), in path (a mkstemp template, filled in). */
+static void marker_file(char *path, size_t flen, const char *marker, const size_t *offs, size_t n)
+{
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    uint8_t *content = calloc(1, flen);
+    cr_assert(content);
+    for (size_t i = 0; i < flen; i++)
+        content[i] = (uint8_t)(i * 13 + 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(content + offs[i], marker, strlen(marker));
+    cr_assert_eq(write(fd, content, flen), (ssize_t)flen);
+    close(fd);
+    free(content);
+}
+
 /* Two processes map the same file pages: each match is reported in each,
  * at that process's address, with de-duplication on (scanned once,
  * replayed) and off. */
@@ -720,17 +737,8 @@ static void shared_file_pages_in_two_processes(void)
     char marker[64];
     int ml = snprintf(marker, sizeof marker, "mgt-%s-sharedfile;", tok);
     char path[] = "/tmp/mg-shared-file-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
     const size_t flen = 6 * 4096, offs[] = {100, 5000, 8192 - 7, flen - (size_t)ml};
-    uint8_t *content = calloc(1, flen);
-    for (size_t i = 0; i < flen; i++)
-        content[i] = (uint8_t)(i * 13 + 1);
-    for (size_t i = 0; i < 4; i++)
-        memcpy(content + offs[i], marker, (size_t)ml);
-    cr_assert_eq(write(fd, content, flen), (ssize_t)flen);
-    close(fd);
-    free(content);
+    marker_file(path, flen, marker, offs, 4);
 
     const char *args[] = {"--map-file", path, NULL};
     fixture_start(&fx, args);
@@ -791,20 +799,11 @@ static void same_file_at_another_offset(void)
     char marker[64];
     int ml = snprintf(marker, sizeof marker, "mgt-%s-offsetfile;", tok);
     char path[] = "/tmp/mg-offset-file-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
     const size_t flen = SF_CHUNKS * SF_CHUNK;
     size_t offs[SF_CHUNKS];
-    uint8_t *content = calloc(1, flen);
-    for (size_t i = 0; i < flen; i++)
-        content[i] = (uint8_t)(i * 13 + 1);
-    for (size_t k = 0; k < SF_CHUNKS; k++) {
+    for (size_t k = 0; k < SF_CHUNKS; k++)
         offs[k] = k * SF_CHUNK + 100 + 1500 * k;
-        memcpy(content + offs[k], marker, (size_t)ml);
-    }
-    cr_assert_eq(write(fd, content, flen), (ssize_t)flen);
-    close(fd);
-    free(content);
+    marker_file(path, flen, marker, offs, SF_CHUNKS);
 
     char shift[16];
     snprintf(shift, sizeof shift, "%d", SF_CHUNK);

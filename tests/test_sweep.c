@@ -145,15 +145,8 @@ static void all_processes(void)
             if (h->pid == fx[i].pid)
                 owner = i;
         if (owner < 0) {
-            char path[64], comm[64] = "?";
-            snprintf(path, sizeof path, "/proc/%d/comm", (int)h->pid);
-            FILE *cf = fopen(path, "r");
-            if (cf) {
-                if (!fgets(comm, sizeof comm, cf))
-                    comm[0] = '\0';
-                fclose(cf);
-            }
-            comm[strcspn(comm, "\n")] = '\0';
+            char comm[64];
+            proc_comm(h->pid, comm, sizeof comm);
             cr_assert_fail("match in pid %d (%s), which is no fixture (pattern %u at 0x%" PRIx64
                            ", region kind %d 0x%" PRIx64 "-0x%" PRIx64
                            "); quitter pid %d, first match 0x%" PRIx64 " (hit %zu of %zu, %zu)",
