@@ -223,19 +223,22 @@ RESIDENCY_TESTS(scan, hex, hex)
 static void regex(void)
 {
     start();
-    char *re = NULL, *re2 = NULL, *re3 = NULL, *re4 = NULL, *re5 = NULL;
+    char *re = NULL, *re2 = NULL, *re3 = NULL, *re4 = NULL, *re5 = NULL, *re6 = NULL;
     const char *t = fx.token;
     cr_assert_gt(asprintf(&re, "mgt-%s-re=[0-9]{1,12};", t), 0); /* bounded */
     cr_assert_gt(asprintf(&re2, "mgt-%s-re=[0-9]+;", t), 0); /* unbounded */
     cr_assert_gt(asprintf(&re3, "mgt-%s-(heap|stack|tstack);", t), 0); /* alternation */
     cr_assert_gt(asprintf(&re4, "mgt-%s-wi[a-z]e;", t), 0); /* + WIDE */
     cr_assert_gt(asprintf(&re5, "MGT-%s-CAS[E];", t), 0); /* + CASELESS */
+    /* no terminator: it ends after every digit; one match, the longest */
+    cr_assert_gt(asprintf(&re6, "mgt-%s-re=[0-9]+", t), 0);
     mg_patterns *p = patterns_new();
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re, strlen(re), 0), 0u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re2, strlen(re2), 0), 1u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re3, strlen(re3), 0), 2u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re4, strlen(re4), MG_PATTERN_WIDE), 3u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re5, strlen(re5), MG_PATTERN_CASELESS), 4u);
+    cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re6, strlen(re6), 0), 5u);
     compile_patterns(p);
 
     want w[32];
@@ -247,6 +250,9 @@ static void regex(void)
             x.pattern_id = 0;
             w[nw++] = x;
             x.pattern_id = 1;
+            w[nw++] = x;
+            x.pattern_id = 5;
+            x.len = pl->len - 1; /* without the ';' */
             w[nw++] = x;
         } else if (!strcmp(pl->kind, "plain") &&
                    (!strcmp(pl->name, "heap") || !strcmp(pl->name, "stack") ||
@@ -262,7 +268,7 @@ static void regex(void)
             w[nw++] = x;
         }
     }
-    cr_assert_eq(nw, 11u, "fixture plants changed? %zu expected matches", nw);
+    cr_assert_eq(nw, 13u, "fixture plants changed? %zu expected matches", nw);
 
     mg_settings s;
     settings_for(&s, &fx.pid, 1);
@@ -276,6 +282,7 @@ static void regex(void)
     free(re3);
     free(re4);
     free(re5);
+    free(re6);
 }
 RESIDENCY_TESTS(scan, regex, regex)
 
