@@ -3,7 +3,8 @@
  * the integration, safety, sweep and CLI tests.
  *
  *   fixture --token HEX [--fork] [--reserve] [--exit-after MS] [--touch MB]
- *           [--map-file PATH [--map-offset BYTES]] [--odd-comm] [--zero-pages]
+ *           [--map-file PATH [--map-offset BYTES] [--map-noread]] [--odd-comm]
+ *           [--zero-pages]
  *
  * Every marker is "mgt-" TOKEN "-" NAME ";" (see fixture.h). The token comes
  * from argv, so markers are unique per run and no full marker exists in this
@@ -357,8 +358,9 @@ static void touch_region(size_t mb)
 
 /* Map a file the test wrote (read-only, private) from offset off (page
  * aligned) to its end and touch every page: the same page-cache pages in
- * every fixture given the same file. */
-static void map_file(const char *path, off_t off)
+ * every fixture given the same file. noread: then PROT_NONE (the pages stay
+ * present). */
+static void map_file(const char *path, off_t off, bool noread)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0)
@@ -373,6 +375,8 @@ static void map_file(const char *path, off_t off)
     close(fd);
     for (off_t i = 0; i < len; i += 4096)
         (void)m[i];
+    if (noread && mprotect((void *)m, (size_t)len, PROT_NONE) != 0)
+        die("mprotect --map-noread");
     printf("INFO mapfile %p %ld\n", (void *)m, (long)len);
 }
 
@@ -495,6 +499,7 @@ int main(int argc, char **argv)
     size_t touch_mb = 0;
     const char *map_path = NULL;
     off_t map_offset = 0;
+    bool map_noread = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--token") && i + 1 < argc)
             token = argv[++i];
@@ -514,6 +519,8 @@ int main(int argc, char **argv)
             map_path = argv[++i];
         else if (!strcmp(argv[i], "--map-offset") && i + 1 < argc)
             map_offset = (off_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--map-noread"))
+            map_noread = true;
         else {
             fprintf(stderr, "fixture: unknown argument %s\n", argv[i]);
             return 2;
@@ -521,7 +528,8 @@ int main(int argc, char **argv)
     }
     if (!token || strlen(token) < 8) {
         fprintf(stderr, "usage: fixture --token HEX [--fork] [--reserve] [--exit-after MS] "
-                        "[--touch MB] [--map-file PATH [--map-offset BYTES]] [--odd-comm] "
+                        "[--touch MB] [--map-file PATH [--map-offset BYTES] [--map-noread]] "
+                        "[--odd-comm] "
                         "[--zero-pages]\n");
         return 2;
     }
@@ -555,7 +563,7 @@ int main(int argc, char **argv)
     if (touch_mb)
         touch_region(touch_mb);
     if (map_path)
-        map_file(map_path, map_offset);
+        map_file(map_path, map_offset, map_noread);
     if (do_reserve)
         reserve();
     if (zero_pages)

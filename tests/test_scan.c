@@ -854,6 +854,41 @@ static void same_file_at_another_offset(void)
 }
 RESIDENCY_TESTS(scan, same_file_at_another_offset, same_file_at_another_offset)
 
+/* A file mapping without read permission, its pages present, is never
+ * read, --include-noread or not: that reads anonymous memory only. */
+static void noread_file_mapping_not_read(void)
+{
+    need_root();
+    char tok[17];
+    random_token(tok);
+    char marker[64];
+    snprintf(marker, sizeof marker, "mgt-%s-noreadfile;", tok);
+    char path[] = "/tmp/mg-noread-file-XXXXXX";
+    const size_t offs[] = {100, 4096 + 200};
+    marker_file(path, 2 * 4096, marker, offs, 2);
+    fixture_start(&fx, (const char *[]){"--map-file", path, "--map-noread", NULL});
+    unlink(path);
+    uint64_t len, a = fixture_info(&fx, "mapfile", &len);
+    cr_assert(a);
+    uint64_t rs, re;
+    cr_assert_eq(present_run(fx.pid, a, a, a + len, &rs, &re), 0);
+    cr_assert(rs == a && re == a + len, "the PROT_NONE file pages are not present");
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, marker, strlen(marker), 0);
+    compile_patterns(p);
+    for (int noread = 0; noread < 2; noread++) {
+        mg_settings s;
+        settings_for(&s, &fx.pid, 1);
+        s.include_noread = noread;
+        collector c = {0};
+        run(p, &s, &c);
+        assert_exact_hits(&c, NULL, 0, noread ? "--include-noread" : "without --include-noread");
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+RESIDENCY_TESTS(scan, noread_file_mapping_not_read, noread_file_mapping_not_read)
+
 static void max_count(void)
 {
     start();
