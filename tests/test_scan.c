@@ -1067,6 +1067,27 @@ Test(scan, bad_pids)
     snprintf(num, sizeof num, "%d", (int)gone);
     cr_assert(strstr(err.message, num), "message \"%s\" does not name pid %s", err.message, num);
     cr_assert_eq(c.n, 0u);
+
+    /* A zombie (exited, not yet reaped) has a pid but no memory: one GONE
+     * event, not a process scanned (empty). */
+    pid_t zombie = fork();
+    cr_assert_geq(zombie, 0);
+    if (zombie == 0)
+        _exit(0);
+    siginfo_t si;
+    cr_assert_eq(waitid(P_PID, (id_t)zombie, &si, WEXITED | WNOWAIT), 0);
+    settings_for(&s, &zombie, 1);
+    int rc = mg_scan(p, &s, &sink, &st, &err);
+    waitpid(zombie, NULL, 0);
+    if (rc == 0) {
+        cr_assert_eq(st.processes_scanned, 0u, "a zombie was scanned");
+        cr_assert_eq(c.events[MG_EVENT_GONE], 1u, "%" PRIu64 " GONE events for a zombie",
+                     c.events[MG_EVENT_GONE]);
+    } else {
+        cr_assert_eq(rc, MG_EBADPID, "scanning a zombie: %d", rc);
+    }
+    cr_assert_eq(c.n, 0u);
+    collector_free(&c);
     mg_patterns_free(&p);
 }
 

@@ -43,6 +43,8 @@ typedef struct quitting_sink {
      * machine has more (processes that exit while it runs). */
     size_t q_events, q_not_gone;
     mg_event_kind q_kind; /* of the last one not GONE */
+    pid_t zombie; /* a child of ours, exited, not reaped: one GONE event */
+    size_t z_events, z_gone;
 } quitting_sink;
 
 /* Another program sweeping processes at the same time (another
@@ -87,6 +89,10 @@ static int quit_match(void *ctx, const mg_match *m)
 static void quit_event(void *ctx, const mg_event *e)
 {
     quitting_sink *qs = ctx;
+    if (e->process && e->process->pid == qs->zombie) {
+        qs->z_events++;
+        qs->z_gone += e->kind == MG_EVENT_GONE;
+    }
     if (e->process && e->process->pid == qs->q->pid) {
         qs->q_events++;
         if (e->kind != MG_EVENT_GONE) {
@@ -107,6 +113,12 @@ static void all_processes(void)
     const char *quitter[] = {"--touch", "64", "--exit-after", "0", NULL};
     fixture_start(&fx[N_FIX - 1], quitter);
     fixture *q = &fx[N_FIX - 1];
+    pid_t zombie = fork();
+    cr_assert_geq(zombie, 0);
+    if (zombie == 0)
+        _exit(0);
+    siginfo_t si;
+    cr_assert_eq(waitid(P_PID, (id_t)zombie, &si, WEXITED | WNOWAIT), 0);
 
     /* Patterns are built only now, after every fork/exec, so no fixture
      * inherited a copy of another's markers. */
@@ -125,13 +137,17 @@ static void all_processes(void)
     s.threads = 1;
     s.chunk_size = 16384;
     collector c = {0};
-    quitting_sink qs = {.inner = collector_sink(&c), .q = q, .all = fx};
+    quitting_sink qs = {.inner = collector_sink(&c), .q = q, .all = fx, .zombie = zombie};
     mg_sink sink = {.ctx = &qs, .match = quit_match, .event = quit_event};
     mg_stats st;
     memset(&st, 0, sizeof st);
     mg_error err = {{0}};
     int rc = mg_scan(p, &s, &sink, &st, &err);
+    waitpid(zombie, NULL, 0);
     cr_assert_eq(rc, 0, "sweep: %d %s: %s", rc, mg_strerror(rc), err.message);
+    /* The zombie: exited before it could be scanned, not scanned empty. */
+    cr_assert_eq(qs.z_events, 1u, "zombie pid %d: %zu events, want one GONE", zombie, qs.z_events);
+    cr_assert_eq(qs.z_gone, 1u, "zombie pid %d: its event is not GONE", zombie);
 
     pid_t self = getpid();
     for (size_t j = 0; j < c.n; j++)
