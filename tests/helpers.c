@@ -52,6 +52,17 @@ pid_t dead_pid(void)
     return pid;
 }
 
+pid_t zombie_child(void)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0)
+        _exit(0);
+    siginfo_t si;
+    cr_assert_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+    return pid;
+}
+
 /* ---- fixtures ---- */
 
 static void parse_line(fixture *f, char *line)

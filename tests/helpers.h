@@ -18,6 +18,9 @@ void random_token(char out[17]);
 
 /* A pid that does not exist now: a child of ours, exited and reaped. */
 pid_t dead_pid(void);
+/* A child of ours that has exited and is not reaped yet (a zombie): the
+ * caller reaps it (waitpid). */
+pid_t zombie_child(void);
 
 /* ---- fixture processes (tests/fixture.c) ---- */
 

@@ -1070,12 +1070,7 @@ Test(scan, bad_pids)
 
     /* A zombie (exited, not yet reaped) has a pid but no memory: one GONE
      * event, not a process scanned (empty). */
-    pid_t zombie = fork();
-    cr_assert_geq(zombie, 0);
-    if (zombie == 0)
-        _exit(0);
-    siginfo_t si;
-    cr_assert_eq(waitid(P_PID, (id_t)zombie, &si, WEXITED | WNOWAIT), 0);
+    pid_t zombie = zombie_child();
     settings_for(&s, &zombie, 1);
     int rc = mg_scan(p, &s, &sink, &st, &err);
     waitpid(zombie, NULL, 0);

@@ -113,12 +113,7 @@ static void all_processes(void)
     const char *quitter[] = {"--touch", "64", "--exit-after", "0", NULL};
     fixture_start(&fx[N_FIX - 1], quitter);
     fixture *q = &fx[N_FIX - 1];
-    pid_t zombie = fork();
-    cr_assert_geq(zombie, 0);
-    if (zombie == 0)
-        _exit(0);
-    siginfo_t si;
-    cr_assert_eq(waitid(P_PID, (id_t)zombie, &si, WEXITED | WNOWAIT), 0);
+    pid_t zombie = zombie_child();
 
     /* Patterns are built only now, after every fork/exec, so no fixture
      * inherited a copy of another's markers. */
