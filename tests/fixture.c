@@ -3,7 +3,8 @@
  * the integration, safety, sweep and CLI tests.
  *
  *   fixture --token HEX [--fork] [--reserve] [--exit-after MS] [--touch MB]
- *           [--map-file PATH] [--odd-comm] [--zero-pages]
+ *           [--map-file PATH [--map-offset BYTES] [--map-noread]] [--odd-comm]
+ *           [--zero-pages]
  *
  * Every marker is "mgt-" TOKEN "-" NAME ";" (see fixture.h). The token comes
  * from argv, so markers are unique per run and no full marker exists in this
@@ -114,7 +115,10 @@ static void *xmmap(size_t len, int prot, int flags, int fd)
 }
 
 /* An anonymous RW mapping of len bytes at an address aligned to align, with
- * PROT_NONE reservation around it so that it is its own VMA. */
+ * PROT_NONE reservation around it so that it is its own VMA. 4 KiB pages
+ * only, whatever the host's THP mode: with THP "always" a plant would make
+ * its whole 2 MiB present, and khugepaged could fill a sparse region in
+ * while a test counts its pages (only plant_thp asks for huge pages). */
 static uint8_t *aligned_region(size_t len, size_t align)
 {
     size_t span = len + align + 2 * 4096;
@@ -124,6 +128,7 @@ static uint8_t *aligned_region(size_t len, size_t align)
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (p == MAP_FAILED)
         die("mmap fixed");
+    madvise(p, len, MADV_NOHUGEPAGE);
     return p;
 }
 
@@ -355,25 +360,33 @@ static void touch_region(size_t mb)
     printf("INFO touch %p %zu\n", (void *)p, mb * MiB);
 }
 
-/* Map a file the test wrote (read-only, private) and touch every page: the
- * same page-cache pages in every fixture given the same file. */
-static void map_file(const char *path)
+/* Map a file the test wrote (read-only, private) from offset off (page
+ * aligned) to its end and touch every page: the same page-cache pages in
+ * every fixture given the same file. noread: then PROT_NONE (the pages stay
+ * present). */
+static void map_file(const char *path, off_t off, bool noread)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0)
         die("open --map-file");
     off_t len = lseek(fd, 0, SEEK_END);
-    if (len <= 0)
-        die("empty --map-file");
-    volatile uint8_t *m = xmmap((size_t)len, PROT_READ, MAP_PRIVATE, fd);
+    if (len <= off)
+        die("--map-file shorter than --map-offset");
+    len -= off;
+    volatile uint8_t *m = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, fd, off);
+    if (m == MAP_FAILED)
+        die("mmap --map-file");
     close(fd);
     for (off_t i = 0; i < len; i += 4096)
         (void)m[i];
+    if (noread && mprotect((void *)m, (size_t)len, PROT_NONE) != 0)
+        die("mprotect --map-noread");
     printf("INFO mapfile %p %ld\n", (void *)m, (long)len);
 }
 
 /* Pages read but never written map the shared zero page (4 KiB ones:
- * MADV_NOHUGEPAGE keeps the huge zero page out). Each region is its own
+ * aligned_region's MADV_NOHUGEPAGE keeps the huge zero page out), or on
+ * kernels without one a fresh zeroed page each. Each region is its own
  * VMA (PROT_NONE around it):
  *   zero-run   ZERO_RUN_PAGES zero pages, then a written page that starts
  *              with the "zpage" marker and holds 0x77 after it, then a page
@@ -392,7 +405,6 @@ static void read_pages(volatile uint8_t *p, size_t pages)
 static void plant_zero_pages(void)
 {
     uint8_t *r = aligned_region((ZERO_RUN_PAGES + 2) * 4096, 4096);
-    madvise(r, (ZERO_RUN_PAGES + 2) * 4096, MADV_NOHUGEPAGE);
     read_pages(r, ZERO_RUN_PAGES);
     uint8_t *data = r + ZERO_RUN_PAGES * 4096;
     size_t n = put_marker(data, "zpage", FORM_PLAIN);
@@ -401,7 +413,6 @@ static void plant_zero_pages(void)
     report("zpage", data, n, "zpage", NULL);
 
     uint8_t *z = aligned_region(ZERO_ONLY_PAGES * 4096, 4096);
-    madvise(z, ZERO_ONLY_PAGES * 4096, MADV_NOHUGEPAGE);
     read_pages(z, ZERO_ONLY_PAGES);
     printf("INFO zero-only %p %lu\n", (void *)z, (unsigned long)ZERO_ONLY_PAGES * 4096);
 }
@@ -490,6 +501,8 @@ int main(int argc, char **argv)
     long exit_after = -1;
     size_t touch_mb = 0;
     const char *map_path = NULL;
+    off_t map_offset = 0;
+    bool map_noread = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--token") && i + 1 < argc)
             token = argv[++i];
@@ -507,6 +520,10 @@ int main(int argc, char **argv)
             touch_mb = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--map-file") && i + 1 < argc)
             map_path = argv[++i];
+        else if (!strcmp(argv[i], "--map-offset") && i + 1 < argc)
+            map_offset = (off_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--map-noread"))
+            map_noread = true;
         else {
             fprintf(stderr, "fixture: unknown argument %s\n", argv[i]);
             return 2;
@@ -514,7 +531,9 @@ int main(int argc, char **argv)
     }
     if (!token || strlen(token) < 8) {
         fprintf(stderr, "usage: fixture --token HEX [--fork] [--reserve] [--exit-after MS] "
-                        "[--touch MB] [--map-file PATH] [--odd-comm] [--zero-pages]\n");
+                        "[--touch MB] [--map-file PATH [--map-offset BYTES] [--map-noread]] "
+                        "[--odd-comm] "
+                        "[--zero-pages]\n");
         return 2;
     }
     /* Die with the test that started us. */
@@ -547,7 +566,7 @@ int main(int argc, char **argv)
     if (touch_mb)
         touch_region(touch_mb);
     if (map_path)
-        map_file(map_path);
+        map_file(map_path, map_offset, map_noread);
     if (do_reserve)
         reserve();
     if (zero_pages)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/kernel-page-flags.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "os/maps.h"
 
 void need_root(void)
 {
@@ -49,6 +51,17 @@ pid_t dead_pid(void)
     if (pid == 0)
         _exit(0);
     cr_assert_eq(waitpid(pid, NULL, 0), pid);
+    return pid;
+}
+
+pid_t zombie_child(void)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0)
+        _exit(0);
+    siginfo_t si;
+    cr_assert_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
     return pid;
 }
 
@@ -402,6 +415,54 @@ void assert_exact_hits(const collector *c, const want *w, size_t n, const char *
 
 /* ---- /proc ---- */
 
+bool proc_is_ours(pid_t pid)
+{
+    pid_t self = getpid();
+    /* pid 1 ends every chain; 64 generations is more than any test forks */
+    for (int depth = 0; depth < 64 && pid > 1; depth++) {
+        if (pid == self)
+            return true;
+        char path[64], line[128];
+        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return false;
+        pid_t parent = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "PPid: %d", &parent) == 1)
+                break;
+        fclose(f);
+        pid = parent;
+    }
+    return false;
+}
+
+void proc_comm(pid_t pid, char *out, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    snprintf(out, size, "?");
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(out, (int)size, f))
+            out[0] = '\0';
+        fclose(f);
+    }
+    out[strcspn(out, "\n")] = '\0';
+}
+
+void log_foreign_match(pid_t pid, uint64_t addr, const char *what)
+{
+    char path[64], comm[64], exe[256] = "?";
+    proc_comm(pid, comm, sizeof comm);
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    exe[n > 0 ? n : 1] = '\0';
+    cr_log_warn("%s: match at 0x%" PRIx64 " in pid %d (%s, %s), not a process of this test: a "
+                "copy another program holds, not counted",
+                what, addr, (int)pid, comm, exe);
+}
+
 long proc_kb(pid_t pid, const char *file, const char *key)
 {
     char path[64];
@@ -518,22 +579,69 @@ int classify_pages(pid_t pid, uint64_t start, uint64_t end, uint64_t *mem, uint6
     return 0;
 }
 
-uint64_t zero_page_pfn(void)
+void each_scanned_region(pid_t pid, region_pages_fn fn, void *ctx)
 {
-    volatile uint8_t *p =
-        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return 0;
-    madvise((void *)p, 4096, MADV_NOHUGEPAGE);
-    (void)p[0]; /* read, never written: the zero page */
-    uint64_t *e;
-    uint64_t a = (uint64_t)(uintptr_t)p, pfn = 0;
-    if (pagemap_entries(getpid(), a, a + 4096, &e) == 1) {
-        pfn = (e[0] & PM_PRESENT) ? e[0] & PM_PFN : 0;
+    mg_maps maps;
+    cr_assert_eq(mg_maps_read(pid, &maps), 0);
+    for (size_t i = 0; i < maps.n; i++) {
+        const mg_region *r = &maps.regions[i];
+        if (r->perms[0] != 'r' || r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE)
+            continue;
+        uint64_t *e;
+        ssize_t np = pagemap_entries(pid, r->start, r->end, &e);
+        cr_assert_geq(np, 0, "pagemap of %d at %#" PRIx64 ": %zd", (int)pid, r->start, np);
+        fn(ctx, r, e, (size_t)np);
         free(e);
     }
-    munmap((void *)p, 4096);
-    return pfn;
+    mg_maps_free(&maps);
+}
+
+zero_case zero_page_case(uint64_t *pfn)
+{
+    *pfn = 0;
+    volatile uint8_t *p =
+        mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(p, MAP_FAILED);
+    madvise((void *)p, 2 * 4096, MADV_NOHUGEPAGE);
+    (void)p[0]; /* read, never written */
+    (void)p[4096];
+    uint64_t *e, a = (uint64_t)(uintptr_t)p;
+    cr_assert_eq(pagemap_entries(getpid(), a, a + 2 * 4096, &e), 2);
+    uint64_t e0 = e[0], e1 = e[1], f0 = e0 & PM_PFN;
+    free(e);
+    cr_assert(e0 & e1 & PM_PRESENT,
+              "a read fault mapped no page: pagemap %016" PRIx64 " %016" PRIx64, e0, e1);
+    zero_case zc = ZERO_HIDDEN;
+    if (f0) {
+        /* KPF_ZERO_PAGE where kpageflags can be read (root), else: one
+         * frame for both pages is the zero page, two fresh pages never are */
+        uint64_t flags;
+        int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+        bool by_flags = fd >= 0 && pread(fd, &flags, 8, (off_t)(f0 * 8)) == 8;
+        if (fd >= 0)
+            close(fd);
+        bool zero = by_flags ? (flags >> KPF_ZERO_PAGE & 1) : f0 == (e1 & PM_PFN);
+        cr_assert(!zero || (f0 == (e1 & PM_PFN) && !((e0 | e1) & PM_EXCLUSIVE)),
+                  "kpageflags calls frame %#" PRIx64 " the zero page, yet pagemap shows %016" PRIx64
+                  " %016" PRIx64,
+                  f0, e0, e1);
+        zc = zero ? ZERO_SHARED : ZERO_FRESH;
+        *pfn = zero ? f0 : 0;
+    }
+    munmap((void *)p, 2 * 4096);
+    return zc;
+}
+
+const char *zero_case_text(zero_case zc)
+{
+    switch (zc) {
+    case ZERO_SHARED:
+        return "read faults map the shared zero page";
+    case ZERO_FRESH:
+        return "read faults map a fresh zeroed page (no shared zero page on this kernel)";
+    default:
+        return "page frame numbers are hidden";
+    }
 }
 
 double test_timeout_scale(void)

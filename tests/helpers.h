@@ -18,6 +18,9 @@ void random_token(char out[17]);
 
 /* A pid that does not exist now: a child of ours, exited and reaped. */
 pid_t dead_pid(void);
+/* A child of ours that has exited and is not reaped yet (a zombie): the
+ * caller reaps it (waitpid). */
+pid_t zombie_child(void);
 
 /* ---- fixture processes (tests/fixture.c) ---- */
 
@@ -126,6 +129,16 @@ void assert_exact_hits(const collector *c, const want *w, size_t n, const char *
 
 /* ---- /proc ---- */
 
+/* Whether pid is this process or a descendant of it (a fixture, a memgrep
+ * the test ran, their children), by the PPid chain; false once it is gone.
+ * On a shared machine other programs (another developer's sweep, a scanner
+ * under test) read our fixtures and hold copies of their markers: a match
+ * in a process that is not ours is such a copy, legitimately found. */
+bool proc_is_ours(pid_t pid);
+/* pid's comm (without its newline) into out; "?" if gone. */
+void proc_comm(pid_t pid, char *out, size_t size);
+/* Log such a match (pid, comm and exe) as a copy held by another program. */
+void log_foreign_match(pid_t pid, uint64_t addr, const char *what);
 /* "Key:   123 kB" from /proc/PID/FILE, in kB; -1 if absent. */
 long proc_kb(pid_t pid, const char *file, const char *key);
 /* pread /proc/PID/mem; returns bytes read or -errno. */
@@ -145,9 +158,24 @@ int classify_pages(pid_t pid, uint64_t start, uint64_t end, uint64_t *mem, uint6
 /* The pagemap entries of [start, end) (page aligned) into out (one per
  * page; the caller frees). Returns the page count, or -errno. */
 ssize_t pagemap_entries(pid_t pid, uint64_t start, uint64_t end, uint64_t **out);
-/* The page frame number of the shared zero page (read through a page of
- * ours that was read, never written); 0 if hidden. */
-uint64_t zero_page_pfn(void);
+/* Call fn with the pagemap entries of each region of pid that a scan reads
+ * (readable; neither special nor device mappings), in order. */
+typedef void (*region_pages_fn)(void *ctx, const mg_region *r, const uint64_t *pm, size_t np);
+void each_scanned_region(pid_t pid, region_pages_fn fn, void *ctx);
+
+/* What a read fault on a private anonymous page maps on this kernel, told
+ * from two pages of ours that were read, never written, without the
+ * engine: by /proc/kpageflags (KPF_ZERO_PAGE) where it can be read, else by
+ * both pages sharing one frame. *pfn: the zero page's frame, 0 unless
+ * ZERO_SHARED. */
+typedef enum zero_case {
+    ZERO_HIDDEN, /* pagemap hides frame numbers (no CAP_SYS_ADMIN) */
+    ZERO_SHARED, /* the shared zero page */
+    ZERO_FRESH, /* a fresh zeroed page each (pvm_no_zero_page=1, some guests) */
+} zero_case;
+zero_case zero_page_case(uint64_t *pfn);
+/* One phrase for a test's log line. */
+const char *zero_case_text(zero_case zc);
 
 /* ---- residency modes ---- */
 

@@ -218,55 +218,52 @@ static size_t settle_op(const mg_read_op *op, uint64_t base, uint8_t *present)
     return full;
 }
 
-int mg_present_open(mg_present_src *src, pid_t pid, uint64_t addr, uint64_t end, mg_error *err)
+int mg_range_open(mg_range *r, pid_t pid, uint64_t addr, uint64_t end, mg_error *err)
 {
-    src->pm_fd = src->mem_fd = -1;
-    int rc = open_target(pid, &src->pin, &src->maps, err);
-    if (rc < 0)
+    r->pm_fd = r->mem_fd = -1;
+    mg_reader_init(&r->rd, MG_MEM_READER_PREAD);
+    int rc = open_target(pid, &r->pin, &r->maps, err);
+    if (rc < 0) {
+        mg_reader_fini(&r->rd);
         return rc;
-    pid_t tgid = src->pin.pid;
-    if (!range_region(&src->maps, tgid, addr, end, &rc, err))
+    }
+    pid_t tgid = r->pin.pid;
+    if (!range_region(&r->maps, tgid, addr, end, &rc, err))
         goto fail;
-    if ((src->pm_fd = mg_open_proc_file(tgid, "pagemap")) < 0) {
-        rc = mg_api_code(src->pm_fd);
+    if ((r->pm_fd = mg_open_proc_file(tgid, "pagemap")) < 0) {
+        rc = mg_api_code(r->pm_fd);
         mg_fail(err, rc, "open /proc/%d/pagemap: %s", (int)tgid, mg_strerror(rc));
         goto fail;
     }
     /* only shared anon pages need it: a failure counts when one is met */
-    src->mem_fd = mg_open_proc_file(tgid, "mem");
-    if ((rc = check_identity(&src->pin, err)) < 0)
-        goto fail;
-    mg_reader_init(&src->rd, MG_MEM_READER_PREAD);
-    return 0;
+    r->mem_fd = mg_open_proc_file(tgid, "mem");
+    if ((rc = check_identity(&r->pin, err)) == 0)
+        return 0;
 fail:
-    if (src->mem_fd >= 0)
-        close(src->mem_fd);
-    if (src->pm_fd >= 0)
-        close(src->pm_fd);
-    mg_maps_free(&src->maps);
-    mg_proc_pin_close(&src->pin);
+    mg_range_close(r);
     return rc;
 }
 
-void mg_present_close(mg_present_src *src)
+void mg_range_close(mg_range *r)
 {
-    mg_reader_fini(&src->rd);
-    if (src->mem_fd >= 0)
-        close(src->mem_fd);
-    if (src->pm_fd >= 0)
-        close(src->pm_fd);
-    mg_maps_free(&src->maps);
-    mg_proc_pin_close(&src->pin);
+    mg_reader_fini(&r->rd);
+    if (r->mem_fd >= 0)
+        close(r->mem_fd);
+    if (r->pm_fd >= 0)
+        close(r->pm_fd);
+    r->pm_fd = r->mem_fd = -1;
+    mg_maps_free(&r->maps);
+    mg_proc_pin_close(&r->pin);
 }
 
-ssize_t mg_present_read(mg_present_src *src, uint64_t addr, size_t len, void *buf, uint8_t *present,
-                        mg_error *err)
+ssize_t mg_range_read(mg_range *r, uint64_t addr, size_t len, void *buf, uint8_t *present,
+                      mg_error *err)
 {
+    pid_t tgid = r->pin.pid;
     size_t npages = len / MG_PAGE_SIZE, total = 0;
     memset(buf, 0, len);
     if (present)
         memset(present, 0, npages);
-    pid_t tgid = src->pin.pid;
     bool copied = false; /* target bytes may be in buf */
     int rc = 0;
     uint64_t ent[READ_BATCH];
@@ -274,7 +271,7 @@ ssize_t mg_present_read(mg_present_src *src, uint64_t addr, size_t len, void *bu
     for (size_t p0 = 0; rc == 0 && p0 < npages; p0 += READ_BATCH) {
         size_t k = MG_MIN((size_t)READ_BATCH, npages - p0), n_pvr = 0, n_mem = 0;
         uint64_t a0 = addr + (uint64_t)p0 * MG_PAGE_SIZE;
-        rc = mg_api_code(mg_pagemap_read(src->pm_fd, a0, k, ent));
+        rc = mg_api_code(mg_pagemap_read(r->pm_fd, a0, k, ent));
         if (rc < 0) {
             mg_fail(err, rc, "read /proc/%d/pagemap at 0x%" PRIx64 ": %s", (int)tgid, a0,
                     mg_strerror(rc));
@@ -297,16 +294,16 @@ ssize_t mg_present_read(mg_present_src *src, uint64_t addr, size_t len, void *bu
         }
         /* by pid number: bytes read after the process exited may be those
          * of another that reused its pid */
-        if (n_pvr && mg_pidfd_exited(src->pin.pidfd)) {
+        if (n_pvr && mg_pidfd_exited(r->pin.pidfd)) {
             rc = mg_fail(err, -ESRCH, "process %d exited", (int)tgid);
             break;
         }
-        if (n_mem && src->mem_fd < 0) {
-            rc = mg_api_code(src->mem_fd);
+        if (n_mem && r->mem_fd < 0) {
+            rc = mg_api_code(r->mem_fd);
             mg_fail(err, rc, "open /proc/%d/mem: %s", (int)tgid, mg_strerror(rc));
             break;
         }
-        if (n_mem && (rc = mg_api_code(mg_read_mem(&src->rd, src->mem_fd, mem, n_mem))) < 0) {
+        if (n_mem && (rc = mg_api_code(mg_read_mem(&r->rd, r->mem_fd, mem, n_mem))) < 0) {
             mg_fail(err, rc, "read /proc/%d/mem: %s", (int)tgid, mg_strerror(rc));
             break;
         }
@@ -317,7 +314,7 @@ ssize_t mg_present_read(mg_present_src *src, uint64_t addr, size_t len, void *bu
     }
     /* process_vm_readv goes by pid: make sure it was still the same one */
     if (rc == 0)
-        rc = check_identity(&src->pin, err);
+        rc = check_identity(&r->pin, err);
     if (rc < 0 && copied) {
         memset(buf, 0, len);
         if (present)
@@ -339,11 +336,11 @@ MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, 
     memset(buf, 0, len);
     if (present)
         memset(present, 0, len / MG_PAGE_SIZE);
-    mg_present_src src;
-    int rc = mg_present_open(&src, pid, addr, end, err);
+    mg_range r;
+    int rc = mg_range_open(&r, pid, addr, end, err);
     if (rc < 0)
         return rc;
-    ssize_t got = mg_present_read(&src, addr, len, buf, present, err);
-    mg_present_close(&src);
+    ssize_t got = mg_range_read(&r, addr, len, buf, present, err);
+    mg_range_close(&r);
     return got;
 }

@@ -33,27 +33,26 @@ static inline const char *mg_put_string(char **s, const char *src)
     return d;
 }
 
-/* A process opened to read present pages of one range, with
- * mg_read_present's rules: pinned once (os/procs.h: pidfd, start time), so
- * reads of several pieces of the range (mg_strings' chunks) are all of the
- * same process, checked after each; one snapshot of its maps; its pagemap
- * and mem opened once. */
-typedef struct mg_present_src {
+/* A range of a process opened for reading (inspect.c): pinned (os/procs.h),
+ * its maps snapshot, pagemap and mem. mg_read_present is open, one read,
+ * close; mg_strings opens once and reads its chunks, so every chunk is
+ * the same process's (its pidfd is checked after each process_vm_readv
+ * and the identity after each read). */
+typedef struct mg_range {
     mg_proc_pin pin;
     mg_maps maps;
-    int pm_fd, mem_fd;
+    int pm_fd, mem_fd; /* mem_fd < 0: its errno, reported when a page needs it */
     mg_reader rd;
-} mg_present_src;
+} mg_range;
 
-/* Open pid for [addr, end) (page aligned, end > addr), which must lie in
- * one readable mapping that memgrep may read. Returns 0 (then
- * mg_present_close) or a negative code (mg_read_present's), err filled. */
-int mg_present_open(mg_present_src *src, pid_t pid, uint64_t addr, uint64_t end, mg_error *err);
-/* mg_read_present of [addr, addr + len), a part of the opened range: the
- * bytes read, or a negative code (-ESRCH once the process has exited, or
- * its pid names another). */
-ssize_t mg_present_read(mg_present_src *src, uint64_t addr, size_t len, void *buf, uint8_t *present,
-                        mg_error *err);
-void mg_present_close(mg_present_src *src);
+/* Open pid for reading [addr, end), which must lie in one readable mapping
+ * that memgrep may read (mg_read_present's rules and codes): 0 (then
+ * mg_range_close it), or a negative code with err filled. */
+int mg_range_open(mg_range *r, pid_t pid, uint64_t addr, uint64_t end, mg_error *err);
+/* mg_read_present of [addr, addr + len) (page aligned, inside the range
+ * opened) on an open range. */
+ssize_t mg_range_read(mg_range *r, uint64_t addr, size_t len, void *buf, uint8_t *present,
+                      mg_error *err);
+void mg_range_close(mg_range *r);
 
 #endif

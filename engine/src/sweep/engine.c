@@ -36,6 +36,7 @@ struct mg_engine {
     unsigned threads; /* started */
     mg_dedupe *dd; /* NULL: no dedupe (not asked, or no memory for it) */
     uint64_t zero_pfn; /* probed at mg_engine_new */
+    bool pfns_visible;
 };
 
 static void *worker_main(void *arg)
@@ -118,7 +119,7 @@ MG_API int mg_engine_new(mg_engine **out, const mg_settings *s, mg_error *err)
     pthread_cond_init(&e->idle, NULL);
     if (s->dedupe && mg_dedupe_new(&e->dd, MG_DEDUPE_MAX_BYTES) < 0)
         e->dd = NULL; /* no memory for it: scan everything */
-    e->zero_pfn = mg_zero_pfn();
+    e->zero_pfn = mg_zero_pfn(&e->pfns_visible);
     for (unsigned i = 0; i < threads; i++) {
         mg_worker_open(&ws[i], s);
         ws[i].engine = e;
@@ -226,6 +227,7 @@ MG_API int mg_engine_scan(mg_engine *e, const mg_targets *targets, const mg_patt
     c->skip_zero = !matches_zeros(c);
     c->dd = e->dd;
     c->zero_pfn = e->zero_pfn;
+    c->pfns_visible = e->pfns_visible;
     rc = run_sweep(e, c, err);
     mg_fill_stats(c, stats, t0, e->threads);
     mg_dedupe_clear(e->dd); /* its records are this sweep's */

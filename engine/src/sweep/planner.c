@@ -209,7 +209,7 @@ static int plan_group_of(mg_sweep *c, mg_target *p, size_t i, size_t end, bool *
 
 /* ---- regions the workers walk ------------------------------------------ */
 
-/* With frame numbers visible (c->zero_pfn), a worker's pagemap read of a
+/* With frame numbers visible (c->pfns_visible), a worker's pagemap read of a
  * unit tells present pages, zero pages, the reader and the dedupe key at
  * once: walking an anonymous region for present runs beforehand
  * (PAGEMAP_SCAN) would walk its page table twice, and a page table shared
@@ -222,7 +222,7 @@ static int plan_group_of(mg_sweep *c, mg_target *p, size_t i, size_t end, bool *
  * reservation is still walked with PAGEMAP_SCAN, one call per GiB. */
 static uint64_t direct_budget(const mg_sweep *c, pid_t pid)
 {
-    if (!c->zero_pfn)
+    if (!c->pfns_visible)
         return 0;
     return MG_DIRECT_RSS_MULT * mg_read_rss(pid) + MG_DIRECT_SLACK * c->set.chunk_size;
 }
@@ -236,15 +236,8 @@ static int plan_direct(mg_sweep *c, mg_target *p, const mg_region *r, uint64_t *
         return 0;
     *budget -= size;
     mg_stat_add(c, ST_REGIONS, 1);
-    mg_unit u = {
-        .p = p,
-        .region = r,
-        .own_start = r->start,
-        .own_end = r->end,
-        .lo = r->start,
-        .hi = r->end,
-        .direct = true,
-    };
+    mg_unit u = mg_region_unit(p, r);
+    u.direct = true;
     if (mg_sweep_should_stop(c, p) || !mg_pool_push(c, &u))
         return -1;
     return 1;
