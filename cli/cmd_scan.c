@@ -235,6 +235,23 @@ static void report_no_patterns(const scan_state *s)
     fprintf(stderr, "memgrep: no patterns to search for\n");
 }
 
+/* The hunt pack, decoded into pattern memory (hunt_pack.h) for as long as
+ * it takes to add it. */
+static int add_hunt_pack(mg_patterns *p, unsigned flags, mg_error *err)
+{
+    size_t len = mg_hunt_linux_len;
+    unsigned char *text = mg_pattern_memory_alloc(len + 1);
+    if (!text) {
+        snprintf(err->message, sizeof(err->message), "out of memory");
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < len; i++)
+        text[i] = mg_hunt_linux[i] ^ mg_hunt_linux_key[i % sizeof(mg_hunt_linux_key)];
+    int r = mg_patterns_add_list(p, (const char *)text, len, HUNT_PACK_NAME, flags, err);
+    mg_pattern_memory_free(text, len + 1);
+    return r;
+}
+
 /* Patterns in command-line order (that is their id), or the hunt pack when
  * none was given; compiled, so that a bad one stops us before any scan. */
 static mg_patterns *build_patterns(const scan_state *s)
@@ -248,8 +265,7 @@ static mg_patterns *build_patterns(const scan_state *s)
     }
     const char *what = HUNT_PACK_NAME;
     if (!s->n_patterns)
-        r = mg_patterns_add_list(p, mg_hunt_linux, mg_hunt_linux_len, HUNT_PACK_NAME,
-                                 s->pattern_flags, &err);
+        r = add_hunt_pack(p, s->pattern_flags, &err);
     for (size_t i = 0; i < s->n_patterns && r >= 0; i++) {
         what = s->patterns[i].type >= PAT_FILE ? s->patterns[i].text : s->patterns[i].source;
         r = add_to_set(p, &s->patterns[i], s->pattern_flags, &err, s->skip_unsupported);

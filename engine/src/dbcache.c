@@ -32,6 +32,7 @@
 
 #include "patterns.h"
 #include "util.h"
+#include "vault.h"
 
 /* File layout: magic, u64 key length, key, u64 database length, database,
  * u64 checksum of everything before it. Host byte order: the key holds the
@@ -50,11 +51,15 @@ static void put(blob *b, const void *p, size_t n)
         return;
     if (b->n + n > b->cap) {
         size_t cap = MG_MAX(b->cap * 2, b->n + n + 4096);
-        char *s = realloc(b->s, cap);
+        /* the old block wiped: it may hold a database (vault.h) */
+        char *s = malloc(cap);
         if (!s) {
             b->oom = true;
             return;
         }
+        if (b->n)
+            memcpy(s, b->s, b->n);
+        mg_wipe_free(b->s, b->cap);
         b->s = s;
         b->cap = cap;
     }
@@ -296,8 +301,10 @@ static bool load(mg_patterns *p, int dfd, const char *dir, const char *name, con
         return false;
     }
     /* One copy in memory: nothing can change it between the checks and
-     * the deserialisation, as it could a mapping of the file. */
-    char *buf = malloc(len);
+     * the deserialisation, as it could a mapping of the file. In pattern
+     * memory of its own (vault.h), unmapped once done. */
+    mg_vault *tmp = NULL;
+    char *buf = mg_vault_alloc(&tmp, len, 64);
     int rc = buf ? read_all(fd, buf, len) : -1;
     close(fd);
     ok = false;
@@ -308,11 +315,10 @@ static bool load(mg_patterns *p, int dfd, const char *dir, const char *name, con
             !memcmp(buf + hdr, key->s, key->n)) {
             memcpy(&dlen, buf + hdr + klen, sizeof(dlen));
             const char *db = buf + hdr + klen + sizeof(dlen);
-            ok = dlen == len - fixed - klen &&
-                 hs_deserialize_database(db, dlen, &p->db) == HS_SUCCESS;
+            ok = dlen == len - fixed - klen && mg_patterns_db_from_bytes(p, db, dlen) == 0;
         }
     }
-    free(buf);
+    mg_vault_free(&tmp);
     return ok;
 }
 
@@ -362,7 +368,7 @@ static void store(const mg_patterns *p, int dfd, const char *name, const blob *k
     put(&f, key->s, key->n);
     put(&f, &dlen, sizeof(dlen));
     put(&f, bytes, len);
-    free(bytes);
+    mg_wipe_free(bytes, len);
     if (!f.oom) {
         uint64_t sum = checksum(f.s, f.n);
         put(&f, &sum, sizeof(sum));
@@ -374,7 +380,7 @@ static void store(const mg_patterns *p, int dfd, const char *name, const blob *k
         if (close(fd) != 0 || rc != 0 || renameat(dfd, tmp, dfd, name) != 0)
             unlinkat(dfd, tmp, 0);
     }
-    free(f.s);
+    mg_wipe_free(f.s, f.cap);
 }
 
 MG_API int mg_patterns_compile_cached(mg_patterns *p, const char *dir, bool *from_cache,

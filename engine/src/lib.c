@@ -10,6 +10,7 @@
 
 #include "memgrep/memgrep.h"
 #include "util.h"
+#include "vault.h"
 
 MG_API const char *mg_strerror(int err)
 {
@@ -96,12 +97,16 @@ int mg_read_file(const char *path, char **out, size_t *len)
     }
     for (;;) {
         if (cap - n < 4096) {
-            char *nb = realloc(buf, cap * 2);
+            /* not realloc: the old block is wiped (pattern and rule files
+             * pass here; vault.h) */
+            char *nb = malloc(cap * 2);
             if (!nb) {
-                free(buf);
+                mg_wipe_free(buf, n);
                 close(fd);
                 return -ENOMEM;
             }
+            memcpy(nb, buf, n);
+            mg_wipe_free(buf, n);
             buf = nb;
             cap *= 2;
         }
@@ -110,7 +115,7 @@ int mg_read_file(const char *path, char **out, size_t *len)
             if (errno == EINTR)
                 continue;
             int e = -errno;
-            free(buf);
+            mg_wipe_free(buf, n);
             close(fd);
             return e;
         }

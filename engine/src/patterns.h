@@ -67,7 +67,11 @@ struct mg_patterns {
     size_t n, cap;
     mg_expr *exprs;
     size_t n_exprs, cap_exprs;
+    /* In vault memory (db_in_vault: not hs_free_database'd), as is every
+     * pattern's text: vault.h. */
     hs_database_t *db;
+    bool db_in_vault;
+    struct mg_vault *vault;
     /* the plan (patterns_lazy.c, mg_patterns_plan): lazy expressions and factors */
     int lazy_mode; /* MG_LAZY_* */
     bool planned;
@@ -79,6 +83,13 @@ struct mg_patterns {
     pthread_mutex_t lazy_lock; /* compiling a lazy expression */
     struct mg_yara *yara; /* YARA rules whose strings are patterns here, or NULL */
 };
+
+/* Put the database (p->db, from hs_compile) into the vault: serialised,
+ * deserialised there, every transient copy wiped. 0 or a negative code
+ * (err filled; p->db NULL then). */
+int mg_patterns_db_to_vault(mg_patterns *p, mg_error *err);
+/* p->db deserialised from bytes into the vault; 0 or a negative code. */
+int mg_patterns_db_from_bytes(mg_patterns *p, const char *bytes, size_t len);
 
 /* Decide which expressions are found lazily and build their factors
  * (idempotent; the compile and the database cache call it). Returns 0 or

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <string.h>
 #include <unistd.h>
@@ -152,6 +153,29 @@ static bool target_selected(const mg_sweep *c, mg_target *p, pid_t pid)
     return mg_cgroup_selected(p->info.cgroup, c->set.cgroup_prefix, c->set.container_prefix);
 }
 
+/* In another memgrep running the same file as this one, its pattern
+ * memory (vault.h) is left alone: made special, so skipped and counted as
+ * special regions are. Decided by the executable, read between the two
+ * stat reads of open_target like the rest; never by a name alone (a
+ * process can name its mappings anything, and call itself memgrep). */
+static void skip_pattern_memory(const mg_sweep *c, mg_target *p, pid_t pid)
+{
+    static const char name[] = "/memfd:" MG_PATTERN_MEMORY_NAME;
+    char path[64];
+    struct stat st;
+    if (!c->self_exe_ino)
+        return;
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+    if (stat(path, &st) < 0 || (uint64_t)st.st_dev != c->self_exe_dev ||
+        (uint64_t)st.st_ino != c->self_exe_ino)
+        return;
+    for (size_t i = 0; i < p->maps.n; i++) {
+        mg_region *r = &p->maps.regions[i];
+        if (r->kind == MG_REGION_SHM && r->deleted && !strcmp(r->path, name))
+            r->kind = MG_REGION_SPECIAL;
+    }
+}
+
 /* Open a target; NULL if it is skipped silently (kernel thread, zombie,
  * not selected by cgroup or container) or failed (reported). */
 static mg_target *open_target(mg_sweep *c, pid_t pid)
@@ -193,6 +217,8 @@ static mg_target *open_target(mg_sweep *c, pid_t pid)
     if (rc == 0) {
         what = "read /proc/PID/maps";
         rc = mg_maps_read(pid, &p->maps);
+        if (rc >= 0)
+            skip_pattern_memory(c, p, pid);
     }
     if (rc >= 0) {
         what = "open /proc/PID/pagemap";
@@ -519,6 +545,11 @@ int mg_plan_targets(mg_sweep *c, mg_error *err)
     int rc = list_targets(&c->set, &pids, &n);
     bool use_ioctl = c->set.residency != MG_RESIDENCY_PAGEMAP;
     pid_t self = getpid();
+    struct stat st;
+    if (stat("/proc/self/exe", &st) == 0) {
+        c->self_exe_dev = (uint64_t)st.st_dev;
+        c->self_exe_ino = (uint64_t)st.st_ino;
+    }
     c->processes_total = n;
     c->zero_pfn = mg_zero_pfn();
     if (c->sink && c->sink->progress) /* resident bytes: for the progress estimate only */

@@ -154,6 +154,10 @@ struct mg_sweep {
     /* The zero page's frame number (mg_zero_pfn), 0 if pagemap hides frame
      * numbers: then no region is planned direct. */
     uint64_t zero_pfn;
+    /* The file memgrep runs from (stat of /proc/self/exe; self_exe_ino 0:
+     * unknown): in a process running it, mappings named
+     * MG_PATTERN_MEMORY_NAME are skipped (vault.h). */
+    uint64_t self_exe_dev, self_exe_ino;
 
     /* progress (dispatch.c) */
     double t0, interval;

@@ -144,6 +144,21 @@ MG_API int mg_patterns_add_list(mg_patterns *p, const char *text, size_t len, co
 /* Same as mg_patterns_add_list over the contents of a file. */
 MG_API int mg_patterns_add_file(mg_patterns *p, const char *path, unsigned flags, mg_error *err);
 
+/* Pattern memory. A pattern set keeps its patterns' text and its compiled
+ * database in shared mappings of memfds named MG_PATTERN_MEMORY_NAME
+ * ("/memfd:memgrep-patterns (deleted)" in /proc/PID/maps), and mg_scan
+ * skips mappings of that name in a process running the same executable file as the caller (same
+ * device and inode), so that one memgrep never reports another's patterns.
+ * The name alone hides nothing: in any other process such a mapping is
+ * scanned. mg_pattern_memory_alloc gives the caller such memory for
+ * pattern text of its own (e.g. a decoded pattern list before
+ * mg_patterns_add_list): n bytes, zeroed, page-granular; NULL if out of
+ * memory. mg_pattern_memory_free wipes and unmaps it (p NULL: no-op; n as
+ * allocated). */
+#define MG_PATTERN_MEMORY_NAME "memgrep-patterns"
+MG_API void *mg_pattern_memory_alloc(size_t n);
+MG_API void mg_pattern_memory_free(void *p, size_t n);
+
 /* Build the Hyperscan database. After this, no more patterns can be added. */
 MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err);
 

@@ -1,0 +1,389 @@
+/* test_report.c - a scheduled hunt's report you can trust (issue 19).
+ *
+ * No self-hits: another memgrep holding the hunt pack, and a process
+ * holding a copy of the memgrep binary (mapped and in its heap), give no
+ * hunt hit, while a plant in a process that calls itself memgrep and keeps
+ * the plant in a memfd named like memgrep's pattern memory is still found.
+ * Needs root (other processes' memory).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "json.h"
+#include "memgrep/memgrep.h"
+
+TestSuite(report, .timeout = 200);
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- memgrep as a child: stdout and stderr read as they come ----------- */
+
+typedef struct proc {
+    pid_t pid;
+    int fd[2]; /* stdout, stderr */
+    char *buf[2];
+    size_t len[2], cap[2];
+} proc;
+
+static void spawn(proc *p, const char *const *args)
+{
+    const char *exe = getenv("MEMGREP");
+    cr_assert(exe && *exe, "MEMGREP is not set");
+    const char *argv[64] = {exe};
+    size_t argc = 1;
+    for (size_t i = 0; args[i]; i++) {
+        cr_assert_lt(argc, 60u);
+        argv[argc++] = args[i];
+        if (i == 0 && !strcmp(args[0], "scan") && getenv("MG_DB_CACHE")) {
+            argv[argc++] = "--db-cache";
+            argv[argc++] = getenv("MG_DB_CACHE");
+        }
+    }
+    argv[argc] = NULL;
+    int out[2], err[2];
+    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
+    memset(p, 0, sizeof *p);
+    p->pid = fork();
+    cr_assert_geq(p->pid, 0);
+    if (p->pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        syscall(SYS_close_range, 3u, ~0u, 0u);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    p->fd[0] = out[0];
+    p->fd[1] = err[0];
+}
+
+/* Read what is there (waiting up to ms); false once both pipes are closed. */
+static bool pump(proc *p, int ms)
+{
+    struct pollfd pfd[2] = {{.fd = p->fd[0], .events = POLLIN}, {.fd = p->fd[1], .events = POLLIN}};
+    if (p->fd[0] < 0 && p->fd[1] < 0)
+        return false;
+    if (poll(pfd, 2, ms) <= 0)
+        return true;
+    for (int i = 0; i < 2; i++) {
+        if (p->fd[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (p->len[i] + 65537 > p->cap[i]) {
+            p->cap[i] = (p->len[i] + 65537) * 2;
+            p->buf[i] = realloc(p->buf[i], p->cap[i]);
+            cr_assert(p->buf[i]);
+        }
+        ssize_t n = read(p->fd[i], p->buf[i] + p->len[i], 65536);
+        if (n <= 0) {
+            close(p->fd[i]);
+            p->fd[i] = -1;
+        } else {
+            p->len[i] += (size_t)n;
+        }
+        p->buf[i][p->len[i]] = '\0';
+    }
+    return true;
+}
+
+static int finish(proc *p, double max_seconds)
+{
+    double t0 = now_s();
+    while (pump(p, 200))
+        cr_assert_lt(now_s() - t0, max_seconds, "memgrep still running after %.0f s", max_seconds);
+    for (int i = 0; i < 2; i++)
+        if (!p->buf[i])
+            p->buf[i] = calloc(1, 1);
+    int ws;
+    cr_assert_eq(waitpid(p->pid, &ws, 0), p->pid);
+    cr_assert(WIFEXITED(ws), "memgrep died by signal %d; stderr: %s", WTERMSIG(ws), p->buf[1]);
+    return WEXITSTATUS(ws);
+}
+
+static int run(proc *p, const char *const *args, double max_seconds)
+{
+    spawn(p, args);
+    return finish(p, max_seconds);
+}
+
+static void proc_free(proc *p)
+{
+    free(p->buf[0]);
+    free(p->buf[1]);
+}
+
+typedef struct lines {
+    jval *v;
+    size_t n;
+} lines;
+
+static lines json_lines_of(const char *s, size_t len)
+{
+    lines l = {0};
+    const char *end = s + len;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        cr_assert(nl, "a cut line: %s", s);
+        l.v = realloc(l.v, (l.n + 1) * sizeof *l.v);
+        size_t off = 0;
+        cr_assert_eq(json_parse(s, (size_t)(nl - s), &l.v[l.n], &off), 0,
+                     "line %zu is not JSON at byte %zu: %.*s", l.n + 1, off, (int)(nl - s), s);
+        l.n++;
+        s = nl + 1;
+    }
+    return l;
+}
+
+static void lines_free(lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        json_free(&l->v[i]);
+    free(l->v);
+}
+
+static const char *jstr(const jval *o, const char *k)
+{
+    const jval *v = json_get(o, k);
+    cr_assert(v && v->t == J_STR, "no string \"%s\"", k);
+    return v->str;
+}
+
+static double jnum(const jval *o, const char *k)
+{
+    const jval *v = json_get(o, k);
+    cr_assert(v && v->t == J_NUM, "no number \"%s\"", k);
+    return v->num;
+}
+
+/* ---- helper processes -------------------------------------------------- */
+
+/* A forked child that does setup(arg), writes one uint64_t to the parent
+ * (an address, or 0) and sleeps until killed. */
+typedef struct helper {
+    pid_t pid;
+    uint64_t value;
+} helper;
+
+static void helper_start(helper *h, uint64_t (*setup)(void *), void *arg)
+{
+    int fds[2];
+    cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+    h->pid = fork();
+    cr_assert_geq(h->pid, 0);
+    if (h->pid == 0) {
+        close(fds[0]);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        uint64_t v = setup(arg);
+        if (write(fds[1], &v, sizeof v) != (ssize_t)sizeof v)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(fds[1]);
+    cr_assert_eq(read(fds[0], &h->value, sizeof h->value), (ssize_t)sizeof h->value,
+                 "helper did not start");
+    close(fds[0]);
+}
+
+static void helper_stop(helper *h)
+{
+    if (h->pid > 0) {
+        kill(h->pid, SIGKILL);
+        waitpid(h->pid, NULL, 0);
+    }
+    h->pid = 0;
+}
+
+/* The memgrep binary mapped (every page touched, so present) and read into
+ * the heap: a copy of the binary, as a guest's RAM or a file cache holds. */
+static uint64_t hold_binary(void *arg)
+{
+    (void)arg;
+    const char *exe = getenv("MEMGREP");
+    int fd = open(exe, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        _exit(1);
+    size_t n = (size_t)st.st_size;
+    volatile const char *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    char *heap = malloc(n);
+    if (m == MAP_FAILED || !heap || pread(fd, heap, n, 0) != (ssize_t)n)
+        _exit(1);
+    unsigned sum = 0;
+    for (size_t i = 0; i < n; i += 4096)
+        sum += (unsigned char)m[i];
+    close(fd);
+    /* and 32 MiB touched: a slow target for the memgrep that holds the
+     * pack (--max-rate) */
+    char *big = malloc(32u << 20);
+    if (!big)
+        _exit(1);
+    for (size_t i = 0; i < (32u << 20); i += 4096)
+        big[i] = (char)(i >> 12 | 1);
+    return sum | 1u;
+}
+
+/* A hunt-pack entry, put together here so that this program's image holds
+ * only its halves. */
+static void hunt_entry(char *out)
+{
+    static const char *volatile a = "stratum+", *volatile b = "tcp://";
+    strcpy(out, a);
+    strcat(out, b);
+}
+
+/* A process that calls itself memgrep and keeps a hunt-pack entry in its
+ * heap and in a memfd named like memgrep's pattern memory: neither is a
+ * hiding place. Returns the heap copy's address; the memfd copy is at a
+ * page start, reported as the second value through the environment of
+ * the test (see the test). */
+static uint64_t memfd_addr;
+static uint64_t pretend_memgrep(void *arg)
+{
+    (void)arg;
+    prctl(PR_SET_NAME, "memgrep");
+    char *heap = malloc(64);
+    int fd = memfd_create(MG_PATTERN_MEMORY_NAME, MFD_CLOEXEC);
+    if (!heap || fd < 0 || ftruncate(fd, 4096) < 0)
+        _exit(1);
+    char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED)
+        _exit(1);
+    hunt_entry(heap);
+    hunt_entry(m);
+    /* the parent learns the memfd copy's address from /proc/PID/maps */
+    return (uint64_t)(uintptr_t)heap;
+}
+
+static uint64_t memfd_mapping_of(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    uint64_t start = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "/memfd:" MG_PATTERN_MEMORY_NAME))
+            start = strtoull(line, NULL, 16);
+    fclose(f);
+    return start;
+}
+
+/* Whether memgrep has target's pagemap open: its sweep has begun. */
+static bool sweeping(pid_t memgrep, pid_t target)
+{
+    char pm[64], path[64], link[128];
+    snprintf(pm, sizeof pm, "/proc/%d/pagemap", (int)target);
+    for (int fd = 0; fd < 64; fd++) {
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)memgrep, fd);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n > 0) {
+            link[n] = '\0';
+            if (!strcmp(link, pm))
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool is_in(pid_t pid, const pid_t *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (set[i] == pid)
+            return true;
+    return false;
+}
+
+/* Another memgrep (the hunt pack, sweeping a slow target) and a holder of
+ * the binary: a hunt over both gives nothing from either; a process named
+ * memgrep with the entry in its heap and in a memgrep-patterns memfd gives
+ * exactly those two. */
+Test(report, no_self_hits_and_no_hiding_place)
+{
+    need_root();
+    helper holder = {0}, pretend = {0};
+    helper_start(&holder, hold_binary, NULL);
+    helper_start(&pretend, pretend_memgrep, NULL);
+    memfd_addr = memfd_mapping_of(pretend.pid);
+    cr_assert_neq(memfd_addr, 0u, "no memfd mapping in the pretender");
+    char hold_pid[16], targets[64];
+    snprintf(hold_pid, sizeof hold_pid, "%d", (int)holder.pid);
+    proc other;
+    spawn(&other, (const char *[]){"scan", "--json", "--max-rate", "2M", "--timeout", "60", "-p",
+                                   hold_pid, NULL});
+    /* wait until the other memgrep sweeps: it holds its compiled pack */
+    double t0 = now_s();
+    while (!sweeping(other.pid, holder.pid)) {
+        cr_assert_lt(now_s() - t0, 30.0, "the other memgrep never mapped its patterns");
+        usleep(20000);
+    }
+    snprintf(targets, sizeof targets, "%d,%d,%d", (int)other.pid, (int)holder.pid,
+             (int)pretend.pid);
+    proc hunt;
+    int st = run(&hunt, (const char *[]){"scan", "--json", "-C", "0", "-p", targets, NULL}, 120);
+    kill(other.pid, SIGTERM);
+    finish(&other, 60);
+    cr_assert_eq(st, 0, "exit %d; stderr: %s", st, hunt.buf[1]);
+    lines l = json_lines_of(hunt.buf[0], hunt.len[0]);
+    pid_t quiet[] = {other.pid, holder.pid};
+    bool heap_seen = false, memfd_seen = false;
+    size_t scanned = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        const char *type = jstr(&l.v[i], "type");
+        if (!strcmp(type, "summary"))
+            scanned = (size_t)jnum(&l.v[i], "processes_scanned");
+        if (strcmp(type, "match"))
+            continue;
+        pid_t pid = (pid_t)jnum(&l.v[i], "pid");
+        cr_assert_not(is_in(pid, quiet, 2), "a hunt hit in %s %d: %s at %s in %s: %s",
+                      pid == other.pid ? "the other memgrep" : "the binary's holder", (int)pid,
+                      jstr(&l.v[i], "pattern"), jstr(&l.v[i], "address"),
+                      jstr(json_get(&l.v[i], "region"), "path"), jstr(&l.v[i], "context"));
+        cr_assert_eq(pid, pretend.pid);
+        char entry[32];
+        hunt_entry(entry);
+        cr_assert_str_eq(jstr(&l.v[i], "pattern"), entry);
+        uint64_t a = strtoull(jstr(&l.v[i], "address"), NULL, 16);
+        if (a == pretend.value && !heap_seen)
+            heap_seen = true;
+        else if (a == memfd_addr && !memfd_seen)
+            memfd_seen = true;
+        else
+            cr_assert_fail("unexpected hit at 0x%" PRIx64, a);
+    }
+    cr_assert_eq(scanned, 3u, "not all three targets were scanned: %s", hunt.buf[1]);
+    cr_assert(heap_seen, "the heap plant of the process named memgrep was not found");
+    cr_assert(memfd_seen, "the plant in a memgrep-patterns memfd was not found");
+    lines_free(&l);
+    proc_free(&hunt);
+    proc_free(&other);
+    helper_stop(&holder);
+    helper_stop(&pretend);
+}
