@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +51,7 @@ typedef struct scan_state {
     unsigned n_e, n_E, n_x, n_f, n_arg, n_r;
     bool skip_unsupported; /* --skip-unsupported */
     bool count, list; /* -c, -l */
+    bool line_buffered; /* --line-buffered */
 } scan_state;
 
 /* ------------------------------------------------------------------ */
@@ -156,7 +158,8 @@ enum {
     OPT_CONTEXT,
     OPT_MAX_COUNT,
     OPT_COUNT,
-    OPT_LIST
+    OPT_LIST,
+    OPT_LINE_BUFFERED,
 };
 
 static const char *context_max(char *buf, size_t size)
@@ -171,6 +174,8 @@ static const cli_opt match_opts[] = {
     {OPT_MAX_COUNT, 'm', "max-count", "N", "stop after N matches per pattern per process", NULL},
     {OPT_COUNT, 'c', "count", NULL, "per process: PID COMM COUNT", NULL},
     {OPT_LIST, 'l', "list", NULL, "per matching process: PID COMM", NULL},
+    {OPT_LINE_BUFFERED, 0, "line-buffered", NULL,
+     "text: write each record out as it is found (JSON\nand -o FILE always are)", NULL},
     {0},
 };
 
@@ -192,6 +197,9 @@ static int matches_parse(void *state, int id, const char *arg)
         return 0;
     case OPT_LIST:
         s->list = true;
+        return 0;
+    case OPT_LINE_BUFFERED:
+        s->line_buffered = true;
         return 0;
     }
     return -1;
@@ -318,6 +326,8 @@ static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out
     int sig = cli_signals_caught();
     if (sig)
         return EXIT_SIGNAL_BASE + sig; /* also if it came after the sweep's end */
+    if (s->publish_failed)
+        return EXIT_TROUBLE; /* said */
     if (s->out_of_memory) {
         fprintf(stderr, "memgrep: out of memory\n");
         return EXIT_TROUBLE;
@@ -456,7 +466,7 @@ static void watchdog_stop(watchdog *wd, pthread_t th)
 }
 
 static int scan(const scan_state *st, const mg_settings *set, const mg_patterns *p, output_ctx *out,
-                cli_outfile *file)
+                cli_outfile *file, const output_run *run)
 {
     const cli_output *o = &st->output;
     const output_backend *be = o->json ? &output_json : &output_text;
@@ -483,6 +493,11 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
                    .file = o->file ? file : NULL,
                    .threads = set->threads};
     pthread_t wd_thread;
+    if (be->start && mode != CLI_MODE_QUIET) {
+        be->start(out, run);
+        if (out->flush_each)
+            fflush(out->out);
+    }
     bool wd_on = watchdog_start(&wd, &wd_thread, set);
     int r = mg_scan(p, set, &sink, &stats, &err);
     if (wd_on)
@@ -529,6 +544,21 @@ static int prepare_sweep(const scan_state *s, const mg_settings *set, cli_outfil
     return 0;
 }
 
+/* 128 random bits in hex: this run among the reports of a fleet. */
+static void new_run_id(char *out, size_t size)
+{
+    uint8_t id[16] = {0};
+    if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
+        memset(id, 0, sizeof(id));
+    for (size_t i = 0; i < sizeof(id) && 2 * i + 2 < size; i++)
+        snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+static int publish_outfile(void *ctx)
+{
+    return cli_outfile_publish(ctx);
+}
+
 static int scan_run(void *state)
 {
     const scan_state *s = state;
@@ -557,6 +587,12 @@ static int scan_run(void *state)
         fprintf(stderr, "memgrep: out of memory\n");
         goto done;
     }
+    /* the start record's facts, before the sandbox (no uname there) */
+    char host[256] = "", run_id[33];
+    output_run run = {.host = host, .run_id = run_id, .argc = cli_argc, .argv = cli_argv};
+    new_run_id(run_id, sizeof(run_id));
+    if (gethostname(host, sizeof(host) - 1) < 0)
+        host[0] = '\0';
     if (prepare_sweep(s, &set, &file) < 0)
         goto done;
     cli_signals_forget_on_exit(cli_outfile_dir_fd(&file), file.tmp);
@@ -569,9 +605,16 @@ static int scan_run(void *state)
         .events = scan_mode(s) != CLI_MODE_QUIET,
         .rules = mg_patterns_rules_count(p) > 0 || mg_patterns_rules_skipped(p, 0),
     };
+    /* Records go out as they are found to a program reading JSON, and to
+     * -o's file (published at the first: a kill loses at most one). */
+    out.flush_each = s->output.json || s->output.file || s->line_buffered;
+    if (s->output.file) {
+        out.publish = publish_outfile;
+        out.publish_ctx = &file;
+    }
     while (mg_patterns_rules_skipped(p, out.rules_skipped))
         out.rules_skipped++;
-    status = scan(s, &set, p, &out, &file);
+    status = scan(s, &set, p, &out, &file, &run);
     /* The file takes the place of FILE only after a complete sweep. */
     if (status != EXIT_TROUBLE && s->output.file && cli_outfile_commit(&file) < 0)
         status = EXIT_TROUBLE;

@@ -59,4 +59,9 @@ void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * came from; `what` is only for failures that come without one. */
 void cli_report(int err, const mg_error *e, const char *what);
 
+/* The command line as given to main (set by cli_main): the start record
+ * of `scan --json` lists it. */
+extern int cli_argc;
+extern char **cli_argv;
+
 #endif

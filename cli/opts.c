@@ -257,8 +257,8 @@ enum {
 
 static const cli_opt output_opts[] = {
     {OPT_OUTPUT, 'o', "output", "FILE",
-     "results to FILE (mode 0600), put in place at the end;\n"
-     "a symbolic link there is refused",
+     "results to FILE (mode 0600), each as it is found;\n"
+     "'-': stdout; a symbolic link there is refused",
      NULL},
     {OPT_QUIET, 'q', "quiet", NULL, "print nothing, stop at the first match", NULL},
     {OPT_JSON, 0, "json", NULL, "JSON Lines on stdout (or -o FILE)", NULL},
@@ -309,7 +309,7 @@ static int output_parse(void *state, int id, const char *arg)
             cli_usage_error("--output: empty file name" CLI_TRY_HELP);
             return -1;
         }
-        o->file = arg;
+        o->file = strcmp(arg, "-") ? arg : NULL; /* "-": stdout */
         return 0;
     }
     return -1;

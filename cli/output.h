@@ -25,10 +25,27 @@ typedef struct output_ctx {
     uint64_t events_shown, events_hidden; /* text back-end rate limit */
     bool rules; /* YARA rules were loaded: the summary counts them */
     size_t rules_skipped; /* rules dropped as unsupported (--skip-unsupported) */
+    /* After each record (match, rule, error, -l process): flush it (JSON,
+     * -o FILE, --line-buffered), then publish (may be NULL: -o's file is
+     * made FILE at its first record; non-zero: failed, one line said). */
+    bool flush_each;
+    int (*publish)(void *ctx);
+    void *publish_ctx;
 } output_ctx;
+
+/* What the start record says about the run (JSON): version, host, a run
+ * id and the command line. */
+typedef struct output_run {
+    const char *host;
+    const char *run_id; /* 32 hex digits */
+    int argc; /* argv[0] is the program */
+    char *const *argv;
+} output_run;
 
 typedef struct output_backend {
     const char *name;
+    /* Before the sweep (may be NULL). */
+    void (*start)(output_ctx *o, const output_run *r);
     void (*match)(output_ctx *o, const mg_match *m);
     void (*event)(output_ctx *o, const mg_event *e);
     void (*count)(output_ctx *o, pid_t pid, const char *comm, uint64_t count); /* -c */

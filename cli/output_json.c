@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 static const char hex_digits[] = "0123456789abcdef";
 
@@ -94,16 +95,51 @@ static void key_double(FILE *f, const char *k, double v, int decimals)
     fprintf(f, ",\"%s\":%.*f", k, decimals, isfinite(v) ? v : 0.0);
 }
 
-/* {"type":"TYPE","pid":N,"comm":"..." - the common head of our objects. */
-static void begin(FILE *f, const char *type, pid_t pid, const char *comm)
-{
-    fprintf(f, "{\"type\":\"%s\",\"pid\":%d", type, (int)pid);
-    key_str(f, "comm", comm);
-}
-
 static void end(FILE *f)
 {
     fputs("}\n", f);
+}
+
+/* ,"time":"2026-12-07T10:51:49.782Z": when the record is written (RFC
+ * 3339, UTC, milliseconds); a match is written as it is found. */
+static void key_time(FILE *f)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    fprintf(f, ",\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\"", tm.tm_year + 1900,
+            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+/* {"type":"TYPE","time":"...","pid":N,"comm":"..." - the common head of
+ * our objects. */
+static void begin(FILE *f, const char *type, pid_t pid, const char *comm)
+{
+    fprintf(f, "{\"type\":\"%s\"", type);
+    key_time(f);
+    fprintf(f, ",\"pid\":%d", (int)pid);
+    key_str(f, "comm", comm);
+}
+
+/* {"type":"start","time":..,"version":..,"host":..,"run_id":..,"argv":[..]} */
+static void json_start(output_ctx *o, const output_run *r)
+{
+    FILE *f = o->out;
+    fputs("{\"type\":\"start\"", f);
+    key_time(f);
+    key_str(f, "version", MG_VERSION);
+    key_str(f, "host", r->host);
+    key_str(f, "run_id", r->run_id);
+    key(f, "argv");
+    fputc('[', f);
+    for (int i = 1; i < r->argc; i++) {
+        if (i > 1)
+            fputc(',', f);
+        json_cstr(f, r->argv[i]);
+    }
+    fputc(']', f);
+    end(f);
 }
 
 static void region_object(FILE *f, const mg_region *r)
@@ -283,6 +319,7 @@ static void json_summary(output_ctx *o, const mg_stats *s)
 {
     FILE *f = o->out;
     fputs("{\"type\":\"summary\"", f);
+    key_time(f);
     key_u64(f, "processes_scanned", s->processes_scanned);
     key_u64(f, "processes_failed", s->processes_failed);
     key_u64(f, "regions_scanned", s->regions_scanned);
@@ -316,6 +353,7 @@ static void json_summary(output_ctx *o, const mg_stats *s)
 
 const output_backend output_json = {
     .name = "json",
+    .start = json_start,
     .match = json_match,
     .event = json_event,
     .count = json_count,

@@ -56,6 +56,23 @@ static cli_proc *procs_get(cli_sink *s, const mg_process *p, bool *added)
     return e;
 }
 
+/* A record was written: out to its reader now if asked (a pipe, -o's
+ * file: what was found survives a kill), and -o's file named. False if
+ * the output failed. */
+static bool record_done(cli_sink *s)
+{
+    if (s->out->flush_each && fflush(s->out->out) == EOF) {
+        s->write_error = true;
+        s->write_errno = errno;
+        return false;
+    }
+    if (s->out->publish && !s->publish_failed && s->out->publish(s->out->publish_ctx) != 0) {
+        s->publish_failed = true;
+        return false;
+    }
+    return true;
+}
+
 /* -l: report a process at its first match, then tell the engine to move
  * on. Matches already in flight on other workers still arrive: the table
  * makes sure each process is printed once. */
@@ -70,6 +87,8 @@ static int list_match(cli_sink *s, const mg_match *m)
     if (added) {
         s->be->process(s->out, e->pid, e->comm);
         fflush(s->out->out); /* -l is often piped into xargs: stream it */
+        if (!record_done(s))
+            return MG_SINK_STOP;
     }
     return MG_SINK_NEXT_PROCESS;
 }
@@ -126,6 +145,8 @@ static int sink_match(void *ctx, const mg_match *m)
         break;
     case CLI_MODE_MATCHES:
         s->be->match(s->out, m);
+        if (!record_done(s))
+            return MG_SINK_STOP;
         break;
     }
     /* Disk full or a closed pipe (with SIGPIPE ignored): scanning on
@@ -157,6 +178,8 @@ static int sink_rule(void *ctx, const mg_rule_match *m)
         break;
     case CLI_MODE_MATCHES:
         s->be->rule(s->out, m);
+        if (!record_done(s))
+            return MG_SINK_STOP;
         break;
     }
     if (ferror(s->out->out)) {
@@ -170,8 +193,10 @@ static void sink_event(void *ctx, const mg_event *e)
 {
     cli_sink *s = ctx;
     cli_sink_progress_clear(s);
-    if (s->out->events)
+    if (s->out->events) {
         s->be->event(s->out, e);
+        record_done(s);
+    }
 }
 
 mg_sink cli_sink_get(cli_sink *s)

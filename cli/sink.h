@@ -34,6 +34,7 @@ typedef struct cli_sink {
     bool out_of_memory;
     bool write_error;
     int write_errno; /* errno when write_error was found (ENOSPC...) */
+    bool publish_failed; /* -o's file could not be made FILE (said) */
     bool progress; /* show a progress line on stderr */
     bool progress_shown; /* a progress line is on the screen now */
 } cli_sink;
