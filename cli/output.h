@@ -76,6 +76,17 @@ const char *output_event_kind_name(mg_event_kind kind);
  * "signal" (SIGINT, SIGTERM, SIGHUP), "stopped" (-q, or a write error);
  * "none" when complete. The JSON contract too. */
 const char *output_stop_reason_name(mg_stop_reason reason);
+/* Processes a sweep meant to scan: scanned, failed or not reached
+ * (zombies, kernel threads and memgrep itself are not among them). */
+uint64_t output_selected(const mg_stats *s);
+/* The report's "complete": the sweep ran to its end and every selected
+ * process was scanned whole (or exited: nothing of it is left to miss);
+ * no process cut by --process-timeout, none denied or failing, none
+ * left unreached. */
+bool output_complete(const mg_stats *s);
+/* Why not: the stop reason, else "cut" (--process-timeout) or "failed"
+ * (a process denied or failing). The JSON contract ("stop_reason"). */
+const char *output_incomplete_reason(const mg_stats *s);
 /* mg_strerror(err) starting lower case ("permission denied"), into buf. */
 const char *output_error_text(int err, char *buf, size_t size);
 /* "permission denied: open /proc/PID/mem": the error, then what failed. */

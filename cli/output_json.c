@@ -320,8 +320,16 @@ static void json_summary(output_ctx *o, const mg_stats *s)
     FILE *f = o->out;
     fputs("{\"type\":\"summary\"", f);
     key_time(f);
+    key_u64(f, "processes_selected", output_selected(s));
     key_u64(f, "processes_scanned", s->processes_scanned);
+    key_u64(f, "processes_whole", s->processes_whole);
+    key_u64(f, "processes_cut", s->processes_cut);
+    key_u64(f, "processes_unreached", s->processes_unreached);
+    key_u64(f, "processes_gone", s->events[MG_EVENT_GONE]);
+    key_u64(f, "processes_denied", s->events[MG_EVENT_PERMISSION]);
     key_u64(f, "processes_failed", s->processes_failed);
+    key_u64(f, "processes_zombie", s->processes_zombie);
+    key_u64(f, "processes_kthread", s->processes_kthread);
     key_u64(f, "regions_scanned", s->regions_scanned);
     key_u64(f, "regions_skipped", s->regions_skipped);
     key_u64(f, "bytes_scanned", s->bytes_scanned);
@@ -345,9 +353,9 @@ static void json_summary(output_ctx *o, const mg_stats *s)
     else
         fputs(",\"mem_reader\":null", f);
     key_u64(f, "threads", s->threads);
-    key_bool(f, "complete", s->complete);
-    if (!s->complete)
-        key_str(f, "stop_reason", output_stop_reason_name(s->stop_reason));
+    key_bool(f, "complete", output_complete(s));
+    if (!output_complete(s))
+        key_str(f, "stop_reason", output_incomplete_reason(s));
     end(f);
 }
 

@@ -7,6 +7,7 @@
  * Needs root (other processes' memory).
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "helpers.h"
 #include "json.h"
 #include "memgrep/memgrep.h"
@@ -386,4 +388,280 @@ Test(report, no_self_hits_and_no_hiding_place)
     proc_free(&other);
     helper_stop(&holder);
     helper_stop(&pretend);
+}
+
+/* ---- what was found survives; records stream; records say when -------- */
+
+static fixture fa, fb; /* fa: the plants; fb: 64 MiB touched, read slowly */
+
+static void start_fixtures(void)
+{
+    if (!fa.pid)
+        fixture_start(&fa, NULL);
+    if (!fb.pid)
+        fixture_start(&fb, (const char *[]){"--touch", "64", NULL});
+}
+
+static void stop_fixtures(void)
+{
+    fixture_stop(&fa);
+    fixture_stop(&fb);
+}
+
+/* -j 1, fa then fb at 4 MiB/s: fa's heap plant is found at once, then the
+ * sweep goes on for about 16 s. */
+static void slow_sweep_args(const char **argv, char *targets, size_t size, char *marker)
+{
+    snprintf(targets, size, "%d,%d", (int)fa.pid, (int)fb.pid);
+    const char *a[] = {"scan", "--json", "-j",    "1",  "--max-rate",
+                       "4M",   "-p",     targets, "-e", marker};
+    memcpy(argv, a, sizeof a);
+}
+
+static bool is_plant_match(const jval *v, const char *marker)
+{
+    if (strcmp(jstr(v, "type"), "match"))
+        return false;
+    cr_assert_eq((pid_t)jnum(v, "pid"), fa.pid);
+    cr_assert_str_eq(jstr(v, "pattern"), marker);
+    const plant *pl = fixture_plant_at(&fa, strtoull(jstr(v, "address"), NULL, 16));
+    cr_assert(pl, "a match at %s: no plant there", jstr(v, "address"));
+    return true;
+}
+
+/* RFC 3339 UTC with milliseconds: 2026-12-07T10:51:49.782Z. Returns the
+ * time in seconds since the epoch. */
+static double rfc3339_ms(const char *s)
+{
+    struct tm tm = {0};
+    int ms = -1, n = 0;
+    cr_assert_eq(strlen(s), 24u, "time '%s' is not YYYY-MM-DDTHH:MM:SS.mmmZ", s);
+    cr_assert_eq(sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                        &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &n),
+                 7, "time '%s'", s);
+    cr_assert_eq(n, 24);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (double)timegm(&tm) + ms / 1000.0;
+}
+
+static double real_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* SIGKILL after the first match: the file holds it (whole lines, each a
+ * plant), and the directory holds nothing but the file. */
+Test(report, sigkill_keeps_what_was_found, .fini = stop_fixtures)
+{
+    need_root();
+    start_fixtures();
+    char dir[] = "/tmp/mg-report-XXXXXX", out[64], targets[40];
+    cr_assert(mkdtemp(dir));
+    snprintf(out, sizeof out, "%s/hits.jsonl", dir);
+    char *marker = fixture_marker(&fa, "heap");
+    const char *argv[16] = {0};
+    slow_sweep_args(argv, targets, sizeof targets, marker);
+    argv[10] = "-o";
+    argv[11] = out;
+    proc p;
+    spawn(&p, argv);
+    double t0 = now_s();
+    struct stat st;
+    while (stat(out, &st) < 0 || st.st_size == 0) {
+        cr_assert(pump(&p, 20), "memgrep ended before its first match: %s", p.buf[1]);
+        cr_assert_lt(now_s() - t0, 30.0, "no match in the file after 30 s");
+    }
+    kill(p.pid, SIGKILL);
+    int ws;
+    cr_assert_eq(waitpid(p.pid, &ws, 0), p.pid);
+    cr_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL, "memgrep ended before the kill");
+    FILE *f = fopen(out, "r");
+    cr_assert(f);
+    char *text = NULL;
+    size_t cap = 0;
+    ssize_t n = getdelim(&text, &cap, '\0', f);
+    fclose(f);
+    cr_assert_gt(n, 0);
+    /* only whole lines: cut at the last newline (at most the record being
+     * written is lost) */
+    char *last = memrchr(text, '\n', (size_t)n);
+    cr_assert(last, "no whole record in %s", out);
+    lines l = json_lines_of(text, (size_t)(last - text + 1));
+    size_t found = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        cr_assert_str_neq(jstr(&l.v[i], "type"), "summary", "a summary though killed");
+        found += is_plant_match(&l.v[i], marker);
+    }
+    cr_assert_geq(found, 1u, "the first match is not in the file");
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    size_t entries = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            cr_assert_str_eq(e->d_name, "hits.jsonl", "left behind: %s", e->d_name);
+            entries++;
+        }
+    closedir(d);
+    cr_assert_eq(entries, 1u);
+    unlink(out);
+    rmdir(dir);
+    lines_free(&l);
+    free(text);
+    free(marker);
+    proc_free(&p);
+}
+
+/* JSON into a pipe: the first match reaches the reader while the sweep
+ * goes on, within 100 ms of the time it carries; every record has a time,
+ * the first is the start record. */
+Test(report, json_streams_into_a_pipe, .fini = stop_fixtures)
+{
+    need_root();
+    start_fixtures();
+    char targets[40];
+    char *marker = fixture_marker(&fa, "heap");
+    const char *argv[16] = {0};
+    slow_sweep_args(argv, targets, sizeof targets, marker);
+    argv[10] = "--timeout";
+    argv[11] = "8";
+    proc p;
+    double wall0 = real_now();
+    spawn(&p, argv);
+    double arrived = 0;
+    size_t seen = 0;
+    while (!arrived) {
+        cr_assert(pump(&p, 5), "memgrep ended before a match: %s", p.buf[1]);
+        cr_assert_lt(real_now() - wall0, 30.0, "no match on the pipe after 30 s");
+        for (const char *s = p.buf[0] ? p.buf[0] + seen : NULL; s && strchr(s, '\n');) {
+            const char *nl = strchr(s, '\n');
+            if (!strncmp(s, "{\"type\":\"match\"", 15))
+                arrived = real_now();
+            seen += (size_t)(nl - s + 1);
+            s = nl + 1;
+            if (arrived)
+                break;
+        }
+    }
+    int ws;
+    cr_assert_eq(waitpid(p.pid, &ws, WNOHANG), 0, "the sweep was over when the match arrived");
+    int st = finish(&p, 60);
+    cr_assert_eq(st, 3, "exit %d (expected the --timeout); stderr: %s", st, p.buf[1]);
+    lines l = json_lines_of(p.buf[0], p.len[0]);
+    cr_assert_geq(l.n, 3u);
+    cr_assert_str_eq(jstr(&l.v[0], "type"), "start");
+    cr_assert_str_eq(jstr(&l.v[0], "version"), MG_VERSION);
+    cr_assert_eq(strlen(jstr(&l.v[0], "run_id")), 32u);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    cr_assert_str_eq(jstr(&l.v[0], "host"), host);
+    const jval *av = json_get(&l.v[0], "argv");
+    cr_assert(av && av->t == J_ARR);
+    double prev = wall0 - 0.001;
+    const jval *first = NULL;
+    for (size_t i = 0; i < l.n; i++) {
+        double t = rfc3339_ms(jstr(&l.v[i], "time"));
+        cr_assert_geq(t, prev - 0.001, "record %zu goes back in time", i);
+        prev = t;
+        if (!first && is_plant_match(&l.v[i], marker))
+            first = &l.v[i];
+    }
+    cr_assert(first);
+    double matched = rfc3339_ms(jstr(first, "time"));
+    cr_assert_leq(arrived - matched, 0.1 + 0.001, "the first match reached the pipe %.3f s late",
+                  arrived - matched);
+    lines_free(&l);
+    free(marker);
+    proc_free(&p);
+}
+
+/* ---- honest completeness ------------------------------------------------ */
+
+typedef struct unreached_sink {
+    pid_t pids[8];
+    size_t n, other;
+} unreached_sink;
+
+static void note_event(void *ctx, const mg_event *e)
+{
+    unreached_sink *u = ctx;
+    if (e->kind == MG_EVENT_UNREACHED && u->n < 8)
+        u->pids[u->n++] = e->process->pid;
+    else if (e->kind != MG_EVENT_UNREACHED && e->kind != MG_EVENT_TIMEOUT)
+        u->other++;
+}
+
+/* One worker at 8 MiB/s over: a zombie, fa (a few MiB: whole), fb (64
+ * MiB: cut at its --process-timeout, 1 s), fc (64 MiB: cut when the sweep
+ * times out at 2.5 s), then fd and fe: the planner, a few units ahead of
+ * the worker, opens at most fd before the timeout, never fe. Each process
+ * lands in one count, the zombie is no failure, and each process not
+ * reached gets its event. */
+Test(report, zombie_cut_unreached_counted, .timeout = 120)
+{
+    need_root();
+    fixture fc = {0}, fd = {0}, fe = {0};
+    start_fixtures();
+    fixture_start(&fc, (const char *[]){"--touch", "64", NULL});
+    fixture_start(&fd, NULL);
+    fixture_start(&fe, NULL);
+    pid_t zombie = fork();
+    cr_assert_geq(zombie, 0);
+    if (zombie == 0)
+        _exit(0);
+    char path[64], state = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)zombie);
+    for (int i = 0; i < 500 && state != 'Z'; i++) {
+        FILE *f = fopen(path, "r");
+        cr_assert(f);
+        cr_assert_eq(fscanf(f, "%*d %*s %c", &state), 1);
+        fclose(f);
+        if (state != 'Z')
+            usleep(10000);
+    }
+    cr_assert_eq(state, 'Z', "the child did not become a zombie");
+    mg_patterns *p = NULL;
+    cr_assert_eq(mg_patterns_new(&p), 0);
+    cr_assert_geq(mg_patterns_add(p, MG_PATTERN_LITERAL, "mg-report-nothing", 17, 0, NULL, NULL),
+                  0);
+    cr_assert_eq(mg_patterns_compile(p, NULL), 0);
+    pid_t pids[] = {zombie, fa.pid, fb.pid, fc.pid, fd.pid, fe.pid};
+    mg_settings s;
+    mg_default_settings(&s);
+    s.pids = pids;
+    s.n_pids = 6;
+    s.threads = 1;
+    s.max_rate = 8u << 20;
+    s.process_timeout = 1.0;
+    s.timeout = 2.5;
+    unreached_sink u = {0};
+    mg_sink sink = {.ctx = &u, .event = note_event};
+    mg_stats st;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "%s", err.message);
+    cr_assert_eq(st.stop_reason, MG_STOP_TIMEOUT);
+    cr_assert_eq(st.processes_zombie, 1u);
+    cr_assert_eq(st.processes_failed, 0u, "the zombie counted as a failure");
+    cr_assert_eq(st.events[MG_EVENT_GONE], 0u);
+    cr_assert_eq(st.processes_scanned, st.processes_whole + st.processes_cut,
+                 "scanned %llu = whole %llu + cut %llu", (unsigned long long)st.processes_scanned,
+                 (unsigned long long)st.processes_whole, (unsigned long long)st.processes_cut);
+    cr_assert_eq(st.processes_scanned + st.processes_unreached, 5u);
+    cr_assert_eq(st.processes_whole, 1u, "fa whole");
+    cr_assert_geq(st.processes_cut, 2u, "fb and fc cut");
+    cr_assert_eq(st.events[MG_EVENT_TIMEOUT], 1u, "fb's --process-timeout");
+    cr_assert_geq(st.processes_unreached, 1u, "fe reached");
+    cr_assert_eq(u.n, st.processes_unreached, "one event per process not reached");
+    cr_assert_eq(u.pids[u.n - 1], fe.pid, "the last event is not fe's");
+    if (u.n == 2)
+        cr_assert_eq(u.pids[0], fd.pid);
+    cr_assert_eq(u.other, 0u, "unexpected events");
+    mg_patterns_free(&p);
+    waitpid(zombie, NULL, 0);
+    fixture_stop(&fc);
+    fixture_stop(&fd);
+    fixture_stop(&fe);
+    stop_fixtures();
 }

@@ -47,7 +47,7 @@ MG_API const char *mg_event_kind_name(mg_event_kind kind)
     static const char *const names[] = {
         [MG_EVENT_GONE] = "gone",       [MG_EVENT_PERMISSION] = "permission",
         [MG_EVENT_CHANGED] = "changed", [MG_EVENT_OTHER] = "other",
-        [MG_EVENT_TIMEOUT] = "timeout",
+        [MG_EVENT_TIMEOUT] = "timeout", [MG_EVENT_UNREACHED] = "unreached",
     };
     return (unsigned)kind < MG_EVENT_KINDS ? names[kind] : "unknown";
 }

@@ -106,6 +106,10 @@ void mg_target_unref(mg_target *p)
     if (p->c->pats->yara)
         mg_yara_target_done(p->c, p); /* its last unit is done; its fds still open */
     mg_stat_add(p->c, ST_PROCS_DONE, 1);
+    if (p->planned && atomic_load(&p->cut))
+        mg_stat_add(p->c, ST_PROCS_CUT, 1);
+    else if (p->planned && (!atomic_load(&p->skip) || atomic_load(&p->sink_done)))
+        mg_stat_add(p->c, ST_PROCS_WHOLE, 1);
     if (p->pagemap_fd >= 0)
         close(p->pagemap_fd);
     if (p->mem_fd >= 0)
@@ -200,6 +204,8 @@ static mg_target *open_target(mg_sweep *c, pid_t pid)
     p->pidfd = fd >= 0 ? fd : -1; /* -1: the start-time check alone */
     int rc = fd == -ESRCH ? -ESRCH : mg_read_proc_stat(pid, &st0);
     if ((rc == 0 && st0.kthread) || !target_selected(c, p, pid)) {
+        if (rc == 0 && st0.kthread)
+            mg_stat_add(c, ST_PROCS_KTHREAD, 1);
         mg_target_unref(p);
         return NULL;
     }
@@ -209,10 +215,11 @@ static mg_target *open_target(mg_sweep *c, pid_t pid)
         p->info.exe = p->exe;
     const char *what = "read /proc/PID/stat";
     if (rc == 0 && (st0.state == 'Z' || st0.state == 'X')) {
-        /* exited, not yet reaped: its memory is gone, and it may well have
-         * been alive when the sweep listed it */
-        what = "exited before it could be scanned";
-        rc = -ESRCH;
+        /* exited, not yet reaped: no memory to scan, and no failure (a
+         * long-lived zombie is no reason for a daily "1 failed") */
+        mg_stat_add(c, ST_PROCS_ZOMBIE, 1);
+        mg_target_unref(p);
+        return NULL;
     }
     if (rc == 0) {
         what = "read /proc/PID/maps";
@@ -516,6 +523,32 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
     mg_target_unref(p);
 }
 
+/* The sweep stopped before pid was opened: one MG_EVENT_UNREACHED for it,
+ * if it is a process the sweep would have scanned (not a kernel thread,
+ * a zombie, gone, or left out by cgroup/container). */
+static void report_unreached(mg_sweep *c, pid_t pid)
+{
+    mg_proc_stat st;
+    mg_target t = {.c = c, .pagemap_fd = -1, .mem_fd = -1, .pidfd = -1};
+    t.info.pid = pid;
+    t.info.comm = t.comm;
+    t.info.exe = "";
+    bool selected = mg_read_proc_stat(pid, &st) == 0 && !st.kthread && st.state != 'Z' &&
+                    st.state != 'X' && target_selected(c, &t, pid);
+    if (selected) {
+        mg_read_comm(pid, t.comm, sizeof(t.comm));
+        t.exe = mg_read_exe(pid);
+        t.info.exe = t.exe ? t.exe : "";
+        mg_stat_add(c, ST_PROCS_UNREACHED, 1);
+        int stop = atomic_load(&c->stop_reason);
+        mg_emit_event(c, &t, NULL, MG_EVENT_UNREACHED,
+                      stop == MG_STOP_TIMEOUT ? -ETIMEDOUT : -ECANCELED, 0,
+                      "the sweep stopped before it was reached");
+    }
+    free(t.exe);
+    free(t.cgroup);
+}
+
 /* The targets: every process, or the pids given with a thread id standing
  * for its process, once. *out is malloc'd. */
 static int list_targets(const mg_settings *s, pid_t **out, size_t *n)
@@ -555,11 +588,15 @@ int mg_plan_targets(mg_sweep *c, mg_error *err)
     if (c->sink && c->sink->progress) /* resident bytes: for the progress estimate only */
         for (size_t i = 0; i < n; i++)
             c->bytes_total += pids[i] != self ? mg_read_rss(pids[i]) : 0;
-    for (size_t i = 0; rc == 0 && i < n && !mg_pool_should_stop(c, NULL); i++)
+    size_t i = 0;
+    for (; rc == 0 && i < n && !mg_pool_should_stop(c, NULL); i++)
         if (pids[i] != self)
             plan_process(c, pids[i], &use_ioctl);
         else
             mg_stat_add(c, ST_PROCS_DONE, 1);
+    for (; rc == 0 && i < n; i++)
+        if (pids[i] != self)
+            report_unreached(c, pids[i]);
     free(pids);
     if (rc < 0)
         mg_fail(err, rc, "cannot list processes: %s", mg_strerror(rc));

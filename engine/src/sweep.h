@@ -69,6 +69,9 @@ typedef struct mg_target {
     atomic_bool skip; /* gone, denied, or the sink asked for the next process */
     atomic_bool sink_done; /* the sink asked for the next process */
     atomic_bool gone_reported, mem_reported;
+    /* units of it were dropped because the sweep stopped or its
+     * process_timeout ran out (mg_pool_should_stop) */
+    atomic_bool cut;
     _Atomic uint32_t *counts; /* per pattern, with max_count */
     bool planned; /* opened and walked: YARA rules are evaluated for it */
     struct mg_yara_proc *yproc; /* matches of YARA rule strings (under sink_lock) */
@@ -124,6 +127,11 @@ enum mg_stat_id {
     ST_MATCHES,
     ST_RULE_MATCHES,
     ST_PROCS_DONE,
+    ST_PROCS_WHOLE,
+    ST_PROCS_CUT,
+    ST_PROCS_UNREACHED,
+    ST_PROCS_ZOMBIE,
+    ST_PROCS_KTHREAD,
     ST_EVENTS,
     ST_N = ST_EVENTS + MG_EVENT_KINDS
 };

@@ -291,6 +291,10 @@ typedef enum mg_event_kind {
     /* mg_settings.process_timeout ran out: the rest of the process is not
      * scanned (err -ETIMEDOUT) */
     MG_EVENT_TIMEOUT,
+    /* the sweep stopped (timeout, cancel) before this process was opened:
+     * nothing of it was scanned (err -ETIMEDOUT or -ECANCELED). Not a
+     * failure: not in processes_failed. */
+    MG_EVENT_UNREACHED,
     MG_EVENT_KINDS
 } mg_event_kind;
 
@@ -487,6 +491,17 @@ typedef struct mg_stats {
      * false when the sweep stopped early, and stop_reason says why. */
     bool complete;
     mg_stop_reason stop_reason;
+
+    /* Where each process went. Processes selected (listed, not memgrep,
+     * not left out by cgroup/container, neither zombie nor kernel thread)
+     * = processes_whole + processes_cut + those failing (at open:
+     * processes_failed; later: not whole, not cut) + processes_unreached. */
+    uint64_t processes_whole; /* every unit of it was scanned */
+    /* units dropped: process_timeout ran out, or the sweep stopped */
+    uint64_t processes_cut;
+    uint64_t processes_unreached; /* MG_EVENT_UNREACHED: never opened */
+    uint64_t processes_zombie; /* exited, not reaped: no memory; skipped */
+    uint64_t processes_kthread; /* kernel threads: no user memory; skipped */
 } mg_stats;
 
 /* Scan the targets with a compiled pattern set. Returns 0 when the sweep
