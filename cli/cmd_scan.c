@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -215,9 +216,64 @@ static const cli_group matches_group = {
 /* Runner                                                              */
 /* ------------------------------------------------------------------ */
 
+/* All of stdin, in pattern memory (mg_pattern_memory_alloc; *size is what
+ * to free). NULL after one line on stderr. */
+static char *read_stdin(size_t *len, size_t *size)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = mg_pattern_memory_alloc(cap);
+    while (buf) {
+        if (cap - n < 4096) {
+            char *nb = mg_pattern_memory_alloc(cap * 2);
+            if (nb)
+                memcpy(nb, buf, n);
+            mg_pattern_memory_free(buf, cap);
+            buf = nb;
+            cap *= 2;
+            continue;
+        }
+        ssize_t r = read(STDIN_FILENO, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            fprintf(stderr, "memgrep: cannot read patterns from stdin: %s\n", strerror(errno));
+            mg_pattern_memory_free(buf, cap);
+            return NULL;
+        }
+        if (r == 0) {
+            *len = n;
+            *size = cap;
+            return buf;
+        }
+        n += (size_t)r;
+    }
+    fprintf(stderr, "memgrep: out of memory\n");
+    return NULL;
+}
+
+/* -f - or -r -: the list or rules from stdin, named "-" in messages. */
+static int add_from_stdin(mg_patterns *p, const scan_pattern *sp, unsigned flags, mg_error *err,
+                          bool skip_unsupported)
+{
+    size_t len = 0, size = 0;
+    char *text = read_stdin(&len, &size);
+    if (!text) {
+        snprintf(err->message, sizeof(err->message), "cannot read stdin");
+        return -EIO;
+    }
+    int r = sp->type == PAT_RULES
+                ? mg_patterns_add_rules_text(p, text, len, "-",
+                                             skip_unsupported ? MG_RULES_SKIP_UNSUPPORTED : 0, err)
+                : mg_patterns_add_list(p, text, len, "-", flags, err);
+    mg_pattern_memory_free(text, size);
+    return r;
+}
+
 static int add_to_set(mg_patterns *p, const scan_pattern *sp, unsigned flags, mg_error *err,
                       bool skip_unsupported)
 {
+    if (sp->type >= PAT_FILE && !strcmp(sp->text, "-"))
+        return add_from_stdin(p, sp, flags, err, skip_unsupported);
     if (sp->type == PAT_RULES)
         return cli_add_rules(p, sp->text, skip_unsupported ? MG_RULES_SKIP_UNSUPPORTED : 0, err);
     static const mg_pattern_kind kinds[] = {
@@ -342,9 +398,10 @@ static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out
         return EXIT_TIMEOUT;
     if (s->matches)
         return EXIT_MATCH;
-    if (filtered && !stats->processes_scanned && !stats->processes_failed) {
+    if (filtered && !output_selected(stats)) {
+        /* a mistyped id is no clean host: like grep's missing input */
         fprintf(stderr, "memgrep: no process selected (--container, --cgroup)\n");
-        return EXIT_NO_MATCH;
+        return EXIT_TROUBLE;
     }
     if (!stats->processes_scanned && stats->complete) {
         fprintf(stderr,
@@ -521,6 +578,39 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     return status;
 }
 
+/* -o FILE that is one of the inputs (-f FILE, -r FILE, a rule file in -r
+ * DIR): same device and inode. One line and -1 if so. */
+static int check_output_not_input(const scan_state *s)
+{
+    struct stat out, in;
+    if (!s->output.file || stat(s->output.file, &out) < 0)
+        return 0; /* absent: no input can be it */
+    for (size_t i = 0; i < s->n_patterns; i++) {
+        const scan_pattern *sp = &s->patterns[i];
+        if (sp->type < PAT_FILE || !strcmp(sp->text, "-") || stat(sp->text, &in) < 0)
+            continue;
+        bool same = in.st_dev == out.st_dev && in.st_ino == out.st_ino;
+        if (!same && S_ISDIR(in.st_mode) && sp->type == PAT_RULES) {
+            /* a rule file of the directory: FILE's directory is DIR */
+            char *dir = strdup(s->output.file), *slash = dir ? strrchr(dir, '/') : NULL;
+            const char *ext = strrchr(s->output.file, '.');
+            struct stat d;
+            if (slash)
+                *slash = '\0';
+            same = dir && stat(slash ? (dir[0] ? dir : "/") : ".", &d) == 0 &&
+                   d.st_dev == in.st_dev && d.st_ino == in.st_ino && ext &&
+                   (!strcmp(ext, ".yar") || !strcmp(ext, ".yara"));
+            free(dir);
+        }
+        if (same) {
+            cli_usage_error("-o %s is also an input (%s %s): refusing to overwrite it",
+                            s->output.file, sp->type == PAT_RULES ? "-r" : "-f", sp->text);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* -o's file, then the sandbox: the last steps before the sweep, so that
  * nothing is created for bad patterns and the sandbox has nothing left to
  * allow but the sweep (sandbox.h). Returns 0, or -1 after one line. */
@@ -574,6 +664,7 @@ static int scan_run(void *state)
      * start: they inherit it */
     if (cli_targets_check(&s->targets) < 0 ||
         (s->output.file && cli_outfile_check(s->output.file) < 0) ||
+        check_output_not_input(s) < 0 ||
         cli_engine_apply_priority(&s->engine) < 0)
         return EXIT_TROUBLE;
     mg_patterns *p = build_patterns(s);

@@ -665,3 +665,22 @@ Test(report, zombie_cut_unreached_counted, .timeout = 120)
     fixture_stop(&fe);
     stop_fixtures();
 }
+
+/* --cgroup selecting nothing: exit 2, as grep for a missing input, and
+ * the last line of stderr says so (a mistyped id is no clean host). */
+Test(report, empty_selection_exits_2)
+{
+    need_root();
+    proc p;
+    int st = run(
+        &p, (const char *[]){"scan", "--cgroup", "/mg-report-no-such-cgroup", "needle", NULL}, 60);
+    cr_assert_eq(st, 2, "exit %d; stderr: %s", st, p.buf[1]);
+    const char *last = p.buf[1] + p.len[1];
+    while (last > p.buf[1] && last[-1] == '\n')
+        last--;
+    while (last > p.buf[1] && last[-1] != '\n')
+        last--;
+    cr_assert_str_eq(last, "memgrep: no process selected (--container, --cgroup)\n");
+    cr_assert_eq(p.len[0], 0u, "something on stdout: %s", p.buf[0]);
+    proc_free(&p);
+}
