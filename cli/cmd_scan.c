@@ -664,8 +664,7 @@ static int scan_run(void *state)
      * start: they inherit it */
     if (cli_targets_check(&s->targets) < 0 ||
         (s->output.file && cli_outfile_check(s->output.file) < 0) ||
-        check_output_not_input(s) < 0 ||
-        cli_engine_apply_priority(&s->engine) < 0)
+        check_output_not_input(s) < 0 || cli_engine_apply_priority(&s->engine) < 0)
         return EXIT_TROUBLE;
     mg_patterns *p = build_patterns(s);
     if (!p)
