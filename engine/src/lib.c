@@ -10,7 +10,7 @@
 
 #include "memgrep/memgrep.h"
 #include "util.h"
-#include "vault.h"
+#include "match/vault.h"
 
 MG_API const char *mg_strerror(int err)
 {

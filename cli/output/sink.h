@@ -1,0 +1,50 @@
+/* sink.h - the mg_sink of memgrep: what to report for -c, -l, -q or plain
+ * matches; how it looks is up to the output back-end. */
+#ifndef MEMGREP_CLI_SINK_H
+#define MEMGREP_CLI_SINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "output/output.h"
+
+/* What the sink does with a match. */
+typedef enum cli_mode {
+    CLI_MODE_MATCHES = 0,
+    CLI_MODE_COUNT, /* -c */
+    CLI_MODE_LIST, /* -l */
+    CLI_MODE_QUIET, /* -q */
+} cli_mode;
+
+/* One matching process (for -c and -l: matches of a process can arrive
+ * from several workers, interleaved with other processes). */
+typedef struct cli_proc {
+    pid_t pid; /* 0: empty slot */
+    uint64_t count;
+    char *comm;
+} cli_proc;
+
+typedef struct cli_sink {
+    cli_mode mode;
+    const output_backend *be;
+    output_ctx *out;
+    cli_proc *procs; /* open addressing, power-of-two capacity */
+    size_t procs_cap, procs_n;
+    uint64_t matches; /* seen by the sink, whatever the mode */
+    bool out_of_memory;
+    bool write_error;
+    int write_errno; /* errno when write_error was found (ENOSPC...) */
+    bool publish_failed; /* -o's file could not be made FILE (said) */
+    bool progress; /* show a progress line on stderr */
+    bool progress_shown; /* a progress line is on the screen now */
+} cli_sink;
+
+void cli_sink_init(cli_sink *s, cli_mode mode, const output_backend *be, output_ctx *out);
+mg_sink cli_sink_get(cli_sink *s);
+/* After the scan: -c prints its counts (sorted by pid). */
+void cli_sink_finish(cli_sink *s);
+void cli_sink_free(cli_sink *s);
+/* Erase the progress line, if one is shown. */
+void cli_sink_progress_clear(cli_sink *s);
+
+#endif

@@ -1,0 +1,171 @@
+/* patterns.h - the compiled pattern set and the matcher (internal).
+ *
+ * Each user pattern becomes one or two Hyperscan expressions (the second is
+ * its UTF-16LE form with MG_PATTERN_WIDE); Hyperscan's expression id is the
+ * index into mg_patterns.exprs. */
+#ifndef MG_PATTERNS_H
+#define MG_PATTERNS_H
+
+#include <hs/hs.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "memgrep/memgrep.h"
+
+typedef struct mg_pat {
+    mg_pattern_kind kind;
+    unsigned flags;
+    char *text;
+    size_t len;
+    char *source;
+    unsigned min_width, max_width;
+    uint32_t owner; /* 0: a plain pattern; else 1 + the YARA string it is (yara.h) */
+} mg_pat;
+
+typedef struct mg_expr {
+    char *re; /* Hyperscan expression */
+    unsigned hs_flags;
+    unsigned pattern_id;
+    bool wide;
+    bool som; /* variable width: Hyperscan reports the start (SOM_LEFTMOST) */
+    unsigned width; /* fixed width (som == false) */
+    unsigned max_width; /* UINT32_MAX if unbounded */
+    uint8_t check; /* MG_CHECK_*: verified on the bytes around each candidate */
+    bool regex; /* a regex (not built from escaped bytes) */
+    bool checked; /* Hyperscan has parsed it (else the factor parser vouched for it) */
+    uint32_t lazy; /* 0: in the main database; else 1 + its index in mg_patterns.lazy */
+} mg_expr;
+
+/* A literal factor in the main database (Hyperscan id n_exprs + its index):
+ * a hit of it is confirmed by running each of its expressions (lazily
+ * compiled alone) over a window around the hit (matcher.c). */
+typedef struct mg_factor_ent {
+    char *re; /* the literal as \xHH escapes */
+    unsigned hs_flags; /* 0 or HS_FLAG_CASELESS */
+    unsigned len; /* bytes */
+    uint32_t first, count; /* its expressions: factor_exprs[first .. first + count) */
+} mg_factor_ent;
+
+/* A lazily found expression: its own database, compiled on first use. */
+typedef struct mg_lazy_ent {
+    uint32_t expr;
+    _Atomic(hs_database_t *) db;
+    atomic_int failed;
+} mg_lazy_ent;
+
+/* Checks on the bytes around a candidate match (YARA's fullword: no
+ * alphanumeric byte, or wide character, right before or after). */
+enum {
+    MG_CHECK_NONE = 0,
+    MG_CHECK_FULLWORD = 1,
+    MG_CHECK_FULLWORD_WIDE = 2,
+};
+
+struct mg_patterns {
+    mg_pat *pats;
+    size_t n, cap;
+    mg_expr *exprs;
+    size_t n_exprs, cap_exprs;
+    /* In vault memory (db_in_vault: not hs_free_database'd), as is every
+     * pattern's text: vault.h. */
+    hs_database_t *db;
+    bool db_in_vault;
+    struct mg_vault *vault;
+    /* the plan (patterns_lazy.c, mg_patterns_plan): lazy expressions and factors */
+    int lazy_mode; /* MG_LAZY_* */
+    bool planned;
+    mg_lazy_ent *lazy;
+    size_t n_lazy;
+    mg_factor_ent *factors;
+    size_t n_factors;
+    uint32_t *factor_exprs;
+    pthread_mutex_t lazy_lock; /* compiling a lazy expression */
+    /* YARA rules whose strings are patterns here, or NULL; and how to free
+     * them, set by the YARA parser with them (the set knows nothing of YARA) */
+    struct mg_yara *yara;
+    void (*yara_free)(struct mg_yara *y);
+};
+
+/* Put the database (p->db, from hs_compile) into the vault: serialised,
+ * deserialised there, every transient copy wiped. 0 or a negative code
+ * (err filled; p->db NULL then). */
+int mg_patterns_db_to_vault(mg_patterns *p, mg_error *err);
+/* p->db deserialised from bytes into the vault; 0 or a negative code. */
+int mg_patterns_db_from_bytes(mg_patterns *p, const char *bytes, size_t len);
+
+/* Decide which expressions are found lazily and build their factors
+ * (idempotent; the compile and the database cache call it). Returns 0 or
+ * -ENOMEM. */
+int mg_patterns_plan(mg_patterns *p);
+/* Forget the plan (the set changed). */
+void mg_patterns_plan_free(mg_patterns *p);
+/* The main database's expressions, flags and ids (arrays malloc'd; free
+ * them); returns their number or -ENOMEM. After mg_patterns_plan. */
+int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **flags,
+                           unsigned **ids);
+/* The database of lazy expression li (compiled on first call, thread safe);
+ * NULL if it cannot be compiled. */
+hs_database_t *mg_patterns_lazy_db(const mg_patterns *p, size_t li);
+
+/* A hit inside one piece, before folding (one record per (pattern, start)).
+ * Addresses are absolute. */
+typedef struct mg_hit {
+    uint64_t start, end;
+    uint32_t pattern_id;
+    bool wide;
+} mg_hit;
+
+/* Contiguous bytes of a target read into memory: buf holds [addr, addr+len).
+ * Only matches that start in [own_start, own_end) belong to this piece;
+ * the bytes around them are overlap shared with the neighbouring chunks. */
+typedef struct mg_piece {
+    const uint8_t *buf;
+    uint64_t addr;
+    size_t len;
+    uint64_t own_start, own_end;
+} mg_piece;
+
+/* Called once per (pattern, start) in address order (folded); returns
+ * MG_SINK_*. */
+typedef int (*mg_report_fn)(void *ctx, const mg_hit *hit, const mg_piece *piece);
+
+/* Per-worker matcher state: scratch and the hit buffer. */
+typedef struct mg_matcher {
+    const mg_patterns *pats;
+    hs_scratch_t *scratch;
+    /* lazy expressions: a scratch for their databases, whether it fits
+     * each one, and per expression the window last scanned in this scan
+     * (valid when lz_gen equals gen) */
+    hs_scratch_t *lscratch;
+    uint8_t *lz_ready;
+    uint32_t *lz_gen;
+    uint64_t *lz_ws, *lz_we;
+    uint32_t gen;
+    int error; /* MG_EHYPERSCAN or -ENOMEM from a lazy expression */
+    /* the lazy expression being confirmed: its window's start in the piece
+     * and the ends accepted from it [cur_lo, cur_hi] */
+    const mg_expr *cur_e;
+    uint64_t cur_base, cur_lo, cur_hi, cur_latest;
+    mg_hit *hits;
+    size_t n, cap;
+    uint64_t overlap; /* max width used for overlap and final-hit cut-off */
+    /* current scan */
+    const mg_piece *piece;
+    mg_report_fn report;
+    void *report_ctx;
+    int verdict; /* strongest MG_SINK_* seen during this scan */
+} mg_matcher;
+
+/* Returns 0, or a negative code with m left zeroed (nothing to free; fini
+ * is harmless). fini frees and zeroes m. */
+int mg_matcher_init(mg_matcher *m, const mg_patterns *p, unsigned unbounded_width);
+void mg_matcher_fini(mg_matcher *m);
+
+/* Scan one piece; reports the matches it owns (start in [own_start,
+ * own_end)) once each. Returns MG_SINK_* (the strongest verdict of report)
+ * or a negative code (MG_EHYPERSCAN, -ENOMEM): then the piece's remaining
+ * matches are not reported. */
+int mg_matcher_scan(mg_matcher *m, const mg_piece *piece, mg_report_fn report, void *ctx);
+
+#endif

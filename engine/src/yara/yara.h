@@ -1,0 +1,184 @@
+/* yara.h - YARA rules: the parsed rule set, its strings as patterns of the
+ * set's one Hyperscan database, and the evaluator (internal).
+ *
+ *   yara_parse.c  rules, meta, includes, the public API; with
+ *                 yara_lex.c (lexer), yara_cond.c (conditions) and
+ *                 yara_strings.c (strings), sharing yara_internal.h.
+ *                 Each string becomes one pattern of the mg_patterns set,
+ *                 owned by the rule set (owner = global string index + 1),
+ *                 with its expressions (nocase, wide, xor keys, base64
+ *                 forms...) and fullword checks
+ *   yara_eval.c   per-process match lists, integer reads at virtual
+ *                 addresses, YARA's condition semantics (undefined values),
+ *                 the results handed to mg_sink.rule
+ *
+ * Undefined, as yara 4.2.3 evaluates it against a live process (measured):
+ * arithmetic, comparisons and `not` of an undefined operand are undefined;
+ * `and`, `or` and quantifiers (N of, for ... of) take an undefined operand
+ * as false and are themselves defined; a rule whose condition is undefined
+ * does not match. */
+#ifndef MG_YARA_H
+#define MG_YARA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memgrep/memgrep.h"
+
+/* YARA 4.2's YR_MAX_STRING_MATCHES: matches kept per string per scan. */
+#define MG_YARA_MAX_STRING_MATCHES 1000000u
+/* include depth (a cycle is an error before that) */
+#define MG_YARA_MAX_INCLUDE_DEPTH 16
+
+typedef enum yx_op {
+    YX_INT,
+    YX_BOOL,
+    YX_UNDEF, /* filesize, entrypoint-like: always undefined in a process */
+    YX_FOUND, /* $a (i: string, -1: the for-of string) */
+    YX_COUNT, /* #a */
+    YX_OFFSET, /* @a[a] */
+    YX_LENGTH, /* !a[a] */
+    YX_AT, /* $a at a */
+    YX_IN, /* $a in (a..b) */
+    YX_RULE, /* i: rule index */
+    YX_READ, /* uintN/intN(a): i = bytes | 0x100 signed | 0x200 big-endian */
+    YX_VAR, /* i: loop variable slot */
+    YX_NOT,
+    YX_DEFINED,
+    YX_AND,
+    YX_OR,
+    YX_EQ,
+    YX_NE,
+    YX_LT,
+    YX_LE,
+    YX_GT,
+    YX_GE,
+    YX_ADD,
+    YX_SUB,
+    YX_MUL,
+    YX_DIV,
+    YX_MOD,
+    YX_BAND,
+    YX_BOR,
+    YX_BXOR,
+    YX_SHL,
+    YX_SHR,
+    YX_NEG,
+    YX_BNOT,
+    YX_OF, /* quantifier a (see yx_quant) of set; b: body (for..of) or NULL;
+              c: range (a..b as YX_IN-like pair) for `N of (...) in (x..y)` unused */
+    YX_FOR_IN, /* for quantifier a, variable i, in range [c->a, c->b] : body b */
+} yx_op;
+
+typedef enum yx_quant {
+    YQ_EXPR = 0, /* N (a) */
+    YQ_ALL,
+    YQ_ANY,
+    YQ_NONE,
+    YQ_PERCENT, /* a % */
+} yx_quant;
+
+typedef struct yx {
+    yx_op op;
+    int64_t i;
+    yx_quant quant;
+    struct yx *a, *b, *c;
+    uint32_t *set; /* YX_OF: global string indexes */
+    size_t n_set;
+} yx;
+
+typedef struct yara_meta {
+    char *key;
+    int type; /* 0 string, 1 integer, 2 boolean */
+    char *s;
+    int64_t i;
+} yara_meta;
+
+/* One string of a rule. */
+typedef struct yara_string {
+    char *id; /* "$a", "$" for anonymous */
+    unsigned pattern_id;
+    bool private_;
+} yara_string;
+
+typedef struct yara_rule {
+    char *name, *ns;
+    bool global, private_;
+    char **tags;
+    size_t n_tags;
+    yara_meta *meta;
+    size_t n_meta;
+    uint32_t first_string; /* global index of its first string */
+    size_t n_strings;
+    yx *cond;
+} yara_rule;
+
+/* The rule set held by an mg_patterns (p->yara). */
+typedef struct mg_yara {
+    yara_rule *rules;
+    size_t n_rules, cap_rules;
+    yara_string *strings; /* global string index */
+    size_t n_strings, cap_strings;
+    char **skipped; /* one warning line per rule dropped as unsupported */
+    size_t n_skipped;
+    size_t n_loop_vars; /* deepest nesting of for-in variables */
+    /* Rule names by hash (yara_parse.c yara_find_rule): rule index + 1, 0 empty;
+     * index_cap a power of two; the first index_n rules are in it. */
+    uint32_t *name_index;
+    size_t index_cap, index_n;
+} mg_yara;
+
+void mg_yara_free(mg_yara *y);
+
+/* yara_parse.c: parse rule text (name for messages, dir for includes) and
+ * add its rules to p (creating p->yara). All or nothing. Returns rules
+ * added or a negative code with err filled. */
+int mg_yara_add_text(mg_patterns *p, const char *text, size_t len, const char *name, unsigned flags,
+                     mg_error *err);
+
+/* ---- yara_eval.c ---- */
+
+/* One string match kept for evaluation and output. */
+typedef struct yara_hit {
+    uint64_t addr;
+    uint32_t len;
+    uint32_t before, after;
+    const mg_region *region;
+    size_t data; /* offset of before + len + after bytes in the arena */
+} yara_hit;
+
+typedef struct yara_list {
+    yara_hit *v;
+    size_t n, cap;
+    bool capped, sorted;
+} yara_list;
+
+/* A process's matches of rule strings. */
+typedef struct mg_yara_proc {
+    yara_list *lists; /* per global string */
+    uint8_t *arena;
+    size_t an, acap;
+    bool oom;
+} mg_yara_proc;
+
+/* Keep a match of a rule string (called under the sink lock). */
+void mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint64_t addr,
+                     size_t len, const mg_region *region, const uint8_t *data, size_t before,
+                     size_t after);
+void mg_yara_proc_free(mg_yara_proc **pp);
+/* mg_yara_proc_free and the match lists of its n_strings strings. */
+void mg_yara_proc_free_all(mg_yara_proc **pp, size_t n_strings);
+
+/* Integer reads at virtual addresses: 0 and n bytes in out, or -1
+ * (undefined: nothing readable there). */
+typedef int (*mg_yara_read_fn)(void *ctx, uint64_t addr, void *out, size_t n);
+
+/* Evaluate every rule over the process's matches, hand each matching
+ * (not private) rule to sink->rule under lock (may be NULL: no lock).
+ * Returns the strongest MG_SINK_* verdict; *n_matched += rules reported. */
+int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc *yp,
+                     mg_yara_read_fn read, void *read_ctx, const mg_sink *sink, void *lock,
+                     uint64_t *n_matched);
+
+#endif
