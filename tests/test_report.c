@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -683,4 +684,54 @@ Test(report, empty_selection_exits_2)
     cr_assert_str_eq(last, "memgrep: no process selected (--container, --cgroup)\n");
     cr_assert_eq(p.len[0], 0u, "something on stdout: %s", p.buf[0]);
     proc_free(&p);
+}
+
+/* Another memgrep given a pattern file (a literal and a regex whose
+ * factor is a literal of its own) holds neither where a third looks:
+ * the file's text, the parser's factors on the stack and the compiled
+ * database all are in its marked memory or wiped. */
+Test(report, no_self_hits_from_a_pattern_file)
+{
+    need_root();
+    helper holder = {0};
+    helper_start(&holder, hold_binary, NULL);
+    char token[17], lit[64], factor[64], list[160], dir[] = "/tmp/mg-report-f-XXXXXX", path[64];
+    unsigned long long r = 0;
+    cr_assert_eq(getrandom(&r, sizeof r, 0), (ssize_t)sizeof r);
+    snprintf(token, sizeof token, "%016llx", r);
+    snprintf(lit, sizeof lit, "mg-report-%s-lit", token);
+    snprintf(factor, sizeof factor, "mg-report-%s-regex", token);
+    /* re:mg-report-TOKEN-rege[x]: its factor is the literal above */
+    snprintf(list, sizeof list, "%s\nre:mg-report-%s-rege[x]\n", lit, token);
+    cr_assert(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/iocs.txt", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fputs(list, f);
+    fclose(f);
+    char hold_pid[16], other_pid[16];
+    snprintf(hold_pid, sizeof hold_pid, "%d", (int)holder.pid);
+    proc other;
+    spawn(&other, (const char *[]){"scan", "--json", "--max-rate", "2M", "--timeout", "60", "-p",
+                                   hold_pid, "-f", path, NULL});
+    double t0 = now_s();
+    while (!sweeping(other.pid, holder.pid)) {
+        cr_assert_lt(now_s() - t0, 30.0, "the other memgrep never began its sweep");
+        usleep(20000);
+    }
+    snprintf(other_pid, sizeof other_pid, "%d", (int)other.pid);
+    proc hunt;
+    int st = run(&hunt,
+                 (const char *[]){"scan", "-C", "0", "--no-summary", "-p", other_pid, "-e", lit,
+                                  "-e", factor, NULL},
+                 120);
+    kill(other.pid, SIGTERM);
+    finish(&other, 60);
+    cr_assert_eq(st, 1, "exit %d (1: nothing found); stdout: %s; stderr: %s", st, hunt.buf[0],
+                 hunt.buf[1]);
+    proc_free(&hunt);
+    proc_free(&other);
+    unlink(path);
+    rmdir(dir);
+    helper_stop(&holder);
 }

@@ -413,5 +413,6 @@ MG_API int mg_patterns_compile_cached(mg_patterns *p, const char *dir, bool *fro
     if (dfd >= 0)
         close(dfd);
     free(key.s);
+    mg_scrub_stack(); /* also after a load: the parser ran when they were added */
     return rc;
 }

@@ -393,7 +393,16 @@ MG_API int mg_patterns_add_file(mg_patterns *p, const char *path, unsigned flags
     return rc;
 }
 
+static int compile_db(mg_patterns *p, mg_error *err);
+
 MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err)
+{
+    int rc = compile_db(p, err);
+    mg_scrub_stack(); /* the parser's dead frames (match/vault.h) */
+    return rc;
+}
+
+static int compile_db(mg_patterns *p, mg_error *err)
 {
     if (!p)
         return mg_fail(err, -EINVAL, "invalid argument");

@@ -71,6 +71,12 @@ void mg_vault_free(mg_vault **v)
     *v = NULL;
 }
 
+__attribute__((noinline)) void mg_scrub_stack(void)
+{
+    char buf[MG_SCRUB_STACK];
+    explicit_bzero(buf, sizeof(buf));
+}
+
 void mg_wipe_free(void *p, size_t n)
 {
     if (p)

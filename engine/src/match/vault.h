@@ -27,6 +27,12 @@ void *mg_vault_alloc(mg_vault **v, size_t n, size_t align);
 /* Unmap every chunk (the kernel zeroes pages before reuse); *v = NULL. */
 void mg_vault_free(mg_vault **v);
 
+/* Wipe the stack below the caller (MG_SCRUB_STACK bytes): what the
+ * pattern parser left there in dead frames (factors of regexes, expression
+ * text) is gone. The compile calls it before it returns. */
+#define MG_SCRUB_STACK (256u * 1024u)
+void mg_scrub_stack(void);
+
 /* explicit_bzero then free. */
 void mg_wipe_free(void *p, size_t n);
 
