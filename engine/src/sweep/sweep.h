@@ -166,11 +166,13 @@ struct mg_sweep {
     atomic_bool uring_used;
     mg_dedupe *dd; /* NULL: no dedupe */
     /* The zero page's frame number (mg_zero_pfn), 0 if pagemap hides frame
-     * numbers: then no region is planned direct. */
+     * numbers or the kernel maps no zero page; whether it shows them: if
+     * not, no region is planned direct. */
     uint64_t zero_pfn;
+    bool pfns_visible;
     /* The file memgrep runs from (stat of /proc/self/exe; self_exe_ino 0:
      * unknown): in a process running it, mappings named
-     * MG_PATTERN_MEMORY_NAME are skipped (vault.h). */
+     * MG_PATTERN_MEMORY_NAME are skipped (match/vault.h). */
     uint64_t self_exe_dev, self_exe_ino;
 
     /* progress (events.c) */
