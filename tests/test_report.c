@@ -39,136 +39,26 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ---- memgrep as a child: stdout and stderr read as they come ----------- */
+/* ---- memgrep as a child (helpers.c) ------------------------------------- */
 
-typedef struct proc {
-    pid_t pid;
-    int fd[2]; /* stdout, stderr */
-    char *buf[2];
-    size_t len[2], cap[2];
-} proc;
-
-static void spawn(proc *p, const char *const *args)
-{
-    const char *exe = getenv("MEMGREP");
-    cr_assert(exe && *exe, "MEMGREP is not set");
-    const char *argv[64] = {exe};
-    size_t argc = 1;
-    for (size_t i = 0; args[i]; i++) {
-        cr_assert_lt(argc, 60u);
-        argv[argc++] = args[i];
-        if (i == 0 && !strcmp(args[0], "scan") && getenv("MG_DB_CACHE")) {
-            argv[argc++] = "--db-cache";
-            argv[argc++] = getenv("MG_DB_CACHE");
-        }
-    }
-    argv[argc] = NULL;
-    int out[2], err[2];
-    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
-    memset(p, 0, sizeof *p);
-    p->pid = fork();
-    cr_assert_geq(p->pid, 0);
-    if (p->pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        syscall(SYS_close_range, 3u, ~0u, 0u);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    p->fd[0] = out[0];
-    p->fd[1] = err[0];
-}
-
-/* Read what is there (waiting up to ms); false once both pipes are closed. */
-static bool pump(proc *p, int ms)
-{
-    struct pollfd pfd[2] = {{.fd = p->fd[0], .events = POLLIN}, {.fd = p->fd[1], .events = POLLIN}};
-    if (p->fd[0] < 0 && p->fd[1] < 0)
-        return false;
-    if (poll(pfd, 2, ms) <= 0)
-        return true;
-    for (int i = 0; i < 2; i++) {
-        if (p->fd[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
-        if (p->len[i] + 65537 > p->cap[i]) {
-            p->cap[i] = (p->len[i] + 65537) * 2;
-            p->buf[i] = realloc(p->buf[i], p->cap[i]);
-            cr_assert(p->buf[i]);
-        }
-        ssize_t n = read(p->fd[i], p->buf[i] + p->len[i], 65536);
-        if (n <= 0) {
-            close(p->fd[i]);
-            p->fd[i] = -1;
-        } else {
-            p->len[i] += (size_t)n;
-        }
-        p->buf[i][p->len[i]] = '\0';
-    }
-    return true;
-}
-
-static int finish(proc *p, double max_seconds)
-{
-    double t0 = now_s();
-    while (pump(p, 200))
-        cr_assert_lt(now_s() - t0, max_seconds, "memgrep still running after %.0f s", max_seconds);
-    for (int i = 0; i < 2; i++)
-        if (!p->buf[i])
-            p->buf[i] = calloc(1, 1);
-    int ws;
-    cr_assert_eq(waitpid(p->pid, &ws, 0), p->pid);
-    cr_assert(WIFEXITED(ws), "memgrep died by signal %d; stderr: %s", WTERMSIG(ws), p->buf[1]);
-    return WEXITSTATUS(ws);
-}
+typedef memgrep_proc proc;
 
 static int run(proc *p, const char *const *args, double max_seconds)
 {
-    spawn(p, args);
-    return finish(p, max_seconds);
+    memgrep_spawn(p, args);
+    return memgrep_finish(p, max_seconds);
 }
 
-static void proc_free(proc *p)
-{
-    free(p->buf[0]);
-    free(p->buf[1]);
-}
-
-typedef struct lines {
-    jval *v;
-    size_t n;
-} lines;
+typedef jlines lines; /* helpers.c */
 
 static lines json_lines_of(const char *s, size_t len)
 {
-    lines l = {0};
-    const char *end = s + len;
-    while (s < end) {
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        cr_assert(nl, "a cut line: %s", s);
-        l.v = realloc(l.v, (l.n + 1) * sizeof *l.v);
-        size_t off = 0;
-        cr_assert_eq(json_parse(s, (size_t)(nl - s), &l.v[l.n], &off), 0,
-                     "line %zu is not JSON at byte %zu: %.*s", l.n + 1, off, (int)(nl - s), s);
-        l.n++;
-        s = nl + 1;
-    }
-    return l;
+    return jlines_parse(s, len);
 }
 
 static void lines_free(lines *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        json_free(&l->v[i]);
-    free(l->v);
+    jlines_free(l);
 }
 
 static const char *jstr(const jval *o, const char *k)
@@ -339,8 +229,8 @@ Test(report, no_self_hits_and_no_hiding_place)
     char hold_pid[16], targets[64];
     snprintf(hold_pid, sizeof hold_pid, "%d", (int)holder.pid);
     proc other;
-    spawn(&other, (const char *[]){"scan", "--json", "--max-rate", "2M", "--timeout", "60", "-p",
-                                   hold_pid, NULL});
+    memgrep_spawn(&other, (const char *[]){"scan", "--json", "--max-rate", "2M", "--timeout", "60",
+                                           "-p", hold_pid, NULL});
     /* wait until the other memgrep sweeps: it holds its compiled pack */
     double t0 = now_s();
     while (!sweeping(other.pid, holder.pid)) {
@@ -352,7 +242,7 @@ Test(report, no_self_hits_and_no_hiding_place)
     proc hunt;
     int st = run(&hunt, (const char *[]){"scan", "--json", "-C", "0", "-p", targets, NULL}, 120);
     kill(other.pid, SIGTERM);
-    finish(&other, 60);
+    memgrep_finish(&other, 60);
     cr_assert_eq(st, 0, "exit %d; stderr: %s", st, hunt.buf[1]);
     lines l = json_lines_of(hunt.buf[0], hunt.len[0]);
     pid_t quiet[] = {other.pid, holder.pid};
@@ -385,8 +275,8 @@ Test(report, no_self_hits_and_no_hiding_place)
     cr_assert(heap_seen, "the heap plant of the process named memgrep was not found");
     cr_assert(memfd_seen, "the plant in a memgrep-patterns memfd was not found");
     lines_free(&l);
-    proc_free(&hunt);
-    proc_free(&other);
+    memgrep_proc_free(&hunt);
+    memgrep_proc_free(&other);
     helper_stop(&holder);
     helper_stop(&pretend);
 }
@@ -468,11 +358,11 @@ Test(report, sigkill_keeps_what_was_found, .fini = stop_fixtures)
     argv[10] = "-o";
     argv[11] = out;
     proc p;
-    spawn(&p, argv);
+    memgrep_spawn(&p, argv);
     double t0 = now_s();
     struct stat st;
     while (stat(out, &st) < 0 || st.st_size == 0) {
-        cr_assert(pump(&p, 20), "memgrep ended before its first match: %s", p.buf[1]);
+        cr_assert(memgrep_pump(&p, 20), "memgrep ended before its first match: %s", p.buf[1]);
         cr_assert_lt(now_s() - t0, 30.0, "no match in the file after 30 s");
     }
     kill(p.pid, SIGKILL);
@@ -512,7 +402,7 @@ Test(report, sigkill_keeps_what_was_found, .fini = stop_fixtures)
     lines_free(&l);
     free(text);
     free(marker);
-    proc_free(&p);
+    memgrep_proc_free(&p);
 }
 
 /* JSON into a pipe: the first match reaches the reader while the sweep
@@ -530,11 +420,11 @@ Test(report, json_streams_into_a_pipe, .fini = stop_fixtures)
     argv[11] = "8";
     proc p;
     double wall0 = real_now();
-    spawn(&p, argv);
+    memgrep_spawn(&p, argv);
     double arrived = 0;
     size_t seen = 0;
     while (!arrived) {
-        cr_assert(pump(&p, 5), "memgrep ended before a match: %s", p.buf[1]);
+        cr_assert(memgrep_pump(&p, 5), "memgrep ended before a match: %s", p.buf[1]);
         cr_assert_lt(real_now() - wall0, 30.0, "no match on the pipe after 30 s");
         for (const char *s = p.buf[0] ? p.buf[0] + seen : NULL; s && strchr(s, '\n');) {
             const char *nl = strchr(s, '\n');
@@ -548,7 +438,7 @@ Test(report, json_streams_into_a_pipe, .fini = stop_fixtures)
     }
     int ws;
     cr_assert_eq(waitpid(p.pid, &ws, WNOHANG), 0, "the sweep was over when the match arrived");
-    int st = finish(&p, 60);
+    int st = memgrep_finish(&p, 60);
     cr_assert_eq(st, 3, "exit %d (expected the --timeout); stderr: %s", st, p.buf[1]);
     lines l = json_lines_of(p.buf[0], p.len[0]);
     cr_assert_geq(l.n, 3u);
@@ -575,7 +465,7 @@ Test(report, json_streams_into_a_pipe, .fini = stop_fixtures)
                   arrived - matched);
     lines_free(&l);
     free(marker);
-    proc_free(&p);
+    memgrep_proc_free(&p);
 }
 
 /* ---- honest completeness ------------------------------------------------ */
@@ -683,7 +573,7 @@ Test(report, empty_selection_exits_2)
         last--;
     cr_assert_str_eq(last, "memgrep: no process selected (--container, --cgroup)\n");
     cr_assert_eq(p.len[0], 0u, "something on stdout: %s", p.buf[0]);
-    proc_free(&p);
+    memgrep_proc_free(&p);
 }
 
 /* Another memgrep given a pattern file (a literal and a regex whose
@@ -712,8 +602,8 @@ Test(report, no_self_hits_from_a_pattern_file)
     char hold_pid[16], other_pid[16];
     snprintf(hold_pid, sizeof hold_pid, "%d", (int)holder.pid);
     proc other;
-    spawn(&other, (const char *[]){"scan", "--json", "--max-rate", "2M", "--timeout", "60", "-p",
-                                   hold_pid, "-f", path, NULL});
+    memgrep_spawn(&other, (const char *[]){"scan", "--json", "--max-rate", "2M", "--timeout", "60",
+                                           "-p", hold_pid, "-f", path, NULL});
     double t0 = now_s();
     while (!sweeping(other.pid, holder.pid)) {
         cr_assert_lt(now_s() - t0, 30.0, "the other memgrep never began its sweep");
@@ -726,11 +616,11 @@ Test(report, no_self_hits_from_a_pattern_file)
                                   "-e", factor, NULL},
                  120);
     kill(other.pid, SIGTERM);
-    finish(&other, 60);
+    memgrep_finish(&other, 60);
     cr_assert_eq(st, 1, "exit %d (1: nothing found); stdout: %s; stderr: %s", st, hunt.buf[0],
                  hunt.buf[1]);
-    proc_free(&hunt);
-    proc_free(&other);
+    memgrep_proc_free(&hunt);
+    memgrep_proc_free(&other);
     unlink(path);
     rmdir(dir);
     helper_stop(&holder);

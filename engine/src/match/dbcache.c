@@ -251,20 +251,6 @@ static int open_dir(const char *dir, char *path, size_t size, mg_error *warn)
     return -1;
 }
 
-static int read_all(int fd, char *buf, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
-
 /* Take the database from entry name of the directory dfd if it is trusted
  * and intact and holds exactly this key. */
 static bool load(mg_patterns *p, int dfd, const char *dir, const char *name, const blob *key,
@@ -305,7 +291,7 @@ static bool load(mg_patterns *p, int dfd, const char *dir, const char *name, con
      * memory of its own (vault.h), unmapped once done. */
     mg_vault *tmp = NULL;
     char *buf = mg_vault_alloc(&tmp, len, 64);
-    int rc = buf ? read_all(fd, buf, len) : -1;
+    int rc = buf ? mg_read_full(fd, buf, len) : -1;
     close(fd);
     ok = false;
     if (rc == 0 && !memcmp(buf, magic, sizeof(magic))) {
@@ -320,21 +306,6 @@ static bool load(mg_patterns *p, int dfd, const char *dir, const char *name, con
     }
     mg_vault_free(&tmp);
     return ok;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *s = p;
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* A new private file under an unpredictable name in dfd (never a file or
@@ -376,7 +347,7 @@ static void store(const mg_patterns *p, int dfd, const char *name, const blob *k
     char tmp[128];
     int fd = f.oom ? -1 : create_tmp(dfd, name, tmp, sizeof(tmp));
     if (fd >= 0) {
-        int rc = write_all(fd, f.s, f.n);
+        int rc = mg_write_full(fd, f.s, f.n);
         if (close(fd) != 0 || rc != 0 || renameat(dfd, tmp, dfd, name) != 0)
             unlinkat(dfd, tmp, 0);
     }

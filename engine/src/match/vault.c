@@ -108,7 +108,7 @@ typedef struct compile_reply {
     uint64_t len;
 } compile_reply;
 
-static int write_full(int fd, const void *p, size_t n)
+int mg_write_full(int fd, const void *p, size_t n)
 {
     const char *s = p;
     while (n) {
@@ -123,7 +123,7 @@ static int write_full(int fd, const void *p, size_t n)
     return 0;
 }
 
-static int read_full(int fd, void *p, size_t n)
+int mg_read_full(int fd, void *p, size_t n)
 {
     char *s = p;
     while (n) {
@@ -149,12 +149,12 @@ static void compile_child(int fd, const char *const *res, const unsigned *flags,
     if (hs_compile_multi(res, flags, ids, n, HS_MODE_BLOCK, NULL, &db, &cerr) != HS_SUCCESS) {
         const char *m = cerr && cerr->message ? cerr->message : "unknown error";
         rep = (compile_reply){.status = 1, .bad = cerr ? cerr->expression : -1, .len = strlen(m)};
-        _exit(write_full(fd, &rep, sizeof(rep)) || write_full(fd, m, rep.len) ? 1 : 0);
+        _exit(mg_write_full(fd, &rep, sizeof(rep)) || mg_write_full(fd, m, rep.len) ? 1 : 0);
     }
     if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS)
         _exit(1);
     rep.len = len;
-    _exit(write_full(fd, &rep, sizeof(rep)) || write_full(fd, bytes, len) ? 1 : 0);
+    _exit(mg_write_full(fd, &rep, sizeof(rep)) || mg_write_full(fd, bytes, len) ? 1 : 0);
 }
 
 int mg_vault_compile(mg_vault **v, const char *const *res, const unsigned *flags,
@@ -177,14 +177,14 @@ int mg_vault_compile(mg_vault **v, const char *const *res, const unsigned *flags
     }
     close(fds[1]);
     compile_reply rep;
-    int rc = read_full(fds[0], &rep, sizeof(rep));
+    int rc = mg_read_full(fds[0], &rep, sizeof(rep));
     if (rc == 0 && rep.status == 0) {
         *bytes = rep.len && rep.len < SIZE_MAX ? mg_vault_alloc(v, (size_t)rep.len, 64) : NULL;
         *len = (size_t)rep.len;
-        rc = !*bytes ? -ENOMEM : read_full(fds[0], *bytes, *len);
+        rc = !*bytes ? -ENOMEM : mg_read_full(fds[0], *bytes, *len);
     } else if (rc == 0) {
         size_t m = rep.len < msg_size ? (size_t)rep.len : msg_size - 1;
-        rc = read_full(fds[0], msg, m);
+        rc = mg_read_full(fds[0], msg, m);
         msg[rc == 0 ? m : 0] = '\0';
         *bad = rep.bad;
         rc = rc == 0 ? MG_EPATTERN : rc;

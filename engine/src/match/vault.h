@@ -33,6 +33,11 @@ void mg_vault_free(mg_vault **v);
 #define MG_SCRUB_STACK (256u * 1024u)
 void mg_scrub_stack(void);
 
+/* All n bytes to fd, or all n from it (EINTR retried): 0, or -1 (write:
+ * an error or no progress) / -EIO (read: an error or early end). */
+int mg_write_full(int fd, const void *p, size_t n);
+int mg_read_full(int fd, void *p, size_t n);
+
 /* explicit_bzero then free. */
 void mg_wipe_free(void *p, size_t n);
 
