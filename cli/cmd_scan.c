@@ -309,8 +309,8 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     if (o->summary && mode != CLI_MODE_QUIET)
         be->summary(out, &stats);
     /* -o's file is committed by scan_run, also after --timeout or a signal:
-     * its records are whole and the summary says it is incomplete. Only a
-     * second signal (signals.c) leaves no file. */
+     * its records are whole and the summary says it is incomplete. A second
+     * signal (signals.c) leaves what was written, without a summary. */
     int status =
         exit_status(&s, &stats, o->file ? o->file : "stdout", cli_targets_filtered(&st->targets));
     cli_sink_free(&s);
