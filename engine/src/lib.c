@@ -10,7 +10,6 @@
 
 #include "memgrep/memgrep.h"
 #include "util.h"
-#include "match/vault.h"
 
 MG_API const char *mg_strerror(int err)
 {
@@ -77,6 +76,13 @@ MG_API size_t mg_page_size(void)
 {
     long n = sysconf(_SC_PAGESIZE);
     return n > 0 ? (size_t)n : MG_PAGE_SIZE;
+}
+
+void mg_wipe_free(void *p, size_t n)
+{
+    if (p)
+        explicit_bzero(p, n);
+    free(p);
 }
 
 int mg_read_file(const char *path, char **out, size_t *len)

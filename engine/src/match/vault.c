@@ -77,13 +77,6 @@ __attribute__((noinline)) void mg_scrub_stack(void)
     explicit_bzero(buf, sizeof(buf));
 }
 
-void mg_wipe_free(void *p, size_t n)
-{
-    if (p)
-        explicit_bzero(p, n);
-    free(p);
-}
-
 MG_API void *mg_pattern_memory_alloc(size_t n)
 {
     if (!n)

@@ -38,8 +38,6 @@ void mg_scrub_stack(void);
 int mg_write_full(int fd, const void *p, size_t n);
 int mg_read_full(int fd, void *p, size_t n);
 
-/* explicit_bzero then free. */
-void mg_wipe_free(void *p, size_t n);
 
 #endif
 
