@@ -30,6 +30,7 @@ typedef enum scan_pattern_type {
     PAT_HEX, /* -x */
     PAT_FILE, /* -f: a pattern list file */
     PAT_RULES, /* -r: a YARA rule file or directory */
+    PAT_DEFINE, /* -d NAME=VALUE: an external variable of the rules */
 } scan_pattern_type;
 
 typedef struct scan_pattern {
@@ -47,7 +48,7 @@ typedef struct scan_state {
     size_t n_patterns;
     unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE */
     /* Occurrence counters, so that messages can say "-E #2" (the second -E). */
-    unsigned n_e, n_E, n_x, n_f, n_arg, n_r;
+    unsigned n_e, n_E, n_x, n_f, n_arg, n_r, n_d;
     bool skip_unsupported; /* --skip-unsupported */
     bool count, list; /* -c, -l */
 } scan_state;
@@ -65,6 +66,7 @@ enum {
     OPT_WIDE,
     OPT_RULES,
     OPT_SKIP_UNSUPPORTED,
+    OPT_DEFINE,
 };
 
 static const cli_opt pattern_opts[] = {
@@ -80,6 +82,10 @@ static const cli_opt pattern_opts[] = {
     {OPT_RULES, 'r', "rules", "FILE",
      "YARA rules (repeatable); a directory: its *.yar and\n"
      "*.yara files. -i and --wide do not apply to them",
+     NULL},
+    {OPT_DEFINE, 'd', "define", "NAME=VALUE",
+     "external variable of the rules, as yara's -d: true,\n"
+     "false, an integer, a float, else text (repeatable)",
      NULL},
     {OPT_SKIP_UNSUPPORTED, 0, "skip-unsupported", NULL,
      "drop rules using what memgrep does not support\n(modules, external variables) with a warning",
@@ -126,6 +132,12 @@ static int patterns_parse(void *state, int id, const char *arg)
     case OPT_SKIP_UNSUPPORTED:
         s->skip_unsupported = true;
         return 0;
+    case OPT_DEFINE:
+        if (!strchr(arg, '=') || arg[0] == '=') {
+            cli_usage_error("-d %s: expected NAME=VALUE", arg);
+            return -1;
+        }
+        return add_pattern(s, PAT_DEFINE, arg, "-d #%u", ++s->n_d);
     }
     return -1;
 }
@@ -237,7 +249,7 @@ static void report_no_patterns(const scan_state *s)
 
 /* Patterns in command-line order (that is their id), or the hunt pack when
  * none was given; compiled, so that a bad one stops us before any scan. */
-static mg_patterns *build_patterns(const scan_state *s)
+static mg_patterns *build_patterns(const scan_state *s, bool *all_skipped)
 {
     mg_patterns *p = NULL;
     mg_error err = {{0}};
@@ -250,12 +262,31 @@ static mg_patterns *build_patterns(const scan_state *s)
     if (!s->n_patterns)
         r = mg_patterns_add_list(p, mg_hunt_linux, mg_hunt_linux_len, HUNT_PACK_NAME,
                                  s->pattern_flags, &err);
+    for (size_t i = 0; i < s->n_patterns && r >= 0; i++) { /* externals first, as yara */
+        if (s->patterns[i].type != PAT_DEFINE)
+            continue;
+        char name[256];
+        const char *eq = strchr(s->patterns[i].text, '=');
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - s->patterns[i].text), s->patterns[i].text);
+        what = s->patterns[i].source;
+        r = mg_patterns_define(p, name, eq + 1, &err);
+    }
     for (size_t i = 0; i < s->n_patterns && r >= 0; i++) {
+        if (s->patterns[i].type == PAT_DEFINE)
+            continue;
         what = s->patterns[i].type >= PAT_FILE ? s->patterns[i].text : s->patterns[i].source;
         r = add_to_set(p, &s->patterns[i], s->pattern_flags, &err, s->skip_unsupported);
     }
     for (size_t i = 0; r >= 0 && mg_patterns_rules_skipped(p, i); i++)
         fprintf(stderr, "memgrep: warning: %s (rule skipped)\n", mg_patterns_rules_skipped(p, i));
+    if (r >= 0 && mg_patterns_count(p) == 0 && mg_patterns_rules_count(p) == 0 &&
+        mg_patterns_rules_skipped(p, 0)) { /* a warning, not a failure */
+        fprintf(stderr, "memgrep: warning: every rule was skipped as unsupported: nothing to "
+                        "search for\n");
+        mg_patterns_free(&p);
+        *all_skipped = true;
+        return NULL;
+    }
     if (r >= 0 && mg_patterns_count(p) == 0 && mg_patterns_rules_count(p) == 0) {
         report_no_patterns(s);
         mg_patterns_free(&p);
@@ -530,9 +561,10 @@ static int scan_run(void *state)
         (s->output.file && cli_outfile_check(s->output.file) < 0) ||
         cli_engine_apply_priority(&s->engine) < 0)
         return EXIT_TROUBLE;
-    mg_patterns *p = build_patterns(s);
+    bool all_skipped = false;
+    mg_patterns *p = build_patterns(s, &all_skipped);
     if (!p)
-        return EXIT_TROUBLE;
+        return all_skipped ? EXIT_NO_MATCH : EXIT_TROUBLE;
     int status = EXIT_TROUBLE;
     cli_outfile file = {0};
     size_t n_info;

@@ -193,29 +193,33 @@ Test(yara, errors_name_file_line_and_rule)
     expect_error("rule a {\n condition:\n  true and\n}", 0, "t.yar:4: rule a: unexpected");
     expect_error("rule a { condition: true }\n/* open", 0, "unterminated comment");
     expect_error("rule a {\n condition: 1 == \"x\" }", 0,
-                 "t.yar:2: rule a: a text string in a condition");
+                 "t.yar:2: rule a: wrong type for operator '=='");
+    expect_error("rule ext { condition: my_external > 3 }", 0,
+                 "t.yar:1: rule ext: undefined identifier \"my_external\"");
+    expect_error("rule m { condition: pe.is_pe == 0 }", 0, "rule m: undefined identifier \"pe\"");
     expect_error("include \"does-not-exist.yar\"", 0, "t.yar:1: include \"does-not-exist.yar\"");
 }
 
 Test(yara, unsupported_is_refused_or_skipped)
 {
-    const char *text = "import \"pe\"\n"
+    const char *text = "import \"hash\"\n"
                        "rule good { strings: $a = \"goodgood\" condition: $a }\n"
-                       "rule modrule {\n strings: $a = \"zz\"\n condition:\n  $a and pe.is_pe\n}\n"
-                       "rule ext { condition: my_external > 3 }\n"
-                       "rule ep { condition: entrypoint == 0 }\n"
+                       "rule modrule {\n strings: $a = \"zz\"\n condition:\n  $a and hash.md5(0, "
+                       "100) == \"x\"\n}\n"
+                       "rule cnt {\n strings: $b = \"yy\"\n condition: #b in (0..100) == 1 }\n"
                        "rule r_last { condition: good }\n";
-    expect_error(text, 0, "t.yar:6: rule modrule: module pe (pe.*) is not supported");
+    expect_error(text, 0,
+                 "t.yar:6: rule modrule: hash.md5() over process memory is not supported "
+                 "(--skip-unsupported drops the rule)");
     mg_patterns *p = load(text, MG_RULES_SKIP_UNSUPPORTED);
     cr_expect_eq(mg_patterns_rules_count(p), 2);
-    cr_expect_eq(mg_patterns_count(p), 1); /* modrule's string was dropped with it */
+    cr_expect_eq(mg_patterns_count(p), 1); /* the skipped rules' strings were dropped with them */
     cr_assert_not_null(mg_patterns_rules_skipped(p, 0));
     cr_expect(strstr(mg_patterns_rules_skipped(p, 0),
-                     "t.yar:6: rule modrule: module pe (pe.*) is not supported"));
-    cr_expect(strstr(mg_patterns_rules_skipped(p, 1), "t.yar:8: rule ext: identifier my_external"));
-    cr_expect(
-        strstr(mg_patterns_rules_skipped(p, 2), "t.yar:9: rule ep: entrypoint is not supported"));
-    cr_expect_null(mg_patterns_rules_skipped(p, 3));
+                     "t.yar:6: rule modrule: hash.md5() over process memory is not supported"));
+    cr_expect(strstr(mg_patterns_rules_skipped(p, 1), "t.yar:10: rule cnt: #a in (range)"), "%s",
+              mg_patterns_rules_skipped(p, 1));
+    cr_expect_null(mg_patterns_rules_skipped(p, 2));
     mg_patterns_free(&p);
 }
 
@@ -252,7 +256,8 @@ Test(yara, include_is_relative_to_the_including_file)
     cr_assert_eq(mg_patterns_new(&p), 0);
     snprintf(path, sizeof(path), "%s/main.yar", dir);
     cr_expect_lt(mg_patterns_add_rules(p, path, 0, &err), 0);
-    cr_expect(strstr(err.message, "sub/two.yar:2: rule two: module nope"), "%s", err.message);
+    cr_expect(strstr(err.message, "sub/two.yar:2: rule two: undefined identifier \"nope\""), "%s",
+              err.message);
     mg_patterns_free(&p);
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -533,7 +538,10 @@ Test(yara, cli_errors_and_skipped_rules)
     cr_assert_not_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/r.yar", dir);
     FILE *f = fopen(path, "w");
-    fputs("rule ok { condition: true }\nrule bad {\n condition: math.entropy(0, 1) > 7\n}\n", f);
+    fputs(
+        "import \"hash\"\nrule ok { condition: true }\nrule bad {\n condition: hash.crc32(0, 1) > "
+        "7\n}\n",
+        f);
     fclose(f);
     snprintf(cmd, sizeof(cmd), "%s scan --no-db-cache -r %s -p %d 2>&1; echo rc=$?", memgrep, dir,
              (int)getpid() == 1 ? 2 : 1);
@@ -541,7 +549,9 @@ Test(yara, cli_errors_and_skipped_rules)
     size_t n = fread(out, 1, sizeof(out) - 1, pp);
     out[n] = '\0';
     pclose(pp);
-    cr_expect(strstr(out, "r.yar:3: rule bad: module math (math.*) is not supported\n"), "%s", out);
+    cr_expect(strstr(out, "r.yar:4: rule bad: hash.crc32() over process memory is not supported "
+                          "(--skip-unsupported drops the rule)\n"),
+              "%s", out);
     cr_expect(strstr(out, "rc=2"), "%s", out);
     if (geteuid() == 0) {
         snprintf(cmd, sizeof(cmd),
@@ -553,7 +563,8 @@ Test(yara, cli_errors_and_skipped_rules)
         out[n] = '\0';
         pclose(pp);
         cr_expect(strstr(out, "memgrep: warning: "), "%s", out);
-        cr_expect(strstr(out, "rule bad: module math (math.*) is not supported (rule skipped)"),
+        cr_expect(strstr(out, "rule bad: hash.crc32() over process memory is not supported "
+                              "(--skip-unsupported drops the rule) (rule skipped)"),
                   "%s", out);
         cr_expect(strstr(out, " sleep ok\n"), "%s", out);
         cr_expect(strstr(out, "1 rule matched; 1 rule skipped as unsupported"), "%s", out);

@@ -12,9 +12,11 @@
  * undefined or empty range is false; a rule whose condition is undefined
  * does not match. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "residency.h"
 #include "sweep.h"
@@ -98,12 +100,14 @@ static void proc_free_all(mg_yara_proc **pp, size_t n_strings)
 /* ---- evaluation ---------------------------------------------------------- */
 
 typedef struct val {
-    bool undef;
+    bool undef, isf;
     int64_t v;
+    double f; /* isf: a float (math.*, 7.0) */
 } val;
 
 #define UNDEF ((val){.undef = true})
 #define VAL(x) ((val){.v = (int64_t)(x)})
+#define FVAL(x) ((val){.isf = true, .f = (x)})
 
 typedef struct ectx {
     const mg_yara *y;
@@ -141,7 +145,52 @@ static val eval(ectx *x, const yx *e);
 
 static bool truth(val v)
 {
-    return !v.undef && v.v != 0;
+    return !v.undef && (v.isf ? v.f != 0 : v.v != 0);
+}
+
+static double as_float(val v)
+{
+    return v.isf ? v.f : (double)v.v;
+}
+
+/* math.* over [off, off + size) of the process (undefined where it cannot
+ * be read), the numeric helpers, time.now(). */
+static val eval_call(ectx *x, const yx *e)
+{
+    val a = e->a ? eval(x, e->a) : VAL(0), b = e->b ? eval(x, e->b) : VAL(0),
+        c = e->c ? eval(x, e->c) : VAL(0);
+    if (a.undef || b.undef || c.undef)
+        return UNDEF;
+    switch (e->i) {
+    case MG_YFN_NOW:
+        return VAL(time(NULL));
+    case MG_YFN_ABS:
+        return a.isf ? FVAL(fabs(a.f)) : VAL(a.v < 0 ? -(uint64_t)a.v : (uint64_t)a.v);
+    case MG_YFN_MIN:
+        return VAL((uint64_t)a.v < (uint64_t)b.v ? a.v : b.v);
+    case MG_YFN_MAX:
+        return VAL((uint64_t)a.v > (uint64_t)b.v ? a.v : b.v);
+    case MG_YFN_TO_NUMBER:
+        return VAL(truth(a));
+    case MG_YFN_IN_RANGE:
+        return VAL(as_float(a) >= as_float(b) && as_float(a) <= as_float(c));
+    default:
+        break;
+    }
+    /* (offset, size [, mean]) or (byte, offset, size) */
+    bool byte_first = e->i == MG_YFN_COUNT || e->i == MG_YFN_PERCENT;
+    val off = byte_first ? b : a, size = byte_first ? c : b;
+    double arg = byte_first ? as_float(a) : as_float(c);
+    if (off.isf || size.isf || off.v < 0 || size.v <= 0 || size.v > (64 << 20) || !x->read)
+        return UNDEF;
+    uint8_t *d = malloc((size_t)size.v);
+    if (!d || x->read(x->read_ctx, (uint64_t)off.v, d, (size_t)size.v) < 0) {
+        free(d);
+        return UNDEF;
+    }
+    double r = mg_yara_math((int)e->i, d, (size_t)size.v, arg);
+    free(d);
+    return e->i == MG_YFN_COUNT || e->i == MG_YFN_MODE ? VAL(r) : FVAL(r);
 }
 
 /* count of true members of a set, for strings (optionally with a body). */
@@ -188,6 +237,37 @@ static val eval_read(ectx *x, const yx *e)
     return VAL(v);
 }
 
+/* Arithmetic and comparisons with a float operand. */
+static val eval_float(yx_op op, double a, double b)
+{
+    switch (op) {
+    case YX_EQ:
+        return VAL(a == b);
+    case YX_NE:
+        return VAL(a != b);
+    case YX_LT:
+        return VAL(a < b);
+    case YX_LE:
+        return VAL(a <= b);
+    case YX_GT:
+        return VAL(a > b);
+    case YX_GE:
+        return VAL(a >= b);
+    case YX_ADD:
+        return FVAL(a + b);
+    case YX_SUB:
+        return FVAL(a - b);
+    case YX_MUL:
+        return FVAL(a * b);
+    case YX_DIV:
+        return b == 0 ? UNDEF : FVAL(a / b);
+    case YX_NEG:
+        return FVAL(-a);
+    default:
+        return UNDEF; /* bitwise operators take integers */
+    }
+}
+
 static val eval(ectx *x, const yx *e)
 {
     val a, b;
@@ -196,7 +276,14 @@ static val eval(ectx *x, const yx *e)
     case YX_BOOL:
         return VAL(e->i);
     case YX_UNDEF:
+    case YX_MODULE:
         return UNDEF;
+    case YX_FLOAT:
+        return FVAL(e->f);
+    case YX_STR:
+        return VAL(e->slen > 0);
+    case YX_CALL:
+        return eval_call(x, e);
     case YX_FOUND:
         return VAL(list_of(x, e->i)->n > 0);
     case YX_COUNT:
@@ -238,7 +325,7 @@ static val eval(ectx *x, const yx *e)
         return VAL(x->vars[e->i]);
     case YX_NOT:
         a = eval(x, e->a);
-        return a.undef ? UNDEF : VAL(!a.v);
+        return a.undef ? UNDEF : VAL(!truth(a));
     case YX_DEFINED:
         return VAL(!eval(x, e->a).undef);
     case YX_AND:
@@ -287,6 +374,8 @@ static val eval(ectx *x, const yx *e)
     b = e->b ? eval(x, e->b) : VAL(0);
     if (a.undef || b.undef)
         return UNDEF;
+    if (a.isf || b.isf)
+        return eval_float(e->op, as_float(a), as_float(b));
     uint64_t ua = (uint64_t)a.v, ub = (uint64_t)b.v;
     switch (e->op) {
     case YX_EQ:
