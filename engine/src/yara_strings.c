@@ -252,10 +252,11 @@ static int hex_to_regex(parser *P, const char *h, size_t n, mg_strbuf *b)
         else if (hv >= 0 && lv >= 0) {
             mg_sb_hexbyte(b, (uint8_t)(hv << 4 | lv));
             fixed++;
-        } else if (hv >= 0 && d == '?') {
-            char cls[32];
-            snprintf(cls, sizeof(cls), "[\\x%x0-\\x%xf]", hv, hv);
-            mg_sb_putn(b, cls, strlen(cls));
+        } else if (hv >= 0 && d == '?') { /* listed: the factor parser knows no escaped range */
+            mg_sb_putn(b, "[", 1);
+            for (int k = 0; k < 16; k++)
+                mg_sb_hexbyte(b, (uint8_t)(hv << 4 | k));
+            mg_sb_putn(b, "]", 1);
         } else if (c == '?' && lv >= 0) {
             mg_sb_putn(b, "[", 1);
             for (int k = 0; k < 16; k++)
@@ -481,11 +482,20 @@ bool yara_parse_string(parser *P)
         if (rc == 0 && (md.m & SM_WIDE)) {
             char *w = NULL;
             size_t bad = 0;
-            if (mg_regex_widen(b.s, b.n, &w, &bad) < 0)
-                rc = -1, FAIL(P, "%s: regular expression has no wide form (anchors, \\b)", id);
-            else if (mg_patterns_add_owned_expr(P->p, (unsigned)pid, w, fl, true, 0,
-                                                (md.m & SM_FULLWORD) ? MG_CHECK_FULLWORD_WIDE : 0,
-                                                P->err) < 0)
+            char *x = NULL, *r = NULL;
+            uint8_t wcheck = (md.m & SM_FULLWORD) ? MG_CHECK_FULLWORD_WIDE : 0;
+            if (mg_regex_widen(b.s, b.n, &w, &bad) < 0) {
+                /* \b: YARA's wide word boundary, confirmed by PCRE2 */
+                if (mg_regex_widen_ex(b.s, b.n, 1, &x, &bad) < 0 ||
+                    mg_regex_widen_ex(b.s, b.n, 2, &r, &bad) < 0)
+                    rc = -1, FAIL(P, "%s: regular expression has no wide form (anchors)", id);
+                else if (mg_patterns_add_exact_expr(P->p, (unsigned)pid, x, r, fl, true, wcheck,
+                                                    P->err) < 0)
+                    rc = -1, P->failed = true;
+                free(x), free(r);
+            } else if (mg_patterns_add_owned_expr(P->p, (unsigned)pid, w, fl, true, 0,
+                                                  (md.m & SM_FULLWORD) ? MG_CHECK_FULLWORD_WIDE : 0,
+                                                  P->err) < 0)
                 rc = -1, P->failed = true;
             free(w);
         }
