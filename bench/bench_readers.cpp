@@ -55,7 +55,7 @@
 #include <unistd.h>
 
 extern "C" {
-#include "reader.h"
+#include "os/reader.h"
 }
 
 namespace

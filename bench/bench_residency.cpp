@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 extern "C" {
-#include "residency.h"
+#include "os/residency.h"
 }
 
 namespace

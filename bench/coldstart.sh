@@ -191,7 +191,7 @@ if yara:
         print('  yara said: ' + rd('yara', 'err')[:500])
     print(f"| yara | {secs('yara'):.2f} | {rss('yara'):.0f} MiB | {len(y)} | {rd('yara', 'rc').strip()} |")
     print(f"  memgrep / yara wall time: {secs('memgrep') / secs('yara'):.3f} (goal <= 0.2)")
-    ys = mg & split - y  # yara splits regions at 1 GiB with no overlap (README)
+    ys = mg & split - y  # yara splits regions at 1 GiB with no overlap (docs/yara.md)
     same = y == mg - ys
     print(f"  hit sets {'identical' if same else 'DIFFER: %d only memgrep, %d only yara' % (len(mg - y - ys), len(y - mg))}"
           + (f" (memgrep also finds {len(ys)} across yara's 1 GiB region split)" if ys else ''))

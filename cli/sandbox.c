@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 /* The Linux 6.7 uapi ioctl (struct pm_scan_arg: 12 u64), for headers that
- * predate it, as in engine/src/residency.c. */
+ * predate it, as in engine/src/os/residency.c. */
 #define SANDBOX_PAGEMAP_SCAN _IOWR('f', 16, char[96])
 
 /* ------------------------------------------------------------------ */

@@ -15,8 +15,8 @@
 
 #include "helpers.h"
 #include "memgrep/memgrep.h"
-#include "patterns.h"
-#include "patterns_internal.h"
+#include "match/patterns.h"
+#include "match/patterns_internal.h"
 
 /* ---- factors ---- */
 

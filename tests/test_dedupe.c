@@ -1,12 +1,12 @@
 /* test_dedupe.c - the table of results kept for shared memory
- * (engine/src/dedupe.c): lookups by whole key, immutable entries, the
+ * (engine/src/sweep/dedupe.c): lookups by whole key, immutable entries, the
  * memory cap, growth, and concurrent inserts. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dedupe.h"
+#include "sweep/dedupe.h"
 
 static mg_dedupe *table(size_t max_bytes)
 {

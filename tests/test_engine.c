@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "sweep.h"
+#include "sweep/sweep.h"
 
 void *__real_malloc(size_t n);
 void *__wrap_malloc(size_t n);

@@ -19,7 +19,7 @@
 
 #include "fixture.h"
 #include "helpers.h"
-#include "procs.h"
+#include "os/procs.h"
 
 #define PAGE 4096u
 

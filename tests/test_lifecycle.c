@@ -30,8 +30,8 @@
 #include "fixture.h"
 #include "helpers.h"
 #include "json.h"
-#include "maps.h"
-#include "sweep.h"
+#include "os/maps.h"
+#include "sweep/sweep.h"
 
 #define MiB (1024ull * 1024ull)
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "maps.h"
+#include "os/maps.h"
 
 /* Parse one line; fail the test if it does not parse. */
 static mg_region parse_ok(const char *line, char *path, size_t path_cap)

@@ -10,7 +10,7 @@
 
 #include "helpers.h"
 #include "memgrep/memgrep.h"
-#include "patterns_internal.h"
+#include "match/patterns_internal.h"
 
 static mg_pattern_info info_of(const mg_patterns *p, unsigned id)
 {

@@ -1,4 +1,4 @@
-/* test_reader.c - the two readers of engine/src/reader.c on a fixture:
+/* test_reader.c - the two readers of engine/src/os/reader.c on a fixture:
  * process_vm_readv and /proc/PID/mem (pread and io_uring), full reads,
  * short reads at the end of a mapping, unmapped addresses, batches past
  * the iovec limit, and a dead process. Needs root. */
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "reader.h"
+#include "os/reader.h"
 
 #define PAGE 4096u
 

@@ -1,4 +1,4 @@
-/* test_residency.c - present-page runs (engine/src/residency.c) on this
+/* test_residency.c - present-page runs (engine/src/os/residency.c) on this
  * process's own mappings, whose present pages the test chooses: the
  * PAGEMAP_SCAN ioctl and the pagemap-entries fallback must give the same
  * runs; mg_pagemap_read and mg_page_classify on known pages. */
@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "residency.h"
+#include "os/residency.h"
 
 #define PAGE 4096u
 

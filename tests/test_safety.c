@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "maps.h"
+#include "os/maps.h"
 
 static fixture fx;
 

@@ -12,7 +12,7 @@
 
 #include "fixture.h"
 #include "helpers.h"
-#include "maps.h"
+#include "os/maps.h"
 #include "util.h"
 
 #define MAXW 256

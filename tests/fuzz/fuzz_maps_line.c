@@ -1,4 +1,4 @@
-/* fuzz_maps_line.c - the /proc/PID/maps parsers (engine/src/maps.c).
+/* fuzz_maps_line.c - the /proc/PID/maps parsers (engine/src/os/maps.c).
  *
  * mg_maps_parse_line: an accepted line has start < end, valid perms, a path
  * inside the line, numbers equal to what strtoull makes of their fields,
@@ -9,7 +9,7 @@
 #include <inttypes.h>
 
 #include "fuzz.h"
-#include "maps.h"
+#include "os/maps.h"
 
 /* Field k (0-based, split at single spaces) of line[0, len) into out. */
 static void field(const char *line, size_t len, int k, char *out, size_t cap)

@@ -1,0 +1,246 @@
+/* procs.c - listing processes and pinning their identity. */
+#include "os/procs.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define PF_KTHREAD_FLAG 0x00200000u
+
+static int pid_cmp(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+int mg_list_pids(pid_t **out, size_t *n)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -errno;
+    size_t cap = 256, k = 0;
+    pid_t *v = malloc(cap * sizeof(*v));
+    struct dirent *de;
+    while (v && (de = readdir(d))) {
+        char *end;
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0 || pid > INT_MAX)
+            continue;
+        if (k == cap) {
+            pid_t *nv = realloc(v, cap * 2 * sizeof(*v));
+            if (!nv) {
+                free(v);
+                v = NULL;
+                break;
+            }
+            v = nv;
+            cap *= 2;
+        }
+        v[k++] = (pid_t)pid;
+    }
+    closedir(d);
+    if (!v)
+        return -ENOMEM;
+    qsort(v, k, sizeof(*v), pid_cmp);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* pid (comm) state ppid ... flags(9) ... starttime(22); comm may hold ')'. */
+int mg_read_proc_stat(pid_t pid, mg_proc_stat *st)
+{
+    char path[64], *buf = NULL;
+    size_t len;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int rc = mg_read_file(path, &buf, &len);
+    if (rc < 0)
+        return rc;
+    char *p = strrchr(buf, ')');
+    rc = -EINVAL;
+    if (p && p[1] == ' ') {
+        p += 2;
+        st->state = *p;
+        unsigned long long field[20];
+        int i = 0;
+        char *s = p + 1;
+        /* fields 4..22 follow the state (field 3) */
+        for (; i < 19 && *s; i++) {
+            char *end;
+            field[i] = strtoull(s, &end, 10);
+            if (end == s)
+                break;
+            s = end;
+        }
+        if (i == 19) {
+            st->kthread = (field[9 - 4] & PF_KTHREAD_FLAG) != 0;
+            st->starttime = field[22 - 4];
+            rc = 0;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+void mg_read_comm(pid_t pid, char *buf, size_t cap)
+{
+    char path[64], *s = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+    buf[0] = '\0';
+    if (mg_read_file(path, &s, &len) < 0)
+        return;
+    if (len && s[len - 1] == '\n')
+        s[--len] = '\0';
+    snprintf(buf, cap, "%s", s);
+    free(s);
+}
+
+pid_t mg_read_tgid(pid_t pid)
+{
+    char path[64], *buf = NULL, *t;
+    size_t len;
+    long tgid = 0;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (mg_read_file(path, &buf, &len) < 0)
+        return pid;
+    if ((t = strstr(buf, "\nTgid:")))
+        tgid = strtol(t + 6, NULL, 10);
+    free(buf);
+    return tgid > 0 ? (pid_t)tgid : pid;
+}
+
+char *mg_read_exe(pid_t pid)
+{
+    char path[64], target[PATH_MAX];
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, target, sizeof(target) - 1);
+    if (n < 0)
+        n = 0;
+    target[n] = '\0';
+    return strdup(target);
+}
+
+/* "Key:\tvalue..." in a status text: pointer after the colon, or NULL. */
+static const char *status_field(const char *buf, const char *key)
+{
+    size_t k = strlen(key);
+    for (const char *line = buf; line;) {
+        if (!strncmp(line, key, k) && line[k] == ':')
+            return line + k + 1;
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return NULL;
+}
+
+int mg_read_proc_status(pid_t pid, mg_proc_status *st)
+{
+    char path[64], *buf = NULL;
+    size_t len;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    int rc = mg_read_file(path, &buf, &len);
+    if (rc < 0)
+        return rc;
+    const char *tgid = status_field(buf, "Tgid"), *ppid = status_field(buf, "PPid");
+    const char *uid = status_field(buf, "Uid");
+    rc = -EINVAL;
+    if (tgid && ppid && uid) {
+        char *end;
+        st->tgid = (pid_t)strtol(tgid, NULL, 10);
+        st->ppid = (pid_t)strtol(ppid, NULL, 10);
+        unsigned long r = strtoul(uid, &end, 10), e = strtoul(end, &end, 10);
+        st->uid = (uid_t)r;
+        st->euid = (uid_t)e;
+        rc = 0;
+    }
+    free(buf);
+    return rc;
+}
+
+/* Lines are "ID:CONTROLLERS:PATH"; the path may hold ':'. */
+bool mg_cgroup_path(const char *text, size_t len, const char **path, size_t *path_len)
+{
+    const char *end = text + len, *first = NULL, *systemd = NULL, *v2 = NULL;
+    size_t first_len = 0, systemd_len = 0, v2_len = 0;
+    for (const char *line = text; line < end;) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        const char *le = nl ? nl : end;
+        const char *c1 = memchr(line, ':', (size_t)(le - line));
+        const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(le - c1 - 1)) : NULL;
+        if (c2) {
+            const char *p = c2 + 1;
+            size_t n = (size_t)(le - p);
+            if (c1 - line == 1 && line[0] == '0' && c2 == c1 + 1 && !v2)
+                v2 = p, v2_len = n;
+            else if ((size_t)(c2 - c1 - 1) == strlen("name=systemd") &&
+                     !memcmp(c1 + 1, "name=systemd", strlen("name=systemd")) && !systemd)
+                systemd = p, systemd_len = n;
+            if (!first)
+                first = p, first_len = n;
+        }
+        line = le + 1;
+    }
+    if (v2)
+        *path = v2, *path_len = v2_len;
+    else if (systemd)
+        *path = systemd, *path_len = systemd_len;
+    else if (first)
+        *path = first, *path_len = first_len;
+    else
+        return false;
+    return true;
+}
+
+char *mg_read_cgroup(pid_t pid)
+{
+    char path[64], *buf = NULL;
+    size_t len;
+    snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+    if (mg_read_file(path, &buf, &len) < 0)
+        return strdup("");
+    const char *p;
+    size_t n;
+    char *s = mg_cgroup_path(buf, len, &p, &n) ? strndup(p, n) : strdup("");
+    free(buf);
+    return s;
+}
+
+char *mg_read_cmdline(pid_t pid)
+{
+    char path[64], *buf = NULL;
+    size_t len;
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    if (mg_read_file(path, &buf, &len) < 0)
+        return strdup("");
+    while (len && buf[len - 1] == '\0')
+        len--;
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[len] = '\0';
+    return buf;
+}
+
+unsigned long long mg_read_rss(pid_t pid)
+{
+    char path[64], *buf = NULL;
+    size_t len;
+    unsigned long long size = 0, rss = 0;
+    snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+    if (mg_read_file(path, &buf, &len) < 0)
+        return 0;
+    if (sscanf(buf, "%llu %llu", &size, &rss) != 2)
+        rss = 0;
+    free(buf);
+    return rss * MG_PAGE_SIZE;
+}

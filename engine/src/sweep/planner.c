@@ -1,0 +1,536 @@
+/* planner.c - from targets to work units, on the calling thread.
+ *
+ * targets (/proc, or the pids given) -> open each target (stat, comm, exe,
+ * one maps snapshot, pagemap and mem; the pid-reuse check) -> its regions
+ * (special, device and unreadable ones skipped) -> runs of present pages
+ * (mg_present_ranges) -> units of chunk_size owned bytes, pushed into the
+ * pool's queue. A target's memory is never read here: only /proc files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "os/procs.h"
+#include "os/residency.h"
+#include "sweep/sweep.h"
+
+/* ---- cutting ranges into units ------------------------------------------ */
+
+int mg_cut_units(uint64_t lo, uint64_t hi, uint64_t chunk, uint64_t phase,
+                 int (*fn)(void *ctx, uint64_t own_start, uint64_t own_end), void *ctx)
+{
+    for (uint64_t a = lo; a < hi;) {
+        uint64_t next = MG_MIN(hi, ((a + phase) / chunk + 1) * chunk - phase);
+        int rc = fn(ctx, a, next);
+        if (rc)
+            return rc;
+        a = next;
+    }
+    return 0;
+}
+
+/* Unit boundaries fall on multiples of chunk_size in the mapped object:
+ * the file offset for file and shared memory, the address for anonymous
+ * memory. So processes mapping the same file at different addresses, or
+ * with different pages resident, still cut it into the same units, and
+ * shared-page dedupe can recognise them. */
+static uint64_t unit_phase(const mg_region *r, uint64_t chunk)
+{
+    if (r->kind == MG_REGION_FILE || r->kind == MG_REGION_SHM)
+        return (r->offset % chunk + chunk - r->start % chunk) % chunk;
+    return 0;
+}
+
+typedef struct plan_region {
+    mg_sweep *c;
+    mg_target *p;
+    const mg_region *r;
+    bool mem_only;
+    bool file; /* the current run is page cache */
+    uint64_t run_lo, run_hi; /* the current run */
+    uint64_t present;
+    uint64_t prev_end; /* end of the previous run, or the region's start */
+} plan_region;
+
+static int push_unit(void *arg, uint64_t own_start, uint64_t own_end)
+{
+    plan_region *pr = arg;
+    if (mg_pool_should_stop(pr->c, pr->p))
+        return 1;
+    mg_unit u = {
+        .p = pr->p,
+        .region = pr->r,
+        .own_start = own_start,
+        .own_end = own_end,
+        .lo = pr->r->start,
+        .hi = pr->r->end,
+        .file_lo = pr->file ? pr->run_lo : 0,
+        .file_hi = pr->file ? pr->run_hi : 0,
+        .mem_only = pr->mem_only,
+    };
+    return mg_pool_push(pr->c, &u) ? 0 : 1;
+}
+
+/* One run of present pages. Pages of the zero page are left out of the runs
+ * when no pattern can match only zero bytes (c->skip_zero): a match that
+ * starts in such pages must then end in the data after them, so it starts
+ * at most `width` bytes before that data, and the run's first unit owns
+ * those bytes too (up to the previous run: nothing is owned twice). Units
+ * may read overlap from anywhere in the region: absent pages are never
+ * read (the worker checks pagemap), so overlap can't fault anything in. */
+static int plan_range(void *arg, uint64_t lo, uint64_t hi, bool file)
+{
+    plan_region *pr = arg;
+    mg_sweep *c = pr->c;
+    pr->present += hi - lo;
+    if (c->skip_zero)
+        lo -= MG_MIN(c->width, lo - pr->prev_end);
+    pr->prev_end = hi;
+    pr->file = file;
+    pr->run_lo = lo;
+    pr->run_hi = hi;
+    uint64_t chunk = c->set.chunk_size;
+    return mg_cut_units(lo, hi, chunk, unit_phase(pr->r, chunk), push_unit, pr);
+}
+
+/* ---- targets ------------------------------------------------------------ */
+
+void mg_target_unref(mg_target *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    if (p->c->pats->yara)
+        mg_yara_target_done(p->c, p); /* its last unit is done; its fds still open */
+    mg_stat_add(p->c, ST_PROCS_DONE, 1);
+    if (p->pagemap_fd >= 0)
+        close(p->pagemap_fd);
+    if (p->mem_fd >= 0)
+        close(p->mem_fd);
+    if (p->pidfd >= 0)
+        close(p->pidfd);
+    mg_maps_free(&p->maps);
+    free(p->exe);
+    free(p->cgroup);
+    free(p->counts);
+    free(p);
+}
+
+static int open_proc_file(pid_t pid, const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+/* A pidfd for pid: the process itself, not its number. -1 where the kernel
+ * has no pidfd_open (before 5.3) or won't give one (out of descriptors):
+ * then reads rest on the start-time check alone, as before. -ESRCH if no
+ * process has that pid any more. */
+static int open_pidfd(pid_t pid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0u);
+    if (fd >= 0)
+        return fd;
+    return errno == ESRCH ? -ESRCH : -1;
+}
+
+/* The target's cgroup and container (into p->info), and whether the
+ * settings' --cgroup / --container select it. Read between the two stat
+ * reads of open_target, so pid reuse is caught as for the rest. */
+static bool target_selected(const mg_sweep *c, mg_target *p, pid_t pid)
+{
+    mg_container ct;
+    p->cgroup = mg_read_cgroup(pid);
+    p->info.cgroup = p->cgroup ? p->cgroup : "";
+    p->info.container = p->container;
+    if (mg_container_of(p->info.cgroup, &ct) == 1)
+        memcpy(p->container, ct.id, sizeof(p->container));
+    return mg_cgroup_selected(p->info.cgroup, c->set.cgroup_prefix, c->set.container_prefix);
+}
+
+/* Open a target; NULL if it is skipped silently (kernel thread, zombie,
+ * not selected by cgroup or container) or failed (reported). */
+static mg_target *open_target(mg_sweep *c, pid_t pid)
+{
+    mg_proc_stat st0, st1;
+    mg_target *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    atomic_init(&p->refs, 1);
+    p->c = c;
+    p->pagemap_fd = p->mem_fd = p->pidfd = -1;
+    p->info.pid = pid;
+    p->info.comm = p->comm;
+    p->info.exe = "";
+    /* The pidfd first: it names one process, and everything read below by
+     * pid number (stat, cgroup, comm, exe, maps, the pagemap and mem fds)
+     * is that process's if it is still running after the last of them (a
+     * pid is only reused once its process is reaped). The start times
+     * alone don't tell: they count clock ticks (10 ms), and a pid can be
+     * reused within one. */
+    int fd = open_pidfd(pid);
+    p->pidfd = fd >= 0 ? fd : -1; /* -1: the start-time check alone */
+    int rc = fd == -ESRCH ? -ESRCH : mg_read_proc_stat(pid, &st0);
+    if ((rc == 0 && st0.kthread) || !target_selected(c, p, pid)) {
+        mg_target_unref(p);
+        return NULL;
+    }
+    mg_read_comm(pid, p->comm, sizeof(p->comm));
+    p->exe = mg_read_exe(pid);
+    if (p->exe)
+        p->info.exe = p->exe;
+    const char *what = "read /proc/PID/stat";
+    if (rc == 0 && (st0.state == 'Z' || st0.state == 'X')) {
+        /* exited, not yet reaped: its memory is gone, and it may well have
+         * been alive when the sweep listed it */
+        what = "exited before it could be scanned";
+        rc = -ESRCH;
+    }
+    if (rc == 0) {
+        what = "read /proc/PID/maps";
+        rc = mg_maps_read(pid, &p->maps);
+    }
+    if (rc >= 0) {
+        what = "open /proc/PID/pagemap";
+        rc = p->pagemap_fd = open_proc_file(pid, "pagemap");
+    }
+    if (rc >= 0) {
+        /* mem is only needed for shared anon pages; a failure here is
+         * reported when such a page is met */
+        p->mem_fd = open_proc_file(pid, "mem");
+        if (p->mem_fd < 0)
+            p->mem_errno = -p->mem_fd;
+        /* pid reuse: what was read and opened must be the pidfd's process
+         * (unit.c: process_vm_readv goes by pid number, and the pidfd tells
+         * if that process exited meanwhile), and the one we listed */
+        what = "pid reused";
+        rc = mg_pidfd_exited(p->pidfd) ? -ESRCH : mg_read_proc_stat(pid, &st1);
+        if (rc == 0 && st1.starttime != st0.starttime)
+            rc = -ESRCH;
+    }
+    if (rc >= 0 && c->set.max_count) {
+        p->counts = calloc(mg_patterns_count(c->pats), sizeof(*p->counts));
+        if (!p->counts)
+            rc = -ENOMEM;
+    }
+    if (rc < 0) {
+        mg_stat_add(c, ST_PROCS_FAILED, 1);
+        mg_emit_event(c, p, NULL, mg_event_kind_of(rc), rc, 0, what);
+        mg_target_unref(p);
+        return NULL;
+    }
+    return p;
+}
+
+static bool anon_like(const mg_region *r)
+{
+    return r->kind == MG_REGION_ANON || r->kind == MG_REGION_HEAP || r->kind == MG_REGION_STACK;
+}
+
+/* ---- batches of small regions ------------------------------------------- */
+
+/* Only anonymous memory: page-cache regions keep their own units, keyed by
+ * file and offset for dedupe across processes (shared libraries), which a
+ * batch, depending on its neighbours, would not be. */
+bool mg_region_batchable(const mg_sweep *c, const mg_region *r)
+{
+    return anon_like(r) && r->perms[0] == 'r' &&
+           r->end - r->start <= c->set.chunk_size / MG_BATCH_REGION_DIV;
+}
+
+const mg_region *mg_unit_region_at(const mg_unit *u, uint64_t addr)
+{
+    if (!u->batch)
+        return u->region;
+    const mg_region *rs = u->p->maps.regions;
+    size_t lo = u->batch_first, hi = (size_t)u->batch_last + 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rs[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo <= u->batch_last && rs[lo].start <= addr ? &rs[lo] : u->region;
+}
+
+/* A region the planner skips that may lie inside a group of small regions:
+ * a small unreadable one (a guard page), walked over but never read. */
+static bool small_skipped(const mg_sweep *c, const mg_region *r)
+{
+    return r->perms[0] != 'r' && !c->set.include_noread && r->kind != MG_REGION_SPECIAL &&
+           r->kind != MG_REGION_DEVICE && r->end - r->start <= c->set.chunk_size;
+}
+
+/* Consecutive regions [k, end) of one target walked for present pages at
+ * once, and the batch unit being filled. */
+typedef struct plan_group {
+    mg_sweep *c;
+    mg_target *p;
+    size_t k, end; /* the region the walk is in, one past the group's last */
+    uint64_t present; /* present bytes of region k so far */
+    mg_unit batch;
+    bool open; /* batch holds a region */
+} plan_group;
+
+static int batch_flush(plan_group *g)
+{
+    if (!g->open)
+        return 0;
+    g->open = false;
+    if (mg_pool_should_stop(g->c, g->p))
+        return 1;
+    return mg_pool_push(g->c, &g->batch) ? 0 : 1;
+}
+
+static int batch_add(plan_group *g, size_t i)
+{
+    const mg_region *r = &g->p->maps.regions[i];
+    if (g->open && r->end - g->batch.lo > g->c->set.chunk_size) {
+        int rc = batch_flush(g);
+        if (rc)
+            return rc;
+    }
+    if (!g->open) {
+        g->batch = (mg_unit){
+            .p = g->p,
+            .region = r,
+            .lo = r->start,
+            .own_start = r->start,
+            .batch = true,
+            .batch_first = (uint32_t)i,
+        };
+        g->open = true;
+    }
+    g->batch.batch_last = (uint32_t)i;
+    g->batch.hi = g->batch.own_end = r->end;
+    return 0;
+}
+
+/* The walk has passed region k: count it, and batch it if any of it is
+ * present. */
+static int group_next_region(plan_group *g)
+{
+    const mg_region *r = &g->p->maps.regions[g->k];
+    uint64_t size = r->end - r->start, present = g->present;
+    size_t k = g->k++;
+    g->present = 0;
+    if (!mg_region_batchable(g->c, r)) {
+        mg_stat_add(g->c, ST_REGIONS_SKIPPED, 1);
+        mg_stat_add(g->c, ST_NOREAD, size);
+        return 0;
+    }
+    mg_stat_add(g->c, ST_REGIONS, 1);
+    mg_stat_add(g->c, ST_NOT_PRESENT, size - present);
+    return present ? batch_add(g, k) : 0;
+}
+
+/* A present run of the group's walk: it may cover several adjacent regions
+ * and the gaps between them. */
+static int group_range(void *arg, uint64_t a, uint64_t b, bool file)
+{
+    (void)file;
+    plan_group *g = arg;
+    while (a < b && g->k < g->end) {
+        const mg_region *r = &g->p->maps.regions[g->k];
+        if (r->end <= a) {
+            int rc = group_next_region(g);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (b <= r->start)
+            return 0;
+        uint64_t s = MG_MAX(a, r->start), e = MG_MIN(b, r->end);
+        g->present += e - s;
+        a = e;
+    }
+    return 0;
+}
+
+/* Regions i.. of p that form a group: batchable ones, with small skipped
+ * ones between them, gaps of at most chunk_size. Returns one past the last
+ * (at least i + 1); ends on a batchable region. */
+static size_t group_end(const mg_sweep *c, const mg_target *p, size_t i)
+{
+    const mg_region *rs = p->maps.regions;
+    size_t j = i + 1, last = i;
+    while (j < p->maps.n && j - i < MG_BATCH_GROUP &&
+           rs[j].start - rs[j - 1].end <= c->set.chunk_size &&
+           (mg_region_batchable(c, &rs[j]) || small_skipped(c, &rs[j]))) {
+        if (mg_region_batchable(c, &rs[j]))
+            last = j;
+        j++;
+    }
+    return last + 1;
+}
+
+/* Walk regions [i, end) of p for present pages at once and queue their
+ * batch units. Returns 0, non-zero to stop the target, or a negative code
+ * from the walk. */
+static int plan_group_of(mg_sweep *c, mg_target *p, size_t i, size_t end, bool *use_ioctl)
+{
+    const mg_region *rs = p->maps.regions;
+    plan_group g = {.c = c, .p = p, .k = i, .end = end};
+    /* zero pages are not told apart here: a batch reads its regions whole */
+    int rc = mg_present_ranges(p->pagemap_fd, rs[i].start, rs[end - 1].end, use_ioctl, false,
+                               group_range, &g);
+    while (rc == 0 && g.k < g.end)
+        rc = group_next_region(&g);
+    if (rc == 0)
+        rc = batch_flush(&g);
+    return rc;
+}
+
+/* ---- regions the workers walk ------------------------------------------ */
+
+/* With frame numbers visible (c->zero_pfn), a worker's pagemap read of a
+ * unit tells present pages, zero pages, the reader and the dedupe key at
+ * once: walking an anonymous region for present runs beforehand
+ * (PAGEMAP_SCAN) would walk its page table twice, and a page table shared
+ * by a hundred forked processes a hundred times more. So such a region is
+ * queued whole, unwalked (sweep.h: mg_unit.direct), as long as the target's
+ * budget lasts: the bytes of regions planned direct stay below
+ * MG_DIRECT_RSS_MULT x its resident set (statm) + MG_DIRECT_SLACK chunks,
+ * so pagemap entries read for pages that are not present stay a small
+ * multiple of those read for present ones, and an untouched 64 GiB
+ * reservation is still walked with PAGEMAP_SCAN, one call per GiB. */
+static uint64_t direct_budget(const mg_sweep *c, pid_t pid)
+{
+    if (!c->zero_pfn)
+        return 0;
+    return MG_DIRECT_RSS_MULT * mg_read_rss(pid) + MG_DIRECT_SLACK * c->set.chunk_size;
+}
+
+/* Queue r whole as a direct unit if it may be (and charge the budget).
+ * Returns 1 if queued, 0 if not eligible, -1 to stop the target. */
+static int plan_direct(mg_sweep *c, mg_target *p, const mg_region *r, uint64_t *budget)
+{
+    uint64_t size = r->end - r->start;
+    if (!anon_like(r) || r->perms[0] != 'r' || size > *budget)
+        return 0;
+    *budget -= size;
+    mg_stat_add(c, ST_REGIONS, 1);
+    mg_unit u = {
+        .p = p,
+        .region = r,
+        .own_start = r->start,
+        .own_end = r->end,
+        .lo = r->start,
+        .hi = r->end,
+        .direct = true,
+    };
+    if (mg_pool_should_stop(c, p) || !mg_pool_push(c, &u))
+        return -1;
+    return 1;
+}
+
+static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
+{
+    mg_target *p = open_target(c, pid);
+    if (!p) {
+        mg_stat_add(c, ST_PROCS_DONE, 1);
+        return;
+    }
+    mg_stat_add(c, ST_PROCS, 1);
+    p->planned = true;
+    uint64_t budget = direct_budget(c, pid);
+    for (size_t i = 0; i < p->maps.n && !mg_pool_should_stop(c, p); i++) {
+        const mg_region *r = &p->maps.regions[i];
+        uint64_t size = r->end - r->start;
+        bool mem_only = false;
+        if (mg_region_batchable(c, r)) {
+            size_t end = group_end(c, p, i);
+            int rc = plan_group_of(c, p, i, end, use_ioctl);
+            if (rc < 0)
+                mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
+            if (rc)
+                break;
+            i = end - 1;
+            continue;
+        }
+        if (r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE) {
+            mg_stat_add(c, ST_REGIONS_SKIPPED, 1);
+            mg_stat_add(c, ST_SPECIAL, size);
+            continue;
+        }
+        if (r->perms[0] != 'r') {
+            /* only anonymous memory is read without r, and only on request */
+            if (!c->set.include_noread || !anon_like(r)) {
+                mg_stat_add(c, ST_REGIONS_SKIPPED, 1);
+                mg_stat_add(c, ST_NOREAD, size);
+                continue;
+            }
+            mem_only = true;
+        }
+        int d = mem_only ? 0 : plan_direct(c, p, r, &budget);
+        if (d < 0)
+            break;
+        if (d)
+            continue;
+        mg_stat_add(c, ST_REGIONS, 1);
+        plan_region pr = {.c = c, .p = p, .r = r, .mem_only = mem_only, .prev_end = r->start};
+        int rc = mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, c->skip_zero,
+                                   plan_range, &pr);
+        if (rc < 0) {
+            mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
+            break;
+        }
+        mg_stat_add(c, ST_NOT_PRESENT, size - pr.present);
+    }
+    /* Exited while it was walked: the regions walked after its memory went
+     * may have shown no present pages rather than an error (PAGEMAP_SCAN
+     * on an mm torn down), so it is reported gone here, once. */
+    if (!mg_pool_should_stop(c, p) && mg_pidfd_exited(p->pidfd))
+        mg_target_failed(c, p, -ESRCH, "exited while it was scanned");
+    mg_target_unref(p);
+}
+
+/* The targets: every process, or the pids given with a thread id standing
+ * for its process, once. *out is malloc'd. */
+static int list_targets(const mg_settings *s, pid_t **out, size_t *n)
+{
+    *n = 0;
+    if (!s->n_pids)
+        return mg_list_pids(out, n);
+    pid_t *all = malloc(s->n_pids * sizeof(*all));
+    if (!all)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->n_pids; i++) {
+        pid_t tgid = mg_read_tgid(s->pids[i]);
+        bool seen = false;
+        for (size_t j = 0; j < *n && !seen; j++)
+            seen = all[j] == tgid;
+        if (!seen)
+            all[(*n)++] = tgid;
+    }
+    *out = all;
+    return 0;
+}
+
+int mg_plan_targets(mg_sweep *c, mg_error *err)
+{
+    pid_t *pids = NULL;
+    size_t n = 0;
+    int rc = list_targets(&c->set, &pids, &n);
+    bool use_ioctl = c->set.residency != MG_RESIDENCY_PAGEMAP;
+    pid_t self = getpid();
+    c->processes_total = n;
+    c->zero_pfn = mg_zero_pfn();
+    if (c->sink && c->sink->progress) /* resident bytes: for the progress estimate only */
+        for (size_t i = 0; i < n; i++)
+            c->bytes_total += pids[i] != self ? mg_read_rss(pids[i]) : 0;
+    for (size_t i = 0; rc == 0 && i < n && !mg_pool_should_stop(c, NULL); i++)
+        if (pids[i] != self)
+            plan_process(c, pids[i], &use_ioctl);
+        else
+            mg_stat_add(c, ST_PROCS_DONE, 1);
+    free(pids);
+    if (rc < 0)
+        mg_fail(err, rc, "cannot list processes: %s", mg_strerror(rc));
+    return rc;
+}

@@ -1,0 +1,233 @@
+/* scan.c - mg_scan and mg_scan_buffer, composed of the stages in sweep.h.
+ *
+ * mg_scan: check the settings, set up the sweep, start the pool, let the
+ * planner (this thread) queue every target's units, drain and join the
+ * pool, report statistics. Memory is bounded by threads x (chunk + 2 x
+ * margin + MG_DEDUPE_MAX_RECORD) plus the queue and the dedupe table
+ * (MG_DEDUPE_MAX_BYTES), whatever the targets' sizes.
+ *
+ * mg_scan_buffer cuts a buffer with the same code (mg_cut_units,
+ * mg_unit_window, mg_scan_window), so chunking, overlap and ownership are
+ * the same as mg_scan's. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "os/procs.h"
+#include "sweep/sweep.h"
+
+/* Overlap each side of a unit: a whole match plus its context after it,
+ * context before it, and one byte of look-behind for the leftmost start. */
+static size_t margin_of(const mg_patterns *p, unsigned unbounded_width, size_t context)
+{
+    return (size_t)mg_patterns_max_width(p, unbounded_width) + context + 1;
+}
+
+void mg_sweep_init(mg_sweep *c, const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
+                   double t0)
+{
+    memset(c, 0, sizeof(*c));
+    c->pats = pats;
+    c->set = *s;
+    c->sink = sink;
+    c->margin = margin_of(pats, s->unbounded_width, s->context);
+    c->width = mg_patterns_max_width(pats, s->unbounded_width);
+    c->t0 = t0;
+    c->deadline = s->timeout > 0 ? t0 + s->timeout : 0;
+    c->rate.bytes_per_sec = s->max_rate;
+    c->rate.burst_ns = (int64_t)MG_RATE_BURST_MS * 1000000;
+    atomic_init(&c->stop_reason, MG_STOP_NONE);
+    c->interval = sink && sink->progress_interval > 0 ? sink->progress_interval
+                                                      : MG_DEFAULT_PROGRESS_INTERVAL;
+    atomic_init(&c->next_progress_us, (uint64_t)(c->interval * 1e6));
+    pthread_mutex_init(&c->sink_lock, NULL);
+}
+
+void mg_sweep_fini(mg_sweep *c)
+{
+    pthread_mutex_destroy(&c->sink_lock);
+}
+
+static int check_settings(const mg_settings *s, mg_error *err)
+{
+    if (mg_page_size() != MG_PAGE_SIZE)
+        return mg_fail(err, -ENOTSUP, "page size %zu: this build of memgrep supports %u only",
+                       mg_page_size(), MG_PAGE_SIZE);
+    if (s->chunk_size < MG_PAGE_SIZE || s->chunk_size % MG_PAGE_SIZE ||
+        s->chunk_size > MG_MAX_CHUNK_SIZE)
+        return mg_fail(err, -EINVAL, "chunk size %zu: must be a multiple of %u up to %u",
+                       s->chunk_size, MG_PAGE_SIZE, MG_MAX_CHUNK_SIZE);
+    if (s->threads > MG_MAX_THREADS)
+        return mg_fail(err, -EINVAL, "threads %u: at most %u (MG_MAX_THREADS)", s->threads,
+                       MG_MAX_THREADS);
+    if (s->context > MG_MAX_CONTEXT)
+        return mg_fail(err, -EINVAL, "context %zu: at most %u bytes", s->context, MG_MAX_CONTEXT);
+    /* !(x >= 0) also catches NaN; 0 is the way to say none, not inf */
+    if (!(s->timeout >= 0) || s->timeout > 1e12)
+        return mg_fail(err, -EINVAL, "timeout %g: must be 0 (none) or a number of seconds",
+                       s->timeout);
+    if (!(s->process_timeout >= 0) || s->process_timeout > 1e12)
+        return mg_fail(err, -EINVAL, "process timeout %g: must be 0 (none) or a number of seconds",
+                       s->process_timeout);
+    if (s->unbounded_width == 0 || s->unbounded_width > MG_MAX_EXACT_WIDTH)
+        return mg_fail(err, -EINVAL, "unbounded width %u: must be 1..%u", s->unbounded_width,
+                       MG_MAX_EXACT_WIDTH);
+    for (size_t i = 0; i < s->n_pids; i++) {
+        char path[64];
+        if (s->pids[i] <= 0)
+            return mg_fail(err, MG_EBADPID, "invalid pid %d", (int)s->pids[i]);
+        snprintf(path, sizeof(path), "/proc/%d", (int)s->pids[i]);
+        if (access(path, F_OK) != 0)
+            return mg_fail(err, MG_EBADPID, "no such process: %d", (int)s->pids[i]);
+        if (mg_read_tgid(s->pids[i]) == getpid())
+            return mg_fail(err, MG_EBADPID, "refusing to scan memgrep itself: %d", (int)s->pids[i]);
+    }
+    return 0;
+}
+
+static int zero_hit(void *arg, const mg_hit *h, const mg_piece *pc)
+{
+    (void)h, (void)pc;
+    *(bool *)arg = true;
+    return MG_SINK_STOP;
+}
+
+/* Whether any pattern matches in nothing but zero bytes: then pages of the
+ * zero page must be scanned like any other. */
+static int matches_zeros(mg_sweep *c, bool *hit)
+{
+    mg_matcher m;
+    size_t len = 2 * c->margin + 2;
+    uint8_t *zeros = calloc(1, len);
+    int rc = zeros ? mg_matcher_init(&m, c->pats, c->set.unbounded_width) : -ENOMEM;
+    *hit = false;
+    if (rc == 0) {
+        mg_piece pc = {.buf = zeros, .addr = 0, .len = len, .own_start = 0, .own_end = len};
+        rc = mg_matcher_scan(&m, &pc, zero_hit, hit);
+        rc = rc < 0 ? rc : 0;
+        mg_matcher_fini(&m);
+    }
+    free(zeros);
+    return rc;
+}
+
+MG_API int mg_scan(const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
+                   mg_stats *stats, mg_error *err)
+{
+    double t0 = mg_now();
+    mg_settings defaults;
+    if (!s) {
+        mg_default_settings(&defaults);
+        s = &defaults;
+    }
+    if (!pats)
+        return mg_fail(err, -EINVAL, "no pattern set");
+    if (!pats->db)
+        return mg_fail(err, MG_ENOTCOMPILED, "patterns not compiled");
+    int rc = check_settings(s, err);
+    if (rc < 0)
+        return rc;
+    unsigned threads = s->threads;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)MG_MIN(n, (long)MG_MAX_THREADS) : 1;
+    }
+    mg_sweep *c = calloc(1, sizeof(*c));
+    mg_worker *ws = calloc(threads, sizeof(*ws));
+    if (!c || !ws) {
+        free(c);
+        free(ws);
+        return mg_fail(err, -ENOMEM, "out of memory");
+    }
+    mg_sweep_init(c, pats, s, sink, t0);
+    bool zeros_match = true;
+    if (matches_zeros(c, &zeros_match) < 0)
+        zeros_match = true;
+    c->skip_zero = !zeros_match;
+    if (s->dedupe && mg_dedupe_new(&c->dd, MG_DEDUPE_MAX_BYTES) < 0)
+        c->dd = NULL; /* no memory for it: scan everything */
+
+    unsigned started;
+    rc = mg_pool_start(c, ws, threads, &started);
+    if (rc == 0)
+        rc = mg_plan_targets(c, err);
+    else
+        mg_fail(err, rc, "cannot start workers: %s", mg_strerror(rc));
+    mg_pool_finish(c, ws, started);
+
+    mg_fill_stats(c, stats, t0, threads);
+    mg_dedupe_free(&c->dd);
+    mg_sweep_fini(c);
+    free(ws);
+    free(c);
+    return rc;
+}
+
+/* ---- scanning a buffer: the same chunking, no target -------------------- */
+
+typedef struct buf_scan {
+    mg_sweep c;
+    mg_target p;
+    mg_region region;
+    mg_unit u;
+    mg_worker w;
+    const uint8_t *buf;
+    int rc;
+} buf_scan;
+
+static int scan_buffer_unit(void *arg, uint64_t own_start, uint64_t own_end)
+{
+    buf_scan *b = arg;
+    uint64_t ba, bb;
+    b->u.own_start = own_start;
+    b->u.own_end = own_end;
+    mg_unit_window(&b->c, &b->u, &ba, &bb);
+    int v = mg_scan_window(&b->w, b->buf + (ba - b->region.start), ba, bb);
+    if (v < 0)
+        b->rc = v;
+    return v != MG_SINK_CONTINUE;
+}
+
+MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, uint64_t base,
+                          size_t chunk_size, size_t context, const mg_sink *sink, mg_stats *stats)
+{
+    double t0 = mg_now();
+    if (!pats || (!buf && len) || chunk_size == 0 || chunk_size > MG_MAX_CHUNK_SIZE ||
+        context > MG_MAX_CONTEXT)
+        return -EINVAL;
+    if (!pats->db)
+        return MG_ENOTCOMPILED;
+    buf_scan *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    mg_settings s;
+    mg_default_settings(&s);
+    s.context = context;
+    mg_sweep *c = &b->c;
+    mg_sweep_init(c, pats, &s, sink, t0);
+    b->buf = buf;
+    b->region = (mg_region){
+        .start = base, .end = base + len, .perms = "rw-p", .kind = MG_REGION_ANON, .path = ""};
+    b->p.info = (mg_process){.pid = 0, .comm = "buffer", .exe = "", .cgroup = "", .container = ""};
+    b->u = (mg_unit){.p = &b->p, .region = &b->region, .lo = base, .hi = base + len};
+    b->w.c = c;
+    b->w.u = &b->u;
+    b->rc = mg_matcher_init(&b->w.m, pats, s.unbounded_width);
+    if (b->rc == 0) {
+        /* cuts at base + k x chunk_size */
+        uint64_t phase = (chunk_size - base % chunk_size) % chunk_size;
+        mg_cut_units(base, base + len, chunk_size, phase, scan_buffer_unit, b);
+    }
+    if (b->rc == 0 && pats->yara)
+        b->rc = mg_yara_buffer_done(c, &b->p, buf, len, base);
+    mg_matcher_fini(&b->w.m);
+    mg_stat_add(c, ST_PROCS, 1);
+    mg_stat_add(c, ST_REGIONS, 1);
+    mg_fill_stats(c, stats, t0, 1);
+    mg_sweep_fini(c);
+    int rc = b->rc;
+    free(b);
+    return rc;
+}

@@ -1,0 +1,291 @@
+/* sweep.h - the state one sweep shares between its stages (internal).
+ *
+ * One file per stage of the data path:
+ *   planner.c   targets -> open target -> regions -> present runs -> units
+ *   pool.c      bounded unit queue, worker threads, the stop check
+ *   unit.c      one unit: pagemap re-check, reader choice, read, scan
+ *   dispatch.c  to the sink: events, matches, statistics, progress
+ *   dedupe.c    shared-page dedupe: the table, record format, unit keys
+ *   scan.c      mg_scan and mg_scan_buffer, composed of the above
+ *
+ * Three different things are never called by one another's name:
+ *   dedupe     scanning memory shared between processes once (dedupe.h);
+ *   ownership  a match is reported by the unit its start lies in, though
+ *              neighbouring units read it in their overlap (unit.c);
+ *   folding    one record per (pattern, start), the longest (matcher.c).
+ *
+ * Ownership and locking:
+ *  - mg_sweep: one per mg_scan / mg_scan_buffer call, set up and freed by
+ *    the calling thread. After setup, workers only read it, except: st[]
+ *    and the atomics (any thread, relaxed); the queue fields (under `lock`);
+ *    sink callbacks are made only under `sink_lock`, which also guards the
+ *    per-target sink verdicts (sink_done, and stop_reason MG_STOP_SINK).
+ *    stop_reason goes from MG_STOP_NONE to one reason, once (CAS); the rate
+ *    limiter's timeline is one atomic.
+ *  - mg_target: one per process, made by the planner, refcounted: one
+ *    reference for the planner while it plans the process, one per queued
+ *    unit; the last mg_target_unref frees it. Its fields are immutable
+ *    after open, except the atomics.
+ *  - mg_unit: a value, copied into and out of the queue; it points at its
+ *    target (holding a reference) and at a region of the target's maps.
+ *  - mg_worker: one per thread; only that thread touches it between pool
+ *    start and join. Memory per worker: the unit buffer (chunk + 2 x margin),
+ *    per-page arrays, and the dedupe record buffer (<= MG_DEDUPE_MAX_RECORD).
+ */
+#ifndef MG_SWEEP_H
+#define MG_SWEEP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sweep/dedupe.h"
+#include "os/maps.h"
+#include "match/patterns.h"
+#include "os/reader.h"
+#include "util.h"
+#include "yara/yara.h"
+
+typedef struct mg_sweep mg_sweep;
+
+typedef struct mg_target {
+    mg_sweep *c;
+    atomic_int refs;
+    mg_process info;
+    char comm[64];
+    char *exe;
+    char *cgroup; /* info.cgroup */
+    char container[MG_CONTAINER_ID_LEN + 1]; /* info.container */
+    mg_maps maps;
+    int pagemap_fd, mem_fd, mem_errno;
+    /* pidfd_open of the target, -1 if the kernel has none (< 5.3): reads
+     * by pid number (process_vm_readv) are checked against it, so bytes of
+     * a process that reused the pid are never taken for the target's */
+    int pidfd;
+    /* process_timeout clock: microseconds after the sweep's t0 when its
+     * first unit started (0: none yet; the first worker sets it) */
+    _Atomic uint64_t first_unit_us;
+    atomic_bool skip; /* gone, denied, or the sink asked for the next process */
+    atomic_bool sink_done; /* the sink asked for the next process */
+    atomic_bool gone_reported, mem_reported;
+    _Atomic uint32_t *counts; /* per pattern, with max_count */
+    bool planned; /* opened and walked: YARA rules are evaluated for it */
+    struct mg_yara_proc *yproc; /* matches of YARA rule strings (under sink_lock) */
+} mg_target;
+
+/* Read pacing (pool.c): a virtual clock shared by the workers. Each read of
+ * n bytes reserves n / rate seconds on it, after the reservations made
+ * before, and waits until its reservation ends, less `burst`. Time is in
+ * nanoseconds after the sweep's t0. */
+typedef struct mg_rate {
+    uint64_t bytes_per_sec; /* 0: no limit */
+    int64_t burst_ns;
+    _Atomic int64_t tat_ns; /* end of the last reservation */
+} mg_rate;
+
+typedef struct mg_unit {
+    mg_target *p;
+    const mg_region *region;
+    uint64_t own_start, own_end; /* ownership: matches starting here are this unit's */
+    uint64_t lo, hi; /* the region: overlap never leaves it (absent pages in it are not read) */
+    uint64_t file_lo, file_hi; /* the run of page-cache pages the unit is in, if any */
+    bool mem_only; /* --include-noread region: /proc/PID/mem for every page */
+    /* A batch of small regions (mg_region_batchable): the target's regions
+     * batch_first..batch_last, [lo, hi) spanning them (at most chunk_size).
+     * Its batchable regions are read together (one pagemap read, one
+     * process_vm_readv) and scanned one by one, each owning all its bytes,
+     * so no match spans two of them; `region` is the first one. */
+    bool batch;
+    uint32_t batch_first, batch_last;
+    /* An anonymous region the planner did not walk for present pages
+     * (mg_plan_direct): the worker's pagemap read of each piece is its
+     * residency walk and its dedupe key at once. Queued as one unit owning
+     * the whole region; workers take it a step (mg_direct_step) at a time
+     * from the queue's head (pool.c), so the steps of one region are read in
+     * order by all workers, as separate units would be, and run each step
+     * as pieces of chunk_size cuts (unit.c). */
+    bool direct;
+} mg_unit;
+
+enum mg_stat_id {
+    ST_PROCS,
+    ST_PROCS_FAILED,
+    ST_REGIONS,
+    ST_REGIONS_SKIPPED,
+    ST_SCANNED,
+    ST_PVR,
+    ST_MEM,
+    ST_NOT_PRESENT,
+    ST_NOREAD,
+    ST_SPECIAL,
+    ST_CHANGED,
+    ST_DEDUPED,
+    ST_MATCHES,
+    ST_RULE_MATCHES,
+    ST_PROCS_DONE,
+    ST_EVENTS,
+    ST_N = ST_EVENTS + MG_EVENT_KINDS
+};
+
+struct mg_sweep {
+    const mg_patterns *pats;
+    mg_settings set;
+    const mg_sink *sink;
+    size_t margin; /* overlap each side: width + context + 1 */
+    uint64_t width; /* largest match width (unbounded regexes: unbounded_width) */
+    bool skip_zero; /* no pattern matches within zero bytes alone */
+    /* mg_stop_reason: NONE until the sweep stops (mg_sweep_stop) */
+    atomic_int stop_reason;
+    double deadline; /* mg_now() when set.timeout runs out; 0: none */
+    mg_rate rate;
+    _Atomic uint64_t st[ST_N];
+
+    /* the unit queue (pool.c), under lock */
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full;
+    mg_unit *q;
+    size_t q_cap, q_head, q_len;
+    bool closing;
+
+    pthread_mutex_t sink_lock; /* serialises sink callbacks (dispatch.c) */
+    atomic_bool uring_used;
+    mg_dedupe *dd; /* NULL: no dedupe */
+    /* The zero page's frame number (mg_zero_pfn), 0 if pagemap hides frame
+     * numbers: then no region is planned direct. */
+    uint64_t zero_pfn;
+
+    /* progress (dispatch.c) */
+    double t0, interval;
+    _Atomic uint64_t next_progress_us; /* after t0 */
+    uint64_t processes_total, bytes_total; /* set by the planner before the first unit */
+};
+
+/* Per-worker state: nothing here is shared. */
+typedef struct mg_worker {
+    mg_sweep *c;
+    pthread_t thread;
+    mg_matcher m;
+    mg_reader reader;
+    uint8_t *buf; /* the unit's bytes, from the start of its window */
+    uint64_t *pm; /* pagemap entries of the unit */
+    mg_read_op *pvr_ops, *mem_ops;
+    uint8_t *ok; /* per page of the unit: read in full */
+    size_t max_pages;
+    const mg_unit *u; /* current unit, for the report callback */
+    /* dedupe: the unit's key, and its matches as they are found */
+    uint64_t *key;
+    mg_dedupe_rec rec;
+    bool recording;
+} mg_worker;
+
+/* ---- scan.c: setup shared by mg_scan, mg_scan_buffer and tests ---- */
+
+/* Fill c for a sweep of pats with settings s (checked by the caller):
+ * margin, width, zero-page rule, sink lock, progress clock. */
+void mg_sweep_init(mg_sweep *c, const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
+                   double t0);
+void mg_sweep_fini(mg_sweep *c);
+
+/* Stop the sweep for `reason` (an mg_stop_reason); the first reason given
+ * stays. Returns the reason in force. */
+int mg_sweep_stop(mg_sweep *c, int reason);
+
+/* ---- dispatch.c: everything that reaches the sink ---- */
+
+void mg_stat_add(mg_sweep *c, enum mg_stat_id id, uint64_t v);
+mg_event_kind mg_event_kind_of(int err);
+/* Count an event and hand it to the sink. r may be NULL. */
+void mg_emit_event(mg_sweep *c, mg_target *p, const mg_region *r, mg_event_kind kind, int err,
+                   uint64_t addr, const char *what);
+/* A failure that ends the scan of this target: reported once. */
+void mg_target_failed(mg_sweep *c, mg_target *p, int err, const char *what);
+/* The matcher's report callback (arg: the mg_worker, whose unit is w->u):
+ * records the hit for dedupe if the worker is recording, applies max_count
+ * and delivers it under the sink lock. Returns MG_SINK_*. */
+int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc);
+/* Called between units: at most one worker per interval reports progress. */
+void mg_maybe_progress(mg_sweep *c);
+void mg_fill_stats(mg_sweep *c, mg_stats *out, double t0, unsigned threads);
+
+/* ---- pool.c: the queue and the workers ---- */
+
+int mg_pool_start(mg_sweep *c, mg_worker *ws, unsigned threads, unsigned *started);
+/* Planner side: queue a unit, taking a reference on u->p. Waits while the
+ * queue is full, but no longer than the sweep or u->p should go on:
+ * returns false (nothing queued) once mg_pool_should_stop says stop. */
+bool mg_pool_push(mg_sweep *c, const mg_unit *u);
+/* No more units: let the workers drain the queue, join and free them. */
+void mg_pool_finish(mg_sweep *c, mg_worker *ws, unsigned started);
+/* THE place where a sweep decides to stop: checked by the workers before
+ * each unit and before each match they deliver, by the planner before each
+ * unit it cuts, and every MG_STOP_POLL_MS by whoever waits (queue, rate).
+ * p may be NULL (the sweep as a whole). True when the sweep stops (the
+ * sink said stop, set.cancel said so, set.timeout ran out: the first one
+ * seen is kept in stop_reason) or, for p, when the target is gone or done
+ * or its process_timeout ran out (then reported once as MG_EVENT_TIMEOUT).
+ * Must not be called with sink_lock held. */
+bool mg_pool_should_stop(mg_sweep *c, mg_target *p);
+/* How much of a direct region (mg_unit.direct) a worker takes at a time:
+ * MG_DIRECT_STEP rounded down to a multiple of chunk_size, at least one;
+ * steps fall on multiples of it, so on chunk cuts. */
+uint64_t mg_direct_step(const mg_sweep *c);
+/* The same decision before delivering a match of bytes already read, but
+ * for p only its process_timeout: a target found gone or unreadable
+ * meanwhile (p->skip, by another worker or the planner) has no more units
+ * read, yet the matches in bytes read while it was there are its, and are
+ * all delivered. The sink's own verdict on p (sink_done) is the caller's
+ * to check, under sink_lock. */
+bool mg_pool_should_cut(mg_sweep *c, mg_target *p);
+/* Nanoseconds after c->t0. */
+int64_t mg_sweep_now_ns(const mg_sweep *c);
+/* The rate limiter alone (no sleeping, no clock): reserve n bytes at time
+ * now (ns); returns when the read may start (ns, may be <= now). */
+int64_t mg_rate_reserve(mg_rate *r, uint64_t n, int64_t now);
+/* Worker side, before a read of n bytes of p: wait for the rate limiter
+ * (nothing to wait for without set.max_rate). False if the sweep or p
+ * stopped meanwhile: then the read must not be made. */
+bool mg_pool_pace(mg_sweep *c, mg_target *p, uint64_t n);
+
+/* ---- unit.c: reading and scanning one unit ---- */
+
+int mg_worker_init(mg_worker *w, mg_sweep *c);
+void mg_worker_fini(mg_worker *w);
+/* Run a unit popped from the queue: a batch, a piece of a direct region,
+ * or a unit inside one run of present pages. */
+void mg_run_unit(mg_worker *w, const mg_unit *u);
+/* Whether the process behind a pidfd has exited: its pid may then name
+ * another process already. -1 (no pidfd): not known, so no. */
+bool mg_pidfd_exited(int pidfd);
+/* The window of a unit: its owned bytes plus margin each side, clipped to
+ * [u->lo, u->hi). Shared by mg_run_unit and mg_scan_buffer. */
+void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t *bb);
+/* Scan buf = bytes [s, e) of w->u's window for the matches it owns. A
+ * matcher failure is a counted MG_EVENT_OTHER ("scan"), not a verdict.
+ * Returns MG_SINK_* or the matcher's negative code. */
+int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e);
+/* Scan each maximal run of pages read in full (ok[]) of the window [ba, bb)
+ * held in w->buf. A failed piece is reported and the others still scanned. */
+void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok);
+
+/* ---- planner.c ---- */
+
+/* Cut [lo, hi) into units of chunk owned bytes, cut where (address +
+ * phase) is a multiple of chunk; fn(ctx, own_start, own_end) for each, in
+ * order, until it returns non-zero (returned). Shared by the planner and
+ * mg_scan_buffer. */
+int mg_cut_units(uint64_t lo, uint64_t hi, uint64_t chunk, uint64_t phase,
+                 int (*fn)(void *ctx, uint64_t own_start, uint64_t own_end), void *ctx);
+void mg_target_unref(mg_target *p);
+/* Whether r is read as part of a batch unit (small, anonymous, readable):
+ * the planner and the worker ask the same question. */
+bool mg_region_batchable(const mg_sweep *c, const mg_region *r);
+/* The region of a batch unit that holds addr (u->region if none does, or
+ * if u is not a batch). */
+const mg_region *mg_unit_region_at(const mg_unit *u, uint64_t addr);
+/* Plan every target of c->set: list or resolve the pids, then open, walk
+ * and queue each one. Returns 0, or a negative code if the process list
+ * can't be had (err filled). */
+int mg_plan_targets(mg_sweep *c, mg_error *err);
+
+#endif

@@ -1,0 +1,507 @@
+/* yara_strings.c - a rule's strings section into patterns of the set's
+ * one Hyperscan database: modifiers (nocase, wide, ascii, fullword,
+ * private, xor, base64, base64wide), text strings expanded into their
+ * forms, hex strings rewritten as regexes, regexes. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "match/patterns.h"
+#include "match/patterns_internal.h"
+#include "util.h"
+#include "yara/yara.h"
+#include "yara/yara_internal.h"
+
+/* ---- strings into patterns --------------------------------------------- */
+
+typedef struct strmods {
+    unsigned m;
+    int xor_lo, xor_hi;
+    char alphabet[65]; /* base64 alphabet */
+} strmods;
+
+static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void sb_bytes_escaped(mg_strbuf *b, const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mg_sb_hexbyte(b, s[i]);
+}
+
+static int add_literal(parser *P, unsigned id, const uint8_t *s, size_t n, unsigned hs_flags,
+                       bool wide, uint8_t check)
+{
+    mg_strbuf b = {0};
+    sb_bytes_escaped(&b, s, n);
+    if (b.oom) {
+        free(b.s);
+        FAIL(P, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = mg_patterns_add_owned_expr(P->p, id, b.s, hs_flags, wide, (unsigned)n, check, P->err);
+    free(b.s);
+    if (rc < 0)
+        P->failed = true;
+    return rc;
+}
+
+/* YARA's wide: a zero after every byte. */
+static uint8_t *widen(const uint8_t *s, size_t n)
+{
+    uint8_t *w = malloc(2 * n + 1);
+    for (size_t i = 0; w && i < n; i++) {
+        w[2 * i] = s[i];
+        w[2 * i + 1] = 0;
+    }
+    return w;
+}
+
+/* The base64 forms of s (YARA's): s shifted by 0, 1, 2 bytes, encoded, and
+ * the characters that depend on the unknown bytes around it trimmed. */
+static int add_base64(parser *P, unsigned id, const uint8_t *s, size_t n, const char *alpha,
+                      bool wide)
+{
+    static const int lead[] = {0, 2, 3};
+    for (int shift = 0; shift < 3; shift++) {
+        size_t m = n + (size_t)shift;
+        uint8_t *in = calloc(1, m + 3);
+        char *out = malloc(4 * (m / 3 + 1) + 1);
+        if (!in || !out) {
+            free(in), free(out);
+            FAIL(P, "out of memory");
+            return -ENOMEM;
+        }
+        memcpy(in + shift, s, n);
+        size_t o = 0;
+        for (size_t i = 0; i < m; i += 3) {
+            uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+            size_t chars = m - i >= 3 ? 4 : m - i + 1;
+            for (size_t k = 0; k < chars; k++)
+                out[o++] = alpha[(v >> (18 - 6 * k)) & 63];
+        }
+        /* trailing: with 1 or 2 bytes in the last group, its last char depends on what follows */
+        size_t rem = m % 3;
+        size_t trail = rem ? 1 : 0;
+        size_t start = (size_t)lead[shift];
+        int rc = 0;
+        if (o > start + trail) {
+            size_t len = o - start - trail;
+            uint8_t *form = (uint8_t *)out + start;
+            uint8_t *w = wide ? widen(form, len) : NULL;
+            if (wide && !w)
+                rc = -ENOMEM;
+            else
+                rc = add_literal(P, id, wide ? w : form, wide ? 2 * len : len, 0, wide, 0);
+            free(w);
+        }
+        free(in);
+        free(out);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int compile_text(parser *P, unsigned id, const uint8_t *s, size_t n, const strmods *md)
+{
+    unsigned m = md->m;
+    bool ascii = (m & SM_ASCII) || !(m & SM_WIDE);
+    int rc = 0;
+    if (m & (SM_BASE64 | SM_BASE64WIDE)) {
+        const char *alpha = md->alphabet[0] ? md->alphabet : b64_std;
+        if (m & SM_BASE64)
+            rc = add_base64(P, id, s, n, alpha, (m & SM_WIDE) != 0);
+        if (rc == 0 && (m & SM_BASE64WIDE))
+            rc = add_base64(P, id, s, n, alpha, true);
+        return rc;
+    }
+    uint8_t *w = (m & SM_WIDE) ? widen(s, n) : NULL;
+    uint8_t *x = malloc(2 * n + 1);
+    if (((m & SM_WIDE) && !w) || !x) {
+        free(w), free(x);
+        FAIL(P, "out of memory");
+        return -ENOMEM;
+    }
+    for (int form = 0; form < 2 && rc == 0; form++) {
+        bool wide = form == 1;
+        if ((wide && !(m & SM_WIDE)) || (!wide && !ascii))
+            continue;
+        const uint8_t *src = wide ? w : s;
+        size_t len = wide ? 2 * n : n;
+        uint8_t check = !(m & SM_FULLWORD) ? MG_CHECK_NONE
+                        : wide             ? MG_CHECK_FULLWORD_WIDE
+                                           : MG_CHECK_FULLWORD;
+        if (m & SM_XOR) {
+            for (int k = md->xor_lo; k <= md->xor_hi && rc == 0; k++) {
+                for (size_t i = 0; i < len; i++)
+                    x[i] = src[i] ^ (uint8_t)k;
+                rc = add_literal(P, id, x, len, 0, wide, check);
+            }
+        } else
+            rc = add_literal(P, id, src, len, (m & SM_NOCASE) ? HS_FLAG_CASELESS : 0, wide, check);
+    }
+    free(w);
+    free(x);
+    return rc;
+}
+
+/* A hex string (between the braces) as a Hyperscan regex (DOTALL). */
+static int hex_to_regex(parser *P, const char *h, size_t n, mg_strbuf *b)
+{
+    size_t i = 0;
+    int depth = 0, fixed = 0;
+    bool need = false; /* last was a jump: a byte must follow */
+    while (i < n) {
+        char c = h[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            i++;
+            continue;
+        }
+        if (c == '/' && i + 1 < n && (h[i + 1] == '/' || h[i + 1] == '*')) {
+            if (h[i + 1] == '/')
+                while (i < n && h[i] != '\n')
+                    i++;
+            else {
+                const char *e = i + 2 < n ? memmem(h + i + 2, n - i - 2, "*/", 2) : NULL;
+                i = e ? (size_t)(e - h) + 2 : n;
+            }
+            continue;
+        }
+        if (c == '[') {
+            const char *close = memchr(h + i, ']', n - i);
+            if (!close) {
+                FAIL(P, "invalid hex string: unterminated jump");
+                return -1;
+            }
+            char jump[64];
+            size_t jl = (size_t)(close - h) - i - 1;
+            if (jl >= sizeof(jump)) {
+                FAIL(P, "invalid hex string: bad jump");
+                return -1;
+            }
+            memcpy(jump, h + i + 1, jl);
+            jump[jl] = '\0';
+            unsigned long lo = 0, hi = 0;
+            char *e;
+            char *dash = strchr(jump, '-');
+            bool unbounded = false;
+            if (!dash) {
+                lo = hi = strtoul(jump, &e, 10);
+                if (e == jump) {
+                    FAIL(P, "invalid hex string: bad jump [%s]", jump);
+                    return -1;
+                }
+            } else {
+                *dash = '\0';
+                char *t = jump;
+                while (*t == ' ')
+                    t++;
+                lo = *t ? strtoul(t, &e, 10) : 0;
+                t = dash + 1;
+                while (*t == ' ')
+                    t++;
+                if (*t)
+                    hi = strtoul(t, &e, 10);
+                else
+                    unbounded = true;
+                if (!unbounded && hi < lo) {
+                    FAIL(P, "invalid hex string: bad jump range [%lu-%lu]", lo, hi);
+                    return -1;
+                }
+            }
+            char rep[64];
+            if (unbounded)
+                snprintf(rep, sizeof(rep), ".{%lu,}", lo);
+            else if (lo == hi)
+                snprintf(rep, sizeof(rep), ".{%lu}", lo);
+            else
+                snprintf(rep, sizeof(rep), ".{%lu,%lu}", lo, hi);
+            if (lo || hi || unbounded)
+                mg_sb_putn(b, rep, strlen(rep));
+            need = true;
+            i = (size_t)(close - h) + 1;
+            continue;
+        }
+        if (c == '(') {
+            mg_sb_putn(b, "(?:", 3);
+            depth++;
+            i++;
+            continue;
+        }
+        if (c == '|' || c == ')') {
+            if (depth == 0) {
+                FAIL(P, "invalid hex string: unbalanced '%c'", c);
+                return -1;
+            }
+            if (c == ')')
+                depth--;
+            mg_sb_putn(b, &c, 1);
+            i++;
+            continue;
+        }
+        if (i + 1 >= n) {
+            FAIL(P, "invalid hex string: a byte is two hex digits");
+            return -1;
+        }
+        char d = h[i + 1];
+        int hv = mg_hexval(c), lv = mg_hexval(d);
+        if (c == '?' && d == '?')
+            mg_sb_putn(b, ".", 1);
+        else if (hv >= 0 && lv >= 0) {
+            mg_sb_hexbyte(b, (uint8_t)(hv << 4 | lv));
+            fixed++;
+        } else if (hv >= 0 && d == '?') { /* listed: the factor parser knows no escaped range */
+            mg_sb_putn(b, "[", 1);
+            for (int k = 0; k < 16; k++)
+                mg_sb_hexbyte(b, (uint8_t)(hv << 4 | k));
+            mg_sb_putn(b, "]", 1);
+        } else if (c == '?' && lv >= 0) {
+            mg_sb_putn(b, "[", 1);
+            for (int k = 0; k < 16; k++)
+                mg_sb_hexbyte(b, (uint8_t)(k << 4 | lv));
+            mg_sb_putn(b, "]", 1);
+        } else {
+            FAIL(P, "invalid hex string: unexpected '%c'", c);
+            return -1;
+        }
+        need = false;
+        i += 2;
+    }
+    if (depth || need || !b->s) {
+        FAIL(P, "invalid hex string%s", need ? ": ends with a jump" : "");
+        return -1;
+    }
+    if (!fixed) {
+        FAIL(P, "invalid hex string: no fixed byte");
+        return -1;
+    }
+    return 0;
+}
+
+static bool parse_modifiers(parser *P, strmods *md, int kind, int line)
+{
+    md->xor_lo = 0;
+    md->xor_hi = 255;
+    while (P->L->tok == T_IDENT && !P->failed) {
+        static const struct {
+            const char *name;
+            unsigned bit;
+            unsigned kinds; /* 1 text, 2 hex, 4 regex */
+        } mods[] = {
+            {"nocase", SM_NOCASE, 5},   {"wide", SM_WIDE, 5},
+            {"ascii", SM_ASCII, 5},     {"fullword", SM_FULLWORD, 5},
+            {"private", SM_PRIVATE, 7}, {"xor", SM_XOR, 1},
+            {"base64", SM_BASE64, 1},   {"base64wide", SM_BASE64WIDE, 1},
+        };
+        size_t i;
+        for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++)
+            if (!strcmp(P->L->name, mods[i].name))
+                break;
+        if (i == sizeof(mods) / sizeof(mods[0]))
+            break; /* 'condition' */
+        if (!(mods[i].kinds & (1u << kind))) {
+            FAIL(P, "modifier %s is not allowed on %s strings", mods[i].name,
+                 kind == 1 ? "hex" : "regex");
+            return false;
+        }
+        if (md->m & mods[i].bit) {
+            FAIL(P, "duplicated modifier %s", mods[i].name);
+            return false;
+        }
+        md->m |= mods[i].bit;
+        next(P);
+        if (mods[i].bit == SM_XOR && accept(P, '(')) {
+            if (P->L->tok != T_INT || P->L->ival > 255) {
+                FAIL(P, "xor: expected a key from 0 to 255");
+                return false;
+            }
+            md->xor_lo = md->xor_hi = (int)P->L->ival;
+            next(P);
+            if (accept(P, '-')) {
+                if (P->L->tok != T_INT || P->L->ival > 255 || P->L->ival < md->xor_lo) {
+                    FAIL(P, "xor: expected a range of keys from 0 to 255");
+                    return false;
+                }
+                md->xor_hi = (int)P->L->ival;
+                next(P);
+            }
+            if (!yara_expect(P, ')', "')'"))
+                return false;
+        } else if ((mods[i].bit & (SM_BASE64 | SM_BASE64WIDE)) && accept(P, '(')) {
+            if (P->L->tok != T_TEXT || P->L->tlen != 64) {
+                FAIL(P, "base64: the alphabet must be 64 bytes");
+                return false;
+            }
+            memcpy(md->alphabet, P->L->text, 64);
+            next(P);
+            if (!yara_expect(P, ')', "')'"))
+                return false;
+        }
+    }
+    unsigned m = md->m;
+    if (P->failed)
+        return false;
+    if ((m & SM_XOR) && (m & (SM_NOCASE | SM_BASE64 | SM_BASE64WIDE))) {
+        yara_fail_at(P, line, false, "xor cannot be combined with nocase, base64 or base64wide");
+        return false;
+    }
+    if ((m & (SM_BASE64 | SM_BASE64WIDE)) && (m & (SM_NOCASE | SM_FULLWORD))) {
+        yara_fail_at(P, line, false, "base64 cannot be combined with nocase or fullword");
+        return false;
+    }
+    return true;
+}
+
+/* One "$id = value modifiers" of the strings section. */
+bool yara_parse_string(parser *P)
+{
+    lexer *L = P->L;
+    char id[256], source[700];
+    int line = L->tline;
+    snprintf(id, sizeof(id), "%s", L->name);
+    if (L->wild)
+        return FAIL(P, "invalid string identifier %s*", id), false;
+    if (strcmp(id, "$") && yara_find_string(P, id) >= 0)
+        return FAIL(P, "duplicated string identifier \"%s\"", id), false;
+    next(P);
+    if (P->failed || L->tok != '=')
+        return yara_expect(P, '=', "'='"), false;
+    /* the value: read raw from after '=' */
+    const char *p = L->p;
+    while (p < L->end && (*p == ' ' || *p == '\t'))
+        p++;
+    int kind; /* 0 text, 1 hex, 2 regex */
+    const char *raw = NULL;
+    size_t rawlen = 0;
+    uint8_t *text = NULL;
+    size_t tlen = 0;
+    unsigned re_flags = 0;
+    if (p < L->end && *p == '{') {
+        kind = 1;
+        L->p = p;
+        if (!yara_raw_until(P, '}', &raw, &rawlen))
+            return false;
+        next(P);
+    } else if (p < L->end && *p == '/') {
+        kind = 2;
+        L->p = p;
+        if (!yara_raw_until(P, '/', &raw, &rawlen))
+            return false;
+        while (L->p < L->end && (*L->p == 'i' || *L->p == 's')) {
+            re_flags |= *L->p == 'i' ? HS_FLAG_CASELESS : HS_FLAG_DOTALL;
+            L->p++;
+        }
+        next(P);
+    } else {
+        kind = 0;
+        next(P);
+        if (L->tok != T_TEXT)
+            return FAIL(P, "expected a text string, a hex string or a regular expression for %s",
+                        id),
+                   false;
+        text = (uint8_t *)L->text;
+        tlen = L->tlen;
+        L->text = NULL;
+        next(P);
+        if (tlen == 0) {
+            free(text);
+            return FAIL(P, "empty string %s", id), false;
+        }
+    }
+    strmods md = {0};
+    if (P->failed || !parse_modifiers(P, &md, kind, line)) {
+        free(text);
+        return false;
+    }
+    mg_yara *y = P->y;
+    if (y->n_strings == y->cap_strings) {
+        size_t cap = y->cap_strings ? 2 * y->cap_strings : 32;
+        yara_string *ns = realloc(y->strings, cap * sizeof(*ns));
+        if (!ns) {
+            free(text);
+            return FAIL(P, "out of memory"), false;
+        }
+        y->strings = ns;
+        y->cap_strings = cap;
+    }
+    snprintf(source, sizeof(source), "%s:%d: rule %s: %s", L->file, line, P->rule->name, id);
+    const char *ptext = kind == 0 ? (const char *)text : raw;
+    size_t plen = kind == 0 ? tlen : rawlen;
+    int pid =
+        mg_patterns_add_owned(P->p,
+                              kind == 0   ? MG_PATTERN_LITERAL
+                              : kind == 1 ? MG_PATTERN_HEX
+                                          : MG_PATTERN_REGEX,
+                              ptext ? ptext : "", plen, source, (uint32_t)y->n_strings + 1, P->err);
+    if (pid < 0) {
+        free(text);
+        P->failed = true;
+        return false;
+    }
+    yara_string *ys = &y->strings[y->n_strings++];
+    ys->id = strdup(id);
+    ys->pattern_id = (unsigned)pid;
+    ys->private_ = (md.m & SM_PRIVATE) != 0;
+    P->rule->n_strings++;
+    if (!ys->id) {
+        free(text);
+        return FAIL(P, "out of memory"), false;
+    }
+    int rc = 0;
+    L->tline = line; /* errors of the value name its line */
+    if (kind == 0)
+        rc = compile_text(P, (unsigned)pid, text, tlen, &md);
+    else if (kind == 1) {
+        mg_strbuf b = {0};
+        rc = hex_to_regex(P, raw, rawlen, &b);
+        if (rc == 0 && b.oom)
+            rc = -1, FAIL(P, "out of memory");
+        if (rc == 0 && mg_patterns_add_owned_expr(P->p, (unsigned)pid, b.s, HS_FLAG_DOTALL, false,
+                                                  0, 0, P->err) < 0)
+            rc = -1, P->failed = true;
+        free(b.s);
+    } else {
+        char *re = strndup(raw, rawlen);
+        /* YARA's "\/" in a regex is a slash */
+        mg_strbuf b = {0};
+        for (size_t i = 0; re && i < rawlen; i++) {
+            if (re[i] == '\\' && i + 1 < rawlen && re[i + 1] == '/')
+                i++;
+            mg_sb_putn(&b, re + i, 1);
+        }
+        unsigned fl = re_flags | ((md.m & SM_NOCASE) ? HS_FLAG_CASELESS : 0);
+        bool ascii = (md.m & SM_ASCII) || !(md.m & SM_WIDE);
+        uint8_t check = (md.m & SM_FULLWORD) ? MG_CHECK_FULLWORD : 0;
+        if (!re || b.oom || !b.s)
+            rc = -1, FAIL(P, "out of memory");
+        if (rc == 0 && ascii &&
+            mg_patterns_add_owned_expr(P->p, (unsigned)pid, b.s, fl, false, 0, check, P->err) < 0)
+            rc = -1, P->failed = true;
+        if (rc == 0 && (md.m & SM_WIDE)) {
+            char *w = NULL;
+            size_t bad = 0;
+            char *x = NULL, *r = NULL;
+            uint8_t wcheck = (md.m & SM_FULLWORD) ? MG_CHECK_FULLWORD_WIDE : 0;
+            if (mg_regex_widen(b.s, b.n, &w, &bad) < 0) {
+                /* \b: YARA's wide word boundary, confirmed by PCRE2 */
+                if (mg_regex_widen_ex(b.s, b.n, 1, &x, &bad) < 0 ||
+                    mg_regex_widen_ex(b.s, b.n, 2, &r, &bad) < 0)
+                    rc = -1, FAIL(P, "%s: regular expression has no wide form (anchors)", id);
+                else if (mg_patterns_add_exact_expr(P->p, (unsigned)pid, x, r, fl, true, wcheck,
+                                                    P->err) < 0)
+                    rc = -1, P->failed = true;
+                free(x), free(r);
+            } else if (mg_patterns_add_owned_expr(P->p, (unsigned)pid, w, fl, true, 0,
+                                                  (md.m & SM_FULLWORD) ? MG_CHECK_FULLWORD_WIDE : 0,
+                                                  P->err) < 0)
+                rc = -1, P->failed = true;
+            free(w);
+        }
+        free(b.s);
+        free(re);
+    }
+    free(text);
+    return rc == 0 && !P->failed;
+}
