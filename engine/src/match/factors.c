@@ -222,11 +222,16 @@ static void parse_class(fparser *P, finfo *out)
             /* a range prev-hi */
             i++;
             int hi;
-            if (re[i] == '\\' || re[i] == '[') {
-                P->bad = true; /* escaped range ends: rare */
+            if (re[i] == '\\' && i + 3 < P->len && re[i + 1] == 'x' && mg_hexval(re[i + 2]) >= 0 &&
+                mg_hexval(re[i + 3]) >= 0 && (i + 4 >= P->len || mg_hexval(re[i + 4]) < 0)) {
+                hi = mg_hexval(re[i + 2]) << 4 | mg_hexval(re[i + 3]); /* [\x00-\xFF] */
+                i += 4;
+                P->unsure = true;
+            } else if (re[i] == '\\' || re[i] == '[') {
+                P->bad = true; /* other escaped range ends: rare */
                 return;
-            }
-            hi = (unsigned char)re[i++];
+            } else
+                hi = (unsigned char)re[i++];
             if (hi < prev) {
                 P->bad = true;
                 return;

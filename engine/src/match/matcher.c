@@ -268,6 +268,8 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         return 0;
     }
     const mg_expr *e = &p->exprs[id];
+    if (e->prefilter) /* a candidate end: confirm every start it allows */
+        return confirm_exact(m, e, e->lazy - 1, to, e->width);
     return add_hit(m, e, e->som ? from : to - e->width, to, to);
 }
 

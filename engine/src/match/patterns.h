@@ -37,6 +37,8 @@ typedef struct mg_expr {
     uint32_t lazy; /* 0: in the main database; else 1 + its index in mg_patterns.lazy */
     bool exact; /* Hyperscan refuses it: always lazy, confirmed by PCRE2 (patterns_exact.c) */
     char *fre; /* exact: the relaxed form (Hyperscan syntax) its factors come from */
+    bool prefilter; /* exact without factors: in the main database with HS_FLAG_PREFILTER,
+                       each end it reports confirmed (it still has a lazy entry) */
 } mg_expr;
 
 /* A literal factor in the main database (Hyperscan id n_exprs + its index):

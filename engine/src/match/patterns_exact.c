@@ -80,9 +80,10 @@ static bool var_repeat(const char *re)
 bool mg_exact_needed(const char *re, unsigned hs_flags)
 {
     mg_factor f[MG_FACTORS_MAX];
-    if (!var_repeat(re) || mg_regex_factors_exact(re, strlen(re), hs_flags, f, NULL) <= 0)
+    if (!var_repeat(re))
         return false;
-    if (mg_regex_factors(re, strlen(re), hs_flags, f, NULL) <= 0)
+    if (mg_regex_factors(re, strlen(re), hs_flags, f, NULL) <= 0 &&
+        mg_regex_factors_exact(re, strlen(re), hs_flags, f, NULL) > 0)
         return true; /* a repeat too long for the factor parser's Hyperscan rule */
     hs_database_t *db = NULL;
     hs_compile_error_t *cerr = NULL;
@@ -141,7 +142,17 @@ int mg_patterns_add_exact_expr(mg_patterns *p, unsigned id, const char *re, cons
     mg_factor f[MG_FACTORS_MAX];
     mg_regex_shape shape;
     int n = mg_regex_factors_exact(relaxed, strlen(relaxed), hs_flags, f, &shape);
-    if (n <= 0 || shape.max_width > MG_LAZY_MAX_WIDTH)
+    bool prefilter = false;
+    if (n <= 0 && shape.max_width > 0 && shape.min_width > 0) {
+        /* no factor: Hyperscan's prefilter mode finds candidate ends */
+        hs_expr_info_t *info = NULL;
+        hs_compile_error_t *cerr = NULL;
+        prefilter =
+            hs_expression_info(relaxed, hs_flags | HS_FLAG_PREFILTER, &info, &cerr) == HS_SUCCESS;
+        free(info);
+        hs_free_compile_error(cerr);
+    }
+    if ((n <= 0 && !prefilter) || shape.max_width > MG_LAZY_MAX_WIDTH)
         return mg_fail(err, MG_EPATTERN,
                        "%s: regex pattern '%s': Hyperscan refuses it and it has %s", pat->source,
                        mg_pattern_show(pat->text, pat->len, shown, sizeof(shown)),
@@ -159,6 +170,7 @@ int mg_patterns_add_exact_expr(mg_patterns *p, unsigned id, const char *re, cons
         .regex = true,
         .checked = true,
         .exact = true,
+        .prefilter = prefilter,
     };
     if (!e.re || !e.fre) {
         free(e.re), free(e.fre);

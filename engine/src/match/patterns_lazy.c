@@ -74,12 +74,16 @@ int mg_patterns_plan(mg_patterns *p)
         return 0;
     size_t n_pairs = 0, cap = 0, n_eligible = 0, n_exact = 0, n_pairs_exact = 0;
     fpair *pairs = NULL;
-    for (size_t i = 0; i < p->n_exprs; i++)
-        n_exact += p->exprs[i].exact;
+    size_t n_prefilter = 0;
+    for (size_t i = 0; i < p->n_exprs; i++) {
+        n_exact += p->exprs[i].exact && !p->exprs[i].prefilter;
+        n_prefilter += p->exprs[i].prefilter;
+    }
     for (size_t pass = 0; pass < 2; pass++) /* exact expressions, then the others */
         for (size_t i = 0; i < p->n_exprs; i++) {
             const mg_expr *e = &p->exprs[i];
-            if (!e->regex || e->exact != (pass == 0) || (pass == 1 && p->lazy_mode == MG_LAZY_OFF))
+            if (!e->regex || e->prefilter || e->exact != (pass == 0) ||
+                (pass == 1 && p->lazy_mode == MG_LAZY_OFF))
                 continue;
             const char *fre = e->exact ? e->fre : e->re;
             mg_factor f[MG_FACTORS_MAX];
@@ -115,7 +119,7 @@ int mg_patterns_plan(mg_patterns *p)
         n_pairs = n_pairs_exact; /* only the exact expressions are lazy */
         n_eligible = n_exact;
     }
-    if (n_eligible == 0) {
+    if (n_eligible + n_prefilter == 0) {
         free(pairs);
         p->planned = true;
         return 0;
@@ -124,9 +128,9 @@ int mg_patterns_plan(mg_patterns *p)
     size_t n_factors = 0;
     for (size_t i = 0; i < n_pairs; i++)
         n_factors += i == 0 || !same_factor(&pairs[i], &pairs[i - 1]);
-    p->lazy = calloc(n_eligible, sizeof(*p->lazy));
-    p->factors = calloc(n_factors, sizeof(*p->factors));
-    p->factor_exprs = malloc(n_pairs * sizeof(*p->factor_exprs));
+    p->lazy = calloc(n_eligible + n_prefilter, sizeof(*p->lazy));
+    p->factors = calloc(MG_MAX(n_factors, 1), sizeof(*p->factors));
+    p->factor_exprs = malloc(MG_MAX(n_pairs, 1) * sizeof(*p->factor_exprs));
     if (!p->lazy || !p->factors || !p->factor_exprs) {
         free(pairs);
         mg_patterns_plan_free(p);
@@ -165,6 +169,18 @@ int mg_patterns_plan(mg_patterns *p)
         p->factor_exprs[i] = q->expr;
     }
     free(pairs);
+    for (size_t i = 0; i < p->n_exprs; i++) { /* in the main database, with a lazy entry */
+        mg_expr *e = &p->exprs[i];
+        char msg[200];
+        if (!e->prefilter)
+            continue;
+        p->lazy[p->n_lazy].expr = (uint32_t)i;
+        if (!(p->lazy[p->n_lazy].exact = mg_exact_compile(e->re, e->hs_flags, msg, sizeof(msg)))) {
+            mg_patterns_plan_free(p);
+            return -ENOMEM; /* it compiled when added */
+        }
+        e->lazy = (uint32_t)++p->n_lazy;
+    }
     p->planned = true;
     return 0;
 }
@@ -172,7 +188,10 @@ int mg_patterns_plan(mg_patterns *p)
 int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **flags,
                            unsigned **ids)
 {
-    size_t n = p->n_exprs - p->n_lazy + p->n_factors, k = 0;
+    size_t n_prefilter = 0, k = 0;
+    for (size_t i = 0; i < p->n_exprs; i++)
+        n_prefilter += p->exprs[i].prefilter;
+    size_t n = p->n_exprs - p->n_lazy + n_prefilter + p->n_factors;
     *res = malloc(MG_MAX(n, 1) * sizeof(**res));
     *flags = malloc(MG_MAX(n, 1) * sizeof(**flags));
     *ids = malloc(MG_MAX(n, 1) * sizeof(**ids));
@@ -182,10 +201,10 @@ int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **f
         return -ENOMEM;
     }
     for (size_t i = 0; i < p->n_exprs; i++) {
-        if (p->exprs[i].lazy)
+        if (p->exprs[i].lazy && !p->exprs[i].prefilter)
             continue;
-        (*res)[k] = p->exprs[i].re;
-        (*flags)[k] = p->exprs[i].hs_flags;
+        (*res)[k] = p->exprs[i].prefilter ? p->exprs[i].fre : p->exprs[i].re;
+        (*flags)[k] = p->exprs[i].hs_flags | (p->exprs[i].prefilter ? HS_FLAG_PREFILTER : 0);
         (*ids)[k++] = (unsigned)i;
     }
     for (size_t i = 0; i < p->n_factors; i++) {
