@@ -5,8 +5,8 @@ memgrep against /usr/bin/yara 4.2.3 on live processes.
 The corpus is ../shared/corpus/signature-base-yara.tar.xz beside the clone (as
 in CI). Both tools load the whole set with the externals yara needs
 (-d filename= -d filepath= -d extension= -d filetype= -d owner=). Fixture
-processes (tests/yara_diff.py's) plant all the text and hex strings of
-random rules in random forms (nocase, wide, xor, base64, fullword
+processes (tests/yara_diff.py's) plant all the one-line strings of
+random rules (regexes through a sample) in random forms (nocase, wide, xor, base64, fullword
 neighbours, hex wildcards and jumps), some straddling 1 MiB boundaries
 (memgrep's chunks) and page boundaries, in regions of 2-3 MiB between
 PROT_NONE guards. For every process the matching rules and the
@@ -31,10 +31,64 @@ EXTERNALS = ["filename=", "filepath=", "extension=", "filetype=", "owner="]
 MIB = 1 << 20
 
 
+def regex_sample(rng, regex):
+    """Bytes one of YARA's simple regexes matches (Python's parser reads the
+    same syntax for them), or None."""
+    try:
+        from re import _constants as C, _parser as sre_parse
+    except ImportError:  # before Python 3.11
+        import sre_constants as C
+        import sre_parse
+
+    def gen(items):
+        out = bytearray()
+        for op, av in items:
+            if op == C.LITERAL:
+                out.append(av)
+            elif op == C.ANY:
+                out += rng.choice(b"aZ09 _-")
+            elif op == C.IN:
+                lits = [a for o, a in av if o == C.LITERAL]
+                rngs = [a for o, a in av if o == C.RANGE]
+                cats = [a for o, a in av if o == C.CATEGORY]
+                if av and av[0][0] == C.NEGATE:
+                    out.append(rng.choice(b"QzX"))
+                elif lits:
+                    out.append(rng.choice(lits))
+                elif rngs:
+                    lo, hi = rng.choice(rngs)
+                    out.append(rng.randint(lo, hi))
+                elif cats:
+                    out += {C.CATEGORY_DIGIT: b"7", C.CATEGORY_SPACE: b" "}.get(cats[0], b"k")
+                else:
+                    raise ValueError
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
+                lo, hi, sub = av
+                n = min(lo + rng.randrange(3), hi if hi != C.MAXREPEAT else lo + 2)
+                for _ in range(n):
+                    out += gen(sub)
+            elif op == C.SUBPATTERN:
+                out += gen(av[-1])
+            elif op == C.BRANCH:
+                out += gen(rng.choice(av[1]))
+            elif op == C.CATEGORY:
+                out += {C.CATEGORY_DIGIT: b"7", C.CATEGORY_SPACE: b" "}.get(av, b"k")
+            elif op == C.AT:
+                pass
+            else:
+                raise ValueError
+        return bytes(out)
+
+    try:
+        return gen(sre_parse.parse(regex.encode("latin-1"))) or None
+    except Exception:
+        return None
+
+
 def load_rules(d):
-    """{rule: [(kind, value, mods)]} for the text and hex strings written on
-    one line (multi-line hex strings and regexes are left out: the first
-    have comments, the second no sample)."""
+    """{rule: [(kind, value, mods)]} for the strings written on one line
+    (multi-line hex strings, with their comments, are left out; regexes get
+    a sample from regex_sample where it can make one)."""
     rules = {}
     for name in sorted(os.listdir(d)):
         if not name.endswith(".yar"):
@@ -54,6 +108,8 @@ def load_rules(d):
             try:
                 if text is not None and text:
                     rules[rule].append(("text", yd.unescape(text), mods))
+                elif regex is not None:
+                    rules[rule].append(("regex", regex, mods))
                 elif hexs is not None and "//" not in hexs and "/*" not in hexs:
                     yd.hex_instance(random.Random(0), hexs)  # one the sampler understands
                     rules[rule].append(("hex", hexs, mods))
@@ -69,10 +125,15 @@ def plant(rng, rules, pages, regions):
                          stdout=subprocess.PIPE, text=True)
     p.stdin.write("%d %d %s\n" % (pages, regions, seed.hex()))
     size = pages * yd.PAGE
-    chosen = rng.sample(sorted(rules), min(len(rules), rng.randint(150, 250)))
+    chosen = rng.sample(sorted(rules), min(len(rules), rng.randint(400, 600)))
     for rule in chosen:
         for kind, value, mods in rules[rule]:
-            data = yd.forms(rng, kind, value, mods, None)
+            sample = regex_sample(rng, value) if kind == "regex" else None
+            if kind == "regex" and sample is None:
+                continue
+            data = yd.forms(rng, kind, value, mods, sample)
+            if kind == "regex" and "wide" in mods and ("ascii" not in mods or rng.random() < 0.5):
+                data = yd.widen(data)
             if not data or len(data) > yd.PAGE:
                 continue
             where = rng.choice(["random", "random", "mib", "page", "start", "end"])
@@ -150,7 +211,7 @@ def main():
         d = os.path.join(tmp, "signature-base", "yara")
         files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".yar"))
         compiled = os.path.join(tmp, "all.yarc")
-        cmd = ["yarac"] + ["-d" + x for x in EXTERNALS] + files + [compiled]
+        cmd = ["yarac"] + [a for x in EXTERNALS for a in ("-d", x)] + files + [compiled]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit("yarac failed: %s" % r.stderr[-2000:])

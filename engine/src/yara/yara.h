@@ -220,6 +220,8 @@ void mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint6
                      size_t len, const mg_region *region, const uint8_t *data, size_t before,
                      size_t after);
 void mg_yara_proc_free(mg_yara_proc **pp);
+/* The same with the lists of its n_strings strings. */
+void mg_yara_proc_free_all(mg_yara_proc **pp, size_t n_strings);
 
 /* Integer reads at virtual addresses: 0 and n bytes in out, or -1
  * (undefined: nothing readable there). */

@@ -10,7 +10,7 @@
  * take an undefined operand as false and are defined; `$a at X` is false
  * for an undefined X, `$a in (X..Y)` undefined; a for..in loop over an
  * undefined or empty range is false; a rule whose condition is undefined
- * does not match. */
+ * does not match. The per-process match lists are in yara_hits.c. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -21,81 +21,6 @@
 #include "os/residency.h"
 #include "sweep/sweep.h"
 #include "yara/yara.h"
-
-/* ---- per-process matches ------------------------------------------------- */
-
-void mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint64_t addr,
-                     size_t len, const mg_region *region, const uint8_t *data, size_t before,
-                     size_t after)
-{
-    if (!y || string >= y->n_strings)
-        return; /* the sentinel of a rule set without strings */
-    mg_yara_proc *yp = *pp;
-    if (!yp) {
-        yp = *pp = calloc(1, sizeof(*yp));
-        if (yp)
-            yp->lists = calloc(y->n_strings, sizeof(*yp->lists));
-        if (!yp || !yp->lists) {
-            free(yp);
-            *pp = NULL;
-            return;
-        }
-    }
-    yara_list *l = &yp->lists[string];
-    if (l->n >= MG_YARA_MAX_STRING_MATCHES) {
-        l->capped = true;
-        return;
-    }
-    size_t bytes = before + len + after;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        yara_hit *nv = realloc(l->v, cap * sizeof(*nv));
-        if (!nv) {
-            yp->oom = true;
-            return;
-        }
-        l->v = nv;
-        l->cap = cap;
-    }
-    if (yp->an + bytes > yp->acap) {
-        size_t cap = MG_MAX(2 * yp->acap, yp->an + bytes + 4096);
-        uint8_t *na = realloc(yp->arena, cap);
-        if (!na) {
-            yp->oom = true;
-            return;
-        }
-        yp->arena = na;
-        yp->acap = cap;
-    }
-    memcpy(yp->arena + yp->an, data, bytes);
-    l->v[l->n++] = (yara_hit){.addr = addr,
-                              .len = (uint32_t)len,
-                              .before = (uint32_t)before,
-                              .after = (uint32_t)after,
-                              .region = region,
-                              .data = yp->an};
-    l->sorted = false;
-    yp->an += bytes;
-}
-
-void mg_yara_proc_free(mg_yara_proc **pp)
-{
-    mg_yara_proc *yp = pp ? *pp : NULL;
-    if (!yp)
-        return;
-    free(yp->arena);
-    free(yp->lists); /* the lists' arrays are freed by the caller's count */
-    free(yp);
-    *pp = NULL;
-}
-
-static void proc_free_all(mg_yara_proc **pp, size_t n_strings)
-{
-    if (*pp && (*pp)->lists)
-        for (size_t i = 0; i < n_strings; i++)
-            free((*pp)->lists[i].v);
-    mg_yara_proc_free(pp);
-}
 
 /* ---- evaluation ---------------------------------------------------------- */
 
@@ -622,7 +547,7 @@ void mg_yara_target_done(mg_sweep *c, mg_target *p)
                 mg_emit_event(c, p, NULL, MG_EVENT_OTHER, v, 0, "evaluate YARA rules");
         }
     }
-    proc_free_all(&p->yproc, y ? y->n_strings : 0);
+    mg_yara_proc_free_all(&p->yproc, y ? y->n_strings : 0);
 }
 
 /* ---- mg_scan_buffer: reads from the buffer ---------------------------------- */
@@ -652,6 +577,6 @@ int mg_yara_buffer_done(mg_sweep *c, mg_target *p, const void *buf, size_t len, 
         v = mg_yara_evaluate(c->pats, &p->info, p->yproc, buffer_read_fn, &b, c->sink, NULL, &n);
         mg_stat_add(c, ST_RULE_MATCHES, n);
     }
-    proc_free_all(&p->yproc, y ? y->n_strings : 0);
+    mg_yara_proc_free_all(&p->yproc, y ? y->n_strings : 0);
     return v < 0 ? v : 0;
 }

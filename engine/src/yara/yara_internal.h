@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "match/patterns.h"
+#include "match/patterns_internal.h"
 #include "yara/yara.h"
 
 /* string modifiers */
@@ -159,15 +160,29 @@ yx *yara_parse_of(parser *P, yx *e, bool is_for);
 yx *yara_parse_quantifier(parser *P);
 yx *yara_parse_for(parser *P);
 
+/* ---- yara_extern.c ---- */
+
+yx *yara_str_leaf(parser *P, const char *s, size_t n);
+/* The external variable name as a constant leaf, or NULL (not defined). */
+yx *yara_external_ref(parser *P, const char *name);
+/* a OP b with text on one side: folded (takes a and b). */
+yx *yara_string_op(parser *P, const char *op, yx *a, yx *b);
+
 /* ---- yara_module.c ---- */
 
-yx *yara_external_ref(parser *P, const char *name);
-yx *yara_string_op(parser *P, const char *op, yx *a, yx *b);
+/* A module reference from the current token (alias: a loop variable over
+ * a module array). */
 yx *yara_parse_module(parser *P, const char *alias);
 
 /* ---- yara_strings.c ---- */
 
 bool yara_parse_string(parser *P);
+
+/* ---- yara_hex.c ---- */
+
+/* The hex string h (n bytes between the braces) as a regex appended to b;
+ * 0, or -1 with the error recorded. */
+int yara_hex_to_regex(parser *P, const char *h, size_t n, mg_strbuf *b);
 
 /* ---- yara_parse.c ---- */
 
