@@ -573,3 +573,93 @@ Test(yara, cli_errors_and_skipped_rules)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+/* What yara 4.2.3 answers in a Linux process scan (measured with
+ * /usr/bin/yara on a sleeping process, externals as -d gives them): pe
+ * values undefined but its constants and is_pe (0), loops over a module
+ * array false, math over text and over memory, console.log true, string
+ * operators over externals. */
+Test(yara, externals_modules_and_string_operators)
+{
+    const char *rules =
+        "import \"pe\"\nimport \"math\"\nimport \"console\"\n"
+        "rule pe_eq_or { condition: pe.imphash() == \"abc\" or true }\n"
+        "rule pe_not_eq { condition: not (pe.imphash() == \"abc\") }\n"
+        "rule pe_undef { condition: not defined pe.number_of_signatures }\n"
+        "rule pe_const { condition: pe.DLL == 0x2000 and pe.is_pe == 0 }\n"
+        "rule pe_all { condition: for all s in pe.sections : (false) }\n"
+        "rule pe_none { condition: for none k, v in pe.version_info : (true) }\n"
+        "rule pe_range { condition: for all i in (0..pe.number_of_signatures - 1) : (false) }\n"
+        "rule ent_text { condition: math.entropy(\"aaaa\") == 0.0 }\n"
+        "rule ent_zero { condition: defined math.entropy(0, 1024) }\n"
+        "rule ent_mem { strings: $a = \"abcd\" condition: math.entropy(@a, 4) == 2.0 and "
+        "math.mean(@a, 2) == 97.5 }\n"
+        "rule log { condition: console.log(\"hi\") }\n"
+        "rule ext_eq { condition: filename == \"\" and not (filepath != \"\") }\n"
+        "rule ext_re { condition: not filename matches /(rarnew.dat|\\.rar)$/is and "
+        "owner matches /^r[o]+t$/ }\n"
+        "rule ext_ops { condition: owner contains \"oo\" and owner istartswith \"RO\" and "
+        "owner endswith \"t\" and owner iequals \"ROOT\" }\n"
+        "rule ext_num { condition: n == 5 and flag and f > 1.5 and f < 2.6 }\n";
+    const char *defs[][2] = {{"filename", ""}, {"filepath", ""}, {"owner", "root"},
+                             {"n", "5"},       {"flag", "true"}, {"f", "2.5"}};
+    mg_patterns *p = NULL;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_patterns_new(&p), 0);
+    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
+        cr_assert_eq(mg_patterns_define(p, defs[i][0], defs[i][1], &err), 0, "%s", err.message);
+    cr_assert_geq(mg_patterns_add_rules_text(p, rules, strlen(rules), "t.yar", 0, &err), 0, "%s",
+                  err.message);
+    cr_assert_eq(mg_patterns_compile(p, &err), 0, "%s", err.message);
+    uint8_t *b = buffer(8192);
+    put(b, 1000, "abcd", 4);
+    got g = {0};
+    mg_sink sink = {.ctx = &g, .rule = on_rule, .match = on_match};
+    mg_stats st;
+    cr_assert_eq(mg_scan_buffer(p, b, 8192, BASE, 4096, 8, &sink, &st), 0);
+    expect_rules(&g, "pe_eq_or pe_undef pe_const ent_text ent_mem log ext_eq ext_re ext_ops "
+                     "ext_num");
+    mg_patterns_free(&p);
+    free(b);
+    cr_assert_eq(mg_patterns_new(&p), 0);
+    cr_expect_eq(mg_patterns_define(p, "9x", "1", &err), MG_EPATTERN);
+    mg_patterns_free(&p);
+}
+
+/* Regexes Hyperscan refuses, found through factors (or its prefilter
+ * mode) and confirmed by PCRE2 at the exact addresses, across chunks. */
+Test(yara, regexes_hyperscan_refuses)
+{
+    const char *rules =
+        "rule rep { strings: $r = /GET [a-z\\/]{1,300} 200 / condition: $r }\n"
+        "rule jumps { strings: $h = { 0F B? [1-16] 4D 5A [1-32] 3C [16-64] 50 45 [8-32] C3 } "
+        "condition: $h }\n"
+        "rule anchor { strings: $s = /$[a-z]=new-object/ condition: $s }\n"
+        "rule wideb { strings: $w = /\\beval[\\n\\t ]{0,500}\\(/ nocase wide condition: $w }\n"
+        "rule hexcomment { strings: $c = {\n 41 42 // {__saved}\n 43 /* } */ 44\n } "
+        "condition: $c }\n";
+    size_t len = 16384;
+    uint8_t *b = buffer(len);
+    const char get[] = "GET /abc/def 200 ";
+    put(b, 4096 - 6, get, sizeof(get) - 1); /* across a chunk boundary */
+    const uint8_t jumps[] = {0x0f, 0xb3, 1,    0x4d, 0x5a, 2, 2, 0x3c, 0, 0, 0, 0, 0, 0, 0, 0,
+                             0,    0,    0,    0,    0,    0, 0, 0,    0, 0, 0, 0, 0, 0, 0, 0,
+                             0,    0x50, 0x45, 1,    2,    3, 4, 5,    6, 7, 8, 0xc3};
+    put(b, 6000, jumps, sizeof(jumps));
+    put(b, 7000, "x=new-object", 12);
+    const uint8_t weval[] = {' ', 0, 'E', 0, 'v', 0, 'a', 0, 'L', 0, ' ', 0, '(', 0};
+    put(b, 8190, weval, sizeof(weval)); /* wide " EvaL (" across 8192 */
+    const uint8_t xeval[] = {'x', 0, 'e', 0, 'v', 0, 'a', 0, 'l', 0, '(', 0};
+    put(b, 9000, xeval, sizeof(xeval)); /* no word boundary before eval */
+    put(b, 10000, "ABCD", 4);
+    got g;
+    scan(rules, b, len, 4096, &g);
+    expect_rules(&g, "rep jumps wideb hexcomment");
+    cr_expect_eq(hit_at(&g, "rep", "$r", 0), BASE + 4096 - 6);
+    cr_expect_eq(hit_at(&g, "rep", "$r", 1), 0);
+    cr_expect_eq(hit_at(&g, "jumps", "$h", 0), BASE + 6000);
+    cr_expect_eq(hit_at(&g, "wideb", "$w", 0), BASE + 8192);
+    cr_expect_eq(hit_at(&g, "wideb", "$w", 1), 0);
+    cr_expect_eq(hit_at(&g, "hexcomment", "$c", 0), BASE + 10000);
+    free(b);
+}

@@ -197,7 +197,11 @@ int mg_patterns_add_owned_expr(mg_patterns *p, unsigned id, const char *re, unsi
          * Hyperscan refuses with SOM_LEFTMOST, which it says only when
          * compiling: through factors, PCRE2 confirms them exactly */
         free(copy);
-        return mg_patterns_add_exact_expr(p, id, re, re, hs_flags, wide, check, err);
+        char *relaxed = mg_regex_relax(re);
+        int r = relaxed ? mg_patterns_add_exact_expr(p, id, re, relaxed, hs_flags, wide, check, err)
+                        : mg_fail(err, -ENOMEM, "out of memory");
+        free(relaxed);
+        return r;
     }
     int rc = add_expr(p, copy, hs_flags, id, wide, fixed_width, pat, err);
     if (rc == MG_EPATTERN && fixed_width == 0) {

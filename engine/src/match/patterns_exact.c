@@ -77,9 +77,32 @@ static bool var_repeat(const char *re)
     return span >= 32;
 }
 
+/* A ^ or $ inside re (not at the start or end of it or of a branch):
+ * Hyperscan refuses embedded anchors when compiling the database. */
+static bool embedded_anchor(const char *re)
+{
+    bool in_class = false;
+    for (size_t i = 0; re[i]; i++) {
+        char c = re[i];
+        if (c == '\\' && re[i + 1])
+            i++;
+        else if (c == '[' && !in_class)
+            in_class = true;
+        else if (c == ']')
+            in_class = false;
+        else if (!in_class && c == '$' && re[i + 1] && !strchr(")|", re[i + 1]))
+            return true;
+        else if (!in_class && c == '^' && i > 0 && !strchr("(|", re[i - 1]))
+            return true;
+    }
+    return false;
+}
+
 bool mg_exact_needed(const char *re, unsigned hs_flags)
 {
     mg_factor f[MG_FACTORS_MAX];
+    if (embedded_anchor(re))
+        return true;
     if (!var_repeat(re))
         return false;
     if (mg_regex_factors(re, strlen(re), hs_flags, f, NULL) <= 0 &&
