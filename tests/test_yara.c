@@ -642,9 +642,9 @@ Test(yara, regexes_hyperscan_refuses)
     uint8_t *b = buffer(len);
     const char get[] = "GET /abc/def 200 ";
     put(b, 4096 - 6, get, sizeof(get) - 1); /* across a chunk boundary */
-    const uint8_t jumps[] = {0x0f, 0xb3, 1,    0x4d, 0x5a, 2, 2, 0x3c, 0, 0, 0, 0, 0, 0, 0, 0,
-                             0,    0,    0,    0,    0,    0, 0, 0,    0, 0, 0, 0, 0, 0, 0, 0,
-                             0,    0x50, 0x45, 1,    2,    3, 4, 5,    6, 7, 8, 0xc3};
+    const uint8_t jumps[] = {0x0f, 0xb3, 1, 0x4d, 0x5a, 2, 2, 0x3c, 0, 0, 0, 0, 0, 0,   0,
+                             0,    0,    0, 0,    0,    0, 0, 0,    0, 0, 0, 0, 0, 0,   0,
+                             0,    0,    0, 0x50, 0x45, 1, 2, 3,    4, 5, 6, 7, 8, 0xc3};
     put(b, 6000, jumps, sizeof(jumps));
     put(b, 7000, "x=new-object", 12);
     const uint8_t weval[] = {' ', 0, 'E', 0, 'v', 0, 'a', 0, 'L', 0, ' ', 0, '(', 0};
@@ -662,4 +662,59 @@ Test(yara, regexes_hyperscan_refuses)
     cr_expect_eq(hit_at(&g, "wideb", "$w", 1), 0);
     cr_expect_eq(hit_at(&g, "hexcomment", "$c", 0), BASE + 10000);
     free(b);
+}
+
+/* A sink context with the rules (first, for on_rule) and the last event. */
+typedef struct got_events {
+    got g;
+    char what[1024];
+    int n_events;
+} got_events;
+
+static void on_event(void *ctx, const mg_event *e)
+{
+    got_events *ge = ctx;
+    snprintf(ge->what, sizeof(ge->what), "%s", e->what ? e->what : "");
+    ge->n_events++;
+}
+
+/* Where yara would parse an image (a non-DLL PE, an ET_EXEC ELF at a
+ * block's start), the rules reading that module are not evaluated and one
+ * event names them; elsewhere they get yara's answer for a Linux process. */
+Test(yara, images_yara_would_parse_are_reported)
+{
+    const char *rules = "import \"pe\"\nimport \"elf\"\n"
+                        "rule p { condition: pe.is_pe == 0 }\n"
+                        "rule e { condition: not defined elf.type }\n"
+                        "rule plain { condition: true }\n";
+    mg_patterns *p = load(rules, 0);
+    for (int image = 0; image < 3; image++) {
+        uint8_t *b = buffer(8192);
+        if (image == 1) { /* MZ, e_lfanew 0x80, "PE\0\0", Characteristics 0x0102 */
+            put(b, 0, "MZ", 2);
+            put(b, 60, "\x80\0\0\0", 4);
+            put(b, 0x80, "PE\0\0", 4);
+            put(b, 0x80 + 22, "\x02\x01", 2);
+        } else if (image == 2) /* ELF64 LE, e_type ET_EXEC */
+            put(b, 0,
+                "\x7f"
+                "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0",
+                18);
+        got_events ge = {0};
+        mg_sink sink = {.ctx = &ge, .rule = on_rule, .match = on_match, .event = on_event};
+        mg_stats st;
+        cr_assert_eq(mg_scan_buffer(p, b, 8192, BASE, 4096, 8, &sink, &st), 0);
+        free(b);
+        if (image == 0) {
+            expect_rules(&ge.g, "p e plain");
+            cr_expect_eq(ge.n_events, 0, "%s", ge.what);
+        } else {
+            expect_rules(&ge.g, image == 1 ? "e plain" : "p plain");
+            cr_expect_eq(ge.n_events, 1);
+            cr_expect(strstr(ge.what, image == 1 ? "the PE image at 0x7f0000001000: p (1 rules)"
+                                                 : "the ELF image at 0x7f0000001000: e (1 rules)"),
+                      "%s", ge.what);
+        }
+    }
+    mg_patterns_free(&p);
 }

@@ -229,10 +229,18 @@ typedef int (*mg_yara_read_fn)(void *ctx, uint64_t addr, void *out, size_t n);
 
 /* Evaluate every rule over the process's matches, hand each matching
  * (not private) rule to sink->rule under lock (may be NULL: no lock).
+ * regions: the process's, probed for an image yara would parse (a non-DLL
+ * PE, an ET_EXEC ELF at a region's start): the rules reading that
+ * module's values are then not evaluated, and one event names them.
  * Returns the strongest MG_SINK_* verdict; *n_matched += rules reported. */
 int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc *yp,
                      mg_yara_read_fn read, void *read_ctx, const mg_sink *sink, void *lock,
-                     uint64_t *n_matched);
+                     uint64_t *n_matched, const mg_region *regions, size_t n_regions);
+
+/* yara_module.c: which of the images in want (MG_YMOD_PE, MG_YMOD_ELF)
+ * yara would parse in these regions; *where: the last one's address. */
+unsigned mg_yara_images(mg_yara_read_fn read, void *ctx, const mg_region *regions, size_t n,
+                        unsigned want, uint64_t *where);
 
 /* The engine's hook: a target's last unit is done (fds still open):
  * evaluate, report, free p->yproc. */

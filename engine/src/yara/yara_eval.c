@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -420,9 +421,40 @@ static int report_rule(ectx *x, const yara_rule *r, const mg_process *proc, cons
     return v;
 }
 
+/* One event: the rules not evaluated in this process because yara would
+ * parse an image memgrep does not (their answers could differ). */
+static void skipped_event(const mg_yara *y, unsigned images, uint64_t where, const mg_process *proc,
+                          const mg_sink *sink, pthread_mutex_t *lock)
+{
+    char what[1024];
+    int n = snprintf(what, sizeof(what),
+                     "YARA rules not evaluated: yara would parse the %s image at 0x%llx:",
+                     images & MG_YMOD_PE ? "PE" : "ELF", (unsigned long long)where);
+    size_t count = 0;
+    for (size_t i = 0; i < y->n_rules; i++) {
+        if (!(y->rules[i].modules & images))
+            continue;
+        if (n > 0 && (size_t)n + strlen(y->rules[i].name) + 24 < sizeof(what))
+            n += snprintf(what + n, sizeof(what) - (size_t)n, " %s", y->rules[i].name);
+        else if (n > 0 && (size_t)n + 24 < sizeof(what))
+            n += snprintf(what + n, sizeof(what) - (size_t)n, " ...");
+        count++;
+    }
+    if (n > 0 && (size_t)n + 24 < sizeof(what))
+        snprintf(what + n, sizeof(what) - (size_t)n, " (%zu rules)", count);
+    mg_event e = {.kind = MG_EVENT_OTHER, .process = proc, .what = what};
+    if (!sink || !sink->event)
+        return;
+    if (lock)
+        pthread_mutex_lock(lock);
+    sink->event(sink->ctx, &e);
+    if (lock)
+        pthread_mutex_unlock(lock);
+}
+
 int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc *yp,
                      mg_yara_read_fn read, void *read_ctx, const mg_sink *sink, void *lock,
-                     uint64_t *n_matched)
+                     uint64_t *n_matched, const mg_region *regions, size_t n_regions)
 {
     const mg_yara *y = p->yara;
     if (!y || !y->n_rules)
@@ -431,12 +463,22 @@ int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc 
     x.rule_val = calloc(y->n_rules, 1);
     if (!x.rule_val)
         return -ENOMEM;
+    unsigned want = 0, images = 0;
+    for (size_t i = 0; i < y->n_rules; i++)
+        want |= y->rules[i].modules & (MG_YMOD_PE | MG_YMOD_ELF);
+    uint64_t where = 0;
+    if (want && read)
+        images = mg_yara_images(read, read_ctx, regions, n_regions, want, &where);
     bool global_failed = false;
     for (size_t i = 0; i < y->n_rules; i++) {
+        if (y->rules[i].modules & images)
+            continue; /* not evaluated: see skipped_event */
         x.rule_val[i] = (int8_t)truth(eval(&x, y->rules[i].cond));
         if (y->rules[i].global && !x.rule_val[i])
             global_failed = true; /* one namespace: every rule is in "default" */
     }
+    if (images)
+        skipped_event(y, images, where, proc, sink, lock);
     int verdict = MG_SINK_CONTINUE;
     for (size_t i = 0; i < y->n_rules && !global_failed; i++) {
         const yara_rule *r = &y->rules[i];
@@ -537,7 +579,7 @@ void mg_yara_target_done(mg_sweep *c, mg_target *p)
             mg_reader_init(&t->reader, MG_MEM_READER_PREAD);
             uint64_t n = 0;
             int v = mg_yara_evaluate(c->pats, &p->info, p->yproc, target_read_fn, t, c->sink,
-                                     &c->sink_lock, &n);
+                                     &c->sink_lock, &n, p->maps.regions, p->maps.n);
             mg_reader_fini(&t->reader);
             free(t);
             mg_stat_add(c, ST_RULE_MATCHES, n);
@@ -574,7 +616,9 @@ int mg_yara_buffer_done(mg_sweep *c, mg_target *p, const void *buf, size_t len, 
     if (y) {
         buffer_read b = {.buf = buf, .base = base, .len = len};
         uint64_t n = 0;
-        v = mg_yara_evaluate(c->pats, &p->info, p->yproc, buffer_read_fn, &b, c->sink, NULL, &n);
+        mg_region whole = {.start = base, .end = base + len, .perms = "r--p", .path = ""};
+        v = mg_yara_evaluate(c->pats, &p->info, p->yproc, buffer_read_fn, &b, c->sink, NULL, &n,
+                             &whole, 1);
         mg_stat_add(c, ST_RULE_MATCHES, n);
     }
     mg_yara_proc_free_all(&p->yproc, y ? y->n_strings : 0);

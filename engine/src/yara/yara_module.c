@@ -20,6 +20,7 @@
  *
  * External variables and string operators are in yara_extern.c. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,4 +343,48 @@ double mg_yara_math(int fn, const uint8_t *d, size_t n, double arg)
     default:
         return 0;
     }
+}
+
+/* ---- images yara would parse ------------------------------------------- */
+
+static bool read_at(mg_yara_read_fn read, void *ctx, uint64_t a, void *out, size_t n)
+{
+    return read(ctx, a, out, n) == 0;
+}
+
+unsigned mg_yara_images(mg_yara_read_fn read, void *ctx, const mg_region *regions, size_t n,
+                        unsigned want, uint64_t *where)
+{
+    unsigned found = 0;
+    for (size_t i = 0; i < n && (found & want) != want; i++) {
+        const mg_region *r = &regions[i];
+        uint8_t h[64];
+        if (r->perms[0] != 'r' || r->end - r->start < sizeof(h) ||
+            !read_at(read, ctx, r->start, h, sizeof(h)))
+            continue;
+        if ((want & MG_YMOD_PE) && h[0] == 'M' && h[1] == 'Z') {
+            /* pe.c pe_get_header: "PE\0\0" at e_lfanew, inside the block;
+             * in a process, only an image that is not a DLL is parsed */
+            uint32_t lfanew = (uint32_t)h[60] | (uint32_t)h[61] << 8 | (uint32_t)h[62] << 16 |
+                              (uint32_t)h[63] << 24;
+            uint8_t pe[24];
+            if (lfanew < INT32_MAX && lfanew + sizeof(pe) <= r->end - r->start &&
+                read_at(read, ctx, r->start + lfanew, pe, sizeof(pe)) && !memcmp(pe, "PE\0\0", 4) &&
+                !((pe[22] | pe[23] << 8) & 0x2000)) {
+                found |= MG_YMOD_PE;
+                *where = r->start;
+            }
+        }
+        /* elf.c: an ET_EXEC header (a PIE is ET_DYN and is not parsed) */
+        if ((want & MG_YMOD_ELF) &&
+            !memcmp(h,
+                    "\x7f"
+                    "ELF",
+                    4) &&
+            (h[5] == 1 ? h[16] | h[17] << 8 : h[16] << 8 | h[17]) == 2) {
+            found |= MG_YMOD_ELF;
+            *where = r->start;
+        }
+    }
+    return found;
 }
