@@ -442,7 +442,7 @@ static void skipped_event(const mg_yara *y, unsigned images, uint64_t where, con
     }
     if (n > 0 && (size_t)n + 24 < sizeof(what))
         snprintf(what + n, sizeof(what) - (size_t)n, " (%zu rules)", count);
-    mg_event e = {.kind = MG_EVENT_OTHER, .process = proc, .what = what};
+    mg_event e = {.kind = MG_EVENT_OTHER, .process = proc, .err = -EOPNOTSUPP, .what = what};
     if (!sink || !sink->event)
         return;
     if (lock)
