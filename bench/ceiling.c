@@ -28,7 +28,7 @@
  * FOLL_PIN, unshares anonymous pages shared after fork. Use it on a
  * benchmark target such as bench/bigproc.
  *
- * -R (resident, for sweeps of many processes, bench/sweep.sh): the bytes
+ * -R (resident, for sweeps of many processes, bench/scripts/sweep.sh): the bytes
  * memgrep reads, read the way it must read them, and nothing more. Each
  * region is narrowed to its present pages that are not the shared zero page
  * (PAGEMAP_SCAN, Linux 6.7+), and those runs are the work list (a 64 GiB

@@ -18,8 +18,8 @@
 #include "inspect.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
-#include "outfile.h"
-#include "output.h"
+#include "output/outfile.h"
+#include "output/output.h"
 
 /* Target memory read at a time. */
 #define DUMP_CHUNK MG_STRINGS_CHUNK

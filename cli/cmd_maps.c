@@ -8,7 +8,7 @@
 #include "inspect.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
-#include "output.h"
+#include "output/output.h"
 
 typedef struct maps_state {
     cli_targets targets;

@@ -1,24 +1,23 @@
 /* cmd_scan.c - `memgrep scan`: patterns + targets + settings -> mg_scan ->
  * printer back-end. No scanning logic lives here. */
 #include <errno.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "hunt_pack.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
-#include "outfile.h"
-#include "output.h"
+#include "output/outfile.h"
+#include "output/output.h"
 #include "rules.h"
 #include "sandbox.h"
 #include "signals.h"
-#include "sink.h"
+#include "watchdog.h"
+#include "output/sink.h"
 
 #define HUNT_PACK_NAME "hunt-pack:linux.txt"
 
@@ -370,106 +369,6 @@ static cli_mode scan_mode(const scan_state *s)
                            : CLI_MODE_MATCHES;
 }
 
-/* ---- the --timeout watchdog ---------------------------------------------
- *
- * The engine stops at --timeout between reads, but a read blocked in the
- * kernel can't see that: a target's memory-map lock held by a reader stuck
- * in FUSE I/O (/proc/PID/mem holds it across the I/O), with a writer queued
- * behind it, blocks every pagemap, PAGEMAP_SCAN, process_vm_readv and mem
- * read of that target until the file system answers, maybe never. So when
- * the sweep has not ended WATCHDOG_GRACE_S after --timeout, the output so
- * far is finished and the summary printed from what the sink saw (marked
- * incomplete, stop reason timeout), and memgrep exits 3 with the blocked
- * thread left behind: its waits are killable, so the exit takes it. */
-#define WATCHDOG_GRACE_S 0.5
-
-typedef struct watchdog {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool done; /* mg_scan returned */
-    struct timespec at; /* CLOCK_MONOTONIC */
-    cli_sink *sink;
-    const output_backend *be;
-    output_ctx *out;
-    bool summary;
-    cli_outfile *file;
-    unsigned threads;
-    double started; /* CLOCK_MONOTONIC seconds */
-} watchdog;
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void *watchdog_main(void *arg)
-{
-    watchdog *wd = arg;
-    pthread_mutex_lock(&wd->lock);
-    while (!wd->done)
-        if (pthread_cond_timedwait(&wd->cond, &wd->lock, &wd->at) == ETIMEDOUT && !wd->done) {
-            /* The lock stays held: mg_scan returning now can't race us. */
-            fprintf(stderr, "memgrep: the sweep did not stop at --timeout: a read of a target's "
-                            "memory is blocked in the kernel (its memory map lock is held, as by "
-                            "a stuck FUSE read); exiting without it\n");
-            mg_stats st;
-            memset(&st, 0, sizeof(st));
-            st.matches = wd->sink->matches;
-            st.elapsed_seconds = mono_now() - wd->started;
-            st.threads = wd->threads;
-            st.stop_reason = MG_STOP_TIMEOUT;
-            st.complete = false;
-            cli_sink_progress_clear(wd->sink);
-            wd->be->finish(wd->out);
-            cli_sink_finish(wd->sink);
-            if (wd->summary)
-                wd->be->summary(wd->out, &st);
-            int status = EXIT_TIMEOUT;
-            if (fflush(wd->out->out) != 0 || (wd->file && cli_outfile_commit(wd->file) < 0))
-                status = EXIT_TROUBLE;
-            fflush(stderr);
-            _exit(status);
-        }
-    pthread_mutex_unlock(&wd->lock);
-    return NULL;
-}
-
-/* Starts the watchdog if set has a timeout; false if there is none. */
-static bool watchdog_start(watchdog *wd, pthread_t *th, const mg_settings *set)
-{
-    if (!(set->timeout > 0))
-        return false;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&wd->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&wd->lock, NULL);
-    wd->started = mono_now();
-    double at = wd->started + set->timeout + WATCHDOG_GRACE_S;
-    wd->at.tv_sec = (time_t)at;
-    wd->at.tv_nsec = (long)((at - (double)wd->at.tv_sec) * 1e9);
-    if (pthread_create(th, NULL, watchdog_main, wd) != 0) {
-        pthread_cond_destroy(&wd->cond);
-        pthread_mutex_destroy(&wd->lock);
-        return false; /* no watchdog: as before, the engine's timeout alone */
-    }
-    return true;
-}
-
-static void watchdog_stop(watchdog *wd, pthread_t th)
-{
-    pthread_mutex_lock(&wd->lock);
-    wd->done = true;
-    pthread_cond_signal(&wd->cond);
-    pthread_mutex_unlock(&wd->lock);
-    pthread_join(th, NULL);
-    pthread_cond_destroy(&wd->cond);
-    pthread_mutex_destroy(&wd->lock);
-}
-
 static int scan(const scan_state *st, const mg_settings *set, const mg_patterns *p, output_ctx *out,
                 cli_outfile *file)
 {
@@ -491,17 +390,17 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
         cli_sink_free(&s);
         return EXIT_TROUBLE;
     }
-    watchdog wd = {.sink = &s,
-                   .be = be,
-                   .out = out,
-                   .summary = o->summary && mode != CLI_MODE_QUIET,
-                   .file = o->file ? file : NULL,
-                   .threads = set->threads};
+    cli_watchdog wd = {.sink = &s,
+                       .be = be,
+                       .out = out,
+                       .summary = o->summary && mode != CLI_MODE_QUIET,
+                       .file = o->file ? file : NULL,
+                       .threads = set->threads};
     pthread_t wd_thread;
-    bool wd_on = watchdog_start(&wd, &wd_thread, set);
+    bool wd_on = cli_watchdog_start(&wd, &wd_thread, set);
     int r = mg_scan(p, set, &sink, &stats, &err);
     if (wd_on)
-        watchdog_stop(&wd, wd_thread);
+        cli_watchdog_stop(&wd, wd_thread);
     if (r < 0) {
         cli_report(r, &err, "scan");
         cli_sink_free(&s);

@@ -10,7 +10,7 @@
 #include "inspect.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
-#include "output.h"
+#include "output/output.h"
 
 /* GNU strings' default -n. */
 #define DEFAULT_MIN 4

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "memgrep/memgrep.h"
+#include "messages.h"
 #include "opts.h"
 
 /* Exit status, as grep; then memgrep's own. */
@@ -47,16 +48,5 @@ int cli_main(int argc, char **argv);
 
 /* The help of one command (`memgrep CMD --help`, `memgrep help CMD`). */
 void cli_print_command_help(FILE *f, const cli_command *c);
-
-/* One line `memgrep: ...` on stderr: every usage error is one line, so
- * scripts can show it as is; control bytes of the message (from a value
- * or a file name as given) are written as \xHH. */
-void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Appended to usage errors about options and commands. */
-#define CLI_TRY_HELP " (try 'memgrep --help')"
-
-/* An engine failure: its message already names the input and where it
- * came from; `what` is only for failures that come without one. */
-void cli_report(int err, const mg_error *e, const char *what);
 
 #endif

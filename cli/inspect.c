@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "output.h"
+#include "output/output.h"
 
 /* ------------------------------------------------------------------ */
 /* Option groups                                                       */
@@ -405,25 +405,4 @@ void cli_put_escaped(FILE *f, const char *s, size_t n)
         else
             fprintf(f, "\\x%c%c", hex[c >> 4], hex[c & 15]);
     }
-}
-
-void cli_json_str(FILE *f, const char *key, const char *v)
-{
-    fprintf(f, ",\"%s\":", key);
-    json_string(f, v ? v : "", v ? strlen(v) : 0);
-}
-
-void cli_json_u64(FILE *f, const char *key, uint64_t v)
-{
-    fprintf(f, ",\"%s\":%" PRIu64, key, v);
-}
-
-void cli_json_addr(FILE *f, const char *key, uint64_t v)
-{
-    fprintf(f, ",\"%s\":\"0x%" PRIx64 "\"", key, v);
-}
-
-void cli_json_bool(FILE *f, const char *key, bool v)
-{
-    fprintf(f, ",\"%s\":%s", key, v ? "true" : "false");
 }

@@ -11,7 +11,8 @@
 
 #include "memgrep/memgrep.h"
 #include "opts.h"
-#include "outfile.h"
+#include "output/json.h"
+#include "output/outfile.h"
 #include "sandbox.h"
 
 /* Listing output: --json, -o FILE (ps, maps, strings). */
@@ -82,11 +83,5 @@ int cli_select_pieces(pid_t pid, const char *const *specs, size_t n_specs,
 /* Bytes outside printable ASCII as \xHH, '\' as \\ (one line, no escape
  * sequences reach a terminal). */
 void cli_put_escaped(FILE *f, const char *s, size_t n);
-
-/* JSON pieces: ,"key":value. */
-void cli_json_str(FILE *f, const char *key, const char *v);
-void cli_json_u64(FILE *f, const char *key, uint64_t v);
-void cli_json_addr(FILE *f, const char *key, uint64_t v);
-void cli_json_bool(FILE *f, const char *key, bool v);
 
 #endif

@@ -156,6 +156,9 @@ void cli_print_options(FILE *f, const cli_binding *groups, size_t n_groups);
 
 /* ---- values ---- */
 
+/* A decimal number, digits first (strtoull alone takes blanks, '+' and a
+ * wrapping '-'): 0 with *end after its digits, or -1. */
+int cli_parse_u64(const char *s, uint64_t *out, const char **end);
 /* Strict numbers: digits only, whole string, min..max. */
 int cli_parse_number(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Bytes with an optional binary suffix: 65536, 64K, 1M, 1G. */

@@ -147,7 +147,7 @@ Test(lifecycle, pace_wakes_for_cancel)
     mg_sweep c;
     sweep_for(&c, p, &s, NULL);
     double t0 = now_s();
-    cr_assert_not(mg_pool_pace(&c, NULL, MiB), "pace went on though cancelled");
+    cr_assert_not(mg_sweep_pace(&c, NULL, MiB), "pace went on though cancelled");
     double took = now_s() - t0;
     cr_assert_eq(atomic_load(&ca.calls), 3);
     /* two polls of MG_STOP_POLL_MS; generous */
@@ -172,23 +172,23 @@ Test(lifecycle, timeout_and_process_timeout_decisions)
     mg_target *t = calloc(1, sizeof(*t));
     t->c = &c;
     t->info = (mg_process){.pid = 4242, .comm = "x", .exe = ""};
-    t->pagemap_fd = t->mem_fd = t->pidfd = -1;
+    t->pagemap_fd = t->mem_fd = t->pin.pidfd = -1;
     /* Not started: no clock. */
-    cr_assert_not(mg_pool_should_stop(&c, t));
+    cr_assert_not(mg_sweep_should_stop(&c, t));
     /* Started a second ago: over, reported once. */
     c.t0 -= 2.0;
     atomic_store(&t->first_unit_us, 1);
-    cr_assert(mg_pool_should_stop(&c, t));
-    cr_assert(mg_pool_should_stop(&c, t));
+    cr_assert(mg_sweep_should_stop(&c, t));
+    cr_assert(mg_sweep_should_stop(&c, t));
     cr_assert_eq(col.events[MG_EVENT_TIMEOUT], 1u);
     cr_assert_eq(col.n_event_pids, 1u);
     cr_assert_eq(col.event_pids[0], 4242);
     /* The sweep as a whole goes on. */
-    cr_assert_not(mg_pool_should_stop(&c, NULL));
+    cr_assert_not(mg_sweep_should_stop(&c, NULL));
     cr_assert_eq(atomic_load(&c.stop_reason), MG_STOP_NONE);
     /* Its deadline: the sweep stops, for a timeout. */
     c.deadline = mg_now() - 0.001;
-    cr_assert(mg_pool_should_stop(&c, NULL));
+    cr_assert(mg_sweep_should_stop(&c, NULL));
     cr_assert_eq(atomic_load(&c.stop_reason), MG_STOP_TIMEOUT);
     mg_stats st;
     mg_fill_stats(&c, &st, c.t0, 1);
@@ -304,7 +304,7 @@ static void unit_with_pidfd(int pidfd, collector *col)
     snprintf(path, sizeof path, "/proc/%d/mem", (int)fb.pid);
     t->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
     cr_assert(t->pagemap_fd >= 0 && t->mem_fd >= 0);
-    t->pidfd = pidfd;
+    t->pin.pidfd = pidfd;
     const mg_region *r = NULL;
     for (size_t i = 0; i < t->maps.n && !r; i++)
         if (t->maps.regions[i].start <= pl->addr && pl->addr < t->maps.regions[i].end)
@@ -439,7 +439,7 @@ Test(lifecycle, unit_read_is_delivered_whole)
     snprintf(path, sizeof path, "/proc/%d/mem", (int)fb.pid);
     t->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
     cr_assert(t->pagemap_fd >= 0 && t->mem_fd >= 0);
-    t->pidfd = -1;
+    t->pin.pidfd = -1;
     mg_unit u = {.p = t,
                  .region = r,
                  .own_start = r->start,
@@ -452,7 +452,7 @@ Test(lifecycle, unit_read_is_delivered_whole)
     mg_worker_fini(&wk);
     assert_exact_hits(&fs.col, w, nw, "a unit whose target failed at its first match");
     /* and the target stays stopped: no further unit of it runs */
-    cr_assert(mg_pool_should_stop(&c, t));
+    cr_assert(mg_sweep_should_stop(&c, t));
     close(t->pagemap_fd);
     close(t->mem_fd);
     mg_maps_free(&t->maps);

@@ -141,6 +141,46 @@ Test(patterns, compile_states)
     mg_patterns_free(&p);
 }
 
+static int count_match(void *ctx, const mg_match *m)
+{
+    (void)m;
+    ((unsigned *)ctx)[0]++;
+    return MG_SINK_CONTINUE;
+}
+
+static int count_rule(void *ctx, const mg_rule_match *m)
+{
+    (void)m;
+    ((unsigned *)ctx)[1]++;
+    return MG_SINK_CONTINUE;
+}
+
+/* Rules without strings still need one Hyperscan expression (a sentinel
+ * literal no rule owns). The set is the same before and after the compile
+ * (D10: the sentinel was added by the compile, and stayed when it failed),
+ * and the sentinel's own bytes are never a match. */
+Test(patterns, compile_adds_no_pattern_for_rules_without_strings)
+{
+    static const char rules[] = "rule always { condition: true }";
+    mg_patterns *p = patterns_new();
+    mg_error err = {{0}};
+    cr_assert_eq(mg_patterns_add_rules_text(p, rules, strlen(rules), "t.yar", 0, &err), 1, "%s",
+                 err.message);
+    size_t before = mg_patterns_count(p);
+    cr_assert_eq(mg_patterns_compile(p, &err), 0, "%s", err.message);
+    cr_assert_eq(mg_patterns_count(p), before, "the compile changed the count: %zu, then %zu",
+                 before, mg_patterns_count(p));
+
+    char buf[] = "..memgrep: rules without strings..";
+    unsigned got[2] = {0, 0}; /* matches, rules */
+    mg_sink sink = {.match = count_match, .rule = count_rule, .ctx = got};
+    mg_stats st;
+    cr_assert_eq(mg_scan_buffer(p, buf, sizeof buf, 0, 4096, 0, &sink, &st), 0);
+    cr_expect_eq(got[0], 0u, "the sentinel was reported as a match");
+    cr_expect_eq(got[1], 1u, "rule 'always' reported %u times", got[1]);
+    mg_patterns_free(&p);
+}
+
 Test(patterns, strerror_names_every_code)
 {
     const int codes[] = {MG_EPATTERN, MG_EHYPERSCAN, MG_ENOPATTERNS, MG_ENOTCOMPILED,

@@ -1,5 +1,5 @@
 /* test_sandbox.c - the sweep's sandbox (cli/sandbox.c) and -o FILE
- * (cli/outfile.c).
+ * (cli/output/outfile.c).
  *
  * The forbidden calls are tried by tests/sandbox_probe ($MG_SANDBOX_PROBE),
  * which enters the same sandbox as `memgrep scan`: process_vm_writev,

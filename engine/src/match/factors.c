@@ -13,30 +13,26 @@
  * Anything it does not know (inline options, \Q..\E, back references,
  * callouts, comments...) gives no factor at all: the expression then goes
  * into the main database as it is, so a miss costs time, never a match.
- * Zero-width assertions (^ $ \b \B \A \z \Z \G) match the empty string. */
+ * Zero-width assertions (^ $ \b \B \A \z \Z \G) match the empty string.
+ * The sets and their algebra (cross product, union, score) are in
+ * factor_set.c. */
 #include <stdbool.h>
 #include <string.h>
 
 #include <hs/hs.h>
 
 #include "limits_internal.h"
+#include "match/factor_set.h"
 #include "match/patterns_internal.h"
 #include "util.h"
 
-#define SET_MAX 16 /* strings in a set while computing */
 #define DEPTH_MAX 64 /* nesting of groups */
-
-typedef struct fset {
-    int n; /* -1: unknown */
-    uint8_t len[SET_MAX];
-    uint8_t s[SET_MAX][MG_FACTOR_LEN];
-} fset;
 
 #define UNB ((uint64_t)1 << 40) /* an unbounded width */
 
 typedef struct finfo {
-    fset exact;
-    fset best; /* n <= 0: none */
+    mg_fset exact;
+    mg_fset best; /* n <= 0: none */
     uint64_t minw, maxw; /* widths in bytes (maxw UNB: unbounded) */
 } finfo;
 
@@ -48,97 +44,6 @@ typedef struct fparser {
     bool any_repeat; /* long bounded repeats are fine (PCRE2 confirms: patterns_exact.c) */
     int depth;
 } fparser;
-
-static void set_unknown(fset *s)
-{
-    s->n = -1;
-}
-
-static void set_empty_string(fset *s)
-{
-    s->n = 1;
-    s->len[0] = 0;
-}
-
-static void set_byte(fset *s, uint8_t c)
-{
-    s->n = 1;
-    s->len[0] = 1;
-    s->s[0][0] = c;
-}
-
-/* Score of a set as a factor: its shortest string (longer is rarer); 0 if
- * it is unknown, empty or holds the empty string. */
-static int score(const fset *s)
-{
-    if (s->n <= 0)
-        return 0;
-    int m = MG_FACTOR_LEN + 1;
-    for (int k = 0; k < s->n; k++)
-        m = MG_MIN(m, (int)s->len[k]);
-    return m;
-}
-
-/* Keep the better of *best and cand: the longer shortest string, then the
- * smaller set. */
-static void consider(fset *best, const fset *cand)
-{
-    if (cand->n > MG_FACTORS_MAX)
-        return; /* too many to use */
-    int a = score(best), b = score(cand);
-    if (b > a || (b == a && b > 0 && cand->n < best->n))
-        *best = *cand;
-}
-
-static bool contains(const fset *s, const uint8_t *str, size_t n)
-{
-    for (int k = 0; k < s->n; k++)
-        if (s->len[k] == n && !memcmp(s->s[k], str, n))
-            return true;
-    return false;
-}
-
-static bool add_string(fset *s, const uint8_t *str, size_t n)
-{
-    if (contains(s, str, n))
-        return true;
-    if (s->n >= SET_MAX || n > MG_FACTOR_LEN)
-        return false;
-    s->len[s->n] = (uint8_t)n;
-    memcpy(s->s[s->n], str, n);
-    s->n++;
-    return true;
-}
-
-/* out = a x b (every string of a followed by every string of b); false if
- * it does not fit. */
-static bool cross(const fset *a, const fset *b, fset *out)
-{
-    fset r = {0};
-    uint8_t tmp[2 * MG_FACTOR_LEN];
-    for (int x = 0; x < a->n; x++)
-        for (int y = 0; y < b->n; y++) {
-            size_t n = (size_t)a->len[x] + b->len[y];
-            if (n > MG_FACTOR_LEN)
-                return false;
-            memcpy(tmp, a->s[x], a->len[x]);
-            memcpy(tmp + a->len[x], b->s[y], b->len[y]);
-            if (!add_string(&r, tmp, n))
-                return false;
-        }
-    *out = r;
-    return true;
-}
-
-static bool unite(const fset *a, const fset *b, fset *out)
-{
-    fset r = *a;
-    for (int y = 0; y < b->n; y++)
-        if (!add_string(&r, b->s[y], b->len[y]))
-            return false;
-    *out = r;
-    return true;
-}
 
 static void parse_alt(fparser *P, finfo *out);
 
@@ -252,8 +157,8 @@ static void parse_class(fparser *P, finfo *out)
         return;
     }
     P->i = i + 1;
-    set_unknown(&out->exact);
-    set_unknown(&out->best);
+    mg_fset_unknown(&out->exact);
+    mg_fset_unknown(&out->best);
     out->minw = out->maxw = 1;
     if (neg || !known)
         return;
@@ -261,13 +166,13 @@ static void parse_class(fparser *P, finfo *out)
     for (int k = 0; k < 256; k++)
         any |= members[k];
     P->unsure |= !any;
-    fset s = {0};
+    mg_fset s = {0};
     for (int k = 0; k < 256; k++)
         if (members[k]) {
             uint8_t b = (uint8_t)k;
             if (s.n == 4)
                 return;
-            add_string(&s, &b, 1);
+            mg_fset_add(&s, &b, 1);
         }
     if (s.n > 0)
         out->exact = s;
@@ -278,8 +183,8 @@ static void parse_escape(fparser *P, finfo *out)
 {
     const char *re = P->re;
     size_t i = P->i;
-    set_unknown(&out->exact);
-    set_unknown(&out->best);
+    mg_fset_unknown(&out->exact);
+    mg_fset_unknown(&out->best);
     if (i + 1 >= P->len) {
         P->bad = true;
         return;
@@ -299,9 +204,9 @@ static void parse_escape(fparser *P, finfo *out)
             v = v * 16 + mg_hexval(re[j++]);
         P->unsure |= j == P->i;
         P->i = j;
-        set_byte(&out->exact, (uint8_t)v);
+        mg_fset_byte(&out->exact, (uint8_t)v);
     } else if (strchr("bBAzZG", e)) {
-        set_empty_string(&out->exact);
+        mg_fset_empty_string(&out->exact);
     } else if (strchr("dDwWsShHvVNRXC", e)) {
         /* a class: unknown */
         P->unsure |= !strchr("dDwWsShHvV", e);
@@ -317,17 +222,17 @@ static void parse_escape(fparser *P, finfo *out)
         } else
             P->i++;
     } else if (e == 'n' || e == 'r' || e == 't' || e == 'f' || e == 'e' || e == 'a') {
-        set_byte(&out->exact, (uint8_t)(e == 'n'   ? 10
-                                        : e == 'r' ? 13
-                                        : e == 't' ? 9
-                                        : e == 'f' ? 12
-                                        : e == 'e' ? 27
-                                                   : 7));
+        mg_fset_byte(&out->exact, (uint8_t)(e == 'n'   ? 10
+                                            : e == 'r' ? 13
+                                            : e == 't' ? 9
+                                            : e == 'f' ? 12
+                                            : e == 'e' ? 27
+                                                       : 7));
     } else if ((e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
                (unsigned char)e >= 0x80) {
         P->bad = true; /* back references, octal, \Q..\E, \K, \c, \o, \g, \k... */
     } else {
-        set_byte(&out->exact, (uint8_t)e);
+        mg_fset_byte(&out->exact, (uint8_t)e);
     }
 }
 
@@ -367,26 +272,26 @@ static void repeat(finfo *x, long lo, long hi)
     x->maxw = hi < 0 && x->maxw ? UNB : MG_MIN(x->maxw * (uint64_t)hi, UNB);
     if (lo == 0) {
         if (hi == 1 && x->exact.n >= 0) {
-            fset e = x->exact;
-            if (add_string(&e, (const uint8_t *)"", 0)) {
+            mg_fset e = x->exact;
+            if (mg_fset_add(&e, (const uint8_t *)"", 0)) {
                 x->exact = e;
-                set_unknown(&x->best);
+                mg_fset_unknown(&x->best);
                 return;
             }
         }
-        set_unknown(&x->exact);
-        set_unknown(&x->best);
+        mg_fset_unknown(&x->exact);
+        mg_fset_unknown(&x->best);
         return;
     }
     if (x->exact.n < 0)
         return; /* best stays: every repetition holds it */
-    fset power = x->exact, next;
+    mg_fset power = x->exact, next;
     long k = 1;
-    while (k < lo && k < 8 && cross(&power, &x->exact, &next))
+    while (k < lo && k < 8 && mg_fset_cross(&power, &x->exact, &next))
         power = next, k++;
-    consider(&x->best, &power);
+    mg_fset_consider(&x->best, &power);
     if (!(k == lo && lo == hi))
-        set_unknown(&x->exact);
+        mg_fset_unknown(&x->exact);
     else
         x->exact = power;
 }
@@ -395,8 +300,8 @@ static void parse_atom(fparser *P, finfo *out)
 {
     const char *re = P->re;
     char c = re[P->i];
-    set_unknown(&out->exact);
-    set_unknown(&out->best);
+    mg_fset_unknown(&out->exact);
+    mg_fset_unknown(&out->best);
     out->minw = out->maxw = 1;
     if (c == '(') {
         if (P->i + 1 < P->len && re[P->i + 1] == '?') {
@@ -428,7 +333,7 @@ static void parse_atom(fparser *P, finfo *out)
     } else if (c == '^' || c == '$') {
         P->i++;
         out->minw = out->maxw = 0;
-        set_empty_string(&out->exact);
+        mg_fset_empty_string(&out->exact);
     } else if (c == '*' || c == '+' || c == '?' || c == ')') {
         P->bad = true; /* nothing to repeat, or an unbalanced parenthesis */
         return;
@@ -436,7 +341,7 @@ static void parse_atom(fparser *P, finfo *out)
         P->i++;
         /* a literal '{' or a byte outside ASCII: Hyperscan decides */
         P->unsure |= c == '{' || (unsigned char)c >= 0x80;
-        set_byte(&out->exact, (uint8_t)c);
+        mg_fset_byte(&out->exact, (uint8_t)c);
     }
     if (P->bad)
         return;
@@ -481,11 +386,11 @@ static void parse_atom(fparser *P, finfo *out)
 
 static void parse_concat(fparser *P, finfo *out)
 {
-    fset run, best, tmp;
-    set_unknown(&out->exact);
-    set_unknown(&out->best);
-    set_empty_string(&run);
-    set_unknown(&best);
+    mg_fset run, best, tmp;
+    mg_fset_unknown(&out->exact);
+    mg_fset_unknown(&out->best);
+    mg_fset_empty_string(&run);
+    mg_fset_unknown(&best);
     bool all_exact = true;
     out->minw = out->maxw = 0;
     P->unsure |= at_end(P) || P->re[P->i] == '|' || P->re[P->i] == ')'; /* empty */
@@ -496,29 +401,29 @@ static void parse_concat(fparser *P, finfo *out)
             return;
         out->minw = MG_MIN(out->minw + x.minw, UNB);
         out->maxw = MG_MIN(out->maxw + x.maxw, UNB);
-        consider(&best, &x.best);
+        mg_fset_consider(&best, &x.best);
         if (x.exact.n >= 0) {
-            consider(&best, &x.exact);
-            if (cross(&run, &x.exact, &tmp)) {
+            mg_fset_consider(&best, &x.exact);
+            if (mg_fset_cross(&run, &x.exact, &tmp)) {
                 run = tmp;
-                consider(&best, &run); /* before it grows past MG_FACTORS_MAX */
+                mg_fset_consider(&best, &run); /* before it grows past MG_FACTORS_MAX */
             } else {
-                consider(&best, &run);
+                mg_fset_consider(&best, &run);
                 run = x.exact;
                 all_exact = false;
             }
         } else {
-            consider(&best, &run);
-            set_empty_string(&run);
+            mg_fset_consider(&best, &run);
+            mg_fset_empty_string(&run);
             all_exact = false;
         }
     }
-    consider(&best, &run);
+    mg_fset_consider(&best, &run);
     out->best = best;
     if (all_exact)
         out->exact = run;
     else
-        set_unknown(&out->exact);
+        mg_fset_unknown(&out->exact);
 }
 
 static void parse_alt(fparser *P, finfo *out)
@@ -527,9 +432,9 @@ static void parse_alt(fparser *P, finfo *out)
     if (P->bad)
         return;
     bool exact_ok = out->exact.n >= 0;
-    fset best = out->best;
-    consider(&best, &out->exact);
-    bool best_ok = score(&best) > 0;
+    mg_fset best = out->best;
+    mg_fset_consider(&best, &out->exact);
+    bool best_ok = mg_fset_score(&best) > 0;
     while (!P->bad && !at_end(P) && P->re[P->i] == '|') {
         P->i++;
         finfo y;
@@ -538,17 +443,18 @@ static void parse_alt(fparser *P, finfo *out)
             return;
         out->minw = MG_MIN(out->minw, y.minw);
         out->maxw = MG_MAX(out->maxw, y.maxw);
-        fset yb = y.best;
-        consider(&yb, &y.exact);
-        exact_ok = exact_ok && y.exact.n >= 0 && unite(&out->exact, &y.exact, &out->exact);
-        best_ok = best_ok && score(&yb) > 0 && unite(&best, &yb, &best) && best.n <= MG_FACTORS_MAX;
+        mg_fset yb = y.best;
+        mg_fset_consider(&yb, &y.exact);
+        exact_ok = exact_ok && y.exact.n >= 0 && mg_fset_unite(&out->exact, &y.exact, &out->exact);
+        best_ok = best_ok && mg_fset_score(&yb) > 0 && mg_fset_unite(&best, &yb, &best) &&
+                  best.n <= MG_FACTORS_MAX;
     }
     if (!exact_ok)
-        set_unknown(&out->exact);
+        mg_fset_unknown(&out->exact);
     if (best_ok)
         out->best = best;
     else
-        set_unknown(&out->best);
+        mg_fset_unknown(&out->best);
 }
 
 static int factors(const char *re, size_t len, unsigned hs_flags, mg_factor *out,
@@ -585,9 +491,9 @@ static int factors(const char *re, size_t len, unsigned hs_flags, mg_factor *out
         shape->max_width = top.maxw >= UINT32_MAX ? UINT32_MAX : (unsigned)top.maxw;
         shape->sure = !P.unsure && top.minw > 0;
     }
-    fset best = top.best;
-    consider(&best, &top.exact);
-    if (score(&best) < MG_FACTOR_MIN || best.n > MG_FACTORS_MAX)
+    mg_fset best = top.best;
+    mg_fset_consider(&best, &top.exact);
+    if (mg_fset_score(&best) < MG_FACTOR_MIN || best.n > MG_FACTORS_MAX)
         return 0;
     for (int k = 0; k < best.n; k++) {
         out[k].len = best.len[k];

@@ -11,7 +11,6 @@
 #include "match/patterns.h"
 #include "match/patterns_internal.h"
 #include "util.h"
-#include "yara/yara.h"
 
 /* ---- the set ------------------------------------------------------------- */
 
@@ -53,7 +52,8 @@ MG_API void mg_patterns_free(mg_patterns **pp)
     free(p->pats);
     free(p->exprs);
     hs_free_database(p->db);
-    mg_yara_free(p->yara);
+    if (p->yara)
+        p->yara_free(p->yara);
     free(p);
     *pp = NULL;
 }
@@ -435,23 +435,6 @@ MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err)
         return mg_fail(err, -EINVAL, "invalid argument");
     if (p->db)
         return 0;
-    if (p->n_exprs == 0 && p->yara && p->yara->n_rules) {
-        /* rules without strings: Hyperscan needs one expression; this one
-         * is owned by no YARA string, so its matches are dropped */
-        static const char sentinel[] = "memgrep: rules without strings";
-        int id = mg_patterns_add_owned(p, MG_PATTERN_LITERAL, sentinel, sizeof(sentinel) - 1,
-                                       "rules", UINT32_MAX, err);
-        mg_strbuf b = {0};
-        for (size_t i = 0; i < sizeof(sentinel) - 1; i++)
-            mg_sb_hexbyte(&b, (uint8_t)sentinel[i]);
-        int rc = id < 0  ? id
-                 : b.oom ? -ENOMEM
-                         : mg_patterns_add_owned_expr(p, (unsigned)id, b.s, 0, false,
-                                                      sizeof(sentinel) - 1, 0, err);
-        free(b.s);
-        if (rc < 0)
-            return rc;
-    }
     if (p->n_exprs == 0)
         return mg_fail(err, MG_ENOPATTERNS, "no patterns to compile");
     const char **res = NULL;

@@ -82,7 +82,10 @@ struct mg_patterns {
     size_t n_factors;
     uint32_t *factor_exprs;
     pthread_mutex_t lazy_lock; /* compiling a lazy expression */
-    struct mg_yara *yara; /* YARA rules whose strings are patterns here, or NULL */
+    /* YARA rules whose strings are patterns here, or NULL; and how to free
+     * them, set by the YARA parser with them (the set knows nothing of YARA) */
+    struct mg_yara *yara;
+    void (*yara_free)(struct mg_yara *y);
 };
 
 /* Decide which expressions are found lazily and build their factors

@@ -26,6 +26,13 @@ int mg_maps_parse_line(const char *line, size_t len, mg_region *r, const char **
 /* Kind of a region from its path and perms (perms[3] 's' = shared). */
 mg_region_kind mg_region_classify(const char *path, size_t path_len, const char *perms);
 
+/* Anonymous memory of any kind (anon, heap, stack): what --include-noread
+ * reads without r, and what small-region batches and direct units hold. */
+static inline bool mg_region_anon_like(const mg_region *r)
+{
+    return r->kind == MG_REGION_ANON || r->kind == MG_REGION_HEAP || r->kind == MG_REGION_STACK;
+}
+
 /* Parse a whole maps text. Malformed lines (e.g. a truncated last line) are
  * skipped. Returns the number of lines skipped (>= 0) or -ENOMEM. */
 int mg_maps_parse(const char *text, size_t len, mg_maps *out);

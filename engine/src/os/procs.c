@@ -4,10 +4,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -54,6 +57,13 @@ int mg_list_pids(pid_t **out, size_t *n)
     *out = v;
     *n = k;
     return 0;
+}
+
+bool mg_pid_exists(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+    return access(path, F_OK) == 0;
 }
 
 /* pid (comm) state ppid ... flags(9) ... starttime(22); comm may hold ')'. */
@@ -243,4 +253,55 @@ unsigned long long mg_read_rss(pid_t pid)
         rss = 0;
     free(buf);
     return rss * MG_PAGE_SIZE;
+}
+
+/* ---- opening a process with its identity pinned --------------------------- */
+
+int mg_open_proc_file(pid_t pid, const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int mg_open_pidfd(pid_t pid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0u);
+    if (fd >= 0)
+        return fd;
+    return errno == ESRCH ? -ESRCH : -1;
+}
+
+bool mg_pidfd_exited(int pidfd)
+{
+    struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+    return pidfd >= 0 && poll(&pf, 1, 0) > 0 && (pf.revents & (POLLIN | POLLHUP));
+}
+
+int mg_proc_pin_open(mg_proc_pin *pin, pid_t pid)
+{
+    memset(pin, 0, sizeof(*pin));
+    pin->pid = pid;
+    int fd = mg_open_pidfd(pid);
+    pin->pidfd = fd >= 0 ? fd : -1;
+    return fd == -ESRCH ? -ESRCH : mg_read_proc_stat(pid, &pin->st);
+}
+
+int mg_proc_pin_check(const mg_proc_pin *pin)
+{
+    mg_proc_stat st;
+    if (mg_pidfd_exited(pin->pidfd))
+        return -ESRCH;
+    int rc = mg_read_proc_stat(pin->pid, &st);
+    if (rc == 0 && st.starttime != pin->st.starttime)
+        rc = -ESRCH;
+    return rc;
+}
+
+void mg_proc_pin_close(mg_proc_pin *pin)
+{
+    if (pin->pidfd >= 0)
+        close(pin->pidfd);
+    pin->pidfd = -1;
 }

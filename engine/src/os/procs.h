@@ -9,6 +9,9 @@
 /* Numeric entries of /proc (thread-group ids), ascending. */
 int mg_list_pids(pid_t **out, size_t *n);
 
+/* pid exists now (as a process or a thread id): /proc/PID is there. */
+bool mg_pid_exists(pid_t pid);
+
 typedef struct mg_proc_stat {
     char state; /* R S D Z X ... */
     bool kthread; /* PF_KTHREAD */
@@ -55,5 +58,45 @@ unsigned long long mg_read_rss(pid_t pid);
  * of mg_read_cgroup). Points *path and *len into text; returns false if no
  * line has a path. */
 bool mg_cgroup_path(const char *text, size_t len, const char **path, size_t *path_len);
+
+/* ---- opening a process with its identity pinned ---- */
+
+/* /proc/PID/NAME, opened read-only: an fd, or a negative errno. */
+int mg_open_proc_file(pid_t pid, const char *name);
+
+/* A pidfd for pid: the process itself, not its number. -1 where the kernel
+ * has no pidfd_open (before 5.3) or won't give one (out of descriptors):
+ * then reads rest on the start-time check alone. -ESRCH if no process has
+ * that pid any more. */
+int mg_open_pidfd(pid_t pid);
+
+/* Whether the process behind a pidfd has exited: its pid may then name
+ * another process already. -1 (no pidfd): not known, so no. */
+bool mg_pidfd_exited(int pidfd);
+
+/* A process read by pid number, pinned: what is read from /proc/PID or by
+ * process_vm_readv between mg_proc_pin_open and a mg_proc_pin_check that
+ * passes is that process's. The pidfd is opened first: a pid is only
+ * reused once its process is reaped, so if the pidfd's process still runs
+ * after the last read, every read was its. The start times alone don't
+ * tell: they count clock ticks (10 ms), and a pid can be reused within one
+ * (hostile::pid_reuse); they are the check where there is no pidfd. */
+typedef struct mg_proc_pin {
+    pid_t pid;
+    int pidfd; /* -1: none (the start time alone) */
+    mg_proc_stat st; /* /proc/PID/stat when pinned */
+} mg_proc_pin;
+
+/* Pin pid: pidfd, then stat (pin->st). Returns 0 or a negative errno
+ * (-ESRCH or -ENOENT: gone). pin is set either way; close it. */
+int mg_proc_pin_open(mg_proc_pin *pin, pid_t pid);
+
+/* After reads by pid number: 0 if the pinned process is still there (its
+ * pidfd has not exited, its start time is the same), -ESRCH if not, or a
+ * negative errno from /proc/PID/stat. A read that needs only the pidfd's
+ * word (process_vm_readv in a unit) asks mg_pidfd_exited(pin->pidfd). */
+int mg_proc_pin_check(const mg_proc_pin *pin);
+
+void mg_proc_pin_close(mg_proc_pin *pin);
 
 #endif

@@ -15,7 +15,7 @@ void mg_reader_init(mg_reader *r, mg_mem_reader choice)
      * read is handed to an io-wq worker; one unit's reads (queue depth ~1)
      * then ran 10-20% slower than pread, and deeper queues only won by
      * using a second core, which the other workers already use
-     * (bench/bench_readers.cpp). io_uring stays available by choice. */
+     * (bench/micro/bench_readers.cpp). io_uring stays available by choice. */
     if (choice != MG_MEM_READER_URING)
         return;
     r->uring = io_uring_queue_init(MG_RING_DEPTH, &r->ring, 0) == 0;

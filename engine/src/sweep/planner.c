@@ -1,36 +1,17 @@
 /* planner.c - from targets to work units, on the calling thread.
  *
- * targets (/proc, or the pids given) -> open each target (stat, comm, exe,
- * one maps snapshot, pagemap and mem; the pid-reuse check) -> its regions
+ * targets (/proc, or the pids given) -> open each target (target.c: stat,
+ * comm, exe, one maps snapshot, pagemap and mem; the pid-reuse check) -> its regions
  * (special, device and unreadable ones skipped) -> runs of present pages
  * (mg_present_ranges) -> units of chunk_size owned bytes, pushed into the
  * pool's queue. A target's memory is never read here: only /proc files. */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "os/procs.h"
 #include "os/residency.h"
 #include "sweep/sweep.h"
-
-/* ---- cutting ranges into units ------------------------------------------ */
-
-int mg_cut_units(uint64_t lo, uint64_t hi, uint64_t chunk, uint64_t phase,
-                 int (*fn)(void *ctx, uint64_t own_start, uint64_t own_end), void *ctx)
-{
-    for (uint64_t a = lo; a < hi;) {
-        uint64_t next = MG_MIN(hi, ((a + phase) / chunk + 1) * chunk - phase);
-        int rc = fn(ctx, a, next);
-        if (rc)
-            return rc;
-        a = next;
-    }
-    return 0;
-}
 
 /* Unit boundaries fall on multiples of chunk_size in the mapped object:
  * the file offset for file and shared memory, the address for anonymous
@@ -58,7 +39,7 @@ typedef struct plan_region {
 static int push_unit(void *arg, uint64_t own_start, uint64_t own_end)
 {
     plan_region *pr = arg;
-    if (mg_pool_should_stop(pr->c, pr->p))
+    if (mg_sweep_should_stop(pr->c, pr->p))
         return 1;
     mg_unit u = {
         .p = pr->p,
@@ -96,167 +77,7 @@ static int plan_range(void *arg, uint64_t lo, uint64_t hi, bool file)
     return mg_cut_units(lo, hi, chunk, unit_phase(pr->r, chunk), push_unit, pr);
 }
 
-/* ---- targets ------------------------------------------------------------ */
-
-void mg_target_unref(mg_target *p)
-{
-    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
-        return;
-    if (p->c->pats->yara)
-        mg_yara_target_done(p->c, p); /* its last unit is done; its fds still open */
-    mg_stat_add(p->c, ST_PROCS_DONE, 1);
-    if (p->pagemap_fd >= 0)
-        close(p->pagemap_fd);
-    if (p->mem_fd >= 0)
-        close(p->mem_fd);
-    if (p->pidfd >= 0)
-        close(p->pidfd);
-    mg_maps_free(&p->maps);
-    free(p->exe);
-    free(p->cgroup);
-    free(p->counts);
-    free(p);
-}
-
-static int open_proc_file(pid_t pid, const char *name)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    return fd < 0 ? -errno : fd;
-}
-
-/* A pidfd for pid: the process itself, not its number. -1 where the kernel
- * has no pidfd_open (before 5.3) or won't give one (out of descriptors):
- * then reads rest on the start-time check alone, as before. -ESRCH if no
- * process has that pid any more. */
-static int open_pidfd(pid_t pid)
-{
-    int fd = (int)syscall(SYS_pidfd_open, pid, 0u);
-    if (fd >= 0)
-        return fd;
-    return errno == ESRCH ? -ESRCH : -1;
-}
-
-/* The target's cgroup and container (into p->info), and whether the
- * settings' --cgroup / --container select it. Read between the two stat
- * reads of open_target, so pid reuse is caught as for the rest. */
-static bool target_selected(const mg_sweep *c, mg_target *p, pid_t pid)
-{
-    mg_container ct;
-    p->cgroup = mg_read_cgroup(pid);
-    p->info.cgroup = p->cgroup ? p->cgroup : "";
-    p->info.container = p->container;
-    if (mg_container_of(p->info.cgroup, &ct) == 1)
-        memcpy(p->container, ct.id, sizeof(p->container));
-    return mg_cgroup_selected(p->info.cgroup, c->set.cgroup_prefix, c->set.container_prefix);
-}
-
-/* Open a target; NULL if it is skipped silently (kernel thread, zombie,
- * not selected by cgroup or container) or failed (reported). */
-static mg_target *open_target(mg_sweep *c, pid_t pid)
-{
-    mg_proc_stat st0, st1;
-    mg_target *p = calloc(1, sizeof(*p));
-    if (!p)
-        return NULL;
-    atomic_init(&p->refs, 1);
-    p->c = c;
-    p->pagemap_fd = p->mem_fd = p->pidfd = -1;
-    p->info.pid = pid;
-    p->info.comm = p->comm;
-    p->info.exe = "";
-    /* The pidfd first: it names one process, and everything read below by
-     * pid number (stat, cgroup, comm, exe, maps, the pagemap and mem fds)
-     * is that process's if it is still running after the last of them (a
-     * pid is only reused once its process is reaped). The start times
-     * alone don't tell: they count clock ticks (10 ms), and a pid can be
-     * reused within one. */
-    int fd = open_pidfd(pid);
-    p->pidfd = fd >= 0 ? fd : -1; /* -1: the start-time check alone */
-    int rc = fd == -ESRCH ? -ESRCH : mg_read_proc_stat(pid, &st0);
-    if ((rc == 0 && st0.kthread) || !target_selected(c, p, pid)) {
-        mg_target_unref(p);
-        return NULL;
-    }
-    mg_read_comm(pid, p->comm, sizeof(p->comm));
-    p->exe = mg_read_exe(pid);
-    if (p->exe)
-        p->info.exe = p->exe;
-    const char *what = "read /proc/PID/stat";
-    if (rc == 0 && (st0.state == 'Z' || st0.state == 'X')) {
-        /* exited, not yet reaped: its memory is gone, and it may well have
-         * been alive when the sweep listed it */
-        what = "exited before it could be scanned";
-        rc = -ESRCH;
-    }
-    if (rc == 0) {
-        what = "read /proc/PID/maps";
-        rc = mg_maps_read(pid, &p->maps);
-    }
-    if (rc >= 0) {
-        what = "open /proc/PID/pagemap";
-        rc = p->pagemap_fd = open_proc_file(pid, "pagemap");
-    }
-    if (rc >= 0) {
-        /* mem is only needed for shared anon pages; a failure here is
-         * reported when such a page is met */
-        p->mem_fd = open_proc_file(pid, "mem");
-        if (p->mem_fd < 0)
-            p->mem_errno = -p->mem_fd;
-        /* pid reuse: what was read and opened must be the pidfd's process
-         * (unit.c: process_vm_readv goes by pid number, and the pidfd tells
-         * if that process exited meanwhile), and the one we listed */
-        what = "pid reused";
-        rc = mg_pidfd_exited(p->pidfd) ? -ESRCH : mg_read_proc_stat(pid, &st1);
-        if (rc == 0 && st1.starttime != st0.starttime)
-            rc = -ESRCH;
-    }
-    if (rc >= 0 && c->set.max_count) {
-        p->counts = calloc(mg_patterns_count(c->pats), sizeof(*p->counts));
-        if (!p->counts)
-            rc = -ENOMEM;
-    }
-    if (rc < 0) {
-        mg_stat_add(c, ST_PROCS_FAILED, 1);
-        mg_emit_event(c, p, NULL, mg_event_kind_of(rc), rc, 0, what);
-        mg_target_unref(p);
-        return NULL;
-    }
-    return p;
-}
-
-static bool anon_like(const mg_region *r)
-{
-    return r->kind == MG_REGION_ANON || r->kind == MG_REGION_HEAP || r->kind == MG_REGION_STACK;
-}
-
 /* ---- batches of small regions ------------------------------------------- */
-
-/* Only anonymous memory: page-cache regions keep their own units, keyed by
- * file and offset for dedupe across processes (shared libraries), which a
- * batch, depending on its neighbours, would not be. */
-bool mg_region_batchable(const mg_sweep *c, const mg_region *r)
-{
-    return anon_like(r) && r->perms[0] == 'r' &&
-           r->end - r->start <= c->set.chunk_size / MG_BATCH_REGION_DIV;
-}
-
-const mg_region *mg_unit_region_at(const mg_unit *u, uint64_t addr)
-{
-    if (!u->batch)
-        return u->region;
-    const mg_region *rs = u->p->maps.regions;
-    size_t lo = u->batch_first, hi = (size_t)u->batch_last + 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (rs[mid].end <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo <= u->batch_last && rs[lo].start <= addr ? &rs[lo] : u->region;
-}
 
 /* A region the planner skips that may lie inside a group of small regions:
  * a small unreadable one (a guard page), walked over but never read. */
@@ -282,7 +103,7 @@ static int batch_flush(plan_group *g)
     if (!g->open)
         return 0;
     g->open = false;
-    if (mg_pool_should_stop(g->c, g->p))
+    if (mg_sweep_should_stop(g->c, g->p))
         return 1;
     return mg_pool_push(g->c, &g->batch) ? 0 : 1;
 }
@@ -411,7 +232,7 @@ static uint64_t direct_budget(const mg_sweep *c, pid_t pid)
 static int plan_direct(mg_sweep *c, mg_target *p, const mg_region *r, uint64_t *budget)
 {
     uint64_t size = r->end - r->start;
-    if (!anon_like(r) || r->perms[0] != 'r' || size > *budget)
+    if (!mg_region_anon_like(r) || r->perms[0] != 'r' || size > *budget)
         return 0;
     *budget -= size;
     mg_stat_add(c, ST_REGIONS, 1);
@@ -424,22 +245,20 @@ static int plan_direct(mg_sweep *c, mg_target *p, const mg_region *r, uint64_t *
         .hi = r->end,
         .direct = true,
     };
-    if (mg_pool_should_stop(c, p) || !mg_pool_push(c, &u))
+    if (mg_sweep_should_stop(c, p) || !mg_pool_push(c, &u))
         return -1;
     return 1;
 }
 
 static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
 {
-    mg_target *p = open_target(c, pid);
-    if (!p) {
-        mg_stat_add(c, ST_PROCS_DONE, 1);
+    mg_target *p = mg_target_open(c, pid); /* NULL: skipped or failed, counted done */
+    if (!p)
         return;
-    }
     mg_stat_add(c, ST_PROCS, 1);
     p->planned = true;
     uint64_t budget = direct_budget(c, pid);
-    for (size_t i = 0; i < p->maps.n && !mg_pool_should_stop(c, p); i++) {
+    for (size_t i = 0; i < p->maps.n && !mg_sweep_should_stop(c, p); i++) {
         const mg_region *r = &p->maps.regions[i];
         uint64_t size = r->end - r->start;
         bool mem_only = false;
@@ -460,7 +279,7 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
         }
         if (r->perms[0] != 'r') {
             /* only anonymous memory is read without r, and only on request */
-            if (!c->set.include_noread || !anon_like(r)) {
+            if (!c->set.include_noread || !mg_region_anon_like(r)) {
                 mg_stat_add(c, ST_REGIONS_SKIPPED, 1);
                 mg_stat_add(c, ST_NOREAD, size);
                 continue;
@@ -485,7 +304,7 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
     /* Exited while it was walked: the regions walked after its memory went
      * may have shown no present pages rather than an error (PAGEMAP_SCAN
      * on an mm torn down), so it is reported gone here, once. */
-    if (!mg_pool_should_stop(c, p) && mg_pidfd_exited(p->pidfd))
+    if (!mg_sweep_should_stop(c, p) && mg_pidfd_exited(p->pin.pidfd))
         mg_target_failed(c, p, -ESRCH, "exited while it was scanned");
     mg_target_unref(p);
 }
@@ -524,7 +343,7 @@ int mg_plan_targets(mg_sweep *c, mg_error *err)
     if (c->sink && c->sink->progress) /* resident bytes: for the progress estimate only */
         for (size_t i = 0; i < n; i++)
             c->bytes_total += pids[i] != self ? mg_read_rss(pids[i]) : 0;
-    for (size_t i = 0; rc == 0 && i < n && !mg_pool_should_stop(c, NULL); i++)
+    for (size_t i = 0; rc == 0 && i < n && !mg_sweep_should_stop(c, NULL); i++)
         if (pids[i] != self)
             plan_process(c, pids[i], &use_ioctl);
         else

@@ -10,10 +10,8 @@
  * mg_unit_window, mg_scan_window), so chunking, overlap and ownership are
  * the same as mg_scan's. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "os/procs.h"
 #include "sweep/sweep.h"
@@ -75,11 +73,9 @@ static int check_settings(const mg_settings *s, mg_error *err)
         return mg_fail(err, -EINVAL, "unbounded width %u: must be 1..%u", s->unbounded_width,
                        MG_MAX_EXACT_WIDTH);
     for (size_t i = 0; i < s->n_pids; i++) {
-        char path[64];
         if (s->pids[i] <= 0)
             return mg_fail(err, MG_EBADPID, "invalid pid %d", (int)s->pids[i]);
-        snprintf(path, sizeof(path), "/proc/%d", (int)s->pids[i]);
-        if (access(path, F_OK) != 0)
+        if (!mg_pid_exists(s->pids[i]))
             return mg_fail(err, MG_EBADPID, "no such process: %d", (int)s->pids[i]);
         if (mg_read_tgid(s->pids[i]) == getpid())
             return mg_fail(err, MG_EBADPID, "refusing to scan memgrep itself: %d", (int)s->pids[i]);
@@ -190,6 +186,39 @@ static int scan_buffer_unit(void *arg, uint64_t own_start, uint64_t own_end)
     return v != MG_SINK_CONTINUE;
 }
 
+typedef struct buffer_read {
+    const uint8_t *buf;
+    uint64_t base;
+    size_t len;
+} buffer_read;
+
+static int buffer_read_fn(void *ctx, uint64_t addr, void *out, size_t n)
+{
+    const buffer_read *b = ctx;
+    if (addr < b->base || addr - b->base > b->len || b->len - (addr - b->base) < n)
+        return -1;
+    memcpy(out, b->buf + (addr - b->base), n);
+    return 0;
+}
+
+/* YARA rules at the end of mg_scan_buffer: integer reads from the buffer.
+ * Returns 0 or a negative code. */
+static int yara_buffer_done(mg_sweep *c, mg_target *p, const void *buf, size_t len, uint64_t base)
+{
+    const mg_yara *y = c->pats->yara;
+    int v = MG_SINK_CONTINUE;
+    if (y) {
+        buffer_read b = {.buf = buf, .base = base, .len = len};
+        uint64_t n = 0;
+        mg_region whole = {.start = base, .end = base + len, .perms = "r--p", .path = ""};
+        v = mg_yara_evaluate(c->pats, &p->info, p->yproc, buffer_read_fn, &b, c->sink, NULL, &n,
+                             &whole, 1);
+        mg_stat_add(c, ST_RULE_MATCHES, n);
+    }
+    mg_yara_proc_free_all(&p->yproc, y ? y->n_strings : 0);
+    return v < 0 ? v : 0;
+}
+
 MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, uint64_t base,
                           size_t chunk_size, size_t context, const mg_sink *sink, mg_stats *stats)
 {
@@ -221,7 +250,7 @@ MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, 
         mg_cut_units(base, base + len, chunk_size, phase, scan_buffer_unit, b);
     }
     if (b->rc == 0 && pats->yara)
-        b->rc = mg_yara_buffer_done(c, &b->p, buf, len, base);
+        b->rc = yara_buffer_done(c, &b->p, buf, len, base);
     mg_matcher_fini(&b->w.m);
     mg_stat_add(c, ST_PROCS, 1);
     mg_stat_add(c, ST_REGIONS, 1);

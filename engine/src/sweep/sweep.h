@@ -1,12 +1,17 @@
 /* sweep.h - the state one sweep shares between its stages (internal).
  *
- * One file per stage of the data path:
- *   planner.c   targets -> open target -> regions -> present runs -> units
- *   pool.c      bounded unit queue, worker threads, the stop check
+ * One file per stage, each calling only those listed before it:
+ *   events.c    to the sink: events, statistics, progress
+ *   stop.c      the stop decision, the sweep's clock, read pacing
+ *   target.c    a target's life: open (identity pinned), references,
+ *               its YARA rules when its last unit is done
+ *   window.c    unit geometry; scanning a unit's window, its hits to the
+ *               sink (mg_report_hit)
  *   unit.c      one unit: pagemap re-check, reader choice, read, scan
- *   dispatch.c  to the sink: events, matches, statistics, progress
- *   dedupe.c    shared-page dedupe: the table, record format, unit keys
+ *   pool.c      bounded unit queue, worker threads
+ *   planner.c   targets -> regions -> present runs -> units
  *   scan.c      mg_scan and mg_scan_buffer, composed of the above
+ *   dedupe.c    shared-page dedupe: the table, record format, unit keys
  *
  * Three different things are never called by one another's name:
  *   dedupe     scanning memory shared between processes once (dedupe.h);
@@ -40,10 +45,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sweep/dedupe.h"
-#include "os/maps.h"
 #include "match/patterns.h"
+#include "os/maps.h"
+#include "os/procs.h"
 #include "os/reader.h"
+#include "sweep/dedupe.h"
 #include "util.h"
 #include "yara/yara.h"
 
@@ -59,10 +65,10 @@ typedef struct mg_target {
     char container[MG_CONTAINER_ID_LEN + 1]; /* info.container */
     mg_maps maps;
     int pagemap_fd, mem_fd, mem_errno;
-    /* pidfd_open of the target, -1 if the kernel has none (< 5.3): reads
-     * by pid number (process_vm_readv) are checked against it, so bytes of
-     * a process that reused the pid are never taken for the target's */
-    int pidfd;
+    /* its identity (os/procs.h): reads by pid number (process_vm_readv) are
+     * checked against pin.pidfd (-1 if the kernel has none, < 5.3), so bytes
+     * of a process that reused the pid are never taken for the target's */
+    mg_proc_pin pin;
     /* process_timeout clock: microseconds after the sweep's t0 when its
      * first unit started (0: none yet; the first worker sets it) */
     _Atomic uint64_t first_unit_us;
@@ -74,7 +80,7 @@ typedef struct mg_target {
     struct mg_yara_proc *yproc; /* matches of YARA rule strings (under sink_lock) */
 } mg_target;
 
-/* Read pacing (pool.c): a virtual clock shared by the workers. Each read of
+/* Read pacing (stop.c): a virtual clock shared by the workers. Each read of
  * n bytes reserves n / rate seconds on it, after the reservations made
  * before, and waits until its reservation ends, less `burst`. Time is in
  * nanoseconds after the sweep's t0. */
@@ -148,14 +154,14 @@ struct mg_sweep {
     size_t q_cap, q_head, q_len;
     bool closing;
 
-    pthread_mutex_t sink_lock; /* serialises sink callbacks (dispatch.c) */
+    pthread_mutex_t sink_lock; /* serialises sink callbacks (events.c, unit.c) */
     atomic_bool uring_used;
     mg_dedupe *dd; /* NULL: no dedupe */
     /* The zero page's frame number (mg_zero_pfn), 0 if pagemap hides frame
      * numbers: then no region is planned direct. */
     uint64_t zero_pfn;
 
-    /* progress (dispatch.c) */
+    /* progress (events.c) */
     double t0, interval;
     _Atomic uint64_t next_progress_us; /* after t0 */
     uint64_t processes_total, bytes_total; /* set by the planner before the first unit */
@@ -179,19 +185,7 @@ typedef struct mg_worker {
     bool recording;
 } mg_worker;
 
-/* ---- scan.c: setup shared by mg_scan, mg_scan_buffer and tests ---- */
-
-/* Fill c for a sweep of pats with settings s (checked by the caller):
- * margin, width, zero-page rule, sink lock, progress clock. */
-void mg_sweep_init(mg_sweep *c, const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
-                   double t0);
-void mg_sweep_fini(mg_sweep *c);
-
-/* Stop the sweep for `reason` (an mg_stop_reason); the first reason given
- * stays. Returns the reason in force. */
-int mg_sweep_stop(mg_sweep *c, int reason);
-
-/* ---- dispatch.c: everything that reaches the sink ---- */
+/* ---- events.c: events, statistics and progress to the sink ---- */
 
 void mg_stat_add(mg_sweep *c, enum mg_stat_id id, uint64_t v);
 mg_event_kind mg_event_kind_of(int err);
@@ -200,23 +194,17 @@ void mg_emit_event(mg_sweep *c, mg_target *p, const mg_region *r, mg_event_kind 
                    uint64_t addr, const char *what);
 /* A failure that ends the scan of this target: reported once. */
 void mg_target_failed(mg_sweep *c, mg_target *p, int err, const char *what);
-/* The matcher's report callback (arg: the mg_worker, whose unit is w->u):
- * records the hit for dedupe if the worker is recording, applies max_count
- * and delivers it under the sink lock. Returns MG_SINK_*. */
-int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc);
 /* Called between units: at most one worker per interval reports progress. */
 void mg_maybe_progress(mg_sweep *c);
 void mg_fill_stats(mg_sweep *c, mg_stats *out, double t0, unsigned threads);
 
-/* ---- pool.c: the queue and the workers ---- */
+/* ---- stop.c: the stop decision, the clock, read pacing ---- */
 
-int mg_pool_start(mg_sweep *c, mg_worker *ws, unsigned threads, unsigned *started);
-/* Planner side: queue a unit, taking a reference on u->p. Waits while the
- * queue is full, but no longer than the sweep or u->p should go on:
- * returns false (nothing queued) once mg_pool_should_stop says stop. */
-bool mg_pool_push(mg_sweep *c, const mg_unit *u);
-/* No more units: let the workers drain the queue, join and free them. */
-void mg_pool_finish(mg_sweep *c, mg_worker *ws, unsigned started);
+#define MG_STOP_POLL_NS ((int64_t)MG_STOP_POLL_MS * 1000000)
+
+/* Stop the sweep for `reason` (an mg_stop_reason); the first reason given
+ * stays. Returns the reason in force. */
+int mg_sweep_stop(mg_sweep *c, int reason);
 /* THE place where a sweep decides to stop: checked by the workers before
  * each unit and before each match they deliver, by the planner before each
  * unit it cuts, and every MG_STOP_POLL_MS by whoever waits (queue, rate).
@@ -225,18 +213,14 @@ void mg_pool_finish(mg_sweep *c, mg_worker *ws, unsigned started);
  * seen is kept in stop_reason) or, for p, when the target is gone or done
  * or its process_timeout ran out (then reported once as MG_EVENT_TIMEOUT).
  * Must not be called with sink_lock held. */
-bool mg_pool_should_stop(mg_sweep *c, mg_target *p);
-/* How much of a direct region (mg_unit.direct) a worker takes at a time:
- * MG_DIRECT_STEP rounded down to a multiple of chunk_size, at least one;
- * steps fall on multiples of it, so on chunk cuts. */
-uint64_t mg_direct_step(const mg_sweep *c);
+bool mg_sweep_should_stop(mg_sweep *c, mg_target *p);
 /* The same decision before delivering a match of bytes already read, but
  * for p only its process_timeout: a target found gone or unreadable
  * meanwhile (p->skip, by another worker or the planner) has no more units
  * read, yet the matches in bytes read while it was there are its, and are
  * all delivered. The sink's own verdict on p (sink_done) is the caller's
  * to check, under sink_lock. */
-bool mg_pool_should_cut(mg_sweep *c, mg_target *p);
+bool mg_sweep_should_cut(mg_sweep *c, mg_target *p);
 /* Nanoseconds after c->t0. */
 int64_t mg_sweep_now_ns(const mg_sweep *c);
 /* The rate limiter alone (no sleeping, no clock): reserve n bytes at time
@@ -245,7 +229,53 @@ int64_t mg_rate_reserve(mg_rate *r, uint64_t n, int64_t now);
 /* Worker side, before a read of n bytes of p: wait for the rate limiter
  * (nothing to wait for without set.max_rate). False if the sweep or p
  * stopped meanwhile: then the read must not be made. */
-bool mg_pool_pace(mg_sweep *c, mg_target *p, uint64_t n);
+bool mg_sweep_pace(mg_sweep *c, mg_target *p, uint64_t n);
+
+/* ---- target.c: a target's life ---- */
+
+/* Open a target (one reference, the caller's); NULL if it is skipped
+ * silently (kernel thread, zombie, not selected by cgroup or container) or
+ * failed (reported). Either way it is counted done once. */
+mg_target *mg_target_open(mg_sweep *c, pid_t pid);
+/* Drop a reference; the last one evaluates its YARA rules and frees it. */
+void mg_target_unref(mg_target *p);
+
+/* ---- window.c: unit geometry, scanning a window, its hits ---- */
+
+/* Cut [lo, hi) into units of chunk owned bytes, cut where (address +
+ * phase) is a multiple of chunk; fn(ctx, own_start, own_end) for each, in
+ * order, until it returns non-zero (returned). Shared by the planner and
+ * mg_scan_buffer. */
+int mg_cut_units(uint64_t lo, uint64_t hi, uint64_t chunk, uint64_t phase,
+                 int (*fn)(void *ctx, uint64_t own_start, uint64_t own_end), void *ctx);
+/* Whether r is read as part of a batch unit (small, anonymous, readable):
+ * the planner and the worker ask the same question. */
+bool mg_region_batchable(const mg_sweep *c, const mg_region *r);
+/* The region of a batch unit that holds addr (u->region if none does, or
+ * if u is not a batch). */
+const mg_region *mg_unit_region_at(const mg_unit *u, uint64_t addr);
+/* How much of a direct region (mg_unit.direct) a worker takes at a time:
+ * MG_DIRECT_STEP rounded down to a multiple of chunk_size, at least one;
+ * steps fall on multiples of it, so on chunk cuts. */
+uint64_t mg_direct_step(const mg_sweep *c);
+/* The window of a unit: its owned bytes plus margin each side, clipped to
+ * [u->lo, u->hi). Shared by mg_run_unit and mg_scan_buffer. */
+void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t *bb);
+/* The matcher's report callback (arg: the mg_worker, whose unit is w->u):
+ * records the hit for dedupe if the worker is recording, applies max_count
+ * and delivers it under the sink lock. Returns MG_SINK_*. */
+int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc);
+/* Scan buf = bytes [s, e) of w->u's window for the matches it owns. A
+ * matcher failure is a counted MG_EVENT_OTHER ("scan"), not a verdict.
+ * Returns MG_SINK_* or the matcher's negative code. */
+int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e);
+/* Scan each maximal run of pages read in full (ok[]) of the window [ba, bb)
+ * held in buf (its first byte: ba). A failed piece is reported and the
+ * others still scanned. */
+void mg_scan_pieces_in(mg_worker *w, const uint8_t *buf, uint64_t ba, uint64_t bb,
+                       const uint8_t *ok);
+/* The same for the window held in w->buf. */
+void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok);
 
 /* ---- unit.c: reading and scanning one unit ---- */
 
@@ -254,38 +284,30 @@ void mg_worker_fini(mg_worker *w);
 /* Run a unit popped from the queue: a batch, a piece of a direct region,
  * or a unit inside one run of present pages. */
 void mg_run_unit(mg_worker *w, const mg_unit *u);
-/* Whether the process behind a pidfd has exited: its pid may then name
- * another process already. -1 (no pidfd): not known, so no. */
-bool mg_pidfd_exited(int pidfd);
-/* The window of a unit: its owned bytes plus margin each side, clipped to
- * [u->lo, u->hi). Shared by mg_run_unit and mg_scan_buffer. */
-void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t *bb);
-/* Scan buf = bytes [s, e) of w->u's window for the matches it owns. A
- * matcher failure is a counted MG_EVENT_OTHER ("scan"), not a verdict.
- * Returns MG_SINK_* or the matcher's negative code. */
-int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e);
-/* Scan each maximal run of pages read in full (ok[]) of the window [ba, bb)
- * held in w->buf. A failed piece is reported and the others still scanned. */
-void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok);
+
+/* ---- pool.c: the queue and the workers ---- */
+
+int mg_pool_start(mg_sweep *c, mg_worker *ws, unsigned threads, unsigned *started);
+/* Planner side: queue a unit, taking a reference on u->p. Waits while the
+ * queue is full, but no longer than the sweep or u->p should go on:
+ * returns false (nothing queued) once mg_sweep_should_stop says stop. */
+bool mg_pool_push(mg_sweep *c, const mg_unit *u);
+/* No more units: let the workers drain the queue, join and free them. */
+void mg_pool_finish(mg_sweep *c, mg_worker *ws, unsigned started);
 
 /* ---- planner.c ---- */
 
-/* Cut [lo, hi) into units of chunk owned bytes, cut where (address +
- * phase) is a multiple of chunk; fn(ctx, own_start, own_end) for each, in
- * order, until it returns non-zero (returned). Shared by the planner and
- * mg_scan_buffer. */
-int mg_cut_units(uint64_t lo, uint64_t hi, uint64_t chunk, uint64_t phase,
-                 int (*fn)(void *ctx, uint64_t own_start, uint64_t own_end), void *ctx);
-void mg_target_unref(mg_target *p);
-/* Whether r is read as part of a batch unit (small, anonymous, readable):
- * the planner and the worker ask the same question. */
-bool mg_region_batchable(const mg_sweep *c, const mg_region *r);
-/* The region of a batch unit that holds addr (u->region if none does, or
- * if u is not a batch). */
-const mg_region *mg_unit_region_at(const mg_unit *u, uint64_t addr);
 /* Plan every target of c->set: list or resolve the pids, then open, walk
  * and queue each one. Returns 0, or a negative code if the process list
  * can't be had (err filled). */
 int mg_plan_targets(mg_sweep *c, mg_error *err);
+
+/* ---- scan.c: setup shared by mg_scan, mg_scan_buffer and tests ---- */
+
+/* Fill c for a sweep of pats with settings s (checked by the caller):
+ * margin, width, zero-page rule, sink lock, progress clock. */
+void mg_sweep_init(mg_sweep *c, const mg_patterns *pats, const mg_settings *s, const mg_sink *sink,
+                   double t0);
+void mg_sweep_fini(mg_sweep *c);
 
 #endif

@@ -1,4 +1,5 @@
-/* unit.c - the unit reader: read and scan one work unit.
+/* unit.c - the unit reader: read and scan one work unit (window.c scans
+ * the bytes read and delivers their hits).
  *
  * A unit owns chunk_size bytes of a region (ownership: it reports the
  * matches that start there) and reads a window of margin bytes more on each
@@ -11,9 +12,8 @@
  *
  * Everything here runs on the worker's own thread and touches only the
  * worker's state, the unit's target (read-only but for its atomics) and,
- * through dispatch.c, the sink. */
+ * through window.c, the sink. */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,65 +21,6 @@
 #include "sweep/sweep.h"
 
 #define PAGE_MASK (~(uint64_t)(MG_PAGE_SIZE - 1))
-
-void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t *bb)
-{
-    *ba = MG_MAX(u->lo, u->own_start > c->margin ? u->own_start - c->margin : 0);
-    *bb = MG_MIN(u->hi, u->own_end + c->margin);
-}
-
-int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e)
-{
-    const mg_unit *u = w->u;
-    mg_piece pc = {
-        .buf = buf,
-        .addr = s,
-        .len = (size_t)(e - s),
-        .own_start = u->own_start,
-        .own_end = u->own_end,
-    };
-    uint64_t os = MG_MAX(s, u->own_start), oe = MG_MIN(e, u->own_end);
-    if (oe > os)
-        mg_stat_add(w->c, ST_SCANNED, oe - os);
-    int v = mg_matcher_scan(&w->m, &pc, mg_report_hit, w);
-    if (v < 0) {
-        /* Hyperscan failed or the hit buffer could not grow: this piece's
-         * matches may be incomplete, so say so, and don't keep its records */
-        w->rec.complete = false;
-        mg_emit_event(w->c, u->p, u->region, MG_EVENT_OTHER, v, s, "scan with Hyperscan");
-    }
-    return v;
-}
-
-/* mg_scan_pieces over buf, which holds the bytes from ba on. */
-static void scan_pieces_in(mg_worker *w, const uint8_t *buf, uint64_t ba, uint64_t bb,
-                           const uint8_t *ok)
-{
-    uint64_t pa = ba & PAGE_MASK;
-    size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
-    size_t i = 0;
-    while (i < np) {
-        while (i < np && !ok[i])
-            i++;
-        size_t j = i;
-        while (j < np && ok[j])
-            j++;
-        if (i == j)
-            break;
-        uint64_t s = MG_MAX(ba, pa + i * MG_PAGE_SIZE), e = MG_MIN(bb, pa + j * MG_PAGE_SIZE);
-        int v = mg_scan_window(w, buf + (s - ba), s, e);
-        if (v > MG_SINK_CONTINUE) {
-            w->rec.complete = false; /* the sink said stop: the rest is not scanned */
-            return;
-        }
-        i = j; /* a failed piece was reported: go on with the others */
-    }
-}
-
-void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok)
-{
-    scan_pieces_in(w, w->buf, ba, bb, ok);
-}
 
 /* Record read results per page: ok[] is 1 for fully read pages. Partial
  * reads mark the mapping as changed. */
@@ -106,12 +47,6 @@ static void collect(mg_worker *w, mg_read_op *ops, size_t n, uint64_t ba, uint8_
                           ops == w->pvr_ops ? "process_vm_readv" : "read /proc/PID/mem");
         }
     }
-}
-
-bool mg_pidfd_exited(int pidfd)
-{
-    struct pollfd pf = {.fd = pidfd, .events = POLLIN};
-    return pidfd >= 0 && poll(&pf, 1, 0) > 0 && (pf.revents & (POLLIN | POLLHUP));
 }
 
 static uint64_t ops_bytes(const mg_read_op *ops, size_t n)
@@ -167,7 +102,7 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
     mg_target *p = u->p;
     memset(w->ok, 0, np);
     if (n_pvr) {
-        if (!mg_pool_pace(c, p, ops_bytes(w->pvr_ops, n_pvr)))
+        if (!mg_sweep_pace(c, p, ops_bytes(w->pvr_ops, n_pvr)))
             return false;
         int rc = mg_read_pvr(p->info.pid, w->pvr_ops, n_pvr);
         if (rc < 0) {
@@ -177,7 +112,7 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
         /* process_vm_readv goes by pid number: if the target exited before
          * (or while) it read, the pid may have been reused and the bytes be
          * another process's. They are dropped, and the target is gone. */
-        if (mg_pidfd_exited(p->pidfd)) {
+        if (mg_pidfd_exited(p->pin.pidfd)) {
             mg_target_failed(c, p, -ESRCH, "process_vm_readv");
             return false;
         }
@@ -191,7 +126,7 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
             mg_emit_event(c, p, u->region, mg_event_kind_of(-p->mem_errno), -p->mem_errno, 0,
                           "open /proc/PID/mem");
     } else if (n_mem) {
-        if (!mg_pool_pace(c, p, ops_bytes(w->mem_ops, n_mem)))
+        if (!mg_sweep_pace(c, p, ops_bytes(w->mem_ops, n_mem)))
             return false;
         int rc = mg_read_mem(&w->reader, p->mem_fd, w->mem_ops, n_mem);
         if (rc < 0) {
@@ -281,10 +216,10 @@ static void run_batch(mg_worker *w, const mg_unit *u)
                 .hi = r->end,
             };
             w->u = &piece;
-            scan_pieces_in(w, w->buf + (r->start - pa), r->start, r->end,
-                           w->ok + (r->start - pa) / MG_PAGE_SIZE);
+            mg_scan_pieces_in(w, w->buf + (r->start - pa), r->start, r->end,
+                              w->ok + (r->start - pa) / MG_PAGE_SIZE);
             w->u = u;
-            if (mg_pool_should_stop(c, p)) {
+            if (mg_sweep_should_stop(c, p)) {
                 w->rec.complete = false;
                 break;
             }
@@ -378,7 +313,7 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
     if (u->direct) {
         /* a step of a direct region: its chunk_size cuts, one by one */
         uint64_t chunk = c->set.chunk_size;
-        for (uint64_t a = u->own_start; a < u->own_end && !mg_pool_should_stop(c, p);) {
+        for (uint64_t a = u->own_start; a < u->own_end && !mg_sweep_should_stop(c, p);) {
             mg_unit piece = *u;
             piece.own_start = a;
             piece.own_end = a = MG_MIN(u->own_end, (a / chunk + 1) * chunk);

@@ -26,9 +26,6 @@
 
 #include "memgrep/memgrep.h"
 
-typedef struct mg_target mg_target;
-typedef struct mg_sweep mg_sweep;
-
 /* YARA 4.2's YR_MAX_STRING_MATCHES: matches kept per string per scan. */
 #define MG_YARA_MAX_STRING_MATCHES 1000000u
 /* include depth (a cycle is an error before that) */
@@ -220,7 +217,7 @@ void mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint6
                      size_t len, const mg_region *region, const uint8_t *data, size_t before,
                      size_t after);
 void mg_yara_proc_free(mg_yara_proc **pp);
-/* The same with the lists of its n_strings strings. */
+/* mg_yara_proc_free and the match lists of its n_strings strings. */
 void mg_yara_proc_free_all(mg_yara_proc **pp, size_t n_strings);
 
 /* Integer reads at virtual addresses: 0 and n bytes in out, or -1
@@ -241,12 +238,5 @@ int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc 
  * yara would parse in these regions; *where: the last one's address. */
 unsigned mg_yara_images(mg_yara_read_fn read, void *ctx, const mg_region *regions, size_t n,
                         unsigned want, uint64_t *where);
-
-/* The engine's hook: a target's last unit is done (fds still open):
- * evaluate, report, free p->yproc. */
-void mg_yara_target_done(mg_sweep *c, mg_target *p);
-/* The same for mg_scan_buffer (reads from the buffer). Returns 0 or a
- * negative code. */
-int mg_yara_buffer_done(mg_sweep *c, mg_target *p, const void *buf, size_t len, uint64_t base);
 
 #endif

@@ -404,16 +404,39 @@ static int parse_file(parser *P, const char *path, const char *text, size_t len)
     return P->failed ? MG_EPATTERN : 0;
 }
 
+/* Rules without strings: Hyperscan needs one expression to build a
+ * database. This one is owned by no YARA string, so its matches are
+ * dropped (mg_yara_collect). Added with the rules, not at compile time, so
+ * a compile never changes the set. */
+static int add_sentinel(mg_patterns *p, mg_error *err)
+{
+    static const char sentinel[] = "memgrep: rules without strings";
+    int id = mg_patterns_add_owned(p, MG_PATTERN_LITERAL, sentinel, sizeof(sentinel) - 1, "rules",
+                                   UINT32_MAX, err);
+    mg_strbuf b = {0};
+    for (size_t i = 0; i < sizeof(sentinel) - 1; i++)
+        mg_sb_hexbyte(&b, (uint8_t)sentinel[i]);
+    int rc = id < 0  ? id
+             : b.oom ? mg_fail(err, -ENOMEM, "out of memory")
+                     : mg_patterns_add_owned_expr(p, (unsigned)id, b.s, 0, false,
+                                                  sizeof(sentinel) - 1, 0, err);
+    free(b.s);
+    return rc < 0 ? rc : 0;
+}
+
 int mg_yara_add_text(mg_patterns *p, const char *text, size_t len, const char *name, unsigned flags,
                      mg_error *err)
 {
     if (!p->yara && !(p->yara = calloc(1, sizeof(*p->yara))))
         return mg_fail(err, -ENOMEM, "out of memory");
+    p->yara_free = mg_yara_free;
     mg_yara *y = p->yara;
     parser P = {.p = p, .y = y, .flags = flags, .err = err};
     size_t n_rules = y->n_rules, n_strings = y->n_strings, n_pats = p->n, n_exprs = p->n_exprs,
            n_skipped = y->n_skipped;
     int rc = parse_file(&P, name, text, len);
+    if (rc == 0 && p->n_exprs == 0 && y->n_rules)
+        rc = add_sentinel(p, err);
     for (size_t i = 0; i < P.n_modules; i++)
         free(P.modules[i]);
     free(P.modules);

@@ -2,7 +2,7 @@
 # compare.sh - memgrep against the ceiling probe, YARA and the old
 # dd | strings | grep pipeline, side by side, on one target process.
 #
-#   sudo bench/compare.sh [BUILDDIR]        (default: build; run scripts/bootstrap first)
+#   sudo bench/scripts/compare.sh [BUILDDIR]        (default: build; run scripts/bootstrap first)
 #
 # Environment: GIB (target size, default 2), NPAT (literals, default 1000),
 # JOBS (memgrep/ceiling threads, default 2), RUNS (runs of the fast tools,

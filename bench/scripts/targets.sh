@@ -2,7 +2,7 @@
 # targets.sh - memgrep's remaining performance targets, each measured side by
 # side in one run (interleaved rounds, fastest kept; the machine may be shared):
 #
-#   sudo bench/targets.sh [BUILDDIR]        (default: build; run scripts/bootstrap first)
+#   sudo bench/scripts/targets.sh [BUILDDIR]        (default: build; run scripts/bootstrap first)
 #
 #  1. shared pages once: 100 processes sharing the same 200 MiB vs one of them
 #     (a) anonymous: a pre-fork parent that fills 200 MiB and 99 children

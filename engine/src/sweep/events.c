@@ -1,5 +1,5 @@
-/* dispatch.c - everything that reaches the sink: events, matches, progress,
- * and the statistics they are counted in.
+/* events.c - events and progress to the sink, and the statistics they are
+ * counted in (matches go to the sink from unit.c, mg_report_hit).
  *
  * Sink callbacks are serialised by sink_lock (from worker threads, or from
  * the calling thread for the planner's events and mg_scan_buffer), so a sink
@@ -62,73 +62,6 @@ void mg_target_failed(mg_sweep *c, mg_target *p, int err, const char *what)
     atomic_store(&p->skip, true);
     if (!atomic_exchange(&p->gone_reported, true))
         mg_emit_event(c, p, NULL, mg_event_kind_of(err), err, 0, what);
-}
-
-/* ---- matches ------------------------------------------------------------ */
-
-int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
-{
-    mg_worker *w = arg;
-    mg_sweep *c = w->c;
-    mg_target *p = w->u->p;
-    size_t off = (size_t)(h->start - pc->addr);
-    size_t len = (size_t)(h->end - h->start);
-    size_t before = MG_MIN(c->set.context, off);
-    size_t after = MG_MIN(c->set.context, pc->len - off - len);
-    /* past the record bound the unit is not recorded; the match still is reported */
-    if (w->recording && !mg_dedupe_rec_add(&w->rec, h, pc->buf + off - before, before, after))
-        w->recording = false;
-    /* a batch unit's replayed hits: the region is found by address */
-    const mg_region *region = mg_unit_region_at(w->u, h->start);
-    uint32_t owner = c->pats->pats[h->pattern_id].owner;
-    if (owner) {
-        /* a YARA string: kept for the rules, evaluated when the process is done */
-        pthread_mutex_lock(&c->sink_lock);
-        mg_yara_collect(&p->yproc, c->pats->yara, owner - 1, h->start, len, region,
-                        pc->buf + off - before, before, after);
-        pthread_mutex_unlock(&c->sink_lock);
-        return atomic_load(&c->stop_reason) != MG_STOP_NONE ? MG_SINK_STOP : MG_SINK_CONTINUE;
-    }
-    if (p->counts && c->set.max_count &&
-        atomic_fetch_add_explicit(&p->counts[h->pattern_id], 1, memory_order_relaxed) >=
-            c->set.max_count)
-        return MG_SINK_CONTINUE;
-    mg_match mt = {
-        .process = &p->info,
-        .region = region,
-        .address = h->start,
-        .length = len,
-        .pattern_id = h->pattern_id,
-        .wide = h->wide,
-        .data = pc->buf + off - before,
-        .before = before,
-        .after = after,
-    };
-    /* A unit can hold many matches (and the sink take its time over each):
-     * deadlines and cancellation are looked at before each one. Not p's
-     * failure: these bytes were read before it (mg_pool_should_cut). */
-    if (mg_pool_should_cut(c, p))
-        return atomic_load(&c->stop_reason) != MG_STOP_NONE ? MG_SINK_STOP : MG_SINK_NEXT_PROCESS;
-    /* Decided under the sink lock: once the sink has said "next process"
-     * or "stop", matches other workers found meanwhile are not delivered. */
-    int v = MG_SINK_CONTINUE;
-    pthread_mutex_lock(&c->sink_lock);
-    if (atomic_load(&c->stop_reason) != MG_STOP_NONE)
-        v = MG_SINK_STOP;
-    else if (atomic_load(&p->sink_done))
-        v = MG_SINK_NEXT_PROCESS;
-    else {
-        mg_stat_add(c, ST_MATCHES, 1);
-        if (c->sink && c->sink->match)
-            v = c->sink->match(c->sink->ctx, &mt);
-        if (v == MG_SINK_NEXT_PROCESS) {
-            atomic_store(&p->sink_done, true);
-            atomic_store(&p->skip, true);
-        } else if (v == MG_SINK_STOP)
-            mg_sweep_stop(c, MG_STOP_SINK);
-    }
-    pthread_mutex_unlock(&c->sink_lock);
-    return v;
 }
 
 /* ---- progress and statistics -------------------------------------------- */

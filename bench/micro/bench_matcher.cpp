@@ -24,7 +24,7 @@
 
 #include <memgrep/memgrep.h>
 
-#include "heapgen.h"
+#include "targets/heapgen.h"
 
 namespace
 {

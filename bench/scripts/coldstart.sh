@@ -2,7 +2,7 @@
 # coldstart.sh - a cold start with thousands of regexes: memgrep (no
 # database cache) against yara, compile and scan together, on one target.
 #
-#   sudo bench/coldstart.sh [BUILDDIR]      (default: build; run scripts/bootstrap first)
+#   sudo bench/scripts/coldstart.sh [BUILDDIR]      (default: build; run scripts/bootstrap first)
 #
 # Environment: GIB (target size, default 2), NRE (IOC regexes, default 3000),
 # NWEB (webshell-shaped regexes, default 676), SEED (generator seed, default
@@ -11,7 +11,7 @@
 # one database compiles every regex up front).
 #
 # What it does:
-#  1. Generates (seeded, bench/coldstart.sh's own Python) NRE IOC regexes with
+#  1. Generates (seeded, bench/scripts/coldstart.sh's own Python) NRE IOC regexes with
 #     bounded repeats (`[a-z]{5}\.LABEL[0-9]{2,4}\.(com|net)` and kin); the
 #     first 8 are the 8 strings bigproc plants with their digit runs made
 #     bounded repeats, so that there are hits to compare. The same regexes

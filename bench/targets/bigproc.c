@@ -17,7 +17,7 @@
  * digits (blank lines and '#' lines skipped), line k at about (k + 1) / (n + 1)
  * of the buffer, k % 3 choosing how: across a 4 KiB page boundary, at a page
  * offset, across a 1 MiB boundary; never over another plant, across the 1 GiB
- * point YARA splits the mapping at, or past the buffer (bench/yara.sh uses it
+ * point YARA splits the mapping at, or past the buffer (bench/scripts/yara.sh uses it
  * to plant the strings of YARA rules). The decoded bytes are wiped from the
  * heap once planted, so only the planted copy is in memory.
  *
@@ -29,7 +29,7 @@
  *   READY
  * It exits when stdin reaches end of file (unless --no-stdin), on SIGTERM or
  * SIGINT, or after -t SECONDS. With stdin at /dev/null it exits at once:
- * keep a pipe open to it (bench/compare.sh uses a coprocess).
+ * keep a pipe open to it (bench/scripts/compare.sh uses a coprocess).
  */
 #include <errno.h>
 #include <inttypes.h>

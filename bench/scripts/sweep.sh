@@ -2,7 +2,7 @@
 # sweep.sh - a whole-host sweep: memgrep against the ceiling probe and YARA
 # over the 100 processes of bench/synthhost, side by side.
 #
-#   sudo bench/sweep.sh [BUILDDIR]          (default: build; run scripts/bootstrap first)
+#   sudo bench/scripts/sweep.sh [BUILDDIR]          (default: build; run scripts/bootstrap first)
 #
 # Environment: PROCS (target processes, default 100), TOTAL_MIB (their own
 # data, default 3072), SEED (default 1), NPAT (literals, default 1000), JOBS
@@ -10,7 +10,7 @@
 # YARA=0 (skip yara), YARA_TIMEOUT (yara -a, seconds per process, default 10).
 #
 # What it does:
-#  1. Starts `synthhost --procs PROCS` (see bench/synthhost.c: mixed sizes
+#  1. Starts `synthhost --procs PROCS` (see bench/targets/synthhost.c: mixed sizes
 #     4..256 MiB adding up to TOTAL_MIB, a 64 MiB file mapped by every target,
 #     a pre-fork group of 1 + 9 sharing 200 MiB, 2 sparse targets with a 64 GiB
 #     untouched reservation and a 16 GiB PROT_NONE one, 602 IOCs planted at

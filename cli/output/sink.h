@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "output.h"
+#include "output/output.h"
 
 /* What the sink does with a match. */
 typedef enum cli_mode {

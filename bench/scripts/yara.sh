@@ -2,8 +2,8 @@
 # yara.sh - memgrep's YARA rules (`memgrep scan -r`) against yara 4.2.3 on the
 # same generated rule set: wall time, identical verdicts, peak RSS.
 #
-#   sudo bench/yara.sh [BUILDDIR]           one 2 GiB process (bench/bigproc), ~4 min
-#   sudo HOST=1 bench/yara.sh [BUILDDIR]    a synthetic host (bench/synthhost), ~3 min
+#   sudo bench/scripts/yara.sh [BUILDDIR]           one 2 GiB process (bench/bigproc), ~4 min
+#   sudo HOST=1 bench/scripts/yara.sh [BUILDDIR]    a synthetic host (bench/synthhost), ~3 min
 #
 # Environment: SEED (rules and plants, default 1), NRULES (default 900),
 # HITS / MISSES (rules planted to match / to just miss, default 60 / 30),
@@ -15,7 +15,7 @@
 # default 1024), YARA_TIMEOUT (yara -a per pid, default 20).
 #
 # What it does:
-#  1. bench/gen_rules.py: NRULES rules (~2 strings each: half hex with
+#  1. bench/scripts/gen_rules.py: NRULES rules (~2 strings each: half hex with
 #     wildcards and jumps, half text, a tenth fullword, some nocase, a few
 #     wide / xor / base64; conditions any / N / all of them, $a and ($b or
 #     $c), a few #a > 2 and $b in (@a[1]..@a[1] + 512)), and the byte
@@ -78,7 +78,7 @@ stop_targets() { stop_pid "$target_pid"; }
 bench_workdir stop_targets
 
 # 1. rules (and the IOC list synthhost plants from)
-gen=(python3 "$root/bench/gen_rules.py" "$work/gen" --seed "$SEED" --rules "$NRULES"
+gen=(python3 "$root/bench/scripts/gen_rules.py" "$work/gen" --seed "$SEED" --rules "$NRULES"
     --hits "$HITS" --misses "$MISSES" --common "$COMMON" --common-words "$COMMON_WORDS")
 if ((HOST)); then
     "$synthhost" --patterns 100 >"$work/iocs.txt"

@@ -7,7 +7,7 @@
  * \xHH and '\' as \\, so a line is always one line and never carries
  * terminal control sequences. Warnings and the summary go to stderr.
  */
-#include "output.h"
+#include "output/output.h"
 
 #include <inttypes.h>
 #include <string.h>

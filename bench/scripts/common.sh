@@ -1,5 +1,5 @@
-# common.sh - setup and timing helpers shared by bench/compare.sh,
-# bench/sweep.sh and bench/targets.sh. Sourced, not run; the caller has
+# common.sh - setup and timing helpers shared by bench/scripts/compare.sh,
+# bench/scripts/sweep.sh and bench/scripts/targets.sh. Sourced, not run; the caller has
 # `set -euo pipefail` on. Globals it sets: bench_name, root, build, work.
 # shellcheck shell=bash
 
@@ -7,7 +7,7 @@
 # root is the checkout, build is BUILDDIR (default $root/build), absolute.
 bench_dirs() {
     bench_name=$1
-    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     # shellcheck disable=SC2034  # build is for the caller
     build=$(cd "${2:-$root/build}" && pwd)
 }

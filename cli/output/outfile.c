@@ -1,5 +1,5 @@
 /* outfile.c - `-o FILE`: a 0600 temporary file renamed into place. */
-#include "outfile.h"
+#include "output/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "messages.h"
 
 /* Attempts at a fresh temporary name (64 random bits each: a clash means
  * someone is guessing, not bad luck). */

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "memgrep/memgrep.h"
+#include "output/json.h"
 
 typedef struct output_ctx {
     FILE *out; /* results: stdout */
@@ -41,11 +42,6 @@ typedef struct output_backend {
 
 extern const output_backend output_text;
 extern const output_backend output_json;
-
-/* Write n bytes as a JSON string literal, quotes included: '"', '\\' and
- * control characters escaped, every byte >= 0x7f as \u00XX (output_json.c
- * explains why). Output is pure ASCII and always valid JSON. */
-void json_string(FILE *f, const void *data, size_t n);
 
 /* Shared helpers (output_common.c). */
 

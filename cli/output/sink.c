@@ -1,5 +1,5 @@
 /* sink.c - mg_sink callbacks for memgrep's output modes. */
-#include "sink.h"
+#include "output/sink.h"
 
 #include <errno.h>
 #include <stdlib.h>

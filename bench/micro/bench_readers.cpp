@@ -30,7 +30,7 @@
 //   .../threads:2           two threads, each copying half the region
 // Each is run on both regions: names end in /4k or /thp (before the
 // /real_time and /threads:N suffixes google-benchmark adds).
-#include "target_child.h"
+#include "targets/target_child.h"
 #include <benchmark/benchmark.h>
 
 // Before the extern "C" block: in C++ liburing's barrier.h includes <atomic>.

@@ -2,7 +2,7 @@
 # regions.sh - two per-region / per-process costs, each against its reference
 # in one run (interleaved rounds, fastest kept; the machine may be shared):
 #
-#   sudo bench/regions.sh [BUILDDIR]        (default: build)
+#   sudo bench/scripts/regions.sh [BUILDDIR]        (default: build)
 #
 #  1. many small mappings: bench/manymaps with 60,000 one-page mappings
 #     between unmapped holes (--layout holes), and with PROT_NONE guard pages

@@ -22,7 +22,7 @@
 //                             through the 4096 islands), untouched, protnone
 // items_per_second is pages of address space walked per second; the counters
 // say what each walk found (ranges, present MiB) and must match the target.
-#include "target_child.h"
+#include "targets/target_child.h"
 #include <benchmark/benchmark.h>
 
 #include <cerrno>

@@ -2,7 +2,7 @@
 # gentle.sh - "safe to leave running on a busy server": what a memgrep sweep
 # costs the work it runs beside, and whether its rate cap and timeout hold.
 #
-#   sudo bench/gentle.sh [BUILDDIR]        (default: build; run scripts/bootstrap first)
+#   sudo bench/scripts/gentle.sh [BUILDDIR]        (default: build; run scripts/bootstrap first)
 #
 # Environment: GIB (target size, default 2), NPAT (literals, default 1000),
 # SECS (victim run, default 10), ROUNDS (default 3), MODES (co-running modes,

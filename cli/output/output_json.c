@@ -2,103 +2,24 @@
  *
  * Strings are byte strings: comm, paths, patterns and context are whatever
  * bytes the target or the user gave, not necessarily UTF-8. To keep every
- * line valid JSON (and pure ASCII) json_string() escapes '"', '\', every
+ * line valid JSON (and pure ASCII) json_string() (json.c) escapes '"', '\', every
  * control character and EVERY byte >= 0x7f as \u00XX. A decoded string
  * thus holds one character per byte (U+0000..U+00FF, i.e. Latin-1): byte
  * offsets such as "context_offset" are also character offsets, and a
  * consumer gets the exact bytes back with s.encode("latin-1") (the price:
  * UTF-8 text shows up as mojibake when not re-encoded that way).
  */
-#include "output.h"
+#include "output/output.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
-static const char hex_digits[] = "0123456789abcdef";
-
-void json_string(FILE *f, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    putc_unlocked('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        const char *esc = NULL;
-        switch (c) {
-        case '"':
-            esc = "\\\"";
-            break;
-        case '\\':
-            esc = "\\\\";
-            break;
-        case '\n':
-            esc = "\\n";
-            break;
-        case '\r':
-            esc = "\\r";
-            break;
-        case '\t':
-            esc = "\\t";
-            break;
-        default:
-            break;
-        }
-        if (esc) {
-            fputs_unlocked(esc, f);
-        } else if (c >= 0x20 && c < 0x7f) {
-            putc_unlocked(c, f);
-        } else {
-            fputs_unlocked("\\u00", f);
-            putc_unlocked(hex_digits[c >> 4], f);
-            putc_unlocked(hex_digits[c & 15], f);
-        }
-    }
-    putc_unlocked('"', f);
-}
-
-static void json_cstr(FILE *f, const char *s)
-{
-    json_string(f, s ? s : "", s ? strlen(s) : 0);
-}
-
-/* ,"key":value pieces; keys are ours and need no escaping. */
-static void key(FILE *f, const char *k)
-{
-    fprintf(f, ",\"%s\":", k);
-}
-
-static void key_str(FILE *f, const char *k, const char *v)
-{
-    key(f, k);
-    json_cstr(f, v);
-}
-
-static void key_u64(FILE *f, const char *k, uint64_t v)
-{
-    fprintf(f, ",\"%s\":%" PRIu64, k, v);
-}
-
-/* Addresses are strings: 64-bit values do not survive a double. */
-static void key_addr(FILE *f, const char *k, uint64_t v)
-{
-    fprintf(f, ",\"%s\":\"0x%" PRIx64 "\"", k, v);
-}
-
-static void key_bool(FILE *f, const char *k, bool v)
-{
-    fprintf(f, ",\"%s\":%s", k, v ? "true" : "false");
-}
-
-static void key_double(FILE *f, const char *k, double v, int decimals)
-{
-    fprintf(f, ",\"%s\":%.*f", k, decimals, isfinite(v) ? v : 0.0);
-}
-
 /* {"type":"TYPE","pid":N,"comm":"..." - the common head of our objects. */
 static void begin(FILE *f, const char *type, pid_t pid, const char *comm)
 {
     fprintf(f, "{\"type\":\"%s\",\"pid\":%d", type, (int)pid);
-    key_str(f, "comm", comm);
+    cli_json_str(f, "comm", comm);
 }
 
 static void end(FILE *f)
@@ -109,44 +30,34 @@ static void end(FILE *f)
 static void region_object(FILE *f, const mg_region *r)
 {
     fprintf(f, "{\"start\":\"0x%" PRIx64 "\"", r->start);
-    key_addr(f, "end", r->end);
-    key_str(f, "perms", r->perms);
-    key_addr(f, "offset", r->offset);
-    key_str(f, "path", r->path);
-    key_str(f, "kind", mg_region_kind_name(r->kind));
-    key_bool(f, "deleted", r->deleted);
+    cli_json_addr(f, "end", r->end);
+    cli_json_str(f, "perms", r->perms);
+    cli_json_addr(f, "offset", r->offset);
+    cli_json_str(f, "path", r->path);
+    cli_json_str(f, "kind", mg_region_kind_name(r->kind));
+    cli_json_bool(f, "deleted", r->deleted);
     fputc('}', f);
-}
-
-static void hex_bytes(FILE *f, const uint8_t *p, size_t n)
-{
-    putc_unlocked('"', f);
-    for (size_t i = 0; i < n; i++) {
-        putc_unlocked(hex_digits[p[i] >> 4], f);
-        putc_unlocked(hex_digits[p[i] & 15], f);
-    }
-    putc_unlocked('"', f);
 }
 
 static void pattern_fields(const output_ctx *o, const mg_match *m)
 {
     FILE *f = o->out;
-    key_u64(f, "pattern_id", m->pattern_id);
+    cli_json_u64(f, "pattern_id", m->pattern_id);
     if (m->pattern_id >= o->n_patterns)
         return;
     const mg_pattern_info *pi = &o->patterns[m->pattern_id];
-    key(f, "pattern");
+    cli_json_key(f, "pattern");
     json_string(f, pi->text, pi->len);
-    key_str(f, "kind", output_pattern_kind_name(pi->kind));
-    key_str(f, "source", pi->source);
+    cli_json_str(f, "kind", output_pattern_kind_name(pi->kind));
+    cli_json_str(f, "source", pi->source);
 }
 
 /* ,"cgroup":"...","container":"ID"|null */
 static void container_fields(FILE *f, const mg_process *p)
 {
-    key_str(f, "cgroup", p->cgroup);
+    cli_json_str(f, "cgroup", p->cgroup);
     if (p->container && p->container[0])
-        key_str(f, "container", p->container);
+        cli_json_str(f, "container", p->container);
     else
         fputs(",\"container\":null", f);
 }
@@ -156,19 +67,19 @@ static void json_match(output_ctx *o, const mg_match *m)
     FILE *f = o->out;
     size_t n = m->before + (size_t)m->length + m->after;
     begin(f, "match", m->process->pid, m->process->comm);
-    key_str(f, "exe", m->process->exe);
+    cli_json_str(f, "exe", m->process->exe);
     container_fields(f, m->process);
-    key_addr(f, "address", m->address);
-    key_u64(f, "length", m->length);
+    cli_json_addr(f, "address", m->address);
+    cli_json_u64(f, "length", m->length);
     pattern_fields(o, m);
-    key_bool(f, "wide", m->wide);
-    key(f, "region");
+    cli_json_bool(f, "wide", m->wide);
+    cli_json_key(f, "region");
     region_object(f, m->region);
-    key(f, "context");
+    cli_json_key(f, "context");
     json_string(f, m->data, n);
-    key_u64(f, "context_offset", m->before);
-    key(f, "context_hex");
-    hex_bytes(f, m->data, n);
+    cli_json_u64(f, "context_offset", m->before);
+    cli_json_key(f, "context_hex");
+    json_hex(f, m->data, n);
     end(f);
 }
 
@@ -179,12 +90,12 @@ static void json_event(output_ctx *o, const mg_event *e)
     output_event_reason(e, reason, sizeof(reason));
     begin(f, "error", e->process->pid, e->process->comm);
     container_fields(f, e->process);
-    key_str(f, "kind", output_event_kind_name(e->kind));
-    key_str(f, "reason", reason);
+    cli_json_str(f, "kind", output_event_kind_name(e->kind));
+    cli_json_str(f, "reason", reason);
     if (e->address)
-        key_addr(f, "address", e->address);
+        cli_json_addr(f, "address", e->address);
     if (e->region) {
-        key(f, "region");
+        cli_json_key(f, "region");
         region_object(f, e->region);
     }
     end(f);
@@ -193,7 +104,7 @@ static void json_event(output_ctx *o, const mg_event *e)
 static void json_count(output_ctx *o, pid_t pid, const char *comm, uint64_t count)
 {
     begin(o->out, "count", pid, comm);
-    key_u64(o->out, "count", count);
+    cli_json_u64(o->out, "count", count);
     end(o->out);
 }
 
@@ -210,10 +121,10 @@ static void json_rule(output_ctx *o, const mg_rule_match *m)
 {
     FILE *f = o->out;
     begin(f, "rule", m->process->pid, m->process->comm);
-    key_str(f, "exe", m->process->exe);
-    key_str(f, "rule", m->rule);
-    key_str(f, "namespace", m->ns);
-    key(f, "tags");
+    cli_json_str(f, "exe", m->process->exe);
+    cli_json_str(f, "rule", m->rule);
+    cli_json_str(f, "namespace", m->ns);
+    cli_json_key(f, "tags");
     fputc('[', f);
     for (size_t i = 0; i < m->n_tags; i++) {
         if (i)
@@ -221,7 +132,7 @@ static void json_rule(output_ctx *o, const mg_rule_match *m)
         json_cstr(f, m->tags[i]);
     }
     fputc(']', f);
-    key(f, "meta");
+    cli_json_key(f, "meta");
     fputc('{', f);
     for (size_t i = 0; i < m->n_meta; i++) {
         const mg_rule_meta *md = &m->meta[i];
@@ -237,23 +148,23 @@ static void json_rule(output_ctx *o, const mg_rule_match *m)
             fputs(md->integer ? "true" : "false", f);
     }
     fputc('}', f);
-    key(f, "strings");
+    cli_json_key(f, "strings");
     fputc('[', f);
     for (size_t i = 0; i < m->n_hits; i++) {
         const mg_rule_hit *h = &m->hits[i];
         fputs(i ? ",{\"id\":" : "{\"id\":", f);
         json_cstr(f, m->strings[h->string].id);
-        key_addr(f, "address", h->address);
-        key_u64(f, "length", h->length);
-        key(f, "region");
+        cli_json_addr(f, "address", h->address);
+        cli_json_u64(f, "length", h->length);
+        cli_json_key(f, "region");
         region_object(f, h->region);
-        key(f, "context");
+        cli_json_key(f, "context");
         json_string(f, h->data, h->before + (size_t)h->length + h->after);
-        key_u64(f, "context_offset", h->before);
+        cli_json_u64(f, "context_offset", h->before);
         fputc('}', f);
     }
     fputc(']', f);
-    key(f, "capped");
+    cli_json_key(f, "capped");
     fputc('[', f);
     for (size_t i = 0, k = 0; i < m->n_strings; i++)
         if (m->strings[i].capped) {
@@ -272,7 +183,7 @@ static void json_finish(output_ctx *o)
 
 static void events_object(FILE *f, const mg_stats *s)
 {
-    key(f, "events");
+    cli_json_key(f, "events");
     for (int k = 0; k < MG_EVENT_KINDS; k++)
         fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "{", output_event_kind_name((mg_event_kind)k),
                 s->events[k]);
@@ -283,34 +194,34 @@ static void json_summary(output_ctx *o, const mg_stats *s)
 {
     FILE *f = o->out;
     fputs("{\"type\":\"summary\"", f);
-    key_u64(f, "processes_scanned", s->processes_scanned);
-    key_u64(f, "processes_failed", s->processes_failed);
-    key_u64(f, "regions_scanned", s->regions_scanned);
-    key_u64(f, "regions_skipped", s->regions_skipped);
-    key_u64(f, "bytes_scanned", s->bytes_scanned);
-    key_u64(f, "bytes_read_pvr", s->bytes_read_pvr);
-    key_u64(f, "bytes_read_mem", s->bytes_read_mem);
-    key_u64(f, "bytes_not_present", s->bytes_not_present);
-    key_u64(f, "bytes_skipped_noread", s->bytes_skipped_noread);
-    key_u64(f, "bytes_skipped_special", s->bytes_skipped_special);
-    key_u64(f, "bytes_skipped_changed", s->bytes_skipped_changed);
-    key_u64(f, "bytes_deduped", s->bytes_deduped);
-    key_u64(f, "matches", s->matches);
+    cli_json_u64(f, "processes_scanned", s->processes_scanned);
+    cli_json_u64(f, "processes_failed", s->processes_failed);
+    cli_json_u64(f, "regions_scanned", s->regions_scanned);
+    cli_json_u64(f, "regions_skipped", s->regions_skipped);
+    cli_json_u64(f, "bytes_scanned", s->bytes_scanned);
+    cli_json_u64(f, "bytes_read_pvr", s->bytes_read_pvr);
+    cli_json_u64(f, "bytes_read_mem", s->bytes_read_mem);
+    cli_json_u64(f, "bytes_not_present", s->bytes_not_present);
+    cli_json_u64(f, "bytes_skipped_noread", s->bytes_skipped_noread);
+    cli_json_u64(f, "bytes_skipped_special", s->bytes_skipped_special);
+    cli_json_u64(f, "bytes_skipped_changed", s->bytes_skipped_changed);
+    cli_json_u64(f, "bytes_deduped", s->bytes_deduped);
+    cli_json_u64(f, "matches", s->matches);
     if (o->rules) {
-        key_u64(f, "rule_matches", s->rule_matches);
-        key_u64(f, "rules_skipped", o->rules_skipped);
+        cli_json_u64(f, "rule_matches", s->rule_matches);
+        cli_json_u64(f, "rules_skipped", o->rules_skipped);
     }
     events_object(f, s);
-    key_double(f, "elapsed_seconds", s->elapsed_seconds, 6);
-    key_double(f, "gbps", output_gbps(s), 3);
+    cli_json_double(f, "elapsed_seconds", s->elapsed_seconds, 6);
+    cli_json_double(f, "gbps", output_gbps(s), 3);
     if (s->mem_reader)
-        key_str(f, "mem_reader", s->mem_reader);
+        cli_json_str(f, "mem_reader", s->mem_reader);
     else
         fputs(",\"mem_reader\":null", f);
-    key_u64(f, "threads", s->threads);
-    key_bool(f, "complete", s->complete);
+    cli_json_u64(f, "threads", s->threads);
+    cli_json_bool(f, "complete", s->complete);
     if (!s->complete)
-        key_str(f, "stop_reason", output_stop_reason_name(s->stop_reason));
+        cli_json_str(f, "stop_reason", output_stop_reason_name(s->stop_reason));
     end(f);
 }
 

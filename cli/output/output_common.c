@@ -1,5 +1,5 @@
 /* output_common.c - helpers shared by the printer back-ends. */
-#include "output.h"
+#include "output/output.h"
 
 #include <ctype.h>
 #include <string.h>

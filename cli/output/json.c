@@ -1,0 +1,95 @@
+/* json.c - the pieces of JSON every JSON output is written with: byte
+ * strings as string literals (output_json.c says why every byte >= 0x7f is
+ * \u00XX) and the ,"key":value pieces of an object. */
+#include "output/json.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+static const char hex_digits[] = "0123456789abcdef";
+
+void json_string(FILE *f, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    putc_unlocked('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        const char *esc = NULL;
+        switch (c) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            break;
+        }
+        if (esc) {
+            fputs_unlocked(esc, f);
+        } else if (c >= 0x20 && c < 0x7f) {
+            putc_unlocked(c, f);
+        } else {
+            fputs_unlocked("\\u00", f);
+            putc_unlocked(hex_digits[c >> 4], f);
+            putc_unlocked(hex_digits[c & 15], f);
+        }
+    }
+    putc_unlocked('"', f);
+}
+
+void json_hex(FILE *f, const uint8_t *p, size_t n)
+{
+    putc_unlocked('"', f);
+    for (size_t i = 0; i < n; i++) {
+        putc_unlocked(hex_digits[p[i] >> 4], f);
+        putc_unlocked(hex_digits[p[i] & 15], f);
+    }
+    putc_unlocked('"', f);
+}
+
+void json_cstr(FILE *f, const char *s)
+{
+    json_string(f, s ? s : "", s ? strlen(s) : 0);
+}
+
+void cli_json_key(FILE *f, const char *k)
+{
+    fprintf(f, ",\"%s\":", k);
+}
+
+void cli_json_str(FILE *f, const char *k, const char *v)
+{
+    cli_json_key(f, k);
+    json_cstr(f, v);
+}
+
+void cli_json_u64(FILE *f, const char *k, uint64_t v)
+{
+    fprintf(f, ",\"%s\":%" PRIu64, k, v);
+}
+
+void cli_json_addr(FILE *f, const char *k, uint64_t v)
+{
+    fprintf(f, ",\"%s\":\"0x%" PRIx64 "\"", k, v);
+}
+
+void cli_json_bool(FILE *f, const char *k, bool v)
+{
+    fprintf(f, ",\"%s\":%s", k, v ? "true" : "false");
+}
+
+void cli_json_double(FILE *f, const char *k, double v, int decimals)
+{
+    fprintf(f, ",\"%s\":%.*f", k, decimals, isfinite(v) ? v : 0.0);
+}

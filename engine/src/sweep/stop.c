@@ -1,0 +1,111 @@
+/* stop.c - when a sweep, or one target, stops; the sweep's clock and the
+ * read pacing.
+ *
+ * mg_sweep_should_stop is THE place where a sweep decides to stop (sweep.h):
+ * the sink's verdict, set.cancel, set.timeout, and for one target its
+ * failure or its process_timeout. Waiting is never longer than
+ * MG_STOP_POLL_MS without a look at it: the planner on a full queue
+ * (pool.c), a worker on the rate limiter (mg_sweep_pace). */
+#include <errno.h>
+#include <time.h>
+
+#include "sweep/sweep.h"
+
+int64_t mg_sweep_now_ns(const mg_sweep *c)
+{
+    return (int64_t)((mg_now() - c->t0) * 1e9);
+}
+
+int mg_sweep_stop(mg_sweep *c, int reason)
+{
+    int none = MG_STOP_NONE;
+    if (atomic_compare_exchange_strong(&c->stop_reason, &none, reason))
+        return reason;
+    return none; /* the reason already in force */
+}
+
+/* The sweep's part of the decision; *now is the clock if a deadline needs it. */
+static bool sweep_stops(mg_sweep *c, double *now)
+{
+    *now = 0;
+    if (atomic_load_explicit(&c->stop_reason, memory_order_relaxed) != MG_STOP_NONE)
+        return true;
+    if (c->set.cancel && c->set.cancel(c->set.cancel_ctx)) {
+        mg_sweep_stop(c, MG_STOP_CANCELLED);
+        return true;
+    }
+    *now = c->deadline > 0 || c->set.process_timeout > 0 ? mg_now() : 0;
+    if (c->deadline > 0 && *now >= c->deadline) {
+        mg_sweep_stop(c, MG_STOP_TIMEOUT);
+        return true;
+    }
+    return false;
+}
+
+static bool process_timed_out(mg_sweep *c, mg_target *p, double now)
+{
+    uint64_t first = atomic_load_explicit(&p->first_unit_us, memory_order_relaxed);
+    if (first && c->set.process_timeout > 0 &&
+        (now - c->t0) * 1e6 - (double)first >= c->set.process_timeout * 1e6) {
+        /* one terminal event per target, like a failure */
+        mg_target_failed(c, p, -ETIMEDOUT, "scan cut short by the per-process timeout");
+        return true;
+    }
+    return false;
+}
+
+bool mg_sweep_should_stop(mg_sweep *c, mg_target *p)
+{
+    double now;
+    if (sweep_stops(c, &now))
+        return true;
+    if (!p)
+        return false;
+    if (atomic_load(&p->skip))
+        return true;
+    return process_timed_out(c, p, now);
+}
+
+bool mg_sweep_should_cut(mg_sweep *c, mg_target *p)
+{
+    double now;
+    if (sweep_stops(c, &now))
+        return true;
+    return p && process_timed_out(c, p, now);
+}
+
+/* ---- read pacing ---------------------------------------------------------- */
+
+int64_t mg_rate_reserve(mg_rate *r, uint64_t n, int64_t now)
+{
+    int64_t cost = (int64_t)((double)n * 1e9 / (double)r->bytes_per_sec);
+    int64_t old = atomic_load_explicit(&r->tat_ns, memory_order_relaxed), end;
+    /* After idle time the timeline restarts at now - burst: a bucket of
+     * burst's worth, no more (no credit piles up while nothing is read). */
+    do
+        end = MG_MAX(old, now - r->burst_ns) + cost;
+    while (!atomic_compare_exchange_weak_explicit(&r->tat_ns, &old, end, memory_order_relaxed,
+                                                  memory_order_relaxed));
+    return end;
+}
+
+static void sleep_ns(int64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
+    nanosleep(&ts, NULL); /* EINTR: the caller looks again */
+}
+
+bool mg_sweep_pace(mg_sweep *c, mg_target *p, uint64_t n)
+{
+    if (!c->rate.bytes_per_sec || !n)
+        return true;
+    int64_t go = mg_rate_reserve(&c->rate, n, mg_sweep_now_ns(c));
+    for (;;) {
+        if (mg_sweep_should_stop(c, p))
+            return false; /* the reservation is not given back: the sweep or p is over */
+        int64_t left = go - mg_sweep_now_ns(c);
+        if (left <= 0)
+            return true;
+        sleep_ns(MG_MIN(left, MG_STOP_POLL_NS));
+    }
+}

@@ -1,0 +1,214 @@
+/* target.c - a target's life: opened with its identity pinned (os/procs.c)
+ * and selected by cgroup or container, referenced by the planner and by each
+ * queued unit, and, when the last reference goes, its YARA rules evaluated
+ * over its matches (with integer reads in its memory) and its fds closed.
+ * The planner opens targets; workers and the planner drop them. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "os/procs.h"
+#include "os/residency.h"
+#include "sweep/sweep.h"
+
+/* ---- YARA rules at the end of a target ------------------------------------ */
+
+/* Integer reads in the target for the evaluator (yara_eval.c). */
+typedef struct target_read {
+    mg_target *p;
+    mg_reader reader;
+    uint64_t page[2]; /* cached pages (address + 1; 0: empty) */
+    bool ok[2];
+    uint8_t buf[2][MG_PAGE_SIZE];
+    int next;
+} target_read;
+
+static const mg_region *region_at(const mg_target *p, uint64_t addr)
+{
+    for (size_t i = 0; i < p->maps.n; i++) {
+        const mg_region *r = &p->maps.regions[i];
+        if (addr >= r->start && addr < r->end)
+            return r;
+    }
+    return NULL;
+}
+
+/* One page of the target into a cache slot; NULL if not present or not read. */
+static const uint8_t *fetch_page(target_read *t, uint64_t page, bool mem_only)
+{
+    for (int i = 0; i < 2; i++)
+        if (t->page[i] == page + 1)
+            return t->ok[i] ? t->buf[i] : NULL;
+    int slot = t->next;
+    t->next ^= 1;
+    t->page[slot] = page + 1;
+    t->ok[slot] = false;
+    uint64_t pm;
+    if (mg_pagemap_read(t->p->pagemap_fd, page, 1, &pm) < 0)
+        return NULL;
+    mg_page_class k = mg_page_classify(pm, mem_only);
+    mg_read_op op = {.addr = page, .len = MG_PAGE_SIZE, .dst = t->buf[slot]};
+    if (k == MG_PAGE_PVR) {
+        /* by pid number: bytes read after the target exited may be another
+         * process's (the pid reused), so they count only if it is still
+         * there (its pidfd), as in the unit reader */
+        if (mg_read_pvr(t->p->info.pid, &op, 1) < 0 || mg_pidfd_exited(t->p->pin.pidfd))
+            return NULL;
+    } else if (k == MG_PAGE_MEM && t->p->mem_fd >= 0) {
+        if (mg_read_mem(&t->reader, t->p->mem_fd, &op, 1) < 0)
+            return NULL;
+    } else
+        return NULL;
+    t->ok[slot] = op.got == MG_PAGE_SIZE;
+    return t->ok[slot] ? t->buf[slot] : NULL;
+}
+
+/* A YARA block is a region: a read must lie in one readable region that a
+ * scan reads, and in present pages. */
+static int target_read_fn(void *ctx, uint64_t addr, void *out, size_t n)
+{
+    target_read *t = ctx;
+    const mg_region *r = region_at(t->p, addr);
+    if (!r || addr + n > r->end || r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE)
+        return -1;
+    bool mem_only = r->perms[0] != 'r';
+    if (mem_only && !(t->p->c->set.include_noread && mg_region_anon_like(r)))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t a = addr + i, page = a & ~(uint64_t)(MG_PAGE_SIZE - 1);
+        const uint8_t *b = fetch_page(t, page, mem_only);
+        if (!b)
+            return -1;
+        ((uint8_t *)out)[i] = b[a - page];
+    }
+    return 0;
+}
+
+/* Its last unit is done (fds still open): evaluate its rules, report them,
+ * free p->yproc. */
+static void yara_target_done(mg_sweep *c, mg_target *p)
+{
+    const mg_yara *y = c->pats->yara;
+    /* only over a whole process: not one cut short (gone, timed out, the
+     * sink moved on) nor in a sweep that is stopping */
+    if (y && p->planned && !atomic_load(&p->gone_reported) && !atomic_load(&p->skip) &&
+        atomic_load(&c->stop_reason) == MG_STOP_NONE) {
+        target_read *t = calloc(1, sizeof(*t));
+        if (t) {
+            t->p = p;
+            mg_reader_init(&t->reader, MG_MEM_READER_PREAD);
+            uint64_t n = 0;
+            int v = mg_yara_evaluate(c->pats, &p->info, p->yproc, target_read_fn, t, c->sink,
+                                     &c->sink_lock, &n, p->maps.regions, p->maps.n);
+            mg_reader_fini(&t->reader);
+            free(t);
+            mg_stat_add(c, ST_RULE_MATCHES, n);
+            if (v == MG_SINK_STOP)
+                mg_sweep_stop(c, MG_STOP_SINK);
+            else if (v < 0)
+                mg_emit_event(c, p, NULL, MG_EVENT_OTHER, v, 0, "evaluate YARA rules");
+        }
+    }
+    mg_yara_proc_free_all(&p->yproc, y ? y->n_strings : 0);
+}
+
+void mg_target_unref(mg_target *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    if (p->c->pats->yara)
+        yara_target_done(p->c, p); /* its last unit is done; its fds still open */
+    mg_stat_add(p->c, ST_PROCS_DONE, 1);
+    if (p->pagemap_fd >= 0)
+        close(p->pagemap_fd);
+    if (p->mem_fd >= 0)
+        close(p->mem_fd);
+    mg_proc_pin_close(&p->pin);
+    mg_maps_free(&p->maps);
+    free(p->exe);
+    free(p->cgroup);
+    free(p->counts);
+    free(p);
+}
+
+/* The target's cgroup and container (into p->info), and whether the
+ * settings' --cgroup / --container select it. Read between the two stat
+ * reads of mg_target_open, so pid reuse is caught as for the rest. */
+static bool target_selected(const mg_sweep *c, mg_target *p, pid_t pid)
+{
+    mg_container ct;
+    p->cgroup = mg_read_cgroup(pid);
+    p->info.cgroup = p->cgroup ? p->cgroup : "";
+    p->info.container = p->container;
+    if (mg_container_of(p->info.cgroup, &ct) == 1)
+        memcpy(p->container, ct.id, sizeof(p->container));
+    return mg_cgroup_selected(p->info.cgroup, c->set.cgroup_prefix, c->set.container_prefix);
+}
+
+mg_target *mg_target_open(mg_sweep *c, pid_t pid)
+{
+    mg_target *p = calloc(1, sizeof(*p));
+    if (!p) {
+        mg_stat_add(c, ST_PROCS_DONE, 1);
+        return NULL;
+    }
+    atomic_init(&p->refs, 1);
+    p->c = c;
+    p->pagemap_fd = p->mem_fd = -1;
+    p->info.pid = pid;
+    p->info.comm = p->comm;
+    p->info.exe = "";
+    /* Pinned first (the pidfd): everything read below by pid number (stat,
+     * cgroup, comm, exe, maps, the pagemap and mem fds) is that process's
+     * if the check after the last of them passes. */
+    int rc = mg_proc_pin_open(&p->pin, pid);
+    const mg_proc_stat *st0 = &p->pin.st;
+    if ((rc == 0 && st0->kthread) || !target_selected(c, p, pid)) {
+        mg_target_unref(p);
+        return NULL;
+    }
+    mg_read_comm(pid, p->comm, sizeof(p->comm));
+    p->exe = mg_read_exe(pid);
+    if (p->exe)
+        p->info.exe = p->exe;
+    const char *what = "read /proc/PID/stat";
+    if (rc == 0 && (st0->state == 'Z' || st0->state == 'X')) {
+        /* exited, not yet reaped: its memory is gone, and it may well have
+         * been alive when the sweep listed it */
+        what = "exited before it could be scanned";
+        rc = -ESRCH;
+    }
+    if (rc == 0) {
+        what = "read /proc/PID/maps";
+        rc = mg_maps_read(pid, &p->maps);
+    }
+    if (rc >= 0) {
+        what = "open /proc/PID/pagemap";
+        rc = p->pagemap_fd = mg_open_proc_file(pid, "pagemap");
+    }
+    if (rc >= 0) {
+        /* mem is only needed for shared anon pages; a failure here is
+         * reported when such a page is met */
+        p->mem_fd = mg_open_proc_file(pid, "mem");
+        if (p->mem_fd < 0)
+            p->mem_errno = -p->mem_fd;
+        /* pid reuse: what was read and opened must be the pidfd's process
+         * (unit.c: process_vm_readv goes by pid number, and the pidfd tells
+         * if that process exited meanwhile), and the one we listed */
+        what = "pid reused";
+        rc = mg_proc_pin_check(&p->pin);
+    }
+    if (rc >= 0 && c->set.max_count) {
+        p->counts = calloc(mg_patterns_count(c->pats), sizeof(*p->counts));
+        if (!p->counts)
+            rc = -ENOMEM;
+    }
+    if (rc < 0) {
+        mg_stat_add(c, ST_PROCS_FAILED, 1);
+        mg_emit_event(c, p, NULL, mg_event_kind_of(rc), rc, 0, what);
+        mg_target_unref(p);
+        return NULL;
+    }
+    return p;
+}
