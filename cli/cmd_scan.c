@@ -87,7 +87,8 @@ static const cli_opt pattern_opts[] = {
      "false, an integer, a float, else text (repeatable)",
      NULL},
     {OPT_SKIP_UNSUPPORTED, 0, "skip-unsupported", NULL,
-     "drop rules using what memgrep does not evaluate\n(hash.* over memory, #a in range) with a warning",
+     "drop rules using what memgrep does not evaluate\n(hash.* over memory, #a in range) with a "
+     "warning",
      NULL},
     {0},
 };
