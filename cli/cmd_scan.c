@@ -30,6 +30,8 @@ typedef enum scan_pattern_type {
     PAT_FILE, /* -f: a pattern list file */
     PAT_RULES, /* -r: a YARA rule file or directory */
     PAT_DEFINE, /* -d NAME=VALUE: an external variable of the rules */
+    PAT_TAG, /* -t TAG: show only rules with this tag (yara's -t) */
+    PAT_IDENT, /* --identifier NAME: show only this rule (yara's -i) */
 } scan_pattern_type;
 
 typedef struct scan_pattern {
@@ -66,6 +68,8 @@ enum {
     OPT_RULES,
     OPT_SKIP_UNSUPPORTED,
     OPT_DEFINE,
+    OPT_TAG,
+    OPT_IDENT,
 };
 
 static const cli_opt pattern_opts[] = {
@@ -85,6 +89,9 @@ static const cli_opt pattern_opts[] = {
     {OPT_DEFINE, 'd', "define", "NAME=VALUE",
      "external variable of the rules, as yara's -d: true,\n"
      "false, an integer, a float, else text (repeatable)",
+     NULL},
+    {OPT_TAG, 't', "tag", "TAG", "show only rules tagged TAG (repeatable), as yara's -t", NULL},
+    {OPT_IDENT, 0, "identifier", "NAME", "show only the rule NAME (repeatable), as yara's -i",
      NULL},
     {OPT_SKIP_UNSUPPORTED, 0, "skip-unsupported", NULL,
      "drop rules using what memgrep does not evaluate\n(hash.* over memory, #a in range) with a "
@@ -138,6 +145,10 @@ static int patterns_parse(void *state, int id, const char *arg)
             return -1;
         }
         return add_pattern(s, PAT_DEFINE, arg, "-d #%u", ++s->n_d);
+    case OPT_TAG:
+        return add_pattern(s, PAT_TAG, arg, "-t #%u", 0);
+    case OPT_IDENT:
+        return add_pattern(s, PAT_IDENT, arg, "--identifier #%u", 0);
     }
     return -1;
 }
@@ -272,7 +283,7 @@ static mg_patterns *build_patterns(const scan_state *s, bool *all_skipped)
         r = mg_patterns_define(p, name, eq + 1, &err);
     }
     for (size_t i = 0; i < s->n_patterns && r >= 0; i++) {
-        if (s->patterns[i].type == PAT_DEFINE)
+        if (s->patterns[i].type >= PAT_DEFINE)
             continue;
         what = s->patterns[i].type >= PAT_FILE ? s->patterns[i].text : s->patterns[i].source;
         r = add_to_set(p, &s->patterns[i], s->pattern_flags, &err, s->skip_unsupported);
@@ -381,6 +392,15 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     mg_error err = {{0}};
     memset(&stats, 0, sizeof(stats));
     cli_sink_init(&s, mode, be, out);
+    const char *tags[64], *ids[64]; /* -t and --identifier: the rules shown */
+    for (size_t i = 0; i < st->n_patterns; i++) {
+        if (st->patterns[i].type == PAT_TAG && s.n_sel_tags < 64)
+            tags[s.n_sel_tags++] = st->patterns[i].text;
+        else if (st->patterns[i].type == PAT_IDENT && s.n_sel_ids < 64)
+            ids[s.n_sel_ids++] = st->patterns[i].text;
+    }
+    s.sel_tags = tags;
+    s.sel_ids = ids;
     /* Progress only where a person watches: stderr on a terminal. */
     s.progress = o->progress && !o->json && mode != CLI_MODE_QUIET && isatty(STDERR_FILENO);
     mg_sink sink = cli_sink_get(&s);
