@@ -718,3 +718,45 @@ Test(yara, images_yara_would_parse_are_reported)
     }
     mg_patterns_free(&p);
 }
+
+/* -t TAG and --identifier NAME show only the rules selected, as yara's -t
+ * and -i. */
+Test(yara, cli_selects_rules_by_tag_and_identifier)
+{
+    const char *memgrep = getenv("MEMGREP");
+    if (!memgrep || !memgrep[0])
+        cr_skip_test("no $MEMGREP");
+    if (geteuid() != 0)
+        cr_skip_test("needs root to scan a child");
+    char dir[] = "/tmp/mg-yara-sel-XXXXXX", path[128], cmd[768], out[4096];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/r.yar", dir);
+    FILE *f = fopen(path, "w");
+    fputs("rule a : x y { condition: true }\nrule b : y { condition: true }\n"
+          "rule c { condition: true }\n",
+          f);
+    fclose(f);
+    const char *cases[][2] = {{"-t y", "ab"},
+                              {"-t x", "a"},
+                              {"--identifier c", "c"},
+                              {"-t y --identifier b", "b"},
+                              {"", "abc"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(cmd, sizeof(cmd),
+                 "sleep 30 & P=$!; %s scan --no-db-cache --no-summary -r %s %s -p $P 2>&1; "
+                 "kill $P",
+                 memgrep, path, cases[i][0]);
+        FILE *pp = popen(cmd, "r");
+        size_t n = fread(out, 1, sizeof(out) - 1, pp);
+        out[n] = '\0';
+        pclose(pp);
+        for (const char *r = "abc"; *r; r++) {
+            char want[16];
+            snprintf(want, sizeof(want), " sleep %c", *r);
+            cr_expect_eq(strstr(out, want) != NULL, strchr(cases[i][1], *r) != NULL,
+                         "%s: rule %c: %s", cases[i][0], *r, out);
+        }
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
