@@ -114,7 +114,10 @@ static void *xmmap(size_t len, int prot, int flags, int fd)
 }
 
 /* An anonymous RW mapping of len bytes at an address aligned to align, with
- * PROT_NONE reservation around it so that it is its own VMA. */
+ * PROT_NONE reservation around it so that it is its own VMA. 4 KiB pages
+ * only, whatever the host's THP mode: with THP "always" a plant would make
+ * its whole 2 MiB present, and khugepaged could fill a sparse region in
+ * while a test counts its pages (only plant_thp asks for huge pages). */
 static uint8_t *aligned_region(size_t len, size_t align)
 {
     size_t span = len + align + 2 * 4096;
@@ -124,6 +127,7 @@ static uint8_t *aligned_region(size_t len, size_t align)
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (p == MAP_FAILED)
         die("mmap fixed");
+    madvise(p, len, MADV_NOHUGEPAGE);
     return p;
 }
 
@@ -373,7 +377,8 @@ static void map_file(const char *path)
 }
 
 /* Pages read but never written map the shared zero page (4 KiB ones:
- * MADV_NOHUGEPAGE keeps the huge zero page out). Each region is its own
+ * aligned_region's MADV_NOHUGEPAGE keeps the huge zero page out), or on
+ * kernels without one a fresh zeroed page each. Each region is its own
  * VMA (PROT_NONE around it):
  *   zero-run   ZERO_RUN_PAGES zero pages, then a written page that starts
  *              with the "zpage" marker and holds 0x77 after it, then a page
@@ -392,7 +397,6 @@ static void read_pages(volatile uint8_t *p, size_t pages)
 static void plant_zero_pages(void)
 {
     uint8_t *r = aligned_region((ZERO_RUN_PAGES + 2) * 4096, 4096);
-    madvise(r, (ZERO_RUN_PAGES + 2) * 4096, MADV_NOHUGEPAGE);
     read_pages(r, ZERO_RUN_PAGES);
     uint8_t *data = r + ZERO_RUN_PAGES * 4096;
     size_t n = put_marker(data, "zpage", FORM_PLAIN);
@@ -401,7 +405,6 @@ static void plant_zero_pages(void)
     report("zpage", data, n, "zpage", NULL);
 
     uint8_t *z = aligned_region(ZERO_ONLY_PAGES * 4096, 4096);
-    madvise(z, ZERO_ONLY_PAGES * 4096, MADV_NOHUGEPAGE);
     read_pages(z, ZERO_ONLY_PAGES);
     printf("INFO zero-only %p %lu\n", (void *)z, (unsigned long)ZERO_ONLY_PAGES * 4096);
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/kernel-page-flags.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "os/maps.h"
 
 void need_root(void)
 {
@@ -518,22 +520,69 @@ int classify_pages(pid_t pid, uint64_t start, uint64_t end, uint64_t *mem, uint6
     return 0;
 }
 
-uint64_t zero_page_pfn(void)
+void each_scanned_region(pid_t pid, region_pages_fn fn, void *ctx)
 {
-    volatile uint8_t *p =
-        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return 0;
-    madvise((void *)p, 4096, MADV_NOHUGEPAGE);
-    (void)p[0]; /* read, never written: the zero page */
-    uint64_t *e;
-    uint64_t a = (uint64_t)(uintptr_t)p, pfn = 0;
-    if (pagemap_entries(getpid(), a, a + 4096, &e) == 1) {
-        pfn = (e[0] & PM_PRESENT) ? e[0] & PM_PFN : 0;
+    mg_maps maps;
+    cr_assert_eq(mg_maps_read(pid, &maps), 0);
+    for (size_t i = 0; i < maps.n; i++) {
+        const mg_region *r = &maps.regions[i];
+        if (r->perms[0] != 'r' || r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE)
+            continue;
+        uint64_t *e;
+        ssize_t np = pagemap_entries(pid, r->start, r->end, &e);
+        cr_assert_geq(np, 0, "pagemap of %d at %#" PRIx64 ": %zd", (int)pid, r->start, np);
+        fn(ctx, r, e, (size_t)np);
         free(e);
     }
-    munmap((void *)p, 4096);
-    return pfn;
+    mg_maps_free(&maps);
+}
+
+zero_case zero_page_case(uint64_t *pfn)
+{
+    *pfn = 0;
+    volatile uint8_t *p =
+        mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(p, MAP_FAILED);
+    madvise((void *)p, 2 * 4096, MADV_NOHUGEPAGE);
+    (void)p[0]; /* read, never written */
+    (void)p[4096];
+    uint64_t *e, a = (uint64_t)(uintptr_t)p;
+    cr_assert_eq(pagemap_entries(getpid(), a, a + 2 * 4096, &e), 2);
+    uint64_t e0 = e[0], e1 = e[1], f0 = e0 & PM_PFN;
+    free(e);
+    cr_assert(e0 & e1 & PM_PRESENT,
+              "a read fault mapped no page: pagemap %016" PRIx64 " %016" PRIx64, e0, e1);
+    zero_case zc = ZERO_HIDDEN;
+    if (f0) {
+        /* KPF_ZERO_PAGE where kpageflags can be read (root), else: one
+         * frame for both pages is the zero page, two fresh pages never are */
+        uint64_t flags;
+        int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+        bool by_flags = fd >= 0 && pread(fd, &flags, 8, (off_t)(f0 * 8)) == 8;
+        if (fd >= 0)
+            close(fd);
+        bool zero = by_flags ? (flags >> KPF_ZERO_PAGE & 1) : f0 == (e1 & PM_PFN);
+        cr_assert(!zero || (f0 == (e1 & PM_PFN) && !((e0 | e1) & PM_EXCLUSIVE)),
+                  "kpageflags calls frame %#" PRIx64 " the zero page, yet pagemap shows %016" PRIx64
+                  " %016" PRIx64,
+                  f0, e0, e1);
+        zc = zero ? ZERO_SHARED : ZERO_FRESH;
+        *pfn = zero ? f0 : 0;
+    }
+    munmap((void *)p, 2 * 4096);
+    return zc;
+}
+
+const char *zero_case_text(zero_case zc)
+{
+    switch (zc) {
+    case ZERO_SHARED:
+        return "read faults map the shared zero page";
+    case ZERO_FRESH:
+        return "read faults map a fresh zeroed page (no shared zero page on this kernel)";
+    default:
+        return "page frame numbers are hidden";
+    }
 }
 
 double test_timeout_scale(void)

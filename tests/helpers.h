@@ -145,9 +145,24 @@ int classify_pages(pid_t pid, uint64_t start, uint64_t end, uint64_t *mem, uint6
 /* The pagemap entries of [start, end) (page aligned) into out (one per
  * page; the caller frees). Returns the page count, or -errno. */
 ssize_t pagemap_entries(pid_t pid, uint64_t start, uint64_t end, uint64_t **out);
-/* The page frame number of the shared zero page (read through a page of
- * ours that was read, never written); 0 if hidden. */
-uint64_t zero_page_pfn(void);
+/* Call fn with the pagemap entries of each region of pid that a scan reads
+ * (readable; neither special nor device mappings), in order. */
+typedef void (*region_pages_fn)(void *ctx, const mg_region *r, const uint64_t *pm, size_t np);
+void each_scanned_region(pid_t pid, region_pages_fn fn, void *ctx);
+
+/* What a read fault on a private anonymous page maps on this kernel, told
+ * from two pages of ours that were read, never written, without the
+ * engine: by /proc/kpageflags (KPF_ZERO_PAGE) where it can be read, else by
+ * both pages sharing one frame. *pfn: the zero page's frame, 0 unless
+ * ZERO_SHARED. */
+typedef enum zero_case {
+    ZERO_HIDDEN, /* pagemap hides frame numbers (no CAP_SYS_ADMIN) */
+    ZERO_SHARED, /* the shared zero page */
+    ZERO_FRESH, /* a fresh zeroed page each (pvm_no_zero_page=1, some guests) */
+} zero_case;
+zero_case zero_page_case(uint64_t *pfn);
+/* One phrase for a test's log line. */
+const char *zero_case_text(zero_case zc);
 
 /* ---- residency modes ---- */
 

@@ -6,7 +6,11 @@
  *   sandbox_probe writev|ptrace|execve     trapped: stderr has the line
  *                                          "memgrep: sandbox: forbidden system
  *                                          call NAME (a bug): stopping", exit 2
- *   sandbox_probe open PATH                opens PATH for writing five ways
+ *   sandbox_probe open PATH                opens PATH for writing or creating
+ *                                          it, seven ways (nine with open(2))
+ *   sandbox_probe exec                     maps executable memory, makes
+ *                                          memory executable (and, as the
+ *                                          control, the same without exec)
  *   sandbox_probe socket|kill|read         socket(2), kill(2) of a child,
  *                                          read of /proc/self/maps
  *
@@ -19,9 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -75,7 +81,8 @@ static pid_t child(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: sandbox_probe writev|ptrace|execve|open PATH|socket|kill|read\n");
+        fprintf(stderr,
+                "usage: sandbox_probe writev|ptrace|execve|open PATH|exec|socket|kill|read\n");
         return 3;
     }
     const char *what = argv[1];
@@ -107,6 +114,23 @@ int main(int argc, char **argv)
                openat(AT_FDCWD, p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
         report("creat", creat(p, 0600));
         report("open_rdonly_trunc", open(p, O_RDONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        report("open_rdonly_creat", open(p, O_RDONLY | O_CREAT | O_CLOEXEC, 0600));
+        report("open_rdonly_creat_excl", open(p, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+#ifdef SYS_open /* glibc's open() is openat(2): the old call has its own rule */
+        report("sys_open_wronly_creat", syscall(SYS_open, p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+        report("sys_open_rdonly_creat", syscall(SYS_open, p, O_RDONLY | O_CREAT | O_CLOEXEC, 0600));
+#endif
+    } else if (!strcmp(what, "exec")) {
+        int anon = MAP_PRIVATE | MAP_ANONYMOUS;
+        void *x = mmap(NULL, 4096, PROT_READ | PROT_EXEC, anon, -1, 0);
+        report("mmap_exec", x == MAP_FAILED ? -1 : 0);
+        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, anon, -1, 0);
+        report("mmap_rw", m == MAP_FAILED ? -1 : 0);
+        if (m != MAP_FAILED) {
+            report("mprotect_exec", mprotect(m, 4096, PROT_READ | PROT_EXEC));
+            report("mprotect_rwx", mprotect(m, 4096, PROT_READ | PROT_WRITE | PROT_EXEC));
+            report("mprotect_ro", mprotect(m, 4096, PROT_READ));
+        }
     } else if (!strcmp(what, "socket")) {
         report("socket_inet", socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
         report("socket_unix", socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -3,17 +3,20 @@
  * the dump), container ids from cgroup paths (unit) and from real cgroups,
  * and the seed's story: a line typed into an interactive bash, found. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pty.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -504,7 +507,7 @@ Test(investigate, maps_equals_proc_maps_and_smaps_rss)
     char *maps = proc_file(fx.pid, "maps", NULL), *smaps = proc_file(fx.pid, "smaps", NULL);
     char *save = NULL, *line;
     size_t i = 0, compared_rss = 0;
-    uint64_t size = 0, resident = 0;
+    uint64_t size = 0, resident = 0, scannable = 0, unscannable = 0;
     for (line = strtok_r(maps, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
         cr_assert_lt(i, l.n);
         const jval *o = &l.v[i];
@@ -546,6 +549,12 @@ Test(investigate, maps_equals_proc_maps_and_smaps_rss)
         }
         size += b - a;
         resident += jint(o, "resident");
+        if (perms[0] != 'r')
+            cr_assert_not(jbool(o, "scannable"), "%" PRIx64 " %s is scannable", a, perms);
+        if (jbool(o, "scannable"))
+            scannable += jint(o, "resident");
+        else
+            unscannable += jint(o, "resident");
     }
     cr_assert_eq(i + 1, l.n, "one region per maps line, then the total");
     const jval *t = &l.v[i];
@@ -553,6 +562,9 @@ Test(investigate, maps_equals_proc_maps_and_smaps_rss)
     cr_assert_eq(jint(t, "regions"), i);
     cr_assert_eq(jint(t, "size"), size);
     cr_assert_eq(jint(t, "resident"), resident);
+    /* the scannable regions' resident bytes: not the fixture's PROT_NONE page */
+    cr_assert_eq(jint(t, "resident_scannable"), scannable);
+    cr_assert_gt(unscannable, 0u, "no resident byte outside the scannable regions");
     cr_assert_gt(compared_rss, 10u);
 
     /* text: raw bytes when not a terminal, a header, a total line */
@@ -728,6 +740,37 @@ Test(investigate, dump_equals_mem_with_holes_where_not_present)
     free(range);
     free(file);
     free(out);
+}
+
+/* Several regions into a symbolic link to a directory: refused (the
+ * directory is never a symbolic link), nothing written, --force or not. */
+Test(investigate, dump_into_a_symlink_to_a_directory_is_refused)
+{
+    need_root();
+    target t;
+    start_target(&t);
+    const char *dir = make_tmpdir();
+    char pid[16], *real, *link;
+    snprintf(pid, sizeof pid, "%d", (int)t.pid);
+    cr_assert_geq(asprintf(&real, "%s/real", dir), 0);
+    cr_assert_geq(asprintf(&link, "%s/link", dir), 0);
+    cr_assert_eq(mkdir(real, 0700), 0);
+    cr_assert_eq(symlink(real, link), 0);
+    expect_error((const char *[]){"dump", pid, "-o", link, NULL},
+                 (const char *[]){link, "not a directory", NULL});
+    expect_error((const char *[]){"dump", pid, "-o", link, "--force", NULL},
+                 (const char *[]){link, "not a directory", NULL});
+    DIR *d = opendir(real);
+    cr_assert(d, "%s: %s", real, strerror(errno));
+    for (struct dirent *e; (e = readdir(d));)
+        cr_assert(!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."), "%s/%s was written", real,
+                  e->d_name);
+    closedir(d);
+    struct stat st;
+    cr_assert_eq(lstat(link, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "%s is no longer a symbolic link", link);
+    free(real);
+    free(link);
 }
 
 /* ------------------------------------------------------------------ */
@@ -945,6 +988,23 @@ static void cgroup2_mount(char *out, size_t size)
     free(mi);
 }
 
+/* A host with cgroup v1 only mounts no v2 hierarchy, but it is there all
+ * the same (the "0::" line of /proc/PID/cgroup): mount it over
+ * /sys/fs/cgroup in a mount namespace of this test's process alone. */
+static void mount_cgroup2(char *out, size_t size)
+{
+    const char *dir = "/sys/fs/cgroup";
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        cr_skip_test("no cgroup v2 hierarchy mounted, and no mount namespace to mount one: %s",
+                     strerror(errno));
+    if (mount("cgroup2", dir, "cgroup2", 0, NULL) < 0)
+        cr_skip_test("no cgroup v2 hierarchy mounted, and mounting one on %s failed: %s", dir,
+                     strerror(errno));
+    cr_log_info("cgroup v2 mounted on %s for this test (a cgroup v1 host)", dir);
+    fprintf(stderr, "investigate: cgroup v1 only: cgroup v2 mounted on %s for this test\n", dir);
+    snprintf(out, size, "%s", dir);
+}
+
 static bool write_pid(const char *dir, pid_t pid)
 {
     char path[600];
@@ -962,7 +1022,7 @@ Test(investigate, containers_in_real_cgroups)
     char mnt[512], parent[700], scope[800], id[65];
     cgroup2_mount(mnt, sizeof mnt);
     if (!mnt[0])
-        cr_skip_test("no cgroup v2 hierarchy mounted");
+        mount_cgroup2(mnt, sizeof mnt);
     char *ours = cgroup_of(getpid());
     random_token(id);
     random_token(id + 16);

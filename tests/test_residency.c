@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "os/residency.h"
 
 #define PAGE 4096u
@@ -57,16 +58,16 @@ static runs *walk(int fd, uint64_t start, uint64_t end, bool ioctl_path, bool sk
     return rs;
 }
 
-static void expect_runs(const runs *rs, const run *want, size_t n, const char *what)
+static void expect_runs(const runs *rs, const run *expect, size_t n, const char *what)
 {
     cr_assert_eq(rs->n, n, "%s: %zu runs, want %zu", what, rs->n, n);
     for (size_t i = 0; i < n; i++)
-        cr_assert(rs->r[i].start == want[i].start && rs->r[i].end == want[i].end &&
-                      rs->r[i].file == want[i].file,
+        cr_assert(rs->r[i].start == expect[i].start && rs->r[i].end == expect[i].end &&
+                      rs->r[i].file == expect[i].file,
                   "%s: run %zu is [%#llx, %#llx) file %d, want [%#llx, %#llx) file %d", what, i,
                   (unsigned long long)rs->r[i].start, (unsigned long long)rs->r[i].end,
-                  rs->r[i].file, (unsigned long long)want[i].start, (unsigned long long)want[i].end,
-                  want[i].file);
+                  rs->r[i].file, (unsigned long long)expect[i].start,
+                  (unsigned long long)expect[i].end, expect[i].file);
 }
 
 static uint8_t *map_anon(size_t pages)
@@ -86,14 +87,14 @@ static void known_runs(bool ioctl_path)
     for (size_t i = 0; i < sizeof touched / sizeof touched[0]; i++)
         p[touched[i] * PAGE + 5] = 1;
     uint64_t b = (uint64_t)(uintptr_t)p;
-    run want[] = {{b, b + 3 * PAGE, false},
-                  {b + 10 * PAGE, b + 11 * PAGE, false},
-                  {b + 20 * PAGE, b + 30 * PAGE, false},
-                  {b + 63 * PAGE, b + 64 * PAGE, false}};
+    run expect[] = {{b, b + 3 * PAGE, false},
+                    {b + 10 * PAGE, b + 11 * PAGE, false},
+                    {b + 20 * PAGE, b + 30 * PAGE, false},
+                    {b + 63 * PAGE, b + 64 * PAGE, false}};
     int fd = self_pagemap();
     for (int z = 0; z < 2; z++) {
         runs *rs = walk(fd, b, b + 64 * PAGE, ioctl_path, z);
-        expect_runs(rs, want, 4, ioctl_path ? "ioctl" : "entries");
+        expect_runs(rs, expect, 4, ioctl_path ? "ioctl" : "entries");
         free(rs);
     }
     /* a sub-range cuts the runs at its ends */
@@ -156,22 +157,28 @@ Test(residency, shmem_runs_are_file)
     close(mfd);
     p[3 * PAGE] = p[4 * PAGE] = p[9 * PAGE] = 1;
     uint64_t b = (uint64_t)(uintptr_t)p;
-    run want[] = {{b + 3 * PAGE, b + 5 * PAGE, true}, {b + 9 * PAGE, b + 10 * PAGE, true}};
+    run expect[] = {{b + 3 * PAGE, b + 5 * PAGE, true}, {b + 9 * PAGE, b + 10 * PAGE, true}};
     int fd = self_pagemap();
     runs *e = walk(fd, b, b + 16 * PAGE, false, false);
-    expect_runs(e, want, 2, "entries");
+    expect_runs(e, expect, 2, "entries");
     runs *io = walk(fd, b, b + 16 * PAGE, true, false);
-    expect_runs(io, want, 2, "ioctl");
+    expect_runs(io, expect, 2, "ioctl");
     free(e);
     free(io);
     close(fd);
     munmap(p, 16 * PAGE);
 }
 
-/* Read but never written anonymous pages map the shared zero page: the
- * ioctl leaves them out with skip_zero, the entries path can't tell. */
-Test(residency, zero_pages)
+/* Read but never written anonymous pages: where read faults map the
+ * shared zero page, the ioctl leaves them out with skip_zero (the entries
+ * path can't tell); on kernels without one (zero_page_case) they are fresh
+ * pages of zeros that every path reports, skip_zero or not. */
+static void zero_pages(bool ioctl_path)
 {
+    uint64_t zpfn;
+    zero_case zc = zero_page_case(&zpfn);
+    cr_log_info("%s", zero_case_text(zc));
+    fprintf(stderr, "residency: zero_pages: %s\n", zero_case_text(zc));
     uint8_t *p = map_anon(8);
     volatile uint8_t sink = p[2 * PAGE];
     sink = p[3 * PAGE];
@@ -181,17 +188,71 @@ Test(residency, zero_pages)
     run all[] = {{b + 2 * PAGE, b + 4 * PAGE, false}, {b + 5 * PAGE, b + 6 * PAGE, false}};
     run written[] = {{b + 5 * PAGE, b + 6 * PAGE, false}};
     int fd = self_pagemap();
-    runs *rs = walk(fd, b, b + 8 * PAGE, false, true);
-    expect_runs(rs, all, 2, "entries, skip_zero");
+    uint64_t e[2];
+    cr_assert_eq(mg_pagemap_read(fd, b + 2 * PAGE, 2, e), 0);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(mg_pm_is_zero(e[i], zpfn), zc == ZERO_SHARED,
+                     "page %d: pagemap %016llx, zero frame %#llx (%s)", 2 + i,
+                     (unsigned long long)e[i], (unsigned long long)zpfn, zero_case_text(zc));
+    runs *rs = walk(fd, b, b + 8 * PAGE, ioctl_path, false);
+    expect_runs(rs, all, 2, ioctl_path ? "ioctl" : "entries");
     free(rs);
-    rs = walk(fd, b, b + 8 * PAGE, true, false);
-    expect_runs(rs, all, 2, "ioctl");
-    free(rs);
-    rs = walk(fd, b, b + 8 * PAGE, true, true);
-    expect_runs(rs, written, 1, "ioctl, skip_zero");
+    rs = walk(fd, b, b + 8 * PAGE, ioctl_path, true);
+    if (ioctl_path && zc == ZERO_HIDDEN)
+        cr_skip_test("page frame numbers are hidden: can't tell whether reads map the zero page");
+    if (ioctl_path && zc == ZERO_SHARED)
+        expect_runs(rs, written, 1, "ioctl, skip_zero");
+    else
+        expect_runs(rs, all, 2,
+                    ioctl_path ? "ioctl, skip_zero, no zero page" : "entries, skip_zero");
     free(rs);
     close(fd);
     munmap(p, 8 * PAGE);
+}
+
+Test(residency, zero_pages_ioctl)
+{
+    zero_pages(true);
+}
+
+Test(residency, zero_pages_pagemap_entries)
+{
+    zero_pages(false);
+}
+
+/* The engine's zero-page probe: the zero page's frame where read faults
+ * map it, 0 (nothing is taken for the zero page) where they map fresh
+ * pages; its verdict on pagemap entries, among them those of a kernel
+ * booted with pvm_no_zero_page=1 and of a probe raced by a fork. */
+Test(residency, zero_pfn_probe)
+{
+    uint64_t zpfn;
+    zero_case zc = zero_page_case(&zpfn);
+    fprintf(stderr, "residency: zero_pfn_probe: %s\n", zero_case_text(zc));
+    bool visible;
+    uint64_t got = mg_zero_pfn(&visible);
+    cr_assert_eq(got, zpfn, "mg_zero_pfn %#llx, want %#llx (%s)", (unsigned long long)got,
+                 (unsigned long long)zpfn, zero_case_text(zc));
+    cr_assert_eq(visible, zc != ZERO_HIDDEN, "mg_zero_pfn: frame numbers %s (%s)",
+                 visible ? "visible" : "hidden", zero_case_text(zc));
+    const uint64_t P = MG_PM_PRESENT, X = MG_PM_EXCLUSIVE, F = MG_PM_FILE;
+    /* the zero page: both on one frame, not exclusive */
+    cr_assert_eq(mg_zero_pfn_of(P | 0x1234, P | 0x1234), 0x1234u);
+    /* fresh zeroed pages (exclusive, one frame each), as on the host */
+    cr_assert_eq(mg_zero_pfn_of(0x810000000018f14full, 0x810000000018f150ull), 0u);
+    cr_assert_eq(mg_zero_pfn_of(P | X | 0x77, P | X | 0x77), 0u);
+    /* fresh pages shared with a child forked in between: two frames */
+    cr_assert_eq(mg_zero_pfn_of(P | 0x1234, P | 0x1235), 0u);
+    /* hidden frame numbers, pages not present, file pages */
+    cr_assert_eq(mg_zero_pfn_of(P, P), 0u);
+    cr_assert_eq(mg_zero_pfn_of(0x1234, 0x1234), 0u);
+    cr_assert_eq(mg_zero_pfn_of(P | 0x1234, 0x1234), 0u);
+    cr_assert_eq(mg_zero_pfn_of(P | F | 0x1234, P | F | 0x1234), 0u);
+    /* 0 never marks a page as the zero page */
+    cr_assert_not(mg_pm_is_zero(P, 0));
+    cr_assert_not(mg_pm_is_zero(P | 0x1234, 0));
+    cr_assert(mg_pm_is_zero(P | 0x1234, 0x1234));
+    cr_assert_not(mg_pm_is_zero(0x1234, 0x1234));
 }
 
 /* The callback's non-zero result stops the walk and is returned. */

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "os/maps.h"
 
 static fixture fx;
 
@@ -52,27 +51,27 @@ typedef struct page_bytes {
     uint64_t mem, pvr, excl_anon;
 } page_bytes;
 
+static void add_page_bytes(void *ctx, const mg_region *r, const uint64_t *e, size_t np)
+{
+    page_bytes *b = ctx;
+    bool anon =
+        r->kind == MG_REGION_ANON || r->kind == MG_REGION_HEAP || r->kind == MG_REGION_STACK;
+    for (size_t k = 0; k < np; k++) {
+        if (!(e[k] >> 63))
+            continue;
+        bool file = e[k] >> 61 & 1, excl = e[k] >> 56 & 1;
+        if (file || excl)
+            b->pvr += 4096;
+        else
+            b->mem += 4096;
+        b->excl_anon += anon && excl && !file ? 4096 : 0;
+    }
+}
+
 static page_bytes scanned_page_bytes(pid_t pid)
 {
     page_bytes b = {0};
-    mg_maps maps;
-    cr_assert_eq(mg_maps_read(pid, &maps), 0);
-    for (size_t i = 0; i < maps.n; i++) {
-        const mg_region *r = &maps.regions[i];
-        if (r->perms[0] != 'r' || r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE)
-            continue;
-        cr_assert_eq(classify_pages(pid, r->start, r->end, &b.mem, &b.pvr), 0);
-        if (r->kind == MG_REGION_ANON || r->kind == MG_REGION_HEAP || r->kind == MG_REGION_STACK) {
-            uint64_t *e;
-            ssize_t np = pagemap_entries(pid, r->start, r->end, &e);
-            cr_assert_geq(np, 0);
-            for (ssize_t k = 0; k < np; k++)
-                if ((e[k] >> 63) && (e[k] >> 56 & 1) && !(e[k] >> 61 & 1))
-                    b.excl_anon += 4096;
-            free(e);
-        }
-    }
-    mg_maps_free(&maps);
+    each_scanned_region(pid, add_page_bytes, &b);
     return b;
 }
 

@@ -7,6 +7,7 @@
  * processes with /usr/bin/yara. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "memgrep/memgrep.h"
 
 #define BASE 0x7f0000001000ull
@@ -466,6 +468,202 @@ Test(yara, null_arguments)
     mg_patterns_free(&p);
 }
 
+/* ---- meta, open jumps, signed reads, wide fullword ------------------------ */
+
+typedef struct metas {
+    mg_rule_meta m[8];
+    char keys[8][16], strs[8][32];
+    size_t n;
+} metas;
+
+static int on_rule_meta(void *ctx, const mg_rule_match *m)
+{
+    metas *g = ctx;
+    cr_assert_leq(m->n_meta, 8u);
+    for (size_t i = 0; i < m->n_meta; i++) {
+        g->m[i] = m->meta[i];
+        snprintf(g->keys[i], sizeof(g->keys[i]), "%s", m->meta[i].key);
+        if (m->meta[i].type == MG_META_STRING)
+            snprintf(g->strs[i], sizeof(g->strs[i]), "%s", m->meta[i].string);
+    }
+    g->n = m->n_meta;
+    return MG_SINK_CONTINUE;
+}
+
+/* Meta values as written, in order: a negative integer keeps its sign
+ * (yara -m prints n =-12 for n = -12). */
+Test(yara, meta_values_keep_their_sign)
+{
+    const char *rules = "rule m {\n meta:\n  neg = -12 pos = 12 hex = -0x10\n"
+                        "  low = -9223372036854775807 s = \"-12\" t = true f = false\n"
+                        " condition: true\n}\n";
+    mg_patterns *p = load(rules, 0);
+    metas g = {0};
+    mg_sink sink = {.ctx = &g, .rule = on_rule_meta};
+    uint8_t b[64] = {0};
+    cr_assert_eq(mg_scan_buffer(p, b, sizeof(b), BASE, 4096, 8, &sink, NULL), 0);
+    mg_patterns_free(&p);
+    static const struct {
+        const char *key;
+        int type;
+        int64_t i;
+    } want[] = {{"neg", MG_META_INTEGER, -12}, {"pos", MG_META_INTEGER, 12},
+                {"hex", MG_META_INTEGER, -16}, {"low", MG_META_INTEGER, -INT64_MAX},
+                {"s", MG_META_STRING, 0},      {"t", MG_META_BOOLEAN, 1},
+                {"f", MG_META_BOOLEAN, 0}};
+    cr_assert_eq(g.n, 7u);
+    for (size_t i = 0; i < 7; i++) {
+        cr_expect_str_eq(g.keys[i], want[i].key);
+        cr_expect_eq((int)g.m[i].type, want[i].type, "%s: type %d", want[i].key, (int)g.m[i].type);
+        if (want[i].type != MG_META_STRING)
+            cr_expect_eq(g.m[i].integer, want[i].i, "%s = %" PRId64 ", expected %" PRId64,
+                         want[i].key, g.m[i].integer, want[i].i);
+    }
+    cr_expect_str_eq(g.strs[4], "-12");
+}
+
+/* Hex jumps with an open bound: [-] and [N-] match across any gap (within
+ * the unbounded width, 4 KiB, at chunk boundaries) and no shorter one than
+ * N. Each head occurs once: with two heads before one tail yara reports
+ * both starts. */
+Test(yara, hex_open_jumps_match_across_any_gap)
+{
+    size_t len = 16384;
+    uint8_t *b = buffer(len);
+    put(b, 100, "MGTA", 4);
+    put(b, 104 + 3000, "END1", 4); /* [-], 3000 bytes */
+    put(b, 3500, "MGTBEND2", 8); /* [-], nothing */
+    put(b, 3600, "MGTC", 4);
+    put(b, 3604 + 2500, "END3", 4); /* [0-], 2500 bytes, across 4096 */
+    put(b, 6200, "MGTDEND4", 8); /* [0-], nothing */
+    put(b, 6300, "MGTE...END5", 11); /* [3-], 3 bytes */
+    put(b, 6400, "MGTF..END6", 10); /* [3-], 2 bytes: no */
+    put(b, 6500, "MGTG", 4);
+    put(b, 6504 + 1000, "END7", 4); /* [2-], 1000 bytes */
+    const char *rules = "rule any_far { strings: $a = { 4d 47 54 41 [-] 45 4e 44 31 }\n"
+                        "  condition: $a }\n"
+                        "rule any_none { strings: $a = { 4d 47 54 42 [-] 45 4e 44 32 }\n"
+                        "  condition: $a }\n"
+                        "rule zero_far { strings: $a = { 4d 47 54 43 [0-] 45 4e 44 33 }\n"
+                        "  condition: $a }\n"
+                        "rule zero_none { strings: $a = { 4d 47 54 44 [0-] 45 4e 44 34 }\n"
+                        "  condition: $a }\n"
+                        "rule low_at { strings: $a = { 4d 47 54 45 [3-] 45 4e 44 35 }\n"
+                        "  condition: $a }\n"
+                        "rule low_short { strings: $a = { 4d 47 54 46 [3-] 45 4e 44 36 }\n"
+                        "  condition: $a }\n"
+                        "rule low_far { strings: $a = { 4d 47 54 47 [2-] 45 4e 44 37 }\n"
+                        "  condition: $a }\n";
+    static const size_t chunks[] = {16384, 4096, 1024};
+    for (size_t c = 0; c < 3; c++) {
+        got g;
+        scan(rules, b, len, chunks[c], &g);
+        expect_rules(&g, "any_far any_none zero_far zero_none low_at low_far");
+        cr_expect_eq(hit_at(&g, "any_far", "$a", 0), BASE + 100, "chunk %zu", chunks[c]);
+        cr_expect_eq(hit_at(&g, "any_none", "$a", 0), BASE + 3500, "chunk %zu", chunks[c]);
+        cr_expect_eq(hit_at(&g, "zero_far", "$a", 0), BASE + 3600, "chunk %zu", chunks[c]);
+        cr_expect_eq(hit_at(&g, "zero_none", "$a", 0), BASE + 6200, "chunk %zu", chunks[c]);
+        cr_expect_eq(hit_at(&g, "low_at", "$a", 0), BASE + 6300, "chunk %zu", chunks[c]);
+        cr_expect_eq(hit_at(&g, "low_far", "$a", 0), BASE + 6500, "chunk %zu", chunks[c]);
+        cr_expect_eq(g.n_hits, 6u, "chunk %zu: %zu string matches", chunks[c], g.n_hits);
+    }
+    free(b);
+}
+
+/* int16/int32 and their be forms: the sign is the top bit of the value
+ * read (the last byte of a little-endian one), as yara 4.2.3 reads them. */
+Test(yara, signed_reads_take_the_sign_from_the_top_bit)
+{
+    size_t len = 4096;
+    uint8_t *b = buffer(len);
+    put(b, 200, "\x80\x00\x00\x00\x01\x80", 6);
+    put(b, 300, "\xff\xff\xff\x7f", 4);
+#define A "(0x7f0000001000 + 200)"
+    const char *rules =
+        "rule i32be_neg { condition: int32be(" A ") == -2147483648 }\n"
+        "rule u32be { condition: uint32be(" A ") == 2147483648 }\n"
+        "rule i32_pos { condition: int32(" A ") == 128 }\n"
+        "rule i32_neg { condition: int32(" A " + 2) == -2147418112 }\n"
+        "rule u32 { condition: uint32(" A " + 2) == 0x80010000 }\n"
+        "rule i16_neg { condition: int16(" A " + 4) == -32767 }\n"
+        "rule i16be_pos { condition: int16be(" A " + 4) == 384 }\n"
+        "rule i16be_neg { condition: int16be(" A ") == -32768 }\n"
+        "rule i16_pos { condition: int16(" A ") == 128 }\n"
+        "rule i8_neg { condition: int8(" A ") == -128 and int8be(" A " + 5) == -128 }\n"
+        "rule max { condition: int32(0x7f0000001000 + 300) == 2147483647 and "
+        "int32be(0x7f0000001000 + 300) == -129 and int16be(0x7f0000001000 + 302) == -129 }\n"
+        "rule not_neg { condition: int32(" A ") < 0 or int16(" A ") < 0 or "
+        "int16be(" A " + 4) < 0 or int32be(" A " + 2) < 0 }\n";
+#undef A
+    got g;
+    scan(rules, b, len, 4096, &g);
+    expect_rules(&g, "i32be_neg u32be i32_pos i32_neg u32 i16_neg i16be_pos i16be_neg i16_pos "
+                     "i8_neg max");
+    free(b);
+}
+
+/* UTF-16 "w\0..." with a wide fullword: a neighbour is an alphanumeric
+ * byte AND a zero; an alphanumeric byte alone is not one (yara 4.2.3). */
+static size_t widen_into(uint8_t *dst, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        dst[2 * i] = (uint8_t)s[i], dst[2 * i + 1] = 0;
+    return 2 * n;
+}
+
+Test(yara, wide_fullword_neighbours)
+{
+    size_t len = 4096;
+    uint8_t *b = buffer(len);
+    static const struct {
+        const char *before, *word, *after;
+        size_t nb, na;
+        bool match;
+    } cases[] = {
+        {" \0", "mgtwide", " \0", 2, 2, true}, /* wide spaces */
+        {"x\0", "mgtwide", " \0", 2, 2, false}, /* wide x before */
+        {" \0", "mgtwide", "7\0", 2, 2, false}, /* wide 7 after */
+        {"x;", "mgtwide", ";", 2, 1, true}, /* x, then a non-zero byte */
+        {";", "mgtwide", "x;", 1, 2, true}, /* x, then a non-zero byte */
+        {"x", "mgtwide", "Q", 1, 1, true}, /* ascii letters, no zero */
+        {" \0", "mgtrx5", "x;", 2, 2, true}, /* the regex: the same */
+        {"x\0", "mgtrx6", " \0", 2, 2, false},  {"x;", "mgtrx7", "Q\0", 2, 2, false},
+        {"Q", "mgtrx8", ";", 1, 1, true},
+    };
+    uint64_t want_w[8], want_r[8];
+    size_t n_w = 0, n_r = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t off = 100 + 64 * i;
+        put(b, off, cases[i].before, cases[i].nb);
+        size_t wl = widen_into(b + off + cases[i].nb, cases[i].word);
+        put(b, off + cases[i].nb + wl, cases[i].after, cases[i].na);
+        if (!cases[i].match)
+            continue;
+        if (!strncmp(cases[i].word, "mgtrx", 5))
+            want_r[n_r++] = BASE + off + cases[i].nb;
+        else
+            want_w[n_w++] = BASE + off + cases[i].nb;
+    }
+    const char *rules = "rule w { strings: $a = \"mgtwide\" wide fullword condition: $a }\n"
+                        "rule r { strings: $a = /mgtrx[0-9]/ wide fullword condition: $a }\n";
+    static const size_t chunks[] = {4096, 64};
+    for (size_t c = 0; c < 2; c++) {
+        got g;
+        scan(rules, b, len, chunks[c], &g);
+        expect_rules(&g, "w r");
+        for (size_t i = 0; i < n_w; i++)
+            cr_expect_eq(hit_at(&g, "w", "$a", i), want_w[i], "chunk %zu: wide match %zu",
+                         chunks[c], i);
+        for (size_t i = 0; i < n_r; i++)
+            cr_expect_eq(hit_at(&g, "r", "$a", i), want_r[i], "chunk %zu: regex match %zu",
+                         chunks[c], i);
+        cr_expect_eq(g.n_hits, n_w + n_r, "chunk %zu: %zu string matches, expected %zu", chunks[c],
+                     g.n_hits, n_w + n_r);
+    }
+    free(b);
+}
+
 /* ---- live processes -------------------------------------------------------- */
 
 static int scan_pid_rules(pid_t pid, const char *rules, got *g)
@@ -757,6 +955,62 @@ Test(yara, cli_selects_rules_by_tag_and_identifier)
                          "%s: rule %c: %s", cases[i][0], *r, out);
         }
     }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* --json: a rule's meta as written, a negative integer with its sign (as
+ * yara -m prints it: n =-12). */
+Test(yara, cli_json_meta_keeps_the_sign)
+{
+    const char *memgrep = getenv("MEMGREP");
+    if (!memgrep || !memgrep[0])
+        cr_skip_test("no $MEMGREP");
+    if (geteuid() != 0)
+        cr_skip_test("needs root: reads another process's memory");
+    char dir[] = "/tmp/mg-yara-meta-XXXXXX", path[128], cmd[512];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/m.yar", dir);
+    FILE *f = fopen(path, "w");
+    fputs("rule m {\n meta:\n  n = -12 low = -9223372036854775807 p = 7 s = \"-12\" b = false\n"
+          " condition: true\n}\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd),
+             "sleep 30 & P=$!; %s scan --no-db-cache --json -r %s -p $P 2>/dev/null; "
+             "echo rc=$?; kill $P",
+             memgrep, path);
+    static char out[65536];
+    FILE *pp = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof(out) - 1, pp);
+    out[n] = '\0';
+    pclose(pp);
+    cr_assert(strstr(out, "rc=0\n"), "%s", out);
+    size_t rules = 0;
+    for (char *line = out, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = '\0';
+        if (strncmp(line, "{\"type\":\"rule\"", 14))
+            continue;
+        jval v;
+        size_t at = 0;
+        cr_assert_eq(json_parse(line, strlen(line), &v, &at), 0, "bad JSON at %zu: %s", at, line);
+        const jval *m = json_get(&v, "meta");
+        cr_assert(m && m->t == J_OBJ && m->n == 5, "%s", line);
+        static const char *const keys[] = {"n", "low", "p"}, *const raws[] = {
+                                                                 "-12", "-9223372036854775807",
+                                                                 "7"};
+        for (size_t i = 0; i < 3; i++) {
+            const jval *x = json_get(m, keys[i]);
+            cr_assert(x && x->t == J_NUM, "%s: %s", keys[i], line);
+            cr_expect_str_eq(x->raw, raws[i], "%s", keys[i]);
+        }
+        const jval *s = json_get(m, "s"), *b = json_get(m, "b");
+        cr_expect(s && s->t == J_STR && !strcmp(s->str, "-12"), "%s", line);
+        cr_expect(b && b->t == J_BOOL && !b->b, "%s", line);
+        json_free(&v);
+        rules++;
+    }
+    cr_expect_eq(rules, 1u, "%s", out);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
 }

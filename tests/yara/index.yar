@@ -3,3 +3,4 @@
 include "rules/miners.yar"
 include "rules/webshells.yar"
 include "rules/backdoors.yar"
+include "rules/semantics.yar"

@@ -104,22 +104,42 @@ int mg_pagemap_read(int fd, uint64_t addr, size_t npages, uint64_t *out)
     return 0;
 }
 
-uint64_t mg_zero_pfn(void)
+uint64_t mg_zero_pfn_of(uint64_t e0, uint64_t e1)
 {
-    /* A private anonymous page that is read but never written maps the
-     * zero page (4 KiB: one page can't be a huge one). */
-    volatile uint8_t *pg = mmap(NULL, MG_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* The zero page is present, anonymous and mapped by every process:
+     * never exclusive. Both pages on one frame: the same page. */
+    const uint64_t kind = MG_PM_PRESENT | MG_PM_FILE | MG_PM_EXCLUSIVE;
+    if ((e0 & kind) != MG_PM_PRESENT || (e1 & kind) != MG_PM_PRESENT)
+        return 0;
+    uint64_t pfn = e0 & MG_PM_PFN_MASK;
+    return pfn == (e1 & MG_PM_PFN_MASK) ? pfn : 0;
+}
+
+uint64_t mg_zero_pfn(bool *pfns_visible)
+{
+    *pfns_visible = false;
+    /* Two private anonymous pages, read but never written: each maps the
+     * zero page (4 KiB: MADV_NOHUGEPAGE keeps the huge zero page out) on
+     * kernels that have one. Kernels without (pvm_no_zero_page=1, some
+     * hypervisor guests) fault in a fresh zeroed page for each: exclusive,
+     * and never two on one frame, so a fork by another thread between the
+     * read and the pagemap read (the pages then shared) can't fool it. */
+    volatile uint8_t *pg =
+        mmap(NULL, 2 * MG_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (pg == MAP_FAILED)
         return 0;
+    madvise((void *)pg, 2 * MG_PAGE_SIZE, MADV_NOHUGEPAGE);
     (void)pg[0];
-    uint64_t e = 0, pfn = 0;
+    (void)pg[MG_PAGE_SIZE];
+    uint64_t e[2], pfn = 0;
     int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0 && mg_pagemap_read(fd, (uint64_t)(uintptr_t)pg, 1, &e) == 0 &&
-        (e & (MG_PM_PRESENT | MG_PM_FILE | MG_PM_EXCLUSIVE)) == MG_PM_PRESENT)
-        pfn = e & MG_PM_PFN_MASK;
+    if (fd >= 0 && mg_pagemap_read(fd, (uint64_t)(uintptr_t)pg, 2, e) == 0) {
+        pfn = mg_zero_pfn_of(e[0], e[1]);
+        *pfns_visible = (e[0] & MG_PM_PRESENT) && (e[0] & MG_PM_PFN_MASK);
+    }
     if (fd >= 0)
         close(fd);
-    munmap((void *)pg, MG_PAGE_SIZE);
+    munmap((void *)pg, 2 * MG_PAGE_SIZE);
     return pfn;
 }
 

@@ -59,11 +59,20 @@ int mg_present_ranges(int pagemap_fd, uint64_t start, uint64_t end, bool *use_io
                       mg_range_fn fn, void *ctx);
 
 /* The frame number of the shared zero page, as pagemap shows it to this
- * process (learnt from a page of its own that was read but never written),
- * or 0 if pagemap hides frame numbers from it (no CAP_SYS_ADMIN) or the
- * probe fails. Frame-number visibility is decided when pagemap is opened,
- * by the opener's capabilities: the same for every target. */
-uint64_t mg_zero_pfn(void);
+ * process (learnt from two pages of its own that were read but never
+ * written), or 0 if pagemap hides frame numbers from it (no CAP_SYS_ADMIN),
+ * the kernel maps no zero page on a read fault (then no page is taken for
+ * one: zero_pfn 0 skips nothing) or the probe fails. *pfns_visible: whether
+ * pagemap shows this process frame numbers at all (so on kernels without a
+ * zero page, 0 with frame numbers visible). Frame-number visibility is
+ * decided when pagemap is opened, by the opener's capabilities: the same
+ * for every target. */
+uint64_t mg_zero_pfn(bool *pfns_visible);
+
+/* The probe's verdict on the pagemap entries of its two read-faulted
+ * pages: their common frame number if both are present, anonymous, not
+ * exclusive and on one frame; else 0. */
+uint64_t mg_zero_pfn_of(uint64_t e0, uint64_t e1);
 
 /* Whether pagemap entry e maps the zero page (zero_pfn from mg_zero_pfn;
  * 0: not known, never true). Such a page holds only zero bytes. */

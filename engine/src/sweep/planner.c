@@ -209,7 +209,7 @@ static int plan_group_of(mg_sweep *c, mg_target *p, size_t i, size_t end, bool *
 
 /* ---- regions the workers walk ------------------------------------------ */
 
-/* With frame numbers visible (c->zero_pfn), a worker's pagemap read of a
+/* With frame numbers visible (c->pfns_visible), a worker's pagemap read of a
  * unit tells present pages, zero pages, the reader and the dedupe key at
  * once: walking an anonymous region for present runs beforehand
  * (PAGEMAP_SCAN) would walk its page table twice, and a page table shared
@@ -222,7 +222,7 @@ static int plan_group_of(mg_sweep *c, mg_target *p, size_t i, size_t end, bool *
  * reservation is still walked with PAGEMAP_SCAN, one call per GiB. */
 static uint64_t direct_budget(const mg_sweep *c, pid_t pid)
 {
-    if (!c->zero_pfn)
+    if (!c->pfns_visible)
         return 0;
     return MG_DIRECT_RSS_MULT * mg_read_rss(pid) + MG_DIRECT_SLACK * c->set.chunk_size;
 }
@@ -339,7 +339,7 @@ int mg_plan_targets(mg_sweep *c, mg_error *err)
     bool use_ioctl = c->set.residency != MG_RESIDENCY_PAGEMAP;
     pid_t self = getpid();
     c->processes_total = n;
-    c->zero_pfn = mg_zero_pfn();
+    c->zero_pfn = mg_zero_pfn(&c->pfns_visible);
     if (c->sink && c->sink->progress) /* resident bytes: for the progress estimate only */
         for (size_t i = 0; i < n; i++)
             c->bytes_total += pids[i] != self ? mg_read_rss(pids[i]) : 0;

@@ -158,8 +158,10 @@ struct mg_sweep {
     atomic_bool uring_used;
     mg_dedupe *dd; /* NULL: no dedupe */
     /* The zero page's frame number (mg_zero_pfn), 0 if pagemap hides frame
-     * numbers: then no region is planned direct. */
+     * numbers or the kernel maps no zero page; whether it shows them: if
+     * not, no region is planned direct. */
     uint64_t zero_pfn;
+    bool pfns_visible;
 
     /* progress (events.c) */
     double t0, interval;
