@@ -290,10 +290,14 @@ static mg_patterns *build_patterns(const scan_state *s, bool *all_skipped)
     }
     for (size_t i = 0; r >= 0 && mg_patterns_rules_skipped(p, i); i++)
         fprintf(stderr, "memgrep: warning: %s (rule skipped)\n", mg_patterns_rules_skipped(p, i));
+    bool only_rules = s->n_patterns > 0;
+    for (size_t i = 0; i < s->n_patterns; i++)
+        only_rules &= s->patterns[i].type >= PAT_RULES;
     if (r >= 0 && mg_patterns_count(p) == 0 && mg_patterns_rules_count(p) == 0 &&
-        mg_patterns_rules_skipped(p, 0)) { /* a warning, not a failure */
-        fprintf(stderr, "memgrep: warning: every rule was skipped as unsupported: nothing to "
-                        "search for\n");
+        (mg_patterns_rules_skipped(p, 0) || only_rules)) { /* a warning, as yara */
+        fprintf(stderr, "memgrep: warning: %s: nothing to search for\n",
+                mg_patterns_rules_skipped(p, 0) ? "every rule was skipped as unsupported"
+                                                : "the rule files hold no rule");
         mg_patterns_free(&p);
         *all_skipped = true;
         return NULL;
