@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "inspect.h"
+#include "investigate.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
 #include "output/outfile.h"

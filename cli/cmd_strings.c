@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "inspect.h"
+#include "investigate.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
 #include "output/output.h"

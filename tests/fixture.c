@@ -3,7 +3,8 @@
  * the integration, safety, sweep and CLI tests.
  *
  *   fixture --token HEX [--fork] [--reserve] [--exit-after MS] [--touch MB]
- *           [--map-file PATH] [--odd-comm] [--zero-pages]
+ *           [--map-file PATH [--map-offset BYTES] [--map-noread]] [--odd-comm]
+ *           [--zero-pages]
  *
  * Every marker is "mgt-" TOKEN "-" NAME ";" (see fixture.h). The token comes
  * from argv, so markers are unique per run and no full marker exists in this
@@ -359,20 +360,27 @@ static void touch_region(size_t mb)
     printf("INFO touch %p %zu\n", (void *)p, mb * MiB);
 }
 
-/* Map a file the test wrote (read-only, private) and touch every page: the
- * same page-cache pages in every fixture given the same file. */
-static void map_file(const char *path)
+/* Map a file the test wrote (read-only, private) from offset off (page
+ * aligned) to its end and touch every page: the same page-cache pages in
+ * every fixture given the same file. noread: then PROT_NONE (the pages stay
+ * present). */
+static void map_file(const char *path, off_t off, bool noread)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0)
         die("open --map-file");
     off_t len = lseek(fd, 0, SEEK_END);
-    if (len <= 0)
-        die("empty --map-file");
-    volatile uint8_t *m = xmmap((size_t)len, PROT_READ, MAP_PRIVATE, fd);
+    if (len <= off)
+        die("--map-file shorter than --map-offset");
+    len -= off;
+    volatile uint8_t *m = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, fd, off);
+    if (m == MAP_FAILED)
+        die("mmap --map-file");
     close(fd);
     for (off_t i = 0; i < len; i += 4096)
         (void)m[i];
+    if (noread && mprotect((void *)m, (size_t)len, PROT_NONE) != 0)
+        die("mprotect --map-noread");
     printf("INFO mapfile %p %ld\n", (void *)m, (long)len);
 }
 
@@ -493,6 +501,8 @@ int main(int argc, char **argv)
     long exit_after = -1;
     size_t touch_mb = 0;
     const char *map_path = NULL;
+    off_t map_offset = 0;
+    bool map_noread = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--token") && i + 1 < argc)
             token = argv[++i];
@@ -510,6 +520,10 @@ int main(int argc, char **argv)
             touch_mb = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--map-file") && i + 1 < argc)
             map_path = argv[++i];
+        else if (!strcmp(argv[i], "--map-offset") && i + 1 < argc)
+            map_offset = (off_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--map-noread"))
+            map_noread = true;
         else {
             fprintf(stderr, "fixture: unknown argument %s\n", argv[i]);
             return 2;
@@ -517,7 +531,9 @@ int main(int argc, char **argv)
     }
     if (!token || strlen(token) < 8) {
         fprintf(stderr, "usage: fixture --token HEX [--fork] [--reserve] [--exit-after MS] "
-                        "[--touch MB] [--map-file PATH] [--odd-comm] [--zero-pages]\n");
+                        "[--touch MB] [--map-file PATH [--map-offset BYTES] [--map-noread]] "
+                        "[--odd-comm] "
+                        "[--zero-pages]\n");
         return 2;
     }
     /* Die with the test that started us. */
@@ -550,7 +566,7 @@ int main(int argc, char **argv)
     if (touch_mb)
         touch_region(touch_mb);
     if (map_path)
-        map_file(map_path);
+        map_file(map_path, map_offset, map_noread);
     if (do_reserve)
         reserve();
     if (zero_pages)

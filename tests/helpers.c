@@ -54,6 +54,17 @@ pid_t dead_pid(void)
     return pid;
 }
 
+pid_t zombie_child(void)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0)
+        _exit(0);
+    siginfo_t si;
+    cr_assert_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+    return pid;
+}
+
 /* ---- fixtures ---- */
 
 static void parse_line(fixture *f, char *line)
@@ -403,6 +414,54 @@ void assert_exact_hits(const collector *c, const want *w, size_t n, const char *
 }
 
 /* ---- /proc ---- */
+
+bool proc_is_ours(pid_t pid)
+{
+    pid_t self = getpid();
+    /* pid 1 ends every chain; 64 generations is more than any test forks */
+    for (int depth = 0; depth < 64 && pid > 1; depth++) {
+        if (pid == self)
+            return true;
+        char path[64], line[128];
+        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return false;
+        pid_t parent = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "PPid: %d", &parent) == 1)
+                break;
+        fclose(f);
+        pid = parent;
+    }
+    return false;
+}
+
+void proc_comm(pid_t pid, char *out, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    snprintf(out, size, "?");
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(out, (int)size, f))
+            out[0] = '\0';
+        fclose(f);
+    }
+    out[strcspn(out, "\n")] = '\0';
+}
+
+void log_foreign_match(pid_t pid, uint64_t addr, const char *what)
+{
+    char path[64], comm[64], exe[256] = "?";
+    proc_comm(pid, comm, sizeof comm);
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    exe[n > 0 ? n : 1] = '\0';
+    cr_log_warn("%s: match at 0x%" PRIx64 " in pid %d (%s, %s), not a process of this test: a "
+                "copy another program holds, not counted",
+                what, addr, (int)pid, comm, exe);
+}
 
 long proc_kb(pid_t pid, const char *file, const char *key)
 {

@@ -18,6 +18,9 @@ void random_token(char out[17]);
 
 /* A pid that does not exist now: a child of ours, exited and reaped. */
 pid_t dead_pid(void);
+/* A child of ours that has exited and is not reaped yet (a zombie): the
+ * caller reaps it (waitpid). */
+pid_t zombie_child(void);
 
 /* ---- fixture processes (tests/fixture.c) ---- */
 
@@ -126,6 +129,16 @@ void assert_exact_hits(const collector *c, const want *w, size_t n, const char *
 
 /* ---- /proc ---- */
 
+/* Whether pid is this process or a descendant of it (a fixture, a memgrep
+ * the test ran, their children), by the PPid chain; false once it is gone.
+ * On a shared machine other programs (another developer's sweep, a scanner
+ * under test) read our fixtures and hold copies of their markers: a match
+ * in a process that is not ours is such a copy, legitimately found. */
+bool proc_is_ours(pid_t pid);
+/* pid's comm (without its newline) into out; "?" if gone. */
+void proc_comm(pid_t pid, char *out, size_t size);
+/* Log such a match (pid, comm and exe) as a copy held by another program. */
+void log_foreign_match(pid_t pid, uint64_t addr, const char *what);
 /* "Key:   123 kB" from /proc/PID/FILE, in kB; -1 if absent. */
 long proc_kb(pid_t pid, const char *file, const char *key);
 /* pread /proc/PID/mem; returns bytes read or -errno. */

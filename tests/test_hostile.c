@@ -236,6 +236,7 @@ static size_t hproc_wants(patset *ps, const hproc *h, want *w, size_t nw, size_t
 /* ---- running memgrep under a watchdog ---- */
 
 typedef struct run {
+    pid_t pid; /* memgrep's */
     int status; /* exit code; -1 if killed by a signal */
     bool killed; /* by the watchdog */
     double seconds;
@@ -315,6 +316,7 @@ static void run_memgrep(const patset *ps, const char *const *extra, bool json, u
         nanosleep(&ts, NULL);
     }
     r->seconds = now() - t0;
+    r->pid = pid;
     r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
     r->out = slurp(out, &r->out_len);
     r->err = slurp(err, &r->err_len);
@@ -452,14 +454,26 @@ static void result_free(result *res)
 }
 
 /* The checks every case shares: the run ended normally with a match
- * (exit 0), the JSON is valid, the hits are exactly w, and nothing names
- * any other process. */
+ * (exit 0), the JSON is valid, and the hits in the processes of this test
+ * (fixtures, memgrep itself, this process) are exactly w. A match in any
+ * other process is a copy of a marker that another program sweeping the
+ * machine read from ours (helpers.h): logged, not counted. */
 static void check_sweep(const run *r, result *res, const want *w, size_t nw, const char *what)
 {
     cr_assert_eq(r->status, 0, "%s: memgrep exit %d (want 0); stderr:\n%.2000s", what, r->status,
                  r->err);
     parse_json(r, res);
-    assert_exact_hits(&res->c, w, nw, what);
+    collector mine = {.hits = calloc(res->c.n + 1, sizeof(hit))};
+    cr_assert(mine.hits);
+    for (size_t i = 0; i < res->c.n; i++) {
+        const hit *h = &res->c.hits[i];
+        if (h->pid != r->pid && !proc_is_ours(h->pid))
+            log_foreign_match(h->pid, h->addr, what);
+        else
+            mine.hits[mine.n++] = *h;
+    }
+    assert_exact_hits(&mine, w, nw, what);
+    free(mine.hits);
     cr_log_info("%s: %.1f s, %" PRIu64 " processes scanned, %zu matches, events gone %" PRIu64
                 " permission %" PRIu64 " changed %" PRIu64 " other %" PRIu64,
                 what, r->seconds, res->processes_scanned, res->n, res->events[MG_EVENT_GONE],

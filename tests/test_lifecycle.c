@@ -4,9 +4,11 @@
  * (timeout, cancel, process timeout: reason kept, event once), the settings
  * checks, and the pid-reuse guard (bytes read by pid number from a process
  * whose pidfd says it exited are dropped). CLI: --timeout (exit 3,
- * incomplete summary), SIGINT/SIGTERM/SIGHUP mid-sweep (128+N, whole
- * lines, incomplete summary), --process-timeout (a timeout event for the
- * slow target, the other scanned in full), --max-rate (bytes over elapsed
+ * incomplete summary, also with a match found), SIGINT/SIGTERM/SIGHUP
+ * mid-sweep (128+N, whole lines, incomplete summary), -o FILE after either
+ * (written, 0600, no temporary file left; a second signal leaves FILE as it
+ * was), --process-timeout (a timeout event for the slow target, the other
+ * scanned in full; each target's own clock), --max-rate (bytes over elapsed
  * time), --idle/--nice/--gentle (every thread of a running memgrep), bad
  * values. Tests that read other processes need root. No timing assertion
  * but generous upper bounds (a stop must come within seconds, not never).
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -199,6 +202,88 @@ Test(lifecycle, timeout_and_process_timeout_decisions)
     free(t);
     mg_sweep_fini(&c);
     collector_free(&col);
+    mg_patterns_free(&p);
+}
+
+/* The sink takes PAUSE_S over the first match of each process: with one
+ * worker the two targets run one after the other, each well under
+ * process_timeout, together well over it. Each process's clock starts at
+ * its own first unit, so neither is cut. */
+#define PAUSE_S 2.0
+
+typedef struct pausing_sink {
+    collector col;
+    pid_t paused[2];
+    size_t n_paused;
+} pausing_sink;
+
+static int pause_match(void *ctx, const mg_match *m)
+{
+    pausing_sink *ps = ctx;
+    bool first = true;
+    for (size_t i = 0; i < ps->n_paused; i++)
+        first &= ps->paused[i] != m->process->pid;
+    if (first && ps->n_paused < 2) {
+        ps->paused[ps->n_paused++] = m->process->pid;
+        struct timespec ts = {.tv_sec = (time_t)PAUSE_S};
+        nanosleep(&ts, NULL);
+    }
+    mg_sink inner = collector_sink(&ps->col);
+    return inner.match(inner.ctx, m);
+}
+
+static void pause_event(void *ctx, const mg_event *e)
+{
+    pausing_sink *ps = ctx;
+    mg_sink inner = collector_sink(&ps->col);
+    inner.event(inner.ctx, e);
+}
+
+Test(lifecycle, process_timeout_counts_per_process)
+{
+    need_root();
+    if (!fa.pid)
+        fixture_start(&fa, NULL);
+    fixture f2;
+    fixture_start(&f2, NULL);
+    char *m1 = fixture_marker(&fa, "heap"), *m2 = fixture_marker(&f2, "heap");
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, m1, strlen(m1), 0);
+    add_pattern(p, MG_PATTERN_LITERAL, m2, strlen(m2), 0);
+    compile_patterns(p);
+    pid_t pids[2] = {fa.pid, f2.pid};
+    mg_settings s;
+    settings_for(&s, pids, 2);
+    s.threads = 1;
+    /* each: PAUSE_S plus its scan (a fraction of a second); both: twice
+     * PAUSE_S at least */
+    s.process_timeout = PAUSE_S * 1.5;
+    pausing_sink ps = {0};
+    mg_sink sink = {.ctx = &ps, .match = pause_match, .event = pause_event};
+    mg_stats st;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "%s", err.message);
+    cr_assert_eq(ps.n_paused, 2u, "matches in %zu of the 2 targets", ps.n_paused);
+    cr_assert_geq(st.elapsed_seconds, 2 * PAUSE_S);
+    cr_assert_eq(st.events[MG_EVENT_TIMEOUT], 0u,
+                 "%" PRIu64 " process timeout(s) in %.1f s: each target took about %.1f s of its "
+                 "own, under the %.1f s limit",
+                 st.events[MG_EVENT_TIMEOUT], st.elapsed_seconds, PAUSE_S, s.process_timeout);
+    cr_assert(st.complete);
+    cr_assert_eq(st.processes_scanned, 2u);
+    want w[2] = {{.pid = fa.pid, .pattern_id = 0}, {.pid = f2.pid, .pattern_id = 1}};
+    const fixture *fs[2] = {&fa, &f2};
+    for (int i = 0; i < 2; i++)
+        for (size_t k = 0; k < fs[i]->n_plants; k++)
+            if (!strcmp(fs[i]->plants[k].name, "heap") && !strcmp(fs[i]->plants[k].kind, "plain")) {
+                w[i].addr = fs[i]->plants[k].addr;
+                w[i].len = fs[i]->plants[k].len;
+            }
+    assert_exact_hits(&ps.col, w, 2, "two targets, each under its process timeout");
+    collector_free(&ps.col);
+    fixture_stop(&f2);
+    free(m1);
+    free(m2);
     mg_patterns_free(&p);
 }
 
@@ -765,6 +850,195 @@ Test(lifecycle, cli_sigint_text)
     free(marker);
 }
 
+/* ---- -o FILE when the sweep is cut short ---- */
+
+/* A fresh directory for -o; out gets its FILE path. */
+static void out_dir(char dir[64], char out[80])
+{
+    strcpy(dir, "/tmp/mg-lifecycle-XXXXXX");
+    cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    snprintf(out, 80, "%s/out.jsonl", dir);
+}
+
+/* Whether dir holds exactly FILE (want_file) and nothing else: no
+ * .memgrep-*.tmp left behind. */
+static void expect_dir(const char *dir, bool want_file)
+{
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    size_t files = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        cr_assert_str_eq(e->d_name, "out.jsonl", "%s left in %s", e->d_name, dir);
+        files++;
+    }
+    closedir(d);
+    cr_assert_eq(files, want_file ? 1u : 0u, "%s: %zu files, want %d", dir, files, want_file);
+}
+
+/* FILE's lines into p's stdout buffer (for json_lines_of); its mode must be 0600. */
+static void load_out(proc *p, const char *out)
+{
+    struct stat st;
+    cr_assert_eq(stat(out, &st), 0, "%s not written: %s", out, strerror(errno));
+    cr_assert_eq(st.st_mode & 07777, 0600u, "%s has mode %o", out, st.st_mode & 07777);
+    FILE *f = fopen(out, "r");
+    cr_assert(f);
+    free(p->buf[0]);
+    p->buf[0] = malloc((size_t)st.st_size + 1);
+    cr_assert(p->buf[0]);
+    p->len[0] = fread(p->buf[0], 1, (size_t)st.st_size, f);
+    p->buf[0][p->len[0]] = '\0';
+    fclose(f);
+    cr_assert_eq(p->len[0], (size_t)st.st_size);
+}
+
+static void cleanup_dir(const char *dir, const char *out)
+{
+    unlink(out);
+    cr_assert_eq(rmdir(dir), 0, "rmdir %s: %s", dir, strerror(errno));
+}
+
+/* A line of /proc/PID/status: "SigCgt:" (a mask), "State:". */
+static void status_line(pid_t pid, const char *key, char *out, size_t size)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "memgrep %d is gone", (int)pid);
+    out[0] = '\0';
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, strlen(key))) {
+            snprintf(out, size, "%s", line + strlen(key));
+            break;
+        }
+    fclose(f);
+}
+
+/* Until memgrep catches sig: from then on it stops the sweep, it no
+ * longer kills memgrep. */
+static void wait_caught(pid_t pid, int sig)
+{
+    double t0 = now_s();
+    for (;;) {
+        char v[64];
+        status_line(pid, "SigCgt:", v, sizeof v);
+        if (strtoull(v, NULL, 16) >> (sig - 1) & 1)
+            return;
+        cr_assert_lt(now_s() - t0, 60.0, "memgrep did not catch signal %d in 60 s", sig);
+        struct timespec ts = {.tv_nsec = 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* -l: fa's heap plant, then fb's 64 MiB at 4 MiB/s (16 s): cut short. */
+static void spawn_cut(proc *p, const char *out, const char *timeout, char **marker)
+{
+    need_root();
+    if (!fa.pid)
+        fixture_start(&fa, NULL);
+    start_big();
+    static char targets[40];
+    snprintf(targets, sizeof targets, "%d,%d", (int)fa.pid, (int)fb.pid);
+    *marker = fixture_marker(&fa, "heap");
+    const char *args[] = {
+        "scan",  "--json", "-l", "-j",    "1",  "--max-rate", "4M",
+        "-p",    targets,  "-e", *marker, "-o", out,          timeout ? "--timeout" : NULL,
+        timeout, NULL};
+    spawn(p, args);
+}
+
+/* --timeout with a match found before it: FILE holds the match and the
+ * incomplete summary, exit 3 (not 0: the sweep was cut). */
+Test(lifecycle, cli_timeout_output_file)
+{
+    char dir[64], out[80], *marker;
+    out_dir(dir, out);
+    proc p;
+    spawn_cut(&p, out, "3", &marker);
+    int st = finish(&p, 60);
+    cr_assert_eq(st, 3, "exit %d, want 3; stderr: %s", st, p.buf[1]);
+    cr_assert_eq(p.len[0], 0u, "stdout: %s", p.buf[0]);
+    expect_dir(dir, true);
+    load_out(&p, out);
+    lines l = json_lines_of(&p);
+    summary_of(&l, false, "timeout");
+    cr_assert_gt(l.n, 1u, "no match in %s before the timeout (fa's heap plant)", out);
+    cr_assert_str_eq(jstr(&l.v[0], "type"), "process");
+    cr_assert_eq((pid_t)jnum(&l.v[0], "pid"), fa.pid);
+    lines_free(&l);
+    proc_free(&p);
+    cleanup_dir(dir, out);
+    free(marker);
+}
+
+/* A signal mid-sweep: FILE is written all the same, the summary last. */
+Test(lifecycle, cli_signal_output_file)
+{
+    char dir[64], out[80], *marker;
+    out_dir(dir, out);
+    proc p;
+    spawn_cut(&p, out, NULL, &marker);
+    wait_caught(p.pid, SIGTERM);
+    cr_assert_eq(kill(p.pid, SIGTERM), 0);
+    int st = finish(&p, 60);
+    cr_assert_eq(st, 128 + SIGTERM, "exit %d; stderr: %s", st, p.buf[1]);
+    expect_dir(dir, true);
+    load_out(&p, out);
+    lines l = json_lines_of(&p);
+    summary_of(&l, false, "signal");
+    lines_free(&l);
+    proc_free(&p);
+    cleanup_dir(dir, out);
+    free(marker);
+}
+
+/* A second signal, another one than the first, while stopping: memgrep
+ * ends at once with its status, removes its temporary file and leaves
+ * FILE as it was. */
+Test(lifecycle, cli_second_signal_output_file)
+{
+    char dir[64], out[80], *marker;
+    out_dir(dir, out);
+    FILE *f = fopen(out, "w");
+    cr_assert(f);
+    fputs("before\n", f);
+    fclose(f);
+    proc p;
+    spawn_cut(&p, out, NULL, &marker);
+    wait_caught(p.pid, SIGTERM);
+    wait_caught(p.pid, SIGHUP);
+    /* Both signals pending while memgrep is stopped: the one delivered
+     * second comes while the first is being handled, not after a stop
+     * that may take no time at all (a worker asleep on the rate limit
+     * wakes up for the first). */
+    cr_assert_eq(kill(p.pid, SIGSTOP), 0);
+    double t0 = now_s();
+    for (char state[64] = ""; state[strspn(state, " \t")] != 'T';) {
+        cr_assert_lt(now_s() - t0, 60.0, "memgrep not stopped in 60 s");
+        status_line(p.pid, "State:", state, sizeof state);
+    }
+    cr_assert_eq(kill(p.pid, SIGTERM), 0);
+    cr_assert_eq(kill(p.pid, SIGHUP), 0);
+    cr_assert_eq(kill(p.pid, SIGCONT), 0);
+    int st = finish(&p, 60);
+    cr_assert(st == 128 + SIGHUP || st == 128 + SIGTERM, "exit %d, want %d or %d; stderr: %s", st,
+              128 + SIGHUP, 128 + SIGTERM, p.buf[1]);
+    expect_dir(dir, true);
+    char buf[64] = "";
+    f = fopen(out, "r");
+    cr_assert(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cr_assert_str_eq(buf, "before\n", "%s was replaced after a second signal", out);
+    proc_free(&p);
+    cleanup_dir(dir, out);
+    free(marker);
+}
+
 Test(lifecycle, cli_process_timeout)
 {
     need_root();
@@ -774,12 +1048,13 @@ Test(lifecycle, cli_process_timeout)
     char targets[40];
     snprintf(targets, sizeof targets, "%d,%d", (int)fa.pid, (int)fb.pid);
     /* -j 1: fa's units all come before fb's. fa is a few MiB (well under a
-     * second at 16 MiB/s); fb's 64 MiB would take 4 s: cut at 2. */
+     * second at 8 MiB/s); fb's 64 MiB would take 8 s: cut at 4. The margin
+     * is for a busy machine: fa's scan must not take 4 s of its own. */
     proc p;
     int st =
         run(&p,
-            (const char *[]){"scan", "--json", "-j", "1", "--max-rate", "16M", "--process-timeout",
-                             "2", "-p", targets, "-e", heap, "-e", big, NULL},
+            (const char *[]){"scan", "--json", "-j", "1", "--max-rate", "8M", "--process-timeout",
+                             "4", "-p", targets, "-e", heap, "-e", big, NULL},
             90);
     cr_assert_eq(st, 0, "exit %d; stderr: %s", st, p.buf[1]);
     lines l = json_lines_of(&p);

@@ -223,19 +223,22 @@ RESIDENCY_TESTS(scan, hex, hex)
 static void regex(void)
 {
     start();
-    char *re = NULL, *re2 = NULL, *re3 = NULL, *re4 = NULL, *re5 = NULL;
+    char *re = NULL, *re2 = NULL, *re3 = NULL, *re4 = NULL, *re5 = NULL, *re6 = NULL;
     const char *t = fx.token;
     cr_assert_gt(asprintf(&re, "mgt-%s-re=[0-9]{1,12};", t), 0); /* bounded */
     cr_assert_gt(asprintf(&re2, "mgt-%s-re=[0-9]+;", t), 0); /* unbounded */
     cr_assert_gt(asprintf(&re3, "mgt-%s-(heap|stack|tstack);", t), 0); /* alternation */
     cr_assert_gt(asprintf(&re4, "mgt-%s-wi[a-z]e;", t), 0); /* + WIDE */
     cr_assert_gt(asprintf(&re5, "MGT-%s-CAS[E];", t), 0); /* + CASELESS */
+    /* no terminator: it ends after every digit; one match, the longest */
+    cr_assert_gt(asprintf(&re6, "mgt-%s-re=[0-9]+", t), 0);
     mg_patterns *p = patterns_new();
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re, strlen(re), 0), 0u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re2, strlen(re2), 0), 1u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re3, strlen(re3), 0), 2u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re4, strlen(re4), MG_PATTERN_WIDE), 3u);
     cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re5, strlen(re5), MG_PATTERN_CASELESS), 4u);
+    cr_assert_eq(add_pattern(p, MG_PATTERN_REGEX, re6, strlen(re6), 0), 5u);
     compile_patterns(p);
 
     want w[32];
@@ -247,6 +250,9 @@ static void regex(void)
             x.pattern_id = 0;
             w[nw++] = x;
             x.pattern_id = 1;
+            w[nw++] = x;
+            x.pattern_id = 5;
+            x.len = pl->len - 1; /* without the ';' */
             w[nw++] = x;
         } else if (!strcmp(pl->kind, "plain") &&
                    (!strcmp(pl->name, "heap") || !strcmp(pl->name, "stack") ||
@@ -262,7 +268,7 @@ static void regex(void)
             w[nw++] = x;
         }
     }
-    cr_assert_eq(nw, 11u, "fixture plants changed? %zu expected matches", nw);
+    cr_assert_eq(nw, 13u, "fixture plants changed? %zu expected matches", nw);
 
     mg_settings s;
     settings_for(&s, &fx.pid, 1);
@@ -276,6 +282,7 @@ static void regex(void)
     free(re3);
     free(re4);
     free(re5);
+    free(re6);
 }
 RESIDENCY_TESTS(scan, regex, regex)
 
@@ -838,6 +845,23 @@ Test(scan, thread_id_means_its_process)
     mg_patterns_free(&p);
 }
 
+/* A file of flen bytes (i * 13 + 1 at offset i) with marker at each of
+ * offs[0..n), in path (a mkstemp template, filled in). */
+static void marker_file(char *path, size_t flen, const char *marker, const size_t *offs, size_t n)
+{
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    uint8_t *content = calloc(1, flen);
+    cr_assert(content);
+    for (size_t i = 0; i < flen; i++)
+        content[i] = (uint8_t)(i * 13 + 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(content + offs[i], marker, strlen(marker));
+    cr_assert_eq(write(fd, content, flen), (ssize_t)flen);
+    close(fd);
+    free(content);
+}
+
 /* Two processes map the same file pages: each match is reported in each,
  * at that process's address, with de-duplication on (scanned once,
  * replayed) and off. */
@@ -849,17 +873,8 @@ static void shared_file_pages_in_two_processes(void)
     char marker[64];
     int ml = snprintf(marker, sizeof marker, "mgt-%s-sharedfile;", tok);
     char path[] = "/tmp/mg-shared-file-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
     const size_t flen = 6 * 4096, offs[] = {100, 5000, 8192 - 7, flen - (size_t)ml};
-    uint8_t *content = calloc(1, flen);
-    for (size_t i = 0; i < flen; i++)
-        content[i] = (uint8_t)(i * 13 + 1);
-    for (size_t i = 0; i < 4; i++)
-        memcpy(content + offs[i], marker, (size_t)ml);
-    cr_assert_eq(write(fd, content, flen), (ssize_t)flen);
-    close(fd);
-    free(content);
+    marker_file(path, flen, marker, offs, 4);
 
     const char *args[] = {"--map-file", path, NULL};
     fixture_start(&fx, args);
@@ -903,6 +918,105 @@ static void shared_file_pages_in_two_processes(void)
     mg_patterns_free(&p);
 }
 RESIDENCY_TESTS(scan, shared_file_pages_in_two_processes, shared_file_pages_in_two_processes)
+
+/* The same file mapped at offset 0 in one process and one chunk further
+ * in another: the page-cache dedupe key is the offset in the file, so the
+ * second mapping's units replay what the first found at the same file
+ * offsets (not at the same offsets in the mapping), with the markers
+ * placed differently in each chunk. Exact hits with dedupe on and off. */
+#define SF_CHUNK 16384
+#define SF_CHUNKS 8
+
+static void same_file_at_another_offset(void)
+{
+    need_root();
+    char tok[17];
+    random_token(tok);
+    char marker[64];
+    int ml = snprintf(marker, sizeof marker, "mgt-%s-offsetfile;", tok);
+    char path[] = "/tmp/mg-offset-file-XXXXXX";
+    const size_t flen = SF_CHUNKS * SF_CHUNK;
+    size_t offs[SF_CHUNKS];
+    for (size_t k = 0; k < SF_CHUNKS; k++)
+        offs[k] = k * SF_CHUNK + 100 + 1500 * k;
+    marker_file(path, flen, marker, offs, SF_CHUNKS);
+
+    char shift[16];
+    snprintf(shift, sizeof shift, "%d", SF_CHUNK);
+    fixture_start(&fx, (const char *[]){"--map-file", path, NULL});
+    fixture_start(&fx2, (const char *[]){"--map-file", path, "--map-offset", shift, NULL});
+    unlink(path);
+    uint64_t l1, l2;
+    uint64_t a1 = fixture_info(&fx, "mapfile", &l1), a2 = fixture_info(&fx2, "mapfile", &l2);
+    cr_assert(a1 && a2);
+    cr_assert_eq(l1, flen);
+    cr_assert_eq(l2, flen - SF_CHUNK);
+
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
+    compile_patterns(p);
+    want w[2 * SF_CHUNKS];
+    size_t nw = 0;
+    for (size_t k = 0; k < SF_CHUNKS; k++) {
+        w[nw++] = (want){.pid = fx.pid, .addr = a1 + offs[k], .len = (uint64_t)ml};
+        if (k > 0)
+            w[nw++] = (want){.pid = fx2.pid, .addr = a2 + offs[k] - SF_CHUNK, .len = (uint64_t)ml};
+    }
+    pid_t pids[2] = {fx.pid, fx2.pid};
+    for (int dedupe = 1; dedupe >= 0; dedupe--) {
+        mg_settings s;
+        settings_for(&s, pids, 2);
+        s.dedupe = dedupe;
+        s.chunk_size = SF_CHUNK;
+        s.threads = 1;
+        collector c = {0};
+        mg_stats st = run(p, &s, &c);
+        assert_exact_hits(
+            &c, w, nw, dedupe ? "file at two offsets, dedupe" : "file at two offsets, no dedupe");
+        if (dedupe)
+            cr_assert_gt(st.bytes_deduped, 0u, "no unit of the shared file offsets was replayed");
+        else
+            cr_assert_eq(st.bytes_deduped, 0u);
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+RESIDENCY_TESTS(scan, same_file_at_another_offset, same_file_at_another_offset)
+
+/* A file mapping without read permission, its pages present, is never
+ * read, --include-noread or not: that reads anonymous memory only. */
+static void noread_file_mapping_not_read(void)
+{
+    need_root();
+    char tok[17];
+    random_token(tok);
+    char marker[64];
+    snprintf(marker, sizeof marker, "mgt-%s-noreadfile;", tok);
+    char path[] = "/tmp/mg-noread-file-XXXXXX";
+    const size_t offs[] = {100, 4096 + 200};
+    marker_file(path, 2 * 4096, marker, offs, 2);
+    fixture_start(&fx, (const char *[]){"--map-file", path, "--map-noread", NULL});
+    unlink(path);
+    uint64_t len, a = fixture_info(&fx, "mapfile", &len);
+    cr_assert(a);
+    uint64_t rs, re;
+    cr_assert_eq(present_run(fx.pid, a, a, a + len, &rs, &re), 0);
+    cr_assert(rs == a && re == a + len, "the PROT_NONE file pages are not present");
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, marker, strlen(marker), 0);
+    compile_patterns(p);
+    for (int noread = 0; noread < 2; noread++) {
+        mg_settings s;
+        settings_for(&s, &fx.pid, 1);
+        s.include_noread = noread;
+        collector c = {0};
+        run(p, &s, &c);
+        assert_exact_hits(&c, NULL, 0, noread ? "--include-noread" : "without --include-noread");
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+RESIDENCY_TESTS(scan, noread_file_mapping_not_read, noread_file_mapping_not_read)
 
 static void max_count(void)
 {
@@ -1082,6 +1196,22 @@ Test(scan, bad_pids)
     snprintf(num, sizeof num, "%d", (int)gone);
     cr_assert(strstr(err.message, num), "message \"%s\" does not name pid %s", err.message, num);
     cr_assert_eq(c.n, 0u);
+
+    /* A zombie (exited, not yet reaped) has a pid but no memory: one GONE
+     * event, not a process scanned (empty). */
+    pid_t zombie = zombie_child();
+    settings_for(&s, &zombie, 1);
+    int rc = mg_scan(p, &s, &sink, &st, &err);
+    waitpid(zombie, NULL, 0);
+    if (rc == 0) {
+        cr_assert_eq(st.processes_scanned, 0u, "a zombie was scanned");
+        cr_assert_eq(c.events[MG_EVENT_GONE], 1u, "%" PRIu64 " GONE events for a zombie",
+                     c.events[MG_EVENT_GONE]);
+    } else {
+        cr_assert_eq(rc, MG_EBADPID, "scanning a zombie: %d", rc);
+    }
+    cr_assert_eq(c.n, 0u);
+    collector_free(&c);
     mg_patterns_free(&p);
 }
 

@@ -19,7 +19,7 @@
 #define MG_DEFAULT_UNBOUNDED_WIDTH 4096u
 #define MG_DEFAULT_PROGRESS_INTERVAL 0.2 /* seconds, mg_sink.progress_interval 0 */
 
-/* ---- the sweep (pool.c, planner.c) ---- */
+/* ---- the sweep (sweep/) ---- */
 
 /* Queued units per worker: memory is bounded by the queue, not the targets. */
 #define MG_QUEUE_PER_THREAD 8
@@ -38,7 +38,7 @@
 #define MG_DIRECT_RSS_MULT 2
 #define MG_DIRECT_SLACK 8
 /* A worker takes a direct region this many bytes at a time (rounded to a
- * multiple of chunk_size, at least one chunk; pool.c: mg_direct_step): the
+ * multiple of chunk_size, at least one chunk; window.c: mg_direct_step): the
  * span of one page-table page (an x86-64 PMD), so two workers reading one
  * region's pagemap don't take turns on one page-table lock. */
 #define MG_DIRECT_STEP (2u << 20)

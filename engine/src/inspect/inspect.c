@@ -200,19 +200,6 @@ static const mg_region *range_region(const mg_maps *maps, pid_t pid, uint64_t ad
     return NULL;
 }
 
-int mg_check_range(pid_t pid, uint64_t addr, uint64_t end, mg_error *err)
-{
-    mg_proc_pin pin;
-    mg_maps maps;
-    int rc = open_target(pid, &pin, &maps, err);
-    if (rc < 0)
-        return rc;
-    range_region(&maps, pin.pid, addr, end, &rc, err);
-    mg_maps_free(&maps);
-    mg_proc_pin_close(&pin);
-    return rc;
-}
-
 /* A page's reader in a batch: runs of pages of one class become one op. */
 static void add_op(mg_read_op *ops, size_t *n, uint64_t addr, size_t len, uint8_t *dst)
 {
@@ -231,48 +218,60 @@ static size_t settle_op(const mg_read_op *op, uint64_t base, uint8_t *present)
     return full;
 }
 
-MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, uint8_t *present,
-                               mg_error *err)
+int mg_range_open(mg_range *r, pid_t pid, uint64_t addr, uint64_t end, mg_error *err)
 {
-    if (!buf)
-        return mg_fail(err, -EINVAL, "mg_read_present: buf must not be NULL");
-    uint64_t end = addr + len;
-    if (!len || addr % MG_PAGE_SIZE || len % MG_PAGE_SIZE || end < addr)
-        return mg_fail(err, -EINVAL,
-                       "range 0x%" PRIx64 " + %zu: must be non-empty and page aligned (%u)", addr,
-                       len, MG_PAGE_SIZE);
+    r->pm_fd = r->mem_fd = -1;
+    mg_reader_init(&r->rd, MG_MEM_READER_PREAD);
+    int rc = open_target(pid, &r->pin, &r->maps, err);
+    if (rc < 0) {
+        mg_reader_fini(&r->rd);
+        return rc;
+    }
+    pid_t tgid = r->pin.pid;
+    if (!range_region(&r->maps, tgid, addr, end, &rc, err))
+        goto fail;
+    if ((r->pm_fd = mg_open_proc_file(tgid, "pagemap")) < 0) {
+        rc = mg_api_code(r->pm_fd);
+        mg_fail(err, rc, "open /proc/%d/pagemap: %s", (int)tgid, mg_strerror(rc));
+        goto fail;
+    }
+    /* only shared anon pages need it: a failure counts when one is met */
+    r->mem_fd = mg_open_proc_file(tgid, "mem");
+    if ((rc = check_identity(&r->pin, err)) == 0)
+        return 0;
+fail:
+    mg_range_close(r);
+    return rc;
+}
+
+void mg_range_close(mg_range *r)
+{
+    mg_reader_fini(&r->rd);
+    if (r->mem_fd >= 0)
+        close(r->mem_fd);
+    if (r->pm_fd >= 0)
+        close(r->pm_fd);
+    r->pm_fd = r->mem_fd = -1;
+    mg_maps_free(&r->maps);
+    mg_proc_pin_close(&r->pin);
+}
+
+ssize_t mg_range_read(mg_range *r, uint64_t addr, size_t len, void *buf, uint8_t *present,
+                      mg_error *err)
+{
+    pid_t tgid = r->pin.pid;
     size_t npages = len / MG_PAGE_SIZE, total = 0;
     memset(buf, 0, len);
     if (present)
         memset(present, 0, npages);
-    mg_proc_pin pin;
-    mg_maps maps;
-    int rc = open_target(pid, &pin, &maps, err);
-    if (rc < 0)
-        return rc;
-    pid_t tgid = pin.pid;
-    int pm_fd = -1, mem_fd = -1;
     bool copied = false; /* target bytes may be in buf */
-    if (!range_region(&maps, tgid, addr, end, &rc, err))
-        goto out;
-    if ((pm_fd = mg_open_proc_file(tgid, "pagemap")) < 0) {
-        rc = mg_api_code(pm_fd);
-        mg_fail(err, rc, "open /proc/%d/pagemap: %s", (int)tgid, mg_strerror(rc));
-        goto out;
-    }
-    /* only shared anon pages need it: a failure counts when one is met */
-    mem_fd = mg_open_proc_file(tgid, "mem");
-    if ((rc = check_identity(&pin, err)) < 0)
-        goto out;
-
-    mg_reader rd;
-    mg_reader_init(&rd, MG_MEM_READER_PREAD);
+    int rc = 0;
     uint64_t ent[READ_BATCH];
     mg_read_op pvr[READ_BATCH], mem[READ_BATCH];
     for (size_t p0 = 0; rc == 0 && p0 < npages; p0 += READ_BATCH) {
         size_t k = MG_MIN((size_t)READ_BATCH, npages - p0), n_pvr = 0, n_mem = 0;
         uint64_t a0 = addr + (uint64_t)p0 * MG_PAGE_SIZE;
-        rc = mg_api_code(mg_pagemap_read(pm_fd, a0, k, ent));
+        rc = mg_api_code(mg_pagemap_read(r->pm_fd, a0, k, ent));
         if (rc < 0) {
             mg_fail(err, rc, "read /proc/%d/pagemap at 0x%" PRIx64 ": %s", (int)tgid, a0,
                     mg_strerror(rc));
@@ -295,16 +294,16 @@ MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, 
         }
         /* by pid number: bytes read after the process exited may be those
          * of another that reused its pid */
-        if (n_pvr && mg_pidfd_exited(pin.pidfd)) {
+        if (n_pvr && mg_pidfd_exited(r->pin.pidfd)) {
             rc = mg_fail(err, -ESRCH, "process %d exited", (int)tgid);
             break;
         }
-        if (n_mem && mem_fd < 0) {
-            rc = mg_api_code(mem_fd);
+        if (n_mem && r->mem_fd < 0) {
+            rc = mg_api_code(r->mem_fd);
             mg_fail(err, rc, "open /proc/%d/mem: %s", (int)tgid, mg_strerror(rc));
             break;
         }
-        if (n_mem && (rc = mg_api_code(mg_read_mem(&rd, mem_fd, mem, n_mem))) < 0) {
+        if (n_mem && (rc = mg_api_code(mg_read_mem(&r->rd, r->mem_fd, mem, n_mem))) < 0) {
             mg_fail(err, rc, "read /proc/%d/mem: %s", (int)tgid, mg_strerror(rc));
             break;
         }
@@ -313,21 +312,35 @@ MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, 
         for (size_t i = 0; i < n_mem; i++)
             total += settle_op(&mem[i], addr, present);
     }
-    mg_reader_fini(&rd);
     /* process_vm_readv goes by pid: make sure it was still the same one */
     if (rc == 0)
-        rc = check_identity(&pin, err);
-out:
+        rc = check_identity(&r->pin, err);
     if (rc < 0 && copied) {
         memset(buf, 0, len);
         if (present)
             memset(present, 0, npages);
     }
-    if (mem_fd >= 0)
-        close(mem_fd);
-    if (pm_fd >= 0)
-        close(pm_fd);
-    mg_maps_free(&maps);
-    mg_proc_pin_close(&pin);
     return rc < 0 ? rc : (ssize_t)total;
+}
+
+MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, uint8_t *present,
+                               mg_error *err)
+{
+    if (!buf)
+        return mg_fail(err, -EINVAL, "mg_read_present: buf must not be NULL");
+    uint64_t end = addr + len;
+    if (!len || addr % MG_PAGE_SIZE || len % MG_PAGE_SIZE || end < addr)
+        return mg_fail(err, -EINVAL,
+                       "range 0x%" PRIx64 " + %zu: must be non-empty and page aligned (%u)", addr,
+                       len, MG_PAGE_SIZE);
+    memset(buf, 0, len);
+    if (present)
+        memset(present, 0, len / MG_PAGE_SIZE);
+    mg_range r;
+    int rc = mg_range_open(&r, pid, addr, end, err);
+    if (rc < 0)
+        return rc;
+    ssize_t got = mg_range_read(&r, addr, len, buf, present, err);
+    mg_range_close(&r);
+    return got;
 }

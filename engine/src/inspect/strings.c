@@ -1,6 +1,7 @@
 /* strings.c - printable runs of a target's present pages (memgrep strings),
- * as GNU `strings -a` finds them in a dump, read one chunk at a time with
- * mg_read_present. A run is carried across chunks in a buffer that grows
+ * as GNU `strings -a` finds them in a dump, read one chunk at a time from
+ * one open range (mg_range_read: mg_read_present's reads, the process
+ * pinned once for all chunks). A run is carried across chunks in a buffer that grows
  * with the run (never with the range); a page that is not present, or
  * whose read failed, ends every run, as the end of the range does. */
 #include <errno.h>
@@ -108,7 +109,8 @@ MG_API int mg_strings(pid_t pid, uint64_t start, uint64_t end, size_t min, unsig
         return mg_fail(err, -EINVAL,
                        "range [0x%llx, 0x%llx): must be non-empty and page aligned (%u)",
                        (unsigned long long)start, (unsigned long long)end, MG_PAGE_SIZE);
-    int rc = mg_check_range(pid, start, end, err);
+    mg_range r;
+    int rc = mg_range_open(&r, pid, start, end, err);
     if (rc < 0)
         return rc;
     bool wide = flags & MG_STRINGS_WIDE;
@@ -119,7 +121,7 @@ MG_API int mg_strings(pid_t pid, uint64_t start, uint64_t end, size_t min, unsig
     rc = buf && present ? 0 : mg_fail(err, -ENOMEM, "out of memory");
     for (uint64_t a = start; rc == 0 && a < end; a += chunk) {
         size_t len = (size_t)MG_MIN((uint64_t)chunk, end - a);
-        ssize_t got = mg_read_present(pid, a, len, buf, present, err);
+        ssize_t got = mg_range_read(&r, a, len, buf, present, err);
         if (got < 0) {
             rc = (int)got;
             break;
@@ -146,5 +148,6 @@ MG_API int mg_strings(pid_t pid, uint64_t start, uint64_t end, size_t min, unsig
     free(st.wide[1].text);
     free(present);
     free(buf);
+    mg_range_close(&r);
     return rc;
 }

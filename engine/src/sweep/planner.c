@@ -236,15 +236,8 @@ static int plan_direct(mg_sweep *c, mg_target *p, const mg_region *r, uint64_t *
         return 0;
     *budget -= size;
     mg_stat_add(c, ST_REGIONS, 1);
-    mg_unit u = {
-        .p = p,
-        .region = r,
-        .own_start = r->start,
-        .own_end = r->end,
-        .lo = r->start,
-        .hi = r->end,
-        .direct = true,
-    };
+    mg_unit u = mg_region_unit(p, r);
+    u.direct = true;
     if (mg_sweep_should_stop(c, p) || !mg_pool_push(c, &u))
         return -1;
     return 1;

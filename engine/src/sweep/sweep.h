@@ -16,7 +16,7 @@
  * Three different things are never called by one another's name:
  *   dedupe     scanning memory shared between processes once (dedupe.h);
  *   ownership  a match is reported by the unit its start lies in, though
- *              neighbouring units read it in their overlap (unit.c);
+ *              neighbouring units read it in their overlap (window.c);
  *   folding    one record per (pattern, start), the longest (matcher.c).
  *
  * Ownership and locking:
@@ -260,6 +260,9 @@ const mg_region *mg_unit_region_at(const mg_unit *u, uint64_t addr);
  * MG_DIRECT_STEP rounded down to a multiple of chunk_size, at least one;
  * steps fall on multiples of it, so on chunk cuts. */
 uint64_t mg_direct_step(const mg_sweep *c);
+/* A unit owning the whole of region r of p (a direct region, a region of
+ * a batch scanned on its own). */
+mg_unit mg_region_unit(mg_target *p, const mg_region *r);
 /* The window of a unit: its owned bytes plus margin each side, clipped to
  * [u->lo, u->hi). Shared by mg_run_unit and mg_scan_buffer. */
 void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t *bb);

@@ -207,14 +207,7 @@ static void run_batch(mg_worker *w, const mg_unit *u)
             const mg_region *r = &rs[i];
             if (!mg_region_batchable(c, r))
                 continue;
-            mg_unit piece = {
-                .p = p,
-                .region = r,
-                .own_start = r->start,
-                .own_end = r->end,
-                .lo = r->start,
-                .hi = r->end,
-            };
+            mg_unit piece = mg_region_unit(p, r);
             w->u = &piece;
             mg_scan_pieces_in(w, w->buf + (r->start - pa), r->start, r->end,
                               w->ok + (r->start - pa) / MG_PAGE_SIZE);

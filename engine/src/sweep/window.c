@@ -53,6 +53,18 @@ uint64_t mg_direct_step(const mg_sweep *c)
     return chunk * MG_MAX(1, MG_DIRECT_STEP / chunk);
 }
 
+mg_unit mg_region_unit(mg_target *p, const mg_region *r)
+{
+    return (mg_unit){
+        .p = p,
+        .region = r,
+        .own_start = r->start,
+        .own_end = r->end,
+        .lo = r->start,
+        .hi = r->end,
+    };
+}
+
 void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t *bb)
 {
     *ba = MG_MAX(u->lo, u->own_start > c->margin ? u->own_start - c->margin : 0);

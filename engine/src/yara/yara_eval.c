@@ -1,7 +1,8 @@
 /* yara_eval.c - YARA rules at the end of each process: the matches of rule
- * strings kept per process, integer reads at virtual addresses (present
- * pages only, with the scan's readers), the condition evaluator with YARA's
- * undefined values, and the results handed to mg_sink.rule.
+ * strings kept per process, integer reads at virtual addresses (through
+ * the caller's mg_yara_read_fn: sweep/target.c reads present pages with
+ * the scan's readers), the condition evaluator with YARA's undefined
+ * values, and the results handed to mg_sink.rule.
  *
  * Undefined values follow yara 4.2.3 against a live process, measured with
  * /usr/bin/yara (tests/test_yara.c keeps the cases): arithmetic,

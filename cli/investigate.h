@@ -1,8 +1,8 @@
-/* inspect.h - what the investigation commands (ps, maps, dump, strings)
+/* investigate.h - what the investigation commands (ps, maps, dump, strings)
  * share: their option groups, the one process they look at, region specs,
  * where their output goes and how sizes and text are shown. */
-#ifndef MEMGREP_CLI_INSPECT_H
-#define MEMGREP_CLI_INSPECT_H
+#ifndef MEMGREP_CLI_INVESTIGATE_H
+#define MEMGREP_CLI_INVESTIGATE_H
 
 #include <stdbool.h>
 #include <stdint.h>

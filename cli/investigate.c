@@ -1,5 +1,5 @@
-/* inspect.c - shared by ps, maps, dump and strings (inspect.h). */
-#include "inspect.h"
+/* investigate.c - shared by ps, maps, dump and strings (investigate.h). */
+#include "investigate.h"
 
 #include <errno.h>
 #include <inttypes.h>
