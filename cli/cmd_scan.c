@@ -28,7 +28,7 @@ typedef struct scan_state {
     size_t n_patterns;
     unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE */
     /* Occurrence counters, so that messages can say "-E #2" (the second -E). */
-    unsigned n_e, n_E, n_x, n_f, n_arg, n_r;
+    unsigned n_e, n_E, n_x, n_f, n_arg, n_r, n_d;
     bool skip_unsupported; /* --skip-unsupported */
     bool count, list; /* -c, -l */
     bool line_buffered; /* --line-buffered */
@@ -47,6 +47,9 @@ enum {
     OPT_WIDE,
     OPT_RULES,
     OPT_SKIP_UNSUPPORTED,
+    OPT_DEFINE,
+    OPT_TAG,
+    OPT_IDENT,
 };
 
 static const cli_opt pattern_opts[] = {
@@ -63,8 +66,16 @@ static const cli_opt pattern_opts[] = {
      "YARA rules (repeatable); a directory: its *.yar and\n"
      "*.yara files. -i and --wide do not apply to them",
      NULL},
+    {OPT_DEFINE, 'd', "define", "NAME=VALUE",
+     "external variable of the rules, as yara's -d: true,\n"
+     "false, an integer, a float, else text (repeatable)",
+     NULL},
+    {OPT_TAG, 't', "tag", "TAG", "show only rules tagged TAG (repeatable), as yara's -t", NULL},
+    {OPT_IDENT, 0, "identifier", "NAME", "show only the rule NAME (repeatable), as yara's -i",
+     NULL},
     {OPT_SKIP_UNSUPPORTED, 0, "skip-unsupported", NULL,
-     "drop rules using what memgrep does not support\n(modules, external variables) with a warning",
+     "drop rules using what memgrep does not evaluate\n(hash.* over memory, #a in range) with a "
+     "warning",
      NULL},
     {0},
 };
@@ -108,6 +119,16 @@ static int patterns_parse(void *state, int id, const char *arg)
     case OPT_SKIP_UNSUPPORTED:
         s->skip_unsupported = true;
         return 0;
+    case OPT_DEFINE:
+        if (!strchr(arg, '=') || arg[0] == '=') {
+            cli_usage_error("-d %s: expected NAME=VALUE", arg);
+            return -1;
+        }
+        return add_pattern(s, PAT_DEFINE, arg, "-d #%u", ++s->n_d);
+    case OPT_TAG:
+        return add_pattern(s, PAT_TAG, arg, "-t #%u", 0);
+    case OPT_IDENT:
+        return add_pattern(s, PAT_IDENT, arg, "--identifier #%u", 0);
     }
     return -1;
 }
@@ -272,6 +293,15 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     mg_error err = {{0}};
     memset(&stats, 0, sizeof(stats));
     cli_sink_init(&s, mode, be, out);
+    const char *tags[64], *ids[64]; /* -t and --identifier: the rules shown */
+    for (size_t i = 0; i < st->n_patterns; i++) {
+        if (st->patterns[i].type == PAT_TAG && s.n_sel_tags < 64)
+            tags[s.n_sel_tags++] = st->patterns[i].text;
+        else if (st->patterns[i].type == PAT_IDENT && s.n_sel_ids < 64)
+            ids[s.n_sel_ids++] = st->patterns[i].text;
+    }
+    s.sel_tags = tags;
+    s.sel_ids = ids;
     /* Progress only where a person watches: stderr on a terminal. */
     s.progress = o->progress && !o->json && mode != CLI_MODE_QUIET && isatty(STDERR_FILENO);
     mg_sink sink = cli_sink_get(&s);
@@ -373,10 +403,11 @@ static int scan_run(void *state)
         cli_check_output_not_input(s->output.file, s->patterns, s->n_patterns) < 0 ||
         cli_engine_apply_priority(&s->engine) < 0)
         return EXIT_TROUBLE;
+    bool all_skipped = false;
     mg_patterns *p = cli_scan_patterns(s->patterns, s->n_patterns, s->pattern_flags,
-                                       s->skip_unsupported, &s->engine);
+                                       s->skip_unsupported, &s->engine, &all_skipped);
     if (!p)
-        return EXIT_TROUBLE;
+        return all_skipped ? EXIT_NO_MATCH : EXIT_TROUBLE;
     int status = EXIT_TROUBLE;
     cli_outfile file = {0};
     size_t n_info;

@@ -129,7 +129,7 @@ __attribute__((noinline)) static void scrub_stack(void)
 }
 
 mg_patterns *cli_scan_patterns(const scan_pattern *pats, size_t n, unsigned flags,
-                               bool skip_unsupported, const cli_engine *engine)
+                               bool skip_unsupported, const cli_engine *engine, bool *all_skipped)
 {
     mg_patterns *p = NULL;
     mg_error err = {{0}};
@@ -141,12 +141,36 @@ mg_patterns *cli_scan_patterns(const scan_pattern *pats, size_t n, unsigned flag
     const char *what = HUNT_PACK_NAME;
     if (!n)
         r = add_hunt_pack(p, flags, &err);
+    for (size_t i = 0; i < n && r >= 0; i++) { /* externals first, as yara */
+        if (pats[i].type != PAT_DEFINE)
+            continue;
+        char name[256];
+        const char *eq = strchr(pats[i].text, '=');
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - pats[i].text), pats[i].text);
+        what = pats[i].source;
+        r = mg_patterns_define(p, name, eq + 1, &err);
+    }
     for (size_t i = 0; i < n && r >= 0; i++) {
+        if (pats[i].type >= PAT_DEFINE)
+            continue;
         what = pats[i].type >= PAT_FILE ? pats[i].text : pats[i].source;
         r = add_to_set(p, &pats[i], flags, &err, skip_unsupported);
     }
     for (size_t i = 0; r >= 0 && mg_patterns_rules_skipped(p, i); i++)
         fprintf(stderr, "memgrep: warning: %s (rule skipped)\n", mg_patterns_rules_skipped(p, i));
+    bool only_rules = n > 0;
+    for (size_t i = 0; i < n; i++)
+        only_rules &= pats[i].type >= PAT_RULES;
+    if (r >= 0 && mg_patterns_count(p) == 0 && mg_patterns_rules_count(p) == 0 &&
+        (mg_patterns_rules_skipped(p, 0) || only_rules)) { /* a warning, as yara */
+        fprintf(stderr, "memgrep: warning: %s: nothing to search for\n",
+                mg_patterns_rules_skipped(p, 0) ? "every rule was skipped as unsupported"
+                                                : "the rule files hold no rule");
+        mg_patterns_free(&p);
+        *all_skipped = true;
+        scrub_stack();
+        return NULL;
+    }
     if (r >= 0 && mg_patterns_count(p) == 0 && mg_patterns_rules_count(p) == 0) {
         report_no_patterns(pats, n);
         mg_patterns_free(&p);
@@ -175,7 +199,8 @@ int cli_check_output_not_input(const char *file, const scan_pattern *pats, size_
         return 0; /* absent: no input can be it */
     for (size_t i = 0; i < n; i++) {
         const scan_pattern *sp = &pats[i];
-        if (sp->type < PAT_FILE || !strcmp(sp->text, "-") || stat(sp->text, &in) < 0)
+        if ((sp->type != PAT_FILE && sp->type != PAT_RULES) || !strcmp(sp->text, "-") ||
+            stat(sp->text, &in) < 0)
             continue;
         bool same = in.st_dev == out.st_dev && in.st_ino == out.st_ino;
         if (!same && S_ISDIR(in.st_mode) && sp->type == PAT_RULES) {

@@ -17,6 +17,9 @@ typedef enum scan_pattern_type {
     PAT_HEX, /* -x */
     PAT_FILE, /* -f: a pattern list file */
     PAT_RULES, /* -r: a YARA rule file or directory */
+    PAT_DEFINE, /* -d NAME=VALUE: an external variable of the rules */
+    PAT_TAG, /* -t TAG: show only rules with this tag (yara's -t) */
+    PAT_IDENT, /* --identifier NAME: show only this rule (yara's -i) */
 } scan_pattern_type;
 
 typedef struct scan_pattern {
@@ -26,10 +29,12 @@ typedef struct scan_pattern {
 } scan_pattern;
 
 /* Patterns in command-line order (that is their id), or the hunt pack when
- * none was given (n 0); compiled, so that a bad one stops us before any
- * scan. NULL after one line on stderr. */
+ * none was given (n 0); -d externals first, as yara; compiled, so that a
+ * bad one stops us before any scan. NULL after one line on stderr; with
+ * *all_skipped set when the rules hold nothing to search for (a warning,
+ * as yara: every rule skipped as unsupported, or no rule in the files). */
 mg_patterns *cli_scan_patterns(const scan_pattern *pats, size_t n, unsigned flags,
-                               bool skip_unsupported, const cli_engine *engine);
+                               bool skip_unsupported, const cli_engine *engine, bool *all_skipped);
 
 /* -o FILE that is one of the inputs (-f FILE, -r FILE, a rule file in -r
  * DIR): same device and inode. One line and -1 if so; 0 if not (or no

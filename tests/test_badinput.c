@@ -311,8 +311,15 @@ static const bad_case cases[] = {
      {"@F:3"},
      "rule a {\n  strings: $a = \"x\"\n  condition: $b\n}\n"},
     {{"scan", "-p", "@LIVE", "-r", "@F"},
-     {"@F:2", "not supported"},
-     "import \"pe\"\nrule a { condition: pe.is_dll() }\n"},
+     {"@F:2", "not supported (--skip-unsupported drops the rule)"},
+     "import \"hash\"\nrule a { condition: hash.md5(0, 64) == \"x\" }\n"},
+    {{"scan", "-p", "@LIVE", "-r", "@F"},
+     {"@F:1", "undefined identifier \"filename\""},
+     "rule a { condition: filename == \"x\" }\n"},
+    {{"scan", "-p", "@LIVE", "-d", "1x=2", "-r", "@F"},
+     {"'1x'", "not an identifier"},
+     "rule a { condition: true }\n"},
+    {{"scan", "-p", "@LIVE", "-d", "novalue", "needle"}, {"-d novalue", "NAME=VALUE"}},
     {{"scan", "-p", "@LIVE", "--skip-unsupported=1", "needle"}, {"'--skip-unsupported=1'"}},
 };
 

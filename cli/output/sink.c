@@ -159,10 +159,24 @@ static int sink_match(void *ctx, const mg_match *m)
     return ret;
 }
 
+/* The rule passes -t and --identifier. */
+static bool rule_selected(const cli_sink *s, const mg_rule_match *m)
+{
+    bool tag = !s->n_sel_tags, id = !s->n_sel_ids;
+    for (size_t i = 0; i < s->n_sel_ids; i++)
+        id |= !strcmp(s->sel_ids[i], m->rule);
+    for (size_t i = 0; i < s->n_sel_tags; i++)
+        for (size_t k = 0; k < m->n_tags; k++)
+            tag |= !strcmp(s->sel_tags[i], m->tags[k]);
+    return tag && id;
+}
+
 /* A YARA rule matched a process: -q, -l and -c treat it as a match. */
 static int sink_rule(void *ctx, const mg_rule_match *m)
 {
     cli_sink *s = ctx;
+    if (!rule_selected(s, m))
+        return MG_SINK_CONTINUE;
     cli_sink_progress_clear(s);
     s->matches++;
     int ret = MG_SINK_CONTINUE;

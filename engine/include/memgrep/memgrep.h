@@ -226,6 +226,12 @@ MG_API int mg_patterns_add_rules(mg_patterns *p, const char *path, unsigned flag
  * includes: relative to its directory). text may be NULL if len is 0. */
 MG_API int mg_patterns_add_rules_text(mg_patterns *p, const char *text, size_t len,
                                       const char *name, unsigned flags, mg_error *err);
+/* Define the external variable NAME for the rules added after (yara's
+ * -d NAME=VALUE): "true" and "false" are booleans, an optional '-' and
+ * digits an integer, with one '.' a float, anything else text. A rule
+ * naming an external that is not defined is refused, as yara refuses it.
+ * Returns 0 or a negative code (MG_EPATTERN: NAME is not an identifier). */
+MG_API int mg_patterns_define(mg_patterns *p, const char *name, const char *value, mg_error *err);
 /* Rules held (those dropped with MG_RULES_SKIP_UNSUPPORTED not counted). */
 MG_API size_t mg_patterns_rules_count(const mg_patterns *p);
 /* The i-th rule dropped as unsupported: one line, "FILE:LINE: rule NAME:

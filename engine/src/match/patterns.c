@@ -36,8 +36,10 @@ static void free_tail(mg_patterns *p, size_t n_pats, size_t n_exprs)
         /* its text stays in the vault until the set is freed */
         free(p->pats[p->n].source);
     }
-    while (p->n_exprs > n_exprs)
+    while (p->n_exprs > n_exprs) {
         free(p->exprs[--p->n_exprs].re);
+        free(p->exprs[p->n_exprs].fre);
+    }
 }
 
 MG_API void mg_patterns_free(mg_patterns **pp)
@@ -58,6 +60,8 @@ MG_API void mg_patterns_free(mg_patterns **pp)
     free(p);
     *pp = NULL;
 }
+
+static void set_widths(mg_patterns *p, mg_pat *pat, unsigned id);
 
 static const char *kind_name(mg_pattern_kind k)
 {
@@ -110,18 +114,34 @@ static int add_expr(mg_patterns *p, char *re, unsigned hs_flags, unsigned id, bo
         free(info);
     if (e.som)
         e.hs_flags |= HS_FLAG_SOM_LEFTMOST;
+    return mg_patterns_push_expr(p, &e, err);
+}
+
+int mg_patterns_add_exact_expr(mg_patterns *p, unsigned id, const char *re, const char *relaxed,
+                               unsigned hs_flags, bool wide, uint8_t check, mg_error *err)
+{
+    mg_expr e;
+    int r = mg_exact_expr(&p->pats[id], id, re, relaxed, hs_flags, wide, check, &e, err);
+    return r < 0 ? r : mg_patterns_push_expr(p, &e, err);
+}
+
+int mg_patterns_push_expr(mg_patterns *p, const mg_expr *e, mg_error *err)
+{
     if (p->n_exprs == p->cap_exprs) {
         size_t cap = p->cap_exprs ? p->cap_exprs * 2 : 16;
         mg_expr *ne = realloc(p->exprs, cap * sizeof(*ne));
         if (!ne) {
-            free(re);
+            free(e->re);
+            free(e->fre);
             return mg_fail(err, -ENOMEM, "out of memory");
         }
         p->exprs = ne;
         p->cap_exprs = cap;
     }
     mg_patterns_plan_free(p);
-    p->exprs[p->n_exprs++] = e;
+    p->exprs[p->n_exprs++] = *e;
+    if (e->exact)
+        set_widths(p, &p->pats[e->pattern_id], e->pattern_id);
     return 0;
 }
 
@@ -182,7 +202,32 @@ int mg_patterns_add_owned_expr(mg_patterns *p, unsigned id, const char *re, unsi
     if (!copy)
         return mg_fail(err, -ENOMEM, "out of memory");
     mg_pat *pat = &p->pats[id];
+    if (fixed_width == 0 && pat->owner && mg_exact_needed(re, hs_flags)) {
+        /* bounded repeats (YARA's [^\n]{1,300}, hex jumps [0-400]) that
+         * Hyperscan refuses with SOM_LEFTMOST, which it says only when
+         * compiling: through factors, PCRE2 confirms them exactly */
+        free(copy);
+        char *relaxed = mg_regex_relax(re);
+        int r = relaxed ? mg_patterns_add_exact_expr(p, id, re, relaxed, hs_flags, wide, check, err)
+                        : mg_fail(err, -ENOMEM, "out of memory");
+        free(relaxed);
+        return r;
+    }
     int rc = add_expr(p, copy, hs_flags, id, wide, fixed_width, pat, err);
+    if (rc == MG_EPATTERN && fixed_width == 0) {
+        /* Hyperscan refuses it: through its factors, confirmed by PCRE2 */
+        char *relaxed = mg_regex_relax(re);
+        mg_error e2 = {{0}};
+        int r2 = relaxed
+                     ? mg_patterns_add_exact_expr(p, id, re, relaxed, hs_flags, wide, check, &e2)
+                     : -ENOMEM;
+        free(relaxed);
+        if (r2 == 0 && err)
+            err->message[0] = '\0';
+        else if (err && r2 == MG_EPATTERN && strstr(e2.message, "Hyperscan refuses"))
+            *err = e2; /* says why PCRE2 cannot take it either */
+        return r2 == 0 ? 0 : rc;
+    }
     if (rc < 0)
         return rc;
     p->exprs[p->n_exprs - 1].check = check;

@@ -38,7 +38,6 @@ void mg_scrub_stack(void);
 int mg_write_full(int fd, const void *p, size_t n);
 int mg_read_full(int fd, void *p, size_t n);
 
-
 #endif
 
 /* hs_compile_multi(res, flags, ids, n, HS_MODE_BLOCK) in a child process,

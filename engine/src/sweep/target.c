@@ -102,7 +102,7 @@ static void yara_target_done(mg_sweep *c, mg_target *p)
             mg_reader_init(&t->reader, MG_MEM_READER_PREAD);
             uint64_t n = 0;
             int v = mg_yara_evaluate(c->pats, &p->info, p->yproc, target_read_fn, t, c->sink,
-                                     &c->sink_lock, &n);
+                                     &c->sink_lock, &n, p->maps.regions, p->maps.n);
             mg_reader_fini(&t->reader);
             free(t);
             mg_stat_add(c, ST_RULE_MATCHES, n);
