@@ -5,37 +5,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "commands.h"
-#include "hunt_pack.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
 #include "output/outfile.h"
 #include "output/output.h"
-#include "rules.h"
 #include "sandbox.h"
 #include "signals.h"
+#include "scan_patterns.h"
 #include "watchdog.h"
 #include "output/sink.h"
-
-#define HUNT_PACK_NAME "hunt-pack:linux.txt"
-
-/* One pattern option as given. Patterns are added to the engine only after
- * parsing, because -i/--wide apply to all patterns wherever they appear. */
-typedef enum scan_pattern_type {
-    PAT_LITERAL, /* -e, positional */
-    PAT_REGEX, /* -E */
-    PAT_HEX, /* -x */
-    PAT_FILE, /* -f: a pattern list file */
-    PAT_RULES, /* -r: a YARA rule file or directory */
-} scan_pattern_type;
-
-typedef struct scan_pattern {
-    scan_pattern_type type;
-    const char *text; /* points into argv */
-    char source[32]; /* "-e #1", "argument #2"... */
-} scan_pattern;
 
 typedef struct scan_state {
     cli_targets targets;
@@ -46,9 +28,10 @@ typedef struct scan_state {
     size_t n_patterns;
     unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE */
     /* Occurrence counters, so that messages can say "-E #2" (the second -E). */
-    unsigned n_e, n_E, n_x, n_f, n_arg, n_r;
+    unsigned n_e, n_E, n_x, n_f, n_arg, n_r, n_d;
     bool skip_unsupported; /* --skip-unsupported */
     bool count, list; /* -c, -l */
+    bool line_buffered; /* --line-buffered */
 } scan_state;
 
 /* ------------------------------------------------------------------ */
@@ -64,6 +47,9 @@ enum {
     OPT_WIDE,
     OPT_RULES,
     OPT_SKIP_UNSUPPORTED,
+    OPT_DEFINE,
+    OPT_TAG,
+    OPT_IDENT,
 };
 
 static const cli_opt pattern_opts[] = {
@@ -80,8 +66,16 @@ static const cli_opt pattern_opts[] = {
      "YARA rules (repeatable); a directory: its *.yar and\n"
      "*.yara files. -i and --wide do not apply to them",
      NULL},
+    {OPT_DEFINE, 'd', "define", "NAME=VALUE",
+     "external variable of the rules, as yara's -d: true,\n"
+     "false, an integer, a float, else text (repeatable)",
+     NULL},
+    {OPT_TAG, 't', "tag", "TAG", "show only rules tagged TAG (repeatable), as yara's -t", NULL},
+    {OPT_IDENT, 0, "identifier", "NAME", "show only the rule NAME (repeatable), as yara's -i",
+     NULL},
     {OPT_SKIP_UNSUPPORTED, 0, "skip-unsupported", NULL,
-     "drop rules using what memgrep does not support\n(modules, external variables) with a warning",
+     "drop rules using what memgrep does not evaluate\n(hash.* over memory, #a in range) with a "
+     "warning",
      NULL},
     {0},
 };
@@ -125,6 +119,16 @@ static int patterns_parse(void *state, int id, const char *arg)
     case OPT_SKIP_UNSUPPORTED:
         s->skip_unsupported = true;
         return 0;
+    case OPT_DEFINE:
+        if (!strchr(arg, '=') || arg[0] == '=') {
+            cli_usage_error("-d %s: expected NAME=VALUE", arg);
+            return -1;
+        }
+        return add_pattern(s, PAT_DEFINE, arg, "-d #%u", ++s->n_d);
+    case OPT_TAG:
+        return add_pattern(s, PAT_TAG, arg, "-t #%u", 0);
+    case OPT_IDENT:
+        return add_pattern(s, PAT_IDENT, arg, "--identifier #%u", 0);
     }
     return -1;
 }
@@ -155,7 +159,8 @@ enum {
     OPT_CONTEXT,
     OPT_MAX_COUNT,
     OPT_COUNT,
-    OPT_LIST
+    OPT_LIST,
+    OPT_LINE_BUFFERED,
 };
 
 static const char *context_max(char *buf, size_t size)
@@ -170,6 +175,8 @@ static const cli_opt match_opts[] = {
     {OPT_MAX_COUNT, 'm', "max-count", "N", "stop after N matches per pattern per process", NULL},
     {OPT_COUNT, 'c', "count", NULL, "per process: PID COMM COUNT", NULL},
     {OPT_LIST, 'l', "list", NULL, "per matching process: PID COMM", NULL},
+    {OPT_LINE_BUFFERED, 0, "line-buffered", NULL,
+     "text: write each record out as it is found (JSON\nand -o FILE always are)", NULL},
     {0},
 };
 
@@ -192,6 +199,9 @@ static int matches_parse(void *state, int id, const char *arg)
     case OPT_LIST:
         s->list = true;
         return 0;
+    case OPT_LINE_BUFFERED:
+        s->line_buffered = true;
+        return 0;
     }
     return -1;
 }
@@ -205,75 +215,6 @@ static const cli_group matches_group = {
 /* ------------------------------------------------------------------ */
 /* Runner                                                              */
 /* ------------------------------------------------------------------ */
-
-static int add_to_set(mg_patterns *p, const scan_pattern *sp, unsigned flags, mg_error *err,
-                      bool skip_unsupported)
-{
-    if (sp->type == PAT_RULES)
-        return cli_add_rules(p, sp->text, skip_unsupported ? MG_RULES_SKIP_UNSUPPORTED : 0, err);
-    static const mg_pattern_kind kinds[] = {
-        [PAT_LITERAL] = MG_PATTERN_LITERAL,
-        [PAT_REGEX] = MG_PATTERN_REGEX,
-        [PAT_HEX] = MG_PATTERN_HEX,
-    };
-    if (sp->type == PAT_FILE)
-        return mg_patterns_add_file(p, sp->text, flags, err);
-    if (sp->type != PAT_LITERAL && sp->type != PAT_REGEX && sp->type != PAT_HEX)
-        return -EINVAL;
-    return mg_patterns_add(p, kinds[sp->type], sp->text, strlen(sp->text), flags, sp->source, err);
-}
-
-/* Only -f files were given, and all of them were empty. */
-static void report_no_patterns(const scan_state *s)
-{
-    for (size_t i = 0; i < s->n_patterns; i++)
-        if (s->patterns[i].type == PAT_FILE) {
-            cli_usage_error("no patterns to search for: %s holds none", s->patterns[i].text);
-            return;
-        }
-    fprintf(stderr, "memgrep: no patterns to search for\n");
-}
-
-/* Patterns in command-line order (that is their id), or the hunt pack when
- * none was given; compiled, so that a bad one stops us before any scan. */
-static mg_patterns *build_patterns(const scan_state *s)
-{
-    mg_patterns *p = NULL;
-    mg_error err = {{0}};
-    int r = mg_patterns_new(&p);
-    if (r < 0) {
-        cli_report(r, NULL, "creating the pattern set");
-        return NULL;
-    }
-    const char *what = HUNT_PACK_NAME;
-    if (!s->n_patterns)
-        r = mg_patterns_add_list(p, mg_hunt_linux, mg_hunt_linux_len, HUNT_PACK_NAME,
-                                 s->pattern_flags, &err);
-    for (size_t i = 0; i < s->n_patterns && r >= 0; i++) {
-        what = s->patterns[i].type >= PAT_FILE ? s->patterns[i].text : s->patterns[i].source;
-        r = add_to_set(p, &s->patterns[i], s->pattern_flags, &err, s->skip_unsupported);
-    }
-    for (size_t i = 0; r >= 0 && mg_patterns_rules_skipped(p, i); i++)
-        fprintf(stderr, "memgrep: warning: %s (rule skipped)\n", mg_patterns_rules_skipped(p, i));
-    if (r >= 0 && mg_patterns_count(p) == 0 && mg_patterns_rules_count(p) == 0) {
-        report_no_patterns(s);
-        mg_patterns_free(&p);
-        return NULL;
-    }
-    if (r >= 0) {
-        char dir[4096];
-        what = "compiling the patterns";
-        r = mg_patterns_compile_cached(p, cli_engine_db_cache_dir(&s->engine, dir, sizeof(dir)),
-                                       NULL, &err);
-        if (r == 0 && err.message[0]) /* a cache refused: compiled instead */
-            cli_usage_error("warning: %s", err.message);
-    }
-    if (r < 0) {
-        cli_report(r, &err, what);
-        mg_patterns_free(&p);
-    }
-    return p;
-}
 
 /* Pattern descriptions by id, for the printers (valid until free). */
 static mg_pattern_info *pattern_infos(const mg_patterns *p, size_t *n)
@@ -301,6 +242,8 @@ static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out
     int sig = cli_signals_caught();
     if (sig)
         return EXIT_SIGNAL_BASE + sig; /* also if it came after the sweep's end */
+    if (s->publish_failed)
+        return EXIT_TROUBLE; /* said */
     if (s->out_of_memory) {
         fprintf(stderr, "memgrep: out of memory\n");
         return EXIT_TROUBLE;
@@ -315,9 +258,10 @@ static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out
         return EXIT_TIMEOUT;
     if (s->matches)
         return EXIT_MATCH;
-    if (filtered && !stats->processes_scanned && !stats->processes_failed) {
+    if (filtered && !output_selected(stats)) {
+        /* a mistyped id is no clean host: like grep's missing input */
         fprintf(stderr, "memgrep: no process selected (--container, --cgroup)\n");
-        return EXIT_NO_MATCH;
+        return EXIT_TROUBLE;
     }
     if (!stats->processes_scanned && stats->complete) {
         fprintf(stderr,
@@ -339,7 +283,7 @@ static cli_mode scan_mode(const scan_state *s)
 }
 
 static int scan(const scan_state *st, const mg_settings *set, const mg_patterns *p, output_ctx *out,
-                cli_outfile *file)
+                cli_outfile *file, const output_run *run)
 {
     const cli_output *o = &st->output;
     const output_backend *be = o->json ? &output_json : &output_text;
@@ -349,6 +293,15 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     mg_error err = {{0}};
     memset(&stats, 0, sizeof(stats));
     cli_sink_init(&s, mode, be, out);
+    const char *tags[64], *ids[64]; /* -t and --identifier: the rules shown */
+    for (size_t i = 0; i < st->n_patterns; i++) {
+        if (st->patterns[i].type == PAT_TAG && s.n_sel_tags < 64)
+            tags[s.n_sel_tags++] = st->patterns[i].text;
+        else if (st->patterns[i].type == PAT_IDENT && s.n_sel_ids < 64)
+            ids[s.n_sel_ids++] = st->patterns[i].text;
+    }
+    s.sel_tags = tags;
+    s.sel_ids = ids;
     /* Progress only where a person watches: stderr on a terminal. */
     s.progress = o->progress && !o->json && mode != CLI_MODE_QUIET && isatty(STDERR_FILENO);
     mg_sink sink = cli_sink_get(&s);
@@ -365,6 +318,11 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
                        .summary = o->summary && mode != CLI_MODE_QUIET,
                        .file = o->file ? file : NULL};
     pthread_t wd_thread;
+    if (be->start && mode != CLI_MODE_QUIET) {
+        be->start(out, run);
+        if (out->flush_each)
+            fflush(out->out);
+    }
     bool wd_on = cli_watchdog_start(&wd, &wd_thread, set);
     int r = mg_scan(p, set, &sink, &stats, &err);
     if (wd_on)
@@ -380,8 +338,8 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     if (o->summary && mode != CLI_MODE_QUIET)
         be->summary(out, &stats);
     /* -o's file is committed by scan_run, also after --timeout or a signal:
-     * its records are whole and the summary says it is incomplete. Only a
-     * second signal (signals.c) leaves no file. */
+     * its records are whole and the summary says it is incomplete. A second
+     * signal (signals.c) leaves what was written, without a summary. */
     int status =
         exit_status(&s, &stats, o->file ? o->file : "stdout", cli_targets_filtered(&st->targets));
     cli_sink_free(&s);
@@ -411,6 +369,21 @@ static int prepare_sweep(const scan_state *s, const mg_settings *set, cli_outfil
     return 0;
 }
 
+/* 128 random bits in hex: this run among the reports of a fleet. */
+static void new_run_id(char *out, size_t size)
+{
+    uint8_t id[16] = {0};
+    if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
+        memset(id, 0, sizeof(id));
+    for (size_t i = 0; i < sizeof(id) && 2 * i + 2 < size; i++)
+        snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+static int publish_outfile(void *ctx)
+{
+    return cli_outfile_publish(ctx);
+}
+
 static int scan_run(void *state)
 {
     const scan_state *s = state;
@@ -426,11 +399,14 @@ static int scan_run(void *state)
      * start: they inherit it */
     if (cli_targets_check(&s->targets) < 0 ||
         (s->output.file && cli_outfile_check(s->output.file) < 0) ||
+        cli_check_output_not_input(s->output.file, s->patterns, s->n_patterns) < 0 ||
         cli_engine_apply_priority(&s->engine) < 0)
         return EXIT_TROUBLE;
-    mg_patterns *p = build_patterns(s);
+    bool all_skipped = false;
+    mg_patterns *p = cli_scan_patterns(s->patterns, s->n_patterns, s->pattern_flags,
+                                       s->skip_unsupported, &s->engine, &all_skipped);
     if (!p)
-        return EXIT_TROUBLE;
+        return all_skipped ? EXIT_NO_MATCH : EXIT_TROUBLE;
     int status = EXIT_TROUBLE;
     cli_outfile file = {0};
     size_t n_info;
@@ -439,6 +415,12 @@ static int scan_run(void *state)
         fprintf(stderr, "memgrep: out of memory\n");
         goto done;
     }
+    /* the start record's facts, before the sandbox (no uname there) */
+    char host[256] = "", run_id[33];
+    output_run run = {.host = host, .run_id = run_id, .argc = cli_argc, .argv = cli_argv};
+    new_run_id(run_id, sizeof(run_id));
+    if (gethostname(host, sizeof(host) - 1) < 0)
+        host[0] = '\0';
     if (prepare_sweep(s, &set, &file) < 0)
         goto done;
     cli_signals_forget_on_exit(cli_outfile_dir_fd(&file), file.tmp);
@@ -451,9 +433,16 @@ static int scan_run(void *state)
         .events = scan_mode(s) != CLI_MODE_QUIET,
         .rules = mg_patterns_rules_count(p) > 0 || mg_patterns_rules_skipped(p, 0),
     };
+    /* Records go out as they are found to a program reading JSON, and to
+     * -o's file (published at the first: a kill loses at most one). */
+    out.flush_each = s->output.json || s->output.file || s->line_buffered;
+    if (s->output.file) {
+        out.publish = publish_outfile;
+        out.publish_ctx = &file;
+    }
     while (mg_patterns_rules_skipped(p, out.rules_skipped))
         out.rules_skipped++;
-    status = scan(s, &set, p, &out, &file);
+    status = scan(s, &set, p, &out, &file, &run);
     /* The file takes the place of FILE only after a complete sweep. */
     if (status != EXIT_TROUBLE && s->output.file && cli_outfile_commit(&file) < 0)
         status = EXIT_TROUBLE;

@@ -117,8 +117,13 @@ static int help(int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
+int cli_argc;
+char **cli_argv;
+
 int cli_main(int argc, char **argv)
 {
+    cli_argc = argc;
+    cli_argv = argv;
     if (argc < 2) {
         cli_usage_error("missing command" CLI_TRY_HELP);
         return EXIT_TROUBLE;

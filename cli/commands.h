@@ -49,4 +49,9 @@ int cli_main(int argc, char **argv);
 /* The help of one command (`memgrep CMD --help`, `memgrep help CMD`). */
 void cli_print_command_help(FILE *f, const cli_command *c);
 
+/* The command line as given to main (set by cli_main): the start record
+ * of `scan --json` lists it. */
+extern int cli_argc;
+extern char **cli_argv;
+
 #endif

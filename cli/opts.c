@@ -145,13 +145,14 @@ static int add_pid(cli_targets *t, pid_t pid)
     return 0;
 }
 
-/* "-p 12,34 -p 56": each element a number > 0; that each names a process
- * other than memgrep is checked by mg_scan before it scans anything. */
+/* "-p 12,34 -p 56", "-p '12 34'" (pidof's output), "12, 34": numbers >
+ * 0 separated by commas and blanks; that each names a process other than
+ * memgrep is checked by mg_scan before it scans anything. */
 static int parse_pid_list(cli_targets *t, const char *arg)
 {
-    const char *s = arg;
+    const char *s = arg + strspn(arg, " \t");
     for (;;) {
-        size_t n = strcspn(s, ",");
+        size_t n = strcspn(s, ", \t");
         char buf[32];
         uint64_t v;
         const char *end;
@@ -163,9 +164,12 @@ static int parse_pid_list(cli_targets *t, const char *arg)
             goto bad;
         if (add_pid(t, (pid_t)v) < 0)
             return -1;
-        if (!s[n])
+        s += n;
+        s += strspn(s, " \t");
+        if (*s == ',')
+            s += 1 + strspn(s + 1, " \t");
+        else if (!*s)
             return 0;
-        s += n + 1;
         continue;
     bad:
         cli_usage_error("invalid pid '%.*s' (from -p %s)", (int)n, s, arg);
@@ -248,8 +252,8 @@ enum {
 
 static const cli_opt output_opts[] = {
     {OPT_OUTPUT, 'o', "output", "FILE",
-     "results to FILE (mode 0600), put in place at the end;\n"
-     "a symbolic link there is refused",
+     "results to FILE (mode 0600), each as it is found;\n"
+     "'-': stdout; a symbolic link there is refused",
      NULL},
     {OPT_QUIET, 'q', "quiet", NULL, "print nothing, stop at the first match", NULL},
     {OPT_JSON, 0, "json", NULL, "JSON Lines on stdout (or -o FILE)", NULL},
@@ -300,7 +304,7 @@ static int output_parse(void *state, int id, const char *arg)
             cli_usage_error("--output: empty file name" CLI_TRY_HELP);
             return -1;
         }
-        o->file = arg;
+        o->file = strcmp(arg, "-") ? arg : NULL; /* "-": stdout */
         return 0;
     }
     return -1;

@@ -270,13 +270,22 @@ static int build_filter(scmp_filter_ctx f, const cli_sandbox_needs *n)
         if (!rc)
             rc = allow_eq(f, "fdatasync", 0, fd);
     }
-    /* -o: the final rename, the removal of the temporary file and the
-     * directory's fsync, within the output's directory only. */
+    /* -o: naming the unnamed file (linkat of /proc/self/fd/N into the
+     * directory: its first argument is AT_FDCWD), the rename over FILE,
+     * the removal of a temporary name and the directory's fsync, within
+     * the output's directory only. */
     if (n->dir_fd >= 0 && !rc) {
         uint64_t d = (uint64_t)n->dir_fd;
         struct scmp_arg_cmp both[2] = {{.arg = 0, .op = SCMP_CMP_EQ, .datum_a = d},
                                        {.arg = 2, .op = SCMP_CMP_EQ, .datum_a = d}};
-        rc = rule(f, SCMP_ACT_ALLOW, "renameat", 2, both);
+        struct scmp_arg_cmp link[2] = {{.arg = 0,
+                                        .op = SCMP_CMP_MASKED_EQ,
+                                        .datum_a = 0xffffffffu,
+                                        .datum_b = (uint32_t)AT_FDCWD},
+                                       {.arg = 2, .op = SCMP_CMP_EQ, .datum_a = d}};
+        rc = rule(f, SCMP_ACT_ALLOW, "linkat", 2, link);
+        if (!rc)
+            rc = rule(f, SCMP_ACT_ALLOW, "renameat", 2, both);
         if (!rc)
             rc = rule(f, SCMP_ACT_ALLOW, "renameat2", 2, both);
         if (!rc)

@@ -9,7 +9,8 @@
  * atomic is safe in both places. */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the signal flag must be lock-free");
 static atomic_int caught;
-/* -o's temporary file, removed by a second signal (unlinkat is
+/* -o's temporary file where the file system has no O_TMPFILE (outfile.h),
+ * removed by a second signal if not yet renamed (unlinkat is
  * async-signal-safe); set once before the sweep, read by the handler. */
 static int tmp_dir_fd = -1;
 static const char *tmp_name;
@@ -17,8 +18,9 @@ static const char *tmp_name;
 static void on_signal(int sig)
 {
     if (atomic_exchange(&caught, sig) != 0) {
-        /* The second signal: the user means it. Nothing half-written is
-         * left behind under -o's name: FILE was never touched. */
+        /* The second signal: the user means it. No temporary file is
+         * left; FILE is as it was, or, once something was found, holds the
+         * records written so far (outfile.h). */
         if (tmp_name && tmp_name[0])
             unlinkat(tmp_dir_fd, tmp_name, 0);
         _exit(128 + sig);

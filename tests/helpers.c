@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "json.h"
 #include "os/maps.h"
 
 void need_root(void)
@@ -704,4 +705,138 @@ int child_collect(pid_t pid, int out_fd, int err_fd, char **out, size_t *out_len
     int ws;
     cr_assert_eq(waitpid(pid, &ws, 0), pid);
     return ws;
+}
+
+/* ---- memgrep as a child ---- */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void memgrep_spawn(memgrep_proc *p, const char *const *args)
+{
+    const char *exe = getenv("MEMGREP");
+    cr_assert(exe && *exe, "MEMGREP is not set");
+    const char *argv[64] = {exe};
+    size_t argc = 1;
+    for (size_t i = 0; args[i]; i++) {
+        cr_assert_lt(argc, 60u);
+        argv[argc++] = args[i];
+        if (i == 0 && !strcmp(args[0], "scan") && getenv("MG_DB_CACHE")) {
+            argv[argc++] = "--db-cache";
+            argv[argc++] = getenv("MG_DB_CACHE");
+        }
+    }
+    argv[argc] = NULL;
+    int out[2], err[2];
+    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
+    memset(p, 0, sizeof *p);
+    p->pid = fork();
+    cr_assert_geq(p->pid, 0);
+    if (p->pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        syscall(SYS_close_range, 3u, ~0u, 0u);
+        /* Criterion's runner may ignore or block signals: memgrep starts clean */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    p->fd[0] = out[0];
+    p->fd[1] = err[0];
+}
+
+bool memgrep_pump(memgrep_proc *p, int ms)
+{
+    struct pollfd pfd[2] = {{.fd = p->fd[0], .events = POLLIN}, {.fd = p->fd[1], .events = POLLIN}};
+    if (p->fd[0] < 0 && p->fd[1] < 0)
+        return false;
+    if (poll(pfd, 2, ms) <= 0)
+        return true;
+    for (int i = 0; i < 2; i++) {
+        if (p->fd[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (p->len[i] + 65537 > p->cap[i]) {
+            p->cap[i] = (p->len[i] + 65537) * 2;
+            p->buf[i] = realloc(p->buf[i], p->cap[i]);
+            cr_assert(p->buf[i]);
+        }
+        ssize_t n = read(p->fd[i], p->buf[i] + p->len[i], 65536);
+        if (n <= 0) {
+            close(p->fd[i]);
+            p->fd[i] = -1;
+        } else {
+            p->len[i] += (size_t)n;
+        }
+        p->buf[i][p->len[i]] = '\0';
+    }
+    return true;
+}
+
+int memgrep_finish(memgrep_proc *p, double max_seconds)
+{
+    double t0 = mono_s();
+    while (memgrep_pump(p, 200))
+        cr_assert_lt(mono_s() - t0, max_seconds, "memgrep still running after %.0f s", max_seconds);
+    for (int i = 0; i < 2; i++)
+        if (!p->buf[i]) {
+            p->buf[i] = calloc(1, 1);
+            p->len[i] = 0;
+        }
+    int ws;
+    cr_assert_eq(waitpid(p->pid, &ws, 0), p->pid);
+    cr_assert(WIFEXITED(ws), "memgrep died by signal %d; stderr: %s", WTERMSIG(ws), p->buf[1]);
+    return WEXITSTATUS(ws);
+}
+
+void memgrep_proc_free(memgrep_proc *p)
+{
+    free(p->buf[0]);
+    free(p->buf[1]);
+}
+
+/* ---- JSON Lines ---- */
+
+jlines jlines_parse(const char *s, size_t len)
+{
+    jlines l = {0};
+    const char *end = s + len;
+    cr_assert(len == 0 || end[-1] == '\n', "output ends in a cut line: %s",
+              s + (len > 200 ? len - 200 : 0));
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        l.v = realloc(l.v, (l.n + 1) * sizeof *l.v);
+        cr_assert(l.v);
+        size_t off = 0;
+        cr_assert_eq(json_parse(s, (size_t)(nl - s), &l.v[l.n], &off), 0,
+                     "line %zu is not JSON at byte %zu: %.*s", l.n + 1, off,
+                     (int)(nl - s > 300 ? 300 : nl - s), s);
+        cr_assert_eq(l.v[l.n].t, J_OBJ);
+        l.n++;
+        s = nl + 1;
+    }
+    return l;
+}
+
+void jlines_free(jlines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        json_free(&l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
 }

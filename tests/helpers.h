@@ -211,4 +211,32 @@ void settings_for(mg_settings *s, const pid_t *pids, size_t n);
 int child_collect(pid_t pid, int out_fd, int err_fd, char **out, size_t *out_len, char **err,
                   size_t *err_len);
 
+/* ---- memgrep as a child, its stdout and stderr read as they come ---- */
+
+typedef struct memgrep_proc {
+    pid_t pid;
+    int fd[2]; /* stdout, stderr; -1 once closed */
+    char *buf[2]; /* NUL-terminated */
+    size_t len[2], cap[2];
+} memgrep_proc;
+
+/* Start $MEMGREP ARGS... (NULL-terminated; `scan` gets --db-cache
+ * $MG_DB_CACHE), stdin /dev/null, signals as a shell would leave them. */
+void memgrep_spawn(memgrep_proc *p, const char *const *args);
+/* Read what is there (waiting up to ms); false once both pipes are closed. */
+bool memgrep_pump(memgrep_proc *p, int ms);
+/* Read to the end and reap (it must exit, not die, within max_seconds);
+ * returns the exit status. */
+int memgrep_finish(memgrep_proc *p, double max_seconds);
+void memgrep_proc_free(memgrep_proc *p);
+
+/* JSON Lines: every line of s (len bytes, ending in a newline unless
+ * empty) one JSON object, else the test fails naming the line. */
+typedef struct jlines {
+    struct jval *v;
+    size_t n;
+} jlines;
+jlines jlines_parse(const char *s, size_t len);
+void jlines_free(jlines *l);
+
 #endif

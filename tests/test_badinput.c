@@ -180,7 +180,7 @@ static const bad_case cases[] = {
     BAD("-p", "1,,2", "-p 1,,2", "''"),
     BAD("-p", ",", "-p ,", "''"),
     BAD("-p", "@LIVE,", "-p @LIVE,", "''"),
-    BAD("-p", " 5", "-p", "' 5'"),
+    BAD("-p", " 5x", "-p", "'5x'"),
     BAD("-p", "+5", "-p", "'+5'"),
     BAD("-p", "2147483648", "-p", "'2147483648'"),
     BAD("--pid", "", "-p", "''"),
@@ -218,7 +218,7 @@ static const bad_case cases[] = {
     /* ---- pattern files ---- */
     BAD("-f", "/nonexistent/mg-patterns.txt", "'/nonexistent/mg-patterns.txt'"),
     BAD("-f", "@W/dir", "'@W/dir'"),
-    BAD("-f", "-", "'-'"),
+    BAD("-f", "@W/-", "'@W/-'"), /* "-" alone is stdin */
     {{"scan", "-p", "@LIVE", "-f", "@F"}, {"@F:3", "'a(b'"}, "# comment\nfine literal\nre:a(b\n"},
     {{"scan", "-p", "@LIVE", "--file", "@F"}, {"@F:2", "'zz'"}, "ok\r\nhex:zz\r\n"},
     {{"scan", "-p", "@LIVE", "-f", "@F"}, {"@F:2", "'41 4'"}, "ok\nhex:41 4\n"},
@@ -242,6 +242,22 @@ static const bad_case cases[] = {
     {{"scan", "-p", "@LIVE", "-o", "@W/out", "-E", "a("}, {"-E #1", "'a('"}},
     {{"scan", "-p", "@LIVE", "-o", "@W/out", "-f", "@F"}, {"@F:1", "'q'"}, "hex:q\n"},
     {{"scan", "-p", "@LIVE", "-o", "@W/out", "-e", ""}, {"-e #1"}},
+    /* -o naming an input: refused before anything is read or written */
+    {{"scan", "-p", "@LIVE", "-f", "@F", "-o", "@F"},
+     {"-o @F is also an input", "-f @F", "refusing"},
+     "needle\n"},
+    {{"scan", "-p", "@LIVE", "-e", "x", "-r", "@F", "--output", "@F"},
+     {"is also an input", "-r @F"},
+     "rule r { strings: $a = \"needle\" condition: $a }\n"},
+    /* -f - and -r -: stdin, named "-" in messages */
+    {{"scan", "-p", "@LIVE", "-f", "-"}, {"-:2", "'a('"}, NULL, "ok\nre:a(\n"},
+    {{"scan", "-p", "@LIVE", "-r", "-"}, {"-:1", "rule r"}, NULL, "rule r { condition: $a }\n"},
+    {{"scan", "-p", "@LIVE", "-f", "-"}, {"no patterns", "-"}, NULL, "# only a comment\n"},
+    /* -p as pidof prints it: blanks and commas; an empty element is bad */
+    {{"scan", "-p", "@LIVE @DEAD", "needle"}, {"no such process", "@DEAD"}},
+    {{"scan", "-p", "@LIVE, @DEAD", "needle"}, {"no such process", "@DEAD"}},
+    {{"scan", "-p", "@LIVE,,@DEAD", "needle"}, {"invalid pid", "''"}},
+    {{"scan", "-p", "@LIVE x", "needle"}, {"invalid pid", "'x'"}},
 
     /* ---- --db-cache DIR ---- */
     BAD("--db-cache", "", "--db-cache", "empty"),
@@ -295,8 +311,15 @@ static const bad_case cases[] = {
      {"@F:3"},
      "rule a {\n  strings: $a = \"x\"\n  condition: $b\n}\n"},
     {{"scan", "-p", "@LIVE", "-r", "@F"},
-     {"@F:2", "not supported"},
-     "import \"pe\"\nrule a { condition: pe.is_dll() }\n"},
+     {"@F:2", "not supported (--skip-unsupported drops the rule)"},
+     "import \"hash\"\nrule a { condition: hash.md5(0, 64) == \"x\" }\n"},
+    {{"scan", "-p", "@LIVE", "-r", "@F"},
+     {"@F:1", "undefined identifier \"filename\""},
+     "rule a { condition: filename == \"x\" }\n"},
+    {{"scan", "-p", "@LIVE", "-d", "1x=2", "-r", "@F"},
+     {"'1x'", "not an identifier"},
+     "rule a { condition: true }\n"},
+    {{"scan", "-p", "@LIVE", "-d", "novalue", "needle"}, {"-d novalue", "NAME=VALUE"}},
     {{"scan", "-p", "@LIVE", "--skip-unsupported=1", "needle"}, {"'--skip-unsupported=1'"}},
 };
 

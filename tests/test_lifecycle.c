@@ -552,157 +552,48 @@ Test(lifecycle, unit_read_is_delivered_whole)
 /* CLI                                                                 */
 /* ------------------------------------------------------------------ */
 
-typedef struct proc {
-    pid_t pid;
-    int fd[2]; /* stdout, stderr */
-    char *buf[2];
-    size_t len[2], cap[2];
-} proc;
+typedef memgrep_proc proc; /* helpers.c */
 
-static void spawn(proc *p, const char *const *args)
+/* A whole line on stdout past --json's start record. */
+static bool has_first_line(const proc *p)
 {
-    const char *exe = getenv("MEMGREP");
-    cr_assert(exe && *exe, "MEMGREP is not set");
-    const char *argv[64] = {exe};
-    size_t argc = 1;
-    for (size_t i = 0; args[i]; i++) {
-        cr_assert_lt(argc, 60u);
-        argv[argc++] = args[i];
-        if (i == 0 && getenv("MG_DB_CACHE")) {
-            argv[argc++] = "--db-cache";
-            argv[argc++] = getenv("MG_DB_CACHE");
-        }
-    }
-    argv[argc] = NULL;
-    int out[2], err[2];
-    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
-    memset(p, 0, sizeof *p);
-    p->pid = fork();
-    cr_assert_geq(p->pid, 0);
-    if (p->pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        syscall(SYS_close_range, 3u, ~0u, 0u);
-        /* Criterion's runner may ignore or block signals: memgrep starts clean */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    p->fd[0] = out[0];
-    p->fd[1] = err[0];
+    const char *s = p->len[0] ? memchr(p->buf[0], '\n', p->len[0]) : NULL;
+    static const char start[] = "{\"type\":\"start\"";
+    if (s && !strncmp(p->buf[0], start, sizeof(start) - 1))
+        s = memchr(s + 1, '\n', p->len[0] - (size_t)(s + 1 - p->buf[0]));
+    return s != NULL;
 }
 
-/* Read what is there (waiting up to ms); false once both pipes are closed. */
-static bool pump(proc *p, int ms)
-{
-    struct pollfd pfd[2] = {{.fd = p->fd[0], .events = POLLIN}, {.fd = p->fd[1], .events = POLLIN}};
-    if (p->fd[0] < 0 && p->fd[1] < 0)
-        return false;
-    if (poll(pfd, 2, ms) <= 0)
-        return true;
-    for (int i = 0; i < 2; i++) {
-        if (p->fd[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
-        if (p->len[i] + 65537 > p->cap[i]) {
-            p->cap[i] = (p->len[i] + 65537) * 2;
-            p->buf[i] = realloc(p->buf[i], p->cap[i]);
-            cr_assert(p->buf[i]);
-        }
-        ssize_t n = read(p->fd[i], p->buf[i] + p->len[i], 65536);
-        if (n <= 0) {
-            close(p->fd[i]);
-            p->fd[i] = -1;
-        } else {
-            p->len[i] += (size_t)n;
-        }
-        p->buf[i][p->len[i]] = '\0';
-    }
-    return true;
-}
-
-/* Wait (up to 60 s, times test_timeout_scale) for a whole line on stdout. */
+/* Wait (up to 60 s, times test_timeout_scale) for a whole line on stdout
+ * (past a start record). */
 static void wait_first_line(proc *p)
 {
     double t0 = now_s();
-    while (!(p->len[0] && memchr(p->buf[0], '\n', p->len[0]))) {
-        cr_assert(pump(p, 200), "memgrep ended before a line; stderr: %s",
+    while (!has_first_line(p)) {
+        cr_assert(memgrep_pump(p, 200), "memgrep ended before a line; stderr: %s",
                   p->buf[1] ? p->buf[1] : "");
         cr_assert_lt(now_s() - t0, 60.0 * test_timeout_scale(), "no line on stdout in %.0f s",
                      60.0 * test_timeout_scale());
     }
 }
 
-/* Read to the end and reap; the exit status (it must exit, not die). */
-static int finish(proc *p, double max_seconds)
-{
-    double t0 = now_s();
-    max_seconds *= test_timeout_scale(); /* a watchdog: longer on a slow build or machine */
-    while (pump(p, 200))
-        cr_assert_lt(now_s() - t0, max_seconds, "memgrep still running after %.0f s", max_seconds);
-    for (int i = 0; i < 2; i++)
-        if (!p->buf[i]) {
-            p->buf[i] = calloc(1, 1);
-            p->len[i] = 0;
-        }
-    int ws;
-    cr_assert_eq(waitpid(p->pid, &ws, 0), p->pid);
-    cr_assert(WIFEXITED(ws), "memgrep died by signal %d; stderr: %s", WTERMSIG(ws), p->buf[1]);
-    return WEXITSTATUS(ws);
-}
-
-static void proc_free(proc *p)
-{
-    free(p->buf[0]);
-    free(p->buf[1]);
-}
-
 static int run(proc *p, const char *const *args, double max_seconds)
 {
-    spawn(p, args);
-    return finish(p, max_seconds);
+    memgrep_spawn(p, args);
+    return memgrep_finish(p, max_seconds);
 }
 
 /* Every line of stdout is one JSON object, whole; returns them. */
-typedef struct lines {
-    jval *v;
-    size_t n;
-} lines;
+typedef jlines lines; /* helpers.c */
 
 static lines json_lines_of(const proc *p)
 {
-    lines l = {0};
-    const char *s = p->buf[0], *end = s + p->len[0];
-    cr_assert(p->len[0] == 0 || end[-1] == '\n', "stdout ends in a cut line: %s",
-              s + (p->len[0] > 200 ? p->len[0] - 200 : 0));
-    while (s < end) {
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        l.v = realloc(l.v, (l.n + 1) * sizeof *l.v);
-        size_t off = 0;
-        cr_assert_eq(json_parse(s, (size_t)(nl - s), &l.v[l.n], &off), 0,
-                     "line %zu is not JSON at byte %zu: %.*s", l.n + 1, off,
-                     (int)(nl - s > 300 ? 300 : nl - s), s);
-        cr_assert_eq(l.v[l.n].t, J_OBJ);
-        l.n++;
-        s = nl + 1;
-    }
-    return l;
+    return jlines_parse(p->buf[0], p->len[0]);
 }
 
 static void lines_free(lines *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        json_free(&l->v[i]);
-    free(l->v);
+    jlines_free(l);
 }
 
 static const char *jstr(const jval *o, const char *k)
@@ -769,7 +660,7 @@ Test(lifecycle, cli_timeout_exit_3)
     const jval *s = summary_of(&l, false, "timeout");
     cr_assert_lt(jnum(s, "bytes_read_pvr") + jnum(s, "bytes_read_mem"), 64.0 * MiB);
     lines_free(&l);
-    proc_free(&p);
+    memgrep_proc_free(&p);
 
     /* Text: the summary says it on stderr. */
     st = run(&p,
@@ -778,7 +669,7 @@ Test(lifecycle, cli_timeout_exit_3)
              60);
     cr_assert_eq(st, 3);
     cr_assert(strstr(p.buf[1], "incomplete (timeout)"), "stderr: %s", p.buf[1]);
-    proc_free(&p);
+    memgrep_proc_free(&p);
 }
 
 /* fa's heap plant is found and printed (-l streams), then fb is read
@@ -793,21 +684,22 @@ static void signal_mid_sweep(int sig)
     char targets[40];
     snprintf(targets, sizeof targets, "%d,%d", (int)fa.pid, (int)fb.pid);
     proc p;
-    spawn(&p, (const char *[]){"scan", "--json", "-l", "-j", "1", "--max-rate", "4M", "-p", targets,
-                               "-e", marker, NULL});
+    memgrep_spawn(&p, (const char *[]){"scan", "--json", "-l", "-j", "1", "--max-rate", "4M", "-p",
+                                       targets, "-e", marker, NULL});
     wait_first_line(&p);
     cr_assert_eq(kill(p.pid, sig), 0);
     double t0 = now_s();
-    int st = finish(&p, 60);
+    int st = memgrep_finish(&p, 60);
     double took = now_s() - t0;
     cr_assert_eq(st, 128 + sig, "exit %d, want %d; stderr: %s", st, 128 + sig, p.buf[1]);
     cr_assert_lt(took, 10.0, "stopping took %.1f s", took);
     lines l = json_lines_of(&p);
     summary_of(&l, false, "signal");
-    cr_assert_str_eq(jstr(&l.v[0], "type"), "process");
-    cr_assert_eq((pid_t)jnum(&l.v[0], "pid"), fa.pid);
+    cr_assert_str_eq(jstr(&l.v[0], "type"), "start");
+    cr_assert_str_eq(jstr(&l.v[1], "type"), "process", "%s", p.buf[0]);
+    cr_assert_eq((pid_t)jnum(&l.v[1], "pid"), fa.pid);
     lines_free(&l);
-    proc_free(&p);
+    memgrep_proc_free(&p);
     free(marker);
 }
 
@@ -838,15 +730,15 @@ Test(lifecycle, cli_sigint_text)
     char targets[40];
     snprintf(targets, sizeof targets, "%d,%d", (int)fa.pid, (int)fb.pid);
     proc p;
-    spawn(&p, (const char *[]){"scan", "-l", "-j", "1", "--max-rate", "4M", "-p", targets, "-e",
-                               marker, NULL});
+    memgrep_spawn(&p, (const char *[]){"scan", "-l", "-j", "1", "--max-rate", "4M", "-p", targets,
+                                       "-e", marker, NULL});
     wait_first_line(&p);
     cr_assert_eq(kill(p.pid, SIGINT), 0);
-    int st = finish(&p, 60);
+    int st = memgrep_finish(&p, 60);
     cr_assert_eq(st, 130, "exit %d; stderr: %s", st, p.buf[1]);
     cr_assert_eq(p.buf[0][p.len[0] - 1], '\n');
     cr_assert(strstr(p.buf[1], "incomplete (signal)"), "stderr: %s", p.buf[1]);
-    proc_free(&p);
+    memgrep_proc_free(&p);
     free(marker);
 }
 
@@ -947,7 +839,7 @@ static void spawn_cut(proc *p, const char *out, const char *timeout, char **mark
         "scan",  "--json", "-l", "-j",    "1",  "--max-rate", "4M",
         "-p",    targets,  "-e", *marker, "-o", out,          timeout ? "--timeout" : NULL,
         timeout, NULL};
-    spawn(p, args);
+    memgrep_spawn(p, args);
 }
 
 /* --timeout with a match found before it: FILE holds the match and the
@@ -958,18 +850,19 @@ Test(lifecycle, cli_timeout_output_file)
     out_dir(dir, out);
     proc p;
     spawn_cut(&p, out, "3", &marker);
-    int st = finish(&p, 60);
+    int st = memgrep_finish(&p, 60);
     cr_assert_eq(st, 3, "exit %d, want 3; stderr: %s", st, p.buf[1]);
     cr_assert_eq(p.len[0], 0u, "stdout: %s", p.buf[0]);
     expect_dir(dir, true);
     load_out(&p, out);
     lines l = json_lines_of(&p);
     summary_of(&l, false, "timeout");
-    cr_assert_gt(l.n, 1u, "no match in %s before the timeout (fa's heap plant)", out);
-    cr_assert_str_eq(jstr(&l.v[0], "type"), "process");
-    cr_assert_eq((pid_t)jnum(&l.v[0], "pid"), fa.pid);
+    cr_assert_gt(l.n, 2u, "no match in %s before the timeout (fa's heap plant)", out);
+    cr_assert_str_eq(jstr(&l.v[0], "type"), "start");
+    cr_assert_str_eq(jstr(&l.v[1], "type"), "process");
+    cr_assert_eq((pid_t)jnum(&l.v[1], "pid"), fa.pid);
     lines_free(&l);
-    proc_free(&p);
+    memgrep_proc_free(&p);
     cleanup_dir(dir, out);
     free(marker);
 }
@@ -983,21 +876,22 @@ Test(lifecycle, cli_signal_output_file)
     spawn_cut(&p, out, NULL, &marker);
     wait_caught(p.pid, SIGTERM);
     cr_assert_eq(kill(p.pid, SIGTERM), 0);
-    int st = finish(&p, 60);
+    int st = memgrep_finish(&p, 60);
     cr_assert_eq(st, 128 + SIGTERM, "exit %d; stderr: %s", st, p.buf[1]);
     expect_dir(dir, true);
     load_out(&p, out);
     lines l = json_lines_of(&p);
     summary_of(&l, false, "signal");
     lines_free(&l);
-    proc_free(&p);
+    memgrep_proc_free(&p);
     cleanup_dir(dir, out);
     free(marker);
 }
 
 /* A second signal, another one than the first, while stopping: memgrep
- * ends at once with its status, removes its temporary file and leaves
- * FILE as it was. */
+ * ends at once with its status and leaves no temporary file; FILE is as
+ * it was if nothing was found yet, else it holds whole records of what was
+ * found (named at the first: outfile.h) and no summary. */
 Test(lifecycle, cli_second_signal_output_file)
 {
     char dir[64], out[80], *marker;
@@ -1023,7 +917,7 @@ Test(lifecycle, cli_second_signal_output_file)
     cr_assert_eq(kill(p.pid, SIGTERM), 0);
     cr_assert_eq(kill(p.pid, SIGHUP), 0);
     cr_assert_eq(kill(p.pid, SIGCONT), 0);
-    int st = finish(&p, 60);
+    int st = memgrep_finish(&p, 60);
     cr_assert(st == 128 + SIGHUP || st == 128 + SIGTERM, "exit %d, want %d or %d; stderr: %s", st,
               128 + SIGHUP, 128 + SIGTERM, p.buf[1]);
     expect_dir(dir, true);
@@ -1033,8 +927,16 @@ Test(lifecycle, cli_second_signal_output_file)
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    cr_assert_str_eq(buf, "before\n", "%s was replaced after a second signal", out);
-    proc_free(&p);
+    if (strcmp(buf, "before\n")) {
+        load_out(&p, out);
+        lines l = json_lines_of(&p); /* whole lines, each JSON */
+        cr_assert_gt(l.n, 0u);
+        cr_assert_str_eq(jstr(&l.v[0], "type"), "start", "%s: neither as it was nor ours", out);
+        for (size_t i = 0; i < l.n; i++)
+            cr_assert_str_neq(jstr(&l.v[i], "type"), "summary", "a summary after a second signal");
+        lines_free(&l);
+    }
+    memgrep_proc_free(&p);
     cleanup_dir(dir, out);
     free(marker);
 }
@@ -1058,10 +960,13 @@ Test(lifecycle, cli_process_timeout)
             90);
     cr_assert_eq(st, 0, "exit %d; stderr: %s", st, p.buf[1]);
     lines l = json_lines_of(&p);
-    const jval *s = summary_of(&l, true, NULL);
+    /* the sweep ran to its end, but fb was cut: not complete */
+    const jval *s = summary_of(&l, false, "cut");
     const jval *ev = json_get(s, "events");
     cr_assert(ev && ev->t == J_OBJ);
     cr_assert_eq(jnum(ev, "timeout"), 1.0);
+    cr_assert_eq(jnum(s, "processes_whole"), 1.0);
+    cr_assert_eq(jnum(s, "processes_cut"), 1.0);
 
     /* Exactly fa's plants of those names (not upper/wide forms), once each;
      * one timeout error, for fb. */
@@ -1074,6 +979,8 @@ Test(lifecycle, cli_process_timeout)
     for (size_t i = 0; i + 1 < l.n; i++) {
         const jval *v = &l.v[i];
         const char *type = jstr(v, "type");
+        if (!strcmp(type, "start"))
+            continue;
         if (!strcmp(type, "error")) {
             cr_assert_str_eq(jstr(v, "kind"), "timeout", "unexpected error: %s", jstr(v, "reason"));
             cr_assert_eq((pid_t)jnum(v, "pid"), fb.pid, "a timeout for the small target");
@@ -1096,7 +1003,7 @@ Test(lifecycle, cli_process_timeout)
     cr_assert_eq(got, expected, "%zu of %zu plants found", got, expected);
     free(seen);
     lines_free(&l);
-    proc_free(&p);
+    memgrep_proc_free(&p);
     free(heap);
     free(big);
 }
@@ -1115,7 +1022,7 @@ static void check_rate(const char *const *args, double rate)
     cr_assert_leq(bytes, rate * (el + 0.05) * 1.01, "%.0f bytes in %.3f s at %.0f B/s", bytes, el,
                   rate);
     lines_free(&l);
-    proc_free(&p);
+    memgrep_proc_free(&p);
 }
 
 Test(lifecycle, cli_max_rate)
@@ -1202,7 +1109,7 @@ static size_t threads_of(proc *p, size_t n_want, thread_info *out, size_t max)
             return n;
         cr_assert_lt(now_s() - t0, 30.0 * test_timeout_scale(), "memgrep has %zu threads, not %zu",
                      n, n_want);
-        pump(p, 50);
+        memgrep_pump(p, 50);
     }
 }
 
@@ -1210,7 +1117,7 @@ static void expect_threads(const char *const *args, size_t n_want, unsigned long
                            int ioprio_class)
 {
     proc p;
-    spawn(&p, args);
+    memgrep_spawn(&p, args);
     thread_info t[16];
     size_t n = threads_of(&p, n_want, t, 16);
     cr_assert_eq(n, n_want, "%zu threads, want %zu", n, n_want);
@@ -1224,8 +1131,8 @@ static void expect_threads(const char *const *args, size_t n_want, unsigned long
                          (int)t[i].tid, t[i].ioprio_class, ioprio_class);
     }
     kill(p.pid, SIGTERM);
-    cr_assert_eq(finish(&p, 60), 128 + SIGTERM);
-    proc_free(&p);
+    cr_assert_eq(memgrep_finish(&p, 60), 128 + SIGTERM);
+    memgrep_proc_free(&p);
 }
 
 Test(lifecycle, cli_idle_nice_gentle_threads)
@@ -1279,7 +1186,7 @@ Test(lifecycle, cli_gentle_threads_in_summary)
         const jval *s = &l.v[l.n - 1];
         cr_assert_eq(jnum(s, "threads"), k ? 2.0 : 1.0);
         lines_free(&l);
-        proc_free(&p);
+        memgrep_proc_free(&p);
     }
 }
 
@@ -1296,7 +1203,7 @@ static void expect_usage_error(const char *opt, const char *value)
         nl += p.buf[1][i] == '\n';
     cr_assert_eq(nl, 1u, "%s %s: stderr is not one line: %s", opt, value, p.buf[1]);
     cr_assert(strstr(p.buf[1], opt), "%s %s: stderr does not name it: %s", opt, value, p.buf[1]);
-    proc_free(&p);
+    memgrep_proc_free(&p);
 }
 
 Test(lifecycle, cli_bad_values)
@@ -1327,7 +1234,7 @@ Test(lifecycle, cli_good_values)
                                       "--max-rate", "0", "--nice", "-0", "-e", "x", "-h", NULL},
                      30);
         cr_assert_eq(st, 0, "--timeout %s: exit %d; stderr: %s", ok[i], st, p.buf[1]);
-        proc_free(&p);
+        memgrep_proc_free(&p);
     }
     need_root();
     start_big();
@@ -1345,6 +1252,6 @@ Test(lifecycle, cli_good_values)
         double el = jnum(&l.v[l.n - 1], "elapsed_seconds");
         cr_assert(el >= 0.7 && el < 20, "--timeout %s: %.3f s", timed[i], el);
         lines_free(&l);
-        proc_free(&p);
+        memgrep_proc_free(&p);
     }
 }

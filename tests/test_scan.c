@@ -1198,15 +1198,17 @@ Test(scan, bad_pids)
     cr_assert(strstr(err.message, num), "message \"%s\" does not name pid %s", err.message, num);
     cr_assert_eq(c.n, 0u);
 
-    /* A zombie (exited, not yet reaped) has a pid but no memory: one GONE
-     * event, not a process scanned (empty). */
+    /* A zombie (exited, not yet reaped) has a pid but no memory: counted
+     * as a zombie, neither scanned (empty) nor an event or a failure. */
     pid_t zombie = zombie_child();
     settings_for(&s, &zombie, 1);
     int rc = mg_scan(p, &s, &sink, &st, &err);
     waitpid(zombie, NULL, 0);
     if (rc == 0) {
         cr_assert_eq(st.processes_scanned, 0u, "a zombie was scanned");
-        cr_assert_eq(c.events[MG_EVENT_GONE], 1u, "%" PRIu64 " GONE events for a zombie",
+        cr_assert_eq(st.processes_zombie, 1u);
+        cr_assert_eq(st.processes_failed, 0u, "a zombie counted as a failure");
+        cr_assert_eq(c.events[MG_EVENT_GONE], 0u, "%" PRIu64 " GONE events for a zombie",
                      c.events[MG_EVENT_GONE]);
     } else {
         cr_assert_eq(rc, MG_EBADPID, "scanning a zombie: %d", rc);

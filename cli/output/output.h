@@ -26,10 +26,27 @@ typedef struct output_ctx {
     uint64_t events_shown, events_hidden; /* text back-end rate limit */
     bool rules; /* YARA rules were loaded: the summary counts them */
     size_t rules_skipped; /* rules dropped as unsupported (--skip-unsupported) */
+    /* After each record (match, rule, error, -l process): flush it (JSON,
+     * -o FILE, --line-buffered), then publish (may be NULL: -o's file is
+     * made FILE at its first record; non-zero: failed, one line said). */
+    bool flush_each;
+    int (*publish)(void *ctx);
+    void *publish_ctx;
 } output_ctx;
+
+/* What the start record says about the run (JSON): version, host, a run
+ * id and the command line. */
+typedef struct output_run {
+    const char *host;
+    const char *run_id; /* 32 hex digits */
+    int argc; /* argv[0] is the program */
+    char *const *argv;
+} output_run;
 
 typedef struct output_backend {
     const char *name;
+    /* Before the sweep (may be NULL). */
+    void (*start)(output_ctx *o, const output_run *r);
     void (*match)(output_ctx *o, const mg_match *m);
     void (*event)(output_ctx *o, const mg_event *e);
     void (*count)(output_ctx *o, pid_t pid, const char *comm, uint64_t count); /* -c */
@@ -55,6 +72,17 @@ const char *output_event_kind_name(mg_event_kind kind);
  * "signal" (SIGINT, SIGTERM, SIGHUP), "stopped" (-q, or a write error);
  * "none" when complete. The JSON contract too. */
 const char *output_stop_reason_name(mg_stop_reason reason);
+/* Processes a sweep meant to scan: scanned, failed or not reached
+ * (zombies, kernel threads and memgrep itself are not among them). */
+uint64_t output_selected(const mg_stats *s);
+/* The report's "complete": the sweep ran to its end and every selected
+ * process was scanned whole (or exited: nothing of it is left to miss);
+ * no process cut by --process-timeout, none denied or failing, none
+ * left unreached. */
+bool output_complete(const mg_stats *s);
+/* Why not: the stop reason, else "cut" (--process-timeout) or "failed"
+ * (a process denied or failing). The JSON contract ("stop_reason"). */
+const char *output_incomplete_reason(const mg_stats *s);
 /* mg_strerror(err) starting lower case ("permission denied"), into buf. */
 const char *output_error_text(int err, char *buf, size_t size);
 /* "permission denied: open /proc/PID/mem": the error, then what failed. */

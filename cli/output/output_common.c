@@ -37,6 +37,8 @@ const char *output_event_kind_name(mg_event_kind kind)
         return "changed";
     case MG_EVENT_TIMEOUT:
         return "timeout";
+    case MG_EVENT_UNREACHED:
+        return "unreached";
     case MG_EVENT_OTHER:
     case MG_EVENT_KINDS:
         break;
@@ -95,6 +97,8 @@ const char *output_event_reason(const mg_event *e, char *buf, size_t size)
         snprintf(err, sizeof(err), "exited during the scan");
     else if (e->kind == MG_EVENT_TIMEOUT) /* not "connection timed out" */
         snprintf(err, sizeof(err), "timed out");
+    else if (e->kind == MG_EVENT_UNREACHED)
+        snprintf(err, sizeof(err), "not reached");
     else
         output_error_text(e->err, err, sizeof(err));
     if (e->what && e->what[0])
@@ -109,4 +113,22 @@ double output_gbps(const mg_stats *s)
     if (!(s->elapsed_seconds > 0.0))
         return 0.0;
     return (double)s->bytes_scanned / s->elapsed_seconds / 1e9;
+}
+
+uint64_t output_selected(const mg_stats *s)
+{
+    return s->processes_scanned + s->processes_failed + s->processes_unreached;
+}
+
+bool output_complete(const mg_stats *s)
+{
+    return s->complete && !s->processes_cut && !s->processes_unreached &&
+           s->processes_whole + s->events[MG_EVENT_GONE] >= output_selected(s);
+}
+
+const char *output_incomplete_reason(const mg_stats *s)
+{
+    if (!s->complete)
+        return output_stop_reason_name(s->stop_reason);
+    return s->processes_cut ? "cut" : "failed";
 }

@@ -14,17 +14,53 @@
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
-
-/* {"type":"TYPE","pid":N,"comm":"..." - the common head of our objects. */
-static void begin(FILE *f, const char *type, pid_t pid, const char *comm)
-{
-    fprintf(f, "{\"type\":\"%s\",\"pid\":%d", type, (int)pid);
-    cli_json_str(f, "comm", comm);
-}
+#include <time.h>
 
 static void end(FILE *f)
 {
     fputs("}\n", f);
+}
+
+/* ,"time":"2026-12-07T10:51:49.782Z": when the record is written (RFC
+ * 3339, UTC, milliseconds); a match is written as it is found. */
+static void key_time(FILE *f)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    fprintf(f, ",\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\"", tm.tm_year + 1900,
+            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+/* {"type":"TYPE","time":"...","pid":N,"comm":"..." - the common head of
+ * our objects. */
+static void begin(FILE *f, const char *type, pid_t pid, const char *comm)
+{
+    fprintf(f, "{\"type\":\"%s\"", type);
+    key_time(f);
+    fprintf(f, ",\"pid\":%d", (int)pid);
+    cli_json_str(f, "comm", comm);
+}
+
+/* {"type":"start","time":..,"version":..,"host":..,"run_id":..,"argv":[..]} */
+static void json_start(output_ctx *o, const output_run *r)
+{
+    FILE *f = o->out;
+    fputs("{\"type\":\"start\"", f);
+    key_time(f);
+    cli_json_str(f, "version", MG_VERSION);
+    cli_json_str(f, "host", r->host);
+    cli_json_str(f, "run_id", r->run_id);
+    cli_json_key(f, "argv");
+    fputc('[', f);
+    for (int i = 1; i < r->argc; i++) {
+        if (i > 1)
+            fputc(',', f);
+        json_cstr(f, r->argv[i]);
+    }
+    fputc(']', f);
+    end(f);
 }
 
 static void region_object(FILE *f, const mg_region *r)
@@ -194,8 +230,17 @@ static void json_summary(output_ctx *o, const mg_stats *s)
 {
     FILE *f = o->out;
     fputs("{\"type\":\"summary\"", f);
+    key_time(f);
+    cli_json_u64(f, "processes_selected", output_selected(s));
     cli_json_u64(f, "processes_scanned", s->processes_scanned);
+    cli_json_u64(f, "processes_whole", s->processes_whole);
+    cli_json_u64(f, "processes_cut", s->processes_cut);
+    cli_json_u64(f, "processes_unreached", s->processes_unreached);
+    cli_json_u64(f, "processes_gone", s->events[MG_EVENT_GONE]);
+    cli_json_u64(f, "processes_denied", s->events[MG_EVENT_PERMISSION]);
     cli_json_u64(f, "processes_failed", s->processes_failed);
+    cli_json_u64(f, "processes_zombie", s->processes_zombie);
+    cli_json_u64(f, "processes_kthread", s->processes_kthread);
     cli_json_u64(f, "regions_scanned", s->regions_scanned);
     cli_json_u64(f, "regions_skipped", s->regions_skipped);
     cli_json_u64(f, "bytes_scanned", s->bytes_scanned);
@@ -219,14 +264,15 @@ static void json_summary(output_ctx *o, const mg_stats *s)
     else
         fputs(",\"mem_reader\":null", f);
     cli_json_u64(f, "threads", s->threads);
-    cli_json_bool(f, "complete", s->complete);
-    if (!s->complete)
-        cli_json_str(f, "stop_reason", output_stop_reason_name(s->stop_reason));
+    cli_json_bool(f, "complete", output_complete(s));
+    if (!output_complete(s))
+        cli_json_str(f, "stop_reason", output_incomplete_reason(s));
     end(f);
 }
 
 const output_backend output_json = {
     .name = "json",
+    .start = json_start,
     .match = json_match,
     .event = json_event,
     .count = json_count,

@@ -240,6 +240,14 @@ static void text_summary(output_ctx *o, const mg_stats *s)
             s->processes_failed, s->regions_scanned,
             plural(s->regions_scanned, "region", "regions"), s->regions_skipped);
     fprintf(err,
+            "memgrep: processes: %" PRIu64 " selected, %" PRIu64 " whole, %" PRIu64 " cut, %" PRIu64
+            " not reached, %" PRIu64 " gone, %" PRIu64 " denied; %" PRIu64 " %s, %" PRIu64
+            " kernel %s skipped\n",
+            output_selected(s), s->processes_whole, s->processes_cut, s->processes_unreached,
+            s->events[MG_EVENT_GONE], s->events[MG_EVENT_PERMISSION], s->processes_zombie,
+            plural(s->processes_zombie, "zombie", "zombies"), s->processes_kthread,
+            plural(s->processes_kthread, "thread", "threads"));
+    fprintf(err,
             "memgrep: %s scanned (process_vm_readv %s, /proc/PID/mem %s, shared and "
             "deduplicated %s); not present %s; skipped: no-read %s, special %s, changed %s\n",
             output_human_bytes(s->bytes_scanned, a, sizeof(a)),
@@ -262,10 +270,10 @@ static void text_summary(output_ctx *o, const mg_stats *s)
                 o->rules_skipped == 1 ? "rule" : "rules");
     fprintf(err, "memgrep: %.3f s, %.2f GB/s, mem reader %s, %u threads, ", s->elapsed_seconds,
             output_gbps(s), s->mem_reader ? s->mem_reader : "none", s->threads);
-    if (s->complete)
+    if (output_complete(s))
         fputs("complete\n", err);
     else
-        fprintf(err, "incomplete (%s)\n", output_stop_reason_name(s->stop_reason));
+        fprintf(err, "incomplete (%s)\n", output_incomplete_reason(s));
 }
 
 const output_backend output_text = {

@@ -58,6 +58,23 @@ static cli_proc *procs_get(cli_sink *s, const mg_process *p, bool *added)
     return e;
 }
 
+/* A record was written: out to its reader now if asked (a pipe, -o's
+ * file: what was found survives a kill), and -o's file named. False if
+ * the output failed. */
+static bool record_done(cli_sink *s)
+{
+    if (s->out->flush_each && fflush(s->out->out) == EOF) {
+        s->write_error = true;
+        s->write_errno = errno;
+        return false;
+    }
+    if (s->out->publish && !s->publish_failed && s->out->publish(s->out->publish_ctx) != 0) {
+        s->publish_failed = true;
+        return false;
+    }
+    return true;
+}
+
 /* -l: report a process at its first match, then tell the engine to move
  * on. Matches already in flight on other workers still arrive: the table
  * makes sure each process is printed once. */
@@ -72,6 +89,8 @@ static int list_match(cli_sink *s, const mg_match *m)
     if (added) {
         s->be->process(s->out, e->pid, e->comm);
         fflush(s->out->out); /* -l is often piped into xargs: stream it */
+        if (!record_done(s))
+            return MG_SINK_STOP;
     }
     return MG_SINK_NEXT_PROCESS;
 }
@@ -156,6 +175,8 @@ static int match_locked(cli_sink *s, const mg_match *m)
         break;
     case CLI_MODE_MATCHES:
         s->be->match(s->out, m);
+        if (!record_done(s))
+            return MG_SINK_STOP;
         break;
     }
     return write_failed(s) ? MG_SINK_STOP : ret;
@@ -170,9 +191,23 @@ static int sink_match(void *ctx, const mg_match *m)
     return ret;
 }
 
+/* The rule passes -t and --identifier. */
+static bool rule_selected(const cli_sink *s, const mg_rule_match *m)
+{
+    bool tag = !s->n_sel_tags, id = !s->n_sel_ids;
+    for (size_t i = 0; i < s->n_sel_ids; i++)
+        id |= !strcmp(s->sel_ids[i], m->rule);
+    for (size_t i = 0; i < s->n_sel_tags; i++)
+        for (size_t k = 0; k < m->n_tags; k++)
+            tag |= !strcmp(s->sel_tags[i], m->tags[k]);
+    return tag && id;
+}
+
 /* A YARA rule matched a process: -q, -l and -c treat it as a match. */
 static int rule_locked(cli_sink *s, const mg_rule_match *m)
 {
+    if (!rule_selected(s, m))
+        return MG_SINK_CONTINUE;
     cli_sink_progress_clear(s);
     s->matches++;
     int ret = MG_SINK_CONTINUE;
@@ -188,6 +223,8 @@ static int rule_locked(cli_sink *s, const mg_rule_match *m)
         break;
     case CLI_MODE_MATCHES:
         s->be->rule(s->out, m);
+        if (!record_done(s))
+            return MG_SINK_STOP;
         break;
     }
     return write_failed(s) ? MG_SINK_STOP : ret;
@@ -207,8 +244,10 @@ static void sink_event(void *ctx, const mg_event *e)
     cli_sink *s = ctx;
     pthread_mutex_lock(&s->lock);
     cli_sink_progress_clear(s);
-    if (s->out->events)
+    if (s->out->events) {
         s->be->event(s->out, e);
+        record_done(s);
+    }
     pthread_mutex_unlock(&s->lock);
 }
 

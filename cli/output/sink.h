@@ -40,8 +40,13 @@ typedef struct cli_sink {
     bool out_of_memory;
     bool write_error;
     int write_errno; /* errno when write_error was found (ENOSPC...) */
+    bool publish_failed; /* -o's file could not be made FILE (said) */
     bool progress; /* show a progress line on stderr */
     bool progress_shown; /* a progress line is on the screen now */
+    /* -t TAG and --identifier NAME (yara's -t, -i): only rules with one of
+     * the tags and one of the names are shown (none given: all) */
+    const char *const *sel_tags, *const *sel_ids;
+    size_t n_sel_tags, n_sel_ids;
 } cli_sink;
 
 void cli_sink_init(cli_sink *s, cli_mode mode, const output_backend *be, output_ctx *out);

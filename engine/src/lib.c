@@ -46,7 +46,7 @@ MG_API const char *mg_event_kind_name(mg_event_kind kind)
     static const char *const names[] = {
         [MG_EVENT_GONE] = "gone",       [MG_EVENT_PERMISSION] = "permission",
         [MG_EVENT_CHANGED] = "changed", [MG_EVENT_OTHER] = "other",
-        [MG_EVENT_TIMEOUT] = "timeout",
+        [MG_EVENT_TIMEOUT] = "timeout", [MG_EVENT_UNREACHED] = "unreached",
     };
     return (unsigned)kind < MG_EVENT_KINDS ? names[kind] : "unknown";
 }
@@ -99,6 +99,13 @@ MG_API size_t mg_page_size(void)
     return n > 0 ? (size_t)n : MG_PAGE_SIZE;
 }
 
+void mg_wipe_free(void *p, size_t n)
+{
+    if (p)
+        explicit_bzero(p, n);
+    free(p);
+}
+
 int mg_read_file(const char *path, char **out, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -117,12 +124,16 @@ int mg_read_file(const char *path, char **out, size_t *len)
     }
     for (;;) {
         if (cap - n < 4096) {
-            char *nb = realloc(buf, cap * 2);
+            /* not realloc: the old block is wiped (pattern and rule files
+             * pass here; vault.h) */
+            char *nb = malloc(cap * 2);
             if (!nb) {
-                free(buf);
+                mg_wipe_free(buf, n);
                 close(fd);
                 return -ENOMEM;
             }
+            memcpy(nb, buf, n);
+            mg_wipe_free(buf, n);
             buf = nb;
             cap *= 2;
         }
@@ -131,7 +142,7 @@ int mg_read_file(const char *path, char **out, size_t *len)
             if (errno == EINTR)
                 continue;
             int e = -errno;
-            free(buf);
+            mg_wipe_free(buf, n);
             close(fd);
             return e;
         }

@@ -17,6 +17,8 @@
 /* Read a whole (proc) file into a malloc'd, NUL-terminated buffer.
  * Returns 0 or a negative errno. */
 int mg_read_file(const char *path, char **out, size_t *len);
+/* explicit_bzero then free (buffers that held pattern text: match/vault.h). */
+void mg_wipe_free(void *p, size_t n);
 
 /* Fill err (if not NULL) with a formatted message; returns code. */
 int mg_fail(mg_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -171,6 +171,21 @@ MG_API int mg_patterns_add_list(mg_patterns *p, const char *text, size_t len, co
 /* Same as mg_patterns_add_list over the contents of a file. */
 MG_API int mg_patterns_add_file(mg_patterns *p, const char *path, unsigned flags, mg_error *err);
 
+/* Pattern memory. A pattern set keeps its patterns' text and its compiled
+ * database in shared mappings of memfds named MG_PATTERN_MEMORY_NAME
+ * ("/memfd:memgrep-patterns (deleted)" in /proc/PID/maps), and mg_scan
+ * skips mappings of that name in a process running the same executable file as the caller (same
+ * device and inode), so that one memgrep never reports another's patterns.
+ * The name alone hides nothing: in any other process such a mapping is
+ * scanned. mg_pattern_memory_alloc gives the caller such memory for
+ * pattern text of its own (e.g. a decoded pattern list before
+ * mg_patterns_add_list): n bytes, zeroed, page-granular; NULL if out of
+ * memory. mg_pattern_memory_free wipes and unmaps it (p NULL: no-op; n as
+ * allocated). */
+#define MG_PATTERN_MEMORY_NAME "memgrep-patterns"
+MG_API void *mg_pattern_memory_alloc(size_t n);
+MG_API void mg_pattern_memory_free(void *p, size_t n);
+
 /* Build the Hyperscan database. After this, no more patterns can be added. */
 MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err);
 
@@ -238,6 +253,12 @@ MG_API int mg_patterns_add_rules(mg_patterns *p, const char *path, unsigned flag
  * includes: relative to its directory). text may be NULL if len is 0. */
 MG_API int mg_patterns_add_rules_text(mg_patterns *p, const char *text, size_t len,
                                       const char *name, unsigned flags, mg_error *err);
+/* Define the external variable NAME for the rules added after (yara's
+ * -d NAME=VALUE): "true" and "false" are booleans, an optional '-' and
+ * digits an integer, with one '.' a float, anything else text. A rule
+ * naming an external that is not defined is refused, as yara refuses it.
+ * Returns 0 or a negative code (MG_EPATTERN: NAME is not an identifier). */
+MG_API int mg_patterns_define(mg_patterns *p, const char *name, const char *value, mg_error *err);
 /* Rules held (those dropped with MG_RULES_SKIP_UNSUPPORTED not counted). */
 MG_API size_t mg_patterns_rules_count(const mg_patterns *p);
 /* The i-th rule dropped as unsupported: one line, "FILE:LINE: rule NAME:
@@ -303,6 +324,10 @@ typedef enum mg_event_kind {
     /* mg_settings.process_timeout ran out: the rest of the process is not
      * scanned (err -ETIMEDOUT) */
     MG_EVENT_TIMEOUT,
+    /* the sweep stopped (timeout, cancel) before this process was opened:
+     * nothing of it was scanned (err -ETIMEDOUT or -ECANCELED). Not a
+     * failure: not in processes_failed. */
+    MG_EVENT_UNREACHED,
     MG_EVENT_KINDS
 } mg_event_kind;
 
@@ -506,6 +531,17 @@ typedef struct mg_stats {
      * false when the sweep stopped early, and stop_reason says why. */
     bool complete;
     mg_stop_reason stop_reason;
+
+    /* Where each process went. Processes selected (listed, not memgrep,
+     * not left out by cgroup/container, neither zombie nor kernel thread)
+     * = processes_whole + processes_cut + those failing (at open:
+     * processes_failed; later: not whole, not cut) + processes_unreached. */
+    uint64_t processes_whole; /* every unit of it was scanned */
+    /* units dropped: process_timeout ran out, or the sweep stopped */
+    uint64_t processes_cut;
+    uint64_t processes_unreached; /* MG_EVENT_UNREACHED: never opened */
+    uint64_t processes_zombie; /* exited, not reaped: no memory; skipped */
+    uint64_t processes_kthread; /* kernel threads: no user memory; skipped */
     uint64_t reserved[8]; /* zeroed (room for more statistics) */
 } mg_stats;
 

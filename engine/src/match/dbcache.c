@@ -32,6 +32,7 @@
 
 #include "match/patterns.h"
 #include "util.h"
+#include "match/vault.h"
 
 /* File layout: magic, u64 key length, key, u64 database length, database,
  * u64 checksum of everything before it. Host byte order: the key holds the
@@ -50,11 +51,15 @@ static void put(blob *b, const void *p, size_t n)
         return;
     if (b->n + n > b->cap) {
         size_t cap = MG_MAX(b->cap * 2, b->n + n + 4096);
-        char *s = realloc(b->s, cap);
+        /* the old block wiped: it may hold a database (vault.h) */
+        char *s = malloc(cap);
         if (!s) {
             b->oom = true;
             return;
         }
+        if (b->n)
+            memcpy(s, b->s, b->n);
+        mg_wipe_free(b->s, b->cap);
         b->s = s;
         b->cap = cap;
     }
@@ -246,20 +251,6 @@ static int open_dir(const char *dir, char *path, size_t size, mg_error *warn)
     return -1;
 }
 
-static int read_all(int fd, char *buf, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
-
 /* Take the database from entry name of the directory dfd if it is trusted
  * and intact and holds exactly this key. */
 static bool load(mg_patterns *p, int dfd, const char *dir, const char *name, const blob *key,
@@ -296,9 +287,11 @@ static bool load(mg_patterns *p, int dfd, const char *dir, const char *name, con
         return false;
     }
     /* One copy in memory: nothing can change it between the checks and
-     * the deserialisation, as it could a mapping of the file. */
-    char *buf = malloc(len);
-    int rc = buf ? read_all(fd, buf, len) : -1;
+     * the deserialisation, as it could a mapping of the file. In pattern
+     * memory of its own (vault.h), unmapped once done. */
+    mg_vault *tmp = NULL;
+    char *buf = mg_vault_alloc(&tmp, len, 64);
+    int rc = buf ? mg_read_full(fd, buf, len) : -1;
     close(fd);
     ok = false;
     if (rc == 0 && !memcmp(buf, magic, sizeof(magic))) {
@@ -308,27 +301,11 @@ static bool load(mg_patterns *p, int dfd, const char *dir, const char *name, con
             !memcmp(buf + hdr, key->s, key->n)) {
             memcpy(&dlen, buf + hdr + klen, sizeof(dlen));
             const char *db = buf + hdr + klen + sizeof(dlen);
-            ok = dlen == len - fixed - klen &&
-                 hs_deserialize_database(db, dlen, &p->db) == HS_SUCCESS;
+            ok = dlen == len - fixed - klen && mg_patterns_db_from_bytes(p, db, dlen) == 0;
         }
     }
-    free(buf);
+    mg_vault_free(&tmp);
     return ok;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *s = p;
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* A new private file under an unpredictable name in dfd (never a file or
@@ -362,7 +339,7 @@ static void store(const mg_patterns *p, int dfd, const char *name, const blob *k
     put(&f, key->s, key->n);
     put(&f, &dlen, sizeof(dlen));
     put(&f, bytes, len);
-    free(bytes);
+    mg_wipe_free(bytes, len);
     if (!f.oom) {
         uint64_t sum = checksum(f.s, f.n);
         put(&f, &sum, sizeof(sum));
@@ -370,11 +347,11 @@ static void store(const mg_patterns *p, int dfd, const char *name, const blob *k
     char tmp[128];
     int fd = f.oom ? -1 : create_tmp(dfd, name, tmp, sizeof(tmp));
     if (fd >= 0) {
-        int rc = write_all(fd, f.s, f.n);
+        int rc = mg_write_full(fd, f.s, f.n);
         if (close(fd) != 0 || rc != 0 || renameat(dfd, tmp, dfd, name) != 0)
             unlinkat(dfd, tmp, 0);
     }
-    free(f.s);
+    mg_wipe_free(f.s, f.cap);
 }
 
 MG_API int mg_patterns_compile_cached(mg_patterns *p, const char *dir, bool *from_cache,
@@ -407,5 +384,6 @@ MG_API int mg_patterns_compile_cached(mg_patterns *p, const char *dir, bool *fro
     if (dfd >= 0)
         close(dfd);
     free(key.s);
+    mg_scrub_stack(); /* also after a load: the parser ran when they were added */
     return rc;
 }

@@ -41,6 +41,7 @@ typedef struct fparser {
     size_t len, i;
     bool bad; /* a construct we do not know: no factors */
     bool unsure; /* known, but Hyperscan might refuse it: let it check */
+    bool any_repeat; /* long bounded repeats are fine (PCRE2 confirms: patterns_exact.c) */
     int depth;
 } fparser;
 
@@ -126,11 +127,16 @@ static void parse_class(fparser *P, finfo *out)
             /* a range prev-hi */
             i++;
             int hi;
-            if (re[i] == '\\' || re[i] == '[') {
-                P->bad = true; /* escaped range ends: rare */
+            if (re[i] == '\\' && i + 3 < P->len && re[i + 1] == 'x' && mg_hexval(re[i + 2]) >= 0 &&
+                mg_hexval(re[i + 3]) >= 0 && (i + 4 >= P->len || mg_hexval(re[i + 4]) < 0)) {
+                hi = mg_hexval(re[i + 2]) << 4 | mg_hexval(re[i + 3]); /* [\x00-\xFF] */
+                i += 4;
+                P->unsure = true;
+            } else if (re[i] == '\\' || re[i] == '[') {
+                P->bad = true; /* other escaped range ends: rare */
                 return;
-            }
-            hi = (unsigned char)re[i++];
+            } else
+                hi = (unsigned char)re[i++];
             if (hi < prev) {
                 P->bad = true;
                 return;
@@ -362,7 +368,7 @@ static void parse_atom(fparser *P, finfo *out)
         /* a long bounded repeat of variable count: Hyperscan may find it too
          * large to compile alone with SOM_LEFTMOST, and would say so only
          * when compiling; in the main database it says so up front */
-        if (hi > lo && hi > 128) {
+        if (hi > lo && hi > 128 && !P->any_repeat) {
             P->bad = true;
             return;
         }
@@ -451,8 +457,23 @@ static void parse_alt(fparser *P, finfo *out)
         mg_fset_unknown(&out->best);
 }
 
+static int factors(const char *re, size_t len, unsigned hs_flags, mg_factor *out,
+                   mg_regex_shape *shape, bool any_repeat);
+
 int mg_regex_factors(const char *re, size_t len, unsigned hs_flags, mg_factor *out,
                      mg_regex_shape *shape)
+{
+    return factors(re, len, hs_flags, out, shape, false);
+}
+
+int mg_regex_factors_exact(const char *re, size_t len, unsigned hs_flags, mg_factor *out,
+                           mg_regex_shape *shape)
+{
+    return factors(re, len, hs_flags, out, shape, true);
+}
+
+static int factors(const char *re, size_t len, unsigned hs_flags, mg_factor *out,
+                   mg_regex_shape *shape, bool any_repeat)
 {
     if (shape)
         memset(shape, 0, sizeof(*shape));
@@ -460,7 +481,7 @@ int mg_regex_factors(const char *re, size_t len, unsigned hs_flags, mg_factor *o
     if (hs_flags &
         ~(unsigned)(HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_MULTILINE | HS_FLAG_SOM_LEFTMOST))
         return 0;
-    fparser P = {.re = re, .len = len};
+    fparser P = {.re = re, .len = len, .any_repeat = any_repeat};
     finfo top;
     parse_alt(&P, &top);
     if (P.bad || !at_end(&P))

@@ -60,6 +60,7 @@ void mg_matcher_fini(mg_matcher *m)
 {
     hs_free_scratch(m->scratch);
     hs_free_scratch(m->lscratch);
+    mg_exact_match_data_free(m->pmd);
     free(m->hits);
     free(m->lz_ready);
     free(m->lz_gen);
@@ -171,12 +172,41 @@ static int on_lazy_match(unsigned int id, unsigned long long from, unsigned long
     return add_hit(m, e, e->som ? m->cur_base + from : end - e->width, end, m->cur_latest);
 }
 
+/* An exact expression (PCRE2, patterns_exact.c) at each start a factor hit
+ * ending at fend allows: [fend - W, fend - flen], those not tried yet in
+ * this piece (lz_we: the next untried start). Every start that matches is
+ * a hit, as YARA reports one match per start. Non-zero: stop the scan. */
+static int confirm_exact(mg_matcher *m, const mg_expr *e, size_t li, uint64_t fend, unsigned flen)
+{
+    const uint64_t w = e->max_width;
+    uint64_t s = fend > w ? fend - w : 0;
+    if (fend < flen)
+        return 0;
+    if (m->lz_gen[li] == m->gen)
+        s = MG_MAX(s, m->lz_we[li]);
+    m->lz_gen[li] = m->gen;
+    m->lz_we[li] = MG_MAX(s, fend - flen + 1);
+    for (; s <= fend - flen; s++) {
+        long end =
+            mg_exact_match(m->pats->lazy[li].exact, &m->pmd, m->piece->buf, m->piece->len, s);
+        if (end == -2) {
+            m->error = MG_EHYPERSCAN;
+            return 1;
+        }
+        if (end >= 0 && add_hit(m, e, s, (uint64_t)end, fend))
+            return 1;
+    }
+    return 0;
+}
+
 /* Run lazy expression ei over the window around a factor hit that ends at
  * offset fend and is flen bytes long. Non-zero: stop the scan. */
 static int confirm(mg_matcher *m, uint32_t ei, uint64_t fend, unsigned flen)
 {
     const mg_expr *e = &m->pats->exprs[ei];
     size_t li = e->lazy - 1;
+    if (e->exact)
+        return confirm_exact(m, e, li, fend, flen);
     const uint64_t w = e->max_width, len = m->piece->len;
     uint64_t ws = fend > w + 1 ? fend - w - 1 : 0;
     uint64_t we = MG_MIN(len, fend - flen + w + 2);
@@ -238,6 +268,8 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         return 0;
     }
     const mg_expr *e = &p->exprs[id];
+    if (e->prefilter) /* a candidate end: confirm every start it allows */
+        return confirm_exact(m, e, e->lazy - 1, to, e->width);
     return add_hit(m, e, e->som ? from : to - e->width, to, to);
 }
 

@@ -11,6 +11,7 @@
 #include "match/patterns.h"
 #include "match/patterns_internal.h"
 #include "util.h"
+#include "match/vault.h"
 
 /* ---- the set ------------------------------------------------------------- */
 
@@ -33,11 +34,13 @@ static void free_tail(mg_patterns *p, size_t n_pats, size_t n_exprs)
     mg_patterns_plan_free(p);
     while (p->n > n_pats) {
         p->n--;
-        free(p->pats[p->n].text);
+        /* its text stays in the vault until the set is freed */
         free(p->pats[p->n].source);
     }
-    while (p->n_exprs > n_exprs)
+    while (p->n_exprs > n_exprs) {
         free(p->exprs[--p->n_exprs].re);
+        free(p->exprs[p->n_exprs].fre);
+    }
 }
 
 MG_API void mg_patterns_free(mg_patterns **pp)
@@ -50,12 +53,16 @@ MG_API void mg_patterns_free(mg_patterns **pp)
     free_tail(p, 0, 0);
     free(p->pats);
     free(p->exprs);
-    hs_free_database(p->db);
+    if (!p->db_in_vault)
+        hs_free_database(p->db);
+    mg_vault_free(&p->vault);
     if (p->yara)
         p->yara_free(p->yara);
     free(p);
     *pp = NULL;
 }
+
+static void set_widths(mg_patterns *p, mg_pat *pat, unsigned id);
 
 static const char *kind_name(mg_pattern_kind k)
 {
@@ -108,18 +115,34 @@ static int add_expr(mg_patterns *p, char *re, unsigned hs_flags, unsigned id, bo
         free(info);
     if (e.som)
         e.hs_flags |= HS_FLAG_SOM_LEFTMOST;
+    return mg_patterns_push_expr(p, &e, err);
+}
+
+int mg_patterns_add_exact_expr(mg_patterns *p, unsigned id, const char *re, const char *relaxed,
+                               unsigned hs_flags, bool wide, uint8_t check, mg_error *err)
+{
+    mg_expr e;
+    int r = mg_exact_expr(&p->pats[id], id, re, relaxed, hs_flags, wide, check, &e, err);
+    return r < 0 ? r : mg_patterns_push_expr(p, &e, err);
+}
+
+int mg_patterns_push_expr(mg_patterns *p, const mg_expr *e, mg_error *err)
+{
     if (p->n_exprs == p->cap_exprs) {
         size_t cap = p->cap_exprs ? p->cap_exprs * 2 : 16;
         mg_expr *ne = realloc(p->exprs, cap * sizeof(*ne));
         if (!ne) {
-            free(re);
+            free(e->re);
+            free(e->fre);
             return mg_fail(err, -ENOMEM, "out of memory");
         }
         p->exprs = ne;
         p->cap_exprs = cap;
     }
     mg_patterns_plan_free(p);
-    p->exprs[p->n_exprs++] = e;
+    p->exprs[p->n_exprs++] = *e;
+    if (e->exact)
+        set_widths(p, &p->pats[e->pattern_id], e->pattern_id);
     return 0;
 }
 
@@ -161,10 +184,9 @@ int mg_patterns_add_owned(mg_patterns *p, mg_pattern_kind kind, const char *text
     memset(pat, 0, sizeof(*pat));
     pat->kind = kind;
     pat->owner = owner;
-    pat->text = malloc(len + 1);
+    pat->text = mg_vault_alloc(&p->vault, len + 1, 1);
     pat->source = strdup(source);
     if (!pat->text || !pat->source) {
-        free(pat->text);
         free(pat->source);
         return mg_fail(err, -ENOMEM, "out of memory");
     }
@@ -181,7 +203,32 @@ int mg_patterns_add_owned_expr(mg_patterns *p, unsigned id, const char *re, unsi
     if (!copy)
         return mg_fail(err, -ENOMEM, "out of memory");
     mg_pat *pat = &p->pats[id];
+    if (fixed_width == 0 && pat->owner && mg_exact_needed(re, hs_flags)) {
+        /* bounded repeats (YARA's [^\n]{1,300}, hex jumps [0-400]) that
+         * Hyperscan refuses with SOM_LEFTMOST, which it says only when
+         * compiling: through factors, PCRE2 confirms them exactly */
+        free(copy);
+        char *relaxed = mg_regex_relax(re);
+        int r = relaxed ? mg_patterns_add_exact_expr(p, id, re, relaxed, hs_flags, wide, check, err)
+                        : mg_fail(err, -ENOMEM, "out of memory");
+        free(relaxed);
+        return r;
+    }
     int rc = add_expr(p, copy, hs_flags, id, wide, fixed_width, pat, err);
+    if (rc == MG_EPATTERN && fixed_width == 0) {
+        /* Hyperscan refuses it: through its factors, confirmed by PCRE2 */
+        char *relaxed = mg_regex_relax(re);
+        mg_error e2 = {{0}};
+        int r2 = relaxed
+                     ? mg_patterns_add_exact_expr(p, id, re, relaxed, hs_flags, wide, check, &e2)
+                     : -ENOMEM;
+        free(relaxed);
+        if (r2 == 0 && err)
+            err->message[0] = '\0';
+        else if (err && r2 == MG_EPATTERN && strstr(e2.message, "Hyperscan refuses"))
+            *err = e2; /* says why PCRE2 cannot take it either */
+        return r2 == 0 ? 0 : rc;
+    }
     if (rc < 0)
         return rc;
     p->exprs[p->n_exprs - 1].check = check;
@@ -219,10 +266,9 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
     memset(pat, 0, sizeof(*pat));
     pat->kind = kind;
     pat->flags = kind == MG_PATTERN_HEX ? 0 : flags & (MG_PATTERN_CASELESS | MG_PATTERN_WIDE);
-    pat->text = malloc(len + 1);
+    pat->text = mg_vault_alloc(&p->vault, len + 1, 1);
     pat->source = strdup(source);
     if (!pat->text || !pat->source) {
-        free(pat->text);
         free(pat->source);
         return mg_fail(err, -ENOMEM, "out of memory");
     }
@@ -394,11 +440,20 @@ MG_API int mg_patterns_add_file(mg_patterns *p, const char *path, unsigned flags
     if (rc < 0)
         return mg_fail(err, rc, "cannot read pattern file '%s': %s", path, mg_strerror(rc));
     rc = mg_patterns_add_list(p, buf, len, path, flags, err);
-    free(buf);
+    mg_wipe_free(buf, len);
     return rc;
 }
 
+static int compile_db(mg_patterns *p, mg_error *err);
+
 MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err)
+{
+    int rc = compile_db(p, err);
+    mg_scrub_stack(); /* the parser's dead frames (match/vault.h) */
+    return rc;
+}
+
+static int compile_db(mg_patterns *p, mg_error *err)
 {
     if (!p)
         return mg_fail(err, -EINVAL, "invalid argument");
@@ -413,28 +468,95 @@ MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err)
         n_main = mg_patterns_main_exprs(p, &res, &fl, &ids);
     if (n_main < 0)
         return mg_fail(err, -ENOMEM, "out of memory");
+    /* In a child process first (vault.h: the compiler's scratch memory
+     * holds the patterns, and is freed unwiped); here if that can't be. */
+    char *bytes = NULL, msg[512];
+    size_t len = 0;
+    int bad = -1;
+    int rc = mg_vault_compile(&p->vault, res, fl, ids, (unsigned)n_main, &bytes, &len, &bad, msg,
+                              sizeof(msg));
     hs_compile_error_t *cerr = NULL;
-    hs_error_t hr =
-        hs_compile_multi(res, fl, ids, (unsigned)n_main, HS_MODE_BLOCK, NULL, &p->db, &cerr);
-    unsigned bad_id = cerr && cerr->expression >= 0 && cerr->expression < n_main
-                          ? ids[cerr->expression]
-                          : UINT_MAX;
+    bool reported = false; /* err filled */
+    if (rc == 0 && (rc = mg_patterns_db_from_bytes(p, bytes, len)) < 0) {
+        mg_fail(err, rc, "cannot load the compiled patterns: %s", mg_strerror(rc));
+        reported = true;
+    } else if (rc < 0 && rc != MG_EPATTERN) {
+        if (hs_compile_multi(res, fl, ids, (unsigned)n_main, HS_MODE_BLOCK, NULL, &p->db, &cerr) ==
+            HS_SUCCESS) {
+            rc = mg_patterns_db_to_vault(p, err);
+            reported = true;
+        } else {
+            rc = MG_EPATTERN;
+            bad = cerr ? cerr->expression : -1;
+            snprintf(msg, sizeof(msg), "%s",
+                     cerr && cerr->message ? cerr->message : "unknown error");
+            hs_free_compile_error(cerr);
+        }
+    }
+    unsigned bad_id = bad >= 0 && bad < n_main ? ids[bad] : UINT_MAX;
     free(res), free(fl), free(ids);
-    if (hr != HS_SUCCESS) {
-        int rc;
+    if (rc == MG_EPATTERN) {
         char shown[128];
+        p->db = NULL;
         if (bad_id < p->n_exprs) {
             const mg_pat *pat = &p->pats[p->exprs[bad_id].pattern_id];
-            rc = mg_fail(err, MG_EPATTERN, "%s: invalid %s pattern '%s': %s", pat->source,
-                         kind_name(pat->kind),
-                         mg_pattern_show(pat->text, pat->len, shown, sizeof(shown)), cerr->message);
-        } else
-            rc = mg_fail(err, MG_EHYPERSCAN, "cannot compile patterns: %s",
-                         cerr ? cerr->message : "unknown error");
-        hs_free_compile_error(cerr);
-        p->db = NULL;
-        return rc;
+            return mg_fail(err, MG_EPATTERN, "%s: invalid %s pattern '%s': %s", pat->source,
+                           kind_name(pat->kind),
+                           mg_pattern_show(pat->text, pat->len, shown, sizeof(shown)), msg);
+        }
+        return mg_fail(err, MG_EHYPERSCAN, "cannot compile patterns: %s", msg);
     }
+    return rc < 0 && !reported ? mg_fail(err, rc, "cannot compile patterns: %s", mg_strerror(rc))
+                               : rc;
+}
+
+/* The database's bytes, wiped before free: hs_free_database checks the
+ * magic (the first 4 bytes) and nothing else before freeing. */
+static void wipe_free_db(hs_database_t *db)
+{
+    size_t size = 0;
+    uint32_t magic;
+    if (db && hs_database_size(db, &size) == HS_SUCCESS && size > sizeof(magic)) {
+        memcpy(&magic, db, sizeof(magic));
+        explicit_bzero(db, size);
+        memcpy(db, &magic, sizeof(magic));
+    }
+    hs_free_database(db);
+}
+
+int mg_patterns_db_from_bytes(mg_patterns *p, const char *bytes, size_t len)
+{
+    size_t size = 0;
+    if (hs_serialized_database_size(bytes, len, &size) != HS_SUCCESS)
+        return MG_EHYPERSCAN;
+    hs_database_t *db = mg_vault_alloc(&p->vault, size, 64);
+    if (!db)
+        return -ENOMEM;
+    if (hs_deserialize_database_at(bytes, len, db) != HS_SUCCESS)
+        return MG_EHYPERSCAN;
+    p->db = db;
+    p->db_in_vault = true;
+    return 0;
+}
+
+int mg_patterns_db_to_vault(mg_patterns *p, mg_error *err)
+{
+    char *bytes = NULL;
+    size_t len = 0;
+    if (!p->db || p->db_in_vault)
+        return 0;
+    hs_database_t *old = p->db;
+    int rc = hs_serialize_database(old, &bytes, &len) == HS_SUCCESS
+                 ? mg_patterns_db_from_bytes(p, bytes, len)
+                 : -ENOMEM;
+    mg_wipe_free(bytes, len);
+    if (rc < 0) {
+        p->db = NULL;
+        p->db_in_vault = false;
+        hs_free_database(old);
+        return mg_fail(err, rc, "cannot place the compiled patterns: %s", mg_strerror(rc));
+    }
+    wipe_free_db(old);
     return 0;
 }
 

@@ -35,6 +35,10 @@ typedef struct mg_expr {
     bool regex; /* a regex (not built from escaped bytes) */
     bool checked; /* Hyperscan has parsed it (else the factor parser vouched for it) */
     uint32_t lazy; /* 0: in the main database; else 1 + its index in mg_patterns.lazy */
+    bool exact; /* Hyperscan refuses it: always lazy, confirmed by PCRE2 (patterns_exact.c) */
+    char *fre; /* exact: the relaxed form (Hyperscan syntax) its factors come from */
+    bool prefilter; /* exact without factors: in the main database with HS_FLAG_PREFILTER,
+                       each end it reports confirmed (it still has a lazy entry) */
 } mg_expr;
 
 /* A literal factor in the main database (Hyperscan id n_exprs + its index):
@@ -50,6 +54,7 @@ typedef struct mg_factor_ent {
 /* A lazily found expression: its own database, compiled on first use. */
 typedef struct mg_lazy_ent {
     uint32_t expr;
+    void *exact; /* an exact expression's pcre2_code (compiled with the plan) */
     _Atomic(hs_database_t *) db;
     atomic_int failed;
 } mg_lazy_ent;
@@ -67,7 +72,11 @@ struct mg_patterns {
     size_t n, cap;
     mg_expr *exprs;
     size_t n_exprs, cap_exprs;
+    /* In vault memory (db_in_vault: not hs_free_database'd), as is every
+     * pattern's text: vault.h. */
     hs_database_t *db;
+    bool db_in_vault;
+    struct mg_vault *vault;
     /* the plan (patterns_lazy.c, mg_patterns_plan): lazy expressions and factors */
     int lazy_mode; /* MG_LAZY_* */
     bool planned;
@@ -88,6 +97,13 @@ struct mg_patterns {
     void (*yara_free)(struct mg_yara *y);
 };
 
+/* Put the database (p->db, from hs_compile) into the vault: serialised,
+ * deserialised there, every transient copy wiped. 0 or a negative code
+ * (err filled; p->db NULL then). */
+int mg_patterns_db_to_vault(mg_patterns *p, mg_error *err);
+/* p->db deserialised from bytes into the vault; 0 or a negative code. */
+int mg_patterns_db_from_bytes(mg_patterns *p, const char *bytes, size_t len);
+
 /* Decide which expressions are found lazily and build their factors
  * (idempotent; the compile and the database cache call it). Returns 0 or
  * -ENOMEM. */
@@ -101,6 +117,28 @@ int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **f
 /* The database of lazy expression li (compiled on first call, thread safe);
  * NULL if it cannot be compiled. */
 hs_database_t *mg_patterns_lazy_db(const mg_patterns *p, size_t li);
+
+/* Regexes Hyperscan refuses, confirmed with PCRE2: add one as an
+ * expression of pattern id (the last added): re exact, relaxed a superset
+ * Hyperscan's syntax takes, for its factors. */
+int mg_patterns_add_exact_expr(mg_patterns *p, unsigned id, const char *re, const char *relaxed,
+                               unsigned hs_flags, bool wide, uint8_t check, mg_error *err);
+/* patterns_exact.c: the expression of that (its strings owned by *out);
+ * MG_EPATTERN if PCRE2 refuses re or it has nothing to be found by. */
+int mg_exact_expr(const mg_pat *pat, unsigned id, const char *re, const char *relaxed,
+                  unsigned hs_flags, bool wide, uint8_t check, mg_expr *out, mg_error *err);
+/* Append expression e (its strings owned by the set from now on) to the
+ * last pattern added. */
+int mg_patterns_push_expr(mg_patterns *p, const mg_expr *e, mg_error *err);
+/* re (a YARA string's regex) is one Hyperscan refuses with SOM_LEFTMOST
+ * ("Pattern is too large") and that has factors: confirm it with PCRE2. */
+bool mg_exact_needed(const char *re, unsigned hs_flags);
+void *mg_exact_compile(const char *re, unsigned hs_flags, char *msg, size_t cap);
+void mg_exact_free(void *code);
+void mg_exact_match_data_free(void *md);
+/* The end of the match of code anchored at start in buf[0, len), or -1
+ * (none), -2 (error). *md: match data, created on first use. */
+long mg_exact_match(void *code, void **md, const uint8_t *buf, size_t len, size_t start);
 
 /* A hit inside one piece, before folding (one record per (pattern, start)).
  * Addresses are absolute. */
@@ -136,6 +174,7 @@ typedef struct mg_matcher {
     uint32_t *lz_gen;
     uint64_t *lz_ws, *lz_we;
     uint32_t gen;
+    void *pmd; /* PCRE2 match data for exact expressions */
     int error; /* MG_EHYPERSCAN or -ENOMEM from a lazy expression */
     /* the lazy expression being confirmed: its window's start in the piece
      * and the ends accepted from it [cur_lo, cur_hi] */

@@ -28,6 +28,13 @@ int mg_hex_parse(const char *text, size_t len, uint8_t *bytes, uint8_t *mask, si
  * offending offset, or -ENOMEM.
  */
 int mg_regex_widen(const char *re, size_t len, char **out, size_t *bad);
+/* The same with word_bounds 1: \b and \B become YARA's wide word
+ * boundaries as PCRE2 lookarounds (patterns_exact.c); 2: they are left out
+ * (a superset, for factors). */
+int mg_regex_widen_ex(const char *re, size_t len, int word_bounds, char **out, size_t *bad);
+/* re without ^, $, \b, \B (outside classes): a superset of its matches,
+ * for factors (malloc'd, or NULL). */
+char *mg_regex_relax(const char *re);
 
 /* A required literal factor of a regex (factors.c). */
 typedef struct mg_factor {
@@ -56,6 +63,11 @@ typedef struct mg_regex_shape {
  */
 int mg_regex_factors(const char *re, size_t len, unsigned hs_flags, mg_factor *out,
                      mg_regex_shape *shape);
+
+/* The same for a regex PCRE2 confirms (patterns_exact.c): long bounded
+ * repeats, which Hyperscan may refuse, do not stop it. */
+int mg_regex_factors_exact(const char *re, size_t len, unsigned hs_flags, mg_factor *out,
+                           mg_regex_shape *shape);
 
 /* How a set treats its regexes (mg_patterns_set_lazy, before compiling):
  * AUTO finds regexes with factors lazily when there are MG_LAZY_MIN or

@@ -14,8 +14,10 @@
 /* Forget the plan (the set changed). */
 void mg_patterns_plan_free(mg_patterns *p)
 {
-    for (size_t i = 0; i < p->n_lazy; i++)
+    for (size_t i = 0; i < p->n_lazy; i++) {
         hs_free_database(atomic_load(&p->lazy[i].db));
+        mg_exact_free(p->lazy[i].exact);
+    }
     for (size_t i = 0; i < p->n_factors; i++)
         free(p->factors[i].re);
     for (size_t i = 0; i < p->n_exprs; i++)
@@ -70,40 +72,54 @@ int mg_patterns_plan(mg_patterns *p)
 {
     if (p->planned)
         return 0;
-    size_t n_pairs = 0, cap = 0, n_eligible = 0;
+    size_t n_pairs = 0, cap = 0, n_eligible = 0, n_exact = 0, n_pairs_exact = 0;
     fpair *pairs = NULL;
-    for (size_t i = 0; p->lazy_mode != MG_LAZY_OFF && i < p->n_exprs; i++) {
-        const mg_expr *e = &p->exprs[i];
-        if (!e->regex)
-            continue;
-        mg_factor f[MG_FACTORS_MAX];
-        int n =
-            mg_regex_factors(e->re, strlen(e->re), e->hs_flags & ~HS_FLAG_SOM_LEFTMOST, f, NULL);
-        if (n <= 0)
-            continue;
-        n_eligible++;
-        if (n_pairs + (size_t)n > cap) {
-            cap = MG_MAX(cap * 2, n_pairs + (size_t)n + 64);
-            fpair *np = realloc(pairs, cap * sizeof(*np));
-            if (!np) {
-                free(pairs);
-                return -ENOMEM;
-            }
-            pairs = np;
-        }
-        bool caseless = e->hs_flags & HS_FLAG_CASELESS;
-        for (int k = 0; k < n; k++) {
-            fpair *q = &pairs[n_pairs++];
-            memset(q, 0, sizeof(*q));
-            q->f = f[k];
-            q->caseless = caseless;
-            q->expr = (uint32_t)i;
-            for (size_t j = 0; caseless && j < q->f.len; j++)
-                if (q->f.s[j] >= 'A' && q->f.s[j] <= 'Z')
-                    q->f.s[j] |= 0x20;
-        }
+    size_t n_prefilter = 0;
+    for (size_t i = 0; i < p->n_exprs; i++) {
+        n_exact += p->exprs[i].exact && !p->exprs[i].prefilter;
+        n_prefilter += p->exprs[i].prefilter;
     }
-    if (n_eligible == 0 || (p->lazy_mode == MG_LAZY_AUTO && n_eligible < MG_LAZY_MIN)) {
+    for (size_t pass = 0; pass < 2; pass++) /* exact expressions, then the others */
+        for (size_t i = 0; i < p->n_exprs; i++) {
+            const mg_expr *e = &p->exprs[i];
+            if (!e->regex || e->prefilter || e->exact != (pass == 0) ||
+                (pass == 1 && p->lazy_mode == MG_LAZY_OFF))
+                continue;
+            const char *fre = e->exact ? e->fre : e->re;
+            mg_factor f[MG_FACTORS_MAX];
+            int n = (e->exact ? mg_regex_factors_exact : mg_regex_factors)(
+                fre, strlen(fre), e->hs_flags & ~HS_FLAG_SOM_LEFTMOST, f, NULL);
+            if (n <= 0)
+                continue;
+            n_eligible++;
+            if (n_pairs + (size_t)n > cap) {
+                cap = MG_MAX(cap * 2, n_pairs + (size_t)n + 64);
+                fpair *np = realloc(pairs, cap * sizeof(*np));
+                if (!np) {
+                    free(pairs);
+                    return -ENOMEM;
+                }
+                pairs = np;
+            }
+            bool caseless = e->hs_flags & HS_FLAG_CASELESS;
+            for (int k = 0; k < n; k++) {
+                fpair *q = &pairs[n_pairs++];
+                memset(q, 0, sizeof(*q));
+                q->f = f[k];
+                q->caseless = caseless;
+                q->expr = (uint32_t)i;
+                for (size_t j = 0; caseless && j < q->f.len; j++)
+                    if (q->f.s[j] >= 'A' && q->f.s[j] <= 'Z')
+                        q->f.s[j] |= 0x20;
+            }
+            if (pass == 0)
+                n_pairs_exact = n_pairs;
+        }
+    if (p->lazy_mode == MG_LAZY_AUTO && n_eligible - n_exact < MG_LAZY_MIN) {
+        n_pairs = n_pairs_exact; /* only the exact expressions are lazy */
+        n_eligible = n_exact;
+    }
+    if (n_eligible + n_prefilter == 0) {
         free(pairs);
         p->planned = true;
         return 0;
@@ -112,9 +128,9 @@ int mg_patterns_plan(mg_patterns *p)
     size_t n_factors = 0;
     for (size_t i = 0; i < n_pairs; i++)
         n_factors += i == 0 || !same_factor(&pairs[i], &pairs[i - 1]);
-    p->lazy = calloc(n_eligible, sizeof(*p->lazy));
-    p->factors = calloc(n_factors, sizeof(*p->factors));
-    p->factor_exprs = malloc(n_pairs * sizeof(*p->factor_exprs));
+    p->lazy = calloc(n_eligible + n_prefilter, sizeof(*p->lazy));
+    p->factors = calloc(MG_MAX(n_factors, 1), sizeof(*p->factors));
+    p->factor_exprs = malloc(MG_MAX(n_pairs, 1) * sizeof(*p->factor_exprs));
     if (!p->lazy || !p->factors || !p->factor_exprs) {
         free(pairs);
         mg_patterns_plan_free(p);
@@ -125,6 +141,13 @@ int mg_patterns_plan(mg_patterns *p)
         mg_expr *e = &p->exprs[q->expr];
         if (!e->lazy) {
             p->lazy[p->n_lazy].expr = q->expr;
+            char msg[200];
+            if (e->exact && !(p->lazy[p->n_lazy].exact =
+                                  mg_exact_compile(e->re, e->hs_flags, msg, sizeof(msg)))) {
+                free(pairs);
+                mg_patterns_plan_free(p);
+                return -ENOMEM; /* it compiled when added */
+            }
             e->lazy = (uint32_t)++p->n_lazy;
         }
         if (i == 0 || !same_factor(q, &pairs[i - 1])) {
@@ -146,6 +169,18 @@ int mg_patterns_plan(mg_patterns *p)
         p->factor_exprs[i] = q->expr;
     }
     free(pairs);
+    for (size_t i = 0; i < p->n_exprs; i++) { /* in the main database, with a lazy entry */
+        mg_expr *e = &p->exprs[i];
+        char msg[200];
+        if (!e->prefilter)
+            continue;
+        p->lazy[p->n_lazy].expr = (uint32_t)i;
+        if (!(p->lazy[p->n_lazy].exact = mg_exact_compile(e->re, e->hs_flags, msg, sizeof(msg)))) {
+            mg_patterns_plan_free(p);
+            return -ENOMEM; /* it compiled when added */
+        }
+        e->lazy = (uint32_t)++p->n_lazy;
+    }
     p->planned = true;
     return 0;
 }
@@ -153,7 +188,10 @@ int mg_patterns_plan(mg_patterns *p)
 int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **flags,
                            unsigned **ids)
 {
-    size_t n = p->n_exprs - p->n_lazy + p->n_factors, k = 0;
+    size_t n_prefilter = 0, k = 0;
+    for (size_t i = 0; i < p->n_exprs; i++)
+        n_prefilter += p->exprs[i].prefilter;
+    size_t n = p->n_exprs - p->n_lazy + n_prefilter + p->n_factors;
     *res = malloc(MG_MAX(n, 1) * sizeof(**res));
     *flags = malloc(MG_MAX(n, 1) * sizeof(**flags));
     *ids = malloc(MG_MAX(n, 1) * sizeof(**ids));
@@ -163,10 +201,10 @@ int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **f
         return -ENOMEM;
     }
     for (size_t i = 0; i < p->n_exprs; i++) {
-        if (p->exprs[i].lazy)
+        if (p->exprs[i].lazy && !p->exprs[i].prefilter)
             continue;
-        (*res)[k] = p->exprs[i].re;
-        (*flags)[k] = p->exprs[i].hs_flags;
+        (*res)[k] = p->exprs[i].prefilter ? p->exprs[i].fre : p->exprs[i].re;
+        (*flags)[k] = p->exprs[i].hs_flags | (p->exprs[i].prefilter ? HS_FLAG_PREFILTER : 0);
         (*ids)[k++] = (unsigned)i;
     }
     for (size_t i = 0; i < p->n_factors; i++) {

@@ -216,13 +216,36 @@ static size_t class_len(const char *re, size_t len, size_t i)
     return j < len ? j - i + 1 : 0;
 }
 
+/* YARA's \b and \B over wide characters (a word character and a zero), as
+ * PCRE2 lookarounds. */
+#define WW "[A-Za-z0-9_]\\x00"
+static const char wide_b[] = "(?:(?<=" WW ")(?!" WW ")|(?<!" WW ")(?=" WW "))";
+static const char wide_nb[] = "(?:(?<=" WW ")(?=" WW ")|(?<!" WW ")(?!" WW "))";
+
 int mg_regex_widen(const char *re, size_t len, char **out, size_t *bad)
+{
+    return mg_regex_widen_ex(re, len, 0, out, bad);
+}
+
+int mg_regex_widen_ex(const char *re, size_t len, int word_bounds, char **out, size_t *bad)
 {
     mg_strbuf b = {0};
     size_t i = 0;
     while (i < len) {
         char c = re[i];
         size_t n = 0;
+        if (word_bounds && c == '\\' && i + 1 < len && (re[i + 1] == 'b' || re[i + 1] == 'B')) {
+            if (word_bounds == 1)
+                sb_puts(&b, re[i + 1] == 'b' ? wide_b : wide_nb);
+            i += 2;
+            continue;
+        }
+        if ((c == '^' || c == '$') && word_bounds) { /* the block's start, end: as they are */
+            if (word_bounds == 1)
+                mg_sb_putn(&b, re + i, 1);
+            i++;
+            continue;
+        }
         if (c == '^' || c == '$') {
             *bad = i;
             free(b.s);

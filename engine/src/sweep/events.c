@@ -116,6 +116,11 @@ void mg_fill_stats(mg_sweep *c, mg_stats *out, double t0, unsigned threads)
                           ? "pread"
                           : "io_uring";
     out->threads = threads;
+    out->processes_whole = v[ST_PROCS_WHOLE];
+    out->processes_cut = v[ST_PROCS_CUT];
+    out->processes_unreached = v[ST_PROCS_UNREACHED];
+    out->processes_zombie = v[ST_PROCS_ZOMBIE];
+    out->processes_kthread = v[ST_PROCS_KTHREAD];
     out->stop_reason = (mg_stop_reason)atomic_load(&c->stop_reason);
     out->complete = out->stop_reason == MG_STOP_NONE;
 }

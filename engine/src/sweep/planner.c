@@ -7,6 +7,7 @@
  * pool's queue. A target's memory is never read here: only /proc files. */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "os/procs.h"
@@ -331,15 +332,24 @@ int mg_plan_targets(mg_sweep *c, mg_error *err)
     int rc = list_targets(&c->set, &pids, &n);
     bool use_ioctl = c->set.residency != MG_RESIDENCY_PAGEMAP;
     pid_t self = getpid();
+    struct stat st;
+    if (stat("/proc/self/exe", &st) == 0) {
+        c->self_exe_dev = (uint64_t)st.st_dev;
+        c->self_exe_ino = (uint64_t)st.st_ino;
+    }
     c->processes_total = n;
     if (c->sink && c->sink->progress) /* resident bytes: for the progress estimate only */
         for (size_t i = 0; i < n; i++)
             c->bytes_total += pids[i] != self ? mg_read_rss(pids[i]) : 0;
-    for (size_t i = 0; rc == 0 && i < n && !mg_sweep_should_stop(c, NULL); i++)
+    size_t i = 0;
+    for (; rc == 0 && i < n && !mg_sweep_should_stop(c, NULL); i++)
         if (pids[i] != self)
             plan_process(c, pids[i], &use_ioctl);
         else
             mg_stat_add(c, ST_PROCS_DONE, 1);
+    for (; rc == 0 && i < n; i++) /* the sweep stopped before these */
+        if (pids[i] != self)
+            mg_target_report_unreached(c, pids[i]);
     free(pids);
     if (rc < 0)
         mg_fail(err, rc, "cannot list processes: %s", mg_strerror(rc));

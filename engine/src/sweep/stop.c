@@ -54,16 +54,23 @@ static bool process_timed_out(mg_sweep *c, mg_target *p, double now)
     return false;
 }
 
+/* Asked before work on p: a stop or p's timeout drops that work (p is
+ * cut); a failure or the sink's next-process does not count as a cut. */
 bool mg_sweep_should_stop(mg_sweep *c, mg_target *p)
 {
     double now;
-    if (sweep_stops(c, &now))
-        return true;
+    bool stop = sweep_stops(c, &now);
     if (!p)
-        return false;
-    if (atomic_load(&p->skip))
+        return stop;
+    bool skipped = atomic_load(&p->skip); /* before process_timed_out sets it */
+    if (!stop && skipped)
         return true;
-    return process_timed_out(c, p, now);
+    if (stop || process_timed_out(c, p, now)) {
+        if (!skipped)
+            atomic_store(&p->cut, true);
+        return true;
+    }
+    return false;
 }
 
 bool mg_sweep_should_cut(mg_sweep *c, mg_target *p)

@@ -77,6 +77,9 @@ typedef struct mg_target {
     atomic_bool skip; /* gone, denied, or the sink asked for the next process */
     atomic_bool sink_done; /* the sink asked for the next process */
     atomic_bool gone_reported, mem_reported;
+    /* units of it were dropped because the sweep stopped or its
+     * process_timeout ran out (mg_pool_should_stop) */
+    atomic_bool cut;
     _Atomic uint32_t *counts; /* per pattern, with max_count */
     bool planned; /* opened and walked: YARA rules are evaluated for it */
     /* matches of YARA rule strings, collected under yara_lock; read by the
@@ -136,6 +139,11 @@ enum mg_stat_id {
     ST_MATCHES,
     ST_RULE_MATCHES,
     ST_PROCS_DONE,
+    ST_PROCS_WHOLE,
+    ST_PROCS_CUT,
+    ST_PROCS_UNREACHED,
+    ST_PROCS_ZOMBIE,
+    ST_PROCS_KTHREAD,
     ST_EVENTS,
     ST_N = ST_EVENTS + MG_EVENT_KINDS
 };
@@ -168,6 +176,10 @@ struct mg_sweep {
      * not, no region is planned direct. */
     uint64_t zero_pfn;
     bool pfns_visible;
+    /* The file memgrep runs from (stat of /proc/self/exe; self_exe_ino 0:
+     * unknown): in a process running it, mappings named
+     * MG_PATTERN_MEMORY_NAME are skipped (match/vault.h). */
+    uint64_t self_exe_dev, self_exe_ino;
 
     /* progress (events.c) */
     double t0, interval;
@@ -253,6 +265,10 @@ mg_target *mg_target_open(mg_sweep *c, pid_t pid);
 void mg_target_unref(mg_target *p);
 /* The YARA evaluator's stop hook for target p (ctx): mg_sweep_should_cut. */
 bool mg_target_stop_fn(void *ctx);
+/* The sweep stopped before pid was opened: one MG_EVENT_UNREACHED for it,
+ * if it is a process the sweep would have scanned (not a kernel thread,
+ * a zombie, gone, or left out by cgroup/container). */
+void mg_target_report_unreached(mg_sweep *c, pid_t pid);
 
 /* ---- window.c: unit geometry, scanning a window, its hits ---- */
 

@@ -4,8 +4,10 @@
  * over its matches (with integer reads in its memory) and its fds closed.
  * The planner opens targets; workers and the planner drop them. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "os/procs.h"
@@ -109,7 +111,8 @@ static void yara_target_done(mg_sweep *c, mg_target *p)
             mg_reader_init(&t->reader, MG_MEM_READER_PREAD);
             uint64_t n = 0;
             int v = mg_yara_evaluate(c->pats, &p->info, p->yproc, target_read_fn, t, c->sink,
-                                     &c->sink_lock, mg_target_stop_fn, p, &n);
+                                     &c->sink_lock, mg_target_stop_fn, p, &n, p->maps.regions,
+                                     p->maps.n);
             mg_reader_fini(&t->reader);
             free(t);
             mg_stat_add(c, ST_RULE_MATCHES, n);
@@ -129,6 +132,10 @@ void mg_target_unref(mg_target *p)
     if (p->c->pats->yara)
         yara_target_done(p->c, p); /* its last unit is done; its fds still open */
     mg_stat_add(p->c, ST_PROCS_DONE, 1);
+    if (p->planned && atomic_load(&p->cut))
+        mg_stat_add(p->c, ST_PROCS_CUT, 1);
+    else if (p->planned && (!atomic_load(&p->skip) || atomic_load(&p->sink_done)))
+        mg_stat_add(p->c, ST_PROCS_WHOLE, 1);
     if (p->pagemap_fd >= 0)
         close(p->pagemap_fd);
     if (p->mem_fd >= 0)
@@ -156,6 +163,52 @@ static bool target_selected(const mg_sweep *c, mg_target *p, pid_t pid)
     return mg_cgroup_selected(p->info.cgroup, c->set.cgroup_prefix, c->set.container_prefix);
 }
 
+/* In another memgrep running the same file as this one, its pattern
+ * memory (match/vault.h) is left alone: made special, so skipped and
+ * counted as special regions are. Decided by the executable, read between
+ * the pin and its check like the rest; never by a name alone (a process
+ * can name its memfds anything, and call itself memgrep). */
+static void skip_pattern_memory(const mg_sweep *c, mg_target *p, pid_t pid)
+{
+    static const char name[] = "/memfd:" MG_PATTERN_MEMORY_NAME;
+    char path[64];
+    struct stat st;
+    if (!c->self_exe_ino)
+        return;
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+    if (stat(path, &st) < 0 || (uint64_t)st.st_dev != c->self_exe_dev ||
+        (uint64_t)st.st_ino != c->self_exe_ino)
+        return;
+    for (size_t i = 0; i < p->maps.n; i++) {
+        mg_region *r = &p->maps.regions[i];
+        if (r->kind == MG_REGION_SHM && r->deleted && !strcmp(r->path, name))
+            r->kind = MG_REGION_SPECIAL;
+    }
+}
+
+void mg_target_report_unreached(mg_sweep *c, pid_t pid)
+{
+    mg_proc_stat st;
+    mg_target t = {.c = c, .pagemap_fd = -1, .mem_fd = -1};
+    t.info.pid = pid;
+    t.info.comm = t.comm;
+    t.info.exe = "";
+    bool selected = mg_read_proc_stat(pid, &st) == 0 && !st.kthread && st.state != 'Z' &&
+                    st.state != 'X' && target_selected(c, &t, pid);
+    if (selected) {
+        mg_read_comm(pid, t.comm, sizeof(t.comm));
+        t.exe = mg_read_exe(pid);
+        t.info.exe = t.exe ? t.exe : "";
+        mg_stat_add(c, ST_PROCS_UNREACHED, 1);
+        int stop = atomic_load(&c->stop_reason);
+        mg_emit_event(c, &t, NULL, MG_EVENT_UNREACHED,
+                      stop == MG_STOP_TIMEOUT ? -ETIMEDOUT : -ECANCELED, 0,
+                      "the sweep stopped before it was reached");
+    }
+    free(t.exe);
+    free(t.cgroup);
+}
+
 mg_target *mg_target_open(mg_sweep *c, pid_t pid)
 {
     mg_target *p = calloc(1, sizeof(*p));
@@ -176,6 +229,8 @@ mg_target *mg_target_open(mg_sweep *c, pid_t pid)
     int rc = mg_proc_pin_open(&p->pin, pid);
     const mg_proc_stat *st0 = &p->pin.st;
     if ((rc == 0 && st0->kthread) || !target_selected(c, p, pid)) {
+        if (rc == 0 && st0->kthread)
+            mg_stat_add(c, ST_PROCS_KTHREAD, 1);
         mg_target_unref(p);
         return NULL;
     }
@@ -185,14 +240,17 @@ mg_target *mg_target_open(mg_sweep *c, pid_t pid)
         p->info.exe = p->exe;
     const char *what = "read /proc/PID/stat";
     if (rc == 0 && (st0->state == 'Z' || st0->state == 'X')) {
-        /* exited, not yet reaped: its memory is gone, and it may well have
-         * been alive when the sweep listed it */
-        what = "exited before it could be scanned";
-        rc = -ESRCH;
+        /* exited, not yet reaped: no memory to scan, and no failure (a
+         * long-lived zombie is no reason for a daily "1 failed") */
+        mg_stat_add(c, ST_PROCS_ZOMBIE, 1);
+        mg_target_unref(p);
+        return NULL;
     }
     if (rc == 0) {
         what = "read /proc/PID/maps";
         rc = mg_maps_read(pid, &p->maps);
+        if (rc >= 0)
+            skip_pattern_memory(c, p, pid);
     }
     if (rc >= 0) {
         what = "open /proc/PID/pagemap";

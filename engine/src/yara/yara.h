@@ -67,7 +67,37 @@ typedef enum yx_op {
     YX_OF, /* quantifier a (see yx_quant) of set; b: body (for..of) or NULL;
               c: range (a..b as YX_IN-like pair) for `N of (...) in (x..y)` unused */
     YX_FOR_IN, /* for quantifier a, variable i, in range [c->a, c->b] : body b */
+    YX_FLOAT, /* f */
+    YX_STR, /* s, slen: a text constant (parse time only: string operators fold) */
+    YX_MODULE, /* a module value that is undefined in a Linux process; i: MG_YMOD_* */
+    YX_CALL, /* a module function over memory or numbers: i MG_YFN_*, args a, b, c */
 } yx_op;
+
+/* Modules whose values depend on an image yara parses from process memory
+ * (a block that starts with one): yara_rule.modules. */
+enum {
+    MG_YMOD_PE = 1u << 0, /* pe, dotnet: a block starting with a non-DLL PE */
+    MG_YMOD_ELF = 1u << 1, /* elf: a block starting with an ET_EXEC ELF header */
+    MG_YMOD_OTHER = 1u << 2, /* macho, dex, magic, cuckoo: undefined */
+};
+
+/* Module functions evaluated by memgrep (yara_module.c). */
+enum {
+    MG_YFN_ENTROPY = 1, /* math.*(offset, size) over process memory */
+    MG_YFN_MEAN,
+    MG_YFN_DEVIATION, /* (offset, size, mean) */
+    MG_YFN_SERIAL,
+    MG_YFN_PI,
+    MG_YFN_COUNT, /* (byte, offset, size) */
+    MG_YFN_PERCENT, /* (byte, offset, size) */
+    MG_YFN_MODE,
+    MG_YFN_ABS,
+    MG_YFN_MIN,
+    MG_YFN_MAX,
+    MG_YFN_TO_NUMBER,
+    MG_YFN_IN_RANGE,
+    MG_YFN_NOW, /* time.now() */
+};
 
 typedef enum yx_quant {
     YQ_EXPR = 0, /* N (a) */
@@ -84,6 +114,9 @@ typedef struct yx {
     struct yx *a, *b, *c;
     uint32_t *set; /* YX_OF: global string indexes */
     size_t n_set;
+    double f; /* YX_FLOAT */
+    char *s; /* YX_STR */
+    size_t slen;
 } yx;
 
 typedef struct yara_meta {
@@ -110,7 +143,17 @@ typedef struct yara_rule {
     uint32_t first_string; /* global index of its first string */
     size_t n_strings;
     yx *cond;
+    unsigned modules; /* MG_YMOD_*: module values it reads */
 } yara_rule;
+
+/* An external variable (-d NAME=VALUE), typed as yara's -d types it. */
+typedef struct yara_external {
+    char *name;
+    int type; /* 0 string, 1 integer, 2 boolean, 3 float */
+    char *s;
+    int64_t i;
+    double f;
+} yara_external;
 
 /* The rule set held by an mg_patterns (p->yara). */
 typedef struct mg_yara {
@@ -125,7 +168,14 @@ typedef struct mg_yara {
      * index_cap a power of two; the first index_n rules are in it. */
     uint32_t *name_index;
     size_t index_cap, index_n;
+    yara_external *externals;
+    size_t n_externals;
 } mg_yara;
+
+/* yara_module.c: math.* over n bytes (fn MG_YFN_*; arg: the mean of
+ * deviation, the byte of count and percentage). */
+double mg_yara_math(int fn, const uint8_t *d, size_t n, double arg);
+void mg_yara_externals_free(mg_yara *y);
 
 void mg_yara_free(mg_yara *y);
 
@@ -180,11 +230,19 @@ typedef bool (*mg_yara_stop_fn)(void *ctx);
 /* Evaluate every rule over the process's matches, hand each matching
  * (not private) rule to sink->rule under lock (may be NULL: no lock).
  * stop (may be NULL) is polled in loops: when it says stop, evaluation
- * ends, no rule is reported and -ECANCELED is returned. Returns the
- * strongest MG_SINK_* verdict or a negative code; *n_matched += rules
- * reported. */
+ * ends, no rule is reported and -ECANCELED is returned. regions: the
+ * process's, probed for an image yara would parse (a non-DLL PE, an
+ * ET_EXEC ELF at a region's start): the rules reading that module's values
+ * are then not evaluated, and one event names them. Returns the strongest
+ * MG_SINK_* verdict or a negative code; *n_matched += rules reported. */
 int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc *yp,
                      mg_yara_read_fn read, void *read_ctx, const mg_sink *sink, void *lock,
-                     mg_yara_stop_fn stop, void *stop_ctx, uint64_t *n_matched);
+                     mg_yara_stop_fn stop, void *stop_ctx, uint64_t *n_matched,
+                     const mg_region *regions, size_t n_regions);
+
+/* yara_module.c: which of the images in want (MG_YMOD_PE, MG_YMOD_ELF)
+ * yara would parse in these regions; *where: the last one's address. */
+unsigned mg_yara_images(mg_yara_read_fn read, void *ctx, const mg_region *regions, size_t n,
+                        unsigned want, uint64_t *where);
 
 #endif

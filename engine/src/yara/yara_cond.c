@@ -24,12 +24,13 @@ void yx_free(yx *e)
     yx_free(e->b);
     yx_free(e->c);
     free(e->set);
+    free(e->s);
     free(e);
 }
 
-static yx *node(parser *P, yx_op op, yx *a, yx *b)
+yx *yara_node(parser *P, yx_op op, yx *a, yx *b)
 {
-    if (P->failed || (!a && op >= YX_NOT && op != YX_OF && op != YX_FOR_IN) ||
+    if (P->failed || (!a && op >= YX_NOT && op <= YX_BNOT) ||
         (!b && op >= YX_AND && op <= YX_SHR)) {
         yx_free(a);
         yx_free(b);
@@ -47,17 +48,15 @@ static yx *node(parser *P, yx_op op, yx *a, yx *b)
     return e;
 }
 
-static yx *leaf(parser *P, yx_op op, int64_t i)
+yx *yara_leaf(parser *P, yx_op op, int64_t i)
 {
-    yx *e = node(P, op, NULL, NULL);
+    yx *e = yara_node(P, op, NULL, NULL);
     if (e)
         e->i = i;
     return e;
 }
 
 /* ---- conditions ------------------------------------------------------ */
-
-static yx *parse_bor(parser *P);
 
 /* Index (in the rule) of string id, or -1. */
 int yara_find_string(parser *P, const char *id)
@@ -70,7 +69,7 @@ int yara_find_string(parser *P, const char *id)
 
 /* A string reference $a / #a / @a / !a: its global index, or -1 for the
  * for-of string ("$" alone inside for..of). -2 on error. */
-static int64_t string_ref(parser *P)
+int64_t yara_string_ref(parser *P)
 {
     const char *id = P->L->name;
     if (!strcmp(id, "$")) {
@@ -87,215 +86,6 @@ static int64_t string_ref(parser *P)
     }
     P->referenced[i] = true;
     return (int64_t)(P->rule->first_string + (uint32_t)i);
-}
-
-/* '(' a '..' b ')' into e->a, e->b */
-static yx *parse_range(parser *P, yx *e)
-{
-    if (!e || !yara_expect(P, '(', "'('")) {
-        yx_free(e);
-        return NULL;
-    }
-    e->a = parse_bor(P);
-    if (!yara_expect(P, T_DOTDOT, "'..'")) {
-        yx_free(e);
-        return NULL;
-    }
-    e->b = parse_bor(P);
-    if (!yara_expect(P, ')', "')'") || !e->a || !e->b) {
-        yx_free(e);
-        return NULL;
-    }
-    return e;
-}
-
-/* A set: them | '(' $a, $b*, rule, rule* ... ')'. Rules are stored with the
- * high bit set. */
-static yx *parse_set(parser *P, yx *e)
-{
-    uint32_t *set = NULL;
-    size_t n = 0, cap = 0;
-#define PUSH(v)                                                                                    \
-    do {                                                                                           \
-        if (n == cap) {                                                                            \
-            cap = cap ? cap * 2 : 8;                                                               \
-            uint32_t *ns = realloc(set, cap * sizeof(*ns));                                        \
-            if (!ns)                                                                               \
-                goto oom;                                                                          \
-            set = ns;                                                                              \
-        }                                                                                          \
-        set[n++] = (v);                                                                            \
-    } while (0)
-    if (accept_kw(P, "them")) {
-        if (P->rule->n_strings == 0) {
-            FAIL(P, "'them' in a rule without strings");
-            goto bad;
-        }
-        for (size_t i = 0; i < P->rule->n_strings; i++) {
-            P->referenced[i] = true;
-            PUSH(P->rule->first_string + (uint32_t)i);
-        }
-    } else {
-        if (!yara_expect(P, '(', "'them' or '('"))
-            goto bad;
-        do {
-            if (P->L->tok == T_STRID) {
-                size_t before = n;
-                const char *id = P->L->name;
-                size_t idlen = strlen(id);
-                for (size_t i = 0; i < P->rule->n_strings; i++) {
-                    const char *sid = P->y->strings[P->rule->first_string + i].id;
-                    if (P->L->wild ? !strncmp(sid, id, idlen) : !strcmp(sid, id)) {
-                        P->referenced[i] = true;
-                        PUSH(P->rule->first_string + (uint32_t)i);
-                    }
-                }
-                if (n == before) {
-                    FAIL(P, "undefined string identifier \"%s%s\"", id, P->L->wild ? "*" : "");
-                    goto bad;
-                }
-                next(P);
-            } else if (P->L->tok == T_IDENT) {
-                char name[256];
-                snprintf(name, sizeof(name), "%s", P->L->name);
-                next(P);
-                bool wild = accept(P, '*');
-                size_t before = n;
-                for (size_t i = 0; i < P->y->n_rules; i++)
-                    if (wild ? !strncmp(P->y->rules[i].name, name, strlen(name))
-                             : !strcmp(P->y->rules[i].name, name))
-                        PUSH((uint32_t)i | 0x80000000u);
-                if (n == before) {
-                    yara_fail_at(P, P->L->tline, true,
-                                 "identifier %s%s is not supported (not a rule "
-                                 "defined before)",
-                                 name, wild ? "*" : "");
-                    goto bad;
-                }
-            } else {
-                FAIL(P, "expected a string identifier or a rule name in a set");
-                goto bad;
-            }
-        } while (accept(P, ','));
-        if (!yara_expect(P, ')', "')'"))
-            goto bad;
-    }
-    e->set = set;
-    e->n_set = n;
-    return e;
-oom:
-    FAIL(P, "out of memory");
-bad:
-    free(set);
-    yx_free(e);
-    return NULL;
-#undef PUSH
-}
-
-/* After a quantifier (in e->quant, e->a): 'of' set [':' '(' body ')' for for..of]. */
-static yx *parse_of(parser *P, yx *e, bool is_for)
-{
-    e = parse_set(P, e);
-    if (!e || !is_for)
-        return e;
-    for (size_t i = 0; i < e->n_set; i++)
-        if (e->set[i] & 0x80000000u) {
-            yx_free(e);
-            return FAIL(P, "for..of over rules");
-        }
-    if (!yara_expect(P, ':', "':'") || !yara_expect(P, '(', "'('")) {
-        yx_free(e);
-        return NULL;
-    }
-    bool outer = P->in_for_of;
-    P->in_for_of = true;
-    e->b = yara_parse_or(P);
-    P->in_for_of = outer;
-    if (!yara_expect(P, ')', "')'") || !e->b) {
-        yx_free(e);
-        return NULL;
-    }
-    return e;
-}
-
-/* The quantifier of "N of", "for all ...": all | any | none | expr ['%']. */
-static yx *parse_quantifier(parser *P)
-{
-    yx *e = leaf(P, YX_OF, 0);
-    if (!e)
-        return NULL;
-    if (accept_kw(P, "all"))
-        e->quant = YQ_ALL;
-    else if (accept_kw(P, "any"))
-        e->quant = YQ_ANY;
-    else if (accept_kw(P, "none"))
-        e->quant = YQ_NONE;
-    else {
-        bool outer = P->in_quant;
-        P->in_quant = true;
-        e->a = parse_bor(P);
-        P->in_quant = outer;
-        if (!e->a) {
-            yx_free(e);
-            return NULL;
-        }
-        e->quant = accept(P, '%') ? YQ_PERCENT : YQ_EXPR;
-    }
-    return e;
-}
-
-static yx *parse_for(parser *P)
-{
-    yx *q = parse_quantifier(P);
-    if (!q)
-        return NULL;
-    if (is_kw(P, "of")) {
-        next(P);
-        return parse_of(P, q, true);
-    }
-    if (P->L->tok != T_IDENT) {
-        yx_free(q);
-        return FAIL(P, "expected 'of' or a variable after the quantifier of 'for'");
-    }
-    if (P->n_vars == (int)(sizeof(P->vars) / sizeof(P->vars[0]))) {
-        yx_free(q);
-        return FAIL(P, "for loops nested too deep");
-    }
-    char *var = strdup(P->L->name);
-    next(P);
-    if (P->L->tok == ',') {
-        free(var);
-        yx_free(q);
-        return UNSUPPORTED(P, "a for loop over several variables (module iterators)");
-    }
-    if (!var || !yara_expect(P, T_IDENT, "'in'")) {
-        free(var);
-        yx_free(q);
-        return NULL;
-    }
-    q->op = YX_FOR_IN;
-    q->i = P->n_vars;
-    q->c = parse_range(P, leaf(P, YX_IN, 0));
-    if (!q->c) {
-        free(var);
-        yx_free(q);
-        return NULL;
-    }
-    if (!yara_expect(P, ':', "':'") || !yara_expect(P, '(', "'('")) {
-        free(var);
-        yx_free(q);
-        return NULL;
-    }
-    P->vars[P->n_vars++] = var;
-    if ((size_t)P->n_vars > P->y->n_loop_vars)
-        P->y->n_loop_vars = (size_t)P->n_vars;
-    q->b = yara_parse_or(P);
-    free(P->vars[--P->n_vars]);
-    if (!yara_expect(P, ')', "')'") || !q->b) {
-        yx_free(q);
-        return NULL;
-    }
-    return q;
 }
 
 /* uint8 .. int32be */
@@ -357,68 +147,83 @@ static yx *parse_primary(parser *P)
         int64_t v = L->ival;
         next(P);
         if (P->in_quant)
-            return leaf(P, YX_INT, v);
+            return yara_leaf(P, YX_INT, v);
         /* "2 of them", "50% of them" */
         bool percent = L->tok == '%' && peek_of(L);
         if (percent)
             next(P);
         if (!is_kw(P, "of"))
-            return leaf(P, YX_INT, v);
-        yx *q = leaf(P, YX_OF, 0);
+            return yara_leaf(P, YX_INT, v);
+        yx *q = yara_leaf(P, YX_OF, 0);
         if (!q)
             return NULL;
         q->quant = percent ? YQ_PERCENT : YQ_EXPR;
-        q->a = leaf(P, YX_INT, v);
+        q->a = yara_leaf(P, YX_INT, v);
         next(P);
-        return parse_of(P, q, false);
+        return yara_parse_of(P, q, false);
     }
-    case T_TEXT:
-        return UNSUPPORTED(P, "a text string in a condition (string operators)");
+    case T_TEXT: {
+        yx *e = yara_leaf(P, YX_STR, 0);
+        if (e) {
+            e->s = L->text;
+            e->slen = L->tlen;
+            L->text = NULL;
+        }
+        next(P);
+        return e;
+    }
+    case T_FLOAT: {
+        yx *e = yara_leaf(P, YX_FLOAT, 0);
+        if (e)
+            e->f = L->fval;
+        next(P);
+        return e;
+    }
     case T_STRID: {
         if (L->wild)
             return FAIL(P, "wildcard string identifier outside of a set");
-        int64_t s = string_ref(P);
+        int64_t s = yara_string_ref(P);
         if (s == -2)
             return NULL;
         next(P);
         if (accept_kw(P, "at")) {
-            yx *e = leaf(P, YX_AT, s);
-            if (e && !(e->a = parse_bor(P))) {
+            yx *e = yara_leaf(P, YX_AT, s);
+            if (e && !(e->a = yara_parse_bor(P))) {
                 yx_free(e);
                 return NULL;
             }
             return e;
         }
         if (accept_kw(P, "in"))
-            return parse_range(P, leaf(P, YX_IN, s));
-        return leaf(P, YX_FOUND, s);
+            return yara_parse_range(P, yara_leaf(P, YX_IN, s));
+        return yara_leaf(P, YX_FOUND, s);
     }
     case T_COUNT: {
-        int64_t s = string_ref(P);
+        int64_t s = yara_string_ref(P);
         if (s == -2)
             return NULL;
         next(P);
         if (is_kw(P, "in"))
             return UNSUPPORTED(P, "#a in (range)");
-        return leaf(P, YX_COUNT, s);
+        return yara_leaf(P, YX_COUNT, s);
     }
     case T_OFFSET:
     case T_LENGTH: {
         yx_op op = L->tok == T_OFFSET ? YX_OFFSET : YX_LENGTH;
-        int64_t s = string_ref(P);
+        int64_t s = yara_string_ref(P);
         if (s == -2)
             return NULL;
         next(P);
-        yx *e = leaf(P, op, s);
+        yx *e = yara_leaf(P, op, s);
         if (!e)
             return NULL;
         if (accept(P, '[')) {
-            e->a = parse_bor(P);
+            e->a = yara_parse_bor(P);
             if (!yara_expect(P, ']', "']'") || !e->a) {
                 yx_free(e);
                 return NULL;
             }
-        } else if (!(e->a = leaf(P, YX_INT, 1))) {
+        } else if (!(e->a = yara_leaf(P, YX_INT, 1))) {
             yx_free(e);
             return NULL;
         }
@@ -436,33 +241,35 @@ static yx *parse_primary(parser *P)
     snprintf(name, sizeof(name), "%s", L->name);
     if (!strcmp(name, "true") || !strcmp(name, "false")) {
         next(P);
-        return leaf(P, YX_BOOL, name[0] == 't');
+        return yara_leaf(P, YX_BOOL, name[0] == 't');
     }
     if (!strcmp(name, "filesize")) {
         next(P);
-        return leaf(P, YX_UNDEF, 0);
+        return yara_leaf(P, YX_UNDEF, 0);
     }
-    if (!strcmp(name, "entrypoint"))
-        return UNSUPPORTED(P, "entrypoint");
+    if (!strcmp(name, "entrypoint")) { /* undefined in a process, as filesize */
+        next(P);
+        return yara_leaf(P, YX_UNDEF, 0);
+    }
     if (!strcmp(name, "all") || !strcmp(name, "any") || !strcmp(name, "none")) {
-        yx *q = parse_quantifier(P);
+        yx *q = yara_parse_quantifier(P);
         if (q && !accept_kw(P, "of")) {
             yx_free(q);
             return FAIL(P, "expected 'of' after '%s'", name);
         }
-        return q ? parse_of(P, q, false) : NULL;
+        return q ? yara_parse_of(P, q, false) : NULL;
     }
     if (!strcmp(name, "for")) {
         next(P);
-        return parse_for(P);
+        return yara_parse_for(P);
     }
     int fn = read_function(name);
     if (fn) {
         next(P);
         if (!yara_expect(P, '(', "'('"))
             return NULL;
-        yx *e = leaf(P, YX_READ, fn);
-        if (e && !(e->a = parse_bor(P))) {
+        yx *e = yara_leaf(P, YX_READ, fn);
+        if (e && !(e->a = yara_parse_bor(P))) {
             yx_free(e);
             return NULL;
         }
@@ -474,33 +281,35 @@ static yx *parse_primary(parser *P)
     }
     for (int v = P->n_vars - 1; v >= 0; v--)
         if (!strcmp(P->vars[v], name)) {
+            if (P->iter_vars & (1u << v))
+                return yara_parse_module(P, P->iter_mod[v]);
             next(P);
-            return leaf(P, YX_VAR, v);
+            return yara_leaf(P, YX_VAR, v);
         }
     int r = yara_find_rule(P, name);
     if (r >= 0 && !strcmp(P->y->rules[r].ns, P->rule->ns)) {
         next(P);
-        return leaf(P, YX_RULE, r);
+        return yara_leaf(P, YX_RULE, r);
     }
-    char what[700];
+    yx *x = yara_external_ref(P, name);
+    if (x || P->failed) {
+        next(P);
+        return x;
+    }
     const char *p = L->p;
     while (p < L->end && (*p == ' ' || *p == '\t'))
         p++;
-    if ((p < L->end && *p == '.') || is_module(P, name)) {
-        snprintf(what, sizeof(what), "module %s (%s.*)", name, name);
-        return UNSUPPORTED(P, what);
-    }
-    snprintf(what, sizeof(what),
-             "identifier %s (an external variable, or not a rule defined before)", name);
-    return UNSUPPORTED(P, what);
+    if ((p < L->end && *p == '.') || is_module(P, name))
+        return yara_parse_module(P, NULL);
+    return FAIL(P, "undefined identifier \"%s\"", name);
 }
 
 static yx *parse_unary(parser *P)
 {
     if (accept(P, '-'))
-        return node(P, YX_NEG, parse_unary(P), NULL);
+        return yara_node(P, YX_NEG, parse_unary(P), NULL);
     if (accept(P, '~'))
-        return node(P, YX_BNOT, parse_unary(P), NULL);
+        return yara_node(P, YX_BNOT, parse_unary(P), NULL);
     return parse_primary(P);
 }
 
@@ -514,7 +323,7 @@ static yx *parse_mul(parser *P)
         if ((int)op < 0 || !e)
             return e;
         next(P);
-        e = node(P, op, e, parse_unary(P));
+        e = yara_node(P, op, e, parse_unary(P));
     }
 }
 
@@ -526,7 +335,7 @@ static yx *parse_add(parser *P)
         if ((t != '+' && t != '-') || !e)
             return e;
         next(P);
-        e = node(P, t == '+' ? YX_ADD : YX_SUB, e, parse_mul(P));
+        e = yara_node(P, t == '+' ? YX_ADD : YX_SUB, e, parse_mul(P));
     }
 }
 
@@ -538,7 +347,7 @@ static yx *parse_shift(parser *P)
         if ((t != T_SHL && t != T_SHR) || !e)
             return e;
         next(P);
-        e = node(P, t == T_SHL ? YX_SHL : YX_SHR, e, parse_add(P));
+        e = yara_node(P, t == T_SHL ? YX_SHL : YX_SHR, e, parse_add(P));
     }
 }
 
@@ -547,7 +356,7 @@ static yx *parse_band(parser *P)
     yx *e = parse_shift(P);
     while (e && P->L->tok == '&') {
         next(P);
-        e = node(P, YX_BAND, e, parse_shift(P));
+        e = yara_node(P, YX_BAND, e, parse_shift(P));
     }
     return e;
 }
@@ -557,24 +366,24 @@ static yx *parse_bxor(parser *P)
     yx *e = parse_band(P);
     while (e && P->L->tok == '^') {
         next(P);
-        e = node(P, YX_BXOR, e, parse_band(P));
+        e = yara_node(P, YX_BXOR, e, parse_band(P));
     }
     return e;
 }
 
-static yx *parse_bor(parser *P)
+yx *yara_parse_bor(parser *P)
 {
     yx *e = parse_bxor(P);
     while (e && P->L->tok == '|') {
         next(P);
-        e = node(P, YX_BOR, e, parse_bxor(P));
+        e = yara_node(P, YX_BOR, e, parse_bxor(P));
     }
     return e;
 }
 
 static yx *parse_cmp(parser *P)
 {
-    yx *e = parse_bor(P);
+    yx *e = yara_parse_bor(P);
     for (;;) {
         int t = P->L->tok;
         yx_op op = t == T_EQ   ? YX_EQ
@@ -590,26 +399,43 @@ static yx *parse_cmp(parser *P)
             static const char *const strops[] = {"contains",    "icontains", "startswith",
                                                  "istartswith", "endswith",  "iendswith",
                                                  "iequals",     "matches"};
-            for (size_t i = 0; i < sizeof(strops) / sizeof(strops[0]); i++)
-                if (is_kw(P, strops[i])) {
-                    yx_free(e);
-                    char what[64];
-                    snprintf(what, sizeof(what), "the string operator '%s'", strops[i]);
-                    return UNSUPPORTED(P, what);
+            size_t i = 0;
+            while (i < sizeof(strops) / sizeof(strops[0]) && !is_kw(P, strops[i]))
+                i++;
+            if (i == sizeof(strops) / sizeof(strops[0]))
+                return e;
+            next(P);
+            yx *b = NULL;
+            if (i == 7 && P->L->tok != T_REGEX)
+                yara_expect(P, T_REGEX, "a regular expression after 'matches'");
+            else if (i == 7) {
+                if ((b = yara_leaf(P, YX_STR, P->L->ival))) {
+                    b->s = P->L->text;
+                    b->slen = P->L->tlen;
+                    P->L->text = NULL;
                 }
-            return e;
+                next(P);
+            } else
+                b = yara_parse_bor(P);
+            e = yara_string_op(P, strops[i], e, b);
+            continue;
         }
+        static const char *const names[] = {"==", "!=", "<", "<=", ">", ">="};
         next(P);
-        e = node(P, op, e, parse_bor(P));
+        yx *b = yara_parse_bor(P);
+        if (b && (e->op == YX_STR || b->op == YX_STR))
+            e = yara_string_op(P, names[op - YX_EQ], e, b);
+        else
+            e = yara_node(P, op, e, b);
     }
 }
 
 static yx *parse_not(parser *P)
 {
     if (accept_kw(P, "not"))
-        return node(P, YX_NOT, parse_not(P), NULL);
+        return yara_node(P, YX_NOT, parse_not(P), NULL);
     if (accept_kw(P, "defined"))
-        return node(P, YX_DEFINED, parse_not(P), NULL);
+        return yara_node(P, YX_DEFINED, parse_not(P), NULL);
     return parse_cmp(P);
 }
 
@@ -617,7 +443,7 @@ static yx *parse_and(parser *P)
 {
     yx *e = parse_not(P);
     while (e && accept_kw(P, "and"))
-        e = node(P, YX_AND, e, parse_not(P));
+        e = yara_node(P, YX_AND, e, parse_not(P));
     return e;
 }
 
@@ -625,6 +451,6 @@ yx *yara_parse_or(parser *P)
 {
     yx *e = parse_and(P);
     while (e && accept_kw(P, "or"))
-        e = node(P, YX_OR, e, parse_and(P));
+        e = yara_node(P, YX_OR, e, parse_and(P));
     return e;
 }

@@ -11,96 +11,30 @@
  * take an undefined operand as false and are defined; `$a at X` is false
  * for an undefined X, `$a in (X..Y)` undefined; a for..in loop over an
  * undefined or empty range is false; a rule whose condition is undefined
- * does not match. */
+ * does not match. The per-process match lists are in yara_hits.c. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "match/patterns.h"
 #include "util.h"
 #include "yara/yara.h"
 
-/* ---- per-process matches ------------------------------------------------- */
-
-int mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint64_t addr, size_t len,
-                    const mg_region *region, const uint8_t *data, size_t before, size_t after)
-{
-    if (!y || string >= y->n_strings)
-        return 0; /* the sentinel of a rule set without strings */
-    mg_yara_proc *yp = *pp;
-    if (!yp) {
-        yp = *pp = calloc(1, sizeof(*yp));
-        if (yp)
-            yp->lists = calloc(y->n_strings, sizeof(*yp->lists));
-        if (!yp || !yp->lists) {
-            free(yp);
-            *pp = NULL;
-            return -ENOMEM;
-        }
-    }
-    yara_list *l = &yp->lists[string];
-    if (l->n >= MG_RULES_MAX_STRING_MATCHES) {
-        l->capped = true; /* YARA's limit: dropped, and said so */
-        return 0;
-    }
-    size_t bytes = before + len + after;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        yara_hit *nv = realloc(l->v, cap * sizeof(*nv));
-        if (!nv)
-            return -ENOMEM;
-        l->v = nv;
-        l->cap = cap;
-    }
-    if (yp->an + bytes > yp->acap) {
-        size_t cap = MG_MAX(2 * yp->acap, yp->an + bytes + 4096);
-        uint8_t *na = realloc(yp->arena, cap);
-        if (!na)
-            return -ENOMEM;
-        yp->arena = na;
-        yp->acap = cap;
-    }
-    memcpy(yp->arena + yp->an, data, bytes);
-    l->v[l->n++] = (yara_hit){.addr = addr,
-                              .len = (uint32_t)len,
-                              .before = (uint32_t)before,
-                              .after = (uint32_t)after,
-                              .region = region,
-                              .data = yp->an};
-    l->sorted = false;
-    yp->an += bytes;
-    return 0;
-}
-
-void mg_yara_proc_free(mg_yara_proc **pp)
-{
-    mg_yara_proc *yp = pp ? *pp : NULL;
-    if (!yp)
-        return;
-    free(yp->arena);
-    free(yp->lists); /* the lists' arrays are freed by the caller's count */
-    free(yp);
-    *pp = NULL;
-}
-
-void mg_yara_proc_free_all(mg_yara_proc **pp, size_t n_strings)
-{
-    if (*pp && (*pp)->lists)
-        for (size_t i = 0; i < n_strings; i++)
-            free((*pp)->lists[i].v);
-    mg_yara_proc_free(pp);
-}
-
 /* ---- evaluation ---------------------------------------------------------- */
 
 typedef struct val {
-    bool undef;
+    bool undef, isf;
     int64_t v;
+    double f; /* isf: a float (math.*, 7.0) */
 } val;
 
 #define UNDEF ((val){.undef = true})
 #define VAL(x) ((val){.v = (int64_t)(x)})
+#define FVAL(x) ((val){.isf = true, .f = (x)})
 
 typedef struct ectx {
     const mg_yara *y;
@@ -153,7 +87,52 @@ static val eval(ectx *x, const yx *e);
 
 static bool truth(val v)
 {
-    return !v.undef && v.v != 0;
+    return !v.undef && (v.isf ? v.f != 0 : v.v != 0);
+}
+
+static double as_float(val v)
+{
+    return v.isf ? v.f : (double)v.v;
+}
+
+/* math.* over [off, off + size) of the process (undefined where it cannot
+ * be read), the numeric helpers, time.now(). */
+static val eval_call(ectx *x, const yx *e)
+{
+    val a = e->a ? eval(x, e->a) : VAL(0), b = e->b ? eval(x, e->b) : VAL(0),
+        c = e->c ? eval(x, e->c) : VAL(0);
+    if (a.undef || b.undef || c.undef)
+        return UNDEF;
+    switch (e->i) {
+    case MG_YFN_NOW:
+        return VAL(time(NULL));
+    case MG_YFN_ABS:
+        return a.isf ? FVAL(fabs(a.f)) : VAL(a.v < 0 ? -(uint64_t)a.v : (uint64_t)a.v);
+    case MG_YFN_MIN:
+        return VAL((uint64_t)a.v < (uint64_t)b.v ? a.v : b.v);
+    case MG_YFN_MAX:
+        return VAL((uint64_t)a.v > (uint64_t)b.v ? a.v : b.v);
+    case MG_YFN_TO_NUMBER:
+        return VAL(truth(a));
+    case MG_YFN_IN_RANGE:
+        return VAL(as_float(a) >= as_float(b) && as_float(a) <= as_float(c));
+    default:
+        break;
+    }
+    /* (offset, size [, mean]) or (byte, offset, size) */
+    bool byte_first = e->i == MG_YFN_COUNT || e->i == MG_YFN_PERCENT;
+    val off = byte_first ? b : a, size = byte_first ? c : b;
+    double arg = byte_first ? as_float(a) : as_float(c);
+    if (off.isf || size.isf || off.v < 0 || size.v <= 0 || size.v > (64 << 20) || !x->read)
+        return UNDEF;
+    uint8_t *d = malloc((size_t)size.v);
+    if (!d || x->read(x->read_ctx, (uint64_t)off.v, d, (size_t)size.v) < 0) {
+        free(d);
+        return UNDEF;
+    }
+    double r = mg_yara_math((int)e->i, d, (size_t)size.v, arg);
+    free(d);
+    return e->i == MG_YFN_COUNT || e->i == MG_YFN_MODE ? VAL(r) : FVAL(r);
 }
 
 /* count of true members of a set, for strings (optionally with a body). */
@@ -200,6 +179,37 @@ static val eval_read(ectx *x, const yx *e)
     return VAL(v);
 }
 
+/* Arithmetic and comparisons with a float operand. */
+static val eval_float(yx_op op, double a, double b)
+{
+    switch (op) {
+    case YX_EQ:
+        return VAL(a == b);
+    case YX_NE:
+        return VAL(a != b);
+    case YX_LT:
+        return VAL(a < b);
+    case YX_LE:
+        return VAL(a <= b);
+    case YX_GT:
+        return VAL(a > b);
+    case YX_GE:
+        return VAL(a >= b);
+    case YX_ADD:
+        return FVAL(a + b);
+    case YX_SUB:
+        return FVAL(a - b);
+    case YX_MUL:
+        return FVAL(a * b);
+    case YX_DIV:
+        return b == 0 ? UNDEF : FVAL(a / b);
+    case YX_NEG:
+        return FVAL(-a);
+    default:
+        return UNDEF; /* bitwise operators take integers */
+    }
+}
+
 static val eval(ectx *x, const yx *e)
 {
     val a, b;
@@ -208,7 +218,14 @@ static val eval(ectx *x, const yx *e)
     case YX_BOOL:
         return VAL(e->i);
     case YX_UNDEF:
+    case YX_MODULE:
         return UNDEF;
+    case YX_FLOAT:
+        return FVAL(e->f);
+    case YX_STR:
+        return VAL(e->slen > 0);
+    case YX_CALL:
+        return eval_call(x, e);
     case YX_FOUND:
         return VAL(list_of(x, e->i)->n > 0);
     case YX_COUNT:
@@ -250,7 +267,7 @@ static val eval(ectx *x, const yx *e)
         return VAL(x->vars[e->i]);
     case YX_NOT:
         a = eval(x, e->a);
-        return a.undef ? UNDEF : VAL(!a.v);
+        return a.undef ? UNDEF : VAL(!truth(a));
     case YX_DEFINED:
         return VAL(!eval(x, e->a).undef);
     case YX_AND:
@@ -303,6 +320,8 @@ static val eval(ectx *x, const yx *e)
     b = e->b ? eval(x, e->b) : VAL(0);
     if (a.undef || b.undef)
         return UNDEF;
+    if (a.isf || b.isf)
+        return eval_float(e->op, as_float(a), as_float(b));
     uint64_t ua = (uint64_t)a.v, ub = (uint64_t)b.v;
     switch (e->op) {
     case YX_EQ:
@@ -422,9 +441,41 @@ static int report_rule(ectx *x, const yara_rule *r, const mg_process *proc, cons
     return v;
 }
 
+/* One event: the rules not evaluated in this process because yara would
+ * parse an image memgrep does not (their answers could differ). */
+static void skipped_event(const mg_yara *y, unsigned images, uint64_t where, const mg_process *proc,
+                          const mg_sink *sink, pthread_mutex_t *lock)
+{
+    char what[1024];
+    int n = snprintf(what, sizeof(what),
+                     "YARA rules not evaluated: yara would parse the %s image at 0x%llx:",
+                     images & MG_YMOD_PE ? "PE" : "ELF", (unsigned long long)where);
+    size_t count = 0;
+    for (size_t i = 0; i < y->n_rules; i++) {
+        if (!(y->rules[i].modules & images))
+            continue;
+        if (n > 0 && (size_t)n + strlen(y->rules[i].name) + 24 < sizeof(what))
+            n += snprintf(what + n, sizeof(what) - (size_t)n, " %s", y->rules[i].name);
+        else if (n > 0 && (size_t)n + 24 < sizeof(what))
+            n += snprintf(what + n, sizeof(what) - (size_t)n, " ...");
+        count++;
+    }
+    if (n > 0 && (size_t)n + 24 < sizeof(what))
+        snprintf(what + n, sizeof(what) - (size_t)n, " (%zu rules)", count);
+    mg_event e = {.kind = MG_EVENT_OTHER, .process = proc, .err = -EOPNOTSUPP, .what = what};
+    if (!sink || !sink->event)
+        return;
+    if (lock)
+        pthread_mutex_lock(lock);
+    sink->event(sink->ctx, &e);
+    if (lock)
+        pthread_mutex_unlock(lock);
+}
+
 int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc *yp,
                      mg_yara_read_fn read, void *read_ctx, const mg_sink *sink, void *lock,
-                     mg_yara_stop_fn stop, void *stop_ctx, uint64_t *n_matched)
+                     mg_yara_stop_fn stop, void *stop_ctx, uint64_t *n_matched,
+                     const mg_region *regions, size_t n_regions)
 {
     const mg_yara *y = p->yara;
     if (!y || !y->n_rules)
@@ -439,8 +490,16 @@ int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc 
     x.rule_val = calloc(y->n_rules, 1);
     if (!x.rule_val)
         return -ENOMEM;
+    unsigned want = 0, images = 0;
+    for (size_t i = 0; i < y->n_rules; i++)
+        want |= y->rules[i].modules & (MG_YMOD_PE | MG_YMOD_ELF);
+    uint64_t where = 0;
+    if (want && read)
+        images = mg_yara_images(read, read_ctx, regions, n_regions, want, &where);
     bool global_failed = false;
     for (size_t i = 0; i < y->n_rules; i++) {
+        if (y->rules[i].modules & images)
+            continue; /* not evaluated: see skipped_event */
         x.rule_val[i] = (int8_t)truth(eval(&x, y->rules[i].cond));
         if (y->rules[i].global && !x.rule_val[i])
             global_failed = true; /* one namespace: every rule is in "default" */
@@ -449,6 +508,8 @@ int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc 
         free(x.rule_val);
         return -ECANCELED; /* values cut short are not results */
     }
+    if (images)
+        skipped_event(y, images, where, proc, sink, lock);
     int verdict = MG_SINK_CONTINUE;
     for (size_t i = 0; i < y->n_rules && !global_failed; i++) {
         const yara_rule *r = &y->rules[i];

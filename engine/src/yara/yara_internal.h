@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "match/patterns.h"
+#include "match/patterns_internal.h"
 #include "yara/yara.h"
 
 /* string modifiers */
@@ -42,6 +43,8 @@ enum tok {
     T_LENGTH, /* !a, ! */
     T_INT,
     T_TEXT,
+    T_REGEX, /* /.../is in a condition: text, ival flags (1 i, 2 s) */
+    T_FLOAT,
     T_EQ,
     T_NE,
     T_LE,
@@ -61,6 +64,7 @@ typedef struct lexer {
     char name[256]; /* identifiers, string ids ("$a"), text (see text/tlen) */
     bool wild;
     int64_t ival;
+    double fval;
     char *text; /* T_TEXT bytes (malloc'd) */
     size_t tlen;
 } lexer;
@@ -81,6 +85,8 @@ typedef struct parser {
     bool *referenced; /* per string of the rule */
     char *vars[8]; /* for-in variables in scope */
     int n_vars;
+    unsigned iter_vars; /* bit v: vars[v] runs over a module array (its module in iter_mod) */
+    char iter_mod[8][16];
     bool in_for_of; /* $, #, @, ! allowed */
     bool in_quant; /* parsing a quantifier: "2 of" is not an expression there */
     char msg[512]; /* the last error, without where */
@@ -94,7 +100,9 @@ void *yara_fail_at(parser *P, int line, bool unsupported, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 #define FAIL(P, ...) yara_fail_at((P), (P)->L->tline, false, __VA_ARGS__)
-#define UNSUPPORTED(P, what) yara_fail_at((P), (P)->L->tline, true, "%s is not supported", (what))
+#define UNSUPPORTED(P, what)                                                                       \
+    yara_fail_at((P), (P)->L->tline, true,                                                         \
+                 "%s is not supported (--skip-unsupported drops the rule)", (what))
 
 bool yara_skip_space(lexer *L);
 int yara_lex(parser *P, lexer *L);
@@ -138,12 +146,43 @@ static inline bool accept_kw(parser *P, const char *kw)
 /* ---- yara_cond.c ---- */
 
 void yx_free(yx *e);
+yx *yara_node(parser *P, yx_op op, yx *a, yx *b);
+yx *yara_leaf(parser *P, yx_op op, int64_t i);
 int yara_find_string(parser *P, const char *id);
+int64_t yara_string_ref(parser *P);
 yx *yara_parse_or(parser *P);
+yx *yara_parse_bor(parser *P);
+
+/* ---- yara_quant.c ---- */
+
+yx *yara_parse_range(parser *P, yx *e);
+yx *yara_parse_of(parser *P, yx *e, bool is_for);
+yx *yara_parse_quantifier(parser *P);
+yx *yara_parse_for(parser *P);
+
+/* ---- yara_extern.c ---- */
+
+yx *yara_str_leaf(parser *P, const char *s, size_t n);
+/* The external variable name as a constant leaf, or NULL (not defined). */
+yx *yara_external_ref(parser *P, const char *name);
+/* a OP b with text on one side: folded (takes a and b). */
+yx *yara_string_op(parser *P, const char *op, yx *a, yx *b);
+
+/* ---- yara_module.c ---- */
+
+/* A module reference from the current token (alias: a loop variable over
+ * a module array). */
+yx *yara_parse_module(parser *P, const char *alias);
 
 /* ---- yara_strings.c ---- */
 
 bool yara_parse_string(parser *P);
+
+/* ---- yara_hex.c ---- */
+
+/* The hex string h (n bytes between the braces) as a regex appended to b;
+ * 0, or -1 with the error recorded. */
+int yara_hex_to_regex(parser *P, const char *h, size_t n, mg_strbuf *b);
 
 /* ---- yara_parse.c ---- */
 

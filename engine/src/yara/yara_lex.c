@@ -155,6 +155,12 @@ static int lex_number(parser *P, lexer *L)
         FAIL(P, "invalid number");
         return T_ERROR;
     }
+    if (base == 10 && L->end - s >= 2 && s[0] == '.' && s[1] >= '0' && s[1] <= '9') {
+        char *e;
+        L->fval = strtod(L->p, &e); /* a float: "7.0" (not the range "0..5") */
+        L->p = e;
+        return T_FLOAT;
+    }
     if (base == 10 && L->end - s >= 2 && (s[0] == 'K' || s[0] == 'M') && s[1] == 'B') {
         v <<= s[0] == 'K' ? 10 : 20;
         s += 2;
@@ -186,6 +192,28 @@ static void lex_name(lexer *L)
     L->wild = false;
 }
 
+/* A regex /.../ with its flags (i, s) from L->p: the raw text in L->text,
+ * the flags in L->ival (1 i, 2 s). */
+static int lex_regex(parser *P, lexer *L)
+{
+    const char *s;
+    size_t n;
+    if (!yara_raw_until(P, '/', &s, &n))
+        return T_ERROR;
+    char *t = strndup(s, n);
+    if (!t) {
+        FAIL(P, "out of memory");
+        return T_ERROR;
+    }
+    free(L->text);
+    L->text = t;
+    L->tlen = n;
+    L->ival = 0;
+    while (L->p < L->end && (*L->p == 'i' || *L->p == 's'))
+        L->ival |= *L->p++ == 'i' ? 1 : 2;
+    return T_REGEX;
+}
+
 int yara_lex(parser *P, lexer *L)
 {
     if (!yara_skip_space(L)) {
@@ -211,6 +239,8 @@ int yara_lex(parser *P, lexer *L)
         return lex_number(P, L);
     if (c == '"')
         return lex_text(P, L);
+    if (c == '/') /* a regex (conditions: matches); comments were skipped */
+        return lex_regex(P, L);
     L->p++;
     switch (c) {
     case '$':
@@ -293,6 +323,10 @@ const char *yara_tok_name(int tok, char *buf)
         return "number";
     case T_TEXT:
         return "text string";
+    case T_REGEX:
+        return "regular expression";
+    case T_FLOAT:
+        return "number";
     default:
         if (tok < 256) {
             snprintf(buf, 8, "'%c'", tok);
@@ -327,6 +361,12 @@ bool yara_raw_until(parser *P, char close, const char **start, size_t *len)
     while (L->p < L->end && *L->p != close) {
         if (*L->p == '\\' && close == '/' && L->p + 1 < L->end)
             L->p++;
+        if (close == '}' && *L->p == '/' && L->p + 1 < L->end &&
+            (L->p[1] == '/' || L->p[1] == '*')) { /* a comment may hold braces */
+            if (!yara_skip_space(L))
+                break;
+            continue;
+        }
         if (*L->p == '\n') {
             if (close == '/')
                 break;

@@ -120,6 +120,7 @@ void mg_yara_free(mg_yara *y)
         free(y->skipped[i]);
     free(y->skipped);
     free(y->name_index);
+    mg_yara_externals_free(y);
     free(y);
 }
 

@@ -1,7 +1,7 @@
 /* yara_strings.c - a rule's strings section into patterns of the set's
  * one Hyperscan database: modifiers (nocase, wide, ascii, fullword,
  * private, xor, base64, base64wide), text strings expanded into their
- * forms, hex strings rewritten as regexes, regexes. */
+ * forms, hex strings rewritten as regexes (yara_hex.c), regexes. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -145,138 +145,6 @@ static int compile_text(parser *P, unsigned id, const uint8_t *s, size_t n, cons
     free(w);
     free(x);
     return rc;
-}
-
-/* A hex string (between the braces) as a Hyperscan regex (DOTALL). */
-static int hex_to_regex(parser *P, const char *h, size_t n, mg_strbuf *b)
-{
-    size_t i = 0;
-    int depth = 0, fixed = 0;
-    bool need = false; /* last was a jump: a byte must follow */
-    while (i < n) {
-        char c = h[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-            i++;
-            continue;
-        }
-        if (c == '/' && i + 1 < n && (h[i + 1] == '/' || h[i + 1] == '*')) {
-            if (h[i + 1] == '/')
-                while (i < n && h[i] != '\n')
-                    i++;
-            else {
-                const char *e = i + 2 < n ? memmem(h + i + 2, n - i - 2, "*/", 2) : NULL;
-                i = e ? (size_t)(e - h) + 2 : n;
-            }
-            continue;
-        }
-        if (c == '[') {
-            const char *close = memchr(h + i, ']', n - i);
-            if (!close) {
-                FAIL(P, "invalid hex string: unterminated jump");
-                return -1;
-            }
-            char jump[64];
-            size_t jl = (size_t)(close - h) - i - 1;
-            if (jl >= sizeof(jump)) {
-                FAIL(P, "invalid hex string: bad jump");
-                return -1;
-            }
-            memcpy(jump, h + i + 1, jl);
-            jump[jl] = '\0';
-            unsigned long lo = 0, hi = 0;
-            char *e;
-            char *dash = strchr(jump, '-');
-            bool unbounded = false;
-            if (!dash) {
-                lo = hi = strtoul(jump, &e, 10);
-                if (e == jump) {
-                    FAIL(P, "invalid hex string: bad jump [%s]", jump);
-                    return -1;
-                }
-            } else {
-                *dash = '\0';
-                char *t = jump;
-                while (*t == ' ')
-                    t++;
-                lo = *t ? strtoul(t, &e, 10) : 0;
-                t = dash + 1;
-                while (*t == ' ')
-                    t++;
-                if (*t)
-                    hi = strtoul(t, &e, 10);
-                else
-                    unbounded = true;
-                if (!unbounded && hi < lo) {
-                    FAIL(P, "invalid hex string: bad jump range [%lu-%lu]", lo, hi);
-                    return -1;
-                }
-            }
-            char rep[64];
-            if (unbounded)
-                snprintf(rep, sizeof(rep), ".{%lu,}", lo);
-            else if (lo == hi)
-                snprintf(rep, sizeof(rep), ".{%lu}", lo);
-            else
-                snprintf(rep, sizeof(rep), ".{%lu,%lu}", lo, hi);
-            if (lo || hi || unbounded)
-                mg_sb_putn(b, rep, strlen(rep));
-            need = true;
-            i = (size_t)(close - h) + 1;
-            continue;
-        }
-        if (c == '(') {
-            mg_sb_putn(b, "(?:", 3);
-            depth++;
-            i++;
-            continue;
-        }
-        if (c == '|' || c == ')') {
-            if (depth == 0) {
-                FAIL(P, "invalid hex string: unbalanced '%c'", c);
-                return -1;
-            }
-            if (c == ')')
-                depth--;
-            mg_sb_putn(b, &c, 1);
-            i++;
-            continue;
-        }
-        if (i + 1 >= n) {
-            FAIL(P, "invalid hex string: a byte is two hex digits");
-            return -1;
-        }
-        char d = h[i + 1];
-        int hv = mg_hexval(c), lv = mg_hexval(d);
-        if (c == '?' && d == '?')
-            mg_sb_putn(b, ".", 1);
-        else if (hv >= 0 && lv >= 0) {
-            mg_sb_hexbyte(b, (uint8_t)(hv << 4 | lv));
-            fixed++;
-        } else if (hv >= 0 && d == '?') {
-            char cls[32];
-            snprintf(cls, sizeof(cls), "[\\x%x0-\\x%xf]", hv, hv);
-            mg_sb_putn(b, cls, strlen(cls));
-        } else if (c == '?' && lv >= 0) {
-            mg_sb_putn(b, "[", 1);
-            for (int k = 0; k < 16; k++)
-                mg_sb_hexbyte(b, (uint8_t)(k << 4 | lv));
-            mg_sb_putn(b, "]", 1);
-        } else {
-            FAIL(P, "invalid hex string: unexpected '%c'", c);
-            return -1;
-        }
-        need = false;
-        i += 2;
-    }
-    if (depth || need || !b->s) {
-        FAIL(P, "invalid hex string%s", need ? ": ends with a jump" : "");
-        return -1;
-    }
-    if (!fixed) {
-        FAIL(P, "invalid hex string: no fixed byte");
-        return -1;
-    }
-    return 0;
 }
 
 static bool parse_modifiers(parser *P, strmods *md, int kind, int line)
@@ -454,7 +322,7 @@ bool yara_parse_string(parser *P)
         rc = compile_text(P, (unsigned)pid, text, tlen, &md);
     else if (kind == 1) {
         mg_strbuf b = {0};
-        rc = hex_to_regex(P, raw, rawlen, &b);
+        rc = yara_hex_to_regex(P, raw, rawlen, &b);
         if (rc == 0 && b.oom)
             rc = -1, FAIL(P, "out of memory");
         if (rc == 0 && mg_patterns_add_owned_expr(P->p, (unsigned)pid, b.s, HS_FLAG_DOTALL, false,
@@ -481,11 +349,20 @@ bool yara_parse_string(parser *P)
         if (rc == 0 && (md.m & SM_WIDE)) {
             char *w = NULL;
             size_t bad = 0;
-            if (mg_regex_widen(b.s, b.n, &w, &bad) < 0)
-                rc = -1, FAIL(P, "%s: regular expression has no wide form (anchors, \\b)", id);
-            else if (mg_patterns_add_owned_expr(P->p, (unsigned)pid, w, fl, true, 0,
-                                                (md.m & SM_FULLWORD) ? MG_CHECK_FULLWORD_WIDE : 0,
-                                                P->err) < 0)
+            char *x = NULL, *r = NULL;
+            uint8_t wcheck = (md.m & SM_FULLWORD) ? MG_CHECK_FULLWORD_WIDE : 0;
+            if (mg_regex_widen(b.s, b.n, &w, &bad) < 0) {
+                /* \b: YARA's wide word boundary, confirmed by PCRE2 */
+                if (mg_regex_widen_ex(b.s, b.n, 1, &x, &bad) < 0 ||
+                    mg_regex_widen_ex(b.s, b.n, 2, &r, &bad) < 0)
+                    rc = -1, FAIL(P, "%s: regular expression has no wide form (anchors)", id);
+                else if (mg_patterns_add_exact_expr(P->p, (unsigned)pid, x, r, fl, true, wcheck,
+                                                    P->err) < 0)
+                    rc = -1, P->failed = true;
+                free(x), free(r);
+            } else if (mg_patterns_add_owned_expr(P->p, (unsigned)pid, w, fl, true, 0,
+                                                  (md.m & SM_FULLWORD) ? MG_CHECK_FULLWORD_WIDE : 0,
+                                                  P->err) < 0)
                 rc = -1, P->failed = true;
             free(w);
         }

@@ -1,0 +1,44 @@
+/* scan_patterns.h - `memgrep scan`'s patterns, from the options to a
+ * compiled set (scan_patterns.c). */
+#ifndef MEMGREP_CLI_SCAN_PATTERNS_H
+#define MEMGREP_CLI_SCAN_PATTERNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "memgrep/memgrep.h"
+#include "opts.h"
+
+/* One pattern option as given. Patterns are added to the engine only after
+ * parsing, because -i/--wide apply to all patterns wherever they appear. */
+typedef enum scan_pattern_type {
+    PAT_LITERAL, /* -e, positional */
+    PAT_REGEX, /* -E */
+    PAT_HEX, /* -x */
+    PAT_FILE, /* -f: a pattern list file */
+    PAT_RULES, /* -r: a YARA rule file or directory */
+    PAT_DEFINE, /* -d NAME=VALUE: an external variable of the rules */
+    PAT_TAG, /* -t TAG: show only rules with this tag (yara's -t) */
+    PAT_IDENT, /* --identifier NAME: show only this rule (yara's -i) */
+} scan_pattern_type;
+
+typedef struct scan_pattern {
+    scan_pattern_type type;
+    const char *text; /* points into argv */
+    char source[32]; /* "-e #1", "argument #2"... */
+} scan_pattern;
+
+/* Patterns in command-line order (that is their id), or the hunt pack when
+ * none was given (n 0); -d externals first, as yara; compiled, so that a
+ * bad one stops us before any scan. NULL after one line on stderr; with
+ * *all_skipped set when the rules hold nothing to search for (a warning,
+ * as yara: every rule skipped as unsupported, or no rule in the files). */
+mg_patterns *cli_scan_patterns(const scan_pattern *pats, size_t n, unsigned flags,
+                               bool skip_unsupported, const cli_engine *engine, bool *all_skipped);
+
+/* -o FILE that is one of the inputs (-f FILE, -r FILE, a rule file in -r
+ * DIR): same device and inode. One line and -1 if so; 0 if not (or no
+ * FILE, or FILE absent). */
+int cli_check_output_not_input(const char *file, const scan_pattern *pats, size_t n);
+
+#endif
