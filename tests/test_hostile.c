@@ -384,8 +384,10 @@ static const jval *jstr(const jval *o, const char *key)
     return v;
 }
 
-static const char *const event_names[MG_EVENT_KINDS] = {"gone", "permission", "changed", "other",
-                                                        "timeout"};
+static const char *const event_names[MG_EVENT_KINDS] = {
+    [MG_EVENT_GONE] = "gone",       [MG_EVENT_PERMISSION] = "permission",
+    [MG_EVENT_CHANGED] = "changed", [MG_EVENT_OTHER] = "other",
+    [MG_EVENT_TIMEOUT] = "timeout", [MG_EVENT_UNREACHED] = "unreached"};
 
 /* Every line valid JSON; matches collected; the summary read. */
 static void parse_json(const run *r, result *res)
@@ -435,8 +437,10 @@ static void parse_json(const run *r, result *res)
             res->processes_scanned = jnum(&v, "processes_scanned");
             const jval *ev = json_get(&v, "events");
             cr_assert(ev && ev->t == J_OBJ);
-            for (int k = 0; k < MG_EVENT_KINDS; k++)
+            for (int k = 0; k < MG_EVENT_KINDS; k++) {
+                cr_assert(event_names[k], "event kind %d has no name here", k);
                 res->events[k] = jnum(ev, event_names[k]);
+            }
         }
         json_free(&v);
         s = nl + 1;
