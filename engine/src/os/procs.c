@@ -171,6 +171,8 @@ int mg_read_proc_status(pid_t pid, mg_proc_status *st)
         unsigned long r = strtoul(uid, &end, 10), e = strtoul(end, &end, 10);
         st->uid = (uid_t)r;
         st->euid = (uid_t)e;
+        const char *tracer = status_field(buf, "TracerPid");
+        st->tracer = tracer ? (pid_t)strtol(tracer, NULL, 10) : 0;
         rc = 0;
     }
     free(buf);
@@ -239,6 +241,16 @@ char *mg_read_cmdline(pid_t pid)
             buf[i] = ' ';
     buf[len] = '\0';
     return buf;
+}
+
+char *mg_read_argv0(pid_t pid)
+{
+    char path[64], *buf = NULL;
+    size_t len;
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    if (mg_read_file(path, &buf, &len) < 0)
+        return strdup("");
+    return buf; /* NUL-terminated: the first string is argv[0] */
 }
 
 unsigned long long mg_read_rss(pid_t pid)
