@@ -93,6 +93,7 @@ static void print_json(FILE *f, const mg_finding *x)
             fprintf(f, "\"0x%" PRIx64 "\"", r->start);
             cli_json_addr(f, "end", r->end);
             cli_json_str(f, "perms", r->perms);
+            cli_json_addr(f, "offset", r->offset);
             cli_json_str(f, "kind", mg_region_kind_name(r->kind));
             cli_json_str(f, "path", r->path);
             cli_json_bool(f, "deleted", r->deleted);
@@ -208,7 +209,7 @@ static const cli_binding check_groups[] = {
 
 const cli_command cli_cmd_check = {
     .name = "check",
-    .summary = "fileless and tampered code: memfd, deleted, anonymous and RWX code, ptrace",
+    .summary = "fileless and tampered code: memfd, deleted, RWX, ptrace, masquerade",
     .synopsis = "[OPTIONS]",
     .description =
         "Look at every process (or those -p names) for signs of fileless or tampered code,\n"

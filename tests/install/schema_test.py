@@ -129,6 +129,27 @@ try:
     check("strings PID --wide -n 8", ["strings", pid, "--region", "stack", "--wide", "-n", "8",
           "--json"], want=("string",))
 
+    # check: a python3 child with anonymous RWX memory, argv[0] "[kworker/...]"
+    # (anon_exec and rwx, low: python3 is a runtime; masquerade), and the
+    # fixture, which has none (exit 1).
+    odd = subprocess.Popen(["[kworker/0:9]", "-c", "import mmap, sys\n"
+                            "m = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,"
+                            " prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)\n"
+                            "print('ready', flush=True)\nsys.stdin.read()\n"],
+                           executable=sys.executable, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        odd.stdout.readline()
+        recs = check("check -p PID", ["check", "-p", str(odd.pid), "--json"], want=("finding",))
+        kinds = sorted(r["kind"] for r in recs)
+        if kinds != ["anon_exec", "masquerade", "rwx"]:
+            failures.append(f"check -p PID: kinds {kinds}, expected anon_exec masquerade rwx")
+    finally:
+        odd.stdin.close()
+        odd.wait()
+    check("check -p PID (none)", ["check", "-p", pid, "--json"], rcs=(1,))
+    check("check", ["check", "--json"], rcs=(0, 1))
+
     for cmd in commands:
         if cmd not in ran:
             failures.append(f"{cmd}: a command this test does not run: add its runs here "
