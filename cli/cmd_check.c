@@ -49,8 +49,8 @@ static void print_text(FILE *f, const mg_finding *x)
         if (x->regions) {
             const mg_region *r = &x->first;
             fprintf(f, " first=%" PRIx64 "-%" PRIx64 " %s ", r->start, r->end, r->perms);
-            cli_put_escaped(f, r->path[0] ? r->path : "[anon]",
-                            strlen(r->path[0] ? r->path : "[anon]"));
+            const char *name = output_region_name(r);
+            cli_put_escaped(f, name, strlen(name));
             if (r->deleted)
                 fputs(" (deleted)", f);
         }
@@ -87,20 +87,11 @@ static void print_json(FILE *f, const mg_finding *x)
         fprintf(f, "\"image\":%s", x->image ? "true" : "false");
         cli_json_u64(f, "regions", x->regions);
         cli_json_u64(f, "bytes", x->bytes);
-        if (x->regions) {
-            const mg_region *r = &x->first;
-            fputs(",\"first\":{\"start\":", f);
-            fprintf(f, "\"0x%" PRIx64 "\"", r->start);
-            cli_json_addr(f, "end", r->end);
-            cli_json_str(f, "perms", r->perms);
-            cli_json_addr(f, "offset", r->offset);
-            cli_json_str(f, "kind", mg_region_kind_name(r->kind));
-            cli_json_str(f, "path", r->path);
-            cli_json_bool(f, "deleted", r->deleted);
-            fputc('}', f);
-        } else {
-            fputs(",\"first\":null", f);
-        }
+        cli_json_key(f, "first");
+        if (x->regions)
+            cli_json_region(f, &x->first);
+        else
+            fputs("null", f);
         json_str_or_null(f, "runtime", x->runtime);
     } else if (x->kind == MG_FINDING_TRACED) {
         fprintf(f, "\"tracer_pid\":%d", (int)x->tracer);

@@ -459,7 +459,8 @@ Test(findings, check_json_and_exit_status)
              "{\"type\":\"finding\",\"kind\":\"anon_exec\",\"pid\":%d,\"comm\":\"findings_fixtur\","
              "\"exe\":\"%s\",\"severity\":\"high\",\"evidence\":{\"image\":false,\"regions\":1,"
              "\"bytes\":%zu,\"first\":{\"start\":\"0x%" PRIx64 "\",\"end\":\"0x%" PRIx64
-             "\",\"perms\":\"rwxp\",\"offset\":\"0x0\",\"kind\":\"anon\",\"path\":\"\",\"deleted\":false},"
+             "\",\"perms\":\"rwxp\",\"offset\":\"0x0\",\"path\":\"\",\"kind\":\"anon\",\"deleted\":"
+             "false},"
              "\"runtime\":null}}\n",
              (int)rwx.pid, fixture_path(), 4 * mg_page_size(), rwx.addr,
              rwx.addr + 4 * mg_page_size());

@@ -227,13 +227,25 @@ char *mg_read_cgroup(pid_t pid)
     return s;
 }
 
-char *mg_read_cmdline(pid_t pid)
+/* /proc/PID/cmdline, malloc'd and NUL-terminated, *len its bytes; "" if
+ * empty or unreadable; NULL only when out of memory. */
+static char *read_cmdline(pid_t pid, size_t *len)
 {
     char path[64], *buf = NULL;
-    size_t len;
     snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    if (mg_read_file(path, &buf, &len) < 0)
+    if (mg_read_file(path, &buf, len) < 0) {
+        *len = 0;
         return strdup("");
+    }
+    return buf;
+}
+
+char *mg_read_cmdline(pid_t pid)
+{
+    size_t len;
+    char *buf = read_cmdline(pid, &len);
+    if (!buf)
+        return NULL;
     while (len && buf[len - 1] == '\0')
         len--;
     for (size_t i = 0; i < len; i++)
@@ -245,12 +257,8 @@ char *mg_read_cmdline(pid_t pid)
 
 char *mg_read_argv0(pid_t pid)
 {
-    char path[64], *buf = NULL;
     size_t len;
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    if (mg_read_file(path, &buf, &len) < 0)
-        return strdup("");
-    return buf; /* NUL-terminated: the first string is argv[0] */
+    return read_cmdline(pid, &len); /* the first string is argv[0] */
 }
 
 unsigned long long mg_read_rss(pid_t pid)
