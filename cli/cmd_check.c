@@ -59,6 +59,7 @@ static void print_text(FILE *f, const mg_finding *x)
     } else if (x->kind == MG_FINDING_TRACED) {
         fprintf(f, " tracer=%d", (int)x->tracer);
         put_text(f, "tracer_comm", x->tracer_comm);
+        fprintf(f, " tid=%d", (int)x->traced_tid);
     } else {
         put_text(f, "comm", x->comm);
         put_text(f, "argv0", x->argv0);
@@ -96,6 +97,7 @@ static void print_json(FILE *f, const mg_finding *x)
     } else if (x->kind == MG_FINDING_TRACED) {
         fprintf(f, "\"tracer_pid\":%d", (int)x->tracer);
         cli_json_str(f, "tracer_comm", x->tracer_comm);
+        cli_json_u64(f, "tid", (uint64_t)x->traced_tid);
     } else {
         fputs("\"comm\":", f);
         json_cstr(f, x->comm);
@@ -203,14 +205,15 @@ const cli_command cli_cmd_check = {
     .summary = "fileless and tampered code: memfd, deleted, RWX, ptrace, masquerade",
     .synopsis = "[OPTIONS]",
     .description =
-        "Look at every process (or those -p names) for signs of fileless or tampered code,\n"
-        "one line per finding: PID COMM SEVERITY KIND: EVIDENCE. Kinds: memfd_exec (image or\n"
-        "executable mapping from a memfd), deleted_exe (image or executable mapping of a\n"
-        "deleted file), anon_exec (anonymous executable memory), rwx (writable and executable\n"
-        "at once), traced (attached by ptrace: the tracer), masquerade (comm or argv[0] in\n"
-        "brackets as a kernel thread's, with user memory). Code a JIT runtime (java, node,\n"
-        "python3...) explains is reported at low severity with the runtime. Only /proc files\n"
-        "are read: no pattern, no memory, nothing attached.",
+        "Look at every process (or those -p names) for signs of fileless or tampered\n"
+        "code, one line per finding: PID COMM SEVERITY KIND: EVIDENCE. Kinds: memfd_exec\n"
+        "(image or executable mapping from a memfd), deleted_exe (image or executable\n"
+        "mapping of a deleted file), anon_exec (anonymous executable memory), rwx\n"
+        "(writable and executable at once), traced (a thread attached by ptrace: the\n"
+        "tracer), masquerade (comm or argv[0] in brackets as a kernel thread's, with user\n"
+        "memory). Code a JIT runtime (java, node, python3...) explains is reported at low\n"
+        "severity with the runtime. Only /proc files are read: no pattern, no memory,\n"
+        "nothing attached.",
     .epilogue = "Exit status: 0 findings, 1 none (processes that could not be checked are\n"
                 "reported and counted, not an error), 2 error.\n",
     .groups = check_groups,

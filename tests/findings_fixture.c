@@ -7,12 +7,15 @@
  *   rx        anonymous PROT_READ|PROT_EXEC memory (written, then mprotect)
  *   kworker   comm set to "[kworker/0:1]" (prctl PR_SET_NAME); the test
  *             gives argv[0] too
- * Prints "addr 0xADDRESS" (rwx, rx: the mapping), then "ready", and exits
- * when stdin reaches EOF. */
+ *   thread    a second thread, which waits
+ * Prints "addr 0xADDRESS" (rwx, rx: the mapping) or "tid TID" (thread: the
+ * second thread), then "ready", and exits when stdin reaches EOF. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* x86-64 execve("/bin/sh") shellcode: bytes only, never run. */
@@ -33,6 +36,19 @@ static void *code_mapping(int final_prot)
     return p;
 }
 
+static int tid_pipe[2];
+
+static void *waiter(void *arg)
+{
+    (void)arg;
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    if (write(tid_pipe[1], &tid, sizeof(tid)) != sizeof(tid))
+        return NULL;
+    for (;;)
+        pause();
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "plain";
@@ -50,6 +66,15 @@ int main(int argc, char **argv)
             perror("findings_fixture: prctl");
             return 1;
         }
+    } else if (!strcmp(mode, "thread")) {
+        pthread_t t;
+        pid_t tid;
+        if (pipe(tid_pipe) < 0 || pthread_create(&t, NULL, waiter, NULL) ||
+            read(tid_pipe[0], &tid, sizeof(tid)) != sizeof(tid)) {
+            perror("findings_fixture: thread");
+            return 1;
+        }
+        printf("tid %d\n", (int)tid);
     } else if (strcmp(mode, "plain")) {
         fprintf(stderr, "findings_fixture: unknown mode '%s'\n", mode);
         return 2;

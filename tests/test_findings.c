@@ -26,6 +26,7 @@ typedef struct target {
     pid_t pid;
     int in_fd; /* closing it ends the target */
     uint64_t addr; /* "addr" line (rwx, rx), else 0 */
+    pid_t tid; /* "tid" line (thread), else 0 */
 } target;
 
 static const char *fixture_path(void)
@@ -63,6 +64,8 @@ static void target_start(target *t, const char *path, int exec_fd, char *const a
     while (!ready && fgets(line, sizeof(line), f)) {
         if (!strncmp(line, "addr ", 5))
             t->addr = strtoull(line + 5, NULL, 16);
+        if (!strncmp(line, "tid ", 4))
+            t->tid = (pid_t)strtol(line + 4, NULL, 10);
         ready = !strcmp(line, "ready\n");
     }
     fclose(f);
@@ -344,18 +347,17 @@ Test(findings, masquerade_by_argv0)
     target_stop(&t);
 }
 
-Test(findings, traced)
+/* A child of the test PTRACE_SEIZEs tid (memgrep never ptraces; the test
+ * may): its pid, once attached. */
+static pid_t start_tracer(pid_t tid)
 {
-    need_root();
-    target t;
-    start_mode(&t, "plain");
     int ok[2];
     cr_assert(pipe(ok) == 0);
     pid_t tracer = fork();
     cr_assert(tracer >= 0);
     if (tracer == 0) {
         close(ok[0]);
-        char r = ptrace(PTRACE_SEIZE, t.pid, NULL, NULL) == 0 ? 'y' : 'n';
+        char r = ptrace(PTRACE_SEIZE, tid, NULL, NULL) == 0 ? 'y' : 'n';
         if (write(ok[1], &r, 1) != 1)
             _exit(1);
         for (;;)
@@ -365,21 +367,53 @@ Test(findings, traced)
     char r = 0;
     cr_assert_eq(read(ok[0], &r, 1), 1);
     close(ok[0]);
-    cr_assert_eq(r, 'y', "PTRACE_SEIZE failed");
+    cr_assert_eq(r, 'y', "PTRACE_SEIZE of %d failed", (int)tid);
+    return tracer;
+}
+
+/* The target with tid (its pid, or another thread) traced: the finding
+ * names the tracer and the thread; once the tracer is gone, none. */
+static void check_traced(const target *t, pid_t tid)
+{
+    pid_t tracer = start_tracer(tid);
     mg_finding *list;
     size_t n;
-    const mg_finding *f = expect_kinds(t.pid, "traced", &list, &n);
+    const mg_finding *f = expect_kinds(t->pid, "traced", &list, &n);
     cr_assert_eq(f->tracer, tracer);
+    cr_assert_eq(f->traced_tid, tid);
     char comm[64];
     proc_comm(tracer, comm, sizeof(comm));
     cr_assert_str_eq(f->tracer_comm, comm);
     cr_assert_eq(f->severity, MG_SEVERITY_MEDIUM);
     mg_findings_free(&list);
-    /* the tracer gone, the target is clean again */
     kill(tracer, SIGKILL);
     waitpid(tracer, NULL, 0);
-    expect_kinds(t.pid, "", &list, &n);
+    expect_kinds(t->pid, "", &list, &n);
     mg_findings_free(&list);
+}
+
+Test(findings, traced)
+{
+    need_root();
+    target t;
+    start_mode(&t, "plain");
+    check_traced(&t, t.pid);
+    target_stop(&t);
+}
+
+/* A tracer on a thread other than the main one: the main thread's status
+ * says TracerPid 0. */
+Test(findings, traced_thread)
+{
+    need_root();
+    target t;
+    start_mode(&t, "thread");
+    cr_assert(t.tid > 0 && t.tid != t.pid);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "", &list, &n); /* two threads, none traced */
+    mg_findings_free(&list);
+    check_traced(&t, t.tid);
     target_stop(&t);
 }
 

@@ -622,7 +622,7 @@ typedef enum mg_finding_kind {
     MG_FINDING_DELETED_EXE, /* image or executable mapping of a deleted file (not a memfd) */
     MG_FINDING_ANON_EXEC, /* anonymous executable memory */
     MG_FINDING_RWX, /* a mapping writable and executable at once */
-    MG_FINDING_TRACED, /* ptrace-attached (TracerPid) */
+    MG_FINDING_TRACED, /* a thread ptrace-attached (TracerPid) */
     MG_FINDING_MASQUERADE, /* comm or argv[0] "[...]" as a kernel thread's, with user memory */
 } mg_finding_kind;
 #define MG_FINDING_KINDS 6
@@ -661,8 +661,10 @@ typedef struct mg_finding {
      * it ("java", "node", "python3"...: the exe's basename or a runtime
      * library mapped), then severity low; "" if none. */
     const char *runtime;
-    /* traced: the tracer's pid and comm ("" if it is gone). */
-    pid_t tracer;
+    /* traced: the tracer's pid and comm ("" if it is gone), and the thread
+     * it is attached to (the first traced one: pid itself, or another
+     * thread of the process). */
+    pid_t tracer, traced_tid;
     const char *tracer_comm;
     /* masquerade: argv[0] ("" if none); the comm is above. */
     const char *argv0;

@@ -170,7 +170,7 @@ typedef struct seen {
     mg_proc_info *info;
     mg_region_info *regions;
     size_t n_regions;
-    pid_t tracer;
+    pid_t tracer, traced_tid;
     char tracer_comm[64];
     char *argv0;
 } seen;
@@ -189,15 +189,14 @@ static int read_process(pid_t pid, seen *s, mg_error *err)
     rc = mg_regions_get(tgid, MG_REGIONS_NO_RESIDENT, &s->regions, &s->n_regions, err);
     if (rc < 0)
         return rc;
-    mg_proc_status st;
-    rc = mg_read_proc_status(tgid, &st);
-    if (rc < 0) {
-        rc = mg_api_code(rc);
-        return mg_fail(err, rc, "read /proc/%d/status: %s", (int)tgid, mg_strerror(rc));
+    pid_t tracer = mg_read_tracer(tgid, &s->traced_tid);
+    if (tracer < 0) {
+        rc = mg_api_code(tracer);
+        return mg_fail(err, rc, "read /proc/%d/task: %s", (int)tgid, mg_strerror(rc));
     }
-    s->tracer = st.tracer;
-    if (st.tracer > 0)
-        mg_read_comm(st.tracer, s->tracer_comm, sizeof(s->tracer_comm));
+    s->tracer = tracer;
+    if (tracer > 0)
+        mg_read_comm(tracer, s->tracer_comm, sizeof(s->tracer_comm));
     s->argv0 = mg_read_argv0(tgid);
     if (!s->argv0)
         return mg_fail(err, -ENOMEM, "out of memory");
@@ -244,6 +243,7 @@ static mg_finding *pack(const seen *s, const acc *k, const char *runtime, size_t
                     (i == MG_FINDING_MEMFD_EXEC && k[i].regions);
         f->runtime = mg_put_string(&str, code ? runtime : "");
         f->tracer = i == MG_FINDING_TRACED ? s->tracer : 0;
+        f->traced_tid = i == MG_FINDING_TRACED ? s->traced_tid : 0;
         f->tracer_comm = mg_put_string(&str, i == MG_FINDING_TRACED ? s->tracer_comm : "");
         f->argv0 = mg_put_string(&str, i == MG_FINDING_MASQUERADE ? s->argv0 : "");
         f++;

@@ -179,6 +179,29 @@ int mg_read_proc_status(pid_t pid, mg_proc_status *st)
     return rc;
 }
 
+pid_t mg_read_tracer(pid_t pid, pid_t *tid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -errno;
+    pid_t tracer = 0;
+    *tid = 0;
+    struct dirent *e;
+    while (!tracer && (e = readdir(d))) {
+        mg_proc_status st;
+        pid_t t = (pid_t)strtol(e->d_name, NULL, 10);
+        /* a thread that exits meanwhile is no longer traced */
+        if (t > 0 && mg_read_proc_status(t, &st) == 0 && st.tracer > 0) {
+            tracer = st.tracer;
+            *tid = t;
+        }
+    }
+    closedir(d);
+    return tracer;
+}
+
 /* Lines are "ID:CONTROLLERS:PATH"; the path may hold ':'. */
 bool mg_cgroup_path(const char *text, size_t len, const char **path, size_t *path_len)
 {

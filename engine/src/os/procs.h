@@ -43,6 +43,12 @@ typedef struct mg_proc_status {
  * -EINVAL: a line is missing). */
 int mg_read_proc_status(pid_t pid, mg_proc_status *st);
 
+/* The first thread of pid (in /proc/PID/task order) attached by ptrace:
+ * its tracer (TracerPid), with *tid the thread; 0 if none is (a tracer may
+ * attach any one thread, the main one's status does not tell). Returns the
+ * tracer, 0, or a negative errno (-ENOENT: gone). */
+pid_t mg_read_tracer(pid_t pid, pid_t *tid);
+
 /* The cgroup path of /proc/PID/cgroup, malloc'd: the v2 "0::PATH" line; on
  * a v1-only host the name=systemd line's path, else the first line's. ""
  * (malloc'd) if unknown; NULL only when out of memory. */
