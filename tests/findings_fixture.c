@@ -8,8 +8,11 @@
  *   kworker   comm set to "[kworker/0:1]" (prctl PR_SET_NAME); the test
  *             gives argv[0] too
  *   thread    a second thread, which waits
- * Prints "addr 0xADDRESS" (rwx, rx: the mapping) or "tid TID" (thread: the
+ *   mapfile F F mapped PROT_READ|PROT_EXEC (the test deletes it later)
+ *   memfd     a memfd holding shellcode bytes mapped PROT_READ|PROT_EXEC
+ * Prints "addr 0xADDRESS" (rwx, rx, mapfile, memfd: the mapping) or "tid TID" (thread: the
  * second thread), then "ready", and exits when stdin reaches EOF. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +69,20 @@ int main(int argc, char **argv)
             perror("findings_fixture: prctl");
             return 1;
         }
+    } else if (!strcmp(mode, "mapfile") || !strcmp(mode, "memfd")) {
+        int fd = !strcmp(mode, "memfd") ? memfd_create("mgt-code", MFD_CLOEXEC)
+                 : argc > 2             ? open(argv[2], O_RDONLY | O_CLOEXEC)
+                                        : -1;
+        if (fd >= 0 && !strcmp(mode, "memfd") &&
+            write(fd, shellcode, sizeof(shellcode)) != (ssize_t)sizeof(shellcode))
+            fd = -1;
+        addr = fd >= 0 ? mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+        if (addr == MAP_FAILED) {
+            perror("findings_fixture: map a file");
+            return 1;
+        }
+        close(fd);
+        printf("addr %p\n", addr);
     } else if (!strcmp(mode, "thread")) {
         pthread_t t;
         pid_t tid;

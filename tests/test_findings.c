@@ -255,6 +255,67 @@ Test(findings, deleted_exe)
     remove_copy(path);
 }
 
+/* A deleted file mapped executable, the image intact: a library replaced
+ * under a running daemon, or a loader's payload removed. */
+Test(findings, deleted_mapping)
+{
+    need_root();
+    char *path = fixture_copy("payload.so");
+    char *argv[] = {(char *)"findings_fixture", (char *)"mapfile", path, NULL};
+    target t;
+    target_start(&t, fixture_path(), -1, argv);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "", &list, &n);
+    mg_findings_free(&list);
+    cr_assert(unlink(path) == 0);
+    const mg_finding *f = expect_kinds(t.pid, "deleted_exe", &list, &n);
+    cr_assert_not(f->image);
+    cr_assert_eq(f->regions, 1);
+    cr_assert_eq(f->first.start, t.addr);
+    cr_assert_str_eq(f->first.path, path);
+    cr_assert(f->first.deleted);
+    cr_assert_str_eq(f->first.perms, "r-xp");
+    cr_assert_eq(f->severity, MG_SEVERITY_MEDIUM);
+    mg_findings_free(&list);
+    target_stop(&t);
+    remove_copy(path);
+}
+
+/* Code mapped from a memfd by a program that is a file: high; the same in
+ * a runtime (.NET maps its JIT code from a memfd twice): low. */
+static void check_memfd_mapping(const char *exe, const char *runtime, mg_severity severity)
+{
+    char *path = fixture_copy(exe);
+    char *argv[] = {path, (char *)"memfd", NULL};
+    target t;
+    target_start(&t, path, -1, argv);
+    mg_finding *list;
+    size_t n;
+    const mg_finding *f = expect_kinds(t.pid, "memfd_exec", &list, &n);
+    cr_assert_not(f->image);
+    cr_assert_eq(f->regions, 1);
+    cr_assert_eq(f->first.start, t.addr);
+    cr_assert_str_eq(f->first.path, "/memfd:mgt-code");
+    cr_assert_str_eq(f->runtime, runtime);
+    cr_assert_eq(f->severity, severity);
+    mg_findings_free(&list);
+    target_stop(&t);
+    remove_copy(path);
+}
+
+Test(findings, memfd_mapping)
+{
+    need_root();
+    check_memfd_mapping("findings_fixture", "", MG_SEVERITY_HIGH);
+}
+
+Test(findings, memfd_mapping_of_a_runtime_is_low)
+{
+    need_root();
+    check_memfd_mapping("dotnet", "dotnet", MG_SEVERITY_LOW);
+}
+
 Test(findings, rwx_shellcode)
 {
     need_root();
