@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -46,6 +47,8 @@ static void target_start(target *t, const char *path, int exec_fd, char *const a
     t->pid = fork();
     cr_assert(t->pid >= 0);
     if (t->pid == 0) {
+        /* a failed test leaves no target behind */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(in[0], 0);
         dup2(out[1], 1);
         if (exec_fd >= 0)
@@ -168,6 +171,7 @@ Test(findings, sleep_has_none)
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         execl("/bin/sleep", "sleep", "1000", (char *)NULL);
         _exit(127);
     }
@@ -417,6 +421,7 @@ static pid_t start_tracer(pid_t tid)
     pid_t tracer = fork();
     cr_assert(tracer >= 0);
     if (tracer == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(ok[0]);
         char r = ptrace(PTRACE_SEIZE, tid, NULL, NULL) == 0 ? 'y' : 'n';
         if (write(ok[1], &r, 1) != 1)
