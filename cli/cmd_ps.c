@@ -90,50 +90,6 @@ static void print_json(FILE *f, const mg_proc_info *p)
     fputs("}\n", f);
 }
 
-/* The processes -p names (each must exist), or all of them. */
-static int collect(const ps_state *s, mg_proc_info ***out, size_t *n, mg_proc_info **all)
-{
-    mg_error err = {{0}};
-    *all = NULL;
-    *n = 0;
-    size_t cap = s->targets.n_pids;
-    if (!cap) {
-        size_t na;
-        int rc = mg_proc_list(all, &na, &err);
-        if (rc < 0) {
-            cli_inspect_report(rc, &err, "list processes");
-            return -1;
-        }
-        cap = na;
-    }
-    *out = calloc(cap ? cap : 1, sizeof(**out));
-    if (!*out) {
-        fprintf(stderr, "memgrep: out of memory\n");
-        return -1;
-    }
-    if (*all) {
-        for (size_t i = 0; i < cap; i++)
-            (*out)[(*n)++] = &(*all)[i];
-        return 0;
-    }
-    for (size_t i = 0; i < cap; i++) {
-        mg_proc_info *p = NULL;
-        int rc = mg_proc_get(s->targets.pids[i], &p, &err);
-        if (rc < 0) {
-            cli_inspect_report(rc, &err, "read the process");
-            return -1;
-        }
-        bool seen = false; /* a thread id and its process: once */
-        for (size_t j = 0; j < *n && !seen; j++)
-            seen = (*out)[j]->pid == p->pid;
-        if (seen)
-            mg_proc_info_free(&p);
-        else
-            (*out)[(*n)++] = p;
-    }
-    return 0;
-}
-
 static int ps_run(void *state)
 {
     const ps_state *s = state;
@@ -142,7 +98,7 @@ static int ps_run(void *state)
     int status = EXIT_TROUBLE;
     cli_dest d;
     bool human = cli_sizes_human(s->sizes, &s->listing);
-    if (collect(s, &procs, &n, &all) < 0 || cli_dest_open(&d, &s->listing) < 0)
+    if (cli_procs_collect(&s->targets, &procs, &n, &all) < 0 || cli_dest_open(&d, &s->listing) < 0)
         goto out;
     if (!s->listing.json)
         fprintf(d.f, "%7s %-10s %10s %-12s %-14s %s\n", "PID", "USER", "RSS", "CONTAINER", "SCAN",
@@ -162,11 +118,7 @@ static int ps_run(void *state)
         status = EXIT_NO_MATCH;
     }
 out:
-    if (!all)
-        for (size_t i = 0; procs && i < n; i++)
-            mg_proc_info_free(&procs[i]);
-    mg_proc_info_free(&all);
-    free(procs);
+    cli_procs_release(procs, n, all);
     return status;
 }
 

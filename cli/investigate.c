@@ -139,6 +139,58 @@ int cli_dest_sandbox(const cli_dest *d, const cli_sandbox *s)
 /* The process                                                         */
 /* ------------------------------------------------------------------ */
 
+int cli_procs_collect(const cli_targets *t, mg_proc_info ***out, size_t *n, mg_proc_info **all)
+{
+    mg_error err = {{0}};
+    *all = NULL;
+    *n = 0;
+    size_t cap = t->n_pids;
+    if (!cap) {
+        size_t na;
+        int rc = mg_proc_list(all, &na, &err);
+        if (rc < 0) {
+            cli_inspect_report(rc, &err, "list processes");
+            return -1;
+        }
+        cap = na;
+    }
+    *out = calloc(cap ? cap : 1, sizeof(**out));
+    if (!*out) {
+        fprintf(stderr, "memgrep: out of memory\n");
+        return -1;
+    }
+    if (*all) {
+        for (size_t i = 0; i < cap; i++)
+            (*out)[(*n)++] = &(*all)[i];
+        return 0;
+    }
+    for (size_t i = 0; i < cap; i++) {
+        mg_proc_info *p = NULL;
+        int rc = mg_proc_get(t->pids[i], &p, &err);
+        if (rc < 0) {
+            cli_inspect_report(rc, &err, "read the process");
+            return -1;
+        }
+        bool seen = false; /* a thread id and its process: once */
+        for (size_t j = 0; j < *n && !seen; j++)
+            seen = (*out)[j]->pid == p->pid;
+        if (seen)
+            mg_proc_info_free(&p);
+        else
+            (*out)[(*n)++] = p;
+    }
+    return 0;
+}
+
+void cli_procs_release(mg_proc_info **procs, size_t n, mg_proc_info *all)
+{
+    if (!all)
+        for (size_t i = 0; procs && i < n; i++)
+            mg_proc_info_free(&procs[i]);
+    mg_proc_info_free(&all);
+    free(procs);
+}
+
 void cli_inspect_report(int err, const mg_error *e, const char *what)
 {
     if (e && e->message[0])

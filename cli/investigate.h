@@ -54,6 +54,12 @@ int cli_dest_sandbox(const cli_dest *d, const cli_sandbox *s);
  * else what: mg_strerror(err). */
 void cli_inspect_report(int err, const mg_error *e, const char *what);
 
+/* The processes -p names (each must exist: else one line, -1), or with no
+ * -p all of them (mg_proc_list, into *all): *out (malloc'd) points at *n
+ * infos. Release with cli_procs_release, also after a failure. */
+int cli_procs_collect(const cli_targets *t, mg_proc_info ***out, size_t *n, mg_proc_info **all);
+void cli_procs_release(mg_proc_info **procs, size_t n, mg_proc_info *all);
+
 /* The PID argument (one number > 0). Returns 0 or -1 after one line. */
 int cli_parse_pid_arg(const char *arg, pid_t *out);
 

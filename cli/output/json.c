@@ -93,3 +93,15 @@ void cli_json_double(FILE *f, const char *k, double v, int decimals)
 {
     fprintf(f, ",\"%s\":%.*f", k, decimals, isfinite(v) ? v : 0.0);
 }
+
+void cli_json_region(FILE *f, const mg_region *r)
+{
+    fprintf(f, "{\"start\":\"0x%" PRIx64 "\"", r->start);
+    cli_json_addr(f, "end", r->end);
+    cli_json_str(f, "perms", r->perms);
+    cli_json_addr(f, "offset", r->offset);
+    cli_json_str(f, "path", r->path);
+    cli_json_str(f, "kind", mg_region_kind_name(r->kind));
+    cli_json_bool(f, "deleted", r->deleted);
+    fputc('}', f);
+}

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "memgrep/memgrep.h"
+
 /* Write n bytes as a JSON string literal, quotes included: '"', '\\' and
  * control characters escaped, every byte >= 0x7f as \u00XX (output_json.c
  * explains why). Output is pure ASCII and always valid JSON. */
@@ -26,5 +28,8 @@ void cli_json_addr(FILE *f, const char *key, uint64_t v);
 void cli_json_bool(FILE *f, const char *key, bool v);
 /* Not finite: 0. */
 void cli_json_double(FILE *f, const char *key, double v, int decimals);
+/* A region as an object (no key): start, end, perms, offset, path, kind,
+ * deleted (the schema's "region": scan's matches, errors, check's findings). */
+void cli_json_region(FILE *f, const mg_region *r);
 
 #endif

@@ -63,18 +63,6 @@ static void json_start(output_ctx *o, const output_run *r)
     end(f);
 }
 
-static void region_object(FILE *f, const mg_region *r)
-{
-    fprintf(f, "{\"start\":\"0x%" PRIx64 "\"", r->start);
-    cli_json_addr(f, "end", r->end);
-    cli_json_str(f, "perms", r->perms);
-    cli_json_addr(f, "offset", r->offset);
-    cli_json_str(f, "path", r->path);
-    cli_json_str(f, "kind", mg_region_kind_name(r->kind));
-    cli_json_bool(f, "deleted", r->deleted);
-    fputc('}', f);
-}
-
 static void pattern_fields(const output_ctx *o, const mg_match *m)
 {
     FILE *f = o->out;
@@ -110,7 +98,7 @@ static void json_match(output_ctx *o, const mg_match *m)
     pattern_fields(o, m);
     cli_json_bool(f, "wide", m->wide);
     cli_json_key(f, "region");
-    region_object(f, m->region);
+    cli_json_region(f, m->region);
     cli_json_key(f, "context");
     json_string(f, m->data, n);
     cli_json_u64(f, "context_offset", m->before);
@@ -132,7 +120,7 @@ static void json_event(output_ctx *o, const mg_event *e)
         cli_json_addr(f, "address", e->address);
     if (e->region) {
         cli_json_key(f, "region");
-        region_object(f, e->region);
+        cli_json_region(f, e->region);
     }
     end(f);
 }
@@ -193,7 +181,7 @@ static void json_rule(output_ctx *o, const mg_rule_match *m)
         cli_json_addr(f, "address", h->address);
         cli_json_u64(f, "length", h->length);
         cli_json_key(f, "region");
-        region_object(f, h->region);
+        cli_json_region(f, h->region);
         cli_json_key(f, "context");
         json_string(f, h->data, h->before + (size_t)h->length + h->after);
         cli_json_u64(f, "context_offset", h->before);

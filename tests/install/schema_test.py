@@ -129,6 +129,39 @@ try:
     check("strings PID --wide -n 8", ["strings", pid, "--region", "stack", "--wide", "-n", "8",
           "--json"], want=("string",))
 
+    # check: a python3 child with anonymous RWX memory, argv[0] "[kworker/...]"
+    # (anon_exec and rwx, low: python3 is a runtime; masquerade), attached by
+    # a second child with PTRACE_SEIZE (traced: the test may ptrace, memgrep
+    # never does); the fixture has none of these (exit 1).
+    odd = subprocess.Popen(["[kworker/0:9]", "-c", "import mmap, sys\n"
+                            "m = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,"
+                            " prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)\n"
+                            "print('ready', flush=True)\nsys.stdin.read()\n"],
+                           executable=sys.executable, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    tracer = None
+    try:
+        odd.stdout.readline()
+        tracer = subprocess.Popen([sys.executable, "-c", "import ctypes, sys\n"
+                                   "libc = ctypes.CDLL(None, use_errno=True)\n"
+                                   "r = libc.ptrace(0x4206, int(sys.argv[1]), None, None)\n"
+                                   "print('ok' if r == 0 else 'failed', flush=True)\n"
+                                   "sys.stdin.read()\n", str(odd.pid)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if tracer.stdout.readline().strip() != "ok":
+            failures.append("check: PTRACE_SEIZE of the python3 child failed")
+        recs = check("check -p PID", ["check", "-p", str(odd.pid), "--json"], want=("finding",))
+        kinds = sorted(r["kind"] for r in recs)
+        if kinds != ["anon_exec", "masquerade", "rwx", "traced"]:
+            failures.append(f"check -p PID: kinds {kinds}, expected anon_exec masquerade rwx traced")
+    finally:
+        for p in (tracer, odd):
+            if p:
+                p.stdin.close()
+                p.wait()
+    check("check -p PID (none)", ["check", "-p", pid, "--json"], rcs=(1,))
+    check("check", ["check", "--json"], rcs=(0, 1))
+
     for cmd in commands:
         if cmd not in ran:
             failures.append(f"{cmd}: a command this test does not run: add its runs here "

@@ -742,6 +742,79 @@ MG_API ssize_t mg_read_present(pid_t pid, uint64_t addr, size_t len, void *buf, 
                                mg_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Findings                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Signs of fileless or tampered code that a process shows without a
+ * pattern: read from /proc/PID/{maps,status,exe,comm,cmdline} with the
+ * inspect API's rules (nothing attached, no memory read). */
+typedef enum mg_finding_kind {
+    MG_FINDING_MEMFD_EXEC = 0, /* image or executable mapping from a memfd */
+    MG_FINDING_DELETED_EXE, /* image or executable mapping of a deleted file (not a memfd) */
+    MG_FINDING_ANON_EXEC, /* anonymous executable memory */
+    MG_FINDING_RWX, /* a mapping writable and executable at once */
+    MG_FINDING_TRACED, /* a thread ptrace-attached (TracerPid) */
+    MG_FINDING_MASQUERADE, /* comm or argv[0] "[...]" as a kernel thread's, with user memory */
+} mg_finding_kind;
+#define MG_FINDING_KINDS 6
+
+/* "memfd_exec", "deleted_exe", "anon_exec", "rwx", "traced", "masquerade";
+ * "unknown" for other values. Static. */
+MG_API const char *mg_finding_kind_name(mg_finding_kind kind);
+
+typedef enum mg_severity {
+    MG_SEVERITY_LOW = 0,
+    MG_SEVERITY_MEDIUM,
+    MG_SEVERITY_HIGH,
+} mg_severity;
+
+/* "low", "medium", "high"; "unknown" for other values. Static. */
+MG_API const char *mg_severity_name(mg_severity severity);
+
+/* One finding: at most one per kind and process. The strings are never
+ * NULL ("" when not known or not relevant) and live in the block returned. */
+typedef struct mg_finding {
+    mg_finding_kind kind;
+    mg_severity severity;
+    pid_t pid;
+    const char *comm; /* /proc/PID/comm */
+    const char *exe; /* readlink of /proc/PID/exe, " (deleted)" kept */
+    /* memfd_exec, deleted_exe: the image itself (exe) is the memfd or the
+     * deleted file. */
+    bool image;
+    /* memfd_exec, deleted_exe, anon_exec, rwx: the mappings that have it
+     * (0 when only the image does), their total size and the first of them
+     * (first.path in the block; all zero when regions is 0). */
+    size_t regions;
+    uint64_t bytes;
+    mg_region first;
+    /* anon_exec, rwx, memfd_exec of mappings: the JIT runtime that explains
+     * it ("java", "node", "python3"...: the exe's basename or a runtime
+     * library mapped), then severity low; "" if none. */
+    const char *runtime;
+    /* traced: the tracer's pid and comm ("" if it is gone), and the thread
+     * it is attached to (the first traced one: pid itself, or another
+     * thread of the process). */
+    pid_t tracer, traced_tid;
+    const char *tracer_comm;
+    /* masquerade: argv[0] ("" if none); the comm is above. */
+    const char *argv0;
+} mg_finding;
+
+/* The findings of one process, in mg_finding_kind order. *out (not NULL)
+ * receives *n (not NULL, 0 for a clean process) entries in one block,
+ * freed with mg_findings_free. Everything read belongs to the one process
+ * (its start time is checked after the last read). Returns 0 or a negative
+ * code (mg_regions_get's): MG_EBADPID (no such pid, a kernel thread,
+ * memgrep itself), -ESRCH (a zombie, or gone during the call), -EACCES.
+ * On failure *out is NULL and *n 0. */
+MG_API int mg_findings_get(pid_t pid, mg_finding **out, size_t *n, mg_error *err);
+
+/* Free what mg_findings_get returned. Accepts NULL and *list NULL; sets
+ * *list to NULL. */
+MG_API void mg_findings_free(mg_finding **list);
+
+/* ------------------------------------------------------------------ */
 /* Containers                                                          */
 /* ------------------------------------------------------------------ */
 

@@ -171,10 +171,35 @@ int mg_read_proc_status(pid_t pid, mg_proc_status *st)
         unsigned long r = strtoul(uid, &end, 10), e = strtoul(end, &end, 10);
         st->uid = (uid_t)r;
         st->euid = (uid_t)e;
+        const char *tracer = status_field(buf, "TracerPid");
+        st->tracer = tracer ? (pid_t)strtol(tracer, NULL, 10) : 0;
         rc = 0;
     }
     free(buf);
     return rc;
+}
+
+pid_t mg_read_tracer(pid_t pid, pid_t *tid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -errno;
+    pid_t tracer = 0;
+    *tid = 0;
+    struct dirent *e;
+    while (!tracer && (e = readdir(d))) {
+        mg_proc_status st;
+        pid_t t = (pid_t)strtol(e->d_name, NULL, 10);
+        /* a thread that exits meanwhile is no longer traced */
+        if (t > 0 && mg_read_proc_status(t, &st) == 0 && st.tracer > 0) {
+            tracer = st.tracer;
+            *tid = t;
+        }
+    }
+    closedir(d);
+    return tracer;
 }
 
 /* Lines are "ID:CONTROLLERS:PATH"; the path may hold ':'. */
@@ -225,13 +250,25 @@ char *mg_read_cgroup(pid_t pid)
     return s;
 }
 
-char *mg_read_cmdline(pid_t pid)
+/* /proc/PID/cmdline, malloc'd and NUL-terminated, *len its bytes; "" if
+ * empty or unreadable; NULL only when out of memory. */
+static char *read_cmdline(pid_t pid, size_t *len)
 {
     char path[64], *buf = NULL;
-    size_t len;
     snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    if (mg_read_file(path, &buf, &len) < 0)
+    if (mg_read_file(path, &buf, len) < 0) {
+        *len = 0;
         return strdup("");
+    }
+    return buf;
+}
+
+char *mg_read_cmdline(pid_t pid)
+{
+    size_t len;
+    char *buf = read_cmdline(pid, &len);
+    if (!buf)
+        return NULL;
     while (len && buf[len - 1] == '\0')
         len--;
     for (size_t i = 0; i < len; i++)
@@ -239,6 +276,12 @@ char *mg_read_cmdline(pid_t pid)
             buf[i] = ' ';
     buf[len] = '\0';
     return buf;
+}
+
+char *mg_read_argv0(pid_t pid)
+{
+    size_t len;
+    return read_cmdline(pid, &len); /* the first string is argv[0] */
 }
 
 unsigned long long mg_read_rss(pid_t pid)

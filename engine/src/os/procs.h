@@ -35,11 +35,19 @@ char *mg_read_exe(pid_t pid);
 typedef struct mg_proc_status {
     pid_t tgid, ppid;
     uid_t uid, euid; /* real, effective */
+    pid_t tracer; /* TracerPid: the process ptrace-attached to it, 0 if none */
 } mg_proc_status;
 
-/* Parse the Tgid, PPid and Uid lines of /proc/PID/status. Returns 0 or a
- * negative errno (-ENOENT: gone; -EINVAL: a line is missing). */
+/* Parse the Tgid, PPid, Uid and TracerPid lines of /proc/PID/status (no
+ * TracerPid line: tracer 0). Returns 0 or a negative errno (-ENOENT: gone;
+ * -EINVAL: a line is missing). */
 int mg_read_proc_status(pid_t pid, mg_proc_status *st);
+
+/* The first thread of pid (in /proc/PID/task order) attached by ptrace:
+ * its tracer (TracerPid), with *tid the thread; 0 if none is (a tracer may
+ * attach any one thread, the main one's status does not tell). Returns the
+ * tracer, 0, or a negative errno (-ENOENT: gone). */
+pid_t mg_read_tracer(pid_t pid, pid_t *tid);
 
 /* The cgroup path of /proc/PID/cgroup, malloc'd: the v2 "0::PATH" line; on
  * a v1-only host the name=systemd line's path, else the first line's. ""
@@ -50,6 +58,10 @@ char *mg_read_cgroup(pid_t pid);
  * ones dropped), malloc'd; "" (malloc'd) if empty or unreadable; NULL only
  * when out of memory. */
 char *mg_read_cmdline(pid_t pid);
+
+/* argv[0] of /proc/PID/cmdline (up to its first NUL), malloc'd; "" (malloc'd)
+ * if empty or unreadable; NULL only when out of memory. */
+char *mg_read_argv0(pid_t pid);
 
 /* Resident bytes from /proc/PID/statm; 0 if unreadable. */
 unsigned long long mg_read_rss(pid_t pid);

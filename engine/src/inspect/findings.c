@@ -1,0 +1,291 @@
+/* findings.c - signs of fileless or tampered code in one process
+ * (mg_findings_get, memgrep check): its identity (mg_proc_get), its
+ * mappings (mg_regions_get, maps only), its tracer and argv[0], read
+ * between two start-time checks. Nothing is attached, no memory read. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "inspect/inspect_internal.h"
+#include "memgrep/memgrep.h"
+#include "os/procs.h"
+#include "util.h"
+
+MG_API const char *mg_finding_kind_name(mg_finding_kind kind)
+{
+    static const char *const names[MG_FINDING_KINDS] = {
+        "memfd_exec", "deleted_exe", "anon_exec", "rwx", "traced", "masquerade",
+    };
+    return (unsigned)kind < MG_FINDING_KINDS ? names[kind] : "unknown";
+}
+
+MG_API const char *mg_severity_name(mg_severity severity)
+{
+    switch (severity) {
+    case MG_SEVERITY_LOW:
+        return "low";
+    case MG_SEVERITY_MEDIUM:
+        return "medium";
+    case MG_SEVERITY_HIGH:
+        return "high";
+    }
+    return "unknown";
+}
+
+/* JIT runtimes, which make executable (often writable) anonymous code of
+ * their own: by the exe's basename (a name, then only version digits and
+ * dots: python3.11, php8.2), or by a library mapped. */
+static const char *const runtime_exes[] = {
+    "java",     "node",    "nodejs",   "python3", "python2",  "python", "pypy3",       "pypy",
+    "ruby",     "php-fpm", "php",      "dotnet",  "mono",     "luajit", "deno",        "bun",
+    "beam.smp", "chrome",  "chromium", "firefox", "electron", "julia",  "qemu-x86_64",
+};
+static const struct {
+    const char *lib, *runtime;
+} runtime_libs[] = {
+    {"libjvm.so", "java"},
+    {"libcoreclr.so", "dotnet"},
+    {"libmonosgen-2.0.so", "mono"},
+    {"libnode.so", "node"},
+    {"libluajit-5.1.so", "luajit"},
+    {"libv8.so", "v8"},
+    {"libjulia-internal.so", "julia"},
+};
+
+static const char *base_name(const char *path, size_t *len)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    static const char deleted[] = " (deleted)";
+    size_t n = strlen(b), d = sizeof(deleted) - 1;
+    if (n >= d && !strcmp(b + n - d, deleted))
+        n -= d;
+    *len = n;
+    return b;
+}
+
+static const char *runtime_of(const char *exe, const mg_region_info *list, size_t n)
+{
+    size_t len;
+    const char *b = base_name(exe, &len);
+    for (size_t i = 0; i < sizeof(runtime_exes) / sizeof(runtime_exes[0]); i++) {
+        size_t k = strlen(runtime_exes[i]);
+        if (len < k || memcmp(b, runtime_exes[i], k))
+            continue;
+        size_t j = k;
+        while (j < len && (b[j] == '.' || (b[j] >= '0' && b[j] <= '9')))
+            j++;
+        if (j == len)
+            return runtime_exes[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *lb = base_name(list[i].region.path, &len);
+        for (size_t j = 0; j < sizeof(runtime_libs) / sizeof(runtime_libs[0]); j++) {
+            size_t k = strlen(runtime_libs[j].lib);
+            if (list[i].region.kind == MG_REGION_FILE && len >= k &&
+                !memcmp(lb, runtime_libs[j].lib, k))
+                return runtime_libs[j].runtime;
+        }
+    }
+    return "";
+}
+
+static bool is_memfd(const char *path)
+{
+    return !strncmp(path, "/memfd:", strlen("/memfd:"));
+}
+
+/* Anonymous memory under another name: private and shared anonymous
+ * mappings, the heap and stacks, shared anonymous ("/dev/zero (deleted)")
+ * and SysV segments. */
+static bool is_anon(const mg_region *r)
+{
+    if (r->kind == MG_REGION_ANON || r->kind == MG_REGION_HEAP || r->kind == MG_REGION_STACK)
+        return true;
+    return r->kind == MG_REGION_SHM &&
+           ((r->deleted && !strcmp(r->path, "/dev/zero")) || !strncmp(r->path, "/SYSV", 5));
+}
+
+/* comm or argv[0] in brackets: how ps shows a kernel thread. */
+static bool bracketed(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 3 && s[0] == '[' && s[n - 1] == ']';
+}
+
+/* What one kind found before packing. */
+typedef struct acc {
+    bool hit, image;
+    size_t regions;
+    uint64_t bytes;
+    const mg_region *first;
+    mg_severity severity;
+} acc;
+
+static void add_region(acc *a, const mg_region *r)
+{
+    a->hit = true;
+    if (!a->regions++)
+        a->first = r;
+    a->bytes += r->end - r->start;
+}
+
+static void scan_regions(acc *k, const mg_region_info *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const mg_region *r = &list[i].region;
+        if (r->kind == MG_REGION_SPECIAL) /* [vdso], [vsyscall], [uprobes] */
+            continue;
+        bool exec = r->perms[2] == 'x';
+        if (exec && r->perms[1] == 'w')
+            add_region(&k[MG_FINDING_RWX], r);
+        if (!exec)
+            continue;
+        if (is_memfd(r->path))
+            add_region(&k[MG_FINDING_MEMFD_EXEC], r);
+        else if (is_anon(r))
+            add_region(&k[MG_FINDING_ANON_EXEC], r);
+        else if (r->deleted)
+            add_region(&k[MG_FINDING_DELETED_EXE], r);
+    }
+}
+
+/* Severities: a runtime explains executable anonymous and memfd-backed
+ * code (V8, HotSpot, .NET's double mapping), never a memfd image. */
+static void grade(acc *k, const char *runtime)
+{
+    bool jit = runtime[0] != '\0';
+    k[MG_FINDING_MEMFD_EXEC].severity =
+        k[MG_FINDING_MEMFD_EXEC].image || !jit ? MG_SEVERITY_HIGH : MG_SEVERITY_LOW;
+    k[MG_FINDING_DELETED_EXE].severity = MG_SEVERITY_MEDIUM;
+    k[MG_FINDING_ANON_EXEC].severity = jit ? MG_SEVERITY_LOW : MG_SEVERITY_HIGH;
+    k[MG_FINDING_RWX].severity = jit ? MG_SEVERITY_LOW : MG_SEVERITY_HIGH;
+    k[MG_FINDING_TRACED].severity = MG_SEVERITY_MEDIUM;
+    k[MG_FINDING_MASQUERADE].severity = MG_SEVERITY_HIGH;
+}
+
+/* What is read of the process, then packed. */
+typedef struct seen {
+    mg_proc_info *info;
+    mg_region_info *regions;
+    size_t n_regions;
+    pid_t tracer, traced_tid;
+    char tracer_comm[64];
+    char *argv0;
+} seen;
+
+static int read_process(pid_t pid, seen *s, mg_error *err)
+{
+    int rc = mg_proc_get(pid, &s->info, err);
+    if (rc < 0)
+        return rc;
+    pid_t tgid = s->info->pid;
+    if (s->info->flags & (MG_PROC_KTHREAD | MG_PROC_SELF))
+        return mg_fail(err, MG_EBADPID, "process %d: %s", (int)tgid,
+                       s->info->flags & MG_PROC_SELF ? "memgrep itself" : "a kernel thread");
+    if (s->info->flags & MG_PROC_ZOMBIE)
+        return mg_fail(err, -ESRCH, "process %d is a zombie", (int)tgid);
+    rc = mg_regions_get(tgid, MG_REGIONS_NO_RESIDENT, &s->regions, &s->n_regions, err);
+    if (rc < 0)
+        return rc;
+    pid_t tracer = mg_read_tracer(tgid, &s->traced_tid);
+    if (tracer < 0) {
+        rc = mg_api_code(tracer);
+        return mg_fail(err, rc, "read /proc/%d/task: %s", (int)tgid, mg_strerror(rc));
+    }
+    s->tracer = tracer;
+    if (tracer > 0)
+        mg_read_comm(tracer, s->tracer_comm, sizeof(s->tracer_comm));
+    s->argv0 = mg_read_argv0(tgid);
+    if (!s->argv0)
+        return mg_fail(err, -ENOMEM, "out of memory");
+    /* everything read belongs to the process whose start time we saw */
+    mg_proc_stat st1;
+    rc = mg_read_proc_stat(tgid, &st1);
+    if (rc < 0 || st1.starttime != s->info->starttime)
+        return mg_fail(err, -ESRCH, "process %d exited", (int)tgid);
+    return 0;
+}
+
+/* One block: the findings, then their strings. */
+static mg_finding *pack(const seen *s, const acc *k, const char *runtime, size_t *n)
+{
+    const mg_proc_info *p = s->info;
+    size_t count = 0, bytes = 0,
+           fixed = strlen(p->comm) + strlen(p->exe) + strlen(runtime) + strlen(s->tracer_comm) +
+                   strlen(s->argv0) + 6;
+    for (int i = 0; i < MG_FINDING_KINDS; i++)
+        if (k[i].hit) {
+            count++;
+            bytes += sizeof(mg_finding) + fixed + (k[i].first ? strlen(k[i].first->path) : 0);
+        }
+    mg_finding *out = calloc(1, MG_MAX(bytes, (size_t)1));
+    if (!out)
+        return NULL;
+    char *str = (char *)(out + count);
+    mg_finding *f = out;
+    for (int i = 0; i < MG_FINDING_KINDS; i++) {
+        if (!k[i].hit)
+            continue;
+        f->kind = (mg_finding_kind)i;
+        f->severity = k[i].severity;
+        f->pid = p->pid;
+        f->comm = mg_put_string(&str, p->comm);
+        f->exe = mg_put_string(&str, p->exe);
+        f->image = k[i].image;
+        f->regions = k[i].regions;
+        f->bytes = k[i].bytes;
+        if (k[i].first)
+            f->first = *k[i].first;
+        f->first.path = mg_put_string(&str, k[i].first ? k[i].first->path : "");
+        bool code = i == MG_FINDING_ANON_EXEC || i == MG_FINDING_RWX ||
+                    (i == MG_FINDING_MEMFD_EXEC && k[i].regions);
+        f->runtime = mg_put_string(&str, code ? runtime : "");
+        f->tracer = i == MG_FINDING_TRACED ? s->tracer : 0;
+        f->traced_tid = i == MG_FINDING_TRACED ? s->traced_tid : 0;
+        f->tracer_comm = mg_put_string(&str, i == MG_FINDING_TRACED ? s->tracer_comm : "");
+        f->argv0 = mg_put_string(&str, i == MG_FINDING_MASQUERADE ? s->argv0 : "");
+        f++;
+    }
+    *n = count;
+    return out;
+}
+
+MG_API int mg_findings_get(pid_t pid, mg_finding **out, size_t *n, mg_error *err)
+{
+    if (!out || !n)
+        return mg_fail(err, -EINVAL, "mg_findings_get: out and n must not be NULL");
+    *out = NULL;
+    *n = 0;
+    seen s = {0};
+    int rc = read_process(pid, &s, err);
+    if (rc == 0) {
+        acc k[MG_FINDING_KINDS] = {{0}};
+        const char *exe = s.info->exe;
+        scan_regions(k, s.regions, s.n_regions);
+        if (is_memfd(exe))
+            k[MG_FINDING_MEMFD_EXEC].hit = k[MG_FINDING_MEMFD_EXEC].image = true;
+        else if (exe[0] == '/' && strlen(exe) > strlen(" (deleted)") &&
+                 !strcmp(exe + strlen(exe) - strlen(" (deleted)"), " (deleted)"))
+            k[MG_FINDING_DELETED_EXE].hit = k[MG_FINDING_DELETED_EXE].image = true;
+        k[MG_FINDING_TRACED].hit = s.tracer > 0;
+        k[MG_FINDING_MASQUERADE].hit = bracketed(s.info->comm) || bracketed(s.argv0);
+        const char *runtime = runtime_of(exe, s.regions, s.n_regions);
+        grade(k, runtime);
+        *out = pack(&s, k, runtime, n);
+        rc = *out ? 0 : mg_fail(err, -ENOMEM, "out of memory");
+    }
+    free(s.argv0);
+    mg_regions_free(&s.regions);
+    mg_proc_info_free(&s.info);
+    return rc;
+}
+
+MG_API void mg_findings_free(mg_finding **list)
+{
+    if (!list)
+        return;
+    free(*list);
+    *list = NULL;
+}

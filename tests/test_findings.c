@@ -1,0 +1,600 @@
+/* test_findings.c - mg_findings_get and `memgrep check`: for each kind a
+ * target that has it (tests/findings_fixture.c run plainly, from a memfd,
+ * from a file then deleted, traced by a child of the test, renamed as a
+ * kernel thread, with RWX or R-X anonymous code) and clean controls, each
+ * with the exact set of kinds found for its pid. The test may ptrace a
+ * target of its own; memgrep never does. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "memgrep/memgrep.h"
+
+typedef struct target {
+    pid_t pid;
+    int in_fd; /* closing it ends the target */
+    uint64_t addr; /* "addr" line (rwx, rx), else 0 */
+    pid_t tid; /* "tid" line (thread), else 0 */
+} target;
+
+static const char *fixture_path(void)
+{
+    const char *p = getenv("MG_FINDINGS_FIXTURE");
+    cr_assert(p && *p, "MG_FINDINGS_FIXTURE is not set");
+    return p;
+}
+
+/* Run path (or, with exec_fd >= 0, that descriptor: fexecve) with argv,
+ * and wait for its "ready" line. */
+static void target_start(target *t, const char *path, int exec_fd, char *const argv[])
+{
+    int in[2], out[2];
+    cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
+    memset(t, 0, sizeof(*t));
+    t->pid = fork();
+    cr_assert(t->pid >= 0);
+    if (t->pid == 0) {
+        /* a failed test leaves no target behind */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        if (exec_fd >= 0)
+            fexecve(exec_fd, argv, environ);
+        else
+            execv(path, argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    t->in_fd = in[1];
+    FILE *f = fdopen(out[0], "r");
+    cr_assert(f);
+    char line[128];
+    bool ready = false;
+    while (!ready && fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "addr ", 5))
+            t->addr = strtoull(line + 5, NULL, 16);
+        if (!strncmp(line, "tid ", 4))
+            t->tid = (pid_t)strtol(line + 4, NULL, 10);
+        ready = !strcmp(line, "ready\n");
+    }
+    fclose(f);
+    cr_assert(ready, "target %s did not start", argv[0]);
+}
+
+static void target_stop(target *t)
+{
+    if (t->pid <= 0)
+        return;
+    close(t->in_fd);
+    kill(t->pid, SIGKILL);
+    waitpid(t->pid, NULL, 0);
+    t->pid = 0;
+}
+
+static void start_mode(target *t, const char *mode)
+{
+    char *argv[] = {(char *)"findings_fixture", (char *)mode, NULL};
+    target_start(t, fixture_path(), -1, argv);
+}
+
+/* A copy of the fixture named name in a fresh directory: its path,
+ * malloc'd. */
+static char *fixture_copy(const char *name)
+{
+    char dir[] = "/tmp/mgt-findings-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    char *path = NULL;
+    cr_assert(asprintf(&path, "%s/%s", dir, name) > 0);
+    int src = open(fixture_path(), O_RDONLY | O_CLOEXEC);
+    int dst = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+    cr_assert(src >= 0 && dst >= 0);
+    struct stat st;
+    cr_assert(fstat(src, &st) == 0);
+    cr_assert(sendfile(dst, src, NULL, (size_t)st.st_size) == st.st_size);
+    close(src);
+    cr_assert(close(dst) == 0);
+    return path;
+}
+
+static void remove_copy(char *path)
+{
+    unlink(path);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    rmdir(path);
+    free(path);
+}
+
+/* The findings of pid, which must be read; *n set. */
+static mg_finding *findings_of(pid_t pid, size_t *n)
+{
+    mg_finding *list = NULL;
+    mg_error err = {{0}};
+    int rc = mg_findings_get(pid, &list, n, &err);
+    cr_assert_eq(rc, 0, "mg_findings_get(%d): %s", (int)pid, err.message);
+    return list;
+}
+
+/* The kinds found, as "kind,kind" in mg_finding_kind order. */
+static void kinds_text(const mg_finding *list, size_t n, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(list[i].pid, list[0].pid);
+        if (i)
+            strncat(buf, ",", size - strlen(buf) - 1);
+        strncat(buf, mg_finding_kind_name(list[i].kind), size - strlen(buf) - 1);
+    }
+}
+
+static const mg_finding *expect_kinds(pid_t pid, const char *kinds, mg_finding **list, size_t *n)
+{
+    *list = findings_of(pid, n);
+    char got[256];
+    kinds_text(*list, *n, got, sizeof(got));
+    cr_assert_str_eq(got, kinds, "pid %d: kinds found '%s', expected '%s'", (int)pid, got, kinds);
+    return *n ? &(*list)[0] : NULL;
+}
+
+/* ---- controls ---------------------------------------------------------- */
+
+Test(findings, plain_fixture_has_none)
+{
+    need_root();
+    target t;
+    start_mode(&t, "plain");
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "", &list, &n);
+    mg_findings_free(&list);
+    cr_assert_null(list);
+    target_stop(&t);
+}
+
+Test(findings, sleep_has_none)
+{
+    need_root();
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+        _exit(127);
+    }
+    /* wait until it is sleep, not our fork */
+    char exe[256] = "";
+    for (int i = 0; i < 500; i++) {
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+        ssize_t k = readlink(link, exe, sizeof(exe) - 1);
+        exe[k > 0 ? k : 0] = '\0';
+        if (strstr(exe, "sleep"))
+            break;
+        usleep(10000);
+    }
+    cr_assert(strstr(exe, "sleep"), "sleep did not start: %s", exe);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(pid, "", &list, &n);
+    mg_findings_free(&list);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* ---- one kind each ------------------------------------------------------ */
+
+Test(findings, memfd_exec)
+{
+    need_root();
+    char token[17], name[32];
+    random_token(token);
+    snprintf(name, sizeof(name), "mgt-%s", token);
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    cr_assert(fd >= 0, "memfd_create: %s", strerror(errno));
+    int src = open(fixture_path(), O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    cr_assert(src >= 0 && fstat(src, &st) == 0);
+    cr_assert(sendfile(fd, src, NULL, (size_t)st.st_size) == st.st_size);
+    close(src);
+    /* fexecve of a close-on-exec memfd needs a script-free ELF: this is */
+    char *argv[] = {(char *)"findings_fixture", (char *)"plain", NULL};
+    target t;
+    target_start(&t, NULL, fd, argv);
+    close(fd);
+    mg_finding *list;
+    size_t n;
+    const mg_finding *f = expect_kinds(t.pid, "memfd_exec", &list, &n);
+    char want_exe[64];
+    snprintf(want_exe, sizeof(want_exe), "/memfd:%s (deleted)", name);
+    cr_assert_str_eq(f->exe, want_exe);
+    cr_assert(f->image);
+    cr_assert_eq(f->severity, MG_SEVERITY_HIGH);
+    cr_assert_geq(f->regions, 1);
+    cr_assert_eq(f->first.perms[2], 'x');
+    char want_path[64];
+    snprintf(want_path, sizeof(want_path), "/memfd:%s", name);
+    cr_assert_str_eq(f->first.path, want_path);
+    cr_assert_str_eq(f->runtime, "");
+    mg_findings_free(&list);
+    target_stop(&t);
+}
+
+Test(findings, deleted_exe)
+{
+    need_root();
+    char *path = fixture_copy("findings_fixture");
+    char *argv[] = {path, (char *)"plain", NULL};
+    target t;
+    target_start(&t, path, -1, argv);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "", &list, &n); /* the same file, not deleted yet */
+    mg_findings_free(&list);
+    cr_assert(unlink(path) == 0);
+    const mg_finding *f = expect_kinds(t.pid, "deleted_exe", &list, &n);
+    char want_exe[256];
+    snprintf(want_exe, sizeof(want_exe), "%s (deleted)", path);
+    cr_assert_str_eq(f->exe, want_exe);
+    cr_assert(f->image);
+    cr_assert_eq(f->severity, MG_SEVERITY_MEDIUM);
+    cr_assert_geq(f->regions, 1);
+    cr_assert_str_eq(f->first.path, path);
+    cr_assert(f->first.deleted);
+    mg_findings_free(&list);
+    target_stop(&t);
+    remove_copy(path);
+}
+
+/* A deleted file mapped executable, the image intact: a library replaced
+ * under a running daemon, or a loader's payload removed. */
+Test(findings, deleted_mapping)
+{
+    need_root();
+    char *path = fixture_copy("payload.so");
+    char *argv[] = {(char *)"findings_fixture", (char *)"mapfile", path, NULL};
+    target t;
+    target_start(&t, fixture_path(), -1, argv);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "", &list, &n);
+    mg_findings_free(&list);
+    cr_assert(unlink(path) == 0);
+    const mg_finding *f = expect_kinds(t.pid, "deleted_exe", &list, &n);
+    cr_assert_not(f->image);
+    cr_assert_eq(f->regions, 1);
+    cr_assert_eq(f->first.start, t.addr);
+    cr_assert_str_eq(f->first.path, path);
+    cr_assert(f->first.deleted);
+    cr_assert_str_eq(f->first.perms, "r-xp");
+    cr_assert_eq(f->severity, MG_SEVERITY_MEDIUM);
+    mg_findings_free(&list);
+    target_stop(&t);
+    remove_copy(path);
+}
+
+/* Code mapped from a memfd by a program that is a file: high; the same in
+ * a runtime (.NET maps its JIT code from a memfd twice): low. */
+static void check_memfd_mapping(const char *exe, const char *runtime, mg_severity severity)
+{
+    char *path = fixture_copy(exe);
+    char *argv[] = {path, (char *)"memfd", NULL};
+    target t;
+    target_start(&t, path, -1, argv);
+    mg_finding *list;
+    size_t n;
+    const mg_finding *f = expect_kinds(t.pid, "memfd_exec", &list, &n);
+    cr_assert_not(f->image);
+    cr_assert_eq(f->regions, 1);
+    cr_assert_eq(f->first.start, t.addr);
+    cr_assert_str_eq(f->first.path, "/memfd:mgt-code");
+    cr_assert_str_eq(f->runtime, runtime);
+    cr_assert_eq(f->severity, severity);
+    mg_findings_free(&list);
+    target_stop(&t);
+    remove_copy(path);
+}
+
+Test(findings, memfd_mapping)
+{
+    need_root();
+    check_memfd_mapping("findings_fixture", "", MG_SEVERITY_HIGH);
+}
+
+Test(findings, memfd_mapping_of_a_runtime_is_low)
+{
+    need_root();
+    check_memfd_mapping("dotnet", "dotnet", MG_SEVERITY_LOW);
+}
+
+Test(findings, rwx_shellcode)
+{
+    need_root();
+    target t;
+    start_mode(&t, "rwx");
+    cr_assert(t.addr);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "anon_exec,rwx", &list, &n);
+    for (size_t i = 0; i < n; i++) {
+        const mg_finding *f = &list[i];
+        cr_assert_eq(f->regions, 1, "%s: %zu regions", mg_finding_kind_name(f->kind), f->regions);
+        cr_assert_eq(f->first.start, t.addr);
+        cr_assert_eq(f->bytes, 4 * mg_page_size());
+        cr_assert_str_eq(f->first.perms, "rwxp");
+        cr_assert_eq(f->severity, MG_SEVERITY_HIGH);
+        cr_assert_str_eq(f->runtime, "");
+        cr_assert_not(f->image);
+    }
+    mg_findings_free(&list);
+    target_stop(&t);
+}
+
+Test(findings, anon_rx)
+{
+    need_root();
+    target t;
+    start_mode(&t, "rx");
+    mg_finding *list;
+    size_t n;
+    const mg_finding *f = expect_kinds(t.pid, "anon_exec", &list, &n);
+    cr_assert_eq(f->regions, 1);
+    cr_assert_eq(f->first.start, t.addr);
+    cr_assert_str_eq(f->first.perms, "r-xp");
+    cr_assert_eq(f->severity, MG_SEVERITY_HIGH);
+    mg_findings_free(&list);
+    target_stop(&t);
+}
+
+/* A JIT runtime's code: the same memory, named by the exe, low. */
+Test(findings, anon_exec_of_a_runtime_is_low)
+{
+    need_root();
+    char *path = fixture_copy("java");
+    char *argv[] = {path, (char *)"rwx", NULL};
+    target t;
+    target_start(&t, path, -1, argv);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "anon_exec,rwx", &list, &n);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(list[i].severity, MG_SEVERITY_LOW);
+        cr_assert_str_eq(list[i].runtime, "java");
+        cr_assert_eq(list[i].first.start, t.addr);
+    }
+    mg_findings_free(&list);
+    target_stop(&t);
+    remove_copy(path);
+}
+
+Test(findings, masquerade)
+{
+    need_root();
+    char *argv[] = {(char *)"[kworker/0:1]", (char *)"kworker", NULL};
+    target t;
+    target_start(&t, fixture_path(), -1, argv);
+    mg_finding *list;
+    size_t n;
+    const mg_finding *f = expect_kinds(t.pid, "masquerade", &list, &n);
+    cr_assert_str_eq(f->comm, "[kworker/0:1]");
+    cr_assert_str_eq(f->argv0, "[kworker/0:1]");
+    cr_assert_eq(f->severity, MG_SEVERITY_HIGH);
+    mg_findings_free(&list);
+    target_stop(&t);
+}
+
+/* argv[0] alone is enough: comm stays the file's name. */
+Test(findings, masquerade_by_argv0)
+{
+    need_root();
+    char *argv[] = {(char *)"[kthreadd]", (char *)"plain", NULL};
+    target t;
+    target_start(&t, fixture_path(), -1, argv);
+    mg_finding *list;
+    size_t n;
+    const mg_finding *f = expect_kinds(t.pid, "masquerade", &list, &n);
+    cr_assert_str_eq(f->comm, "findings_fixtur"); /* comm: 15 bytes */
+    cr_assert_str_eq(f->argv0, "[kthreadd]");
+    mg_findings_free(&list);
+    target_stop(&t);
+}
+
+/* A child of the test PTRACE_SEIZEs tid (memgrep never ptraces; the test
+ * may): its pid, once attached. */
+static pid_t start_tracer(pid_t tid)
+{
+    int ok[2];
+    cr_assert(pipe(ok) == 0);
+    pid_t tracer = fork();
+    cr_assert(tracer >= 0);
+    if (tracer == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(ok[0]);
+        char r = ptrace(PTRACE_SEIZE, tid, NULL, NULL) == 0 ? 'y' : 'n';
+        if (write(ok[1], &r, 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(ok[1]);
+    char r = 0;
+    cr_assert_eq(read(ok[0], &r, 1), 1);
+    close(ok[0]);
+    cr_assert_eq(r, 'y', "PTRACE_SEIZE of %d failed", (int)tid);
+    return tracer;
+}
+
+/* The target with tid (its pid, or another thread) traced: the finding
+ * names the tracer and the thread; once the tracer is gone, none. */
+static void check_traced(const target *t, pid_t tid)
+{
+    pid_t tracer = start_tracer(tid);
+    mg_finding *list;
+    size_t n;
+    const mg_finding *f = expect_kinds(t->pid, "traced", &list, &n);
+    cr_assert_eq(f->tracer, tracer);
+    cr_assert_eq(f->traced_tid, tid);
+    char comm[64];
+    proc_comm(tracer, comm, sizeof(comm));
+    cr_assert_str_eq(f->tracer_comm, comm);
+    cr_assert_eq(f->severity, MG_SEVERITY_MEDIUM);
+    mg_findings_free(&list);
+    kill(tracer, SIGKILL);
+    waitpid(tracer, NULL, 0);
+    expect_kinds(t->pid, "", &list, &n);
+    mg_findings_free(&list);
+}
+
+Test(findings, traced)
+{
+    need_root();
+    target t;
+    start_mode(&t, "plain");
+    check_traced(&t, t.pid);
+    target_stop(&t);
+}
+
+/* A tracer on a thread other than the main one: the main thread's status
+ * says TracerPid 0. */
+Test(findings, traced_thread)
+{
+    need_root();
+    target t;
+    start_mode(&t, "thread");
+    cr_assert(t.tid > 0 && t.tid != t.pid);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "", &list, &n); /* two threads, none traced */
+    mg_findings_free(&list);
+    check_traced(&t, t.tid);
+    target_stop(&t);
+}
+
+/* ---- what is not a process with memory ---------------------------------- */
+
+Test(findings, bad_pids)
+{
+    mg_finding *list = (mg_finding *)1;
+    size_t n = 7;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_findings_get(dead_pid(), &list, &n, &err), MG_EBADPID);
+    cr_assert_null(list);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(mg_findings_get(0, &list, &n, &err), MG_EBADPID);
+    cr_assert_eq(mg_findings_get(getpid(), &list, &n, &err), MG_EBADPID);
+    cr_assert_eq(mg_findings_get(2, &list, &n, &err), MG_EBADPID, "kthreadd: %s", err.message);
+    cr_assert_eq(mg_findings_get(getpid(), NULL, &n, &err), -EINVAL);
+    pid_t z = zombie_child();
+    cr_assert_eq(mg_findings_get(z, &list, &n, &err), -ESRCH, "zombie: %s", err.message);
+    waitpid(z, NULL, 0);
+    mg_findings_free(NULL);
+    mg_findings_free(&list);
+}
+
+Test(findings, names)
+{
+    cr_assert_str_eq(mg_finding_kind_name(MG_FINDING_MEMFD_EXEC), "memfd_exec");
+    cr_assert_str_eq(mg_finding_kind_name(MG_FINDING_MASQUERADE), "masquerade");
+    cr_assert_str_eq(mg_finding_kind_name((mg_finding_kind)MG_FINDING_KINDS), "unknown");
+    cr_assert_str_eq(mg_severity_name(MG_SEVERITY_LOW), "low");
+    cr_assert_str_eq(mg_severity_name(MG_SEVERITY_HIGH), "high");
+    cr_assert_str_eq(mg_severity_name((mg_severity)9), "unknown");
+}
+
+/* ---- memgrep check ----------------------------------------------------- */
+
+static int run_check(const char *const *args, char **out, char **err)
+{
+    const char *exe = getenv("MEMGREP");
+    cr_assert(exe && *exe, "MEMGREP is not set");
+    int o[2], e[2];
+    cr_assert(pipe2(o, O_CLOEXEC) == 0 && pipe2(e, O_CLOEXEC) == 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(o[1], 1);
+        dup2(e[1], 2);
+        const char *argv[16] = {exe, "check"};
+        size_t k = 2;
+        for (; args[k - 2] && k < 15; k++)
+            argv[k] = args[k - 2];
+        argv[k] = NULL;
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    close(o[1]);
+    close(e[1]);
+    size_t ol, el;
+    int st = child_collect(pid, o[0], e[0], out, &ol, err, &el);
+    cr_assert(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+Test(findings, check_json_and_exit_status)
+{
+    need_root();
+    target rwx, plain;
+    start_mode(&rwx, "rwx");
+    start_mode(&plain, "plain");
+    char p1[16], p2[16], *out, *err;
+    snprintf(p1, sizeof(p1), "%d", (int)rwx.pid);
+    snprintf(p2, sizeof(p2), "%d", (int)plain.pid);
+    const char *a1[] = {"-p", p1, "--json", NULL};
+    cr_assert_eq(run_check(a1, &out, &err), 0, "%s", err);
+    char first[1024];
+    snprintf(first, sizeof(first),
+             "{\"type\":\"finding\",\"kind\":\"anon_exec\",\"pid\":%d,\"comm\":\"findings_fixtur\","
+             "\"exe\":\"%s\",\"severity\":\"high\",\"evidence\":{\"image\":false,\"regions\":1,"
+             "\"bytes\":%zu,\"first\":{\"start\":\"0x%" PRIx64 "\",\"end\":\"0x%" PRIx64
+             "\",\"perms\":\"rwxp\",\"offset\":\"0x0\",\"path\":\"\",\"kind\":\"anon\",\"deleted\":"
+             "false},"
+             "\"runtime\":null}}\n",
+             (int)rwx.pid, fixture_path(), 4 * mg_page_size(), rwx.addr,
+             rwx.addr + 4 * mg_page_size());
+    cr_assert(!strncmp(out, first, strlen(first)), "got:\n%s\nwant first line:\n%s", out, first);
+    cr_assert(strstr(out + strlen(first), "\"kind\":\"rwx\""), "%s", out);
+    cr_assert_eq(strchr(out + strlen(first), '\n')[1], '\0', "two lines only: %s", out);
+    free(out);
+    free(err);
+    /* the control: nothing found, exit 1 */
+    const char *a2[] = {"-p", p2, NULL};
+    cr_assert_eq(run_check(a2, &out, &err), 1, "%s", err);
+    cr_assert_str_eq(out, "");
+    cr_assert_str_eq(err, "memgrep: 1 process checked, 0 failed; 0 findings\n");
+    free(out);
+    free(err);
+    /* both: the findings of one, exit 0; text lines */
+    const char *a3[] = {"-p", p2, "-p", p1, NULL};
+    cr_assert_eq(run_check(a3, &out, &err), 0, "%s", err);
+    char line[128];
+    snprintf(line, sizeof(line), "%d findings_fixtur high anon_exec: regions=1", (int)rwx.pid);
+    cr_assert(!strncmp(out, line, strlen(line)), "%s", out);
+    snprintf(line, sizeof(line), "\n%d findings_fixtur high rwx: regions=1", (int)rwx.pid);
+    cr_assert(strstr(out, line), "%s", out);
+    free(out);
+    free(err);
+    target_stop(&rwx);
+    target_stop(&plain);
+    /* bad input: one line, exit 2 */
+    char dead[16];
+    snprintf(dead, sizeof(dead), "%d", (int)dead_pid());
+    const char *a4[] = {"-p", dead, NULL};
+    cr_assert_eq(run_check(a4, &out, &err), 2);
+    cr_assert_str_eq(out, "");
+    cr_assert(strstr(err, "(from -p)") && !strchr(err, '\n')[1], "%s", err);
+    free(out);
+    free(err);
+}
