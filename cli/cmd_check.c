@@ -78,6 +78,7 @@ static void json_str_or_null(FILE *f, const char *key, const char *v)
 static void print_json(FILE *f, const mg_finding *x)
 {
     fprintf(f, "{\"type\":\"finding\"");
+    cli_json_time(f);
     cli_json_str(f, "kind", mg_finding_kind_name(x->kind));
     cli_json_u64(f, "pid", (uint64_t)x->pid);
     cli_json_str(f, "comm", x->comm);
@@ -121,7 +122,9 @@ static void print_failure(FILE *f, bool json, const mg_proc_info *p, int rc, con
         return;
     }
     mg_container ct;
-    fprintf(f, "{\"type\":\"error\",\"pid\":%d", (int)p->pid);
+    fputs("{\"type\":\"error\"", f);
+    cli_json_time(f);
+    fprintf(f, ",\"pid\":%d", (int)p->pid);
     cli_json_str(f, "comm", p->comm);
     cli_json_str(f, "cgroup", p->cgroup);
     if (mg_container_of(p->cgroup, &ct) == 1)

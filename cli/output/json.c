@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 static const char hex_digits[] = "0123456789abcdef";
 
@@ -104,4 +105,14 @@ void cli_json_region(FILE *f, const mg_region *r)
     cli_json_str(f, "kind", mg_region_kind_name(r->kind));
     cli_json_bool(f, "deleted", r->deleted);
     fputc('}', f);
+}
+
+void cli_json_time(FILE *f)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    fprintf(f, ",\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\"", tm.tm_year + 1900,
+            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }

@@ -26,6 +26,9 @@ void cli_json_u64(FILE *f, const char *key, uint64_t v);
 /* Addresses are strings: 64-bit values do not survive a double. */
 void cli_json_addr(FILE *f, const char *key, uint64_t v);
 void cli_json_bool(FILE *f, const char *key, bool v);
+/* ,"time":"2026-12-07T10:51:49.782Z": now (RFC 3339, UTC, milliseconds):
+ * every record says when it was written. */
+void cli_json_time(FILE *f);
 /* Not finite: 0. */
 void cli_json_double(FILE *f, const char *key, double v, int decimals);
 /* A region as an object (no key): start, end, perms, offset, path, kind,

@@ -21,24 +21,12 @@ static void end(FILE *f)
     fputs("}\n", f);
 }
 
-/* ,"time":"2026-12-07T10:51:49.782Z": when the record is written (RFC
- * 3339, UTC, milliseconds); a match is written as it is found. */
-static void key_time(FILE *f)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    fprintf(f, ",\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\"", tm.tm_year + 1900,
-            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-}
-
 /* {"type":"TYPE","time":"...","pid":N,"comm":"..." - the common head of
  * our objects. */
 static void begin(FILE *f, const char *type, pid_t pid, const char *comm)
 {
     fprintf(f, "{\"type\":\"%s\"", type);
-    key_time(f);
+    cli_json_time(f);
     fprintf(f, ",\"pid\":%d", (int)pid);
     cli_json_str(f, "comm", comm);
 }
@@ -48,7 +36,7 @@ static void json_start(output_ctx *o, const output_run *r)
 {
     FILE *f = o->out;
     fputs("{\"type\":\"start\"", f);
-    key_time(f);
+    cli_json_time(f);
     cli_json_str(f, "version", MG_VERSION);
     cli_json_str(f, "host", r->host);
     cli_json_str(f, "run_id", r->run_id);
@@ -218,7 +206,7 @@ static void json_summary(output_ctx *o, const mg_stats *s)
 {
     FILE *f = o->out;
     fputs("{\"type\":\"summary\"", f);
-    key_time(f);
+    cli_json_time(f);
     cli_json_u64(f, "processes_selected", output_selected(s));
     cli_json_u64(f, "processes_scanned", s->processes_scanned);
     cli_json_u64(f, "processes_whole", s->processes_whole);
