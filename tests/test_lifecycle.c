@@ -842,12 +842,23 @@ static void spawn_cut(proc *p, const char *out, const char *timeout, char **mark
     memgrep_spawn(p, args);
 }
 
+/* An earlier report at out, which a run that found something replaces
+ * (renamed over it at the end: without that, FILE would stay as it was). */
+static void old_report(const char *out)
+{
+    FILE *f = fopen(out, "w");
+    cr_assert(f, "%s: %s", out, strerror(errno));
+    fputs("an earlier report\n", f);
+    cr_assert_eq(fclose(f), 0);
+}
+
 /* --timeout with a match found before it: FILE holds the match and the
  * incomplete summary, exit 3 (not 0: the sweep was cut). */
 Test(lifecycle, cli_timeout_output_file)
 {
     char dir[64], out[80], *marker;
     out_dir(dir, out);
+    old_report(out);
     proc p;
     spawn_cut(&p, out, "3", &marker);
     int st = memgrep_finish(&p, 60);
@@ -872,6 +883,7 @@ Test(lifecycle, cli_signal_output_file)
 {
     char dir[64], out[80], *marker;
     out_dir(dir, out);
+    old_report(out);
     proc p;
     spawn_cut(&p, out, NULL, &marker);
     wait_caught(p.pid, SIGTERM);
