@@ -878,6 +878,35 @@ Test(lifecycle, cli_timeout_output_file)
     free(marker);
 }
 
+/* --timeout before any match: no record names FILE early, so it is the
+ * end of the run (the commit) that puts the report, its summary last, in
+ * place of the earlier one. */
+Test(lifecycle, cli_timeout_no_match_output_file)
+{
+    need_root();
+    start_big();
+    char dir[64], out[80], pid[16], absent[64];
+    out_dir(dir, out);
+    old_report(out);
+    snprintf(pid, sizeof pid, "%d", (int)fb.pid);
+    /* a string no process holds: built here, never whole in a literal */
+    snprintf(absent, sizeof absent, "mg-absent-%d-%ld", (int)getpid(), (long)time(NULL));
+    const char *args[] = {"scan", "--json", "-j", "1", "--max-rate", "4M", "-p", pid,
+                          "-e",   absent,   "-o", out, "--timeout",  "2",  NULL};
+    proc p;
+    memgrep_spawn(&p, args);
+    int st = memgrep_finish(&p, 60);
+    cr_assert_eq(st, 3, "exit %d, want 3; stderr: %s", st, p.buf[1]);
+    expect_dir(dir, true);
+    load_out(&p, out);
+    lines l = json_lines_of(&p);
+    summary_of(&l, false, "timeout");
+    cr_assert_str_eq(jstr(&l.v[0], "type"), "start");
+    lines_free(&l);
+    memgrep_proc_free(&p);
+    cleanup_dir(dir, out);
+}
+
 /* A signal mid-sweep: FILE is written all the same, the summary last. */
 Test(lifecycle, cli_signal_output_file)
 {
