@@ -167,11 +167,12 @@ void mg_patterns_truncate(mg_patterns *p, size_t n_pats, size_t n_exprs)
     free_tail(p, n_pats, n_exprs);
 }
 
-int mg_patterns_add_owned(mg_patterns *p, mg_pattern_kind kind, const char *text, size_t len,
-                          const char *source, uint32_t owner, mg_error *err)
+/* Pattern p->n, zeroed but for its kind and text (in the vault) and
+ * source; not yet counted (p->n is the caller's to advance). Its id, or a
+ * negative code. */
+static int new_pat(mg_patterns *p, mg_pattern_kind kind, const char *text, size_t len,
+                   const char *source, mg_error *err)
 {
-    if (p->db)
-        return mg_fail(err, MG_ESTATE, "patterns already compiled");
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 16;
         mg_pat *np = realloc(p->pats, cap * sizeof(*np));
@@ -183,7 +184,6 @@ int mg_patterns_add_owned(mg_patterns *p, mg_pattern_kind kind, const char *text
     mg_pat *pat = &p->pats[p->n];
     memset(pat, 0, sizeof(*pat));
     pat->kind = kind;
-    pat->owner = owner;
     pat->text = mg_vault_alloc(&p->vault, len + 1, 1);
     pat->source = strdup(source);
     if (!pat->text || !pat->source) {
@@ -193,7 +193,20 @@ int mg_patterns_add_owned(mg_patterns *p, mg_pattern_kind kind, const char *text
     memcpy(pat->text, text, len);
     pat->text[len] = '\0';
     pat->len = len;
-    return (int)p->n++;
+    return (int)p->n;
+}
+
+int mg_patterns_add_owned(mg_patterns *p, mg_pattern_kind kind, const char *text, size_t len,
+                          const char *source, uint32_t owner, mg_error *err)
+{
+    if (p->db)
+        return mg_fail(err, MG_ESTATE, "patterns already compiled");
+    int r = new_pat(p, kind, text, len, source, err);
+    if (r < 0)
+        return r;
+    p->pats[r].owner = owner;
+    p->n++;
+    return r;
 }
 
 int mg_patterns_add_owned_expr(mg_patterns *p, unsigned id, const char *re, unsigned hs_flags,
@@ -254,27 +267,11 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
         return mg_fail(err, -EINVAL, "%s: unknown pattern kind %d", source, (int)kind);
     if (flags & ~(unsigned)(MG_PATTERN_CASELESS | MG_PATTERN_WIDE))
         return mg_fail(err, -EINVAL, "%s: unknown pattern flags 0x%x", source, flags);
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        mg_pat *np = realloc(p->pats, cap * sizeof(*np));
-        if (!np)
-            return mg_fail(err, -ENOMEM, "out of memory");
-        p->pats = np;
-        p->cap = cap;
-    }
-    mg_pat *pat = &p->pats[p->n];
-    memset(pat, 0, sizeof(*pat));
-    pat->kind = kind;
+    int r = new_pat(p, kind, text, len, source, err);
+    if (r < 0)
+        return r;
+    mg_pat *pat = &p->pats[r];
     pat->flags = kind == MG_PATTERN_HEX ? 0 : flags & (MG_PATTERN_CASELESS | MG_PATTERN_WIDE);
-    pat->text = mg_vault_alloc(&p->vault, len + 1, 1);
-    pat->source = strdup(source);
-    if (!pat->text || !pat->source) {
-        free(pat->source);
-        return mg_fail(err, -ENOMEM, "out of memory");
-    }
-    memcpy(pat->text, text, len);
-    pat->text[len] = '\0';
-    pat->len = len;
     p->n++;
 
     unsigned id = (unsigned)(p->n - 1);
