@@ -22,7 +22,7 @@ pid_t dead_pid(void);
  * caller reaps it (waitpid). */
 pid_t zombie_child(void);
 
-/* ---- fixture processes (tests/fixture.c) ---- */
+/* ---- fixture processes (tests/targets/fixture.c) ---- */
 
 typedef struct plant {
     char name[32];
@@ -198,7 +198,7 @@ extern mg_residency residency_mode;
         fn();                                                                                      \
     }
 
-/* MG_TEST_TIMEOUT_SCALE (tests/timeout_scale.c) as a number >= 1, for a
+/* MG_TEST_TIMEOUT_SCALE (tests/lib/timeout_scale.c) as a number >= 1, for a
  * test's own watchdogs: 1 if unset or not a number above 1. */
 double test_timeout_scale(void);
 
