@@ -4,15 +4,10 @@
  * needs root; argument errors do not. */
 #include <criterion/criterion.h>
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -41,45 +36,18 @@ static void run_free(run_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Run `memgrep ARGS...` (NULL-terminated), capturing stdout, stderr and the
- * exit code; fails the test if it dies by a signal. */
+/* Run `memgrep ARGS...` (NULL-terminated; memgrep_spawn: `scan` gets
+ * --db-cache $MG_DB_CACHE), capturing stdout, stderr and the exit code;
+ * fails the test if it dies by a signal. */
 static run_result memgrep(const char *const *args)
 {
-    const char *exe = getenv("MEMGREP");
-    cr_assert(exe && *exe, "MEMGREP is not set: cli/ must define the memgrep_exe target");
-    const char *argv[64] = {exe};
-    size_t argc = 1;
-    for (size_t i = 0; args[i]; i++) {
-        cr_assert_lt(argc, 61u);
-        argv[argc++] = args[i];
-        /* the database cache in the build tree, not root's /var/cache */
-        if (i == 0 && !strcmp(args[0], "scan") && getenv("MG_DB_CACHE")) {
-            argv[argc++] = "--db-cache";
-            argv[argc++] = getenv("MG_DB_CACHE");
-        }
-    }
-    argv[argc] = NULL;
-
-    int out[2], err[2];
-    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        syscall(SYS_close_range, 3u, ~0u, 0u);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    run_result r = {0};
-    int ws = child_collect(pid, out[0], err[0], &r.out, &r.out_len, &r.err, &r.err_len);
-    cr_assert(WIFEXITED(ws), "memgrep died by signal %d; stderr: %s", WTERMSIG(ws), r.err);
-    r.status = WEXITSTATUS(ws);
+    memgrep_proc p;
+    memgrep_spawn(&p, args);
+    run_result r = {.status = memgrep_finish(&p, 90 * test_timeout_scale())};
+    r.out = p.buf[0];
+    r.out_len = p.len[0];
+    r.err = p.buf[1];
+    r.err_len = p.len[1];
     return r;
 }
 
