@@ -33,45 +33,14 @@ manymaps=$build/bench/manymaps
 bench_need "$memgrep" "$synthhost" "$manymaps"
 bench_warn_not_root "reading other processes' memory will be denied"
 
-declare -A host_pid=() host_fd=()
 old_max_map=
 stop_targets() {
-    local n
-    for n in "${!host_pid[@]}"; do
-        stop_pid "${host_pid[$n]}"
-    done
+    stop_hosts
     if [[ -n $old_max_map ]]; then
         sysctl -qw vm.max_map_count="$old_max_map" || true
     fi
 }
 bench_workdir stop_targets
-
-start_host() { # NAME PROGRAM ARGS...: runs until its stdin (a FIFO held here) closes
-    local name=$1 fd waited=0
-    shift
-    mkfifo "$work/$name.in"
-    (
-        for fd in "${host_fd[@]}"; do exec {fd}>&-; done
-        exec "$@"
-    ) <"$work/$name.in" >"$work/$name.txt" 2>"$work/$name.err" &
-    host_pid[$name]=$!
-    exec {fd}>"$work/$name.in"
-    host_fd[$name]=$fd
-    until grep -q '^READY' "$work/$name.txt"; do
-        if ! kill -0 "${host_pid[$name]}" 2>/dev/null || ((waited > 3000)); then
-            echo "regions.sh: $name did not start: $(cat "$work/$name.err")" >&2
-            exit 2
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-}
-stop_host() {
-    local name=$1 fd=${host_fd[$1]}
-    exec {fd}>&-
-    wait "${host_pid[$name]}" 2>/dev/null || true
-    unset "host_pid[$name]" "host_fd[$name]"
-}
 
 "$synthhost" --patterns 1000 >"$work/patterns.txt"
 mkdir -p "$work/cache"

@@ -49,49 +49,13 @@ bigproc=$build/bench/bigproc
 bench_need "$memgrep" "$synthhost" "$bigproc"
 bench_warn_not_root "reading other processes' memory will be denied"
 
-declare -A host_pid=() host_fd=()
 small_pid=
 stop_targets() {
-    local n
-    for n in "${!host_pid[@]}"; do
-        stop_pid "${host_pid[$n]}"
-    done
+    stop_hosts
     stop_pid "$small_pid"
 }
 bench_workdir stop_targets
 
-# start_host NAME PROGRAM ARGS...: start a target program (synthhost or
-# bigproc) that runs until its stdin closes, with stdin on a FIFO held open
-# here; its output goes to $work/NAME.txt; wait for READY.
-start_host() {
-    local name=$1 fd t0 waited=0
-    shift
-    mkfifo "$work/$name.in"
-    # (without the other hosts' FIFO ends: they must see EOF when we close them)
-    (
-        for fd in "${host_fd[@]}"; do exec {fd}>&-; done
-        exec "$@"
-    ) <"$work/$name.in" >"$work/$name.txt" 2>"$work/$name.err" &
-    host_pid[$name]=$!
-    exec {fd}>"$work/$name.in"
-    host_fd[$name]=$fd
-    t0=$(date +%s.%N)
-    until grep -q '^READY' "$work/$name.txt"; do
-        if ! kill -0 "${host_pid[$name]}" 2>/dev/null || ((waited > 3000)); then
-            echo "targets.sh: $name did not start: $(cat "$work/$name.err")" >&2
-            exit 2
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    echo "  $name ready in $(since "$t0") s (pid ${host_pid[$name]})"
-}
-stop_host() {
-    local name=$1 fd=${host_fd[$1]}
-    exec {fd}>&-
-    wait "${host_pid[$name]}" 2>/dev/null || true
-    unset "host_pid[$name]" "host_fd[$name]"
-}
 pids_of() { awk '$1 == "PROC" { print $2 }' "$work/$1.txt" | paste -sd,; }
 
 "$synthhost" --patterns 1000 >"$work/patterns.txt"
