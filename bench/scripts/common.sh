@@ -5,11 +5,13 @@
 
 # bench_dirs NAME [BUILDDIR]: NAME (e.g. compare.sh) starts every message;
 # root is the checkout, build is BUILDDIR (default $root/build), absolute.
+# bench/scripts goes on PYTHONPATH: the report helpers import runs.py.
 bench_dirs() {
     bench_name=$1
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     # shellcheck disable=SC2034  # build is for the caller
     build=$(cd "${2:-$root/build}" && pwd)
+    export PYTHONPATH=$root/bench/scripts${PYTHONPATH:+:$PYTHONPATH}
 }
 
 # bench_need EXE...: exit 2 unless every EXE (a built program) and

@@ -66,44 +66,15 @@ cache=(--db-cache "$work/cache/memgrep")
 cat >"$work/report.py" <<'EOF'
 import json, os, re, sys
 work = os.path.dirname(os.path.abspath(__file__))
-def rd(path):
-    with open(path, encoding='latin-1') as f:
-        return f.read()
+import runs as R
+from runs import rd, scan_s, verdict
 def runs(name):
-    """every round of NAME: dicts with secs, rss, rc, summary, per-pid match counts"""
-    out = []
-    for l in rd(f'{work}/{name}.all').split('\n'):
-        if not l.strip():
-            continue
-        i = l.split()[1]
-        r = dict(secs=float(rd(f'{work}/{name}.{i}.secs')), rc=int(rd(f'{work}/{name}.{i}.rc')),
-                 rss=int(rd(f'{work}/{name}.{i}.rss').split()[-1]), summary=None, counts={}, hits=set())
-        for ml in rd(f'{work}/{name}.{i}.out').splitlines():
-            try:
-                o = json.loads(ml)
-            except ValueError:
-                continue
-            if o.get('type') == 'summary':
-                r['summary'] = o
-            elif o.get('type') == 'match':
-                r['counts'][o['pid']] = r['counts'].get(o['pid'], 0) + 1
-                r['hits'].add((o['pid'], int(o['address'], 16), o['pattern']))
-        if r['summary'] is None and '--json' in rd(f'{work}/{name}.cmd'):
-            sys.exit(f"targets.sh: {name} round {i}: no summary (exit {r['rc']}): "
-                     f"{rd(f'{work}/{name}.{i}.err')[:1500]}")
-        out.append(r)
-    return out
+    """every round of NAME (runs.py); a summary is needed if NAME ran with --json"""
+    return R.runs(work, name, 'targets.sh', '--json' in rd(f'{work}/{name}.cmd'))
+def planted(host):
+    return R.planted(work, host)
 def best(rs, key=lambda r: r['secs']):
     return min(rs, key=key)
-def scan_s(r):
-    return r['summary']['elapsed_seconds'] if r['summary'] else float('nan')
-def planted(host):
-    p = set()
-    for l in rd(f'{work}/{host}.txt').splitlines():
-        f = l.split(' ', 3)
-        if f[0] == 'PLANT':
-            p.add((int(f[1]), int(f[2], 16), f[3]))
-    return p
 def table(hdr, rows, rounds=None):
     w = [max(len(str(x[i])) for x in [hdr] + rows) for i in range(len(hdr))]
     print('| ' + ' | '.join(str(c).ljust(w[k]) if k == 0 else str(c).rjust(w[k]) for k, c in enumerate(hdr)) + ' |')
@@ -114,8 +85,6 @@ def table(hdr, rows, rounds=None):
         print(f'  every run, wall s, {label}: {times(rs)}')
 def times(rs):
     return ' '.join(f"{r['secs']:.3f}" for r in rs)
-def verdict(ratio, limit):
-    return f"{'met' if ratio <= limit else 'NOT met'} (target <= {limit})"
 
 kind = sys.argv[1]
 if kind == 'shared':
