@@ -198,6 +198,12 @@ extern mg_residency residency_mode;
         fn();                                                                                      \
     }
 
+/* From now on, io_uring_setup, io_uring_enter and io_uring_register fail
+ * with EPERM in this process, its threads and the children it starts after
+ * (a seccomp filter, as kernel.io_uring_disabled=2 would make them fail,
+ * for this test only). Fails the test if the filter can't be installed. */
+void refuse_io_uring(void);
+
 /* MG_TEST_TIMEOUT_SCALE (tests/timeout_scale.c) as a number >= 1, for a
  * test's own watchdogs: 1 if unset or not a number above 1. */
 double test_timeout_scale(void);

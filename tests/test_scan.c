@@ -454,7 +454,9 @@ typedef struct reader_case {
     mg_residency residency;
 } reader_case;
 
-static void reader_variants(const reader_case *variants, size_t n_variants)
+/* uring_name: what the stats must name as the reader of a variant that
+ * asks for io_uring ("pread" where io_uring is refused). */
+static void reader_variants(const reader_case *variants, size_t n_variants, const char *uring_name)
 {
     need_root();
     const char *args[] = {"--fork", NULL};
@@ -492,7 +494,7 @@ static void reader_variants(const reader_case *variants, size_t n_variants)
         cr_assert_gt(st.bytes_read_pvr, 0u, "%s: nothing read with process_vm_readv", what);
         cr_assert(st.mem_reader, "%s: no mem_reader in stats", what);
         if (v->reader == MG_MEM_READER_URING)
-            cr_assert_str_eq(st.mem_reader, "io_uring", "%s", what);
+            cr_assert_str_eq(st.mem_reader, uring_name, "%s", what);
         else if (v->reader == MG_MEM_READER_PREAD)
             cr_assert_str_eq(st.mem_reader, "pread", "%s", what);
         else
@@ -515,7 +517,7 @@ Test(scan, same_set_for_every_chunk_size_thread_count_and_reader)
         {4096, 1, MG_MEM_READER_PREAD, false, MG_RESIDENCY_PAGEMAP},
         {2 << 20, 2, MG_MEM_READER_PREAD, true, MG_RESIDENCY_AUTO},
     };
-    reader_variants(variants, sizeof variants / sizeof variants[0]);
+    reader_variants(variants, sizeof variants / sizeof variants[0], "io_uring");
 }
 
 /* Whether this process may set up an io_uring (as reader.c does). */
@@ -539,7 +541,25 @@ Test(scan, io_uring_reader)
         {def.chunk_size, 1, MG_MEM_READER_URING, true, MG_RESIDENCY_AUTO},
         {65536, 2, MG_MEM_READER_URING, false, MG_RESIDENCY_PAGEMAP},
     };
-    reader_variants(variants, sizeof variants / sizeof variants[0]);
+    reader_variants(variants, sizeof variants / sizeof variants[0], "io_uring");
+}
+
+/* io_uring asked for where it is refused (a seccomp filter in this test's
+ * process, as kernel.io_uring_disabled=2 or a container's profile would
+ * refuse it): the same set, the shared pages read with pread, and the
+ * stats name pread as the reader, not the one asked for. */
+Test(scan, io_uring_refused_reads_with_pread)
+{
+    need_root();
+    refuse_io_uring();
+    cr_assert_not(have_io_uring(), "io_uring_queue_init works under the filter refusing it");
+    mg_settings def;
+    mg_default_settings(&def);
+    const reader_case variants[] = {
+        {def.chunk_size, 1, MG_MEM_READER_URING, true, MG_RESIDENCY_AUTO},
+        {65536, 2, MG_MEM_READER_URING, false, MG_RESIDENCY_PAGEMAP},
+    };
+    reader_variants(variants, sizeof variants / sizeof variants[0], "pread");
 }
 
 /* ---- pages of the shared zero page ---- */
