@@ -1004,6 +1004,73 @@ static void same_file_at_another_offset(void)
 }
 RESIDENCY_TESTS(scan, same_file_at_another_offset, same_file_at_another_offset)
 
+/* One process maps a file twice: from offset 0 at a multiple of the chunk
+ * size, and from one chunk on at a page past such a multiple. Units are cut
+ * at multiples of the chunk size in the file, not in the address space
+ * (planner.c: unit_phase), so a unit of one mapping whose window holds the
+ * same file bytes as one of the other's replays it: every unit of the
+ * second mapping's range but its first, whose window the mapping's start
+ * clips, SF_CHUNKS - 2 chunks, exactly; nothing else in one process
+ * repeats a unit. Units cut at address multiples would hold other file
+ * offsets in each mapping: none would replay. Exact hits either way. */
+static void one_file_twice_in_one_process(void)
+{
+    need_root();
+    char tok[17];
+    random_token(tok);
+    char marker[64];
+    int ml = snprintf(marker, sizeof marker, "mgt-%s-twicefile;", tok);
+    char path[] = "/tmp/mg-twice-file-XXXXXX";
+    const size_t flen = SF_CHUNKS * SF_CHUNK;
+    size_t offs[SF_CHUNKS];
+    for (size_t k = 0; k < SF_CHUNKS; k++)
+        offs[k] = k * SF_CHUNK + 100 + 1500 * k;
+    marker_file(path, flen, marker, offs, SF_CHUNKS);
+
+    char shift[16];
+    snprintf(shift, sizeof shift, "%d", SF_CHUNK);
+    fixture_start(&fx, (const char *[]){"--map-file", path, "--map-page", "0", "--map-file", path,
+                                        "--map-offset", shift, "--map-page", "1", NULL});
+    unlink(path);
+    uint64_t l1, l2;
+    uint64_t a1 = fixture_info(&fx, "mapfile", &l1), a2 = fixture_info(&fx, "mapfile2", &l2);
+    cr_assert(a1 && a2);
+    cr_assert_eq(l1, flen);
+    cr_assert_eq(l2, flen - SF_CHUNK);
+    cr_assert_eq(a1 % SF_CHUNK, 0u, "first mapping at 0x%" PRIx64, a1);
+    cr_assert_eq(a2 % SF_CHUNK, 4096u, "second mapping at 0x%" PRIx64, a2);
+
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
+    compile_patterns(p);
+    want w[2 * SF_CHUNKS];
+    size_t nw = 0;
+    for (size_t k = 0; k < SF_CHUNKS; k++) {
+        w[nw++] = (want){.pid = fx.pid, .addr = a1 + offs[k], .len = (uint64_t)ml};
+        if (k > 0)
+            w[nw++] = (want){.pid = fx.pid, .addr = a2 + offs[k] - SF_CHUNK, .len = (uint64_t)ml};
+    }
+    for (int dedupe = 1; dedupe >= 0; dedupe--) {
+        mg_settings s;
+        settings_for(&s, &fx.pid, 1);
+        s.dedupe = dedupe;
+        s.chunk_size = SF_CHUNK;
+        s.threads = 1;
+        collector c = {0};
+        mg_stats st = run(p, &s, &c);
+        assert_exact_hits(&c, w, nw, dedupe ? "file twice, dedupe" : "file twice, no dedupe");
+        cr_assert_eq(st.bytes_deduped, dedupe ? (uint64_t)(SF_CHUNKS - 2) * SF_CHUNK : 0u,
+                     "dedupe %d: %" PRIu64 " bytes replayed", dedupe, st.bytes_deduped);
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+
+Test(scan, one_file_twice_in_one_process)
+{
+    one_file_twice_in_one_process();
+}
+
 /* A file mapping without read permission, its pages present, is never
  * read, --include-noread or not: that reads anonymous memory only. */
 static void noread_file_mapping_not_read(void)
