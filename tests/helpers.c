@@ -317,7 +317,7 @@ static int collect_match(void *ctx, const mg_match *m)
         struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)c->delay_ms * 1000000};
         nanosleep(&ts, NULL);
     }
-    return c->reply;
+    return c->reply_pid && h->pid != c->reply_pid ? MG_SINK_CONTINUE : c->reply;
 }
 
 static void collect_event(void *ctx, const mg_event *e)

@@ -94,6 +94,8 @@ typedef struct collector {
     hit *hits;
     size_t n, cap;
     int reply; /* what the match callback returns */
+    pid_t reply_pid; /* non-zero: reply that to this process's matches only
+                        (MG_SINK_CONTINUE to the others) */
     unsigned delay_ms; /* sleep in each match callback: lets other workers'
                           matches queue up behind the sink */
     uint64_t events[MG_EVENT_KINDS];

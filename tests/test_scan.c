@@ -1258,6 +1258,49 @@ Test(scan, sink_stop)
     sink_reply_case(MG_SINK_STOP);
 }
 
+/* A unit cut short leaves no record for another process to replay: two
+ * processes map the same file, whose one unit holds three markers; the
+ * sink ends the first process (NEXT_PROCESS) at its first match, so its
+ * unit is incomplete; the second process's unit has the same key and must
+ * still give all three (scanned, not the first one's partial record
+ * replayed). One worker: the first process's units run first. */
+Test(scan, cut_unit_not_replayed)
+{
+    need_root();
+    char tok[17];
+    random_token(tok);
+    char marker[64];
+    int ml = snprintf(marker, sizeof marker, "mgt-%s-cutfile;", tok);
+    char path[] = "/tmp/mg-cut-file-XXXXXX";
+    const size_t flen = 4 * 4096, offs[] = {100, 700, 5000};
+    marker_file(path, flen, marker, offs, 3);
+    const char *args[] = {"--map-file", path, NULL};
+    fixture_start(&fx, args);
+    fixture_start(&fx2, args);
+    unlink(path);
+    uint64_t a1 = fixture_info(&fx, "mapfile", NULL), a2 = fixture_info(&fx2, "mapfile", NULL);
+    cr_assert(a1 && a2);
+
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
+    compile_patterns(p);
+    want w[4] = {{.pid = fx.pid, .addr = a1 + offs[0], .len = (uint64_t)ml}};
+    for (size_t i = 0; i < 3; i++)
+        w[1 + i] = (want){.pid = fx2.pid, .addr = a2 + offs[i], .len = (uint64_t)ml};
+    pid_t pids[2] = {fx.pid, fx2.pid};
+    for (int dedupe = 1; dedupe >= 0; dedupe--) {
+        mg_settings s;
+        settings_for(&s, pids, 2);
+        s.dedupe = dedupe;
+        s.threads = 1;
+        collector c = {.reply = MG_SINK_NEXT_PROCESS, .reply_pid = fx.pid};
+        run(p, &s, &c);
+        assert_exact_hits(&c, w, 4, dedupe ? "first process cut, dedupe" : "first process cut");
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+
 /* ---- argument errors: no root needed ---- */
 
 Test(scan, bad_pids)
