@@ -4,7 +4,7 @@
  *
  *   fixture --token HEX [--fork] [--reserve] [--exit-after MS] [--touch MB]
  *           [--map-file PATH [--map-offset BYTES] [--map-page N] [--map-noread]]...
- *           [--odd-comm] [--zero-pages]
+ *           [--odd-comm] [--zero-pages] [--secret]
  *
  * --map-file may be given twice (the --map-* options after it apply to it):
  * INFO mapfile, then mapfile2.
@@ -30,6 +30,8 @@
  *       child   (--fork) the marker, in the child only
  *       zpage   (--zero-pages) the marker at the start of a page that follows
  *               pages of the shared zero page
+ *       secret  (--secret) the marker in a page of memfd_secret memory:
+ *               present, but no other process can read it
  * Then it waits for EOF on stdin and exits; with --exit-after MS it exits MS
  * ms after the first byte it reads from stdin.
  */
@@ -47,6 +49,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -440,6 +443,39 @@ static void plant_zero_pages(void)
     printf("INFO zero-only %p %lu\n", (void *)z, (unsigned long)ZERO_ONLY_PAGES * 4096);
 }
 
+/* An anonymous page with the "stale" marker (kind plain) STALE_AT bytes
+ * in, and right after it, its own VMA, a page of memfd_secret memory with
+ * the "secret" marker (kind secret) at SECRET_AT: present, and
+ * process_vm_readv and /proc/PID/mem both fail on it. PROT_NONE around
+ * them. INFO secret gives the secret page; "INFO secret 0 0" (and no
+ * plants) if the kernel refuses memfd_secret (off before 6.5 unless booted
+ * with secretmem.enable=1). */
+#define STALE_AT 1000
+#define SECRET_AT 2000
+
+static void plant_secret(void)
+{
+    int fd = (int)syscall(SYS_memfd_secret, 0u);
+    if (fd < 0 || ftruncate(fd, 4096) != 0) {
+        printf("INFO secret 0 0\n");
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    uint8_t *r = xmmap(4 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+    uint8_t *a = mmap(r + 4096, 4096, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    uint8_t *s = mmap(r + 2 * 4096, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+    if (a == MAP_FAILED || s == MAP_FAILED)
+        die("mmap --secret");
+    close(fd);
+    memset(a, 0x44, 4096);
+    plant(a + STALE_AT, "stale", FORM_PLAIN, "plain");
+    memset(s, 0x55, 4096);
+    plant(s + SECRET_AT, "secret", FORM_PLAIN, "secret");
+    printf("INFO secret %p 4096\n", (void *)s);
+}
+
 static void reserve(void)
 {
     uint8_t *r = xmmap(64 * GiB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
@@ -520,7 +556,7 @@ static void wait_stdin(long exit_after_ms)
 
 int main(int argc, char **argv)
 {
-    bool do_fork = false, do_reserve = false, odd_comm = false, zero_pages = false;
+    bool do_fork = false, do_reserve = false, odd_comm = false, zero_pages = false, secret = false;
     long exit_after = -1;
     size_t touch_mb = 0;
     map_spec maps[2];
@@ -536,6 +572,8 @@ int main(int argc, char **argv)
             odd_comm = true;
         else if (!strcmp(argv[i], "--zero-pages"))
             zero_pages = true;
+        else if (!strcmp(argv[i], "--secret"))
+            secret = true;
         else if (!strcmp(argv[i], "--exit-after") && i + 1 < argc)
             exit_after = atol(argv[++i]);
         else if (!strcmp(argv[i], "--touch") && i + 1 < argc)
@@ -558,7 +596,7 @@ int main(int argc, char **argv)
                         "[--touch MB] [--map-file PATH [--map-offset BYTES] [--map-page N] "
                         "[--map-noread]]... "
                         "[--odd-comm] "
-                        "[--zero-pages]\n");
+                        "[--zero-pages] [--secret]\n");
         return 2;
     }
     /* Die with the test that started us. */
@@ -596,6 +634,8 @@ int main(int argc, char **argv)
         reserve();
     if (zero_pages)
         plant_zero_pages();
+    if (secret)
+        plant_secret();
     if (do_fork) {
         plant_fork_region();
         fflush(stdout);

@@ -1301,6 +1301,52 @@ Test(scan, cut_unit_not_replayed)
     mg_patterns_free(&p);
 }
 
+/* A present page no other process may read (memfd_secret: process_vm_readv
+ * and /proc/PID/mem both fail on it): a counted "changed" event for its
+ * bytes, and nothing else. With one worker and 4 KiB units, the unit run
+ * just before the secret page's is the page below it, which leaves its
+ * "stale" marker in the worker's buffer at the offset of the secret
+ * page's SECRET_AT: bytes that were not read must not be scanned as if
+ * they were the page's. */
+Test(scan, unreadable_present_page)
+{
+    need_root();
+    fixture_start(&fx, (const char *[]){"--secret", NULL});
+    uint64_t slen, sec = fixture_info(&fx, "secret", &slen);
+    if (!sec)
+        cr_skip_test("memfd_secret refused (secretmem is off before Linux 6.5 unless booted "
+                     "with secretmem.enable=1)");
+    /* the setup: the page is present, and reading it fails */
+    uint64_t *e;
+    cr_assert_eq(pagemap_entries(fx.pid, sec, sec + slen, &e), 1);
+    cr_assert(e[0] >> 63, "the secret page is not present: pagemap %016" PRIx64, e[0]);
+    free(e);
+    uint8_t b[16];
+    cr_assert_lt(read_mem(fx.pid, sec, b, sizeof b), 0, "the secret page can be read");
+
+    mg_patterns *p = patterns_new();
+    char names[32][32];
+    size_t n = add_plant_literals(p, &fx, "plain,secret", 0, names, 32);
+    compile_patterns(p);
+    want w[MAXW];
+    size_t nw = want_plants(w, 0, MAXW, &fx, fx.pid, "plain", names, n);
+    for (int dedupe = 1; dedupe >= 0; dedupe--) {
+        mg_settings s;
+        settings_for(&s, &fx.pid, 1);
+        s.chunk_size = 4096;
+        s.threads = 1;
+        s.dedupe = dedupe;
+        collector c = {0};
+        mg_stats st = run(p, &s, &c);
+        assert_exact_hits(&c, w, nw, dedupe ? "secret page, dedupe" : "secret page");
+        cr_assert_geq(st.bytes_skipped_changed, slen, "%" PRIu64 " bytes counted as not read",
+                      st.bytes_skipped_changed);
+        cr_assert_geq(c.events[MG_EVENT_CHANGED], 1u, "no event for the secret page");
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+
 /* ---- argument errors: no root needed ---- */
 
 Test(scan, bad_pids)
