@@ -94,6 +94,8 @@ typedef struct collector {
     hit *hits;
     size_t n, cap;
     int reply; /* what the match callback returns */
+    pid_t reply_pid; /* non-zero: reply that to this process's matches only
+                        (MG_SINK_CONTINUE to the others) */
     unsigned delay_ms; /* sleep in each match callback: lets other workers'
                           matches queue up behind the sink */
     uint64_t events[MG_EVENT_KINDS];
@@ -197,6 +199,12 @@ extern mg_residency residency_mode;
         residency_mode = MG_RESIDENCY_PAGEMAP;                                                     \
         fn();                                                                                      \
     }
+
+/* From now on, io_uring_setup, io_uring_enter and io_uring_register fail
+ * with EPERM in this process, its threads and the children it starts after
+ * (a seccomp filter, as kernel.io_uring_disabled=2 would make them fail,
+ * for this test only). Fails the test if the filter can't be installed. */
+void refuse_io_uring(void);
 
 /* MG_TEST_TIMEOUT_SCALE (tests/lib/timeout_scale.c) as a number >= 1, for a
  * test's own watchdogs: 1 if unset or not a number above 1. */
