@@ -753,15 +753,44 @@ typedef struct {
 
 static PyTypeObject SweepType;
 
+/* Stop the sweep and wait for its thread's end (any number of callers;
+ * one of them joins it). */
 static void sweep_join(SweepObject *s)
 {
-    if (s->joined || !s->run || !s->run->started)
+    if (!s->run || !s->run->started)
+        return;
+    run_stop_and_wait(s->run);
+    if (s->joined)
         return;
     s->joined = true;
-    run_stop_and_wait(s->run);
     Py_BEGIN_ALLOW_THREADS;
     pthread_join(s->run->thread, NULL);
     Py_END_ALLOW_THREADS;
+}
+
+static PyObject *sweep_convert(SweepObject *s, rec *x);
+
+/* After the thread's end: the records not taken are dropped, the summary
+ * (if not taken) becomes .summary; iteration is over. r->lock is taken
+ * with the GIL held: no holder of r->lock ever waits for the GIL. */
+static void sweep_finish(SweepObject *s)
+{
+    run *r = s->run;
+    pthread_mutex_lock(&r->lock);
+    rec *list = r->head;
+    r->head = r->tail = NULL;
+    r->queued = 0;
+    pthread_mutex_unlock(&r->lock);
+    for (rec *y = list, *ny; y; y = ny) {
+        ny = y->next;
+        if (y->kind == REC_SUMMARY && !s->finished) {
+            PyObject *o = sweep_convert(s, y);
+            Py_XDECREF(o);
+            PyErr_Clear(); /* an error of the sweep itself: no summary */
+        }
+        rec_free(y);
+    }
+    s->finished = true;
 }
 
 static void sweep_dealloc(SweepObject *s)
@@ -833,22 +862,22 @@ static PyObject *sweep_next(SweepObject *s)
         Py_END_ALLOW_THREADS;
         if (x)
             break;
+        if (s->finished)
+            return NULL; /* closed from another thread */
         if (PyErr_CheckSignals() < 0) {
-            /* KeyboardInterrupt: stop the sweep cleanly; its summary
-             * (incomplete) stays in .summary */
+            /* KeyboardInterrupt: stop the sweep cleanly, keep its summary
+             * (incomplete) as .summary, and let the exception go on */
             PyObject *type, *value, *tb;
             PyErr_Fetch(&type, &value, &tb);
             sweep_join(s);
-            for (rec *y = r->head; y && !s->finished; y = y->next)
-                if (y->kind == REC_SUMMARY) {
-                    PyObject *o = sweep_convert(s, y);
-                    Py_XDECREF(o);
-                    PyErr_Clear();
-                }
-            s->finished = true;
+            sweep_finish(s);
             PyErr_Restore(type, value, tb);
             return NULL;
         }
+    }
+    if (s->finished) { /* closed from another thread while we waited */
+        rec_free(x);
+        return NULL;
     }
     PyObject *o = sweep_convert(s, x);
     rec_free(x);
@@ -860,13 +889,8 @@ static PyObject *sweep_close(SweepObject *s, PyObject *unused)
     (void)unused;
     if (s->run && !s->finished) {
         sweep_join(s);
-        for (rec *y = s->run->head; y; y = y->next)
-            if (y->kind == REC_SUMMARY && !s->summary) {
-                PyObject *o = sweep_convert(s, y);
-                Py_XDECREF(o);
-                PyErr_Clear();
-            }
-        s->finished = true;
+        if (!s->finished)
+            sweep_finish(s);
     }
     Py_RETURN_NONE;
 }
@@ -1052,8 +1076,10 @@ static PyObject *scanner_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         err.message[0] = '\0';
         rc = mg_engine_new(&s->engine, &set, &err);
     }
+    if (rc < 0 && rc != -ENOMEM && rc != MG_EHYPERSCAN)
+        rc = MG_EPATTERN; /* an unreadable list or rule file too: bad input */
     if (rc < 0) {
-        raise_mg(rc, &err, rc == MG_EPATTERN ? "patterns" : "compiling the patterns", 0);
+        raise_mg(rc, &err, "compiling the patterns", 0);
         goto fail;
     }
     s->n_rules = mg_patterns_rules_count(s->patterns);
