@@ -420,6 +420,7 @@ def test_steady_over_10000_scans():
             traced.append(tracemalloc.get_traced_memory()[0])
             rss.append(rss_kib())
         tracemalloc.stop()
+        print("traced bytes", traced, "RSS KiB", rss)
         assert sys.getrefcount(pattern) == refs
         # a leaked object per scan would be 7000 x 16 bytes and more
         assert max(traced[3:]) - traced[3] < 32 * 1024, traced
