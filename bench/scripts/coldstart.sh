@@ -118,12 +118,7 @@ EOF
 echo "regexes: $(wc -l <"$work/regexes.txt") IOC (seed $SEED), $(wc -l <"$work/webshell.txt") webshell-shaped"
 
 # 2. the target
-coproc BIG { exec "$bigproc" -g "$GIB" -t 1800; }
-big_pid=$BIG_PID
-while IFS= read -r line <&"${BIG[0]}"; do
-    [[ $line == READY ]] && break
-done
-[[ $line == READY ]] || { echo "coldstart.sh: bigproc did not start" >&2; exit 2; }
+bigproc_start -g "$GIB" -t 1800
 echo "target: bigproc pid $big_pid, $GIB GiB"
 load_average before
 for ((i = 0; i < RUNS; i++)); do

@@ -61,6 +61,29 @@ stop_pid() {
     fi
 }
 
+# bigproc_start ARG...: start $bigproc ARG... as the coprocess BIG (its
+# stdin, a pipe we keep open, holds it alive) and wait for its READY line.
+# Sets big_pid and big_ready (seconds it took) and writes its "planted ..."
+# lines, without the word, to $work/planted.txt. Exits 2 if it does not start.
+bigproc_start() {
+    local line t0
+    # shellcheck disable=SC2154  # bigproc: the caller's
+    coproc BIG { exec "$bigproc" "$@"; }
+    # shellcheck disable=SC2034,SC2153  # big_pid: for the caller
+    big_pid=$BIG_PID
+    : >"$work/planted.txt"
+    t0=$(date +%s.%N)
+    while IFS= read -r line <&"${BIG[0]}"; do
+        case $line in
+        READY) break ;;
+        planted\ *) echo "${line#planted }" >>"$work/planted.txt" ;;
+        esac
+    done
+    [[ $line == READY ]] || { echo "$bench_name: bigproc did not start" >&2; exit 2; }
+    # shellcheck disable=SC2034  # for the caller
+    big_ready=$(since "$t0")
+}
+
 # since T0: seconds from T0 (a `date +%s.%N`) to now, one decimal.
 since() {
     python3 -c "print(f'{$(date +%s.%N) - $1:.1f}')"

@@ -52,18 +52,8 @@ bench_workdir stop_targets
 
 # 1. patterns and the target
 "$bigproc" --patterns "$NPAT" >"$work/patterns.txt"
-coproc BIG { exec "$bigproc" -g "$GIB" -t 900; }
-big_pid=$BIG_PID
-: >"$work/planted.txt"
-t_start=$(date +%s.%N)
-while IFS= read -r line <&"${BIG[0]}"; do
-    case $line in
-    READY) break ;;
-    planted\ *) echo "${line#planted }" >>"$work/planted.txt" ;;
-    esac
-done
-[[ $line == READY ]] || { echo "python.sh: bigproc did not start" >&2; exit 2; }
-echo "target: bigproc pid $big_pid, $GIB GiB, ready in $(since "$t_start") s;" \
+bigproc_start -g "$GIB" -t 900
+echo "target: bigproc pid $big_pid, $GIB GiB, ready in $big_ready s;" \
     "$(wc -l <"$work/planted.txt") strings planted; $NPAT patterns; JOBS $JOBS"
 
 cat >"$work/sweep.py" <<'EOF'
