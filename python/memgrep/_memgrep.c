@@ -507,18 +507,26 @@ static void put_copy(run *r, rec *x, bool oom)
     run_put(r, x, false);
 }
 
+/* A new record about process p, or NULL (counted as lost: r->oom). */
+static rec *rec_for(run *r, enum rec_kind kind, const mg_process *p, bool *oom)
+{
+    rec *x = rec_new(kind);
+    if (!x)
+        r->oom = true;
+    else
+        copy_proc(x, p, oom);
+    return x;
+}
+
 static int sink_match(void *ctx, const mg_match *m)
 {
     run *r = ctx;
     if (atomic_load(&r->stop))
         return MG_SINK_STOP;
     bool oom = false;
-    rec *x = rec_new(REC_MATCH);
-    if (!x) {
-        r->oom = true;
+    rec *x = rec_for(r, REC_MATCH, m->process, &oom);
+    if (!x)
         return MG_SINK_CONTINUE;
-    }
-    copy_proc(x, m->process, &oom);
     x->u.match.m = *m;
     x->u.match.m.process = NULL;
     x->u.match.m.region = copy_region(x, m->region, &oom);
@@ -533,12 +541,9 @@ static int sink_rule(void *ctx, const mg_rule_match *m)
     if (atomic_load(&r->stop))
         return MG_SINK_STOP;
     bool oom = false;
-    rec *x = rec_new(REC_RULE);
-    if (!x) {
-        r->oom = true;
+    rec *x = rec_for(r, REC_RULE, m->process, &oom);
+    if (!x)
         return MG_SINK_CONTINUE;
-    }
-    copy_proc(x, m->process, &oom);
     mg_rule_match *c = &x->u.rule.r;
     *c = *m;
     c->process = NULL;
@@ -577,12 +582,9 @@ static void sink_event(void *ctx, const mg_event *e)
 {
     run *r = ctx;
     bool oom = false;
-    rec *x = rec_new(REC_EVENT);
-    if (!x) {
-        r->oom = true;
+    rec *x = rec_for(r, REC_EVENT, e->process, &oom);
+    if (!x)
         return;
-    }
-    copy_proc(x, e->process, &oom);
     x->u.event = *e;
     x->u.event.process = NULL;
     x->u.event.region = copy_region(x, e->region, &oom);
@@ -1252,6 +1254,49 @@ static PyTypeObject ScannerType = {
 /* Inspecting processes                                                */
 /* ------------------------------------------------------------------ */
 
+/* A list of n Python objects made by conv from the array items (n
+ * entries of size bytes each); NULL with the error set if one fails. */
+static PyObject *list_of(const void *items, size_t n, size_t size,
+                         PyObject *(*conv)(const void *item))
+{
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) {
+        PyObject *o = conv((const char *)items + i * size);
+        if (!o) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, o);
+    }
+    return list;
+}
+
+static PyObject *process_obj(const void *item)
+{
+    const mg_proc_info *p = item;
+    mg_container c;
+    const char *cid = mg_container_of(p->cgroup, &c) == 1 ? c.id : "";
+    return PyObject_CallFunction(
+        cls_process, "iiKIICKNNNNNOOOO", (int)p->pid, (int)p->ppid, p->starttime, (unsigned)p->uid,
+        (unsigned)p->euid, p->state, (unsigned long long)p->rss, str_or_none(p->comm),
+        str_or_none(p->exe), str_or_none(p->cgroup), str_or_none(cid), str_or_none(p->cmdline),
+        p->flags & MG_PROC_KTHREAD ? Py_True : Py_False,
+        p->flags & MG_PROC_ZOMBIE ? Py_True : Py_False,
+        p->flags & MG_PROC_SELF ? Py_True : Py_False,
+        p->flags & MG_PROC_NOACCESS ? Py_True : Py_False);
+}
+
+static PyObject *region_info_obj(const void *item)
+{
+    const mg_region_info *ri = item;
+    return region_obj(&ri->region, ri);
+}
+
+static PyObject *finding_item_obj(const void *item)
+{
+    return finding_obj(item);
+}
+
 static PyObject *mod_ps(PyObject *self, PyObject *unused)
 {
     (void)self;
@@ -1265,25 +1310,7 @@ static PyObject *mod_ps(PyObject *self, PyObject *unused)
     Py_END_ALLOW_THREADS;
     if (rc < 0)
         return raise_mg(rc, &err, "list processes", 0);
-    PyObject *list = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; list && i < n; i++) {
-        const mg_proc_info *p = &all[i];
-        mg_container c;
-        const char *cid = mg_container_of(p->cgroup, &c) == 1 ? c.id : "";
-        PyObject *o = PyObject_CallFunction(
-            cls_process, "iiKIICKNNNNNOOOO", (int)p->pid, (int)p->ppid, p->starttime,
-            (unsigned)p->uid, (unsigned)p->euid, p->state, (unsigned long long)p->rss,
-            str_or_none(p->comm), str_or_none(p->exe), str_or_none(p->cgroup), str_or_none(cid),
-            str_or_none(p->cmdline), p->flags & MG_PROC_KTHREAD ? Py_True : Py_False,
-            p->flags & MG_PROC_ZOMBIE ? Py_True : Py_False,
-            p->flags & MG_PROC_SELF ? Py_True : Py_False,
-            p->flags & MG_PROC_NOACCESS ? Py_True : Py_False);
-        if (!o) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, o);
-    }
+    PyObject *list = list_of(all, n, sizeof(*all), process_obj);
     mg_proc_info_free(&all);
     return list;
 }
@@ -1316,15 +1343,7 @@ static PyObject *mod_maps(PyObject *self, PyObject *arg)
     Py_END_ALLOW_THREADS;
     if (rc < 0)
         return raise_mg(rc, &err, "read the regions", pid);
-    PyObject *out = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; out && i < n; i++) {
-        PyObject *o = region_obj(&list[i].region, &list[i]);
-        if (!o) {
-            Py_CLEAR(out);
-            break;
-        }
-        PyList_SET_ITEM(out, (Py_ssize_t)i, o);
-    }
+    PyObject *out = list_of(list, n, sizeof(*list), region_info_obj);
     mg_regions_free(&list);
     return out;
 }
@@ -1344,15 +1363,7 @@ static PyObject *mod_findings(PyObject *self, PyObject *arg)
     Py_END_ALLOW_THREADS;
     if (rc < 0)
         return raise_mg(rc, &err, "check the process", pid);
-    PyObject *out = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; out && i < n; i++) {
-        PyObject *o = finding_obj(&list[i]);
-        if (!o) {
-            Py_CLEAR(out);
-            break;
-        }
-        PyList_SET_ITEM(out, (Py_ssize_t)i, o);
-    }
+    PyObject *out = list_of(list, n, sizeof(*list), finding_item_obj);
     mg_findings_free(&list);
     return out;
 }
