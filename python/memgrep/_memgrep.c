@@ -900,8 +900,12 @@ static PyObject *sweep_close(SweepObject *s, PyObject *unused)
 static PyObject *sweep_stop(SweepObject *s, PyObject *unused)
 {
     (void)unused;
-    if (s->run)
+    if (s->run) { /* and wake a sink waiting for room in the queue */
+        pthread_mutex_lock(&s->run->lock);
         atomic_store(&s->run->stop, 1);
+        pthread_cond_broadcast(&s->run->changed);
+        pthread_mutex_unlock(&s->run->lock);
+    }
     Py_RETURN_NONE;
 }
 

@@ -352,6 +352,17 @@ def test_sweep_stopped_from_another_thread():
         f.close()
 
 
+def test_stop_with_the_queue_full(fx):
+    """Nobody reads: the sweep's sink waits for room in the queue (1024
+    records); stop() wakes it, the sweep ends, what was queued is read."""
+    sweep = memgrep.compile(regexes=["[a-z]"]).sweep(pids=[fx.pid])
+    time.sleep(1)
+    sweep.stop()
+    records = list(sweep)
+    assert len(records) == 1025 and records[-1].stop_reason == "cancelled"
+    assert all(isinstance(r, memgrep.Match) for r in records[:-1])
+
+
 def test_keyboard_interrupt_stops_cleanly():
     f = big_fixture()
     try:
