@@ -46,15 +46,15 @@ if ! PYTHONPATH=$build/python "$PYTHON" -c 'import memgrep' 2>/dev/null; then
 fi
 bench_warn_not_root "reading another process's memory may be denied"
 
-big_pid=
-stop_targets() { stop_pid "$big_pid"; }
-bench_workdir stop_targets
+bench_workdir stop_hosts
 
 # 1. patterns and the target
 "$bigproc" --patterns "$NPAT" >"$work/patterns.txt"
-bigproc_start -g "$GIB" -t 900
-echo "target: bigproc pid $big_pid, $GIB GiB, ready in $big_ready s;" \
-    "$(wc -l <"$work/planted.txt") strings planted; $NPAT patterns; JOBS $JOBS"
+start_host bigproc "$bigproc" -g "$GIB" -t 900
+big_pid=${host_pid[bigproc]}
+sed -n 's/^planted //p' "$work/bigproc.txt" >"$work/planted.txt"
+echo "target: bigproc pid $big_pid, $GIB GiB; $(wc -l <"$work/planted.txt") strings planted;" \
+    "$NPAT patterns; JOBS $JOBS"
 
 cat >"$work/sweep.py" <<'EOF'
 import json, sys

@@ -1,5 +1,5 @@
 """Suite python: `import memgrep` against live fixture processes
-(tests/fixture.c), checked against the memgrep command on the same
+(tests/targets/fixture.c), checked against the memgrep command on the same
 targets.
 
 Run by meson (python/tests/meson.build) with PYTHONPATH at the build's
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: reads oth
 
 
 class Fixture:
-    """tests/fixture with a token of this run: .pid, .plants [(name,
+    """tests/targets/fixture with a token of this run: .pid, .plants [(name,
     address, length, kind)], .token. Ends when stdin closes."""
 
     def __init__(self, *args):
@@ -130,7 +130,7 @@ def test_nocase_wide_and_context(fx):
     name, addr, length, _ = next(p for p in fx.plants if p[0] == "ctx")
     m, = memgrep.compile(patterns=fx.marker("ctx")).scan(fx.pid, context=100)
     assert m.address == addr and len(m.before) == 100 and len(m.after) == 100
-    # the context bytes are the fixture's (tests/fixture.h, fixture_ctx_byte)
+    # the context bytes are the fixture's (tests/lib/fixture.h, fixture_ctx_byte)
     assert m.before == bytes(((d + 4096) * 37 + 11) & 0xff for d in range(-100, 0))
 
 
@@ -298,7 +298,7 @@ def test_dump(fx, tmp_path):
 
 
 def test_findings_in_sweep():
-    """tests/findings_fixture's anonymous executable memory: a Finding of
+    """tests/targets/findings_fixture's anonymous executable memory: a Finding of
     the sweep and of findings(), as `memgrep check` has it."""
     path = os.environ["MG_FINDINGS_FIXTURE"]
     p = subprocess.Popen([path, "rx"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
