@@ -166,7 +166,7 @@ yx *yara_str_leaf(parser *P, const char *s, size_t n);
 /* The external variable name as a constant leaf, or NULL (not defined). */
 yx *yara_external_ref(parser *P, const char *name);
 /* a OP b with text on one side: folded (takes a and b). */
-yx *yara_string_op(parser *P, const char *op, yx *a, yx *b);
+yx *yara_string_op(parser *P, const char *op, yx *a, yx *b, int line);
 
 /* ---- yara_module.c ---- */
 
