@@ -181,7 +181,7 @@ Test(yara, errors_name_file_line_and_rule)
     expect_error("rule a {\n strings: $x = \"q\"\n condition:\n  true\n}", 0,
                  "t.yar:5: rule a: unreferenced string \"$x\"");
     expect_error("rule a { condition: true }\nrule a { condition: true }", 0,
-                 "t.yar:2: duplicated rule identifier \"a\"");
+                 "t.yar:2: duplicated rule identifier \"a\" in namespace default");
     expect_error("rule a {\n strings: $x = \"q\\z\"\n condition: $x }", 0,
                  "t.yar:2: rule a: illegal escape sequence");
     expect_error("rule a {\n strings: $x = { 4d [1- }\n condition: $x }", 0, "t.yar:2: rule a:");
@@ -1075,5 +1075,81 @@ Test(yara, hash_and_count_in_over_memory)
                               "internal error there): cnt_lo (1 rule)"),
               "%s", ge.what);
     free(b);
+    mg_patterns_free(&p);
+}
+
+static int on_rule_ns(void *ctx, const mg_rule_match *m)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 1024 - n, "%s:%s%s ", m->ns, m->rule, m->matched ? "" : "(not)");
+    return MG_SINK_CONTINUE;
+}
+
+/* Namespaces as yara's NS:FILE: the same rule name in two namespaces, a
+ * rule reference and a set resolved in the rule's own namespace, a false
+ * global rule that silences its namespace only, the same name twice in a
+ * namespace refused with file:line; and rules_negate reports the others. */
+Test(yara, namespaces_and_negate)
+{
+    const char *one = "global rule g { strings: $g = \"globalneedle\" condition: $g }\n"
+                      "rule r { strings: $a = \"needle\" condition: $a }\n";
+    const char *two = "rule r { condition: true }\n"
+                      "rule s { condition: r and all of (r*) }\n"
+                      "private rule hidden { condition: false }\n"
+                      "rule f { condition: false }\n";
+    mg_patterns *p = NULL;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_patterns_new(&p), 0);
+    cr_assert_eq(mg_patterns_rules_namespace(p, "ns1", &err), 0, "%s", err.message);
+    cr_assert_eq(mg_patterns_add_rules_text(p, one, strlen(one), "one.yar", 0, &err), 2, "%s",
+                 err.message);
+    cr_assert_eq(mg_patterns_rules_namespace(p, "ns2", &err), 0, "%s", err.message);
+    cr_assert_eq(mg_patterns_add_rules_text(p, two, strlen(two), "two.yar", 0, &err), 4, "%s",
+                 err.message);
+    const char *dup = "rule x { condition: true }\nrule s { condition: true }\n";
+    cr_expect_eq(mg_patterns_add_rules_text(p, dup, strlen(dup), "dup.yar", 0, &err), MG_EPATTERN);
+    cr_expect_str_eq(err.message, "dup.yar:2: duplicated rule identifier \"s\" in namespace ns2");
+    cr_expect_eq(mg_patterns_rules_namespace(p, "a:b", &err), MG_EPATTERN);
+    cr_expect_eq(mg_patterns_rules_namespace(p, "", &err), MG_EPATTERN);
+    cr_assert_eq(mg_patterns_compile(p, &err), 0, "%s", err.message);
+    cr_expect_eq(mg_patterns_rules_namespace(p, "late", &err), MG_ESTATE);
+    uint8_t *b = buffer(4096);
+    put(b, 100, "needle", 6);
+    char out[1024] = "";
+    mg_sink sink = {.ctx = out, .rule = on_rule_ns};
+    mg_stats st;
+    cr_assert_eq(mg_scan_buffer(p, b, 4096, BASE, 4096, 8, &sink, &st), 0);
+    cr_expect_str_eq(out, "ns2:r ns2:s "); /* g false: ns1's r too; not ns2's */
+    free(b);
+    if (geteuid() == 0) { /* negate: a process, where no needle is */
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            execlp("sleep", "sleep", "30", (char *)NULL);
+            _exit(127);
+        }
+        char path[64], comm[32] = "";
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+        for (int i = 0; i < 500 && strcmp(comm, "sleep\n"); i++) { /* exec'd: no needle */
+            usleep(10 * 1000);
+            FILE *f = fopen(path, "r");
+            if (f && !fgets(comm, sizeof(comm), f))
+                comm[0] = '\0';
+            if (f)
+                fclose(f);
+        }
+        mg_settings set;
+        mg_default_settings(&set);
+        set.pids = &pid;
+        set.n_pids = 1;
+        set.threads = 1;
+        set.rules_negate = true;
+        out[0] = '\0';
+        cr_expect_eq(mg_scan(p, &set, &sink, NULL, &err), 0, "%s", err.message);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        cr_expect_str_eq(out, "ns1:g(not) ns1:r(not) ns2:f(not) ");
+    }
     mg_patterns_free(&p);
 }
