@@ -365,6 +365,7 @@ typedef struct mg_rule_string {
     const char *id; /* "$a"; "$" for an anonymous string */
     uint64_t count; /* matches in the process (at most MG_RULES_MAX_STRING_MATCHES) */
     bool capped; /* more matches were dropped at the limit */
+    bool hex; /* a hex string (yara -s prints its matches as hex bytes) */
 } mg_rule_string;
 
 /* One match of a string, at its virtual address; ordered by string, then

@@ -27,6 +27,7 @@ typedef struct val {
 #define FVAL(x) ((val){.isf = true, .f = (x)})
 
 typedef struct ectx {
+    const mg_patterns *p;
     const mg_yara *y;
     mg_yara_proc *yp;
     mg_yara_read_fn read;

@@ -39,7 +39,10 @@ static int report_rule(ectx *x, const yara_rule *r, const mg_process *proc, cons
             const yara_string *ys = &y->strings[r->first_string + i];
             if (!l->n || ys->private_)
                 continue;
-            strs[k] = (mg_rule_string){.id = ys->id, .count = l->n, .capped = l->capped};
+            strs[k] = (mg_rule_string){.id = ys->id,
+                                       .count = l->n,
+                                       .capped = l->capped,
+                                       .hex = x->p->pats[ys->pattern_id].kind == MG_PATTERN_HEX};
             for (size_t j = 0; j < l->n; j++) {
                 const yara_hit *yh = &l->v[j];
                 hits[h++] = (mg_rule_hit){.string = k,
@@ -138,7 +141,8 @@ int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc 
     const mg_yara *y = p->yara;
     if (!y || !y->n_rules)
         return MG_SINK_CONTINUE;
-    ectx x = {.y = y,
+    ectx x = {.p = p,
+              .y = y,
               .yp = yp,
               .read = read,
               .read_ctx = read_ctx,
