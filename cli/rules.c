@@ -30,7 +30,8 @@ int cli_add_rules(mg_patterns *p, const char *arg, unsigned flags, mg_error *err
     const char *colon = strchr(arg, ':');
     char ns[256] = "default";
     const char *path = arg;
-    if (colon && colon[1] != '/' && colon[1] != '\\') { /* yara's NS:FILE */
+    struct stat st;
+    if (colon && colon[1] != '\\' && stat(arg, &st) < 0) { /* yara's NS:FILE */
         size_t n = (size_t)(colon - arg);
         if (n >= sizeof(ns))
             n = 0; /* refused below: too long */

@@ -22,8 +22,9 @@ typedef struct cli_rules_output {
 extern const cli_group cli_rules_group;
 
 /* Add the rules of path (a rule file, or a directory: its *.yar and *.yara
- * files in name order) to p; "NS:PATH" (a ':' not followed by '/' or '\\',
- * as yara splits it) puts them in namespace NS, else in "default".
+ * files in name order) to p; "NS:PATH" puts them in namespace NS, else in
+ * "default": as yara, unless arg names a file itself or its first ':' is
+ * followed by '\\'.
  * Returns the rules added or a negative code with err filled (not NULL). */
 int cli_add_rules(mg_patterns *p, const char *path, unsigned flags, mg_error *err);
 
