@@ -63,9 +63,9 @@ static const cli_opt pattern_opts[] = {
      NULL},
     {OPT_IGNORE_CASE, 'i', "ignore-case", NULL, "ASCII case-insensitive (all patterns)", NULL},
     {OPT_WIDE, 0, "wide", NULL, "also match the UTF-16LE form (all patterns)", NULL},
-    {OPT_RULES, 'r', "rules", "FILE",
+    {OPT_RULES, 'r', "rules", "[NS:]FILE",
      "YARA rules (repeatable); a directory: its *.yar and\n"
-     "*.yara files. -i and --wide do not apply to them",
+     "*.yara files; NS: in namespace NS. -i and --wide do\nnot apply to them",
      NULL},
     {OPT_DEFINE, 'd', "define", "NAME=VALUE",
      "external variable of the rules, as yara's -d: true,\n"
@@ -75,8 +75,8 @@ static const cli_opt pattern_opts[] = {
     {OPT_IDENT, 0, "identifier", "NAME", "show only the rule NAME (repeatable), as yara's -i",
      NULL},
     {OPT_SKIP_UNSUPPORTED, 0, "skip-unsupported", NULL,
-     "drop rules using what memgrep does not evaluate\n(hash.* over memory, #a in range) with a "
-     "warning",
+     "drop rules using what memgrep does not evaluate\n(a hash of memory not compared with text) "
+     "with a\nwarning",
      NULL},
     {0},
 };
