@@ -1153,3 +1153,61 @@ Test(yara, namespaces_and_negate)
     }
     mg_patterns_free(&p);
 }
+
+/* The CLI's yara habits without yara (tests/yara_habits_diff.py compares
+ * them with yara 4.2.3): -r NS:FILE, -s with -g, --print-meta and
+ * --print-namespace, -n, memgrep's own lines with --print-meta, and the
+ * same rule name twice in a namespace refused with file:line. */
+Test(yara, cli_namespaces_and_yara_forms)
+{
+    const char *memgrep = getenv("MEMGREP");
+    if (!memgrep || !memgrep[0])
+        cr_skip_test("no $MEMGREP");
+    if (geteuid() != 0)
+        cr_skip_test("needs root to scan a child");
+    char dir[] = "/tmp/mg-yara-ns-XXXXXX", a[128], b[128], cmd[1024], out[4096];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(a, sizeof(a), "%s/a.yar", dir);
+    snprintf(b, sizeof(b), "%s/b.yar", dir);
+    FILE *f = fopen(a, "w");
+    fputs("rule r : t { meta: s = \"q\\\"\\x01\" n = -3 ok = true condition: true }\n"
+          "rule no { condition: false }\n",
+          f);
+    fclose(f);
+    f = fopen(b, "w");
+    fputs("global rule g { condition: false }\nrule r { condition: true }\n", f);
+    fclose(f);
+    const char *cases[][2] = {
+        {"-s -g --print-meta --print-namespace -r one:A -r two:B",
+         "one:r [t] [s=\"q\\\"\\001\",n =-3,ok=true] PID\n"},
+        {"-s -r one:A -r two:B", "r PID\n"},
+        {"-s --print-namespace -n -r one:A -r two:B", "one:no PID\ntwo:g PID\ntwo:r PID\n"},
+        {"--print-meta -r A", "PID sleep r [t] [s=\"q\\\"\\001\",n =-3,ok=true]\n"},
+        {"-r one:A -r one:A", "A:1: duplicated rule identifier \"r\" in namespace one\n"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char args[512], want[512];
+        snprintf(args, sizeof(args), "%s", cases[i][0]);
+        for (char *p; (p = strstr(args, "A")) || (p = strstr(args, "B"));) {
+            char rest[512];
+            snprintf(rest, sizeof(rest), "%s", p + 1);
+            snprintf(p, sizeof(args) - (size_t)(p - args), "%s%s", *p == 'A' ? a : b, rest);
+        }
+        snprintf(cmd, sizeof(cmd),
+                 "sleep 30 & P=$!; %s scan --no-db-cache --no-summary %s -p $P 2>&1 | "
+                 "sed \"s/\\b$P\\b/PID/; s|%s/||\"; kill $P",
+                 memgrep, args, dir);
+        FILE *pp = popen(cmd, "r");
+        size_t n = fread(out, 1, sizeof(out) - 1, pp);
+        out[n] = '\0';
+        pclose(pp);
+        snprintf(want, sizeof(want), "%s", cases[i][1]);
+        if (strstr(want, "duplicated"))
+            cr_expect(strstr(out, "a.yar:1: duplicated rule identifier \"r\" in namespace one\n"),
+                      "%s: %s", cases[i][0], out);
+        else
+            cr_expect_str_eq(out, want, "%s", cases[i][0]);
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}

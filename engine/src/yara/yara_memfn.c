@@ -45,6 +45,8 @@ static int walk(ectx *x, val off, val len, piece_fn fn, void *st)
         (uint64_t)off.v < x->regions[0].start)
         return -1;
     uint64_t o = (uint64_t)off.v, l = (uint64_t)len.v;
+    if (o + l < o)
+        return -1; /* past 2^64: no block reaches there */
     uint8_t buf[4096];
     bool past = false;
     for (size_t i = 0; i < x->n_regions; i++) {
