@@ -1028,7 +1028,7 @@ Test(yara, hash_and_count_in_over_memory)
                       two[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
                       digits[] = "1234567890123456789012345678901234567890"
                                  "1234567890123456789012345678901234567890";
-    char rules[4096];
+    char rules[6144];
     snprintf(
         rules, sizeof(rules),
         "import \"hash\"\n"
@@ -1052,10 +1052,14 @@ Test(yara, hash_and_count_in_over_memory)
         "hash.crc32(\"abc\") == 0x352441c2 }\n"
         "rule cnt { strings: $a = \"abcd\" condition: #a in (0..%llu) == 2 and #a == 3 }\n"
         "rule cnt_undef { strings: $a = \"abcd\" condition: not defined (#a in (0..filesize)) }\n"
-        "rule cnt_lo { strings: $a = \"abcd\" condition: #a in (1..%llu) == 2 }\n",
+        "rule cnt_lo { strings: $a = \"abcd\" condition: #a in (1..%llu) == 2 }\n"
+        "import \"math\"\n"
+        "rule math0 { condition: math.entropy(%llu, 0) == 0 and math.serial_correlation(%llu, 0) "
+        "== -100000 and math.mode(%llu, 0) == 0 and not defined math.mean(%llu, 0) and not "
+        "defined math.monte_carlo_pi(%llu, 5) and defined math.monte_carlo_pi(%llu, 6) }\n",
         BASE + 100, BASE + 200, BASE + 100, BASE + 400, BASE + 400, BASE + 100, BASE + 100,
         BASE + 100, BASE + 100, BASE + 8192 - 16, BASE + 8192 - 16, BASE - 4, BASE + 400,
-        BASE + 400);
+        BASE + 400, BASE + 5, BASE + 5, BASE + 5, BASE + 5, BASE + 5, BASE + 5);
     mg_patterns *p = load(rules, 0);
     uint8_t *b = buffer(8192);
     put(b, 100, abc, 3);
@@ -1069,7 +1073,7 @@ Test(yara, hash_and_count_in_over_memory)
     cr_assert_eq(mg_scan_buffer(p, b, 8192, BASE, 4096, 8, &sink, &st), 0);
     expect_rules(&ge.g,
                  "md5 md5_80 sha1 sha1_56 sha256_56 sha256_ne crc sum empty to_end past_last text "
-                 "cnt cnt_undef");
+                 "cnt cnt_undef math0");
     cr_expect_eq(ge.n_events, 1);
     cr_expect(strstr(ge.what, "#a in (lo..hi) with lo other than 0 (yara 4.2.3 stops with an "
                               "internal error there): cnt_lo (1 rule)"),

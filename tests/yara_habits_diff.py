@@ -6,10 +6,10 @@ entries (a read-only page between writable ones) and with gaps (unmapped
 pages), and plants marker strings. Against it, with random rules written for
 its addresses:
 
-- hash.md5/sha1/sha256/crc32/checksum32(offset, size) and math.count /
-  defined math.entropy over ranges inside a region, across adjacent regions,
+- hash.md5/sha1/sha256/crc32/checksum32(offset, size), math.count and
+  `defined` of every math function over ranges inside a region, across adjacent regions,
   ending at a region's end before a gap or before an adjacent region, across
-  a gap, below the first region, of size 0; each digest compared with the one
+  a gap, below the first region, of size 0 and a few bytes; each digest compared with the one
   Python reads from /proc/PID/mem, and `defined` of each;
 - `#a in (0..hi)` for random hi (lo other than 0 makes yara 4.2.3 fail with
   internal error 31: memgrep names such rules in an event, tests/test_yara.c);
@@ -119,7 +119,7 @@ def ranges(rng, base, pages, unmapped, maps):
     """(offset, size) pairs of every kind the module docstring lists."""
     ends = [b for a, b in maps if base <= a < base + pages * PAGE]
     starts = [a for a, b in maps if base <= a < base + pages * PAGE]
-    out = [(0, 16), (base, 0), (base + 5, 0)]
+    out = [(0, 16), (base, 0), (base + 5, 0), (base + 7, 5), (base + 9, 6), (base + 3, 13)]
     for _ in range(6):
         o = base + rng.randrange(pages * PAGE - 64)
         out.append((o, rng.randint(1, 3 * PAGE)))
@@ -131,6 +131,8 @@ def ranges(rng, base, pages, unmapped, maps):
     return out
 
 
+MATH = ("entropy", "mean", "deviation", "serial_correlation", "monte_carlo_pi", "count",
+        "percentage", "mode")
 DIGESTS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256}
 
 
@@ -147,11 +149,14 @@ def hash_rules(pid, rs):
         out.append("rule c%d { condition: hash.crc32(%d, %d) == %d }" % (i, o, n, crc))
         out.append("rule s%d { condition: hash.checksum32(%d, %d) == %d }"
                    % (i, o, n, sum(d) & 0xffffffff if d is not None else 0))
-        if n:
-            byte = d[0] if d else 0
-            out.append("rule m%d { condition: math.count(%d, %d, %d) == %d }"
-                       % (i, byte, o, n, d.count(byte) if d is not None else 0))
-            out.append("rule e%d { condition: defined math.entropy(%d, %d) }" % (i, o, n))
+        byte = d[0] if d else 0
+        out.append("rule m%d { condition: math.count(%d, %d, %d) == %d }"
+                   % (i, byte, o, n, d.count(byte) if d is not None else 0))
+        for fn in MATH:
+            args = "%d, %d" % (o, n) + (", 100.5" if fn == "deviation" else "")
+            if fn in ("count", "percentage"):
+                args = "%d, " % byte + args
+            out.append("rule %s%d { condition: defined math.%s(%s) }" % (fn, i, fn, args))
     return "\n".join(out) + "\n"
 
 

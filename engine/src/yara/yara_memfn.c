@@ -118,13 +118,18 @@ static val math_call(ectx *x, int64_t fn, val a, val b, val c)
     bool byte_first = fn == MG_YFN_COUNT || fn == MG_YFN_PERCENT;
     val off = byte_first ? b : a, size = byte_first ? c : b;
     double arg = byte_first ? yara_as_float(a) : yara_as_float(c);
-    if (off.isf || size.isf || off.v < 0 || size.v <= 0)
+    /* yara 4.2.3: over 0 bytes entropy is 0, serial_correlation -100000,
+     * count and mode 0; mean, deviation, percentage undefined; and
+     * monte_carlo_pi needs a 6-byte group (measured) */
+    bool empty_ok =
+        fn == MG_YFN_ENTROPY || fn == MG_YFN_SERIAL || fn == MG_YFN_COUNT || fn == MG_YFN_MODE;
+    if (off.isf || size.isf || off.v < 0 || size.v < (empty_ok ? 0 : fn == MG_YFN_PI ? 6 : 1))
         return UNDEF;
     if (size.v > (int64_t)MATH_MAX_BYTES) {
         x->not_evaluated = YARA_NOT_EVALUATED_UNREAD;
         return UNDEF;
     }
-    bytes d = {.d = malloc((size_t)size.v)};
+    bytes d = {.d = malloc(size.v ? (size_t)size.v : 1)};
     if (!d.d) {
         x->not_evaluated = YARA_NOT_EVALUATED_UNREAD;
         return UNDEF;
