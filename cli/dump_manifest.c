@@ -78,7 +78,8 @@ static void start_time(FILE *f, unsigned long long ticks)
     }
     char buf[32];
     strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(f, "\"%s.%02lluZ\"", buf, ticks % (unsigned long long)hz * 100 / (unsigned long long)hz);
+    fprintf(f, "\"%s.%02lluZ\"", buf,
+            ticks % (unsigned long long)hz * 100 / (unsigned long long)hz);
 }
 
 static void print_file(FILE *f, const cli_manifest_file *mf)
