@@ -191,10 +191,8 @@ int cli_core_finish(int fd, const char *name, const uint8_t *notes, size_t notes
         fprintf(stderr, "memgrep: out of memory\n");
         return -1;
     }
-    ph[0] = (Elf64_Phdr){.p_type = PT_NOTE,
-                         .p_offset = sizeof(Elf64_Ehdr),
-                         .p_filesz = notes_len,
-                         .p_align = 4};
+    ph[0] = (Elf64_Phdr){
+        .p_type = PT_NOTE, .p_offset = sizeof(Elf64_Ehdr), .p_filesz = notes_len, .p_align = 4};
     for (size_t i = 0; i < n; i++)
         ph[i + 1] = (Elf64_Phdr){
             .p_type = PT_LOAD,
