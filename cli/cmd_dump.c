@@ -478,7 +478,7 @@ out:
 }
 
 static const cli_binding dump_groups[] = {
-    {&cli_targets_group, offsetof(dump_state, targets)},
+    {&cli_one_target_group, offsetof(dump_state, targets)},
     {&dump_group, 0},
 };
 

@@ -11,6 +11,11 @@ void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* Appended to usage errors about options and commands. */
 #define CLI_TRY_HELP " (try 'memgrep --help')"
 
+/* The one of names[0..n) that typed[0..len) is a typo of (at most two
+ * letters inserted, dropped, changed or swapped), or NULL: none, or more
+ * than one as close ("did you mean" of unknown commands and options). */
+const char *cli_did_you_mean(const char *typed, size_t len, const char *const *names, size_t n);
+
 /* An engine failure: its message already names the input and where it
  * came from; `what` is only for failures that come without one. */
 void cli_report(int err, const mg_error *e, const char *what);

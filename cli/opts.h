@@ -53,6 +53,10 @@ typedef struct cli_targets {
     const char *cgroup; /* --cgroup: path prefix starting with '/'; NULL: any */
 } cli_targets;
 extern const cli_group cli_targets_group;
+/* The same options, with help for ps (lists) and for maps, dump and
+ * strings (one process: cli_target_pid). */
+extern const cli_group cli_list_targets_group;
+extern const cli_group cli_one_target_group;
 
 /* Whether --container or --cgroup was given. */
 bool cli_targets_filtered(const cli_targets *t);

@@ -1008,3 +1008,55 @@ Test(cli, thread_id_means_its_process)
     }
     free(big);
 }
+
+/* --color alone is auto, as grep's: no colour into a pipe; the word after
+ * it is a pattern, not its value (--color=always is). */
+Test(cli, bare_color_is_auto)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    char *heap = fixture_marker(&fx, "heap");
+    run_result a =
+        memgrep((const char *[]){"scan", "--no-summary", "--color", "-p", pid, heap, NULL});
+    cr_assert_eq(a.status, 0, "exit %d; stderr: %s", a.status, a.err);
+    cr_assert(strstr(a.out, heap) && !strchr(a.out, '\033'), "--color into a pipe:\n%s", a.out);
+    run_result b =
+        memgrep((const char *[]){"scan", "--no-summary", "--color=always", "-p", pid, heap, NULL});
+    cr_assert_eq(b.status, 0, "exit %d; stderr: %s", b.status, b.err);
+    cr_assert(strstr(b.out, "\033[1;31m"), "--color=always:\n%s", b.out);
+    /* "--color always": 'always' is a second pattern (-c counts both) */
+    run_result c = memgrep(
+        (const char *[]){"scan", "--no-summary", "-c", "--color", "always", "-p", pid, heap, NULL});
+    cr_assert_eq(c.status, 0, "exit %d; stderr: %s", c.status, c.err);
+    run_result d = memgrep((const char *[]){"scan", "--no-summary", "-c", "-p", pid, heap, NULL});
+    cr_assert_gt(strtoull(strchr(c.out, ' ') ? strrchr(c.out, ' ') + 1 : c.out, NULL, 10),
+                 strtoull(strrchr(d.out, ' ') + 1, NULL, 10), "-c with 'always': %s, without: %s",
+                 c.out, d.out);
+    run_free(&a);
+    run_free(&b);
+    run_free(&c);
+    run_free(&d);
+    free(heap);
+}
+
+/* maps, dump and strings take one process, ps lists: their -p says so. */
+Test(cli, pid_help_per_command)
+{
+    static const struct {
+        const char *command, *text;
+    } cases[] = {
+        {"scan", "-p, --pid PID[,PID...]  scan these processes"},
+        {"ps", "-p, --pid PID[,PID...]  list these processes"},
+        {"maps", "-p, --pid PID           the process (one)"},
+        {"dump", "-p, --pid PID           the process (one)"},
+        {"strings", "-p, --pid PID           the process (one)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *h = expect_help((const char *[]){cases[i].command, "--help", NULL});
+        cr_assert(strstr(h, cases[i].text), "%s --help lacks '%s':\n%s", cases[i].command,
+                  cases[i].text, h);
+        free(h);
+    }
+}
