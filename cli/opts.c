@@ -282,6 +282,7 @@ enum {
     OPT_NO_SUMMARY,
     OPT_NO_PROGRESS,
     OPT_OUTPUT,
+    OPT_NO_MESSAGES,
 };
 
 static const cli_opt output_opts[] = {
@@ -290,6 +291,11 @@ static const cli_opt output_opts[] = {
      "'-': stdout; a symbolic link there is refused",
      NULL},
     {OPT_QUIET, 'q', "quiet", NULL, "print nothing, stop at the first match", NULL},
+    {OPT_NO_MESSAGES, 's', "no-messages", NULL,
+     "no warnings about processes that cannot be read\n"
+     "and no note about the hunt pack, as grep's -s\n"
+     "(--json still has a record of each)",
+     NULL},
     {OPT_JSON, 0, "json", NULL, "JSON Lines on stdout (or -o FILE)", NULL},
     {OPT_COLOR, 0, "color", "[=auto|always|never]",
      "colour (default, and --color alone: auto, on a\n"
@@ -332,6 +338,9 @@ static int output_parse(void *state, int id, const char *arg)
         return 0;
     case OPT_NO_SUMMARY:
         o->summary = false;
+        return 0;
+    case OPT_NO_MESSAGES:
+        o->no_messages = true;
         return 0;
     case OPT_NO_PROGRESS:
         o->progress = false;

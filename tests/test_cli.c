@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -41,6 +42,9 @@ static void run_free(run_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* The uid memgrep() runs memgrep as (0: as the test). */
+static uid_t run_uid;
+
 /* Run `memgrep ARGS...` (NULL-terminated), capturing stdout, stderr and the
  * exit code; fails the test if it dies by a signal. */
 static run_result memgrep(const char *const *args)
@@ -71,6 +75,9 @@ static run_result memgrep(const char *const *args)
         dup2(out[1], 1);
         dup2(err[1], 2);
         syscall(SYS_close_range, 3u, ~0u, 0u);
+        if (run_uid && (setgroups(0, NULL) || setresgid(run_uid, run_uid, run_uid) ||
+                        setresuid(run_uid, run_uid, run_uid)))
+            _exit(126);
         execv(exe, (char *const *)argv);
         _exit(127);
     }
@@ -1059,4 +1066,88 @@ Test(cli, pid_help_per_command)
                   cases[i].text, h);
         free(h);
     }
+}
+
+/* -s, as grep's: no warning about a process that cannot be read (here:
+ * root's fixture, swept as uid 65534); --json keeps its error record, and
+ * the line that says why nothing could be scanned stays. */
+Test(cli, no_messages_hides_process_warnings)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    run_uid = 65534;
+    run_result a = memgrep(
+        (const char *[]){"scan", "--no-db-cache", "--no-summary", "-p", pid, "needle", NULL});
+    run_result b = memgrep(
+        (const char *[]){"scan", "--no-db-cache", "--no-summary", "-s", "-p", pid, "needle", NULL});
+    run_result c = memgrep(
+        (const char *[]){"scan", "--no-db-cache", "--json", "-s", "-p", pid, "needle", NULL});
+    run_uid = 0;
+    char warning[64];
+    snprintf(warning, sizeof warning, "memgrep: warning: pid %s ", pid);
+    cr_assert_eq(a.status, 2, "exit %d; stderr: %s", a.status, a.err);
+    cr_assert(strstr(a.err, warning) && strstr(a.err, "nothing readable"), "without -s:\n%s",
+              a.err);
+    cr_assert_eq(b.status, 2, "exit %d; stderr: %s", b.status, b.err);
+    cr_assert(!strstr(b.err, "warning") && strstr(b.err, "nothing readable"), "with -s:\n%s",
+              b.err);
+    cr_assert_eq(count_lines(b.err, b.err_len), 1u, "with -s:\n%s", b.err);
+    char record[64];
+    snprintf(record, sizeof record, "\"pid\":%s,", pid);
+    const char *e = strstr(c.out, "{\"type\":\"error\",");
+    cr_assert(e && strstr(e, record) && strstr(e, record) < strchr(e, '\n'),
+              "--json -s lacks the error record:\n%s", c.out);
+    cr_assert(!strstr(c.err, "warning"), "--json -s:\n%s", c.err);
+    run_free(&a);
+    run_free(&b);
+    run_free(&c);
+}
+
+/* No pattern: one note on stderr names the hunt pack (also with --json and
+ * -q), -s hides it; --show-pack lists the pack with the ids a scan gives
+ * its entries. */
+Test(cli, hunt_pack_note_and_show_pack)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    run_result show = memgrep((const char *[]){"scan", "--show-pack", NULL});
+    cr_assert_eq(show.status, 0, "exit %d; stderr: %s", show.status, show.err);
+    cr_assert_eq(show.err_len, 0u, "%s", show.err);
+    size_t n = count_lines(show.out, show.out_len);
+    cr_assert_geq(n, 10u, "%s", show.out);
+    /* ID TAB ENTRY TAB DESCRIPTION, ids 0.. in order */
+    const char *line = show.out;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        cr_assert_eq(strtoul(line, &end, 10), i, "line %zu: %.60s", i, line);
+        cr_assert_eq(*end, '\t', "line %zu: %.60s", i, line);
+        const char *tab = strchr(end + 1, '\t'), *nl = strchr(line, '\n');
+        cr_assert(tab && tab < nl && tab > end + 1 && nl > tab + 1, "line %zu: %.*s", i,
+                  (int)(nl - line), line);
+        line = nl + 1;
+    }
+    char note[160];
+    snprintf(note, sizeof note,
+             "memgrep: no pattern given: searching for the built-in Linux hunt pack (%zu entries;",
+             n);
+    static const char *const modes[][3] = {{"--no-summary", NULL}, {"--json", NULL}, {"-q", NULL}};
+    for (size_t m = 0; m < 3; m++) {
+        run_result r = memgrep((const char *[]){"scan", "-p", pid, modes[m][0], NULL});
+        cr_assert_lt(r.status, 2, "exit %d; stderr: %s", r.status, r.err);
+        cr_assert(strstr(r.err, note), "%s: no note:\n%s", modes[m][0], r.err);
+        run_free(&r);
+    }
+    run_result s = memgrep((const char *[]){"scan", "-p", pid, "--no-summary", "-s", NULL});
+    cr_assert_lt(s.status, 2, "exit %d; stderr: %s", s.status, s.err);
+    cr_assert_eq(s.err_len, 0u, "-s: %s", s.err);
+    /* a pattern given: no note */
+    run_result p = memgrep((const char *[]){"scan", "-p", pid, "--no-summary", "x-none-x", NULL});
+    cr_assert(!strstr(p.err, "hunt pack"), "%s", p.err);
+    run_free(&p);
+    run_free(&s);
+    run_free(&show);
 }
