@@ -494,8 +494,8 @@ const cli_command cli_cmd_scan = {
     .synopsis = "[OPTIONS] [PATTERN...]",
     .description = "Search the memory of running processes. Positional PATTERNs are literals;\n"
                    "with no pattern at all the built-in Linux hunt pack is used (a note on\n"
-                   "stderr says so; --show-pack prints it). A match is shown with bytes of context\n"
-                   "on each side (-C N, 32 by default).",
+                   "stderr says so; --show-pack prints it). A match is shown with bytes of\n"
+                   "context on each side (-C N, 32 by default).",
     .epilogue = "Exit status: 0 a match was found, 1 no match, 2 error, 3 --timeout ran out\n"
                 "(the output is whole but incomplete), 128+N stopped by signal N (130 SIGINT,\n"
                 "143 SIGTERM, 129 SIGHUP; the output is whole, the summary says incomplete).\n",
