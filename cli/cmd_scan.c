@@ -26,7 +26,7 @@ typedef struct scan_state {
     cli_sandbox sandbox;
     scan_pattern *patterns;
     size_t n_patterns;
-    unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE */
+    unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE | MG_PATTERN_WORD */
     /* Occurrence counters, so that messages can say "-E #2" (the second -E). */
     unsigned n_e, n_E, n_x, n_f, n_arg, n_r, n_d;
     bool skip_unsupported; /* --skip-unsupported */
@@ -52,6 +52,7 @@ enum {
     OPT_TAG,
     OPT_IDENT,
     OPT_SHOW_PACK,
+    OPT_WORD,
 };
 
 static const cli_opt pattern_opts[] = {
@@ -64,9 +65,13 @@ static const cli_opt pattern_opts[] = {
      NULL},
     {OPT_IGNORE_CASE, 'i', "ignore-case", NULL, "ASCII case-insensitive (all patterns)", NULL},
     {OPT_WIDE, 0, "wide", NULL, "also match the UTF-16LE form (all patterns)", NULL},
+    {OPT_WORD, 'w', "word-regexp", NULL,
+     "whole words, as grep's -w: no ASCII letter, digit\n"
+     "or '_' right before or after a match (all patterns)",
+     NULL},
     {OPT_RULES, 'r', "rules", "FILE",
      "YARA rules (repeatable); a directory: its *.yar and\n"
-     "*.yara files. -i and --wide do not apply to them",
+     "*.yara files. -i, --wide and -w do not apply to them",
      NULL},
     {OPT_DEFINE, 'd', "define", "NAME=VALUE",
      "external variable of the rules, as yara's -d: true,\n"
@@ -119,6 +124,9 @@ static int patterns_parse(void *state, int id, const char *arg)
         return 0;
     case OPT_WIDE:
         s->pattern_flags |= MG_PATTERN_WIDE;
+        return 0;
+    case OPT_WORD:
+        s->pattern_flags |= MG_PATTERN_WORD;
         return 0;
     case OPT_RULES:
         return add_pattern(s, PAT_RULES, arg, "-r #%u", ++s->n_r);
