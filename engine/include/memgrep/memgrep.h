@@ -695,8 +695,10 @@ typedef struct mg_region_info {
     /* Bytes of present pages (pagemap), as a scan finds them: equals the
      * region's Rss in /proc/PID/smaps, except that pages mapping the shared
      * zero page count here (smaps leaves them out) and hugetlb pages count
-     * here (smaps shows them apart). 0 for special and device regions,
-     * whose pages are never looked at, and with MG_REGIONS_NO_RESIDENT. */
+     * here (smaps shows them apart). Special regions count too ([vdso]'s
+     * page, as smaps; they are never read); 0 for [vvar...], [vsyscall]
+     * and device regions (smaps says 0 too), and with
+     * MG_REGIONS_NO_RESIDENT. */
     uint64_t resident;
     /* A scan reads it: readable, not special or device (mappings without
      * read permission are read only with mg_settings.include_noread). */
