@@ -1151,3 +1151,85 @@ Test(cli, hunt_pack_note_and_show_pack)
     run_free(&s);
     run_free(&show);
 }
+
+/* ---- bash completion ---- */
+
+/* What completion/memgrep offers for the command line words (the last is
+ * the word being completed), one per line, run as bash's completion
+ * would: bash-completion loaded, COMP_WORDS and COMP_CWORD set. */
+static char *complete(const char *const *words)
+{
+    const char *script = "source /usr/share/bash-completion/bash_completion || exit 3\n"
+                         "source \"$MG_COMPLETION\" || exit 3\n"
+                         "compopt() { :; }\n"
+                         "COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+                         "COMP_LINE=\"${COMP_WORDS[*]}\"; COMP_POINT=${#COMP_LINE}\n"
+                         "_memgrep memgrep \"${COMP_WORDS[COMP_CWORD]}\" "
+                         "\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+                         "printf '%s\\n' \"${COMPREPLY[@]}\"\n";
+    const char *argv[32] = {"/bin/bash", "-c", script, "complete", getenv("MEMGREP")};
+    size_t n = 5;
+    for (size_t i = 0; words[i]; i++) {
+        cr_assert_lt(n, 31u);
+        argv[n++] = words[i];
+    }
+    argv[n] = NULL;
+    int out[2], err[2];
+    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    char *text = NULL, *etext = NULL;
+    size_t len = 0, elen = 0;
+    int ws = child_collect(pid, out[0], err[0], &text, &len, &etext, &elen);
+    cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "bash exited %d: %s", WEXITSTATUS(ws), etext);
+    free(etext);
+    return text;
+}
+
+static void expect_completion(const char *const *words, const char *expected)
+{
+    char *got = complete(words);
+    cr_assert_str_eq(got, expected, "completing after '%s %s'", words[0], words[1] ? words[1] : "");
+    free(got);
+}
+
+/* PIDs for the PID of maps, dump and strings; region kinds for dump's
+ * REGIONs and --region; nothing once the PID is there; --color's optional
+ * value. */
+Test(cli, bash_completion_pids_and_region_kinds)
+{
+    if (access("/usr/share/bash-completion/bash_completion", R_OK) < 0)
+        cr_skip_test("no bash-completion (scripts/bootstrap --tests installs it)");
+    cr_assert(getenv("MG_COMPLETION"), "MG_COMPLETION is not set (run through meson test)");
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    const char *kinds = "heap\nstack\nanon\nfile\nshm\n";
+    static const char *const cmds[] = {"maps", "dump", "strings"};
+    for (size_t i = 0; i < 3; i++) {
+        /* the fixture's pid among the pids starting with its digits */
+        char *got = complete((const char *[]){cmds[i], pid, NULL}), *all, line[20];
+        cr_assert_geq(asprintf(&all, "\n%s", got), 0);
+        snprintf(line, sizeof line, "\n%s\n", pid);
+        cr_assert(strstr(all, line), "%s %s<TAB>: %s", cmds[i], pid, got);
+        free(all);
+        free(got);
+    }
+    expect_completion((const char *[]){"dump", pid, "", NULL}, kinds);
+    expect_completion((const char *[]){"dump", "-o", "out/", pid, "heap", "s", NULL},
+                      "stack\nshm\n");
+    expect_completion((const char *[]){"strings", "--region", "", NULL}, kinds);
+    expect_completion((const char *[]){"maps", pid, "", NULL}, "\n");
+    expect_completion((const char *[]){"maps", "--json", pid, "", NULL}, "\n");
+    expect_completion((const char *[]){"scan", "--color=", NULL}, "auto\nalways\nnever\n");
+    expect_completion((const char *[]){"scan", "--col", NULL}, "--color=\n");
+}
