@@ -63,23 +63,24 @@ static long long boot_time(void)
     return bt;
 }
 
-/* ,"start_time":"2026-12-07T10:51:49.25Z" from the start in clock ticks
- * after boot (ticks are 1/100 s on Linux), or null if unknown. */
+/* ,"start_time":"2026-12-07T10:51:49.250Z" from the start in clock ticks
+ * after boot (the boot time has whole seconds, ticks are 1/100 s), or
+ * null if unknown. */
 static void start_time(FILE *f, unsigned long long ticks)
 {
     long hz = sysconf(_SC_CLK_TCK);
     long long bt = boot_time();
     cli_json_key(f, "start_time");
     struct tm tm;
-    time_t t = (time_t)(bt + (long long)(ticks / (unsigned long long)hz));
+    time_t t = hz > 0 ? (time_t)(bt + (long long)(ticks / (unsigned long long)hz)) : 0;
     if (hz <= 0 || !bt || !gmtime_r(&t, &tm)) {
         fputs("null", f);
         return;
     }
     char buf[32];
     strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(f, "\"%s.%02lluZ\"", buf,
-            ticks % (unsigned long long)hz * 100 / (unsigned long long)hz);
+    unsigned long long ms = ticks % (unsigned long long)hz * 1000 / (unsigned long long)hz;
+    fprintf(f, "\"%s.%03lluZ\"", buf, ms);
 }
 
 static void print_file(FILE *f, const cli_manifest_file *mf)
