@@ -207,8 +207,8 @@ static void report_region(FILE *f, pid_t pid, const region_dump *rd, bool json)
         cli_put_escaped(f, output_region_name(r), strlen(output_region_name(r)));
         fprintf(f, " -> ");
         cli_put_escaped(f, rd->file, strlen(rd->file));
-        fprintf(f, " (%" PRIu64 " of %" PRIu64 " bytes present, %zu ranges)\n", rd->bytes,
-                pc->end - pc->start, rd->n_present);
+        fprintf(f, " (%" PRIu64 " of %" PRIu64 " bytes present, %zu %s)\n", rd->bytes,
+                pc->end - pc->start, rd->n_present, rd->n_present == 1 ? "range" : "ranges");
         return;
     }
     fprintf(f, "{\"type\":\"region\",\"pid\":%d", (int)pid);

@@ -191,8 +191,8 @@ static const char *context_range(char *buf, size_t size)
 
 static const cli_opt match_opts[] = {
     {OPT_CONTEXT, 'C', "context", "N",
-     "bytes of context each side of a match (%s;\n"
-     "0: the match alone)",
+     "bytes of context each side of a match\n"
+     "(%s; 0: the match alone)",
      context_range},
     {OPT_MAX_COUNT, 'm', "max-count", "N", "stop after N matches per pattern per process", NULL},
     {OPT_COUNT, 'c', "count", NULL, "per process: PID COMM COUNT", NULL},
