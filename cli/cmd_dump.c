@@ -220,11 +220,8 @@ static void report_region(FILE *f, pid_t pid, const region_dump *rd, bool json)
     cli_json_str(f, "file", rd->file);
     cli_json_u64(f, "size", pc->end - pc->start);
     cli_json_u64(f, "present_bytes", rd->bytes);
-    fputs(",\"present\":[", f);
-    for (size_t i = 0; i < rd->n_present; i++)
-        fprintf(f, "%s{\"start\":\"0x%" PRIx64 "\",\"end\":\"0x%" PRIx64 "\"}", i ? "," : "",
-                rd->present[i].start, rd->present[i].end);
-    fputs("]}\n", f);
+    cli_json_ranges(f, "present", rd->present, rd->n_present);
+    fputs("}\n", f);
 }
 
 /* ---- the destination ---- */

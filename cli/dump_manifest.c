@@ -83,6 +83,16 @@ static void start_time(FILE *f, unsigned long long ticks)
     fprintf(f, "\"%s.%03lluZ\"", buf, ms);
 }
 
+void cli_json_ranges(FILE *f, const char *key, const cli_range *r, size_t n)
+{
+    cli_json_key(f, key);
+    fputc('[', f);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s{\"start\":\"0x%" PRIx64 "\",\"end\":\"0x%" PRIx64 "\"}", i ? "," : "",
+                r[i].start, r[i].end);
+    fputc(']', f);
+}
+
 static void print_file(FILE *f, const cli_manifest_file *mf)
 {
     fputs("{\"file\":", f);
@@ -91,11 +101,7 @@ static void print_file(FILE *f, const cli_manifest_file *mf)
     cli_json_addr(f, "end", mf->end);
     cli_json_u64(f, "size", mf->end - mf->start);
     cli_json_u64(f, "present_bytes", mf->present_bytes);
-    fputs(",\"present\":[", f);
-    for (size_t i = 0; i < mf->n_present; i++)
-        fprintf(f, "%s{\"start\":\"0x%" PRIx64 "\",\"end\":\"0x%" PRIx64 "\"}", i ? "," : "",
-                mf->present[i].start, mf->present[i].end);
-    fputc(']', f);
+    cli_json_ranges(f, "present", mf->present, mf->n_present);
     cli_json_key(f, "sha256");
     json_hex(f, mf->sha256, sizeof mf->sha256);
     cli_json_key(f, "region");

@@ -31,6 +31,10 @@ typedef struct cli_range {
     uint64_t start, end;
 } cli_range;
 
+/* ,"key":[{"start":"0x..","end":"0x.."}...]: the present runs of a dumped
+ * piece (dump's --json records and the manifest). */
+void cli_json_ranges(FILE *f, const char *key, const cli_range *r, size_t n);
+
 /* One dumped file: byte k of it is the byte at start + k of the process. */
 typedef struct cli_manifest_file {
     const mg_region *region; /* the mapping it comes from */
