@@ -910,6 +910,19 @@ Test(investigate, dump_directory_manifest_names_process_ranges_and_sha256)
     expect_error((const char *[]){"dump", pid, range, "-o", one, NULL},
                  (const char *[]){"manifest.json", "--force", NULL});
     run_free(&r);
+    /* one region into an existing directory (no '/'): inside it, as cp */
+    char *there;
+    cr_assert_geq(asprintf(&there, "%s/there", dir), 0);
+    cr_assert_eq(mkdir(there, 0700), 0);
+    run_result rt = memgrep((const char *[]){"dump", pid, range, "-o", there, NULL});
+    cr_assert_eq(rt.status, 0, "%s", rt.err);
+    m = read_manifest(there);
+    files = json_get(&m, "files");
+    cr_assert(files && files->t == J_ARR && files->n == 1);
+    check_manifest_file(&files->items[0], t.pid, there);
+    json_free(&m);
+    run_free(&rt);
+    free(there);
 
     /* every region into an existing directory: one file per line of maps */
     cr_assert_geq(asprintf(&all, "%s/all", dir), 0);
