@@ -5,9 +5,12 @@
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -1167,4 +1170,65 @@ Test(cli, bash_completion_pids_and_region_kinds)
     expect_completion((const char *[]){"maps", "--json", pid, "", NULL}, "\n");
     expect_completion((const char *[]){"scan", "--color=", NULL}, "auto\nalways\nnever\n");
     expect_completion((const char *[]){"scan", "--col", NULL}, "--color=\n");
+}
+
+/* -w end to end: a child holds a token five times in one page, with a
+ * space, '(' / ')', a letter, a digit or '_' next to it; -w reports the two
+ * bounded by non-word characters, without -w all five. The token is held
+ * reversed until the fork (so no NUL-bounded copy of it sits in the
+ * child), the child writes it only into the page. */
+Test(cli, word_regexp_whole_words_only)
+{
+    need_root();
+    char rev[17], tok[17];
+    random_token(rev);
+    static const char *const around[][2] = {
+        {" ", " "}, {"(", ")"}, {"a", " "}, {" ", "9"}, {"_", "."}};
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0) {
+        char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            _exit(1);
+        memset(m, '.', 4096);
+        for (size_t k = 0; k < 5; k++) {
+            char *at = m + 64 * (k + 1);
+            at[-1] = around[k][0][0];
+            for (size_t i = 0; i < 16; i++)
+                at[i] = rev[15 - i];
+            at[16] = around[k][1][0];
+        }
+        uint64_t a = (uint64_t)(uintptr_t)m;
+        if (write(p[1], &a, sizeof a) != (ssize_t)sizeof a)
+            _exit(1);
+        pause(); /* until the parent kills it */
+        _exit(0);
+    }
+    close(p[1]);
+    uint64_t page = 0;
+    cr_assert_eq(read(p[0], &page, sizeof page), (ssize_t)sizeof page);
+    for (size_t i = 0; i < 16; i++)
+        tok[i] = rev[15 - i];
+    tok[16] = '\0';
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)child);
+    prog_result w = memgrep_run(
+        (const char *[]){"scan", "-C", "0", "--no-summary", "-w", "-p", pid, tok, NULL});
+    prog_result all =
+        memgrep_run((const char *[]){"scan", "-C", "0", "--no-summary", "-p", pid, tok, NULL});
+    close(p[0]);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    cr_assert_eq(w.status, 0, "exit %d: %s", w.status, w.err);
+    char expect[256];
+    snprintf(expect, sizeof expect,
+             "%s %s 0x%" PRIx64 " rw-p [anon] %s: %s\n"
+             "%s %s 0x%" PRIx64 " rw-p [anon] %s: %s\n",
+             pid, "test_cli", page + 64, tok, tok, pid, "test_cli", page + 128, tok, tok);
+    cr_assert_str_eq(w.out, expect, "-w");
+    cr_assert_eq(count_lines(all.out, all.out_len), 5u, "without -w:\n%s", all.out);
+    prog_result_free(&w);
+    prog_result_free(&all);
 }
