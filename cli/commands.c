@@ -61,6 +61,7 @@ static int print_version(void)
 
 static int run_command(const cli_command *c, int argc, char **argv)
 {
+    cli_messages_command(c->name);
     void *state = calloc(1, c->state_size);
     if (!state) {
         fprintf(stderr, "memgrep: out of memory\n");

@@ -33,14 +33,28 @@ static void put_line(const char *msg)
     free(line);
 }
 
+/* The command whose options are parsed (cli_messages_command), or NULL. */
+static const char *help_command;
+
+void cli_messages_command(const char *name)
+{
+    help_command = name;
+}
+
 void cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
-    char *msg = NULL;
+    char *msg = NULL, *named = NULL;
     va_start(ap, fmt);
     int n = vasprintf(&msg, fmt, ap);
     va_end(ap);
-    put_line(n < 0 ? "out of memory" : msg);
+    /* "(try 'memgrep --help')" names the command when there is one */
+    size_t tl = strlen(CLI_TRY_HELP);
+    if (n >= 0 && help_command && (size_t)n >= tl && !strcmp(msg + n - tl, CLI_TRY_HELP) &&
+        asprintf(&named, "%.*s (try 'memgrep %s --help')", n - (int)tl, msg, help_command) < 0)
+        named = NULL;
+    put_line(n < 0 ? "out of memory" : named ? named : msg);
+    free(named);
     free(n < 0 ? NULL : msg);
 }
 

@@ -1232,3 +1232,16 @@ Test(cli, word_regexp_whole_words_only)
     prog_result_free(&w);
     prog_result_free(&all);
 }
+
+/* A usage error within a command points at that command's help; one
+ * before any command at memgrep's. */
+Test(cli, try_help_names_the_command)
+{
+    expect_error((const char *[]){"dump", "1", "heap", NULL},
+                 (const char *[]){"-o PATH", "(try 'memgrep dump --help')", NULL});
+    expect_error((const char *[]){"scan", "--jsno", NULL},
+                 (const char *[]){"(try 'memgrep scan --help')", NULL});
+    expect_error((const char *[]){"maps", "1", "2", NULL},
+                 (const char *[]){"(try 'memgrep maps --help')", NULL});
+    expect_error((const char *[]){"mpas", NULL}, (const char *[]){"(try 'memgrep --help')", NULL});
+}
