@@ -27,12 +27,13 @@ typedef struct scan_state {
     cli_rules_output rules_out; /* -s, --print-meta, -g, --print-namespace, -n */
     scan_pattern *patterns;
     size_t n_patterns;
-    unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE */
+    unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE | MG_PATTERN_WORD */
     /* Occurrence counters, so that messages can say "-E #2" (the second -E). */
     unsigned n_e, n_E, n_x, n_f, n_arg, n_r, n_d;
     bool skip_unsupported; /* --skip-unsupported */
     bool count, list; /* -c, -l */
     bool line_buffered; /* --line-buffered */
+    bool show_pack; /* --show-pack */
 } scan_state;
 
 /* ------------------------------------------------------------------ */
@@ -51,6 +52,8 @@ enum {
     OPT_DEFINE,
     OPT_TAG,
     OPT_IDENT,
+    OPT_SHOW_PACK,
+    OPT_WORD,
 };
 
 static const cli_opt pattern_opts[] = {
@@ -63,9 +66,13 @@ static const cli_opt pattern_opts[] = {
      NULL},
     {OPT_IGNORE_CASE, 'i', "ignore-case", NULL, "ASCII case-insensitive (all patterns)", NULL},
     {OPT_WIDE, 0, "wide", NULL, "also match the UTF-16LE form (all patterns)", NULL},
+    {OPT_WORD, 'w', "word-regexp", NULL,
+     "whole words, as grep's -w: no ASCII letter, digit\n"
+     "or '_' right before or after a match (all patterns)",
+     NULL},
     {OPT_RULES, 'r', "rules", "[NS:]FILE",
      "YARA rules (repeatable); a directory: its *.yar and\n"
-     "*.yara files; NS: in namespace NS. -i and --wide do\nnot apply to them",
+     "*.yara files; NS: in namespace NS. -i, --wide and\n-w do not apply to them",
      NULL},
     {OPT_DEFINE, 'd', "define", "NAME=VALUE",
      "external variable of the rules, as yara's -d: true,\n"
@@ -73,6 +80,10 @@ static const cli_opt pattern_opts[] = {
      NULL},
     {OPT_TAG, 't', "tag", "TAG", "show only rules tagged TAG (repeatable), as yara's -t", NULL},
     {OPT_IDENT, 0, "identifier", "NAME", "show only the rule NAME (repeatable), as yara's -i",
+     NULL},
+    {OPT_SHOW_PACK, 0, "show-pack", NULL,
+     "print the built-in hunt pack (used when no pattern\n"
+     "is given): ID, entry, what it finds; then exit",
      NULL},
     {OPT_SKIP_UNSUPPORTED, 0, "skip-unsupported", NULL,
      "drop rules using what memgrep does not evaluate\n(a hash of memory not compared with text) "
@@ -115,6 +126,9 @@ static int patterns_parse(void *state, int id, const char *arg)
     case OPT_WIDE:
         s->pattern_flags |= MG_PATTERN_WIDE;
         return 0;
+    case OPT_WORD:
+        s->pattern_flags |= MG_PATTERN_WORD;
+        return 0;
     case OPT_RULES:
         return add_pattern(s, PAT_RULES, arg, "-r #%u", ++s->n_r);
     case OPT_SKIP_UNSUPPORTED:
@@ -130,6 +144,9 @@ static int patterns_parse(void *state, int id, const char *arg)
         return add_pattern(s, PAT_TAG, arg, "-t #%u", 0);
     case OPT_IDENT:
         return add_pattern(s, PAT_IDENT, arg, "--identifier #%u", 0);
+    case OPT_SHOW_PACK:
+        s->show_pack = true;
+        return 0;
     }
     return -1;
 }
@@ -164,15 +181,20 @@ enum {
     OPT_LINE_BUFFERED,
 };
 
-static const char *context_max(char *buf, size_t size)
+/* "default 32, max 4096": the engine's default, the one limit. */
+static const char *context_range(char *buf, size_t size)
 {
-    snprintf(buf, size, "%u", MG_MAX_CONTEXT);
+    mg_settings set;
+    mg_default_settings(&set);
+    snprintf(buf, size, "default %zu, max %u", set.context, MG_MAX_CONTEXT);
     return buf;
 }
 
 static const cli_opt match_opts[] = {
-    {OPT_CONTEXT, 'C', "context", "N", "bytes of context each side of a match (max %s)",
-     context_max},
+    {OPT_CONTEXT, 'C', "context", "N",
+     "bytes of context each side of a match\n"
+     "(%s; 0: the match alone)",
+     context_range},
     {OPT_MAX_COUNT, 'm', "max-count", "N", "stop after N matches per pattern per process", NULL},
     {OPT_COUNT, 'c', "count", NULL, "per process: PID COMM COUNT", NULL},
     {OPT_LIST, 'l', "list", NULL, "per matching process: PID COMM", NULL},
@@ -388,6 +410,8 @@ static int publish_outfile(void *ctx)
 static int scan_run(void *state)
 {
     const scan_state *s = state;
+    if (s->show_pack)
+        return cli_show_hunt_pack(stdout) < 0 ? EXIT_TROUBLE : EXIT_MATCH;
     mg_settings set;
     cli_engine_settings(&s->engine, &set);
     set.pids = s->targets.pids;
@@ -406,6 +430,11 @@ static int scan_run(void *state)
     bool all_skipped = false;
     mg_patterns *p = cli_scan_patterns(s->patterns, s->n_patterns, s->pattern_flags,
                                        s->skip_unsupported, &s->engine, &all_skipped);
+    if (p && !s->n_patterns && !s->output.no_messages) /* as -o foo: foo was meant as the pattern */
+        fprintf(stderr,
+                "memgrep: no pattern given: searching for the built-in Linux hunt pack (%zu "
+                "entries; --show-pack lists them, -s hides this note)\n",
+                mg_patterns_count(p));
     if (!p)
         return all_skipped ? EXIT_NO_MATCH : EXIT_TROUBLE;
     int status = EXIT_TROUBLE;
@@ -431,7 +460,8 @@ static int scan_run(void *state)
         .patterns = info,
         .n_patterns = n_info,
         .color = cli_output_color(&s->output),
-        .events = scan_mode(s) != CLI_MODE_QUIET,
+        /* -s: no warnings on stderr; JSON's records of them stay */
+        .events = scan_mode(s) != CLI_MODE_QUIET && (s->output.json || !s->output.no_messages),
         .rules = mg_patterns_rules_count(p) > 0 || mg_patterns_rules_skipped(p, 0),
         .rule_form = s->rules_out,
     };
@@ -475,7 +505,9 @@ const cli_command cli_cmd_scan = {
     .summary = "search process memory for patterns (default: the hunt pack)",
     .synopsis = "[OPTIONS] [PATTERN...]",
     .description = "Search the memory of running processes. Positional PATTERNs are literals;\n"
-                   "with no pattern at all the built-in Linux hunt pack is used.",
+                   "with no pattern at all the built-in Linux hunt pack is used (a note on\n"
+                   "stderr says so; --show-pack prints it). A match is shown with bytes of\n"
+                   "context on each side (-C N, 32 by default).",
     .epilogue = "Exit status: 0 a match was found, 1 no match, 2 error, 3 --timeout ran out\n"
                 "(the output is whole but incomplete), 128+N stopped by signal N (130 SIGINT,\n"
                 "143 SIGTERM, 129 SIGHUP; the output is whole, the summary says incomplete).\n",

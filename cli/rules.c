@@ -109,10 +109,11 @@ enum {
 };
 
 static const cli_opt rules_opts[] = {
-    {OPT_PRINT_STRINGS, 's', "print-strings", NULL,
+    {OPT_PRINT_STRINGS, 0, "print-strings", NULL,
      "rules as yara -s shows them: RULE PID, then each\nstring match as 0xADDR:$id: DATA", NULL},
     {OPT_PRINT_META, 0, "print-meta", NULL, "each rule's meta, [key=value,...] (yara -m)", NULL},
-    {OPT_PRINT_TAGS, 'g', "print-tags", NULL, "with -s: each rule's [tags] (yara -g)", NULL},
+    {OPT_PRINT_TAGS, 'g', "print-tags", NULL, "with --print-strings: each rule's [tags] (yara -g)",
+     NULL},
     {OPT_PRINT_NAMESPACE, 0, "print-namespace", NULL, "NAMESPACE:RULE (yara -e)", NULL},
     {OPT_NEGATE, 'n', "negate", NULL, "the rules that did not match, per process (yara -n)", NULL},
     {0},

@@ -227,7 +227,7 @@ def main():
                     f.write(text)
             for name in ("hash", "count"):
                 y = rule_set(run([YARA, files[name], str(p.pid)]))
-                m = rule_set(run([memgrep, "scan", "-s", "--no-db-cache", "-r", files[name],
+                m = rule_set(run([memgrep, "scan", "--print-strings", "--no-db-cache", "-r", files[name],
                                   "-p", str(p.pid)]))
                 print("%s: yara %d rules, memgrep %d: %s"
                       % (name, len(y), len(m), "same" if y == m else "DIFFERENT"))
@@ -238,7 +238,7 @@ def main():
             ns = ["NS1:" + files["one"], "NS2:" + files["two"]]
             for neg in ([], ["-n"]):
                 y = run([YARA, "-s", "-m", "-g", "-e"] + neg + ns + [str(p.pid)])
-                m = run([memgrep, "scan", "-s", "--print-meta", "-g", "--print-namespace",
+                m = run([memgrep, "scan", "--print-strings", "--print-meta", "-g", "--print-namespace",
                          "--no-db-cache", "-C", "0", "-r", ns[0], "-r", ns[1], "-p", str(p.pid)]
                         + neg)
                 same = y == m

@@ -124,6 +124,17 @@ try:
                  os.path.join(tmp, "dump"), "--json"], want=("dump_region",))
     if len(recs) < 2:
         failures.append(f"dump PID heap stack: {len(recs)} records, expected one per region")
+    # the directory's manifest.json: one object (not a record of stdout)
+    with open(os.path.join(tmp, "dump", "manifest.json")) as f:
+        manifest = json.load(f)
+    for e in list(validator.iter_errors(manifest))[:3]:
+        failures.append(f"dump -o DIR: manifest.json: {e.message} at "
+                        f"{'/'.join(map(str, e.path)) or 'top'}")
+    if shapes["manifest"].is_valid(manifest):
+        seen["manifest"] = seen.get("manifest", 0) + 1
+    if len(manifest.get("files", [])) != len(recs):
+        failures.append(f"dump -o DIR: manifest.json lists {len(manifest.get('files', []))} "
+                        f"files, stdout {len(recs)} regions")
     check("strings PID --region heap", ["strings", pid, "--region", "heap", "--json"],
           want=("string",))
     check("strings PID --wide -n 8", ["strings", pid, "--region", "stack", "--wide", "-n", "8",

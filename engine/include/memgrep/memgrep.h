@@ -131,6 +131,13 @@ typedef enum mg_pattern_kind {
 enum {
     MG_PATTERN_CASELESS = 1u << 0, /* ASCII case-insensitive (literal, regex) */
     MG_PATTERN_WIDE = 1u << 1, /* also match the UTF-16LE form (literal, regex) */
+    /* Whole words, as grep -w: a match counts only if the character right
+     * before it and the one right after it are not ASCII letters, digits or
+     * '_' (in a UTF-16LE match: not such a character followed by a zero
+     * byte). The start and end of a region, and a page that is not
+     * present, count as non-word. Checked on the match as reported (a
+     * regex's match is not shortened to find a word). */
+    MG_PATTERN_WORD = 1u << 2,
 };
 
 /* Largest max-width honoured exactly across chunk boundaries; a regex whose
@@ -702,8 +709,10 @@ typedef struct mg_region_info {
     /* Bytes of present pages (pagemap), as a scan finds them: equals the
      * region's Rss in /proc/PID/smaps, except that pages mapping the shared
      * zero page count here (smaps leaves them out) and hugetlb pages count
-     * here (smaps shows them apart). 0 for special and device regions,
-     * whose pages are never looked at, and with MG_REGIONS_NO_RESIDENT. */
+     * here (smaps shows them apart). Special regions count too ([vdso]'s
+     * page, as smaps; they are never read); 0 for [vvar...], [vsyscall]
+     * and device regions (smaps says 0 too), and with
+     * MG_REGIONS_NO_RESIDENT. */
     uint64_t resident;
     /* A scan reads it: readable, not special or device (mappings without
      * read permission are read only with mg_settings.include_noread). */

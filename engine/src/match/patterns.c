@@ -265,13 +265,14 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
         return mg_fail(err, MG_EPATTERN, "%s: empty %s pattern", source, kind_name(kind));
     if (kind != MG_PATTERN_LITERAL && kind != MG_PATTERN_HEX && kind != MG_PATTERN_REGEX)
         return mg_fail(err, -EINVAL, "%s: unknown pattern kind %d", source, (int)kind);
-    if (flags & ~(unsigned)(MG_PATTERN_CASELESS | MG_PATTERN_WIDE))
+    if (flags & ~(unsigned)(MG_PATTERN_CASELESS | MG_PATTERN_WIDE | MG_PATTERN_WORD))
         return mg_fail(err, -EINVAL, "%s: unknown pattern flags 0x%x", source, flags);
     int r = new_pat(p, kind, text, len, source, err);
     if (r < 0)
         return r;
     mg_pat *pat = &p->pats[r];
-    pat->flags = kind == MG_PATTERN_HEX ? 0 : flags & (MG_PATTERN_CASELESS | MG_PATTERN_WIDE);
+    pat->flags = (kind == MG_PATTERN_HEX ? 0 : flags & (MG_PATTERN_CASELESS | MG_PATTERN_WIDE)) |
+                 (flags & MG_PATTERN_WORD);
     p->n++;
 
     unsigned id = (unsigned)(p->n - 1);
@@ -387,8 +388,8 @@ MG_API int mg_patterns_add_list(mg_patterns *p, const char *text, size_t len, co
 {
     if (!p || (!text && len))
         return mg_fail(err, -EINVAL, "invalid argument");
-    MG_CHECK_ARG(!(flags & ~(unsigned)(MG_PATTERN_CASELESS | MG_PATTERN_WIDE)), err,
-                 "mg_patterns_add_list: unknown flags 0x%x", flags);
+    MG_CHECK_ARG(!(flags & ~(unsigned)(MG_PATTERN_CASELESS | MG_PATTERN_WIDE | MG_PATTERN_WORD)),
+                 err, "mg_patterns_add_list: unknown flags 0x%x", flags);
     size_t n_pats = p->n, n_exprs = p->n_exprs, lineno = 0;
     const char *prefix = name ? name : "patterns";
     size_t prefix_len = strlen(prefix);
