@@ -1185,7 +1185,8 @@ Test(yara, cli_namespaces_and_yara_forms)
         {"--print-strings -g --print-meta --print-namespace -r one:A -r two:B",
          "one:r [t] [s=\"q\\\"\\001\",n =-3,ok=true] PID\n"},
         {"--print-strings -r one:A -r two:B", "r PID\n"},
-        {"--print-strings --print-namespace -n -r one:A -r two:B", "one:no PID\ntwo:g PID\ntwo:r PID\n"},
+        {"--print-strings --print-namespace -n -r one:A -r two:B",
+         "one:no PID\ntwo:g PID\ntwo:r PID\n"},
         {"--print-meta -r A", "PID sleep r [t] [s=\"q\\\"\\001\",n =-3,ok=true]\n"},
         {"-r one:A -r one:A", "A:1: duplicated rule identifier \"r\" in namespace one\n"},
     };
