@@ -82,5 +82,9 @@
 #define MG_SCAN_VEC 256 /* ranges per PAGEMAP_SCAN ioctl: bounds the mmap_lock hold */
 #define MG_SCAN_STEP (1ull << 30) /* address span per PAGEMAP_SCAN ioctl */
 #define MG_ENTRY_STEP 4096 /* pagemap entries per read in the fallback */
+/* Without PAGEMAP_SCAN, a region at least this big is looked up in
+ * /proc/PID/smaps (read once per process) before its pagemap entries are
+ * read: with no resident page it is not walked (planner.c). */
+#define MG_SMAPS_MIN (128ull << 20)
 
 #endif
