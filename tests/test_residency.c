@@ -580,3 +580,59 @@ Test(residency, smaps_parse)
     cr_assert_eq(mg_smaps_resident(&sm, 0x1000, 0x2000, &r), -ENOENT);
     mg_smaps_free(&sm);
 }
+
+/* Regions walked ahead (one PAGEMAP_SCAN call for several, its runs kept):
+ * each region's runs are those of its own walk, with zero pages left out
+ * or not, and without the ioctl those of the entries. */
+static void ahead_same_runs(bool no_ioctl)
+{
+    uint8_t *b = map_anon(64);
+    /* holes at pages 8, 20-21 and 40: regions [0,8) [9,20) [22,40) [41,64) */
+    cr_assert_eq(munmap(b + 8 * PAGE, PAGE), 0);
+    cr_assert_eq(munmap(b + 20 * PAGE, 2 * PAGE), 0);
+    cr_assert_eq(munmap(b + 40 * PAGE, PAGE), 0);
+    static const int written[] = {1, 2, 3, 10, 11, 25, 26, 27, 28, 50, 63};
+    static const int read_only[] = {4, 5, 12, 30, 31, 60}; /* the zero page */
+    for (size_t i = 0; i < sizeof written / sizeof *written; i++)
+        b[written[i] * PAGE] = 1;
+    for (size_t i = 0; i < sizeof read_only / sizeof *read_only; i++)
+        (void)*(volatile uint8_t *)(b + read_only[i] * PAGE);
+    static const int regions[][2] = {{0, 8}, {9, 20}, {22, 40}, {41, 64}};
+    uint64_t base = (uint64_t)(uintptr_t)b, last = base + 64 * PAGE;
+    int fd = self_pagemap();
+    for (int skip_zero = 0; skip_zero < 2; skip_zero++) {
+        mg_walk_ahead *wa = calloc(1, sizeof(*wa));
+        bool use_ioctl = true;
+        fail_every_scan = no_ioctl;
+        for (size_t k = 0; k < 4; k++) {
+            uint64_t s = base + (uint64_t)regions[k][0] * PAGE;
+            uint64_t e = base + (uint64_t)regions[k][1] * PAGE;
+            runs got = {0};
+            cr_assert_eq(
+                mg_present_ranges_ahead(wa, fd, s, e, last, &use_ioctl, skip_zero, collect, &got),
+                0);
+            cr_assert_eq(use_ioctl, !no_ioctl);
+            fail_every_scan = false;
+            runs *want_runs = walk(fd, s, e, !no_ioctl, skip_zero);
+            fail_every_scan = no_ioctl;
+            expect_runs(&got, want_runs->r, want_runs->n, "region walked ahead");
+            free(want_runs);
+        }
+        if (!no_ioctl) /* the first call walked all four regions */
+            cr_assert_eq(wa->hi, last);
+        fail_every_scan = false;
+        free(wa);
+    }
+    close(fd);
+    munmap(b, 64 * PAGE);
+}
+
+Test(residency, walk_ahead_same_runs_ioctl)
+{
+    ahead_same_runs(false);
+}
+
+Test(residency, walk_ahead_same_runs_without_ioctl)
+{
+    ahead_same_runs(true);
+}
