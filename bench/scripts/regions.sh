@@ -119,6 +119,7 @@ mg() { # NAME I ARGS...: one run of each tool, as PREFIX+NAME
     done
 }
 pre=() # a command the runs go through (env, nsenter)
+bench_time_format='%U %S %M' # CPU time too (the machine may be shared)
 
 cat >"$work/report.py" <<'PY'
 import json, os, sys
@@ -135,7 +136,10 @@ def runs(name):
         if not l.strip():
             continue
         i = l.split()[1]
-        r = dict(secs=float(rd(f'{work}/{name}.{i}.secs')), summary=None, counts={}, hits=set())
+        t = rd(f'{work}/{name}.{i}.rss').split()
+        cpu = float(t[-3]) + float(t[-2]) if len(t) >= 3 else float('nan')
+        r = dict(secs=float(rd(f'{work}/{name}.{i}.secs')), cpu=cpu, summary=None, counts={},
+                 hits=set())
         for ml in rd(f'{work}/{name}.{i}.out').splitlines():
             o = json.loads(ml)
             if o.get('type') == 'summary':
@@ -197,6 +201,10 @@ elif kind == 'idle':
     walls = ' '.join(f"{r['secs']:.3f}" for r in rs)
     print(f"  every run, wall s: {walls}; scan s: "
           f"{' '.join(f'{scan_s(r):.3f}' for r in rs)}")
+    c = min(rs, key=lambda r: r['cpu'])
+    cpus = ' '.join(f"{r['cpu']:.2f}" for r in rs)
+    print(f"  CPU s (user + system), every run: {cpus}; "
+          f"least {c['cpu']:.2f} s = {1e6 * c['cpu'] / max(c['summary']['processes_scanned'], 1):.0f} us/process")
     print(f"  {n} processes scanned, {s['summary']['processes_failed']} failed; "
           f"{1e6 * scan_s(s) / max(n, 1):.0f} us/process (scan); wall {w['secs']:.3f} s -> "
           f"{verdict(w['secs'], 1.0)}, scan {scan_s(s):.3f} s -> {verdict(scan_s(s), 1.0)}")

@@ -15,6 +15,7 @@
  * idlehost, nothing else; and should idlehost die, the kernel ends them all.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -44,8 +45,12 @@ int main(int argc, char **argv)
     if (!pids)
         return 2;
     char *args[] = {(char *)program, "100000", NULL};
+    /* stdin from /dev/null: only idlehost holds the end of file it waits for */
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     for (size_t i = 0; i < n; i++) {
-        int rc = posix_spawnp(&pids[i], program, NULL, NULL, args, environ);
+        int rc = posix_spawnp(&pids[i], program, &fa, NULL, args, environ);
         if (rc) {
             fprintf(stderr, "idlehost: spawn %s (process %zu): %s\n", program, i, strerror(rc));
             for (size_t j = 0; j < i; j++)
@@ -54,6 +59,7 @@ int main(int argc, char **argv)
         }
         printf("PROC %ld\n", (long)pids[i]);
     }
+    posix_spawn_file_actions_destroy(&fa);
     printf("READY\n");
     fflush(stdout);
     char buf[256];

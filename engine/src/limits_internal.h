@@ -23,6 +23,9 @@
 
 /* Queued units per worker: memory is bounded by the queue, not the targets. */
 #define MG_QUEUE_PER_THREAD 8
+/* Units the planner holds back and queues at once (one lock, one wake-up
+ * of the workers), and at the end of each target (pool.c). */
+#define MG_PUSH_BATCH 8
 
 /* Small regions go into batch units: one pagemap read and one
  * process_vm_readv for many regions (planner.c, unit.c). A region is small

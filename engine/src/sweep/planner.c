@@ -347,6 +347,7 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
      * on an mm torn down), so it is reported gone here, once. */
     if (!mg_sweep_should_stop(c, p) && mg_pidfd_exited(p->pin.pidfd))
         mg_target_failed(c, p, -ESRCH, "exited while it was scanned");
+    mg_pool_flush(c); /* its units held back take their references */
     mg_target_unref(p);
 }
 
