@@ -188,6 +188,7 @@ typedef struct mg_matcher {
     mg_report_fn report;
     void *report_ctx;
     int verdict; /* strongest MG_SINK_* seen during this scan */
+    uint64_t callbacks; /* of the main database in this scan */
 } mg_matcher;
 
 /* Returns 0, or a negative code with m left zeroed (nothing to free; fini
