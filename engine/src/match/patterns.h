@@ -103,6 +103,8 @@ struct mg_patterns {
 int mg_patterns_db_to_vault(mg_patterns *p, mg_error *err);
 /* p->db deserialised from bytes into the vault; 0 or a negative code. */
 int mg_patterns_db_from_bytes(mg_patterns *p, const char *bytes, size_t len);
+/* "hex", "regex" or "literal", for messages (static). */
+const char *mg_pattern_kind_name(mg_pattern_kind k);
 
 /* Decide which expressions are found lazily and build their factors
  * (idempotent; the compile and the database cache call it). Returns 0 or
