@@ -133,7 +133,9 @@ int mg_exact_expr(const mg_pat *pat, unsigned id, const char *re, const char *re
  * last pattern added. */
 int mg_patterns_push_expr(mg_patterns *p, const mg_expr *e, mg_error *err);
 /* re (a YARA string's regex) is one Hyperscan refuses with SOM_LEFTMOST
- * ("Pattern is too large") and that has factors: confirm it with PCRE2. */
+ * ("Pattern is too large"), or a bounded one with factors whose variable
+ * repeats span 60 bytes or more (Hyperscan takes seconds to refuse those,
+ * patterns_exact.c): confirm it with PCRE2. */
 bool mg_exact_needed(const char *re, unsigned hs_flags);
 void *mg_exact_compile(const char *re, unsigned hs_flags, char *msg, size_t cap);
 void mg_exact_free(void *code);
