@@ -229,6 +229,7 @@ static void json_summary(output_ctx *o, const mg_stats *s)
     cli_json_u64(f, "bytes_skipped_changed", s->bytes_skipped_changed);
     cli_json_u64(f, "bytes_deduped", s->bytes_deduped);
     cli_json_u64(f, "matches", s->matches);
+    cli_json_u64(f, "callbacks", s->callbacks);
     if (o->rules) {
         cli_json_u64(f, "rule_matches", s->rule_matches);
         cli_json_u64(f, "rules_skipped", o->rules_skipped);

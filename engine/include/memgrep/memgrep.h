@@ -563,7 +563,11 @@ typedef struct mg_stats {
     uint64_t processes_unreached; /* MG_EVENT_UNREACHED: never opened */
     uint64_t processes_zombie; /* exited, not reaped: no memory; skipped */
     uint64_t processes_kthread; /* kernel threads: no user memory; skipped */
-    uint64_t reserved[8]; /* zeroed (room for more statistics) */
+    /* Hyperscan callbacks of the main pattern database (literal hits,
+     * factor hits of lazy and exact expressions): the matcher's work per
+     * byte beside the scan itself */
+    uint64_t callbacks;
+    uint64_t reserved[7]; /* zeroed (room for more statistics) */
 } mg_stats;
 
 /* Scan the targets with a compiled pattern set. Returns 0 when the sweep

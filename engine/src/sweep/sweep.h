@@ -138,6 +138,7 @@ enum mg_stat_id {
     ST_DEDUPED,
     ST_MATCHES,
     ST_RULE_MATCHES,
+    ST_CALLBACKS,
     ST_PROCS_DONE,
     ST_PROCS_WHOLE,
     ST_PROCS_CUT,

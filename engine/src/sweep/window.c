@@ -180,6 +180,7 @@ int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e)
     if (oe > os)
         mg_stat_add(w->c, ST_SCANNED, oe - os);
     int v = mg_matcher_scan(&w->m, &pc, mg_report_hit, w);
+    mg_stat_add(w->c, ST_CALLBACKS, w->m.callbacks);
     if (v < 0) {
         /* Hyperscan failed or the hit buffer could not grow: this piece's
          * matches may be incomplete, so say so, and don't keep its records */
