@@ -37,9 +37,11 @@ static const char *fixture_path(void)
     return p;
 }
 
-/* Run path (or, with exec_fd >= 0, that descriptor: fexecve) with argv,
+/* Run path (or, with exec_fd >= 0, that descriptor: fexecve) with argv and
+ * LD_PRELOAD=preload (none if NULL, whatever the test's environment says),
  * and wait for its "ready" line. */
-static void target_start(target *t, const char *path, int exec_fd, char *const argv[])
+static void target_spawn(target *t, const char *path, int exec_fd, char *const argv[],
+                         const char *preload)
 {
     int in[2], out[2];
     cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
@@ -51,6 +53,10 @@ static void target_start(target *t, const char *path, int exec_fd, char *const a
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(in[0], 0);
         dup2(out[1], 1);
+        if (preload)
+            setenv("LD_PRELOAD", preload, 1);
+        else
+            unsetenv("LD_PRELOAD");
         if (exec_fd >= 0)
             fexecve(exec_fd, argv, environ);
         else
@@ -73,6 +79,11 @@ static void target_start(target *t, const char *path, int exec_fd, char *const a
     }
     fclose(f);
     cr_assert(ready, "target %s did not start", argv[0]);
+}
+
+static void target_start(target *t, const char *path, int exec_fd, char *const argv[])
+{
+    target_spawn(t, path, exec_fd, argv, NULL);
 }
 
 static void target_stop(target *t)
@@ -481,6 +492,109 @@ Test(findings, traced_thread)
     mg_findings_free(&list);
     check_traced(&t, t.tid);
     target_stop(&t);
+}
+
+/* ---- patched code ------------------------------------------------------- */
+
+/* The test itself reads and writes the target's memory through
+ * /proc/PID/mem (a write to its read-only text makes a private copy of the
+ * page, as a debugger's breakpoint does); memgrep never writes. */
+static void target_mem(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+    int fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    cr_assert(fd >= 0, "open %s: %s", path, strerror(errno));
+    ssize_t k = write ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
+    cr_assert_eq(k, (ssize_t)len, "%s %s at 0x%" PRIx64 ": %s", write ? "write" : "read", path,
+                 addr, strerror(errno));
+    close(fd);
+}
+
+/* 16 bytes of the fixture's function at +5 inverted but the 8th (written
+ * with its own value): two runs differ, [+5, +12) and [+13, +21), each
+ * with the file's bytes at its offset what the text held before. Then the
+ * original bytes back: the copy stays, no byte differs, no finding. */
+Test(findings, patched_code)
+{
+    need_root();
+    target t, control;
+    start_mode(&t, "code");
+    start_mode(&control, "code");
+    cr_assert(t.addr);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "", &list, &n);
+    mg_findings_free(&list);
+    uint64_t a = t.addr + 5;
+    uint8_t orig[16], patch[16];
+    target_mem(t.pid, a, orig, sizeof(orig), false);
+    for (size_t i = 0; i < sizeof(patch); i++)
+        patch[i] = (uint8_t)(orig[i] ^ 0xff);
+    patch[7] = orig[7];
+    target_mem(t.pid, a, patch, sizeof(patch), true);
+    const mg_finding *f = expect_kinds(t.pid, "patched_code", &list, &n);
+    cr_assert_eq(f->n_patches, 2);
+    cr_assert_eq(f->patches_total, 2);
+    const uint64_t runs[2][2] = {{a, a + 7}, {a + 8, a + 16}};
+    int fd = open(fixture_path(), O_RDONLY | O_CLOEXEC);
+    cr_assert(fd >= 0);
+    for (size_t i = 0; i < 2; i++) {
+        const mg_patch *p = &f->patches[i];
+        cr_assert_eq(p->start, runs[i][0], "patch %zu: 0x%" PRIx64, i, p->start);
+        cr_assert_eq(p->end, runs[i][1], "patch %zu: end 0x%" PRIx64, i, p->end);
+        cr_assert_str_eq(p->path, fixture_path());
+        uint8_t disk[16];
+        size_t len = (size_t)(p->end - p->start);
+        cr_assert_eq(pread(fd, disk, len, (off_t)p->offset), (ssize_t)len);
+        cr_assert(!memcmp(disk, orig + (p->start - a), len), "patch %zu: file offset 0x%" PRIx64, i,
+                  p->offset);
+    }
+    close(fd);
+    cr_assert_eq(f->regions, 1);
+    cr_assert_eq(f->bytes, mg_page_size(), "one private copy: %" PRIu64, f->bytes);
+    cr_assert_str_eq(f->first.perms, "r-xp");
+    cr_assert(f->first.start <= a && a + 16 <= f->first.end);
+    cr_assert_str_eq(f->first.path, fixture_path());
+    cr_assert_not(f->textrel);
+    cr_assert_str_eq(f->file_read, "direct");
+    cr_assert_eq(f->severity, MG_SEVERITY_HIGH);
+    mg_findings_free(&list);
+    /* the control, the same program unpatched */
+    expect_kinds(control.pid, "", &list, &n);
+    mg_findings_free(&list);
+    target_mem(t.pid, a, orig, sizeof(orig), true);
+    expect_kinds(t.pid, "", &list, &n);
+    mg_findings_free(&list);
+    target_stop(&t);
+    target_stop(&control);
+}
+
+/* ---- preload ------------------------------------------------------------ */
+
+Test(findings, preload)
+{
+    need_root();
+    const char *lib = getenv("MG_FINDINGS_PRELOAD");
+    cr_assert(lib && *lib, "MG_FINDINGS_PRELOAD is not set");
+    char real[4096];
+    cr_assert(realpath(lib, real));
+    char *argv[] = {(char *)"findings_fixture", (char *)"plain", NULL};
+    target t, control;
+    target_spawn(&t, fixture_path(), -1, argv, lib);
+    start_mode(&control, "plain");
+    mg_finding *list;
+    size_t n;
+    const mg_finding *f = expect_kinds(t.pid, "preload", &list, &n);
+    cr_assert_eq(f->n_preloads, 1);
+    cr_assert_str_eq(f->preloads[0].path, real);
+    cr_assert_str_eq(f->preloads[0].source, "LD_PRELOAD");
+    cr_assert_eq(f->severity, MG_SEVERITY_MEDIUM);
+    mg_findings_free(&list);
+    expect_kinds(control.pid, "", &list, &n);
+    mg_findings_free(&list);
+    target_stop(&t);
+    target_stop(&control);
 }
 
 /* ---- what is not a process with memory ---------------------------------- */

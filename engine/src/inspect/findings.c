@@ -1,12 +1,15 @@
 /* findings.c - signs of fileless or tampered code in one process
  * (mg_findings_get, memgrep check): its identity (mg_proc_get), its
- * mappings (mg_regions_get, maps only), its tracer and argv[0], read
- * between two start-time checks. Nothing is attached, no memory read. */
+ * mappings (mg_regions_get, maps only), its tracer, argv[0] and preload
+ * lists (preload.c), and the private copies of its code pages
+ * (patched.c), read between two start-time checks. Nothing is attached;
+ * the only memory read is present copies of code pages. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "inspect/findings_internal.h"
 #include "inspect/inspect_internal.h"
 #include "memgrep/memgrep.h"
 #include "os/procs.h"
@@ -15,9 +18,17 @@
 MG_API const char *mg_finding_kind_name(mg_finding_kind kind)
 {
     static const char *const names[MG_FINDING_KINDS] = {
-        "memfd_exec", "deleted_exe", "anon_exec", "rwx", "traced", "masquerade",
+        "memfd_exec", "deleted_exe", "anon_exec",    "rwx",
+        "traced",     "masquerade",  "patched_code", "preload",
     };
     return (unsigned)kind < MG_FINDING_KINDS ? names[kind] : "unknown";
+}
+
+const char *mg_file_read_name(mg_file_read how)
+{
+    return how == MG_FILE_READ_BUFFERED ? "buffered"
+           : how == MG_FILE_READ_CACHED ? "cached"
+                                        : "direct";
 }
 
 MG_API const char *mg_severity_name(mg_severity severity)
@@ -163,6 +174,8 @@ static void grade(acc *k, const char *runtime)
     k[MG_FINDING_RWX].severity = jit ? MG_SEVERITY_LOW : MG_SEVERITY_HIGH;
     k[MG_FINDING_TRACED].severity = MG_SEVERITY_MEDIUM;
     k[MG_FINDING_MASQUERADE].severity = MG_SEVERITY_HIGH;
+    k[MG_FINDING_PATCHED_CODE].severity = MG_SEVERITY_HIGH;
+    k[MG_FINDING_PRELOAD].severity = MG_SEVERITY_MEDIUM;
 }
 
 /* What is read of the process, then packed. */
@@ -173,6 +186,9 @@ typedef struct seen {
     pid_t tracer, traced_tid;
     char tracer_comm[64];
     char *argv0;
+    mg_patched patched;
+    mg_preload *preloads;
+    size_t n_preloads;
 } seen;
 
 static int read_process(pid_t pid, seen *s, mg_error *err)
@@ -198,8 +214,12 @@ static int read_process(pid_t pid, seen *s, mg_error *err)
     if (tracer > 0)
         mg_read_comm(tracer, s->tracer_comm, sizeof(s->tracer_comm));
     s->argv0 = mg_read_argv0(tgid);
-    if (!s->argv0)
+    if (!s->argv0 ||
+        mg_preload_find(tgid, s->regions, s->n_regions, &s->preloads, &s->n_preloads) < 0)
         return mg_fail(err, -ENOMEM, "out of memory");
+    rc = mg_patched_find(tgid, s->regions, s->n_regions, &s->patched, err);
+    if (rc < 0)
+        return rc;
     /* everything read belongs to the process whose start time we saw */
     mg_proc_stat st1;
     rc = mg_read_proc_stat(tgid, &st1);
@@ -208,22 +228,66 @@ static int read_process(pid_t pid, seen *s, mg_error *err)
     return 0;
 }
 
-/* One block: the findings, then their strings. */
+/* Bytes of the lists' strings in the block: patches' and preloads' paths. */
+static size_t list_strings(const seen *s, const acc *k)
+{
+    size_t bytes = 0;
+    if (k[MG_FINDING_PATCHED_CODE].hit)
+        for (size_t i = 0; i < s->patched.n_patches; i++)
+            bytes += strlen(s->patched.patches[i].path) + 1;
+    if (k[MG_FINDING_PRELOAD].hit)
+        for (size_t i = 0; i < s->n_preloads; i++)
+            bytes += strlen(s->preloads[i].path) + strlen(s->preloads[i].source) + 2;
+    return bytes;
+}
+
+/* patched_code's and preload's lists, copied into the block at *at, their
+ * strings at *str. */
+static void pack_lists(const seen *s, mg_finding *f, char **at, char **str)
+{
+    f->file_read = mg_put_string(str, "");
+    if (f->kind == MG_FINDING_PATCHED_CODE) {
+        mg_patch *d = (mg_patch *)*at;
+        for (size_t i = 0; i < s->patched.n_patches; i++) {
+            d[i] = s->patched.patches[i];
+            d[i].path = mg_put_string(str, d[i].path);
+        }
+        f->patches = d;
+        f->n_patches = s->patched.n_patches;
+        f->patches_total = s->patched.patches_total;
+        f->textrel = s->patched.textrel;
+        f->file_read = mg_put_string(str, mg_file_read_name(s->patched.how));
+        *at += f->n_patches * sizeof(*d);
+    } else if (f->kind == MG_FINDING_PRELOAD) {
+        mg_preload *d = (mg_preload *)*at;
+        for (size_t i = 0; i < s->n_preloads; i++) {
+            d[i].path = mg_put_string(str, s->preloads[i].path);
+            d[i].source = mg_put_string(str, s->preloads[i].source);
+        }
+        f->preloads = d;
+        f->n_preloads = s->n_preloads;
+        *at += f->n_preloads * sizeof(*d);
+    }
+}
+
+/* One block: the findings, the patches and preloads, then the strings. */
 static mg_finding *pack(const seen *s, const acc *k, const char *runtime, size_t *n)
 {
     const mg_proc_info *p = s->info;
-    size_t count = 0, bytes = 0,
+    size_t count = 0, bytes = list_strings(s, k),
            fixed = strlen(p->comm) + strlen(p->exe) + strlen(runtime) + strlen(s->tracer_comm) +
-                   strlen(s->argv0) + 6;
+                   strlen(s->argv0) + strlen("buffered") + 7;
     for (int i = 0; i < MG_FINDING_KINDS; i++)
         if (k[i].hit) {
             count++;
             bytes += sizeof(mg_finding) + fixed + (k[i].first ? strlen(k[i].first->path) : 0);
         }
-    mg_finding *out = calloc(1, MG_MAX(bytes, (size_t)1));
+    size_t lists = (k[MG_FINDING_PATCHED_CODE].hit ? s->patched.n_patches * sizeof(mg_patch) : 0) +
+                   (k[MG_FINDING_PRELOAD].hit ? s->n_preloads * sizeof(mg_preload) : 0);
+    mg_finding *out = calloc(1, MG_MAX(bytes + lists, (size_t)1));
     if (!out)
         return NULL;
-    char *str = (char *)(out + count);
+    char *at = (char *)(out + count), *str = at + lists;
     mg_finding *f = out;
     for (int i = 0; i < MG_FINDING_KINDS; i++) {
         if (!k[i].hit)
@@ -246,6 +310,7 @@ static mg_finding *pack(const seen *s, const acc *k, const char *runtime, size_t
         f->traced_tid = i == MG_FINDING_TRACED ? s->traced_tid : 0;
         f->tracer_comm = mg_put_string(&str, i == MG_FINDING_TRACED ? s->tracer_comm : "");
         f->argv0 = mg_put_string(&str, i == MG_FINDING_MASQUERADE ? s->argv0 : "");
+        pack_lists(s, f, &at, &str);
         f++;
     }
     *n = count;
@@ -271,12 +336,22 @@ MG_API int mg_findings_get(pid_t pid, mg_finding **out, size_t *n, mg_error *err
             k[MG_FINDING_DELETED_EXE].hit = k[MG_FINDING_DELETED_EXE].image = true;
         k[MG_FINDING_TRACED].hit = s.tracer > 0;
         k[MG_FINDING_MASQUERADE].hit = bracketed(s.info->comm) || bracketed(s.argv0);
+        acc *pc = &k[MG_FINDING_PATCHED_CODE];
+        pc->hit = s.patched.regions > 0;
+        pc->regions = s.patched.regions;
+        pc->bytes = s.patched.bytes;
+        pc->first = pc->hit ? &s.patched.first : NULL;
+        k[MG_FINDING_PRELOAD].hit = s.n_preloads > 0;
         const char *runtime = runtime_of(exe, s.regions, s.n_regions);
         grade(k, runtime);
+        if (s.patched.textrel) /* the loader writes such text */
+            pc->severity = MG_SEVERITY_LOW;
         *out = pack(&s, k, runtime, n);
         rc = *out ? 0 : mg_fail(err, -ENOMEM, "out of memory");
     }
     free(s.argv0);
+    free(s.preloads);
+    mg_patched_free(&s.patched);
     mg_regions_free(&s.regions);
     mg_proc_info_free(&s.info);
     return rc;
