@@ -24,45 +24,27 @@ typedef struct check_state {
 static int check_run(void *state)
 {
     const check_state *s = state;
-    mg_proc_info **procs = NULL, *all = NULL;
-    size_t n = 0;
     cli_findings_count c = {0};
-    int status = EXIT_TROUBLE;
     cli_dest d;
-    if (cli_targets_check(&s->targets) < 0 || cli_procs_collect(&s->targets, &procs, &n, &all) < 0)
-        goto out;
+    if (cli_targets_check(&s->targets) < 0)
+        return EXIT_TROUBLE;
     int sandbox = cli_findings_sandbox(&s->findings, &s->sandbox);
     if (sandbox < 0 || cli_findings_dump_dir(&s->findings) < 0 ||
         cli_dest_open(&d, &s->listing) < 0)
-        goto out;
+        return EXIT_TROUBLE;
     if (sandbox && cli_dest_sandbox(&d, &s->sandbox) < 0) {
         cli_dest_close(&d, false);
-        goto out;
+        return EXIT_TROUBLE;
     }
-    bool ok = true;
-    size_t selected = 0;
-    for (size_t i = 0; i < n; i++) {
-        const mg_proc_info *p = procs[i];
-        if (!mg_cgroup_selected(p->cgroup, s->targets.cgroup, s->targets.container))
-            continue;
-        selected++;
-        /* no user memory, or memgrep: nothing to check */
-        if (p->flags & (MG_PROC_KTHREAD | MG_PROC_ZOMBIE | MG_PROC_SELF))
-            continue;
-        if (cli_findings_of(&s->findings, d.f, s->listing.json, p, &c) < 0) {
-            ok = false;
-            break;
-        }
-    }
+    size_t selected;
+    bool ok = cli_findings_sweep(&s->findings, &s->targets, d.f, s->listing.json, true, NULL, NULL,
+                                 &c, &selected) == 0;
     if (cli_dest_close(&d, ok) < 0 || !ok)
-        goto out;
+        return EXIT_TROUBLE;
     cli_findings_summary(stderr, &c);
     if (!selected && cli_targets_filtered(&s->targets))
         fprintf(stderr, "memgrep: no process selected\n");
-    status = c.findings ? EXIT_MATCH : EXIT_NO_MATCH;
-out:
-    cli_procs_release(procs, n, all);
-    return status;
+    return c.findings ? EXIT_MATCH : EXIT_NO_MATCH;
 }
 
 static const cli_binding check_groups[] = {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "findings.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
 #include "output/outfile.h"
@@ -24,6 +25,7 @@ typedef struct scan_state {
     cli_engine engine; /* engine.settings also takes -C and -m */
     cli_output output;
     cli_sandbox sandbox;
+    cli_findings findings; /* --findings and its options */
     scan_pattern *patterns;
     size_t n_patterns;
     unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE */
@@ -237,7 +239,7 @@ static mg_pattern_info *pattern_infos(const mg_patterns *p, size_t *n)
  * filtered: --container or --cgroup (selecting nothing is then no match,
  * not an error). */
 static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out_name,
-                       bool filtered)
+                       bool filtered, size_t findings)
 {
     int sig = cli_signals_caught();
     if (sig)
@@ -256,7 +258,7 @@ static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out
     }
     if (stats->stop_reason == MG_STOP_TIMEOUT)
         return EXIT_TIMEOUT;
-    if (s->matches)
+    if (s->matches || findings)
         return EXIT_MATCH;
     if (filtered && !output_selected(stats)) {
         /* a mistyped id is no clean host: like grep's missing input */
@@ -280,6 +282,22 @@ static cli_mode scan_mode(const scan_state *s)
            : s->list       ? CLI_MODE_LIST
            : s->count      ? CLI_MODE_COUNT
                            : CLI_MODE_MATCHES;
+}
+
+/* --findings, or one of its options (which imply it). */
+static bool findings_wanted(const scan_state *s)
+{
+    return s->findings.on || s->findings.n_allow || s->findings.dump_dir;
+}
+
+/* After a finding or error record: flushed (and -o's file published) as
+ * matches are. */
+static int publish_record(void *ctx)
+{
+    output_ctx *out = ctx;
+    if (fflush(out->out) == EOF)
+        return 0; /* the exit status says it */
+    return out->publish ? out->publish(out->publish_ctx) : 0;
 }
 
 static int scan(const scan_state *st, const mg_settings *set, const mg_patterns *p, output_ctx *out,
@@ -323,6 +341,15 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
         if (out->flush_each)
             fflush(out->out);
     }
+    /* --findings: each target's, before its matches, in the same output */
+    cli_findings_count fc = {0};
+    size_t selected;
+    if (findings_wanted(st) &&
+        cli_findings_sweep(&st->findings, &st->targets, out->out, o->json, mode != CLI_MODE_QUIET,
+                           out->flush_each ? publish_record : NULL, out, &fc, &selected) < 0) {
+        cli_sink_free(&s);
+        return EXIT_TROUBLE;
+    }
     bool wd_on = cli_watchdog_start(&wd, &wd_thread, set);
     int r = mg_scan(p, set, &sink, &stats, &err);
     if (wd_on)
@@ -340,8 +367,10 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     /* -o's file is committed by scan_run, also after --timeout or a signal:
      * its records are whole and the summary says it is incomplete. A second
      * signal (signals.c) leaves what was written, without a summary. */
-    int status =
-        exit_status(&s, &stats, o->file ? o->file : "stdout", cli_targets_filtered(&st->targets));
+    if (findings_wanted(st) && o->summary && mode != CLI_MODE_QUIET)
+        cli_findings_summary(stderr, &fc);
+    int status = exit_status(&s, &stats, o->file ? o->file : "stdout",
+                             cli_targets_filtered(&st->targets), fc.findings);
     cli_sink_free(&s);
     return status;
 }
@@ -362,7 +391,9 @@ static int prepare_sweep(const scan_state *s, const mg_settings *set, cli_outfil
     };
     if (s->output.file)
         needs.write_fds[needs.n_write_fds++] = fileno(cli_outfile_stream(file));
-    if (cli_sandbox_enter(&s->sandbox, &needs) < 0) {
+    int sandbox = findings_wanted(s) ? cli_findings_sandbox(&s->findings, &s->sandbox) : 1;
+    if (sandbox < 0 || (findings_wanted(s) && cli_findings_dump_dir(&s->findings) < 0) ||
+        (sandbox && cli_sandbox_enter(&s->sandbox, &needs) < 0)) {
         cli_outfile_abort(file);
         return -1;
     }
@@ -463,6 +494,7 @@ static const cli_binding scan_groups[] = {
     {&cli_targets_group, offsetof(scan_state, targets)},
     {&cli_engine_group, offsetof(scan_state, engine)},
     {&cli_output_group, offsetof(scan_state, output)},
+    {&cli_findings_group, offsetof(scan_state, findings)},
     {&cli_sandbox_group, offsetof(scan_state, sandbox)},
 };
 
@@ -472,7 +504,8 @@ const cli_command cli_cmd_scan = {
     .synopsis = "[OPTIONS] [PATTERN...]",
     .description = "Search the memory of running processes. Positional PATTERNs are literals;\n"
                    "with no pattern at all the built-in Linux hunt pack is used.",
-    .epilogue = "Exit status: 0 a match was found, 1 no match, 2 error, 3 --timeout ran out\n"
+    .epilogue = "Exit status: 0 a match (or with --findings a finding) was found, 1 no match, 2 "
+                "error, 3 --timeout ran out\n"
                 "(the output is whole but incomplete), 128+N stopped by signal N (130 SIGINT,\n"
                 "143 SIGTERM, 129 SIGHUP; the output is whole, the summary says incomplete).\n",
     .groups = scan_groups,

@@ -19,12 +19,17 @@
 /* ---- options ---- */
 
 enum {
+    OPT_FINDINGS,
     OPT_ALLOW,
     OPT_ALLOW_FILE,
     OPT_DUMP,
 };
 
 static const cli_opt findings_opts[] = {
+    {OPT_FINDINGS, 0, "findings", NULL,
+     "scan: also each target's findings (as memgrep check),\n"
+     "records beside the matches (check: always)",
+     NULL},
     {OPT_ALLOW, 0, "allow", "KIND:EXE",
      "do not report findings of KIND ('*': any) in processes\n"
      "whose executable is the absolute path EXE (repeatable)",
@@ -101,6 +106,9 @@ static int findings_parse(void *state, int id, const char *arg)
 {
     cli_findings *o = state;
     switch (id) {
+    case OPT_FINDINGS:
+        o->on = true;
+        return 0;
     case OPT_ALLOW:
         return add_allow(o, arg, strlen(arg), "--allow");
     case OPT_ALLOW_FILE:
@@ -392,7 +400,7 @@ static void print_failure(FILE *f, bool json, const mg_proc_info *p, int rc, con
     fputs("}\n", f);
 }
 
-int cli_findings_of(const cli_findings *o, FILE *f, bool json, const mg_proc_info *p,
+int cli_findings_of(const cli_findings *o, FILE *f, bool json, bool print, const mg_proc_info *p,
                     cli_findings_count *c)
 {
     mg_finding *list = NULL;
@@ -401,7 +409,8 @@ int cli_findings_of(const cli_findings *o, FILE *f, bool json, const mg_proc_inf
     int rc = mg_findings_get(p->pid, &list, &n, &err);
     if (rc < 0) {
         c->failed++;
-        print_failure(f, json, p, rc, &err);
+        if (print)
+            print_failure(f, json, p, rc, &err);
         return 0;
     }
     c->checked++;
@@ -414,14 +423,39 @@ int cli_findings_of(const cli_findings *o, FILE *f, bool json, const mg_proc_inf
         int failed;
         char *dump = dump_finding(o, &list[i], &failed);
         c->dumped += dump != NULL;
-        if (json)
+        if (print && json)
             print_json(f, &list[i], dump);
-        else
+        else if (print)
             print_text(f, &list[i], dump);
         free(dump);
         rc = failed < 0 ? -1 : 0;
     }
     mg_findings_free(&list);
+    return rc;
+}
+
+int cli_findings_sweep(const cli_findings *o, const cli_targets *t, FILE *f, bool json, bool print,
+                       int (*published)(void *ctx), void *ctx, cli_findings_count *c,
+                       size_t *selected)
+{
+    mg_proc_info **procs = NULL, *all = NULL;
+    size_t n = 0;
+    int rc = cli_procs_collect(t, &procs, &n, &all);
+    *selected = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const mg_proc_info *p = procs[i];
+        if (!mg_cgroup_selected(p->cgroup, t->cgroup, t->container))
+            continue;
+        ++*selected;
+        /* no user memory, or memgrep: nothing to check */
+        if (p->flags & (MG_PROC_KTHREAD | MG_PROC_ZOMBIE | MG_PROC_SELF))
+            continue;
+        size_t before = c->findings + c->failed;
+        rc = cli_findings_of(o, f, json, print, p, c);
+        if (rc == 0 && published && print && c->findings + c->failed > before && published(ctx))
+            rc = -1;
+    }
+    cli_procs_release(procs, n, all);
     return rc;
 }
 

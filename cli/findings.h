@@ -19,8 +19,9 @@ typedef struct cli_allow {
     char *exe;
 } cli_allow;
 
-/* Findings: --allow, --allow-file FILE, --dump-findings DIR. */
+/* Findings: --findings, --allow, --allow-file FILE, --dump-findings DIR. */
 typedef struct cli_findings {
+    bool on; /* --findings (scan) */
     cli_allow *allow;
     size_t n_allow;
     const char *dump_dir; /* --dump-findings DIR (points into argv); NULL: none */
@@ -43,12 +44,22 @@ typedef struct cli_findings_count {
  * that could not be checked is counted and reported (an error record in
  * JSON, a line on stderr in text), not an error. Returns 0, or -1 after
  * one line when a dump could not be written (exit status 2). */
-int cli_findings_of(const cli_findings *o, FILE *f, bool json, const mg_proc_info *p,
+int cli_findings_of(const cli_findings *o, FILE *f, bool json, bool print, const mg_proc_info *p,
                     cli_findings_count *c);
 
 /* Prepare --dump-findings' directory (made 0700 if absent; never a link):
  * 0, or -1 after one line. No-op without the option. */
 int cli_findings_dump_dir(const cli_findings *o);
+
+/* The findings of every process t selects (-p, --container, --cgroup;
+ * none: all of them, not kernel threads, zombies or memgrep): each
+ * process through cli_findings_of, printed unless print is false (still
+ * counted), after each record published (may be NULL; non-zero: stop,
+ * already said). *selected: how many t selected. Returns 0, or -1 after
+ * one line. */
+int cli_findings_sweep(const cli_findings *o, const cli_targets *t, FILE *f, bool json, bool print,
+                       int (*published)(void *ctx), void *ctx, cli_findings_count *c,
+                       size_t *selected);
 
 /* Whether to enter the sandbox: 1, or 0 when --dump-findings writes
  * files, which the sandbox forbids (one line says so), or -1 after one

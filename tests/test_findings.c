@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "json.h"
 #include "memgrep/memgrep.h"
 
 typedef struct target {
@@ -630,7 +631,9 @@ Test(findings, names)
 
 /* ---- memgrep check ----------------------------------------------------- */
 
-static int run_check(const char *const *args, char **out, char **err)
+/* memgrep COMMAND ARGS... (up to 13 arguments): its exit status, stdout
+ * and stderr (malloc'd). */
+static int run_memgrep(const char *command, const char *const *args, char **out, char **err)
 {
     const char *exe = getenv("MEMGREP");
     cr_assert(exe && *exe, "MEMGREP is not set");
@@ -641,7 +644,7 @@ static int run_check(const char *const *args, char **out, char **err)
     if (pid == 0) {
         dup2(o[1], 1);
         dup2(e[1], 2);
-        const char *argv[16] = {exe, "check"};
+        const char *argv[16] = {exe, command};
         size_t k = 2;
         for (; args[k - 2] && k < 15; k++)
             argv[k] = args[k - 2];
@@ -655,6 +658,11 @@ static int run_check(const char *const *args, char **out, char **err)
     int st = child_collect(pid, o[0], e[0], out, &ol, err, &el);
     cr_assert(WIFEXITED(st));
     return WEXITSTATUS(st);
+}
+
+static int run_check(const char *const *args, char **out, char **err)
+{
+    return run_memgrep("check", args, out, err);
 }
 
 Test(findings, check_json_and_exit_status)
@@ -718,4 +726,182 @@ Test(findings, check_json_and_exit_status)
     cr_assert(strstr(err, "(from -p)") && !strchr(err, '\n')[1], "%s", err);
     free(out);
     free(err);
+}
+
+/* The records of JSON lines of a given type, parsed into recs (up to max):
+ * how many. */
+static size_t records(const char *out, const char *type, jval *recs, size_t max)
+{
+    size_t n = 0;
+    for (const char *l = out; *l && n < max;) {
+        const char *nl = strchr(l, '\n');
+        cr_assert(nl, "a record without its newline: %s", l);
+        size_t off;
+        cr_assert_eq(json_parse(l, (size_t)(nl - l), &recs[n], &off), 0, "bad JSON at %zu: %.*s",
+                     off, (int)(nl - l), l);
+        const jval *t = json_get(&recs[n], "type");
+        if (t && t->t == J_STR && !strcmp(t->str, type))
+            n++;
+        else
+            json_free(&recs[n]);
+        l = nl + 1;
+    }
+    return n;
+}
+
+static const char *str_of(const jval *obj, const char *key)
+{
+    const jval *v = json_get(obj, key);
+    cr_assert(v && v->t == J_STR, "no string %s", key);
+    return v->str;
+}
+
+/* --allow KIND:EXE silences that kind in that program, '*' every kind;
+ * --allow-file reads the same lines ('#' comments); bad entries are one
+ * line naming where, exit 2. */
+Test(findings, allow)
+{
+    need_root();
+    target t;
+    start_mode(&t, "rwx");
+    char pid[16], rwx_exe[4200], any_exe[4200], *out, *err;
+    snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+    snprintf(rwx_exe, sizeof(rwx_exe), "rwx:%s", fixture_path());
+    snprintf(any_exe, sizeof(any_exe), "*:%s", fixture_path());
+    const char *a1[] = {"-p", pid, "--allow", rwx_exe, NULL};
+    cr_assert_eq(run_check(a1, &out, &err), 0, "%s", err);
+    char line[128];
+    snprintf(line, sizeof(line), "%d findings_fixtur high anon_exec: regions=1", (int)t.pid);
+    cr_assert(!strncmp(out, line, strlen(line)) && !strchr(out, '\n')[1], "%s", out);
+    cr_assert_str_eq(err, "memgrep: 1 process checked, 0 failed; 1 finding, 1 allowed\n");
+    free(out);
+    free(err);
+    /* another program's exe: nothing silenced */
+    const char *a2[] = {"-p", pid, "--allow", "*:/usr/bin/java", NULL};
+    cr_assert_eq(run_check(a2, &out, &err), 0, "%s", err);
+    cr_assert_str_eq(err, "memgrep: 1 process checked, 0 failed; 2 findings\n");
+    free(out);
+    free(err);
+    char path[] = "/tmp/mgt-allow-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "# known good\n\n  %s\n", any_exe);
+    fclose(f);
+    const char *a3[] = {"-p", pid, "--allow-file", path, NULL};
+    cr_assert_eq(run_check(a3, &out, &err), 1, "%s", err);
+    cr_assert_str_eq(out, "");
+    cr_assert_str_eq(err, "memgrep: 1 process checked, 0 failed; 0 findings, 2 allowed\n");
+    free(out);
+    free(err);
+    f = fopen(path, "w");
+    fprintf(f, "# known good\nrwx:%s\nbogus:/bin/sh\n", fixture_path());
+    fclose(f);
+    cr_assert_eq(run_check(a3, &out, &err), 2);
+    char where[64];
+    snprintf(where, sizeof(where), "%s:3: 'bogus:/bin/sh'", path);
+    cr_assert(strstr(err, where) && !strchr(err, '\n')[1], "%s", err);
+    cr_assert_str_eq(out, "");
+    free(out);
+    free(err);
+    unlink(path);
+    const char *a4[] = {"-p", pid, "--allow", "rwx:relative/exe", NULL};
+    cr_assert_eq(run_check(a4, &out, &err), 2);
+    cr_assert(strstr(err, "--allow: 'rwx:relative/exe'") && !strchr(err, '\n')[1], "%s", err);
+    free(out);
+    free(err);
+    target_stop(&t);
+}
+
+/* scan --findings: the target's finding records in the same report as its
+ * matches (the shellcode in its RWX mapping), and none without it. */
+Test(findings, scan_findings)
+{
+    need_root();
+    target t;
+    start_mode(&t, "rwx");
+    char pid[16], *out, *err;
+    snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+    const char *a1[] = {"-p", pid, "--json", "--findings", "-x", "48 31 f6 56 48 bf 2f 62 69 6e",
+                        NULL};
+    cr_assert_eq(run_memgrep("scan", a1, &out, &err), 0, "%s", err);
+    jval recs[16];
+    size_t n = records(out, "finding", recs, 16);
+    cr_assert_eq(n, 2, "%s", out);
+    cr_assert_str_eq(str_of(&recs[0], "kind"), "anon_exec");
+    cr_assert_str_eq(str_of(&recs[1], "kind"), "rwx");
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(json_get(&recs[i], "pid")->num, t.pid);
+        const jval *first = json_get(json_get(&recs[i], "evidence"), "first");
+        cr_assert_eq(strtoull(str_of(first, "start"), NULL, 16), t.addr);
+        json_free(&recs[i]);
+    }
+    n = records(out, "match", recs, 16);
+    bool at_addr = false;
+    for (size_t i = 0; i < n; i++) {
+        at_addr |= strtoull(str_of(&recs[i], "address"), NULL, 16) == t.addr;
+        json_free(&recs[i]);
+    }
+    cr_assert(at_addr, "no match at 0x%" PRIx64 ": %s", t.addr, out);
+    cr_assert(strstr(err, "memgrep: 1 process checked, 0 failed; 2 findings\n"), "%s", err);
+    free(out);
+    free(err);
+    /* the same scan without --findings */
+    const char *a2[] = {"-p", pid, "--json", "-x", "48 31 f6 56 48 bf 2f 62 69 6e", NULL};
+    cr_assert_eq(run_memgrep("scan", a2, &out, &err), 0, "%s", err);
+    cr_assert_eq(records(out, "finding", recs, 16), 0, "%s", out);
+    cr_assert_eq(records(out, "match", recs, 1), 1);
+    json_free(&recs[0]);
+    free(out);
+    free(err);
+    target_stop(&t);
+}
+
+/* --dump-findings DIR: each finding's first region, its present pages at
+ * their offsets, named in the record ("dump"). */
+Test(findings, dump_findings)
+{
+    need_root();
+    target t;
+    start_mode(&t, "rwx");
+    char dir[] = "/tmp/mgt-dump-XXXXXX", pid[16], *out, *err;
+    cr_assert(mkdtemp(dir));
+    snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+    const char *a1[] = {"-p", pid, "--json", "--dump-findings", dir, NULL};
+    cr_assert_eq(run_check(a1, &out, &err), 0, "%s", err);
+    cr_assert(strstr(err, "memgrep: 1 process checked, 0 failed; 2 findings, 2 dumped\n"), "%s",
+              err);
+    jval recs[4];
+    size_t n = records(out, "finding", recs, 4);
+    cr_assert_eq(n, 2, "%s", out);
+    size_t len = 4 * mg_page_size();
+    for (size_t i = 0; i < n; i++) {
+        char file[4200];
+        snprintf(file, sizeof(file), "%s/%d-%s-%" PRIx64 "-%" PRIx64 ".bin", dir, (int)t.pid,
+                 str_of(&recs[i], "kind"), t.addr, t.addr + len);
+        cr_assert_str_eq(str_of(&recs[i], "dump"), file);
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        cr_assert(fd >= 0, "%s: %s", file, strerror(errno));
+        struct stat st;
+        cr_assert(fstat(fd, &st) == 0);
+        cr_assert_eq((size_t)st.st_size, len);
+        cr_assert_eq(st.st_mode & 0777, 0600);
+        unsigned char head[10], mem[10];
+        cr_assert_eq(read(fd, head, sizeof(head)), (ssize_t)sizeof(head));
+        target_mem(t.pid, t.addr, mem, sizeof(mem), false);
+        cr_assert(!memcmp(head, mem, sizeof(head)));
+        close(fd);
+        unlink(file);
+        json_free(&recs[i]);
+    }
+    cr_assert(rmdir(dir) == 0, "files left in %s", dir);
+    free(out);
+    free(err);
+    /* with --require-sandbox it cannot write: refused, one line */
+    const char *a2[] = {"-p", pid, "--dump-findings", dir, "--require-sandbox", NULL};
+    cr_assert_eq(run_check(a2, &out, &err), 2);
+    cr_assert(strstr(err, "--require-sandbox") && !strchr(err, '\n')[1], "%s", err);
+    free(out);
+    free(err);
+    target_stop(&t);
 }
