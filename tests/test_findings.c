@@ -392,6 +392,53 @@ Test(findings, anon_exec_of_a_runtime_is_low)
     remove_copy(path);
 }
 
+/* The libpcre2-8 this test has mapped (libmemgrep links it): a path. */
+static void pcre2_path(char *out, size_t size)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    cr_assert(f);
+    char line[4096];
+    out[0] = '\0';
+    while (fgets(line, sizeof(line), f) && !out[0]) {
+        char *p = strchr(line, '/');
+        if (p && strstr(p, "/libpcre2-8.so")) {
+            p[strcspn(p, "\n")] = '\0';
+            snprintf(out, size, "%s", p);
+        }
+    }
+    fclose(f);
+    cr_assert(out[0], "libpcre2-8 is not mapped in the test");
+}
+
+/* PCRE2's JIT (sljit) writes its code into RWX anonymous memory: with
+ * libpcre2-8 mapped, RWX code is pcre2-jit's, low; R-X anonymous code is
+ * not what it makes: high, no runtime. */
+Test(findings, pcre2_jit_is_low_for_rwx_only)
+{
+    need_root();
+    char lib[4096];
+    pcre2_path(lib, sizeof(lib));
+    char *argv[] = {(char *)"findings_fixture", (char *)"rwx", NULL};
+    target t;
+    target_spawn(&t, fixture_path(), -1, argv, lib);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "anon_exec,rwx,preload", &list, &n);
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_str_eq(list[i].runtime, "pcre2-jit");
+        cr_assert_eq(list[i].severity, MG_SEVERITY_LOW);
+    }
+    mg_findings_free(&list);
+    target_stop(&t);
+    argv[1] = (char *)"rx";
+    target_spawn(&t, fixture_path(), -1, argv, lib);
+    const mg_finding *f = expect_kinds(t.pid, "anon_exec,preload", &list, &n);
+    cr_assert_str_eq(f->runtime, "");
+    cr_assert_eq(f->severity, MG_SEVERITY_HIGH);
+    mg_findings_free(&list);
+    target_stop(&t);
+}
+
 Test(findings, masquerade)
 {
     need_root();

@@ -52,16 +52,23 @@ static const char *const runtime_exes[] = {
     "ruby",     "php-fpm", "php",      "dotnet",  "mono",     "luajit", "deno",        "bun",
     "beam.smp", "chrome",  "chromium", "firefox", "electron", "julia",  "qemu-x86_64",
 };
+/* rwx_only: a JIT that writes its code into writable and executable
+ * anonymous memory and nothing else (PCRE2's sljit allocator, in any
+ * program that compiles a regex with pcre2_jit_compile: grep -P, memgrep's
+ * own YARA regexes): it explains a process whose anonymous executable
+ * mappings are all RWX, not one with R-X anonymous code. */
 static const struct {
     const char *lib, *runtime;
+    bool rwx_only;
 } runtime_libs[] = {
-    {"libjvm.so", "java"},
-    {"libcoreclr.so", "dotnet"},
-    {"libmonosgen-2.0.so", "mono"},
-    {"libnode.so", "node"},
-    {"libluajit-5.1.so", "luajit"},
-    {"libv8.so", "v8"},
-    {"libjulia-internal.so", "julia"},
+    {"libjvm.so", "java", false},
+    {"libcoreclr.so", "dotnet", false},
+    {"libmonosgen-2.0.so", "mono", false},
+    {"libnode.so", "node", false},
+    {"libluajit-5.1.so", "luajit", false},
+    {"libv8.so", "v8", false},
+    {"libjulia-internal.so", "julia", false},
+    {"libpcre2-8.so", "pcre2-jit", true},
 };
 
 static const char *base_name(const char *path, size_t *len)
@@ -74,6 +81,19 @@ static const char *base_name(const char *path, size_t *len)
         n -= d;
     *len = n;
     return b;
+}
+
+static bool is_anon(const mg_region *r);
+
+/* Every anonymous executable mapping is also writable. */
+static bool anon_code_all_rwx(const mg_region_info *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const mg_region *r = &list[i].region;
+        if (r->perms[2] == 'x' && is_anon(r) && r->perms[1] != 'w')
+            return false;
+    }
+    return true;
 }
 
 static const char *runtime_of(const char *exe, const mg_region_info *list, size_t n)
@@ -95,7 +115,8 @@ static const char *runtime_of(const char *exe, const mg_region_info *list, size_
         for (size_t j = 0; j < sizeof(runtime_libs) / sizeof(runtime_libs[0]); j++) {
             size_t k = strlen(runtime_libs[j].lib);
             if (list[i].region.kind == MG_REGION_FILE && len >= k &&
-                !memcmp(lb, runtime_libs[j].lib, k))
+                !memcmp(lb, runtime_libs[j].lib, k) &&
+                (!runtime_libs[j].rwx_only || anon_code_all_rwx(list, n)))
                 return runtime_libs[j].runtime;
         }
     }
@@ -166,9 +187,12 @@ static void scan_regions(acc *k, const mg_region_info *list, size_t n)
  * code (V8, HotSpot, .NET's double mapping), never a memfd image. */
 static void grade(acc *k, const char *runtime)
 {
-    bool jit = runtime[0] != '\0';
+    bool jit = runtime[0] != '\0', memfd_jit = jit;
+    for (size_t j = 0; j < sizeof(runtime_libs) / sizeof(runtime_libs[0]); j++)
+        if (runtime_libs[j].rwx_only && !strcmp(runtime, runtime_libs[j].runtime))
+            memfd_jit = false;
     k[MG_FINDING_MEMFD_EXEC].severity =
-        k[MG_FINDING_MEMFD_EXEC].image || !jit ? MG_SEVERITY_HIGH : MG_SEVERITY_LOW;
+        k[MG_FINDING_MEMFD_EXEC].image || !memfd_jit ? MG_SEVERITY_HIGH : MG_SEVERITY_LOW;
     k[MG_FINDING_DELETED_EXE].severity = MG_SEVERITY_MEDIUM;
     k[MG_FINDING_ANON_EXEC].severity = jit ? MG_SEVERITY_LOW : MG_SEVERITY_HIGH;
     k[MG_FINDING_RWX].severity = jit ? MG_SEVERITY_LOW : MG_SEVERITY_HIGH;
