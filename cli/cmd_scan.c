@@ -504,10 +504,10 @@ const cli_command cli_cmd_scan = {
     .synopsis = "[OPTIONS] [PATTERN...]",
     .description = "Search the memory of running processes. Positional PATTERNs are literals;\n"
                    "with no pattern at all the built-in Linux hunt pack is used.",
-    .epilogue = "Exit status: 0 a match (or with --findings a finding) was found, 1 no match, 2 "
-                "error, 3 --timeout ran out\n"
-                "(the output is whole but incomplete), 128+N stopped by signal N (130 SIGINT,\n"
-                "143 SIGTERM, 129 SIGHUP; the output is whole, the summary says incomplete).\n",
+    .epilogue = "Exit status: 0 a match (with --findings also a finding) was found, 1 no\n"
+                "match, 2 error, 3 --timeout ran out (the output is whole but incomplete),\n"
+                "128+N stopped by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP; the output is\n"
+                "whole, the summary says incomplete).\n",
     .groups = scan_groups,
     .n_groups = sizeof(scan_groups) / sizeof(scan_groups[0]),
     .positional = scan_positional,
