@@ -367,7 +367,8 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     /* -o's file is committed by scan_run, also after --timeout or a signal:
      * its records are whole and the summary says it is incomplete. A second
      * signal (signals.c) leaves what was written, without a summary. */
-    if (findings_wanted(st) && o->summary && mode != CLI_MODE_QUIET)
+    /* text: a line beside the summary (JSON: the finding records say it) */
+    if (findings_wanted(st) && !o->json && o->summary && mode != CLI_MODE_QUIET)
         cli_findings_summary(stderr, &fc);
     int status = exit_status(&s, &stats, o->file ? o->file : "stdout",
                              cli_targets_filtered(&st->targets), fc.findings);
