@@ -202,9 +202,17 @@ static void grade(acc *k, const char *runtime)
     k[MG_FINDING_PRELOAD].severity = MG_SEVERITY_MEDIUM;
 }
 
+/* The process: what a finding names of it, and its start time. */
+typedef struct ident {
+    pid_t pid; /* thread-group id */
+    unsigned long long starttime;
+    char comm[64];
+    char *exe;
+} ident;
+
 /* What is read of the process, then packed. */
 typedef struct seen {
-    mg_proc_info *info;
+    ident info[1];
     mg_region_info *regions;
     size_t n_regions;
     pid_t tracer, traced_tid;
@@ -215,17 +223,38 @@ typedef struct seen {
     size_t n_preloads;
 } seen;
 
+/* The process pid names, with mg_proc_get's codes, but only what a
+ * finding needs (no cgroup, cmdline, rss or access probe: a sweep of
+ * findings reads each process once). */
+static int read_ident(pid_t pid, ident *id, mg_error *err)
+{
+    if (pid <= 0 || !mg_pid_exists(pid))
+        return mg_fail(err, MG_EBADPID, "no such process: %d", (int)pid);
+    id->pid = mg_read_tgid(pid);
+    if (id->pid == getpid())
+        return mg_fail(err, MG_EBADPID, "process %d: memgrep itself", (int)id->pid);
+    mg_proc_stat st;
+    int rc = mg_read_proc_stat(id->pid, &st);
+    if (rc < 0) {
+        rc = mg_api_code(rc);
+        return mg_fail(err, rc, "read /proc/%d/stat: %s", (int)id->pid, mg_strerror(rc));
+    }
+    if (st.kthread)
+        return mg_fail(err, MG_EBADPID, "process %d: a kernel thread", (int)id->pid);
+    if (st.state == 'Z' || st.state == 'X')
+        return mg_fail(err, -ESRCH, "process %d is a zombie", (int)id->pid);
+    id->starttime = st.starttime;
+    mg_read_comm(id->pid, id->comm, sizeof(id->comm));
+    id->exe = mg_read_exe(id->pid);
+    return id->exe ? 0 : mg_fail(err, -ENOMEM, "out of memory");
+}
+
 static int read_process(pid_t pid, seen *s, mg_error *err)
 {
-    int rc = mg_proc_get(pid, &s->info, err);
+    int rc = read_ident(pid, s->info, err);
     if (rc < 0)
         return rc;
     pid_t tgid = s->info->pid;
-    if (s->info->flags & (MG_PROC_KTHREAD | MG_PROC_SELF))
-        return mg_fail(err, MG_EBADPID, "process %d: %s", (int)tgid,
-                       s->info->flags & MG_PROC_SELF ? "memgrep itself" : "a kernel thread");
-    if (s->info->flags & MG_PROC_ZOMBIE)
-        return mg_fail(err, -ESRCH, "process %d is a zombie", (int)tgid);
     rc = mg_regions_get(tgid, MG_REGIONS_NO_RESIDENT, &s->regions, &s->n_regions, err);
     if (rc < 0)
         return rc;
@@ -297,7 +326,7 @@ static void pack_lists(const seen *s, mg_finding *f, char **at, char **str)
 /* One block: the findings, the patches and preloads, then the strings. */
 static mg_finding *pack(const seen *s, const acc *k, const char *runtime, size_t *n)
 {
-    const mg_proc_info *p = s->info;
+    const ident *p = s->info;
     size_t count = 0, bytes = list_strings(s, k),
            fixed = strlen(p->comm) + strlen(p->exe) + strlen(runtime) + strlen(s->tracer_comm) +
                    strlen(s->argv0) + strlen("buffered") + 7;
@@ -377,7 +406,7 @@ MG_API int mg_findings_get(pid_t pid, mg_finding **out, size_t *n, mg_error *err
     free(s.preloads);
     mg_patched_free(&s.patched);
     mg_regions_free(&s.regions);
-    mg_proc_info_free(&s.info);
+    free(s.info->exe);
     return rc;
 }
 
