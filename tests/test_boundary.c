@@ -420,3 +420,29 @@ Test(boundary, several_patterns_same_bytes)
     free(buf);
     mg_patterns_free(&p);
 }
+
+/* A look-ahead two bytes past a match: '$' also matches before a final
+ * newline, so "foo$" must not match "foo\nX" in the middle of the buffer
+ * (a unit whose overlap ends right after the '\n' sees a final newline:
+ * the overlap needs its byte past the widest match). At the buffer's end,
+ * "foo\n" does match, once. Every start around a boundary, no context. */
+Test(boundary, dollar_sees_past_the_overlap)
+{
+    mg_patterns *p = compile_one(MG_PATTERN_REGEX, "foo$", 0);
+    const size_t chunks[] = {4096, 4097, 8192};
+    for (size_t ci = 0; ci < sizeof chunks / sizeof chunks[0]; ci++) {
+        size_t chunk = chunks[ci], len = 3 * chunk;
+        uint8_t *buf = malloc(len);
+        cr_assert(buf);
+        memset(buf, '.', len);
+        memcpy(buf + len - 4, "foo\n", 4);
+        const size_t at_end[] = {len - 4};
+        for (size_t off = chunk - 6; off <= chunk + 2; off++) {
+            memcpy(buf + off, "foo\nX", 5);
+            expect_starts(p, buf, len, chunk, at_end, 1, 3);
+            memset(buf + off, '.', 5);
+        }
+        free(buf);
+    }
+    mg_patterns_free(&p);
+}

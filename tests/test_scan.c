@@ -454,7 +454,9 @@ typedef struct reader_case {
     mg_residency residency;
 } reader_case;
 
-static void reader_variants(const reader_case *variants, size_t n_variants)
+/* uring_name: what the stats must name as the reader of a variant that
+ * asks for io_uring ("pread" where io_uring is refused). */
+static void reader_variants(const reader_case *variants, size_t n_variants, const char *uring_name)
 {
     need_root();
     const char *args[] = {"--fork", NULL};
@@ -492,7 +494,7 @@ static void reader_variants(const reader_case *variants, size_t n_variants)
         cr_assert_gt(st.bytes_read_pvr, 0u, "%s: nothing read with process_vm_readv", what);
         cr_assert(st.mem_reader, "%s: no mem_reader in stats", what);
         if (v->reader == MG_MEM_READER_URING)
-            cr_assert_str_eq(st.mem_reader, "io_uring", "%s", what);
+            cr_assert_str_eq(st.mem_reader, uring_name, "%s", what);
         else if (v->reader == MG_MEM_READER_PREAD)
             cr_assert_str_eq(st.mem_reader, "pread", "%s", what);
         else
@@ -515,7 +517,7 @@ Test(scan, same_set_for_every_chunk_size_thread_count_and_reader)
         {4096, 1, MG_MEM_READER_PREAD, false, MG_RESIDENCY_PAGEMAP},
         {2 << 20, 2, MG_MEM_READER_PREAD, true, MG_RESIDENCY_AUTO},
     };
-    reader_variants(variants, sizeof variants / sizeof variants[0]);
+    reader_variants(variants, sizeof variants / sizeof variants[0], "io_uring");
 }
 
 /* Whether this process may set up an io_uring (as reader.c does). */
@@ -539,7 +541,25 @@ Test(scan, io_uring_reader)
         {def.chunk_size, 1, MG_MEM_READER_URING, true, MG_RESIDENCY_AUTO},
         {65536, 2, MG_MEM_READER_URING, false, MG_RESIDENCY_PAGEMAP},
     };
-    reader_variants(variants, sizeof variants / sizeof variants[0]);
+    reader_variants(variants, sizeof variants / sizeof variants[0], "io_uring");
+}
+
+/* io_uring asked for where it is refused (a seccomp filter in this test's
+ * process, as kernel.io_uring_disabled=2 or a container's profile would
+ * refuse it): the same set, the shared pages read with pread, and the
+ * stats name pread as the reader, not the one asked for. */
+Test(scan, io_uring_refused_reads_with_pread)
+{
+    need_root();
+    refuse_io_uring();
+    cr_assert_not(have_io_uring(), "io_uring_queue_init works under the filter refusing it");
+    mg_settings def;
+    mg_default_settings(&def);
+    const reader_case variants[] = {
+        {def.chunk_size, 1, MG_MEM_READER_URING, true, MG_RESIDENCY_AUTO},
+        {65536, 2, MG_MEM_READER_URING, false, MG_RESIDENCY_PAGEMAP},
+    };
+    reader_variants(variants, sizeof variants / sizeof variants[0], "pread");
 }
 
 /* ---- pages of the shared zero page ---- */
@@ -984,6 +1004,73 @@ static void same_file_at_another_offset(void)
 }
 RESIDENCY_TESTS(scan, same_file_at_another_offset, same_file_at_another_offset)
 
+/* One process maps a file twice: from offset 0 at a multiple of the chunk
+ * size, and from one chunk on at a page past such a multiple. Units are cut
+ * at multiples of the chunk size in the file, not in the address space
+ * (planner.c: unit_phase), so a unit of one mapping whose window holds the
+ * same file bytes as one of the other's replays it: every unit of the
+ * second mapping's range but its first, whose window the mapping's start
+ * clips, SF_CHUNKS - 2 chunks, exactly; nothing else in one process
+ * repeats a unit. Units cut at address multiples would hold other file
+ * offsets in each mapping: none would replay. Exact hits either way. */
+static void one_file_twice_in_one_process(void)
+{
+    need_root();
+    char tok[17];
+    random_token(tok);
+    char marker[64];
+    int ml = snprintf(marker, sizeof marker, "mgt-%s-twicefile;", tok);
+    char path[] = "/tmp/mg-twice-file-XXXXXX";
+    const size_t flen = SF_CHUNKS * SF_CHUNK;
+    size_t offs[SF_CHUNKS];
+    for (size_t k = 0; k < SF_CHUNKS; k++)
+        offs[k] = k * SF_CHUNK + 100 + 1500 * k;
+    marker_file(path, flen, marker, offs, SF_CHUNKS);
+
+    char shift[16];
+    snprintf(shift, sizeof shift, "%d", SF_CHUNK);
+    fixture_start(&fx, (const char *[]){"--map-file", path, "--map-page", "0", "--map-file", path,
+                                        "--map-offset", shift, "--map-page", "1", NULL});
+    unlink(path);
+    uint64_t l1, l2;
+    uint64_t a1 = fixture_info(&fx, "mapfile", &l1), a2 = fixture_info(&fx, "mapfile2", &l2);
+    cr_assert(a1 && a2);
+    cr_assert_eq(l1, flen);
+    cr_assert_eq(l2, flen - SF_CHUNK);
+    cr_assert_eq(a1 % SF_CHUNK, 0u, "first mapping at 0x%" PRIx64, a1);
+    cr_assert_eq(a2 % SF_CHUNK, 4096u, "second mapping at 0x%" PRIx64, a2);
+
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
+    compile_patterns(p);
+    want w[2 * SF_CHUNKS];
+    size_t nw = 0;
+    for (size_t k = 0; k < SF_CHUNKS; k++) {
+        w[nw++] = (want){.pid = fx.pid, .addr = a1 + offs[k], .len = (uint64_t)ml};
+        if (k > 0)
+            w[nw++] = (want){.pid = fx.pid, .addr = a2 + offs[k] - SF_CHUNK, .len = (uint64_t)ml};
+    }
+    for (int dedupe = 1; dedupe >= 0; dedupe--) {
+        mg_settings s;
+        settings_for(&s, &fx.pid, 1);
+        s.dedupe = dedupe;
+        s.chunk_size = SF_CHUNK;
+        s.threads = 1;
+        collector c = {0};
+        mg_stats st = run(p, &s, &c);
+        assert_exact_hits(&c, w, nw, dedupe ? "file twice, dedupe" : "file twice, no dedupe");
+        cr_assert_eq(st.bytes_deduped, dedupe ? (uint64_t)(SF_CHUNKS - 2) * SF_CHUNK : 0u,
+                     "dedupe %d: %" PRIu64 " bytes replayed", dedupe, st.bytes_deduped);
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+
+Test(scan, one_file_twice_in_one_process)
+{
+    one_file_twice_in_one_process();
+}
+
 /* A file mapping without read permission, its pages present, is never
  * read, --include-noread or not: that reads anonymous memory only. */
 static void noread_file_mapping_not_read(void)
@@ -1169,6 +1256,95 @@ Test(scan, sink_next_process)
 Test(scan, sink_stop)
 {
     sink_reply_case(MG_SINK_STOP);
+}
+
+/* A unit cut short leaves no record for another process to replay: two
+ * processes map the same file, whose one unit holds three markers; the
+ * sink ends the first process (NEXT_PROCESS) at its first match, so its
+ * unit is incomplete; the second process's unit has the same key and must
+ * still give all three (scanned, not the first one's partial record
+ * replayed). One worker: the first process's units run first. */
+Test(scan, cut_unit_not_replayed)
+{
+    need_root();
+    char tok[17];
+    random_token(tok);
+    char marker[64];
+    int ml = snprintf(marker, sizeof marker, "mgt-%s-cutfile;", tok);
+    char path[] = "/tmp/mg-cut-file-XXXXXX";
+    const size_t flen = 4 * 4096, offs[] = {100, 700, 5000};
+    marker_file(path, flen, marker, offs, 3);
+    const char *args[] = {"--map-file", path, NULL};
+    fixture_start(&fx, args);
+    fixture_start(&fx2, args);
+    unlink(path);
+    uint64_t a1 = fixture_info(&fx, "mapfile", NULL), a2 = fixture_info(&fx2, "mapfile", NULL);
+    cr_assert(a1 && a2);
+
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
+    compile_patterns(p);
+    want w[4] = {{.pid = fx.pid, .addr = a1 + offs[0], .len = (uint64_t)ml}};
+    for (size_t i = 0; i < 3; i++)
+        w[1 + i] = (want){.pid = fx2.pid, .addr = a2 + offs[i], .len = (uint64_t)ml};
+    pid_t pids[2] = {fx.pid, fx2.pid};
+    for (int dedupe = 1; dedupe >= 0; dedupe--) {
+        mg_settings s;
+        settings_for(&s, pids, 2);
+        s.dedupe = dedupe;
+        s.threads = 1;
+        collector c = {.reply = MG_SINK_NEXT_PROCESS, .reply_pid = fx.pid};
+        run(p, &s, &c);
+        assert_exact_hits(&c, w, 4, dedupe ? "first process cut, dedupe" : "first process cut");
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+}
+
+/* A present page no other process may read (memfd_secret: process_vm_readv
+ * and /proc/PID/mem both fail on it): a counted "changed" event for its
+ * bytes, and nothing else. With one worker and 4 KiB units, the unit run
+ * just before the secret page's is the page below it, which leaves its
+ * "stale" marker in the worker's buffer at the offset of the secret
+ * page's SECRET_AT: bytes that were not read must not be scanned as if
+ * they were the page's. */
+Test(scan, unreadable_present_page)
+{
+    need_root();
+    fixture_start(&fx, (const char *[]){"--secret", NULL});
+    uint64_t slen, sec = fixture_info(&fx, "secret", &slen);
+    if (!sec)
+        cr_skip_test("memfd_secret refused (secretmem is off before Linux 6.5 unless booted "
+                     "with secretmem.enable=1)");
+    /* the setup: the page is present, and reading it fails */
+    uint64_t *e;
+    cr_assert_eq(pagemap_entries(fx.pid, sec, sec + slen, &e), 1);
+    cr_assert(e[0] >> 63, "the secret page is not present: pagemap %016" PRIx64, e[0]);
+    free(e);
+    uint8_t b[16];
+    cr_assert_lt(read_mem(fx.pid, sec, b, sizeof b), 0, "the secret page can be read");
+
+    mg_patterns *p = patterns_new();
+    char names[32][32];
+    size_t n = add_plant_literals(p, &fx, "plain,secret", 0, names, 32);
+    compile_patterns(p);
+    want w[MAXW];
+    size_t nw = want_plants(w, 0, MAXW, &fx, fx.pid, "plain", names, n);
+    for (int dedupe = 1; dedupe >= 0; dedupe--) {
+        mg_settings s;
+        settings_for(&s, &fx.pid, 1);
+        s.chunk_size = 4096;
+        s.threads = 1;
+        s.dedupe = dedupe;
+        collector c = {0};
+        mg_stats st = run(p, &s, &c);
+        assert_exact_hits(&c, w, nw, dedupe ? "secret page, dedupe" : "secret page");
+        cr_assert_geq(st.bytes_skipped_changed, slen, "%" PRIu64 " bytes counted as not read",
+                      st.bytes_skipped_changed);
+        cr_assert_geq(c.events[MG_EVENT_CHANGED], 1u, "no event for the secret page");
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
 }
 
 /* ---- argument errors: no root needed ---- */

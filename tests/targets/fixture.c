@@ -3,8 +3,11 @@
  * the integration, safety, sweep and CLI tests.
  *
  *   fixture --token HEX [--fork] [--reserve] [--exit-after MS] [--touch MB]
- *           [--map-file PATH [--map-offset BYTES] [--map-noread]] [--odd-comm]
- *           [--zero-pages]
+ *           [--map-file PATH [--map-offset BYTES] [--map-page N] [--map-noread]]...
+ *           [--odd-comm] [--zero-pages] [--secret]
+ *
+ * --map-file may be given twice (the --map-* options after it apply to it):
+ * INFO mapfile, then mapfile2.
  *
  * Every marker is "mgt-" TOKEN "-" NAME ";" (see fixture.h). The token comes
  * from argv, so markers are unique per run and no full marker exists in this
@@ -27,6 +30,8 @@
  *       child   (--fork) the marker, in the child only
  *       zpage   (--zero-pages) the marker at the start of a page that follows
  *               pages of the shared zero page
+ *       secret  (--secret) the marker in a page of memfd_secret memory:
+ *               present, but no other process can read it
  * Then it waits for EOF on stdin and exits; with --exit-after MS it exits MS
  * ms after the first byte it reads from stdin.
  */
@@ -44,6 +49,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -362,10 +368,21 @@ static void touch_region(size_t mb)
 
 /* Map a file the test wrote (read-only, private) from offset off (page
  * aligned) to its end and touch every page: the same page-cache pages in
- * every fixture given the same file. noread: then PROT_NONE (the pages stay
- * present). */
-static void map_file(const char *path, off_t off, bool noread)
+ * every fixture given the same file. page >= 0: at an address `page` pages
+ * past a multiple of 64 KiB (else where mmap puts it). noread: then
+ * PROT_NONE (the pages stay present). */
+typedef struct map_spec {
+    const char *path;
+    off_t off;
+    long page;
+    bool noread;
+} map_spec;
+
+static void map_file(const map_spec *ms, const char *info)
 {
+    const char *path = ms->path;
+    off_t off = ms->off;
+    long page = ms->page;
     int fd = open(path, O_RDONLY);
     if (fd < 0)
         die("open --map-file");
@@ -373,15 +390,24 @@ static void map_file(const char *path, off_t off, bool noread)
     if (len <= off)
         die("--map-file shorter than --map-offset");
     len -= off;
-    volatile uint8_t *m = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, fd, off);
+    void *at = NULL;
+    int fixed = 0;
+    if (page >= 0) {
+        size_t span = (size_t)len + 64 * KiB + (size_t)(page + 2) * 4096;
+        uint8_t *r = xmmap(span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+        at = (void *)((((uintptr_t)r + 4096 + 64 * KiB - 1) & ~(uintptr_t)(64 * KiB - 1)) +
+                      (uintptr_t)page * 4096);
+        fixed = MAP_FIXED;
+    }
+    volatile uint8_t *m = mmap(at, (size_t)len, PROT_READ, MAP_PRIVATE | fixed, fd, off);
     if (m == MAP_FAILED)
         die("mmap --map-file");
     close(fd);
     for (off_t i = 0; i < len; i += 4096)
         (void)m[i];
-    if (noread && mprotect((void *)m, (size_t)len, PROT_NONE) != 0)
+    if (ms->noread && mprotect((void *)m, (size_t)len, PROT_NONE) != 0)
         die("mprotect --map-noread");
-    printf("INFO mapfile %p %ld\n", (void *)m, (long)len);
+    printf("INFO %s %p %ld\n", info, (void *)m, (long)len);
 }
 
 /* Pages read but never written map the shared zero page (4 KiB ones:
@@ -415,6 +441,39 @@ static void plant_zero_pages(void)
     uint8_t *z = aligned_region(ZERO_ONLY_PAGES * 4096, 4096);
     read_pages(z, ZERO_ONLY_PAGES);
     printf("INFO zero-only %p %lu\n", (void *)z, (unsigned long)ZERO_ONLY_PAGES * 4096);
+}
+
+/* An anonymous page with the "stale" marker (kind plain) STALE_AT bytes
+ * in, and right after it, its own VMA, a page of memfd_secret memory with
+ * the "secret" marker (kind secret) at SECRET_AT: present, and
+ * process_vm_readv and /proc/PID/mem both fail on it. PROT_NONE around
+ * them. INFO secret gives the secret page; "INFO secret 0 0" (and no
+ * plants) if the kernel refuses memfd_secret (off before 6.5 unless booted
+ * with secretmem.enable=1). */
+#define STALE_AT 1000
+#define SECRET_AT 2000
+
+static void plant_secret(void)
+{
+    int fd = (int)syscall(SYS_memfd_secret, 0u);
+    if (fd < 0 || ftruncate(fd, 4096) != 0) {
+        printf("INFO secret 0 0\n");
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    uint8_t *r = xmmap(4 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+    uint8_t *a = mmap(r + 4096, 4096, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    uint8_t *s = mmap(r + 2 * 4096, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+    if (a == MAP_FAILED || s == MAP_FAILED)
+        die("mmap --secret");
+    close(fd);
+    memset(a, 0x44, 4096);
+    plant(a + STALE_AT, "stale", FORM_PLAIN, "plain");
+    memset(s, 0x55, 4096);
+    plant(s + SECRET_AT, "secret", FORM_PLAIN, "secret");
+    printf("INFO secret %p 4096\n", (void *)s);
 }
 
 static void reserve(void)
@@ -497,12 +556,11 @@ static void wait_stdin(long exit_after_ms)
 
 int main(int argc, char **argv)
 {
-    bool do_fork = false, do_reserve = false, odd_comm = false, zero_pages = false;
+    bool do_fork = false, do_reserve = false, odd_comm = false, zero_pages = false, secret = false;
     long exit_after = -1;
     size_t touch_mb = 0;
-    const char *map_path = NULL;
-    off_t map_offset = 0;
-    bool map_noread = false;
+    map_spec maps[2];
+    size_t n_maps = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--token") && i + 1 < argc)
             token = argv[++i];
@@ -514,16 +572,20 @@ int main(int argc, char **argv)
             odd_comm = true;
         else if (!strcmp(argv[i], "--zero-pages"))
             zero_pages = true;
+        else if (!strcmp(argv[i], "--secret"))
+            secret = true;
         else if (!strcmp(argv[i], "--exit-after") && i + 1 < argc)
             exit_after = atol(argv[++i]);
         else if (!strcmp(argv[i], "--touch") && i + 1 < argc)
             touch_mb = (size_t)atol(argv[++i]);
-        else if (!strcmp(argv[i], "--map-file") && i + 1 < argc)
-            map_path = argv[++i];
-        else if (!strcmp(argv[i], "--map-offset") && i + 1 < argc)
-            map_offset = (off_t)atol(argv[++i]);
-        else if (!strcmp(argv[i], "--map-noread"))
-            map_noread = true;
+        else if (!strcmp(argv[i], "--map-file") && i + 1 < argc && n_maps < 2)
+            maps[n_maps++] = (map_spec){.path = argv[++i], .page = -1};
+        else if (!strcmp(argv[i], "--map-offset") && i + 1 < argc && n_maps)
+            maps[n_maps - 1].off = (off_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--map-page") && i + 1 < argc && n_maps)
+            maps[n_maps - 1].page = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--map-noread") && n_maps)
+            maps[n_maps - 1].noread = true;
         else {
             fprintf(stderr, "fixture: unknown argument %s\n", argv[i]);
             return 2;
@@ -531,9 +593,10 @@ int main(int argc, char **argv)
     }
     if (!token || strlen(token) < 8) {
         fprintf(stderr, "usage: fixture --token HEX [--fork] [--reserve] [--exit-after MS] "
-                        "[--touch MB] [--map-file PATH [--map-offset BYTES] [--map-noread]] "
+                        "[--touch MB] [--map-file PATH [--map-offset BYTES] [--map-page N] "
+                        "[--map-noread]]... "
                         "[--odd-comm] "
-                        "[--zero-pages]\n");
+                        "[--zero-pages] [--secret]\n");
         return 2;
     }
     /* Die with the test that started us. */
@@ -565,12 +628,14 @@ int main(int argc, char **argv)
     plant_noread();
     if (touch_mb)
         touch_region(touch_mb);
-    if (map_path)
-        map_file(map_path, map_offset, map_noread);
+    for (size_t i = 0; i < n_maps; i++)
+        map_file(&maps[i], i ? "mapfile2" : "mapfile");
     if (do_reserve)
         reserve();
     if (zero_pages)
         plant_zero_pages();
+    if (secret)
+        plant_secret();
     if (do_fork) {
         plant_fork_region();
         fflush(stdout);

@@ -11,6 +11,9 @@
  *   SKIP <reason>      (the kernel refused the setup; the process exits)
  * Then it serves commands read from stdin, one letter a line, until EOF:
  *   c  print "COUNT <n>" (uffd: faults seen; churn: cycles; forker: children)
+ *   f  (uffd) print "FAULTS <n>", then "FAULT <pid> 0x<addr> <comm>" for each
+ *      of the first MAX_FAULTS faults: the process whose thread faulted
+ *      (UFFD_FEATURE_THREAD_ID; read while that thread waits in the fault)
  *   s  (fusetarget) start a thread that touches an uncached page: it blocks
  *   m  start a thread that maps and unmaps a page in a loop (a writer of
  *      the mmap lock); "c" then counts its cycles
@@ -108,6 +111,35 @@ static void *xmmap(size_t len, int prot, int flags, int fd)
 
 /* ---- uffd ---- */
 
+#define MAX_FAULTS 16
+
+static struct {
+    pid_t pid; /* of the faulting thread's process; 0 if gone already */
+    uint64_t addr;
+    char comm[32];
+} faults[MAX_FAULTS];
+static pthread_mutex_t faults_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Who faulted: thread tid's process id and name, from /proc. */
+static void fault_cause(pid_t tid, pid_t *pid, char *comm, size_t size)
+{
+    char path[64], line[128];
+    *pid = 0;
+    snprintf(comm, size, "?");
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    int tgid;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "Tgid: %d", &tgid) == 1)
+            *pid = tgid;
+        else if (!strncmp(line, "Name:\t", 6))
+            snprintf(comm, size, "%.*s", (int)strcspn(line + 6, "\n"), line + 6);
+    }
+    fclose(f);
+}
+
 static void *uffd_thread(void *arg)
 {
     int fd = (int)(intptr_t)arg;
@@ -116,10 +148,31 @@ static void *uffd_thread(void *arg)
         if (poll(&pfd, 1, -1) < 0)
             continue;
         struct uffd_msg msg;
-        if (read(fd, &msg, sizeof msg) == (ssize_t)sizeof msg && msg.event == UFFD_EVENT_PAGEFAULT)
-            atomic_fetch_add(&count, 1); /* and never resolved */
+        if (read(fd, &msg, sizeof msg) != (ssize_t)sizeof msg || msg.event != UFFD_EVENT_PAGEFAULT)
+            continue;
+        /* never resolved: the faulting thread waits until it is killed */
+        unsigned long n = atomic_load(&count);
+        if (n < MAX_FAULTS) {
+            pthread_mutex_lock(&faults_lock);
+            faults[n].addr = msg.arg.pagefault.address;
+            fault_cause((pid_t)msg.arg.pagefault.feat.ptid, &faults[n].pid, faults[n].comm,
+                        sizeof faults[n].comm);
+            pthread_mutex_unlock(&faults_lock);
+        }
+        atomic_fetch_add(&count, 1);
     }
     return NULL;
+}
+
+static void print_faults(void)
+{
+    unsigned long n = atomic_load(&count);
+    printf("FAULTS %lu\n", n);
+    pthread_mutex_lock(&faults_lock);
+    for (unsigned long i = 0; i < n && i < MAX_FAULTS; i++)
+        printf("FAULT %d 0x%llx %s\n", (int)faults[i].pid, (unsigned long long)faults[i].addr,
+               faults[i].comm);
+    pthread_mutex_unlock(&faults_lock);
 }
 
 static void mode_uffd(void)
@@ -135,9 +188,9 @@ static void mode_uffd(void)
         fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
     if (fd < 0)
         skip("userfaultfd (root, vm.unprivileged_userfaultfd=1 or UFFD_USER_MODE_ONLY needed)");
-    struct uffdio_api api = {.api = UFFD_API};
+    struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_THREAD_ID};
     if (ioctl(fd, UFFDIO_API, &api) != 0)
-        skip("UFFDIO_API");
+        skip("UFFDIO_API with UFFD_FEATURE_THREAD_ID");
     struct uffdio_register reg = {.range = {.start = (uintptr_t)p, .len = len},
                                   .mode = UFFDIO_REGISTER_MODE_MISSING};
     if (ioctl(fd, UFFDIO_REGISTER, &reg) != 0)
@@ -435,6 +488,8 @@ int main(int argc, char **argv)
     while (fgets(line, sizeof line, stdin)) {
         if (line[0] == 'c')
             printf("COUNT %lu\n", atomic_load(&count));
+        else if (line[0] == 'f')
+            print_faults();
         else if (line[0] == 's') {
             start_thread(fuse_stuck);
             struct timespec ts = {0, 200000000};
