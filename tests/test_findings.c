@@ -5,6 +5,7 @@
  * with the exact set of kinds found for its pid. The test may ptrace a
  * target of its own; memgrep never does. */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -643,6 +644,44 @@ Test(findings, preload)
     mg_findings_free(&list);
     target_stop(&t);
     target_stop(&control);
+}
+
+/* A library whose text the loader relocates (DT_TEXTREL): the page it
+ * wrote is a private copy differing from the file in the pointer it holds
+ * (mgt_textrel_slot, 8 bytes; its leading zero bytes are the file's too):
+ * patched_code, explained, low. */
+Test(findings, textrel_is_low)
+{
+    need_root();
+    const char *lib = getenv("MG_FINDINGS_TEXTREL");
+    cr_assert(lib && *lib, "MG_FINDINGS_TEXTREL is not set");
+    char real[4096];
+    cr_assert(realpath(lib, real));
+    /* the slot's file offset: the first segment maps offset 0 at the base */
+    void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    cr_assert(h, "dlopen: %s", dlerror());
+    Dl_info di;
+    void *slot = dlsym(h, "mgt_textrel_slot");
+    cr_assert(slot && dladdr(slot, &di));
+    uint64_t slot_off = (uint64_t)((char *)slot - (char *)di.dli_fbase);
+    dlclose(h);
+    char *argv[] = {(char *)"findings_fixture", (char *)"plain", NULL};
+    target t;
+    target_spawn(&t, fixture_path(), -1, argv, real);
+    mg_finding *list;
+    size_t n;
+    const mg_finding *f = expect_kinds(t.pid, "patched_code,preload", &list, &n);
+    cr_assert(f->textrel);
+    cr_assert_eq(f->severity, MG_SEVERITY_LOW);
+    cr_assert_eq(f->n_patches, 1);
+    const mg_patch *p = &f->patches[0];
+    cr_assert_str_eq(p->path, real);
+    cr_assert_str_eq(f->first.path, real);
+    cr_assert(p->offset >= slot_off && p->offset + (p->end - p->start) <= slot_off + 8,
+              "patch at 0x%" PRIx64 "+%" PRIu64 ", slot at 0x%" PRIx64, p->offset,
+              p->end - p->start, slot_off);
+    mg_findings_free(&list);
+    target_stop(&t);
 }
 
 /* ---- what is not a process with memory ---------------------------------- */
