@@ -721,29 +721,15 @@ Test(findings, names)
  * and stderr (malloc'd). */
 static int run_memgrep(const char *command, const char *const *args, char **out, char **err)
 {
-    const char *exe = getenv("MEMGREP");
-    cr_assert(exe && *exe, "MEMGREP is not set");
-    int o[2], e[2];
-    cr_assert(pipe2(o, O_CLOEXEC) == 0 && pipe2(e, O_CLOEXEC) == 0);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        dup2(o[1], 1);
-        dup2(e[1], 2);
-        const char *argv[16] = {exe, command};
-        size_t k = 2;
-        for (; args[k - 2] && k < 15; k++)
-            argv[k] = args[k - 2];
-        argv[k] = NULL;
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(o[1]);
-    close(e[1]);
-    size_t ol, el;
-    int st = child_collect(pid, o[0], e[0], out, &ol, err, &el);
-    cr_assert(WIFEXITED(st));
-    return WEXITSTATUS(st);
+    const char *argv[16] = {command};
+    size_t k = 1;
+    for (; args[k - 1] && k < 15; k++)
+        argv[k] = args[k - 1];
+    argv[k] = NULL;
+    prog_result r = memgrep_run(argv);
+    *out = r.out;
+    *err = r.err;
+    return r.status;
 }
 
 static int run_check(const char *const *args, char **out, char **err)
