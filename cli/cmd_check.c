@@ -37,8 +37,9 @@ static int check_run(void *state)
         return EXIT_TROUBLE;
     }
     size_t selected;
-    bool ok = cli_findings_sweep(&s->findings, &s->targets, d.f, s->listing.json, true, NULL, NULL,
-                                 &c, &selected) == 0;
+    bool ok = cli_findings_sweep(&s->findings, &s->targets, d.f, s->listing.json,
+                                 CLI_FINDINGS_PRINT | CLI_FINDINGS_FAILURES, NULL, NULL, &c,
+                                 &selected) == 0;
     if (cli_dest_close(&d, ok) < 0 || !ok)
         return EXIT_TROUBLE;
     cli_findings_summary(stderr, &c);

@@ -345,7 +345,8 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     cli_findings_count fc = {0};
     size_t selected;
     if (findings_wanted(st) &&
-        cli_findings_sweep(&st->findings, &st->targets, out->out, o->json, mode != CLI_MODE_QUIET,
+        cli_findings_sweep(&st->findings, &st->targets, out->out, o->json,
+                           mode != CLI_MODE_QUIET ? CLI_FINDINGS_PRINT : 0u,
                            out->flush_each ? publish_record : NULL, out, &fc, &selected) < 0) {
         cli_sink_free(&s);
         return EXIT_TROUBLE;

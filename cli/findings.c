@@ -286,14 +286,6 @@ static void print_json(FILE *f, const mg_finding *x, const char *dump)
     fputs("}\n", f);
 }
 
-void cli_finding_print(FILE *f, const mg_finding *x, bool json)
-{
-    if (json)
-        print_json(f, x, NULL);
-    else
-        print_text(f, x, NULL);
-}
-
 /* ---- dumps ---- */
 
 int cli_findings_dump_dir(const cli_findings *o)
@@ -400,7 +392,7 @@ static void print_failure(FILE *f, bool json, const mg_proc_info *p, int rc, con
     fputs("}\n", f);
 }
 
-int cli_findings_of(const cli_findings *o, FILE *f, bool json, bool print, const mg_proc_info *p,
+int cli_findings_of(const cli_findings *o, FILE *f, bool json, unsigned show, const mg_proc_info *p,
                     cli_findings_count *c)
 {
     mg_finding *list = NULL;
@@ -409,7 +401,7 @@ int cli_findings_of(const cli_findings *o, FILE *f, bool json, bool print, const
     int rc = mg_findings_get(p->pid, &list, &n, &err);
     if (rc < 0) {
         c->failed++;
-        if (print)
+        if (show & CLI_FINDINGS_FAILURES)
             print_failure(f, json, p, rc, &err);
         return 0;
     }
@@ -423,9 +415,9 @@ int cli_findings_of(const cli_findings *o, FILE *f, bool json, bool print, const
         int failed;
         char *dump = dump_finding(o, &list[i], &failed);
         c->dumped += dump != NULL;
-        if (print && json)
+        if ((show & CLI_FINDINGS_PRINT) && json)
             print_json(f, &list[i], dump);
-        else if (print)
+        else if (show & CLI_FINDINGS_PRINT)
             print_text(f, &list[i], dump);
         free(dump);
         rc = failed < 0 ? -1 : 0;
@@ -434,8 +426,8 @@ int cli_findings_of(const cli_findings *o, FILE *f, bool json, bool print, const
     return rc;
 }
 
-int cli_findings_sweep(const cli_findings *o, const cli_targets *t, FILE *f, bool json, bool print,
-                       int (*published)(void *ctx), void *ctx, cli_findings_count *c,
+int cli_findings_sweep(const cli_findings *o, const cli_targets *t, FILE *f, bool json,
+                       unsigned show, int (*published)(void *ctx), void *ctx, cli_findings_count *c,
                        size_t *selected)
 {
     mg_proc_info **procs = NULL, *all = NULL;
@@ -451,8 +443,8 @@ int cli_findings_sweep(const cli_findings *o, const cli_targets *t, FILE *f, boo
         if (p->flags & (MG_PROC_KTHREAD | MG_PROC_ZOMBIE | MG_PROC_SELF))
             continue;
         size_t before = c->findings + c->failed;
-        rc = cli_findings_of(o, f, json, print, p, c);
-        if (rc == 0 && published && print && c->findings + c->failed > before && published(ctx))
+        rc = cli_findings_of(o, f, json, show, p, c);
+        if (rc == 0 && published && show && c->findings + c->failed > before && published(ctx))
             rc = -1;
     }
     cli_procs_release(procs, n, all);
