@@ -26,6 +26,7 @@ typedef struct scan_state {
     cli_output output;
     cli_sandbox sandbox;
     cli_findings findings; /* --findings and its options */
+    cli_rules_output rules_out; /* -s, --print-meta, -g, --print-namespace, -n */
     scan_pattern *patterns;
     size_t n_patterns;
     unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE */
@@ -64,9 +65,9 @@ static const cli_opt pattern_opts[] = {
      NULL},
     {OPT_IGNORE_CASE, 'i', "ignore-case", NULL, "ASCII case-insensitive (all patterns)", NULL},
     {OPT_WIDE, 0, "wide", NULL, "also match the UTF-16LE form (all patterns)", NULL},
-    {OPT_RULES, 'r', "rules", "FILE",
+    {OPT_RULES, 'r', "rules", "[NS:]FILE",
      "YARA rules (repeatable); a directory: its *.yar and\n"
-     "*.yara files. -i and --wide do not apply to them",
+     "*.yara files; NS: in namespace NS. -i and --wide do\nnot apply to them",
      NULL},
     {OPT_DEFINE, 'd', "define", "NAME=VALUE",
      "external variable of the rules, as yara's -d: true,\n"
@@ -76,8 +77,8 @@ static const cli_opt pattern_opts[] = {
     {OPT_IDENT, 0, "identifier", "NAME", "show only the rule NAME (repeatable), as yara's -i",
      NULL},
     {OPT_SKIP_UNSUPPORTED, 0, "skip-unsupported", NULL,
-     "drop rules using what memgrep does not evaluate\n(hash.* over memory, #a in range) with a "
-     "warning",
+     "drop rules using what memgrep does not evaluate\n(a hash of memory not compared with text) "
+     "with a\nwarning",
      NULL},
     {0},
 };
@@ -465,7 +466,9 @@ static int scan_run(void *state)
         .color = cli_output_color(&s->output),
         .events = scan_mode(s) != CLI_MODE_QUIET,
         .rules = mg_patterns_rules_count(p) > 0 || mg_patterns_rules_skipped(p, 0),
+        .rule_form = s->rules_out,
     };
+    set.rules_negate = s->rules_out.negate;
     /* Records go out as they are found to a program reading JSON, and to
      * -o's file (published at the first: a kill loses at most one). */
     out.flush_each = s->output.json || s->output.file || s->line_buffered;
@@ -492,6 +495,7 @@ done:
 
 static const cli_binding scan_groups[] = {
     {&patterns_group, 0},
+    {&cli_rules_group, offsetof(scan_state, rules_out)},
     {&matches_group, 0},
     {&cli_targets_group, offsetof(scan_state, targets)},
     {&cli_engine_group, offsetof(scan_state, engine)},

@@ -312,7 +312,7 @@ static const bad_case cases[] = {
      "rule a {\n  strings: $a = \"x\"\n  condition: $b\n}\n"},
     {{"scan", "-p", "@LIVE", "-r", "@F"},
      {"@F:2", "not supported (--skip-unsupported drops the rule)"},
-     "import \"hash\"\nrule a { condition: hash.md5(0, 64) == \"x\" }\n"},
+     "import \"hash\"\nrule a { condition: hash.md5(0, 64) == hash.sha1(0, 64) }\n"},
     {{"scan", "-p", "@LIVE", "-r", "@F"},
      {"@F:1", "undefined identifier \"filename\""},
      "rule a { condition: filename == \"x\" }\n"},

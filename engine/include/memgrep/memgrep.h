@@ -259,6 +259,12 @@ MG_API int mg_patterns_add_rules_text(mg_patterns *p, const char *text, size_t l
  * naming an external that is not defined is refused, as yara refuses it.
  * Returns 0 or a negative code (MG_EPATTERN: NAME is not an identifier). */
 MG_API int mg_patterns_define(mg_patterns *p, const char *name, const char *value, mg_error *err);
+/* Put the rules added after into namespace NS (yara's NS:FILE; until
+ * then "default"): rule names are unique per namespace, a rule refers to
+ * rules of its own namespace, a false global rule makes its namespace's
+ * rules false. Returns 0 or a negative code (MG_EPATTERN: NS is empty or
+ * holds ':'; MG_ESTATE once compiled). */
+MG_API int mg_patterns_rules_namespace(mg_patterns *p, const char *ns, mg_error *err);
 /* Rules held (those dropped with MG_RULES_SKIP_UNSUPPORTED not counted). */
 MG_API size_t mg_patterns_rules_count(const mg_patterns *p);
 /* The i-th rule dropped as unsupported: one line, "FILE:LINE: rule NAME:
@@ -359,6 +365,7 @@ typedef struct mg_rule_string {
     const char *id; /* "$a"; "$" for an anonymous string */
     uint64_t count; /* matches in the process (at most MG_RULES_MAX_STRING_MATCHES) */
     bool capped; /* more matches were dropped at the limit */
+    bool hex; /* a hex string (yara -s prints its matches as hex bytes) */
 } mg_rule_string;
 
 /* One match of a string, at its virtual address; ordered by string, then
@@ -375,7 +382,7 @@ typedef struct mg_rule_hit {
  * callback. */
 typedef struct mg_rule_match {
     const mg_process *process;
-    const char *rule, *ns; /* ns: "default" */
+    const char *rule, *ns; /* ns: its namespace ("default" unless mg_patterns_rules_namespace) */
     const char *const *tags;
     size_t n_tags;
     const mg_rule_meta *meta;
@@ -384,6 +391,9 @@ typedef struct mg_rule_match {
     size_t n_strings;
     const mg_rule_hit *hits;
     size_t n_hits;
+    /* false: a rule that did not match, reported with
+     * mg_settings.rules_negate (its strings that matched are still given) */
+    bool matched;
 } mg_rule_match;
 
 /* Return values of mg_sink.match. */
@@ -486,7 +496,11 @@ typedef struct mg_settings {
     const char *cgroup_prefix;
     const char *container_prefix;
 
-    uint64_t reserved[8]; /* zero (room for more settings) */
+    /* Report each rule that did not match a process, not-private, instead
+     * of those that did (yara -n): mg_rule_match.matched false. */
+    bool rules_negate;
+
+    uint64_t reserved[7]; /* zero (room for more settings) */
 } mg_settings;
 
 /* Fill s (not NULL) with the defaults; -EINVAL if s is NULL. */

@@ -112,7 +112,7 @@ static void yara_target_done(mg_sweep *c, mg_target *p)
             uint64_t n = 0;
             int v = mg_yara_evaluate(c->pats, &p->info, p->yproc, target_read_fn, t, c->sink,
                                      &c->sink_lock, mg_target_stop_fn, p, &n, p->maps.regions,
-                                     p->maps.n);
+                                     p->maps.n, c->set.rules_negate);
             mg_reader_fini(&t->reader);
             free(t);
             mg_stat_add(c, ST_RULE_MATCHES, n);
