@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "findings.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
 #include "output/outfile.h"
@@ -24,6 +25,7 @@ typedef struct scan_state {
     cli_engine engine; /* engine.settings also takes -C and -m */
     cli_output output;
     cli_sandbox sandbox;
+    cli_findings findings; /* --findings and its options */
     cli_rules_output rules_out; /* -s, --print-meta, -g, --print-namespace, -n */
     scan_pattern *patterns;
     size_t n_patterns;
@@ -260,7 +262,7 @@ static mg_pattern_info *pattern_infos(const mg_patterns *p, size_t *n)
  * filtered: --container or --cgroup (selecting nothing is then no match,
  * not an error). */
 static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out_name,
-                       bool filtered)
+                       bool filtered, size_t findings)
 {
     int sig = cli_signals_caught();
     if (sig)
@@ -279,7 +281,7 @@ static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out
     }
     if (stats->stop_reason == MG_STOP_TIMEOUT)
         return EXIT_TIMEOUT;
-    if (s->matches)
+    if (s->matches || findings)
         return EXIT_MATCH;
     if (filtered && !output_selected(stats)) {
         /* a mistyped id is no clean host: like grep's missing input */
@@ -303,6 +305,22 @@ static cli_mode scan_mode(const scan_state *s)
            : s->list       ? CLI_MODE_LIST
            : s->count      ? CLI_MODE_COUNT
                            : CLI_MODE_MATCHES;
+}
+
+/* --findings, or one of its options (which imply it). */
+static bool findings_wanted(const scan_state *s)
+{
+    return s->findings.on || s->findings.n_allow || s->findings.dump_dir;
+}
+
+/* After a finding or error record: flushed (and -o's file published) as
+ * matches are. */
+static int publish_record(void *ctx)
+{
+    output_ctx *out = ctx;
+    if (fflush(out->out) == EOF)
+        return 0; /* the exit status says it */
+    return out->publish ? out->publish(out->publish_ctx) : 0;
 }
 
 static int scan(const scan_state *st, const mg_settings *set, const mg_patterns *p, output_ctx *out,
@@ -346,6 +364,16 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
         if (out->flush_each)
             fflush(out->out);
     }
+    /* --findings: each target's, before its matches, in the same output */
+    cli_findings_count fc = {0};
+    size_t selected;
+    if (findings_wanted(st) &&
+        cli_findings_sweep(&st->findings, &st->targets, out->out, o->json,
+                           mode != CLI_MODE_QUIET ? CLI_FINDINGS_PRINT : 0u,
+                           out->flush_each ? publish_record : NULL, out, &fc, &selected) < 0) {
+        cli_sink_free(&s);
+        return EXIT_TROUBLE;
+    }
     bool wd_on = cli_watchdog_start(&wd, &wd_thread, set);
     int r = mg_scan(p, set, &sink, &stats, &err);
     if (wd_on)
@@ -363,8 +391,11 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     /* -o's file is committed by scan_run, also after --timeout or a signal:
      * its records are whole and the summary says it is incomplete. A second
      * signal (signals.c) leaves what was written, without a summary. */
-    int status =
-        exit_status(&s, &stats, o->file ? o->file : "stdout", cli_targets_filtered(&st->targets));
+    /* text: a line beside the summary (JSON: the finding records say it) */
+    if (findings_wanted(st) && !o->json && o->summary && mode != CLI_MODE_QUIET)
+        cli_findings_summary(stderr, &fc);
+    int status = exit_status(&s, &stats, o->file ? o->file : "stdout",
+                             cli_targets_filtered(&st->targets), fc.findings);
     cli_sink_free(&s);
     return status;
 }
@@ -385,7 +416,9 @@ static int prepare_sweep(const scan_state *s, const mg_settings *set, cli_outfil
     };
     if (s->output.file)
         needs.write_fds[needs.n_write_fds++] = fileno(cli_outfile_stream(file));
-    if (cli_sandbox_enter(&s->sandbox, &needs) < 0) {
+    int sandbox = findings_wanted(s) ? cli_findings_sandbox(&s->findings, &s->sandbox) : 1;
+    if (sandbox < 0 || (findings_wanted(s) && cli_findings_dump_dir(&s->findings) < 0) ||
+        (sandbox && cli_sandbox_enter(&s->sandbox, &needs) < 0)) {
         cli_outfile_abort(file);
         return -1;
     }
@@ -497,6 +530,7 @@ static const cli_binding scan_groups[] = {
     {&cli_targets_group, offsetof(scan_state, targets)},
     {&cli_engine_group, offsetof(scan_state, engine)},
     {&cli_output_group, offsetof(scan_state, output)},
+    {&cli_findings_group, offsetof(scan_state, findings)},
     {&cli_sandbox_group, offsetof(scan_state, sandbox)},
 };
 
@@ -508,9 +542,10 @@ const cli_command cli_cmd_scan = {
                    "with no pattern at all the built-in Linux hunt pack is used (a note on\n"
                    "stderr says so; --show-pack prints it). A match is shown with bytes of\n"
                    "context on each side (-C N, 32 by default).",
-    .epilogue = "Exit status: 0 a match was found, 1 no match, 2 error, 3 --timeout ran out\n"
-                "(the output is whole but incomplete), 128+N stopped by signal N (130 SIGINT,\n"
-                "143 SIGTERM, 129 SIGHUP; the output is whole, the summary says incomplete).\n",
+    .epilogue = "Exit status: 0 a match (with --findings also a finding) was found, 1 no\n"
+                "match, 2 error, 3 --timeout ran out (the output is whole but incomplete),\n"
+                "128+N stopped by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP; the output is\n"
+                "whole, the summary says incomplete).\n",
     .groups = scan_groups,
     .n_groups = sizeof(scan_groups) / sizeof(scan_groups[0]),
     .positional = scan_positional,

@@ -626,6 +626,13 @@ static void run_findings(run *r)
             f->runtime = rec_strdup(x, list[k].runtime, &oom);
             f->tracer_comm = rec_strdup(x, list[k].tracer_comm, &oom);
             f->argv0 = rec_strdup(x, list[k].argv0, &oom);
+            /* patched_code's and preload's lists are not in a Finding:
+             * nothing points into the freed block */
+            f->patches = NULL;
+            f->n_patches = 0;
+            f->preloads = NULL;
+            f->n_preloads = 0;
+            f->file_read = "";
             r->findings += !oom;
             put_copy(r, x, oom);
         }

@@ -782,11 +782,15 @@ typedef enum mg_finding_kind {
     MG_FINDING_RWX, /* a mapping writable and executable at once */
     MG_FINDING_TRACED, /* a thread ptrace-attached (TracerPid) */
     MG_FINDING_MASQUERADE, /* comm or argv[0] "[...]" as a kernel thread's, with user memory */
+    /* present private copies of an executable file mapping's pages whose
+     * bytes differ from the file's (code patched in memory) */
+    MG_FINDING_PATCHED_CODE,
+    MG_FINDING_PRELOAD, /* a library of LD_PRELOAD or /etc/ld.so.preload mapped */
 } mg_finding_kind;
-#define MG_FINDING_KINDS 6
+#define MG_FINDING_KINDS 8
 
-/* "memfd_exec", "deleted_exe", "anon_exec", "rwx", "traced", "masquerade";
- * "unknown" for other values. Static. */
+/* "memfd_exec", "deleted_exe", "anon_exec", "rwx", "traced", "masquerade",
+ * "patched_code", "preload"; "unknown" for other values. Static. */
 MG_API const char *mg_finding_kind_name(mg_finding_kind kind);
 
 typedef enum mg_severity {
@@ -797,6 +801,24 @@ typedef enum mg_severity {
 
 /* "low", "medium", "high"; "unknown" for other values. Static. */
 MG_API const char *mg_severity_name(mg_severity severity);
+
+/* patched_code: one run of bytes of a private copy that differ from the
+ * mapped file: target addresses [start, end), the file offset of start. */
+typedef struct mg_patch {
+    uint64_t start, end;
+    uint64_t offset;
+    const char *path; /* the mapped file (maps' path) */
+} mg_patch;
+
+/* The most patches a finding lists (patched_code: n_patches); the rest
+ * are only counted (patches_total). */
+#define MG_MAX_PATCHES 256u
+
+/* preload: a library mapped in the process that a preload list names. */
+typedef struct mg_preload {
+    const char *path; /* the mapping's path */
+    const char *source; /* "LD_PRELOAD" or "/etc/ld.so.preload" */
+} mg_preload;
 
 /* One finding: at most one per kind and process. The strings are never
  * NULL ("" when not known or not relevant) and live in the block returned. */
@@ -826,6 +848,23 @@ typedef struct mg_finding {
     const char *tracer_comm;
     /* masquerade: argv[0] ("" if none); the comm is above. */
     const char *argv0;
+    /* patched_code: the mappings (regions, first) with private copies that
+     * differ, bytes of those copies (a page each), and the differing runs
+     * in address order (n_patches <= MG_MAX_PATCHES of patches_total), in
+     * the block. textrel: a file with differing copies asks the loader to
+     * relocate its text (DT_TEXTREL), which explains patches (severity
+     * low). file_read: how the file was read, "direct" (O_DIRECT: no page
+     * cache filled), "cached" (its pages were cached already: preadv2
+     * RWF_NOWAIT) or "buffered" (read, then those pages dropped again:
+     * POSIX_FADV_DONTNEED); "" for other kinds. Pages not present in the
+     * target are never read. */
+    const mg_patch *patches;
+    size_t n_patches, patches_total;
+    bool textrel;
+    const char *file_read;
+    /* preload: the libraries mapped that a preload list names, in the block. */
+    const mg_preload *preloads;
+    size_t n_preloads;
 } mg_finding;
 
 /* The findings of one process, in mg_finding_kind order. *out (not NULL)
