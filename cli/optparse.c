@@ -226,8 +226,8 @@ static void print_opt(FILE *f, const cli_opt *o)
     int n = o->short_name ? snprintf(head, sizeof(head), "  -%c, --%s", o->short_name, o->name)
                           : snprintf(head, sizeof(head), "      --%s", o->name);
     if (o->arg)
-        snprintf(head + n, sizeof(head) - (size_t)n, "%s%s", strchr("=[", o->arg[0]) ? "" : " ",
-                 o->arg);
+        snprintf(head + n, sizeof(head) - (size_t)n, "%s%s",
+                 o->arg[0] == '=' || !strncmp(o->arg, "[=", 2) ? "" : " ", o->arg);
     const char *help = o->help;
     if (o->help_value) {
         snprintf(text, sizeof(text), o->help, o->help_value(value, sizeof(value)));
