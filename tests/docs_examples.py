@@ -12,7 +12,7 @@ before the page's examples run (the IOC list and rules the examples use).
 The commands see:
 
   PID   the pid of tests/docs_target (./docs_target), which holds the plants
-        listed in tests/docs_target.c
+        listed in tests/targets/docs_target.c
   CID   the 12-digit id of a container: a second docs_target moved into a
         cgroup named docker-ID.scope (CPID is its pid)
   memgrep  this build's (scan gets a --db-cache of the test's own)

@@ -5,15 +5,12 @@
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/io_uring.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -29,61 +26,6 @@ static void stop(void)
 
 TestSuite(cli, .fini = stop, .timeout = 100);
 
-typedef struct run_result {
-    int status; /* exit code */
-    char *out, *err;
-    size_t out_len, err_len;
-} run_result;
-
-static void run_free(run_result *r)
-{
-    free(r->out);
-    free(r->err);
-    memset(r, 0, sizeof *r);
-}
-
-/* Run `memgrep ARGS...` (NULL-terminated), capturing stdout, stderr and the
- * exit code; fails the test if it dies by a signal. */
-static run_result memgrep(const char *const *args)
-{
-    const char *exe = getenv("MEMGREP");
-    cr_assert(exe && *exe, "MEMGREP is not set: cli/ must define the memgrep_exe target");
-    const char *argv[64] = {exe};
-    size_t argc = 1;
-    for (size_t i = 0; args[i]; i++) {
-        cr_assert_lt(argc, 61u);
-        argv[argc++] = args[i];
-        /* the database cache in the build tree, not root's /var/cache */
-        if (i == 0 && !strcmp(args[0], "scan") && getenv("MG_DB_CACHE")) {
-            argv[argc++] = "--db-cache";
-            argv[argc++] = getenv("MG_DB_CACHE");
-        }
-    }
-    argv[argc] = NULL;
-
-    int out[2], err[2];
-    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        syscall(SYS_close_range, 3u, ~0u, 0u);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    run_result r = {0};
-    int ws = child_collect(pid, out[0], err[0], &r.out, &r.out_len, &r.err, &r.err_len);
-    cr_assert(WIFEXITED(ws), "memgrep died by signal %d; stderr: %s", WTERMSIG(ws), r.err);
-    r.status = WEXITSTATUS(ws);
-    return r;
-}
-
 static size_t count_lines(const char *s, size_t len)
 {
     size_t n = 0;
@@ -95,14 +37,14 @@ static size_t count_lines(const char *s, size_t len)
 /* Exit 2 with exactly one line on stderr that contains every `needles`. */
 static void expect_error(const char *const *args, const char *const *needles)
 {
-    run_result r = memgrep(args);
+    prog_result r = memgrep_run(args);
     cr_assert_eq(r.status, 2, "exit %d, want 2; stderr: %s", r.status, r.err);
     cr_assert_eq(count_lines(r.err, r.err_len), 1u, "stderr is not one line: \"%s\"", r.err);
     cr_assert_eq(r.err[r.err_len - 1], '\n', "stderr does not end with a newline");
     for (size_t i = 0; needles && needles[i]; i++)
         cr_assert(strstr(r.err, needles[i]), "stderr \"%s\" does not name \"%s\"", r.err,
                   needles[i]);
-    run_free(&r);
+    prog_result_free(&r);
 }
 
 static char *write_temp(const char *text)
@@ -224,7 +166,7 @@ Test(cli, exit_codes_and_text_output)
     char *absent = fixture_marker(&fx, "never-planted");
 
     /* A match: exit 0; the text output shows the address. */
-    run_result r = memgrep((const char *[]){"scan", "-p", pid, heap, NULL});
+    prog_result r = memgrep_run((const char *[]){"scan", "-p", pid, heap, NULL});
     cr_assert_eq(r.status, 0, "match: exit %d; stderr: %s", r.status, r.err);
     const plant *hp = NULL;
     for (size_t i = 0; i < fx.n_plants; i++)
@@ -234,27 +176,27 @@ Test(cli, exit_codes_and_text_output)
     char *a = hexaddr(hp->addr);
     cr_assert(strcasestr(r.out, a), "text output does not show address %s:\n%s", a, r.out);
     free(a);
-    run_free(&r);
+    prog_result_free(&r);
 
     /* No match: exit 1. */
-    r = memgrep((const char *[]){"scan", "-p", pid, "-e", absent, NULL});
+    r = memgrep_run((const char *[]){"scan", "-p", pid, "-e", absent, NULL});
     cr_assert_eq(r.status, 1, "no match: exit %d; stderr: %s", r.status, r.err);
-    run_free(&r);
+    prog_result_free(&r);
 
     /* -q: exit 0 and silent. */
-    r = memgrep((const char *[]){"scan", "-q", "-p", pid, heap, NULL});
+    r = memgrep_run((const char *[]){"scan", "-q", "-p", pid, heap, NULL});
     cr_assert_eq(r.status, 0);
     cr_assert_eq(r.out_len, 0u, "-q printed: %s", r.out);
-    run_free(&r);
-    r = memgrep((const char *[]){"scan", "-q", "-p", pid, absent, NULL});
+    prog_result_free(&r);
+    r = memgrep_run((const char *[]){"scan", "-q", "-p", pid, absent, NULL});
     cr_assert_eq(r.status, 1);
-    run_free(&r);
+    prog_result_free(&r);
 
     /* -l: the pid is listed. */
-    r = memgrep((const char *[]){"scan", "-l", "-p", pid, heap, NULL});
+    r = memgrep_run((const char *[]){"scan", "-l", "-p", pid, heap, NULL});
     cr_assert_eq(r.status, 0);
     cr_assert(strstr(r.out, pid), "-l output does not list pid %s: %s", pid, r.out);
-    run_free(&r);
+    prog_result_free(&r);
 
     /* -c: one line "PID COMM COUNT": the 18 copies of "big". */
     char *big = fixture_marker(&fx, "big");
@@ -262,14 +204,14 @@ Test(cli, exit_codes_and_text_output)
     for (size_t i = 0; i < fx.n_plants; i++)
         n_big += !strcmp(fx.plants[i].name, "big");
     cr_assert_eq(n_big, 18u, "fixture plants changed? %zu copies of big", n_big);
-    r = memgrep((const char *[]){"scan", "-c", "-p", pid, big, NULL});
+    r = memgrep_run((const char *[]){"scan", "-c", "-p", pid, big, NULL});
     cr_assert_eq(r.status, 0);
     char comm[64], line[160];
     read_comm(fx.pid, comm, sizeof comm);
     snprintf(line, sizeof line, "%d %s %zu\n", (int)fx.pid, comm, n_big);
     cr_assert_str_eq(r.out, line, "-c output is not the one line \"%.*s\"", (int)strlen(line) - 1,
                      line);
-    run_free(&r);
+    prog_result_free(&r);
     free(big);
     free(heap);
     free(absent);
@@ -323,7 +265,7 @@ typedef struct json_lines {
 } json_lines;
 
 /* Every stdout line must be a JSON object with a string "type". */
-static json_lines parse_lines(const run_result *r)
+static json_lines parse_lines(const prog_result *r)
 {
     json_lines out = {0};
     cr_assert(r->out_len == 0 || r->out[r->out_len - 1] == '\n', "stdout does not end in newline");
@@ -434,7 +376,7 @@ Test(cli, json_pattern_file)
 
     const char *jobs[] = {"2", "1"};
     for (size_t jv = 0; jv < 2; jv++) {
-        run_result r = memgrep(
+        prog_result r = memgrep_run(
             (const char *[]){"scan", "--json", "-j", jobs[jv], "-p", pid, "-f", path, NULL});
         cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
         json_lines l = parse_lines(&r);
@@ -478,17 +420,17 @@ Test(cli, json_pattern_file)
         cr_assert_eq(n_match, expected, "%zu match records, %zu plants", n_match, expected);
         free(seen);
         free_lines(&l);
-        run_free(&r);
+        prog_result_free(&r);
     }
 
     /* -m 1: one match per pattern. */
-    run_result r =
-        memgrep((const char *[]){"scan", "--json", "-m", "1", "-p", pid, "-f", path, NULL});
+    prog_result r =
+        memgrep_run((const char *[]){"scan", "--json", "-m", "1", "-p", pid, "-f", path, NULL});
     cr_assert_eq(r.status, 0);
     json_lines l = parse_lines(&r);
     cr_assert_eq(check_summary(&l), 4u, "-m 1 with 4 patterns");
     free_lines(&l);
-    run_free(&r);
+    prog_result_free(&r);
 
     unlink(path);
     free(path);
@@ -507,9 +449,9 @@ static void json_flag_case(const char *flag, const char *name, const char *kinds
     char pid[16];
     snprintf(pid, sizeof pid, "%d", (int)fx.pid);
     char *m = fixture_marker(&fx, name);
-    run_result r = flag
-                       ? memgrep((const char *[]){"scan", "--json", flag, "-p", pid, "-e", m, NULL})
-                       : memgrep((const char *[]){"scan", "--json", "-p", pid, "-e", m, NULL});
+    prog_result r =
+        flag ? memgrep_run((const char *[]){"scan", "--json", flag, "-p", pid, "-e", m, NULL})
+             : memgrep_run((const char *[]){"scan", "--json", "-p", pid, "-e", m, NULL});
     cr_assert_eq(r.status, 0, "%s: exit %d; stderr %s", flag ? flag : "(none)", r.status, r.err);
     json_lines l = parse_lines(&r);
     size_t n = check_summary(&l);
@@ -530,7 +472,7 @@ static void json_flag_case(const char *flag, const char *name, const char *kinds
     }
     cr_assert_eq(n, want_n, "%s: %zu matches, want %zu", flag ? flag : "(none)", n, want_n);
     free_lines(&l);
-    run_free(&r);
+    prog_result_free(&r);
     free(m);
 }
 
@@ -556,9 +498,9 @@ Test(cli, noread_not_found_without_flag)
     char pid[16];
     snprintf(pid, sizeof pid, "%d", (int)fx.pid);
     char *m = fixture_marker(&fx, "noread");
-    run_result r = memgrep((const char *[]){"scan", "-p", pid, m, NULL});
+    prog_result r = memgrep_run((const char *[]){"scan", "-p", pid, m, NULL});
     cr_assert_eq(r.status, 1, "PROT_NONE plant found without --include-noread: exit %d", r.status);
-    run_free(&r);
+    prog_result_free(&r);
     free(m);
 }
 
@@ -572,7 +514,7 @@ Test(cli, json_odd_comm_and_binary_context)
     char pid[16];
     snprintf(pid, sizeof pid, "%d", (int)fx.pid);
     char *m = fixture_marker(&fx, "ctx");
-    run_result r = memgrep((const char *[]){"scan", "--json", "-C", "64", "-p", pid, m, NULL});
+    prog_result r = memgrep_run((const char *[]){"scan", "--json", "-C", "64", "-p", pid, m, NULL});
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
     json_lines l = parse_lines(&r);
     cr_assert_eq(check_summary(&l), 1u);
@@ -606,7 +548,7 @@ Test(cli, json_odd_comm_and_binary_context)
         }
     }
     free_lines(&l);
-    run_free(&r);
+    prog_result_free(&r);
     free(m);
 }
 
@@ -615,7 +557,7 @@ Test(cli, json_odd_comm_and_binary_context)
 /* Exit 0, nothing on stderr; returns stdout (to free). */
 static char *expect_help(const char *const *args)
 {
-    run_result r = memgrep(args);
+    prog_result r = memgrep_run(args);
     cr_assert_eq(r.status, 0, "%s: exit %d; stderr: %s", args[0], r.status, r.err);
     cr_assert_eq(r.err_len, 0u, "%s: stderr \"%s\"", args[0], r.err);
     cr_assert_gt(r.out_len, 0u);
@@ -746,10 +688,10 @@ Test(cli, chunk_size_limit)
     expect_error((const char *[]){"scan", "-e", "needle", "--chunk-size", over, NULL},
                  (const char *[]){"--chunk-size", over, text, NULL});
     /* The option is checked first, wherever it is: the bad regex is not. */
-    run_result r = memgrep((const char *[]){"scan", "-E", "abc(", "--chunk-size", over, NULL});
+    prog_result r = memgrep_run((const char *[]){"scan", "-E", "abc(", "--chunk-size", over, NULL});
     cr_assert_eq(r.status, 2);
     cr_assert(strstr(r.err, "--chunk-size") && !strstr(r.err, "abc("), "stderr: %s", r.err);
-    run_free(&r);
+    prog_result_free(&r);
 
     /* Nothing compiled: the database cache stays empty. The same command
      * with a valid chunk size and a live target compiles (and caches). */
@@ -761,9 +703,9 @@ Test(cli, chunk_size_limit)
                                   "--chunk-size", over, NULL},
                  (const char *[]){"--chunk-size", NULL});
     cr_assert(dir_is_empty(bad_dir), "patterns compiled before --chunk-size was refused");
-    r = memgrep((const char *[]){"scan", "-q", "--db-cache", good_dir, "-p", fixture_pid_arg(),
-                                 "-e", "needle", "--chunk-size", max, NULL});
-    run_free(&r);
+    r = memgrep_run((const char *[]){"scan", "-q", "--db-cache", good_dir, "-p", fixture_pid_arg(),
+                                     "-e", "needle", "--chunk-size", max, NULL});
+    prog_result_free(&r);
     cr_assert(!dir_is_empty(good_dir),
               "no compiled database cached: the check above proves nothing");
     char cmd[128];
@@ -799,7 +741,7 @@ static void mem_reader_summary(bool refused)
     char *heap = fixture_marker(&fx, "heap");
     if (refused)
         refuse_io_uring();
-    run_result r = memgrep(
+    prog_result r = memgrep_run(
         (const char *[]){"scan", "--json", "--mem-reader", "io_uring", "-p", pid, heap, NULL});
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
     json_lines l = parse_lines(&r);
@@ -810,7 +752,7 @@ static void mem_reader_summary(bool refused)
     cr_assert_str_eq(jstr(sum, "mem_reader"), name, "io_uring %s: summary names %s",
                      refused ? "refused" : "allowed", jstr(sum, "mem_reader"));
     free_lines(&l);
-    run_free(&r);
+    prog_result_free(&r);
     free(heap);
 }
 
@@ -837,10 +779,10 @@ Test(cli, chunk_size_max_scans)
     snprintf(pid, sizeof pid, "%d", (int)fx.pid);
     size_text(MG_MAX_CHUNK_SIZE, max, sizeof max);
     char *heap = fixture_marker(&fx, "heap");
-    run_result r =
-        memgrep((const char *[]){"scan", "-q", "--chunk-size", max, "-p", pid, heap, NULL});
+    prog_result r =
+        memgrep_run((const char *[]){"scan", "-q", "--chunk-size", max, "-p", pid, heap, NULL});
     cr_assert_eq(r.status, 0, "--chunk-size %s: exit %d; stderr: %s", max, r.status, r.err);
-    run_free(&r);
+    prog_result_free(&r);
     free(heap);
 }
 
@@ -855,7 +797,7 @@ Test(cli, alias_abbreviation)
 
 /* Every byte of out is printable ASCII or a newline (the JSON and text
  * output promise this: no raw control or high bytes reach a terminal). */
-static void assert_ascii(const run_result *r, const char *what)
+static void assert_ascii(const prog_result *r, const char *what)
 {
     for (size_t i = 0; i < r->out_len; i++) {
         unsigned char c = (unsigned char)r->out[i];
@@ -910,7 +852,8 @@ Test(cli, json_context_bytes_round_trip)
     size_t ref_len;
     uint8_t *ref = ctx_expected(m, 256, &ref_len);
 
-    run_result r = memgrep((const char *[]){"scan", "--json", "-C", "256", "-p", pid, m, NULL});
+    prog_result r =
+        memgrep_run((const char *[]){"scan", "--json", "-C", "256", "-p", pid, m, NULL});
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
     assert_ascii(&r, "--json");
     json_lines l = parse_lines(&r);
@@ -941,7 +884,7 @@ Test(cli, json_context_bytes_round_trip)
     assert_same_bytes(hb, ref_len, ref, ref_len, "decoded \"context_hex\"");
     free(hb);
     free_lines(&l);
-    run_free(&r);
+    prog_result_free(&r);
     free(ref);
     free(m);
 }
@@ -964,7 +907,7 @@ Test(cli, text_context_bytes_round_trip)
     size_t ref_len;
     uint8_t *ref = ctx_expected(m, 256, &ref_len);
 
-    run_result r = memgrep((const char *[]){"scan", "-C", "256", "-p", pid, m, NULL});
+    prog_result r = memgrep_run((const char *[]){"scan", "-C", "256", "-p", pid, m, NULL});
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
     assert_ascii(&r, "text output");
     cr_assert_eq(count_lines(r.out, r.out_len), 1u, "not one line: %s", r.out);
@@ -1010,7 +953,7 @@ Test(cli, text_context_bytes_round_trip)
     cr_assert_eq(hx, escaped, "%zu \\x escapes for %zu bytes outside printable ASCII", hx, escaped);
     free(got);
     free(sep);
-    run_free(&r);
+    prog_result_free(&r);
     free(ref);
     free(m);
 }
@@ -1032,7 +975,8 @@ Test(cli, thread_id_means_its_process)
     snprintf(targets[0], sizeof targets[0], "%d", (int)fx.tid);
     snprintf(targets[1], sizeof targets[1], "%d,%d", (int)fx.pid, (int)fx.tid);
     for (int t = 0; t < 2; t++) {
-        run_result r = memgrep((const char *[]){"scan", "--json", "-p", targets[t], big, NULL});
+        prog_result r =
+            memgrep_run((const char *[]){"scan", "--json", "-p", targets[t], big, NULL});
         cr_assert_eq(r.status, 0, "-p %s: exit %d; stderr: %s", targets[t], r.status, r.err);
         json_lines l = parse_lines(&r);
         size_t n = check_summary(&l);
@@ -1049,7 +993,7 @@ Test(cli, thread_id_means_its_process)
         }
         cr_assert_eq(jint(&l.v[l.n - 1], "processes_scanned"), 1);
         free_lines(&l);
-        run_free(&r);
+        prog_result_free(&r);
     }
     free(big);
 }

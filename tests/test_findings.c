@@ -1,5 +1,5 @@
 /* test_findings.c - mg_findings_get and `memgrep check`: for each kind a
- * target that has it (tests/findings_fixture.c run plainly, from a memfd,
+ * target that has it (tests/targets/findings_fixture.c run plainly, from a memfd,
  * from a file then deleted, traced by a child of the test, renamed as a
  * kernel thread, with RWX or R-X anonymous code) and clean controls, each
  * with the exact set of kinds found for its pid. The test may ptrace a

@@ -1,5 +1,5 @@
 /* test_hostile.c - memgrep over every process while odd and hostile targets
- * run (tests/hostile_fixture.c): a userfaultfd region, a stuck FUSE file
+ * run (tests/targets/hostile_fixture.c): a userfaultfd region, a stuck FUSE file
  * system, mmap churn and fork storms, control bytes in names, pid reuse and
  * an unprivileged caller. Each sweep runs `memgrep scan --json` in a child
  * under a watchdog (killed after SWEEP_BOUND_S, times MG_TEST_TIMEOUT_SCALE

@@ -18,7 +18,6 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,68 +61,10 @@ static const char *make_tmpdir(void)
 /* Running memgrep and other programs                                  */
 /* ------------------------------------------------------------------ */
 
-typedef struct run_result {
-    int status;
-    pid_t pid; /* the process that ran */
-    char *out, *err;
-    size_t out_len, err_len;
-} run_result;
-
-static void run_free(run_result *r)
-{
-    free(r->out);
-    free(r->err);
-    memset(r, 0, sizeof *r);
-}
-
-/* Run argv (argv[0] a path), capturing stdout and stderr. */
-static run_result run_prog(const char *const *argv)
-{
-    int out[2], err[2];
-    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        syscall(SYS_close_range, 3u, ~0u, 0u);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    run_result r = {.pid = pid};
-    int ws = child_collect(pid, out[0], err[0], &r.out, &r.out_len, &r.err, &r.err_len);
-    cr_assert(WIFEXITED(ws), "%s died by signal %d; stderr: %s", argv[0], WTERMSIG(ws), r.err);
-    r.status = WEXITSTATUS(ws);
-    return r;
-}
-
-static run_result memgrep(const char *const *args)
-{
-    const char *exe = getenv("MEMGREP");
-    cr_assert(exe && *exe, "MEMGREP is not set");
-    const char *argv[64] = {exe};
-    size_t argc = 1;
-    for (size_t i = 0; args[i]; i++) {
-        cr_assert_lt(argc, 61u);
-        argv[argc++] = args[i];
-        if (i == 0 && !strcmp(args[0], "scan") && getenv("MG_DB_CACHE")) {
-            argv[argc++] = "--db-cache";
-            argv[argc++] = getenv("MG_DB_CACHE");
-        }
-    }
-    argv[argc] = NULL;
-    return run_prog(argv);
-}
-
 /* memgrep ARGS must fail with exit 2 and one line holding each needle. */
 static void expect_error(const char *const *args, const char *const *needles)
 {
-    run_result r = memgrep(args);
+    prog_result r = memgrep_run(args);
     cr_assert_eq(r.status, 2, "%s %s: exit %d, stderr: %s", args[0], args[1] ? args[1] : "",
                  r.status, r.err);
     cr_assert_eq(r.out_len, 0u, "stdout: %s", r.out);
@@ -131,7 +72,7 @@ static void expect_error(const char *const *args, const char *const *needles)
     cr_assert(nl && nl[1] == '\0', "not one line: %s", r.err);
     for (size_t i = 0; needles[i]; i++)
         cr_assert(strstr(r.err, needles[i]), "'%s' not in: %s", needles[i], r.err);
-    run_free(&r);
+    prog_result_free(&r);
 }
 
 /* ---- JSON Lines ---- */
@@ -141,7 +82,7 @@ typedef struct json_lines {
     size_t n;
 } json_lines;
 
-static json_lines parse_lines(const run_result *r)
+static json_lines parse_lines(const prog_result *r)
 {
     json_lines l = {0};
     cr_assert(r->out_len == 0 || r->out[r->out_len - 1] == '\n', "stdout does not end in newline");
@@ -389,7 +330,7 @@ Test(investigate, ps_equals_proc)
             break;
         usleep(2000);
     }
-    run_result r = memgrep((const char *[]){"ps", "--json", NULL});
+    prog_result r = memgrep_run((const char *[]){"ps", "--json", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     json_lines l = parse_lines(&r);
 
@@ -450,7 +391,7 @@ Test(investigate, ps_equals_proc)
     /* text: a header and one line per process; -p narrows */
     char fp[16];
     snprintf(fp, sizeof fp, "%d", (int)fx.pid);
-    run_result t = memgrep((const char *[]){"ps", "-p", fp, NULL});
+    prog_result t = memgrep_run((const char *[]){"ps", "-p", fp, NULL});
     cr_assert_eq(t.status, 0, "%s", t.err);
     cr_assert(strstr(t.out, "PID") && strstr(t.out, "CONTAINER"), "%s", t.out);
     cr_assert(strstr(t.out, fp) && strstr(t.out, cmd), "%s", t.out);
@@ -462,17 +403,17 @@ Test(investigate, ps_equals_proc)
     free(cmd);
     free(cg);
     free(statm);
-    run_free(&t);
+    prog_result_free(&t);
     free_lines(&l);
-    run_free(&r);
+    prog_result_free(&r);
 }
 
 Test(investigate, ps_filters_and_errors)
 {
-    run_result r = memgrep(
+    prog_result r = memgrep_run(
         (const char *[]){"ps", "--container", "abcd", "--cgroup", "/memgrep-no-such-cgroup", NULL});
     cr_assert_eq(r.status, 1, "%s", r.err);
-    run_free(&r);
+    prog_result_free(&r);
     expect_error((const char *[]){"ps", "--container", "abc", NULL},
                  (const char *[]){"'abc'", "--container", NULL});
     expect_error((const char *[]){"ps", "--container", "xyz1", NULL},
@@ -501,7 +442,7 @@ Test(investigate, maps_equals_proc_maps_and_smaps_rss)
     fixture_start(&fx, NULL);
     char pid[16];
     snprintf(pid, sizeof pid, "%d", (int)fx.pid);
-    run_result r = memgrep((const char *[]){"maps", pid, "--json", NULL});
+    prog_result r = memgrep_run((const char *[]){"maps", pid, "--json", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     json_lines l = parse_lines(&r);
     char *maps = proc_file(fx.pid, "maps", NULL), *smaps = proc_file(fx.pid, "smaps", NULL);
@@ -568,7 +509,7 @@ Test(investigate, maps_equals_proc_maps_and_smaps_rss)
     cr_assert_gt(compared_rss, 10u);
 
     /* text: raw bytes when not a terminal, a header, a total line */
-    run_result tx = memgrep((const char *[]){"maps", pid, NULL});
+    prog_result tx = memgrep_run((const char *[]){"maps", pid, NULL});
     cr_assert_eq(tx.status, 0);
     char total[64];
     snprintf(total, sizeof total, "total (%zu regions)", i);
@@ -576,18 +517,18 @@ Test(investigate, maps_equals_proc_maps_and_smaps_rss)
     char sz[32];
     snprintf(sz, sizeof sz, " %" PRIu64 " ", size);
     cr_assert(strstr(tx.out, sz), "total size %s not in %s", sz, tx.out);
-    run_result h = memgrep((const char *[]){"maps", pid, "--human", NULL});
+    prog_result h = memgrep_run((const char *[]){"maps", pid, "--human", NULL});
     cr_assert(strstr(h.out, "KiB"), "%s", h.out);
     fprintf(stderr,
             "maps: %zu regions of the fixture, %zu compared with smaps Rss, %" PRIu64
             " bytes resident\n",
             i, compared_rss, resident);
-    run_free(&h);
-    run_free(&tx);
+    prog_result_free(&h);
+    prog_result_free(&tx);
     free(maps);
     free(smaps);
     free_lines(&l);
-    run_free(&r);
+    prog_result_free(&r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -668,7 +609,7 @@ Test(investigate, dump_equals_mem_with_holes_where_not_present)
     snprintf(pid, sizeof pid, "%d", (int)t.pid);
     cr_assert_geq(asprintf(&file, "%s/one.bin", dir), 0);
     char *range = range_arg(t.start, t.end);
-    run_result r = memgrep((const char *[]){"dump", pid, range, "-o", file, "--json", NULL});
+    prog_result r = memgrep_run((const char *[]){"dump", pid, range, "-o", file, "--json", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     json_lines l = parse_lines(&r);
     cr_assert_eq(l.n, 1u);
@@ -699,7 +640,7 @@ Test(investigate, dump_equals_mem_with_holes_where_not_present)
     cr_assert_eq(stat(file, &before), 0);
     expect_error((const char *[]){"dump", pid, range, "-o", file, NULL},
                  (const char *[]){file, "--force", NULL});
-    run_result f = memgrep((const char *[]){"dump", pid, range, "-o", file, "--force", NULL});
+    prog_result f = memgrep_run((const char *[]){"dump", pid, range, "-o", file, "--force", NULL});
     cr_assert_eq(f.status, 0, "%s", f.err);
     check_dump(t.pid, file, t.start, t.end);
     expect_error((const char *[]){"dump", pid, "no-such-region", "-o", file, "--force", NULL},
@@ -709,7 +650,7 @@ Test(investigate, dump_equals_mem_with_holes_where_not_present)
 
     /* several regions: a directory of START-END.bin */
     cr_assert_geq(asprintf(&out, "%s/all", dir), 0);
-    run_result all = memgrep((const char *[]){"dump", pid, "-o", out, "--json", NULL});
+    prog_result all = memgrep_run((const char *[]){"dump", pid, "-o", out, "--json", NULL});
     const size_t min_regions = 6;
     cr_assert_eq(all.status, 0, "%s", all.err);
     json_lines la = parse_lines(&all);
@@ -733,10 +674,10 @@ Test(investigate, dump_equals_mem_with_holes_where_not_present)
             " bytes present, every page checked against pagemap and /proc/PID/mem\n",
             present, T_SIZE, la.n, total);
     free_lines(&la);
-    run_free(&all);
-    run_free(&f);
+    prog_result_free(&all);
+    prog_result_free(&f);
     free_lines(&l);
-    run_free(&r);
+    prog_result_free(&r);
     free(range);
     free(file);
     free(out);
@@ -877,14 +818,14 @@ Test(investigate, strings_equal_gnu_strings_of_the_dump)
     snprintf(pid, sizeof pid, "%d", (int)t.pid);
     cr_assert_geq(asprintf(&file, "%s/t.bin", dir), 0);
     char *range = range_arg(t.start, t.end);
-    run_result d = memgrep((const char *[]){"dump", pid, range, "-o", file, NULL});
+    prog_result d = memgrep_run((const char *[]){"dump", pid, range, "-o", file, NULL});
     cr_assert_eq(d.status, 0, "%s", d.err);
     static const char *const mins[] = {"4", "8", "1", "20"};
     for (size_t m = 0; m < sizeof mins / sizeof mins[0]; m++) {
-        run_result ms =
-            memgrep((const char *[]){"strings", pid, "--region", range, "-n", mins[m], NULL});
+        prog_result ms =
+            memgrep_run((const char *[]){"strings", pid, "--region", range, "-n", mins[m], NULL});
         cr_assert_eq(ms.status, 0, "%s", ms.err);
-        run_result g = run_prog((const char *[]){gs, "-a", "-t", "x", "-n", mins[m], file, NULL});
+        prog_result g = prog_run((const char *[]){gs, "-a", "-t", "x", "-n", mins[m], file, NULL});
         cr_assert_eq(g.status, 0, "%s", g.err);
         str_set a = parse_strings(ms.out, 0), b = parse_strings(g.out, t.start);
         char what[64];
@@ -904,14 +845,15 @@ Test(investigate, strings_equal_gnu_strings_of_the_dump)
         }
         set_free(&a);
         set_free(&b);
-        run_free(&ms);
-        run_free(&g);
+        prog_result_free(&ms);
+        prog_result_free(&g);
     }
     /* --wide: the 8-bit runs and the UTF-16LE ones of strings -el */
-    run_result mw = memgrep((const char *[]){"strings", pid, "--region", range, "--wide", NULL});
+    prog_result mw =
+        memgrep_run((const char *[]){"strings", pid, "--region", range, "--wide", NULL});
     cr_assert_eq(mw.status, 0, "%s", mw.err);
-    run_result g8 = run_prog((const char *[]){gs, "-a", "-t", "x", "-n", "4", file, NULL});
-    run_result g16 = run_prog((const char *[]){gs, "-a", "-t", "x", "-el", "-n", "4", file, NULL});
+    prog_result g8 = prog_run((const char *[]){gs, "-a", "-t", "x", "-n", "4", file, NULL});
+    prog_result g16 = prog_run((const char *[]){gs, "-a", "-t", "x", "-el", "-n", "4", file, NULL});
     size_t n8 = strlen(g8.out);
     char *both = malloc(n8 + g16.out_len + 1);
     memcpy(both, g8.out, n8);
@@ -921,7 +863,8 @@ Test(investigate, strings_equal_gnu_strings_of_the_dump)
     cr_assert(set_has(&a, t.wide, "wide-run-in-utf16"));
     fprintf(stderr, "strings --wide: %zu runs, equal to strings -a plus strings -a -el\n", a.n);
     /* JSON */
-    run_result j = memgrep((const char *[]){"strings", pid, "--region", range, "--json", NULL});
+    prog_result j =
+        memgrep_run((const char *[]){"strings", pid, "--region", range, "--json", NULL});
     json_lines l = parse_lines(&j);
     cr_assert_gt(l.n, 10u);
     bool found = false;
@@ -930,14 +873,14 @@ Test(investigate, strings_equal_gnu_strings_of_the_dump)
                  !jbool(&l.v[i], "wide");
     cr_assert(found);
     free_lines(&l);
-    run_free(&j);
+    prog_result_free(&j);
     set_free(&a);
     set_free(&b);
     free(both);
-    run_free(&mw);
-    run_free(&g8);
-    run_free(&g16);
-    run_free(&d);
+    prog_result_free(&mw);
+    prog_result_free(&g8);
+    prog_result_free(&g16);
+    prog_result_free(&d);
     free(range);
     free(file);
 }
@@ -1057,7 +1000,7 @@ Test(investigate, containers_in_real_cgroups)
     snprintf(pid, sizeof pid, "%d", (int)fx.pid);
     memcpy(prefix, id, 12);
     prefix[12] = '\0';
-    run_result ps = {0}, pc = {0}, sc = {0}, st = {0}, other = {0};
+    prog_result ps = {0}, pc = {0}, sc = {0}, st = {0}, other = {0};
     json_lines l = {0}, ls = {0};
     if (!moved)
         goto cleanup;
@@ -1065,7 +1008,7 @@ Test(investigate, containers_in_real_cgroups)
     cr_expect_str_eq(cg, want_cg);
     free(cg);
     /* ps --container PREFIX: exactly the fixture, with id and runtime */
-    ps = memgrep((const char *[]){"ps", "--json", "--container", prefix, NULL});
+    ps = memgrep_run((const char *[]){"ps", "--json", "--container", prefix, NULL});
     cr_expect_eq(ps.status, 0, "%s", ps.err);
     l = parse_lines(&ps);
     cr_expect_eq(l.n, 1u, "%s", ps.out);
@@ -1078,11 +1021,11 @@ Test(investigate, containers_in_real_cgroups)
     /* --cgroup PREFIX selects it too; text shows the 12-digit id */
     char cgp[800];
     snprintf(cgp, sizeof cgp, "%s/memgrep-test-%d", strcmp(ours, "/") ? ours : "", (int)getpid());
-    pc = memgrep((const char *[]){"ps", "--cgroup", cgp, NULL});
+    pc = memgrep_run((const char *[]){"ps", "--cgroup", cgp, NULL});
     cr_expect_eq(pc.status, 0, "%s", pc.err);
     cr_expect(strstr(pc.out, prefix) && strstr(pc.out, pid), "%s", pc.out);
     /* scan --container: the fixture's plants, records with cgroup and container */
-    sc = memgrep((const char *[]){"scan", "--json", "--container", prefix, "-e", marker, NULL});
+    sc = memgrep_run((const char *[]){"scan", "--json", "--container", prefix, "-e", marker, NULL});
     cr_expect_eq(sc.status, 0, "%s", sc.err);
     ls = parse_lines(&sc);
     size_t matches = 0;
@@ -1096,12 +1039,12 @@ Test(investigate, containers_in_real_cgroups)
     }
     cr_expect_gt(matches, 0u);
     /* strings with the container instead of a PID */
-    st = memgrep((const char *[]){"strings", "--container", prefix, "--region", "heap", NULL});
+    st = memgrep_run((const char *[]){"strings", "--container", prefix, "--region", "heap", NULL});
     cr_expect_eq(st.status, 0, "%s", st.err);
     /* a PID outside the container: exit 1 */
     char self[16];
     snprintf(self, sizeof self, "%d", (int)getpid());
-    other = memgrep((const char *[]){"maps", self, "--container", prefix, NULL});
+    other = memgrep_run((const char *[]){"maps", self, "--container", prefix, NULL});
     cr_expect_eq(other.status, 1, "%s", other.err);
     fprintf(stderr, "containers: fixture %d in %s: ps, scan (%zu matches), strings by container\n",
             (int)fx.pid, want_cg, matches);
@@ -1113,11 +1056,11 @@ cleanup:
     cr_assert(moved, "could not move the fixture into %s", scope);
     free_lines(&l);
     free_lines(&ls);
-    run_free(&ps);
-    run_free(&pc);
-    run_free(&sc);
-    run_free(&st);
-    run_free(&other);
+    prog_result_free(&ps);
+    prog_result_free(&pc);
+    prog_result_free(&sc);
+    prog_result_free(&st);
+    prog_result_free(&other);
     free(marker);
     free(ours);
 }
@@ -1193,14 +1136,14 @@ Test(investigate, seed_story_typed_line_in_bash)
     snprintf(spid, sizeof spid, "%d", (int)pid);
 
     /* ps finds the shell */
-    run_result ps = memgrep((const char *[]){"ps", "-p", spid, "--json", NULL});
+    prog_result ps = memgrep_run((const char *[]){"ps", "-p", spid, "--json", NULL});
     cr_assert_eq(ps.status, 0, "%s", ps.err);
     json_lines lp = parse_lines(&ps);
     cr_assert_eq(lp.n, 1u);
     cr_assert_str_eq(jstr(&lp.v[0], "comm"), "bash");
     cr_assert(jbool(&lp.v[0], "scannable"));
     /* maps shows its heap */
-    run_result mp = memgrep((const char *[]){"maps", spid, "--json", NULL});
+    prog_result mp = memgrep_run((const char *[]){"maps", spid, "--json", NULL});
     json_lines lm = parse_lines(&mp);
     uint64_t hs = 0, he = 0;
     for (size_t i = 0; i < lm.n; i++)
@@ -1211,7 +1154,7 @@ Test(investigate, seed_story_typed_line_in_bash)
         }
     cr_assert(hs && he > hs, "no heap in maps: %s", mp.out);
     /* strings --region heap holds the line */
-    run_result sr = memgrep((const char *[]){"strings", spid, "--region", "heap", NULL});
+    prog_result sr = memgrep_run((const char *[]){"strings", spid, "--region", "heap", NULL});
     cr_assert_eq(sr.status, 0, "%s", sr.err);
     str_set ss = parse_strings(sr.out, 0);
     uint64_t at = 0;
@@ -1227,8 +1170,8 @@ Test(investigate, seed_story_typed_line_in_bash)
     }
     cr_assert(at, "the typed line is not a heap string of its own:\n%s", sr.out);
     /* scan finds 'cp /bin/su' at the same addresses (5 bytes into each run) */
-    run_result sc =
-        memgrep((const char *[]){"scan", "-p", spid, "-e", "cp /bin/su", "--json", NULL});
+    prog_result sc =
+        memgrep_run((const char *[]){"scan", "-p", spid, "-e", "cp /bin/su", "--json", NULL});
     cr_assert_eq(sc.status, 0, "%s", sc.err);
     json_lines lsc = parse_lines(&sc);
     bool found = false;
@@ -1246,7 +1189,7 @@ Test(investigate, seed_story_typed_line_in_bash)
     const char *dir = make_tmpdir();
     char file[128];
     snprintf(file, sizeof file, "%s/heap.bin", dir);
-    run_result dp = memgrep((const char *[]){"dump", spid, "heap", "-o", file, NULL});
+    prog_result dp = memgrep_run((const char *[]){"dump", spid, "heap", "-o", file, NULL});
     cr_assert_eq(dp.status, 0, "%s", dp.err);
     int fd = open(file, O_RDONLY);
     char got[sizeof TYPED];
@@ -1263,9 +1206,9 @@ Test(investigate, seed_story_typed_line_in_bash)
     free_lines(&lp);
     free_lines(&lm);
     free_lines(&lsc);
-    run_free(&ps);
-    run_free(&mp);
-    run_free(&sr);
-    run_free(&sc);
-    run_free(&dp);
+    prog_result_free(&ps);
+    prog_result_free(&mp);
+    prog_result_free(&sr);
+    prog_result_free(&sc);
+    prog_result_free(&dp);
 }

@@ -268,22 +268,76 @@ def yara_meta(text):
     return tuple(out)
 
 
+def yara_verdicts(stdout, meta=False):
+    """yara -s's output (with -m when meta) as (rules, hits): the matching
+    rules (with meta: (rule, yara_meta(...)) pairs) and the set of (rule,
+    string, address)."""
+    head = re.compile(r"^(\w+) \[(.*)\] (\d+)$" if meta else r"^(\w+) (\d+)$")
+    rules, hits, cur = set(), set(), None
+    for line in stdout.splitlines():
+        m = re.match(r"^0x([0-9a-f]+):(\$\w*): ", line)
+        if m and cur:
+            hits.add((cur, m.group(2), int(m.group(1), 16)))
+            continue
+        m = head.match(line)
+        if m:
+            cur = m.group(1)
+            rules.add((cur, yara_meta(m.group(2))) if meta else cur)
+    return rules, hits
+
+
+def memgrep_verdicts(stdout, meta=False):
+    """memgrep scan --json's rule records as yara_verdicts's (rules, hits)."""
+    rules, hits = set(), set()
+    for line in stdout.splitlines():
+        o = json.loads(line)
+        if o["type"] != "rule":
+            continue
+        rules.add((o["rule"], tuple(o["meta"].items())) if meta else o["rule"])
+        for s in o["strings"]:
+            hits.add((o["rule"], s["id"], int(s["address"], 16)))
+    return rules, hits
+
+
+class Tally:
+    """yara's and memgrep's verdicts compared process by process; the
+    differences printed (at most limit of each kind), and the end line."""
+
+    def __init__(self, limit=None):
+        self.limit = limit
+        self.failed = self.n = self.n_hits = 0
+        self.rules = set()
+
+    def process(self, yara, memgrep):
+        (yr, yh), (mr, mh) = yara, memgrep
+        self.rules |= {r[0] if isinstance(r, tuple) else r for r in yr}
+        self.n_hits += len(yh)
+        ok = yr == mr and yh == mh
+        print("process %d: yara %d rules %d string matches; memgrep %d rules %d string matches: %s"
+              % (self.n, len(yr), len(yh), len(mr), len(mh), "same" if ok else "DIFFERENT"))
+        self.n += 1
+        if not ok:
+            self.failed += 1
+            for what, a, b in (("rules", yr, mr), ("strings", yh, mh)):
+                for x in sorted(a - b, key=str)[:self.limit]:
+                    print("  %s only yara: %s" % (what, x))
+                for x in sorted(b - a, key=str)[:self.limit]:
+                    print("  %s only memgrep: %s" % (what, x))
+
+    def finish(self, seed):
+        print("%d rules matched at least once, %d string matches compared"
+              % (len(self.rules), self.n_hits))
+        if self.failed:
+            print("FAIL: %d of %d processes differ (seed %d)" % (self.failed, self.n, seed))
+            sys.exit(1)
+
+
 def run_yara(pid):
     r = subprocess.run([YARA, "-s", "-m", INDEX, str(pid)], capture_output=True, text=True,
                        errors="replace")
     if r.returncode != 0:
         raise SystemExit("yara failed: %s" % r.stderr)
-    rules, hits, cur = set(), set(), None
-    for line in r.stdout.splitlines():
-        m = re.match(r"^0x([0-9a-f]+):(\$\w*): ", line)
-        if m and cur:
-            hits.add((cur, m.group(2), int(m.group(1), 16)))
-            continue
-        m = re.match(r"^(\w+) \[(.*)\] (\d+)$", line)
-        if m:
-            cur = m.group(1)
-            rules.add((cur, yara_meta(m.group(2))))
-    return rules, hits
+    return yara_verdicts(r.stdout, meta=True)
 
 
 def run_memgrep(memgrep, pid):
@@ -292,15 +346,7 @@ def run_memgrep(memgrep, pid):
                        text=True, errors="replace")
     if r.returncode not in (0, 1):
         raise SystemExit("memgrep failed (%d): %s" % (r.returncode, r.stderr))
-    rules, hits = set(), set()
-    for line in r.stdout.splitlines():
-        o = json.loads(line)
-        if o["type"] != "rule":
-            continue
-        rules.add((o["rule"], tuple(o["meta"].items())))
-        for s in o["strings"]:
-            hits.add((o["rule"], s["id"], int(s["address"], 16)))
-    return rules, hits
+    return memgrep_verdicts(r.stdout, meta=True)
 
 
 def main():
@@ -315,9 +361,7 @@ def main():
     rng = random.Random(seed)
     strings = load_strings()
     print("seed %d: %d strings in %d rules files" % (seed, len(strings), len(os.listdir(RULES_DIR))))
-    failed = 0
-    all_rules = set()
-    n_hits = 0
+    tally = Tally()
     planted = []
     for i in range(N_PROCS):
         also = [s for s in strings if s not in planted] if i == N_PROCS - 1 else ()
@@ -325,27 +369,13 @@ def main():
                                   regions=rng.randint(1, 4), also=also)
         planted += intact
         try:
-            yr, yh = run_yara(p.pid)
-            mr, mh = run_memgrep(memgrep, p.pid)
+            yara = run_yara(p.pid)
+            mg = run_memgrep(memgrep, p.pid)
         finally:
             p.stdin.close()
             p.wait()
-        all_rules |= {r for r, _ in yr}
-        n_hits += len(yh)
-        ok = yr == mr and yh == mh
-        print("process %d: yara %d rules %d string matches; memgrep %d rules %d string matches: %s"
-              % (i, len(yr), len(yh), len(mr), len(mh), "same" if ok else "DIFFERENT"))
-        if not ok:
-            failed += 1
-            for what, a, b in (("rules", yr, mr), ("strings", yh, mh)):
-                for x in sorted(a - b, key=str):
-                    print("  %s only yara: %s" % (what, x))
-                for x in sorted(b - a, key=str):
-                    print("  %s only memgrep: %s" % (what, x))
-    print("%d rules matched at least once, %d string matches compared" % (len(all_rules), n_hits))
-    if failed:
-        print("FAIL: %d of %d processes differ (seed %d)" % (failed, N_PROCS, seed))
-        sys.exit(1)
+        tally.process(yara, mg)
+    tally.finish(seed)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ PROT_NONE guards. For every process the matching rules and the
 
 Usage: yara_sigbase_diff.py MEMGREP [SEED [PROCESSES]]   (exit 77: skipped)
 """
-import json
 import os
 import random
 import re
@@ -157,25 +156,15 @@ def plant(rng, rules, pages, regions):
     return p
 
 
-def yara_verdicts(compiled, pid):
+def run_yara(compiled, pid):
     r = subprocess.run([yd.YARA, "-C", "-s", compiled, str(pid)], capture_output=True,
                        text=True, errors="replace")
     if r.returncode != 0:
         raise SystemExit("yara failed: %s" % r.stderr)
-    rules, hits, cur = set(), set(), None
-    for line in r.stdout.splitlines():
-        m = re.match(r"^0x([0-9a-f]+):(\$\w*): ", line)
-        if m and cur:
-            hits.add((cur, m.group(2), int(m.group(1), 16)))
-            continue
-        m = re.match(r"^(\w+) (\d+)$", line)
-        if m:
-            cur = m.group(1)
-            rules.add(cur)
-    return rules, hits
+    return yd.yara_verdicts(r.stdout)
 
 
-def memgrep_verdicts(memgrep, rules_dir, cache, pid):
+def run_memgrep(memgrep, rules_dir, cache, pid):
     cmd = [memgrep, "scan", "--json", "--db-cache", cache, "-C", "0", "-r", rules_dir,
            "-p", str(pid)]
     for x in EXTERNALS:
@@ -183,15 +172,7 @@ def memgrep_verdicts(memgrep, rules_dir, cache, pid):
     r = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if r.returncode not in (0, 1):  # no --skip-unsupported: every rule must load
         raise SystemExit("memgrep failed (%d): %s" % (r.returncode, r.stderr[-2000:]))
-    rules, hits = set(), set()
-    for line in r.stdout.splitlines():
-        o = json.loads(line)
-        if o["type"] != "rule":
-            continue
-        rules.add(o["rule"])
-        for s in o["strings"]:
-            hits.add((o["rule"], s["id"], int(s["address"], 16)))
-    return rules, hits
+    return yd.memgrep_verdicts(r.stdout)
 
 
 def main():
@@ -221,34 +202,17 @@ def main():
         rng = random.Random(seed)
         print("seed %d: %d files, %d rules with one-line text or hex strings"
               % (seed, len(files), len(rules)))
-        failed = n_hits = 0
-        all_rules = set()
-        for i in range(n_procs):
+        tally = yd.Tally(limit=40)
+        for _ in range(n_procs):
             p = plant(rng, rules, pages=rng.randint(520, 760), regions=rng.randint(1, 3))
             try:
-                yr, yh = yara_verdicts(compiled, p.pid)
-                mr, mh = memgrep_verdicts(memgrep, d, cache, p.pid)
+                yara = run_yara(compiled, p.pid)
+                mg = run_memgrep(memgrep, d, cache, p.pid)
             finally:
                 p.stdin.close()
                 p.wait()
-            all_rules |= yr
-            n_hits += len(yh)
-            ok = yr == mr and yh == mh
-            print("process %d: yara %d rules %d string matches; memgrep %d rules %d string "
-                  "matches: %s" % (i, len(yr), len(yh), len(mr), len(mh),
-                                   "same" if ok else "DIFFERENT"))
-            if not ok:
-                failed += 1
-                for what, a, b in (("rules", yr, mr), ("strings", yh, mh)):
-                    for x in sorted(a - b, key=str)[:40]:
-                        print("  %s only yara: %s" % (what, x))
-                    for x in sorted(b - a, key=str)[:40]:
-                        print("  %s only memgrep: %s" % (what, x))
-        print("%d rules matched at least once, %d string matches compared"
-              % (len(all_rules), n_hits))
-        if failed:
-            print("FAIL: %d of %d processes differ (seed %d)" % (failed, n_procs, seed))
-            sys.exit(1)
+            tally.process(yara, mg)
+        tally.finish(seed)
 
 
 if __name__ == "__main__":

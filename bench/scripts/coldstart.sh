@@ -48,10 +48,9 @@ if ((YARA)); then
 fi
 bench_warn_not_root "reading another process's memory may be denied"
 
-big_pid=
 sleep_pid=
 stop_targets() {
-    stop_pid "$big_pid"
+    stop_hosts
     stop_pid "$sleep_pid"
 }
 bench_workdir stop_targets
@@ -118,12 +117,8 @@ EOF
 echo "regexes: $(wc -l <"$work/regexes.txt") IOC (seed $SEED), $(wc -l <"$work/webshell.txt") webshell-shaped"
 
 # 2. the target
-coproc BIG { exec "$bigproc" -g "$GIB" -t 1800; }
-big_pid=$BIG_PID
-while IFS= read -r line <&"${BIG[0]}"; do
-    [[ $line == READY ]] && break
-done
-[[ $line == READY ]] || { echo "coldstart.sh: bigproc did not start" >&2; exit 2; }
+start_host bigproc "$bigproc" -g "$GIB" -t 1800
+big_pid=${host_pid[bigproc]}
 echo "target: bigproc pid $big_pid, $GIB GiB"
 load_average before
 for ((i = 0; i < RUNS; i++)); do

@@ -1,15 +1,17 @@
-# common.sh - setup and timing helpers shared by bench/scripts/compare.sh,
-# bench/scripts/sweep.sh and bench/scripts/targets.sh. Sourced, not run; the caller has
-# `set -euo pipefail` on. Globals it sets: bench_name, root, build, work.
+# common.sh - setup, target and timing helpers shared by the scripts in
+# bench/scripts. Sourced, not run; the caller has `set -euo pipefail` on.
+# Globals it sets: bench_name, root, build, work, host_pid, host_fd.
 # shellcheck shell=bash
 
 # bench_dirs NAME [BUILDDIR]: NAME (e.g. compare.sh) starts every message;
 # root is the checkout, build is BUILDDIR (default $root/build), absolute.
+# bench/scripts goes on PYTHONPATH: the report helpers import runs.py.
 bench_dirs() {
     bench_name=$1
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
     # shellcheck disable=SC2034  # build is for the caller
     build=$(cd "${2:-$root/build}" && pwd)
+    export PYTHONPATH=$root/bench/scripts${PYTHONPATH:+:$PYTHONPATH}
 }
 
 # bench_need EXE...: exit 2 unless every EXE (a built program) and
@@ -59,6 +61,54 @@ stop_pid() {
         kill "$1" 2>/dev/null || true
         wait "$1" 2>/dev/null || true
     fi
+}
+
+# The target programs (bigproc, synthhost, manymaps), by name: pid and the
+# shell's end of the FIFO that is their stdin.
+declare -A host_pid=() host_fd=()
+
+# start_host NAME PROGRAM ARGS...: start a target program that runs until its
+# stdin reaches end of file, with stdin on a FIFO held open here; its output
+# goes to $work/NAME.txt; wait for READY (exit 2 if it dies or takes 300 s).
+start_host() {
+    local name=$1 fd t0 waited=0
+    shift
+    mkfifo "$work/$name.in"
+    # (without the other hosts' FIFO ends: they must see EOF when we close them)
+    (
+        for fd in "${host_fd[@]}"; do exec {fd}>&-; done
+        exec "$@"
+    ) <"$work/$name.in" >"$work/$name.txt" 2>"$work/$name.err" &
+    host_pid[$name]=$!
+    exec {fd}>"$work/$name.in"
+    host_fd[$name]=$fd
+    t0=$(date +%s.%N)
+    until grep -q '^READY' "$work/$name.txt"; do
+        if ! kill -0 "${host_pid[$name]}" 2>/dev/null || ((waited > 3000)); then
+            echo "$bench_name: $name did not start: $(cat "$work/$name.err")" >&2
+            exit 2
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    echo "  $name ready in $(since "$t0") s (pid ${host_pid[$name]})"
+}
+
+# stop_host NAME: close its stdin and reap it.
+stop_host() {
+    local name=$1 fd=${host_fd[$1]}
+    exec {fd}>&-
+    wait "${host_pid[$name]}" 2>/dev/null || true
+    unset "host_pid[$name]" "host_fd[$name]"
+}
+
+# stop_hosts: kill and reap every host still running (bench_workdir's STOP
+# where they are all a script starts); never fails.
+stop_hosts() {
+    local n
+    for n in "${!host_pid[@]}"; do
+        stop_pid "${host_pid[$n]}"
+    done
 }
 
 # since T0: seconds from T0 (a `date +%s.%N`) to now, one decimal.

@@ -55,28 +55,18 @@ if ((SLOW)); then
 fi
 bench_warn_not_root "reading another process's memory may be denied"
 
-big_pid=
-stop_targets() { stop_pid "$big_pid"; }
-bench_workdir stop_targets
+bench_workdir stop_hosts
 
 # 1. patterns and rules
 "$bigproc" --patterns "$NPAT" >"$work/patterns.txt"
 yara_rules "$work/patterns.txt" "$work/rules.yar"
 
 # 2. the target
-coproc BIG { exec "$bigproc" -g "$GIB" -t 900; }
-big_pid=$BIG_PID
-: >"$work/planted.txt"
-t_start=$(date +%s.%N)
-while IFS= read -r line <&"${BIG[0]}"; do
-    case $line in
-    READY) break ;;
-    planted\ *) echo "${line#planted }" >>"$work/planted.txt" ;;
-    esac
-done
-[[ $line == READY ]] || { echo "compare.sh: bigproc did not start" >&2; exit 2; }
-echo "target: bigproc pid $big_pid, $GIB GiB, ready in $(since "$t_start") s;" \
-    "$(wc -l <"$work/planted.txt") strings planted; $NPAT patterns"
+start_host bigproc "$bigproc" -g "$GIB" -t 900
+big_pid=${host_pid[bigproc]}
+sed -n 's/^planted //p' "$work/bigproc.txt" >"$work/planted.txt"
+echo "target: bigproc pid $big_pid, $GIB GiB; $(wc -l <"$work/planted.txt") strings planted;" \
+    "$NPAT patterns"
 
 # 3. the tools (run_once, pick: common.sh). The fast tools run RUNS times,
 # interleaved, so that load from anything else on the machine hits them

@@ -64,9 +64,7 @@ victim=$build/bench/victim
 bench_need "$memgrep" "$bigproc" "$victim"
 bench_warn_not_root "reading another process's memory may be denied"
 
-big_pid=
-stop_targets() { stop_pid "$big_pid"; }
-bench_workdir stop_targets
+bench_workdir stop_hosts
 export XDG_CACHE_HOME=$work/cache
 
 # has FLAG: whether `memgrep scan --help` lists FLAG.
@@ -95,14 +93,9 @@ echo "memgrep flags:$flags"
 python3 -c "
 for i in range(3): print('re:[a-z]{%d,}[0-9][A-Z]{%d}q%03d' % (3 + i, 2 + i, i))
 " >"$work/slow.txt"
-coproc BIG { exec "$bigproc" -g "$GIB" -t 1800; }
-big_pid=$BIG_PID
-t_start=$(date +%s.%N)
-while IFS= read -r line <&"${BIG[0]}"; do
-    [[ $line != READY ]] || break
-done
-[[ $line == READY ]] || { echo "gentle.sh: bigproc did not start" >&2; exit 2; }
-echo "target: bigproc pid $big_pid, $GIB GiB, ready in $(since "$t_start") s; $NPAT patterns"
+start_host bigproc "$bigproc" -g "$GIB" -t 1800
+big_pid=${host_pid[bigproc]}
+echo "target: bigproc pid $big_pid, $GIB GiB; $NPAT patterns"
 sweep=("$memgrep" scan --json -p "$big_pid" -f "$work/patterns.txt")
 run_once prime 0 "${sweep[@]}"
 python3 - "$work/prime.0.out" "$work/prime.0.rc" >"$work/total_read" <<'EOF'

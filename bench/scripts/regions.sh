@@ -33,45 +33,14 @@ manymaps=$build/bench/manymaps
 bench_need "$memgrep" "$synthhost" "$manymaps"
 bench_warn_not_root "reading other processes' memory will be denied"
 
-declare -A host_pid=() host_fd=()
 old_max_map=
 stop_targets() {
-    local n
-    for n in "${!host_pid[@]}"; do
-        stop_pid "${host_pid[$n]}"
-    done
+    stop_hosts
     if [[ -n $old_max_map ]]; then
         sysctl -qw vm.max_map_count="$old_max_map" || true
     fi
 }
 bench_workdir stop_targets
-
-start_host() { # NAME PROGRAM ARGS...: runs until its stdin (a FIFO held here) closes
-    local name=$1 fd waited=0
-    shift
-    mkfifo "$work/$name.in"
-    (
-        for fd in "${host_fd[@]}"; do exec {fd}>&-; done
-        exec "$@"
-    ) <"$work/$name.in" >"$work/$name.txt" 2>"$work/$name.err" &
-    host_pid[$name]=$!
-    exec {fd}>"$work/$name.in"
-    host_fd[$name]=$fd
-    until grep -q '^READY' "$work/$name.txt"; do
-        if ! kill -0 "${host_pid[$name]}" 2>/dev/null || ((waited > 3000)); then
-            echo "regions.sh: $name did not start: $(cat "$work/$name.err")" >&2
-            exit 2
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-}
-stop_host() {
-    local name=$1 fd=${host_fd[$1]}
-    exec {fd}>&-
-    wait "${host_pid[$name]}" 2>/dev/null || true
-    unset "host_pid[$name]" "host_fd[$name]"
-}
 
 "$synthhost" --patterns 1000 >"$work/patterns.txt"
 mkdir -p "$work/cache"
@@ -89,36 +58,12 @@ mg() { # NAME I ARGS...
 cat >"$work/report.py" <<'PY'
 import json, os, sys
 work = os.path.dirname(os.path.abspath(__file__))
-def rd(p):
-    with open(p, encoding='latin-1') as f:
-        return f.read()
+import runs as R
+from runs import rd, scan_s, verdict
 def runs(name):
-    out = []
-    for l in rd(f'{work}/{name}.all').split('\n'):
-        if not l.strip():
-            continue
-        i = l.split()[1]
-        r = dict(secs=float(rd(f'{work}/{name}.{i}.secs')), summary=None, counts={}, hits=set())
-        for ml in rd(f'{work}/{name}.{i}.out').splitlines():
-            o = json.loads(ml)
-            if o.get('type') == 'summary':
-                r['summary'] = o
-            elif o.get('type') == 'match':
-                r['counts'][o['pid']] = r['counts'].get(o['pid'], 0) + 1
-                r['hits'].add((o['pid'], int(o['address'], 16), o['pattern']))
-        if r['summary'] is None:
-            sys.exit(f'regions.sh: {name} round {i}: no summary: {rd(f"{work}/{name}.{i}.err")[:800]}')
-        out.append(r)
-    return out
+    return R.runs(work, name, 'regions.sh')
 def planted(host):
-    p = set()
-    for l in rd(f'{work}/{host}.txt').splitlines():
-        f = l.split(' ', 3)
-        if f[0] == 'PLANT':
-            p.add((int(f[1]), int(f[2], 16), f[3]))
-    return p
-def scan_s(r):
-    return r['summary']['elapsed_seconds']
+    return R.planted(work, host)
 def row(label, name, host=None):
     rs = runs(name)
     w, s = min(rs, key=lambda r: r['secs']), min(rs, key=scan_s)
@@ -129,8 +74,6 @@ def row(label, name, host=None):
     print(f"| {label} | {w['secs']:.3f} | {scan_s(s):.3f} | {s['summary']['regions_scanned']} | "
           f"{s['summary']['bytes_scanned'] / 2**20:.1f} MiB | {s['summary']['bytes_deduped'] / 2**20:.0f} MiB | {found} |")
     return w, s, rs
-def verdict(x, lim):
-    return f"{'met' if x <= lim else 'NOT met'} (target <= {lim})"
 kind = sys.argv[1]
 print('| case | wall s | scan s | regions | scanned | deduped | found |')
 print('|---|---|---|---|---|---|---|')

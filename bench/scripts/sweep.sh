@@ -65,25 +65,14 @@ if ((YARA)); then
 fi
 bench_warn_not_root "reading other processes' memory will be denied"
 
-host_pid=
-stop_targets() { stop_pid "$host_pid"; }
-bench_workdir stop_targets
+bench_workdir stop_hosts
 
 # 1. the host
-t_start=$(date +%s.%N)
-coproc HOST { exec "$synthhost" --procs "$PROCS" --total-mib "$TOTAL_MIB" --seed "$SEED" \
-    --npat "$NPAT" --dir "$work"; }
-host_pid=$HOST_PID
-line=
-while IFS= read -r line <&"${HOST[0]}"; do
-    [[ $line == READY ]] && break
-    echo "$line" >>"$work/host.txt"
-done
-[[ $line == READY ]] || { echo "sweep.sh: synthhost did not start" >&2; exit 2; }
+start_host host "$synthhost" --procs "$PROCS" --total-mib "$TOTAL_MIB" --seed "$SEED" \
+    --npat "$NPAT" --dir "$work"
 pids=$(awk '$1 == "PROC" { print $2 }' "$work/host.txt" | paste -sd,)
-echo "host: synthhost pid $host_pid, $(grep -c '^PROC' "$work/host.txt") targets," \
-    "$(grep -c '^PLANT' "$work/host.txt") IOCs planted, ready in" \
-    "$(since "$t_start") s"
+echo "host: synthhost pid ${host_pid[host]}, $(grep -c '^PROC' "$work/host.txt") targets," \
+    "$(grep -c '^PLANT' "$work/host.txt") IOCs planted"
 sed -n 's/^INFO /  /p' "$work/host.txt"
 
 # 2. patterns and rules

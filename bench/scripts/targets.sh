@@ -49,49 +49,13 @@ bigproc=$build/bench/bigproc
 bench_need "$memgrep" "$synthhost" "$bigproc"
 bench_warn_not_root "reading other processes' memory will be denied"
 
-declare -A host_pid=() host_fd=()
 small_pid=
 stop_targets() {
-    local n
-    for n in "${!host_pid[@]}"; do
-        stop_pid "${host_pid[$n]}"
-    done
+    stop_hosts
     stop_pid "$small_pid"
 }
 bench_workdir stop_targets
 
-# start_host NAME PROGRAM ARGS...: start a target program (synthhost or
-# bigproc) that runs until its stdin closes, with stdin on a FIFO held open
-# here; its output goes to $work/NAME.txt; wait for READY.
-start_host() {
-    local name=$1 fd t0 waited=0
-    shift
-    mkfifo "$work/$name.in"
-    # (without the other hosts' FIFO ends: they must see EOF when we close them)
-    (
-        for fd in "${host_fd[@]}"; do exec {fd}>&-; done
-        exec "$@"
-    ) <"$work/$name.in" >"$work/$name.txt" 2>"$work/$name.err" &
-    host_pid[$name]=$!
-    exec {fd}>"$work/$name.in"
-    host_fd[$name]=$fd
-    t0=$(date +%s.%N)
-    until grep -q '^READY' "$work/$name.txt"; do
-        if ! kill -0 "${host_pid[$name]}" 2>/dev/null || ((waited > 3000)); then
-            echo "targets.sh: $name did not start: $(cat "$work/$name.err")" >&2
-            exit 2
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    echo "  $name ready in $(since "$t0") s (pid ${host_pid[$name]})"
-}
-stop_host() {
-    local name=$1 fd=${host_fd[$1]}
-    exec {fd}>&-
-    wait "${host_pid[$name]}" 2>/dev/null || true
-    unset "host_pid[$name]" "host_fd[$name]"
-}
 pids_of() { awk '$1 == "PROC" { print $2 }' "$work/$1.txt" | paste -sd,; }
 
 "$synthhost" --patterns 1000 >"$work/patterns.txt"
@@ -102,44 +66,15 @@ cache=(--db-cache "$work/cache/memgrep")
 cat >"$work/report.py" <<'EOF'
 import json, os, re, sys
 work = os.path.dirname(os.path.abspath(__file__))
-def rd(path):
-    with open(path, encoding='latin-1') as f:
-        return f.read()
+import runs as R
+from runs import rd, scan_s, verdict
 def runs(name):
-    """every round of NAME: dicts with secs, rss, rc, summary, per-pid match counts"""
-    out = []
-    for l in rd(f'{work}/{name}.all').split('\n'):
-        if not l.strip():
-            continue
-        i = l.split()[1]
-        r = dict(secs=float(rd(f'{work}/{name}.{i}.secs')), rc=int(rd(f'{work}/{name}.{i}.rc')),
-                 rss=int(rd(f'{work}/{name}.{i}.rss').split()[-1]), summary=None, counts={}, hits=set())
-        for ml in rd(f'{work}/{name}.{i}.out').splitlines():
-            try:
-                o = json.loads(ml)
-            except ValueError:
-                continue
-            if o.get('type') == 'summary':
-                r['summary'] = o
-            elif o.get('type') == 'match':
-                r['counts'][o['pid']] = r['counts'].get(o['pid'], 0) + 1
-                r['hits'].add((o['pid'], int(o['address'], 16), o['pattern']))
-        if r['summary'] is None and '--json' in rd(f'{work}/{name}.cmd'):
-            sys.exit(f"targets.sh: {name} round {i}: no summary (exit {r['rc']}): "
-                     f"{rd(f'{work}/{name}.{i}.err')[:1500]}")
-        out.append(r)
-    return out
+    """every round of NAME (runs.py); a summary is needed if NAME ran with --json"""
+    return R.runs(work, name, 'targets.sh', '--json' in rd(f'{work}/{name}.cmd'))
+def planted(host):
+    return R.planted(work, host)
 def best(rs, key=lambda r: r['secs']):
     return min(rs, key=key)
-def scan_s(r):
-    return r['summary']['elapsed_seconds'] if r['summary'] else float('nan')
-def planted(host):
-    p = set()
-    for l in rd(f'{work}/{host}.txt').splitlines():
-        f = l.split(' ', 3)
-        if f[0] == 'PLANT':
-            p.add((int(f[1]), int(f[2], 16), f[3]))
-    return p
 def table(hdr, rows, rounds=None):
     w = [max(len(str(x[i])) for x in [hdr] + rows) for i in range(len(hdr))]
     print('| ' + ' | '.join(str(c).ljust(w[k]) if k == 0 else str(c).rjust(w[k]) for k, c in enumerate(hdr)) + ' |')
@@ -150,8 +85,6 @@ def table(hdr, rows, rounds=None):
         print(f'  every run, wall s, {label}: {times(rs)}')
 def times(rs):
     return ' '.join(f"{r['secs']:.3f}" for r in rs)
-def verdict(ratio, limit):
-    return f"{'met' if ratio <= limit else 'NOT met'} (target <= {limit})"
 
 kind = sys.argv[1]
 if kind == 'shared':

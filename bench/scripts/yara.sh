@@ -73,9 +73,7 @@ bench_need "$memgrep" "$bigproc" "$synthhost"
 bench_need_yara YARA
 bench_warn_not_root "reading another process's memory will be denied"
 
-target_pid=
-stop_targets() { stop_pid "$target_pid"; }
-bench_workdir stop_targets
+bench_workdir stop_hosts
 
 # 1. rules (and the IOC list synthhost plants from)
 gen=(python3 "$root/bench/scripts/gen_rules.py" "$work/gen" --seed "$SEED" --rules "$NRULES"
@@ -88,29 +86,21 @@ fi
 rules=$work/gen/rules.yar
 
 # 2. the target(s)
-t_start=$(date +%s.%N)
-: >"$work/target.txt"
 if ((HOST)); then
-    coproc TGT { exec "$synthhost" --procs "$PROCS" --total-mib "$TOTAL_MIB" --seed "$SEED" \
-        --npat 100 --dir "$work"; }
+    start_host target "$synthhost" --procs "$PROCS" --total-mib "$TOTAL_MIB" --seed "$SEED" \
+        --npat 100 --dir "$work"
 else
-    coproc TGT { exec "$bigproc" -g "$GIB" -t 3600 --plant-file "$work/gen/plants.txt"; }
+    start_host target "$bigproc" -g "$GIB" -t 3600 --plant-file "$work/gen/plants.txt"
 fi
-target_pid=$TGT_PID
-line=
-while IFS= read -r line <&"${TGT[0]}"; do
-    [[ $line == READY ]] && break
-    echo "$line" >>"$work/target.txt"
-done
-[[ $line == READY ]] || { echo "yara.sh: the target did not start" >&2; exit 2; }
+target_pid=${host_pid[target]}
 if ((HOST)); then
     pids=$(awk '$1 == "PROC" { print $2 }' "$work/target.txt" | paste -sd,)
     echo "host: synthhost pid $target_pid, $(grep -c '^PROC' "$work/target.txt") targets," \
-        "$(grep -c '^PLANT' "$work/target.txt") IOCs planted, ready in $(since "$t_start") s"
+        "$(grep -c '^PLANT' "$work/target.txt") IOCs planted"
 else
     pids=$target_pid
     echo "target: bigproc pid $target_pid, $GIB GiB, $(grep -c '^planted 0x[0-9a-f]* f' \
-        "$work/target.txt") rule strings planted, ready in $(since "$t_start") s"
+        "$work/target.txt") rule strings planted"
 fi
 cat >"$work/yara_all.sh" <<EOF
 # one yara per pid, $JOBS at a time; per pid: out, err, peak RSS

@@ -751,6 +751,37 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void prog_spawn(memgrep_proc *p, const char *const *argv)
+{
+    int out[2], err[2];
+    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
+    memset(p, 0, sizeof *p);
+    p->pid = fork();
+    cr_assert_geq(p->pid, 0);
+    if (p->pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        syscall(SYS_close_range, 3u, ~0u, 0u);
+        /* Criterion's runner may ignore or block signals: the child starts clean */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    p->fd[0] = out[0];
+    p->fd[1] = err[0];
+}
+
 void memgrep_spawn(memgrep_proc *p, const char *const *args)
 {
     const char *exe = getenv("MEMGREP");
@@ -766,33 +797,7 @@ void memgrep_spawn(memgrep_proc *p, const char *const *args)
         }
     }
     argv[argc] = NULL;
-    int out[2], err[2];
-    cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-    cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
-    memset(p, 0, sizeof *p);
-    p->pid = fork();
-    cr_assert_geq(p->pid, 0);
-    if (p->pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        syscall(SYS_close_range, 3u, ~0u, 0u);
-        /* Criterion's runner may ignore or block signals: memgrep starts clean */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    p->fd[0] = out[0];
-    p->fd[1] = err[0];
+    prog_spawn(p, argv);
 }
 
 bool memgrep_pump(memgrep_proc *p, int ms)
@@ -834,7 +839,8 @@ int memgrep_finish(memgrep_proc *p, double max_seconds)
         }
     int ws;
     cr_assert_eq(waitpid(p->pid, &ws, 0), p->pid);
-    cr_assert(WIFEXITED(ws), "memgrep died by signal %d; stderr: %s", WTERMSIG(ws), p->buf[1]);
+    cr_assert(WIFEXITED(ws), "%d died by signal %d; stderr: %s", (int)p->pid, WTERMSIG(ws),
+              p->buf[1]);
     return WEXITSTATUS(ws);
 }
 
@@ -842,6 +848,37 @@ void memgrep_proc_free(memgrep_proc *p)
 {
     free(p->buf[0]);
     free(p->buf[1]);
+}
+
+static prog_result finish(memgrep_proc *p)
+{
+    prog_result r = {.pid = p->pid, .status = memgrep_finish(p, 90 * test_timeout_scale())};
+    r.out = p->buf[0];
+    r.out_len = p->len[0];
+    r.err = p->buf[1];
+    r.err_len = p->len[1];
+    return r;
+}
+
+prog_result prog_run(const char *const *argv)
+{
+    memgrep_proc p;
+    prog_spawn(&p, argv);
+    return finish(&p);
+}
+
+prog_result memgrep_run(const char *const *args)
+{
+    memgrep_proc p;
+    memgrep_spawn(&p, args);
+    return finish(&p);
+}
+
+void prog_result_free(prog_result *r)
+{
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof *r);
 }
 
 /* ---- JSON Lines ---- */

@@ -22,7 +22,7 @@ pid_t dead_pid(void);
  * caller reaps it (waitpid). */
 pid_t zombie_child(void);
 
-/* ---- fixture processes (tests/fixture.c) ---- */
+/* ---- fixture processes (tests/targets/fixture.c) ---- */
 
 typedef struct plant {
     char name[32];
@@ -206,7 +206,7 @@ extern mg_residency residency_mode;
  * for this test only). Fails the test if the filter can't be installed. */
 void refuse_io_uring(void);
 
-/* MG_TEST_TIMEOUT_SCALE (tests/timeout_scale.c) as a number >= 1, for a
+/* MG_TEST_TIMEOUT_SCALE (tests/lib/timeout_scale.c) as a number >= 1, for a
  * test's own watchdogs: 1 if unset or not a number above 1. */
 double test_timeout_scale(void);
 
@@ -228,8 +228,11 @@ typedef struct memgrep_proc {
     size_t len[2], cap[2];
 } memgrep_proc;
 
+/* Start argv (NULL-terminated, argv[0] a path), stdin /dev/null, signals
+ * as a shell would leave them. */
+void prog_spawn(memgrep_proc *p, const char *const *argv);
 /* Start $MEMGREP ARGS... (NULL-terminated; `scan` gets --db-cache
- * $MG_DB_CACHE), stdin /dev/null, signals as a shell would leave them. */
+ * $MG_DB_CACHE) as prog_spawn does. */
 void memgrep_spawn(memgrep_proc *p, const char *const *args);
 /* Read what is there (waiting up to ms); false once both pipes are closed. */
 bool memgrep_pump(memgrep_proc *p, int ms);
@@ -237,6 +240,18 @@ bool memgrep_pump(memgrep_proc *p, int ms);
  * returns the exit status. */
 int memgrep_finish(memgrep_proc *p, double max_seconds);
 void memgrep_proc_free(memgrep_proc *p);
+
+/* A program run to its end (prog_spawn, then memgrep_finish within 90 s
+ * times MG_TEST_TIMEOUT_SCALE): exit status, pid, stdout and stderr. */
+typedef struct prog_result {
+    int status;
+    pid_t pid;
+    char *out, *err; /* NUL-terminated */
+    size_t out_len, err_len;
+} prog_result;
+prog_result prog_run(const char *const *argv);
+prog_result memgrep_run(const char *const *args); /* memgrep_spawn's ARGS */
+void prog_result_free(prog_result *r);
 
 /* JSON Lines: every line of s (len bytes, ending in a newline unless
  * empty) one JSON object, else the test fails naming the line. */
