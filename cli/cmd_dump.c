@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "core.h"
+#include "dump_manifest.h"
 #include "investigate.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
@@ -27,6 +29,7 @@
 typedef struct dump_state {
     cli_targets targets;
     const char *path; /* -o PATH */
+    const char *core; /* --core FILE */
     bool force, json;
     pid_t pid;
     const char **specs; /* REGION arguments (point into argv) */
@@ -36,14 +39,21 @@ typedef struct dump_state {
 enum {
     OPT_OUTPUT,
     OPT_FORCE,
-    OPT_JSON
+    OPT_JSON,
+    OPT_CORE
 };
 
 static const cli_opt dump_opts[] = {
     {OPT_OUTPUT, 'o', "output", "PATH",
-     "where the dump goes (required): the file, for one\n"
-     "region; a directory of START-END.bin, for several\n"
-     "(created 0700 if absent). Files are mode 0600",
+     "where the dump goes: a directory of START-END.bin\n"
+     "and manifest.json (created 0700 if absent) when\n"
+     "PATH is a directory, ends in '/' or several regions\n"
+     "are dumped; else the file of the one region.\n"
+     "Files are mode 0600",
+     NULL},
+    {OPT_CORE, 0, "core", "FILE",
+     "instead of -o: one ELF core file of the regions\n"
+     "(gdb EXE FILE reads it; absent pages are holes)",
      NULL},
     {OPT_FORCE, 0, "force", NULL, "replace files that exist", NULL},
     {OPT_JSON, 0, "json", NULL, "a JSON manifest record per region on stdout", NULL},
@@ -60,6 +70,13 @@ static int dump_parse(void *state, int id, const char *arg)
             return -1;
         }
         s->path = arg;
+        return 0;
+    case OPT_CORE:
+        if (!arg[0]) {
+            cli_usage_error("--core: empty path" CLI_TRY_HELP);
+            return -1;
+        }
+        s->core = arg;
         return 0;
     case OPT_FORCE:
         s->force = true;
@@ -102,17 +119,17 @@ static int dump_positional(void *state, const char *arg)
 
 /* ---- one region ---- */
 
-typedef struct range {
-    uint64_t start, end;
-} range;
-
 typedef struct region_dump {
     const cli_piece *piece;
     char *file; /* the final path */
-    cli_outfile out;
-    range *present; /* the runs written */
+    cli_outfile out; /* its own file; unused with --core */
+    int fd; /* where it is written: byte k of the piece at base + k */
+    uint64_t base;
+    cli_sha256 *hash; /* of the file (holes as zeros), or NULL */
+    cli_range *present; /* the runs written */
     size_t n_present;
     uint64_t bytes;
+    uint8_t sha256[SHA256_DIGEST_SIZE];
 } region_dump;
 
 static int add_range(region_dump *rd, uint64_t a, uint64_t b)
@@ -121,19 +138,20 @@ static int add_range(region_dump *rd, uint64_t a, uint64_t b)
         rd->present[rd->n_present - 1].end = b;
         return 0;
     }
-    range *n = realloc(rd->present, (rd->n_present + 1) * sizeof(*n));
+    cli_range *n = realloc(rd->present, (rd->n_present + 1) * sizeof(*n));
     if (!n)
         return -ENOMEM;
     rd->present = n;
-    rd->present[rd->n_present++] = (range){a, b};
+    rd->present[rd->n_present++] = (cli_range){a, b};
     return 0;
 }
 
-/* Copy the present pages of the piece into its (temporary) file. */
+/* Copy the present pages of the piece into its (temporary) file, hashing
+ * the file as written if rd->hash. */
 static int write_region(pid_t pid, region_dump *rd, uint8_t *buf, uint8_t *present)
 {
     const cli_piece *pc = rd->piece;
-    int fd = fileno(cli_outfile_stream(&rd->out));
+    int fd = rd->fd;
     mg_error err = {{0}};
     for (uint64_t a = pc->start; a < pc->end; a += DUMP_CHUNK) {
         size_t len = (size_t)(pc->end - a < DUMP_CHUNK ? pc->end - a : DUMP_CHUNK);
@@ -146,13 +164,18 @@ static int write_region(pid_t pid, region_dump *rd, uint8_t *buf, uint8_t *prese
         for (size_t i = 0, j; i < pages; i = j) {
             for (j = i + 1; j < pages && present[j] == present[i]; j++)
                 ;
-            if (!present[i])
-                continue;
             uint64_t at = a + i * mg_page_size();
             size_t n = (j - i) * mg_page_size();
+            if (!present[i]) {
+                if (rd->hash)
+                    cli_sha256_zeros(rd->hash, n);
+                continue;
+            }
+            if (rd->hash)
+                cli_sha256_update(rd->hash, buf + i * mg_page_size(), n);
             for (size_t done = 0; done < n;) {
                 ssize_t w = pwrite(fd, buf + i * mg_page_size() + done, n - done,
-                                   (off_t)(at - pc->start + done));
+                                   (off_t)(rd->base + at - pc->start + done));
                 if (w < 0) {
                     fprintf(stderr, "memgrep: write error on %s: %s\n", rd->file, strerror(errno));
                     return -1;
@@ -167,7 +190,7 @@ static int write_region(pid_t pid, region_dump *rd, uint8_t *buf, uint8_t *prese
         }
     }
     /* the holes up to the end */
-    if (ftruncate(fd, (off_t)(pc->end - pc->start)) < 0) {
+    if (ftruncate(fd, (off_t)(rd->base + pc->end - pc->start)) < 0) {
         fprintf(stderr, "memgrep: write error on %s: %s\n", rd->file, strerror(errno));
         return -1;
     }
@@ -184,8 +207,8 @@ static void report_region(FILE *f, pid_t pid, const region_dump *rd, bool json)
         cli_put_escaped(f, output_region_name(r), strlen(output_region_name(r)));
         fprintf(f, " -> ");
         cli_put_escaped(f, rd->file, strlen(rd->file));
-        fprintf(f, " (%" PRIu64 " of %" PRIu64 " bytes present, %zu ranges)\n", rd->bytes,
-                pc->end - pc->start, rd->n_present);
+        fprintf(f, " (%" PRIu64 " of %" PRIu64 " bytes present, %zu %s)\n", rd->bytes,
+                pc->end - pc->start, rd->n_present, rd->n_present == 1 ? "range" : "ranges");
         return;
     }
     fprintf(f, "{\"type\":\"region\",\"pid\":%d", (int)pid);
@@ -197,16 +220,21 @@ static void report_region(FILE *f, pid_t pid, const region_dump *rd, bool json)
     cli_json_str(f, "file", rd->file);
     cli_json_u64(f, "size", pc->end - pc->start);
     cli_json_u64(f, "present_bytes", rd->bytes);
-    fputs(",\"present\":[", f);
-    for (size_t i = 0; i < rd->n_present; i++)
-        fprintf(f, "%s{\"start\":\"0x%" PRIx64 "\",\"end\":\"0x%" PRIx64 "\"}", i ? "," : "",
-                rd->present[i].start, rd->present[i].end);
-    fputs("]}\n", f);
+    cli_json_ranges(f, "present", rd->present, rd->n_present);
+    fputs("}\n", f);
 }
 
 /* ---- the destination ---- */
 
-/* Several regions: PATH is a directory (made 0700 if absent; never a
+/* PATH names a directory: it ends in '/' or is one (not a symbolic link). */
+static bool names_dir(const char *path)
+{
+    struct stat st;
+    size_t n = strlen(path);
+    return path[n - 1] == '/' || (lstat(path, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+/* A directory dump: PATH is a directory (made 0700 if absent; never a
  * symbolic link). *made: we created it (removed again on failure). */
 static int prepare_dir(const char *path, bool *made)
 {
@@ -227,69 +255,210 @@ static int prepare_dir(const char *path, bool *made)
     return 0;
 }
 
+/* One run of dump: what is open and must be committed or dropped. */
+typedef struct dump_job {
+    pid_t pid;
+    mg_proc_info *proc;
+    cli_piece *pieces;
+    size_t n_pieces, opened;
+    region_dump *rds;
+    char *dir; /* a directory dump: PATH without its trailing '/'; else NULL */
+    bool made_dir;
+    cli_manifest manifest;
+    cli_sha256 *hashes;
+    cli_outfile core; /* --core */
+    uint8_t *notes;
+    size_t notes_len;
+} dump_job;
+
+static int oom(void)
+{
+    fprintf(stderr, "memgrep: out of memory\n");
+    return -1;
+}
+
+/* --core FILE: every piece into one file, after the header and notes. */
+static int open_core(dump_job *j, const dump_state *s, const mg_region_info *list, size_t n)
+{
+    if (cli_outfile_open_new(&j->core, s->core, s->force) < 0)
+        return -1;
+    if (cli_core_notes(j->proc, list, n, &j->notes, &j->notes_len) < 0)
+        return -1;
+    uint64_t base = cli_core_data_offset(j->notes_len);
+    for (; j->opened < j->n_pieces; j->opened++) {
+        region_dump *rd = &j->rds[j->opened];
+        rd->piece = &j->pieces[j->opened];
+        rd->fd = fileno(cli_outfile_stream(&j->core));
+        rd->base = base;
+        base += rd->piece->end - rd->piece->start;
+        if (!(rd->file = strdup(s->core)))
+            return oom();
+    }
+    return 0;
+}
+
+/* The files, each created (and an existing one refused) before reading. */
+static int open_files(dump_job *j, const dump_state *s)
+{
+    if (j->dir) {
+        if (prepare_dir(j->dir, &j->made_dir) < 0 ||
+            cli_manifest_open(&j->manifest, j->dir, s->force) < 0)
+            return -1;
+        if (!(j->hashes = calloc(j->n_pieces, sizeof(*j->hashes))))
+            return oom();
+    }
+    for (; j->opened < j->n_pieces; j->opened++) {
+        region_dump *rd = &j->rds[j->opened];
+        rd->piece = &j->pieces[j->opened];
+        if (!j->dir)
+            rd->file = strdup(s->path);
+        else if (asprintf(&rd->file, "%s/%" PRIx64 "-%" PRIx64 ".bin", j->dir, rd->piece->start,
+                          rd->piece->end) < 0)
+            rd->file = NULL;
+        if (!rd->file)
+            return oom();
+        if (cli_outfile_open_new(&rd->out, rd->file, s->force) < 0)
+            return -1;
+        rd->fd = fileno(cli_outfile_stream(&rd->out));
+        if (j->dir) {
+            rd->hash = &j->hashes[j->opened];
+            cli_sha256_init(rd->hash);
+        }
+    }
+    return 0;
+}
+
+/* The ELF header, notes and program headers (one PT_LOAD per present run)
+ * around the data, then the file in place. */
+static int finish_core(dump_job *j)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < j->n_pieces; i++)
+        n += j->rds[i].n_present;
+    cli_core_load *loads = calloc(n ? n : 1, sizeof(*loads));
+    if (!loads)
+        return oom();
+    n = 0;
+    uint64_t end = cli_core_data_offset(j->notes_len);
+    for (size_t i = 0; i < j->n_pieces; i++) {
+        const region_dump *rd = &j->rds[i];
+        for (size_t k = 0; k < rd->n_present; k++)
+            loads[n++] = (cli_core_load){
+                .vaddr = rd->present[k].start,
+                .size = rd->present[k].end - rd->present[k].start,
+                .offset = rd->base + rd->present[k].start - rd->piece->start,
+                .perms = rd->piece->ri->region.perms,
+            };
+        end = rd->base + rd->piece->end - rd->piece->start;
+    }
+    int rc = cli_core_finish(fileno(cli_outfile_stream(&j->core)), j->core.path, j->notes,
+                             j->notes_len, loads, n, end);
+    free(loads);
+    if (rc < 0)
+        return -1;
+    return cli_outfile_commit(&j->core);
+}
+
+/* The manifest, then every file in place (the manifest last). */
+static int finish_files(dump_job *j)
+{
+    cli_manifest_file *mf = NULL;
+    if (j->dir) {
+        if (!(mf = calloc(j->n_pieces, sizeof(*mf))))
+            return oom();
+        for (size_t i = 0; i < j->n_pieces; i++) {
+            region_dump *rd = &j->rds[i];
+            cli_sha256_digest(rd->hash, rd->sha256);
+            mf[i] = (cli_manifest_file){
+                .region = &rd->piece->ri->region,
+                .start = rd->piece->start,
+                .end = rd->piece->end,
+                .file = rd->file + strlen(j->dir) + 1,
+                .present_bytes = rd->bytes,
+                .present = rd->present,
+                .n_present = rd->n_present,
+            };
+            memcpy(mf[i].sha256, rd->sha256, sizeof rd->sha256);
+        }
+        int rc = cli_manifest_print(&j->manifest, j->proc, mf, j->n_pieces);
+        free(mf);
+        if (rc < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < j->n_pieces; i++)
+        if (cli_outfile_commit(&j->rds[i].out) < 0)
+            return -1;
+    return j->dir ? cli_manifest_commit(&j->manifest) : 0;
+}
+
+static void job_free(dump_job *j, bool ok)
+{
+    for (size_t i = 0; j->rds && i < j->n_pieces; i++) {
+        cli_outfile_abort(&j->rds[i].out); /* no-op once committed or never opened */
+        free(j->rds[i].file);
+        free(j->rds[i].present);
+    }
+    cli_outfile_abort(&j->core);
+    cli_manifest_abort(&j->manifest);
+    if (!ok && j->made_dir)
+        rmdir(j->dir);
+    free(j->rds);
+    free(j->hashes);
+    free(j->notes);
+    free(j->dir);
+    mg_proc_info_free(&j->proc);
+}
+
 static int dump_run(void *state)
 {
     const dump_state *s = state;
-    if (!s->path) {
-        cli_usage_error("dump: -o PATH is required" CLI_TRY_HELP);
+    if (!s->path == !s->core) {
+        cli_usage_error(s->path ? "dump: give -o PATH or --core FILE, not both" CLI_TRY_HELP
+                                : "dump: -o PATH (or --core FILE) is required" CLI_TRY_HELP);
         return EXIT_TROUBLE;
     }
-    pid_t pid;
-    int status = cli_target_pid(&s->targets, s->pid, &pid);
+    dump_job j = {0};
+    int status = cli_target_pid(&s->targets, s->pid, &j.pid);
     if (status)
         return status;
     status = EXIT_TROUBLE;
     mg_region_info *list = NULL;
-    size_t n = 0, n_pieces = 0, opened = 0;
-    cli_piece *pieces = NULL;
-    region_dump *rds = NULL;
+    size_t n = 0;
     uint8_t *buf = NULL, *present = NULL;
-    bool made_dir = false, ok = false;
+    bool ok = false;
     mg_error err = {{0}};
-    int rc = mg_regions_get(pid, MG_REGIONS_NO_RESIDENT, &list, &n, &err);
-    if (rc < 0) {
-        cli_inspect_report(rc, &err, "read the regions");
-        return EXIT_TROUBLE;
-    }
-    if (cli_select_pieces(pid, s->specs, s->n_specs, list, n, &pieces, &n_pieces) < 0)
-        goto out;
-    if (!n_pieces) {
-        fprintf(stderr, "memgrep: process %d has no readable region\n", (int)pid);
+    int rc = mg_regions_get(j.pid, MG_REGIONS_NO_RESIDENT, &list, &n, &err);
+    if (rc < 0 || (rc = mg_proc_get(j.pid, &j.proc, &err)) < 0) {
+        cli_inspect_report(rc, &err, "read the process");
         goto out;
     }
-    rds = calloc(n_pieces, sizeof(*rds));
+    if (cli_select_pieces(j.pid, s->specs, s->n_specs, list, n, &j.pieces, &j.n_pieces) < 0)
+        goto out;
+    if (!j.n_pieces) {
+        fprintf(stderr, "memgrep: process %d has no readable region\n", (int)j.pid);
+        goto out;
+    }
+    if (s->path && (j.n_pieces > 1 || names_dir(s->path))) {
+        size_t len = strlen(s->path);
+        while (len > 1 && s->path[len - 1] == '/')
+            len--;
+        if (!(j.dir = strndup(s->path, len)) && oom() < 0)
+            goto out;
+    }
+    j.rds = calloc(j.n_pieces, sizeof(*j.rds));
     buf = malloc(DUMP_CHUNK);
     present = malloc(DUMP_CHUNK / mg_page_size());
-    if (!rds || !buf || !present) {
-        fprintf(stderr, "memgrep: out of memory\n");
+    if ((!j.rds || !buf || !present) && oom() < 0)
         goto out;
-    }
-    if (n_pieces > 1 && prepare_dir(s->path, &made_dir) < 0)
+    if ((s->core ? open_core(&j, s, list, n) : open_files(&j, s)) < 0)
         goto out;
-    /* every file is created (and every existing one refused) before reading */
-    for (; opened < n_pieces; opened++) {
-        region_dump *rd = &rds[opened];
-        rd->piece = &pieces[opened];
-        if (n_pieces == 1)
-            rd->file = strdup(s->path);
-        else if (asprintf(&rd->file, "%s/%" PRIx64 "-%" PRIx64 ".bin", s->path, rd->piece->start,
-                          rd->piece->end) < 0)
-            rd->file = NULL;
-        if (!rd->file) {
-            fprintf(stderr, "memgrep: out of memory\n");
+    for (size_t i = 0; i < j.n_pieces; i++)
+        if (write_region(j.pid, &j.rds[i], buf, present) < 0)
             goto out;
-        }
-        if (cli_outfile_open_new(&rd->out, rd->file, s->force) < 0)
-            goto out;
-    }
-    for (size_t i = 0; i < n_pieces; i++)
-        if (write_region(pid, &rds[i], buf, present) < 0)
-            goto out;
-    for (size_t i = 0; i < n_pieces; i++)
-        if (cli_outfile_commit(&rds[i].out) < 0)
-            goto out;
-    for (size_t i = 0; i < n_pieces; i++)
-        report_region(stdout, pid, &rds[i], s->json);
+    if ((s->core ? finish_core(&j) : finish_files(&j)) < 0)
+        goto out;
+    for (size_t i = 0; i < j.n_pieces; i++)
+        report_region(stdout, j.pid, &j.rds[i], s->json);
     ok = true;
     errno = 0;
     if (fflush(stdout) == EOF || ferror(stdout))
@@ -297,38 +466,35 @@ static int dump_run(void *state)
     else
         status = EXIT_MATCH;
 out:
-    for (size_t i = 0; rds && i < n_pieces; i++) {
-        cli_outfile_abort(&rds[i].out); /* no-op once committed */
-        free(rds[i].file);
-        free(rds[i].present);
-    }
-    if (!ok && made_dir)
-        rmdir(s->path);
-    free(rds);
+    job_free(&j, ok);
     free(buf);
     free(present);
-    free(pieces);
+    free(j.pieces);
     mg_regions_free(&list);
     return status;
 }
 
 static const cli_binding dump_groups[] = {
-    {&cli_targets_group, offsetof(dump_state, targets)},
+    {&cli_one_target_group, offsetof(dump_state, targets)},
     {&dump_group, 0},
 };
 
 const cli_command cli_cmd_dump = {
     .name = "dump",
     .summary = "copy the present pages of regions into sparse files",
-    .synopsis = "[OPTIONS] PID [REGION...] -o PATH",
+    .synopsis = "[OPTIONS] PID [REGION...] (-o PATH | --core FILE)",
     .description =
         "Copy the pages of the process's regions that are present in memory into files: byte k\n"
         "of a region's file is the byte at START + k, pages not present are holes (nothing is\n"
         "faulted in; special and device mappings are never read). REGION is a kind (heap,\n"
         "stack, anon, file, shm), START-END in hex (clipped to the mappings it overlaps) or\n"
-        "part of a mapped path; default: every readable region. With one region PATH is the\n"
-        "file, with several a directory of START-END.bin (hex, no 0x). An existing file is\n"
-        "not replaced without --force; nothing is put in place unless every region was read.",
+        "part of a mapped path; default: every readable region. PATH is a directory of\n"
+        "START-END.bin (hex, no 0x) and manifest.json (the process, and each file's range,\n"
+        "mapping, present runs and sha256) when it is one, ends in '/' or several regions\n"
+        "are dumped; else the one region's file. --core FILE writes an ELF core file instead\n"
+        "(a PT_LOAD per present run, notes naming the mapped files): gdb EXE FILE reads it.\n"
+        "An existing file is not replaced without --force; nothing is put in place unless\n"
+        "every region was read. The process is never stopped or traced.",
     .epilogue = "Exit status: 0 dumped, 1 --container/--cgroup do not select PID, 2 error.\n",
     .groups = dump_groups,
     .n_groups = sizeof(dump_groups) / sizeof(dump_groups[0]),

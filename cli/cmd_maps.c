@@ -123,7 +123,7 @@ static int maps_run(void *state)
 }
 
 static const cli_binding maps_groups[] = {
-    {&cli_targets_group, offsetof(maps_state, targets)},
+    {&cli_one_target_group, offsetof(maps_state, targets)},
     {&cli_listing_group, offsetof(maps_state, listing)},
     {&cli_sizes_group, offsetof(maps_state, sizes)},
     {&cli_sandbox_group, offsetof(maps_state, sandbox)},

@@ -123,7 +123,7 @@ out:
 }
 
 static const cli_binding ps_groups[] = {
-    {&cli_targets_group, offsetof(ps_state, targets)},
+    {&cli_list_targets_group, offsetof(ps_state, targets)},
     {&cli_listing_group, offsetof(ps_state, listing)},
     {&cli_sizes_group, offsetof(ps_state, sizes)},
 };

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "findings.h"
 #include "memgrep/memgrep.h"
 #include "opts.h"
 #include "output/outfile.h"
@@ -24,14 +25,17 @@ typedef struct scan_state {
     cli_engine engine; /* engine.settings also takes -C and -m */
     cli_output output;
     cli_sandbox sandbox;
+    cli_findings findings; /* --findings and its options */
+    cli_rules_output rules_out; /* -s, --print-meta, -g, --print-namespace, -n */
     scan_pattern *patterns;
     size_t n_patterns;
-    unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE */
+    unsigned pattern_flags; /* MG_PATTERN_CASELESS | MG_PATTERN_WIDE | MG_PATTERN_WORD */
     /* Occurrence counters, so that messages can say "-E #2" (the second -E). */
     unsigned n_e, n_E, n_x, n_f, n_arg, n_r, n_d;
     bool skip_unsupported; /* --skip-unsupported */
     bool count, list; /* -c, -l */
     bool line_buffered; /* --line-buffered */
+    bool show_pack; /* --show-pack */
 } scan_state;
 
 /* ------------------------------------------------------------------ */
@@ -50,6 +54,8 @@ enum {
     OPT_DEFINE,
     OPT_TAG,
     OPT_IDENT,
+    OPT_SHOW_PACK,
+    OPT_WORD,
 };
 
 static const cli_opt pattern_opts[] = {
@@ -62,9 +68,13 @@ static const cli_opt pattern_opts[] = {
      NULL},
     {OPT_IGNORE_CASE, 'i', "ignore-case", NULL, "ASCII case-insensitive (all patterns)", NULL},
     {OPT_WIDE, 0, "wide", NULL, "also match the UTF-16LE form (all patterns)", NULL},
-    {OPT_RULES, 'r', "rules", "FILE",
+    {OPT_WORD, 'w', "word-regexp", NULL,
+     "whole words, as grep's -w: no ASCII letter, digit\n"
+     "or '_' right before or after a match (all patterns)",
+     NULL},
+    {OPT_RULES, 'r', "rules", "[NS:]FILE",
      "YARA rules (repeatable); a directory: its *.yar and\n"
-     "*.yara files. -i and --wide do not apply to them",
+     "*.yara files; NS: in namespace NS. -i, --wide and\n-w do not apply to them",
      NULL},
     {OPT_DEFINE, 'd', "define", "NAME=VALUE",
      "external variable of the rules, as yara's -d: true,\n"
@@ -73,9 +83,13 @@ static const cli_opt pattern_opts[] = {
     {OPT_TAG, 't', "tag", "TAG", "show only rules tagged TAG (repeatable), as yara's -t", NULL},
     {OPT_IDENT, 0, "identifier", "NAME", "show only the rule NAME (repeatable), as yara's -i",
      NULL},
+    {OPT_SHOW_PACK, 0, "show-pack", NULL,
+     "print the built-in hunt pack (used when no pattern\n"
+     "is given): ID, entry, what it finds; then exit",
+     NULL},
     {OPT_SKIP_UNSUPPORTED, 0, "skip-unsupported", NULL,
-     "drop rules using what memgrep does not evaluate\n(hash.* over memory, #a in range) with a "
-     "warning",
+     "drop rules using what memgrep does not evaluate\n(a hash of memory not compared with text) "
+     "with a\nwarning",
      NULL},
     {0},
 };
@@ -114,6 +128,9 @@ static int patterns_parse(void *state, int id, const char *arg)
     case OPT_WIDE:
         s->pattern_flags |= MG_PATTERN_WIDE;
         return 0;
+    case OPT_WORD:
+        s->pattern_flags |= MG_PATTERN_WORD;
+        return 0;
     case OPT_RULES:
         return add_pattern(s, PAT_RULES, arg, "-r #%u", ++s->n_r);
     case OPT_SKIP_UNSUPPORTED:
@@ -129,6 +146,9 @@ static int patterns_parse(void *state, int id, const char *arg)
         return add_pattern(s, PAT_TAG, arg, "-t #%u", 0);
     case OPT_IDENT:
         return add_pattern(s, PAT_IDENT, arg, "--identifier #%u", 0);
+    case OPT_SHOW_PACK:
+        s->show_pack = true;
+        return 0;
     }
     return -1;
 }
@@ -163,15 +183,20 @@ enum {
     OPT_LINE_BUFFERED,
 };
 
-static const char *context_max(char *buf, size_t size)
+/* "default 32, max 4096": the engine's default, the one limit. */
+static const char *context_range(char *buf, size_t size)
 {
-    snprintf(buf, size, "%u", MG_MAX_CONTEXT);
+    mg_settings set;
+    mg_default_settings(&set);
+    snprintf(buf, size, "default %zu, max %u", set.context, MG_MAX_CONTEXT);
     return buf;
 }
 
 static const cli_opt match_opts[] = {
-    {OPT_CONTEXT, 'C', "context", "N", "bytes of context each side of a match (max %s)",
-     context_max},
+    {OPT_CONTEXT, 'C', "context", "N",
+     "bytes of context each side of a match\n"
+     "(%s; 0: the match alone)",
+     context_range},
     {OPT_MAX_COUNT, 'm', "max-count", "N", "stop after N matches per pattern per process", NULL},
     {OPT_COUNT, 'c', "count", NULL, "per process: PID COMM COUNT", NULL},
     {OPT_LIST, 'l', "list", NULL, "per matching process: PID COMM", NULL},
@@ -237,7 +262,7 @@ static mg_pattern_info *pattern_infos(const mg_patterns *p, size_t *n)
  * filtered: --container or --cgroup (selecting nothing is then no match,
  * not an error). */
 static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out_name,
-                       bool filtered)
+                       bool filtered, size_t findings)
 {
     int sig = cli_signals_caught();
     if (sig)
@@ -256,7 +281,7 @@ static int exit_status(const cli_sink *s, const mg_stats *stats, const char *out
     }
     if (stats->stop_reason == MG_STOP_TIMEOUT)
         return EXIT_TIMEOUT;
-    if (s->matches)
+    if (s->matches || findings)
         return EXIT_MATCH;
     if (filtered && !output_selected(stats)) {
         /* a mistyped id is no clean host: like grep's missing input */
@@ -280,6 +305,22 @@ static cli_mode scan_mode(const scan_state *s)
            : s->list       ? CLI_MODE_LIST
            : s->count      ? CLI_MODE_COUNT
                            : CLI_MODE_MATCHES;
+}
+
+/* --findings, or one of its options (which imply it). */
+static bool findings_wanted(const scan_state *s)
+{
+    return s->findings.on || s->findings.n_allow || s->findings.dump_dir;
+}
+
+/* After a finding or error record: flushed (and -o's file published) as
+ * matches are. */
+static int publish_record(void *ctx)
+{
+    output_ctx *out = ctx;
+    if (fflush(out->out) == EOF)
+        return 0; /* the exit status says it */
+    return out->publish ? out->publish(out->publish_ctx) : 0;
 }
 
 static int scan(const scan_state *st, const mg_settings *set, const mg_patterns *p, output_ctx *out,
@@ -323,6 +364,16 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
         if (out->flush_each)
             fflush(out->out);
     }
+    /* --findings: each target's, before its matches, in the same output */
+    cli_findings_count fc = {0};
+    size_t selected;
+    if (findings_wanted(st) &&
+        cli_findings_sweep(&st->findings, &st->targets, out->out, o->json,
+                           mode != CLI_MODE_QUIET ? CLI_FINDINGS_PRINT : 0u,
+                           out->flush_each ? publish_record : NULL, out, &fc, &selected) < 0) {
+        cli_sink_free(&s);
+        return EXIT_TROUBLE;
+    }
     bool wd_on = cli_watchdog_start(&wd, &wd_thread, set);
     int r = mg_scan(p, set, &sink, &stats, &err);
     if (wd_on)
@@ -340,8 +391,11 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     /* -o's file is committed by scan_run, also after --timeout or a signal:
      * its records are whole and the summary says it is incomplete. A second
      * signal (signals.c) leaves what was written, without a summary. */
-    int status =
-        exit_status(&s, &stats, o->file ? o->file : "stdout", cli_targets_filtered(&st->targets));
+    /* text: a line beside the summary (JSON: the finding records say it) */
+    if (findings_wanted(st) && !o->json && o->summary && mode != CLI_MODE_QUIET)
+        cli_findings_summary(stderr, &fc);
+    int status = exit_status(&s, &stats, o->file ? o->file : "stdout",
+                             cli_targets_filtered(&st->targets), fc.findings);
     cli_sink_free(&s);
     return status;
 }
@@ -362,7 +416,9 @@ static int prepare_sweep(const scan_state *s, const mg_settings *set, cli_outfil
     };
     if (s->output.file)
         needs.write_fds[needs.n_write_fds++] = fileno(cli_outfile_stream(file));
-    if (cli_sandbox_enter(&s->sandbox, &needs) < 0) {
+    int sandbox = findings_wanted(s) ? cli_findings_sandbox(&s->findings, &s->sandbox) : 1;
+    if (sandbox < 0 || (findings_wanted(s) && cli_findings_dump_dir(&s->findings) < 0) ||
+        (sandbox && cli_sandbox_enter(&s->sandbox, &needs) < 0)) {
         cli_outfile_abort(file);
         return -1;
     }
@@ -387,6 +443,8 @@ static int publish_outfile(void *ctx)
 static int scan_run(void *state)
 {
     const scan_state *s = state;
+    if (s->show_pack)
+        return cli_show_hunt_pack(stdout) < 0 ? EXIT_TROUBLE : EXIT_MATCH;
     mg_settings set;
     cli_engine_settings(&s->engine, &set);
     set.pids = s->targets.pids;
@@ -405,6 +463,11 @@ static int scan_run(void *state)
     bool all_skipped = false;
     mg_patterns *p = cli_scan_patterns(s->patterns, s->n_patterns, s->pattern_flags,
                                        s->skip_unsupported, &s->engine, &all_skipped);
+    if (p && !s->n_patterns && !s->output.no_messages) /* as -o foo: foo was meant as the pattern */
+        fprintf(stderr,
+                "memgrep: no pattern given: searching for the built-in Linux hunt pack (%zu "
+                "entries; --show-pack lists them, -s hides this note)\n",
+                mg_patterns_count(p));
     if (!p)
         return all_skipped ? EXIT_NO_MATCH : EXIT_TROUBLE;
     int status = EXIT_TROUBLE;
@@ -430,9 +493,12 @@ static int scan_run(void *state)
         .patterns = info,
         .n_patterns = n_info,
         .color = cli_output_color(&s->output),
-        .events = scan_mode(s) != CLI_MODE_QUIET,
+        /* -s: no warnings on stderr; JSON's records of them stay */
+        .events = scan_mode(s) != CLI_MODE_QUIET && (s->output.json || !s->output.no_messages),
         .rules = mg_patterns_rules_count(p) > 0 || mg_patterns_rules_skipped(p, 0),
+        .rule_form = s->rules_out,
     };
+    set.rules_negate = s->rules_out.negate;
     /* Records go out as they are found to a program reading JSON, and to
      * -o's file (published at the first: a kill loses at most one). */
     out.flush_each = s->output.json || s->output.file || s->line_buffered;
@@ -459,10 +525,12 @@ done:
 
 static const cli_binding scan_groups[] = {
     {&patterns_group, 0},
+    {&cli_rules_group, offsetof(scan_state, rules_out)},
     {&matches_group, 0},
     {&cli_targets_group, offsetof(scan_state, targets)},
     {&cli_engine_group, offsetof(scan_state, engine)},
     {&cli_output_group, offsetof(scan_state, output)},
+    {&cli_findings_group, offsetof(scan_state, findings)},
     {&cli_sandbox_group, offsetof(scan_state, sandbox)},
 };
 
@@ -471,10 +539,13 @@ const cli_command cli_cmd_scan = {
     .summary = "search process memory for patterns (default: the hunt pack)",
     .synopsis = "[OPTIONS] [PATTERN...]",
     .description = "Search the memory of running processes. Positional PATTERNs are literals;\n"
-                   "with no pattern at all the built-in Linux hunt pack is used.",
-    .epilogue = "Exit status: 0 a match was found, 1 no match, 2 error, 3 --timeout ran out\n"
-                "(the output is whole but incomplete), 128+N stopped by signal N (130 SIGINT,\n"
-                "143 SIGTERM, 129 SIGHUP; the output is whole, the summary says incomplete).\n",
+                   "with no pattern at all the built-in Linux hunt pack is used (a note on\n"
+                   "stderr says so; --show-pack prints it). A match is shown with bytes of\n"
+                   "context on each side (-C N, 32 by default).",
+    .epilogue = "Exit status: 0 a match (with --findings also a finding) was found, 1 no\n"
+                "match, 2 error, 3 --timeout ran out (the output is whole but incomplete),\n"
+                "128+N stopped by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP; the output is\n"
+                "whole, the summary says incomplete).\n",
     .groups = scan_groups,
     .n_groups = sizeof(scan_groups) / sizeof(scan_groups[0]),
     .positional = scan_positional,

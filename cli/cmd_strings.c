@@ -176,7 +176,7 @@ out:
 
 static const cli_binding strings_groups[] = {
     {&strings_group, 0},
-    {&cli_targets_group, offsetof(strings_state, targets)},
+    {&cli_one_target_group, offsetof(strings_state, targets)},
     {&cli_listing_group, offsetof(strings_state, listing)},
     {&cli_sandbox_group, offsetof(strings_state, sandbox)},
 };

@@ -61,6 +61,7 @@ static int print_version(void)
 
 static int run_command(const cli_command *c, int argc, char **argv)
 {
+    cli_messages_command(c->name);
     void *state = calloc(1, c->state_size);
     if (!state) {
         fprintf(stderr, "memgrep: out of memory\n");
@@ -98,6 +99,20 @@ static int run_command(const cli_command *c, int argc, char **argv)
     return status;
 }
 
+/* "unknown command 'scna': did you mean 'scan'?" */
+static void unknown_command(const char *name)
+{
+    const char *names[N_COMMANDS + 1];
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        names[i] = commands[i]->name;
+    names[N_COMMANDS] = "help";
+    const char *near = cli_did_you_mean(name, strlen(name), names, N_COMMANDS + 1);
+    if (near)
+        cli_usage_error("unknown command '%s': did you mean '%s'?" CLI_TRY_HELP, name, near);
+    else
+        cli_usage_error("unknown command '%s'" CLI_TRY_HELP, name);
+}
+
 /* `memgrep help [COMMAND]` (also --help, -h). */
 static int help(int argc, char **argv)
 {
@@ -111,7 +126,7 @@ static int help(int argc, char **argv)
     }
     const cli_command *c = find_command(argv[2]);
     if (!c) {
-        cli_usage_error("unknown command '%s'" CLI_TRY_HELP, argv[2]);
+        unknown_command(argv[2]);
         return EXIT_TROUBLE;
     }
     cli_print_command_help(stdout, c);
@@ -146,6 +161,6 @@ int cli_main(int argc, char **argv)
         cli_usage_error("unknown option '%s': a command such as '%s' comes first" CLI_TRY_HELP,
                         name, commands[0]->name);
     else
-        cli_usage_error("unknown command '%s'" CLI_TRY_HELP, name);
+        unknown_command(name);
     return EXIT_TROUBLE;
 }

@@ -83,8 +83,11 @@ static void table_add_group(opt_table *t, const cli_group *g, void *state)
         for (size_t i = 0; i < t->n; i++)
             if (t->group[i] == g && t->opt[i]->id == o->id)
                 val = t->longs[i].val;
-        t->longs[t->n] =
-            (struct option){o->name, o->arg ? required_argument : no_argument, NULL, val};
+        /* "[=WHEN]": the value is optional, given only as --name=WHEN */
+        int has_arg = !o->arg            ? no_argument
+                      : o->arg[0] == '[' ? optional_argument
+                                         : required_argument;
+        t->longs[t->n] = (struct option){o->name, has_arg, NULL, val};
         t->opt[t->n] = o;
         t->group[t->n] = g;
         t->state[t->n] = state;
@@ -140,6 +143,21 @@ static bool ambiguous(const opt_table *t, const char *arg, char *buf, size_t siz
     return n > 1;
 }
 
+/* "--jsno": the long option it is a typo of, as "--json", into buf. */
+static bool suggest(const opt_table *t, const char *arg, char *buf, size_t size)
+{
+    if (strncmp(arg, "--", 2))
+        return false;
+    const char *names[MAX_OPTIONS];
+    for (size_t i = 0; i < t->n; i++)
+        names[i] = t->longs[i].name;
+    const char *s = arg + 2;
+    const char *name = cli_did_you_mean(s, strcspn(s, "="), names, t->n);
+    if (name)
+        snprintf(buf, size, "--%s", name);
+    return name;
+}
+
 static int positional(const cli_parse_spec *spec, void *state, const char *arg)
 {
     if (spec->positional)
@@ -180,6 +198,9 @@ int cli_parse_options(const cli_parse_spec *spec, int argc, char **argv, void *s
             option_name(argv, optind - 1, name, sizeof(name));
             if (ambiguous(&t, name, which, sizeof(which)))
                 cli_usage_error("ambiguous option '%s': could be %s" CLI_TRY_HELP, name, which);
+            else if (suggest(&t, name, which, sizeof(which)))
+                cli_usage_error("unknown option '%s': did you mean '%s'?" CLI_TRY_HELP, name,
+                                which);
             else if (!strncmp(name, "--", 2) && strchr(name, '=')) /* --json=1 */
                 cli_usage_error("unknown option, or option that takes no value: '%s'" CLI_TRY_HELP,
                                 name);
@@ -205,7 +226,8 @@ static void print_opt(FILE *f, const cli_opt *o)
     int n = o->short_name ? snprintf(head, sizeof(head), "  -%c, --%s", o->short_name, o->name)
                           : snprintf(head, sizeof(head), "      --%s", o->name);
     if (o->arg)
-        snprintf(head + n, sizeof(head) - (size_t)n, "%s%s", o->arg[0] == '=' ? "" : " ", o->arg);
+        snprintf(head + n, sizeof(head) - (size_t)n, "%s%s", strchr("=[", o->arg[0]) ? "" : " ",
+                 o->arg);
     const char *help = o->help;
     if (o->help_value) {
         snprintf(text, sizeof(text), o->help, o->help_value(value, sizeof(value)));

@@ -102,17 +102,37 @@ static const char *container_prefix_range(char *buf, size_t size)
     return buf;
 }
 
+/* --container and --cgroup, the same for every command. */
+#define CONTAINER_HELP                                                                             \
+    "only processes of the container whose id starts with\n"                                       \
+    "ID (%s hex digits; docker, containerd, cri-o,\n"                                              \
+    "podman, kubepods: see 'memgrep ps')"
+#define CGROUP_HELP                                                                                \
+    "only processes whose cgroup is PREFIX or below it\n"                                          \
+    "(/system.slice selects /system.slice/x.scope)"
+
 static const cli_opt targets_opts[] = {
     {OPT_PID, 'p', "pid", "PID[,PID...]", "scan these processes (repeatable); default: all", NULL},
-    {OPT_CONTAINER, 0, "container", "ID",
-     "only processes of the container whose id starts with\n"
-     "ID (%s hex digits; docker, containerd, cri-o,\n"
-     "podman, kubepods: see 'memgrep ps')",
-     container_prefix_range},
-    {OPT_CGROUP, 0, "cgroup", "PREFIX",
-     "only processes whose cgroup is PREFIX or below it\n"
-     "(/system.slice selects /system.slice/x.scope)",
+    {OPT_CONTAINER, 0, "container", "ID", CONTAINER_HELP, container_prefix_range},
+    {OPT_CGROUP, 0, "cgroup", "PREFIX", CGROUP_HELP, NULL},
+    {0},
+};
+
+static const cli_opt list_targets_opts[] = {
+    {OPT_PID, 'p', "pid", "PID[,PID...]", "list these processes (repeatable); default: all", NULL},
+    {OPT_CONTAINER, 0, "container", "ID", CONTAINER_HELP, container_prefix_range},
+    {OPT_CGROUP, 0, "cgroup", "PREFIX", CGROUP_HELP, NULL},
+    {0},
+};
+
+static const cli_opt one_target_opts[] = {
+    {OPT_PID, 'p', "pid", "PID",
+     "the process (one), as the PID argument; with\n"
+     "--container or --cgroup and no PID: the one\n"
+     "process they select",
      NULL},
+    {OPT_CONTAINER, 0, "container", "ID", CONTAINER_HELP, container_prefix_range},
+    {OPT_CGROUP, 0, "cgroup", "PREFIX", CGROUP_HELP, NULL},
     {0},
 };
 
@@ -237,6 +257,20 @@ const cli_group cli_targets_group = {
     .parse = targets_parse,
 };
 
+const cli_group cli_list_targets_group = {
+    .title = "Targets",
+    .opts = list_targets_opts,
+    .fini = targets_fini,
+    .parse = targets_parse,
+};
+
+const cli_group cli_one_target_group = {
+    .title = "Target",
+    .opts = one_target_opts,
+    .fini = targets_fini,
+    .parse = targets_parse,
+};
+
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 /* ------------------------------------------------------------------ */
@@ -248,6 +282,7 @@ enum {
     OPT_NO_SUMMARY,
     OPT_NO_PROGRESS,
     OPT_OUTPUT,
+    OPT_NO_MESSAGES,
 };
 
 static const cli_opt output_opts[] = {
@@ -256,9 +291,17 @@ static const cli_opt output_opts[] = {
      "'-': stdout; a symbolic link there is refused",
      NULL},
     {OPT_QUIET, 'q', "quiet", NULL, "print nothing, stop at the first match", NULL},
+    {OPT_NO_MESSAGES, 's', "no-messages", NULL,
+     "no warnings about processes that cannot be read\n"
+     "and no note about the hunt pack, as grep's -s\n"
+     "(--json still has a record of each)",
+     NULL},
     {OPT_JSON, 0, "json", NULL, "JSON Lines on stdout (or -o FILE)", NULL},
-    {OPT_COLOR, 0, "color", "=auto|always|never", "colour (default auto: on a terminal)", NULL},
-    {OPT_COLOR, 0, "colour", "=auto|always|never", NULL, NULL},
+    {OPT_COLOR, 0, "color", "[=auto|always|never]",
+     "colour (default, and --color alone: auto, on a\n"
+     "terminal)",
+     NULL},
+    {OPT_COLOR, 0, "colour", "[=auto|always|never]", NULL, NULL},
     {OPT_NO_SUMMARY, 0, "no-summary", NULL, "no statistics at the end", NULL},
     {OPT_NO_PROGRESS, 0, "no-progress", NULL, "no progress line on a terminal (stderr)", NULL},
     {0},
@@ -282,7 +325,7 @@ static int output_parse(void *state, int id, const char *arg)
         o->json = true;
         return 0;
     case OPT_COLOR:
-        if (!strcmp(arg, "auto"))
+        if (!arg || !strcmp(arg, "auto")) /* --color alone: auto, as grep */
             o->color = CLI_COLOR_AUTO;
         else if (!strcmp(arg, "always"))
             o->color = CLI_COLOR_ALWAYS;
@@ -295,6 +338,9 @@ static int output_parse(void *state, int id, const char *arg)
         return 0;
     case OPT_NO_SUMMARY:
         o->summary = false;
+        return 0;
+    case OPT_NO_MESSAGES:
+        o->no_messages = true;
         return 0;
     case OPT_NO_PROGRESS:
         o->progress = false;

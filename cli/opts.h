@@ -53,6 +53,10 @@ typedef struct cli_targets {
     const char *cgroup; /* --cgroup: path prefix starting with '/'; NULL: any */
 } cli_targets;
 extern const cli_group cli_targets_group;
+/* The same options, with help for ps (lists) and for maps, dump and
+ * strings (one process: cli_target_pid). */
+extern const cli_group cli_list_targets_group;
+extern const cli_group cli_one_target_group;
 
 /* Whether --container or --cgroup was given. */
 bool cli_targets_filtered(const cli_targets *t);
@@ -68,7 +72,7 @@ typedef enum cli_color {
     CLI_COLOR_NEVER,
 } cli_color;
 
-/* Output: --json, --color, --no-summary, --no-progress, -q, -o FILE. */
+/* Output: --json, --color, --no-summary, --no-progress, -q, -s, -o FILE. */
 typedef struct cli_output {
     const char *file; /* -o FILE (points into argv); NULL: stdout */
     bool json;
@@ -76,6 +80,7 @@ typedef struct cli_output {
     bool summary; /* false with --no-summary */
     bool progress; /* on a terminal: false with --no-progress */
     bool quiet; /* -q */
+    bool no_messages; /* -s: no per-process warnings, no hunt-pack note */
 } cli_output;
 extern const cli_group cli_output_group;
 

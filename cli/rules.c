@@ -1,6 +1,7 @@
-/* rules.c - `memgrep scan -r FILE|DIR`: YARA rule files into the pattern
- * set. A directory means its *.yar and *.yara files, in name order (not
- * recursive). */
+/* rules.c - `memgrep scan -r [NS:]FILE|DIR`: YARA rule files into the
+ * pattern set, in namespace NS. A directory means its *.yar and *.yara
+ * files, in name order (not recursive). And the options that show rules
+ * as yara does (-s, --print-meta, -g, --print-namespace, -n). */
 #include "rules.h"
 
 #include <dirent.h>
@@ -22,7 +23,26 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cli_add_rules(mg_patterns *p, const char *path, unsigned flags, mg_error *err)
+static int add_rules(mg_patterns *p, const char *path, unsigned flags, mg_error *err);
+
+int cli_add_rules(mg_patterns *p, const char *arg, unsigned flags, mg_error *err)
+{
+    const char *colon = strchr(arg, ':');
+    char ns[256] = "default";
+    const char *path = arg;
+    struct stat st;
+    if (colon && colon[1] != '\\' && stat(arg, &st) < 0) { /* yara's NS:FILE */
+        size_t n = (size_t)(colon - arg);
+        if (n >= sizeof(ns))
+            n = 0; /* refused below: too long */
+        snprintf(ns, sizeof(ns), "%.*s", (int)n, arg);
+        path = colon + 1;
+    }
+    int rc = mg_patterns_rules_namespace(p, ns, err);
+    return rc < 0 ? rc : add_rules(p, path, flags, err);
+}
+
+static int add_rules(mg_patterns *p, const char *path, unsigned flags, mg_error *err)
 {
     struct stat st;
     if (stat(path, &st) < 0) {
@@ -79,3 +99,52 @@ int cli_add_rules(mg_patterns *p, const char *path, unsigned flags, mg_error *er
     free(names);
     return rc < 0 ? rc : total;
 }
+
+enum {
+    OPT_PRINT_STRINGS,
+    OPT_PRINT_META,
+    OPT_PRINT_TAGS,
+    OPT_PRINT_NAMESPACE,
+    OPT_NEGATE,
+};
+
+static const cli_opt rules_opts[] = {
+    {OPT_PRINT_STRINGS, 0, "print-strings", NULL,
+     "rules as yara -s shows them: RULE PID, then each\nstring match as 0xADDR:$id: DATA", NULL},
+    {OPT_PRINT_META, 0, "print-meta", NULL, "each rule's meta, [key=value,...] (yara -m)", NULL},
+    {OPT_PRINT_TAGS, 'g', "print-tags", NULL, "with --print-strings: each rule's [tags] (yara -g)",
+     NULL},
+    {OPT_PRINT_NAMESPACE, 0, "print-namespace", NULL, "NAMESPACE:RULE (yara -e)", NULL},
+    {OPT_NEGATE, 'n', "negate", NULL, "the rules that did not match, per process (yara -n)", NULL},
+    {0},
+};
+
+static int rules_parse(void *state, int id, const char *arg)
+{
+    cli_rules_output *r = state;
+    (void)arg;
+    switch (id) {
+    case OPT_PRINT_STRINGS:
+        r->strings = true;
+        return 0;
+    case OPT_PRINT_META:
+        r->meta = true;
+        return 0;
+    case OPT_PRINT_TAGS:
+        r->tags = true;
+        return 0;
+    case OPT_PRINT_NAMESPACE:
+        r->ns = true;
+        return 0;
+    case OPT_NEGATE:
+        r->negate = true;
+        return 0;
+    }
+    return -1;
+}
+
+const cli_group cli_rules_group = {
+    .title = "YARA rule output (as yara's flags)",
+    .opts = rules_opts,
+    .parse = rules_parse,
+};

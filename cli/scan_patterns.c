@@ -101,21 +101,93 @@ static void report_no_patterns(const scan_pattern *pats, size_t n)
     fprintf(stderr, "memgrep: no patterns to search for\n");
 }
 
-/* The hunt pack, decoded into pattern memory (hunt_pack.h) for as long as
- * it takes to add it. */
+/* The hunt pack, decoded into pattern memory (hunt_pack.h; free with
+ * mg_pattern_memory_free(text, len + 1)), NUL-terminated; NULL: no memory. */
+static char *decode_hunt_pack(size_t len)
+{
+    unsigned char *text = mg_pattern_memory_alloc(len + 1);
+    if (!text)
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        text[i] = mg_hunt_linux[i] ^ mg_hunt_linux_key[i % sizeof(mg_hunt_linux_key)];
+    text[len] = '\0';
+    return (char *)text;
+}
+
+/* The hunt pack, decoded for as long as it takes to add it. */
 static int add_hunt_pack(mg_patterns *p, unsigned flags, mg_error *err)
 {
     size_t len = mg_hunt_linux_len;
-    unsigned char *text = mg_pattern_memory_alloc(len + 1);
+    char *text = decode_hunt_pack(len);
     if (!text) {
         snprintf(err->message, sizeof(err->message), "out of memory");
         return -ENOMEM;
     }
-    for (size_t i = 0; i < len; i++)
-        text[i] = mg_hunt_linux[i] ^ mg_hunt_linux_key[i % sizeof(mg_hunt_linux_key)];
-    int r = mg_patterns_add_list(p, (const char *)text, len, HUNT_PACK_NAME, flags, err);
+    int r = mg_patterns_add_list(p, text, len, HUNT_PACK_NAME, flags, err);
     mg_pattern_memory_free(text, len + 1);
     return r;
+}
+
+/* The first sentence of a comment block ("# A b\n# c. d" -> "A b c"): its
+ * lines joined by one space, up to ". " or ": " or a final '.'. */
+static void put_first_sentence(FILE *f, const char *block, const char *end)
+{
+    bool first = true;
+    for (const char *line = block; line < end;) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        const char *stop = nl ? nl : end;
+        const char *s = line + 1; /* past '#' */
+        s += strspn(s, " ");
+        if (s < stop && !first)
+            fputc(' ', f);
+        for (; s < stop; s++) {
+            if ((*s == '.' || *s == ':') && (s + 1 == stop || s[1] == ' '))
+                return;
+            fputc(*s, f);
+            first = false;
+        }
+        line = stop + 1;
+    }
+}
+
+int cli_show_hunt_pack(FILE *f)
+{
+    size_t len = mg_hunt_linux_len;
+    char *text = decode_hunt_pack(len);
+    if (!text) {
+        fprintf(stderr, "memgrep: out of memory\n");
+        return -1;
+    }
+    const char *block = NULL, *block_end = NULL; /* the comment above */
+    bool after_blank = true;
+    unsigned id = 0;
+    for (const char *line = text; *line;) {
+        const char *nl = strchr(line, '\n');
+        const char *next = nl ? nl + 1 : line + strlen(line);
+        size_t n = (size_t)((nl ? nl : next) - line);
+        if (line[0] == '#') {
+            if (after_blank)
+                block = line;
+            block_end = next;
+            after_blank = false;
+        } else if (!n) {
+            after_blank = true;
+        } else {
+            fprintf(f, "%u\t%.*s\t", id++, (int)n, line);
+            if (block)
+                put_first_sentence(f, block, block_end);
+            fputc('\n', f);
+            after_blank = false;
+        }
+        line = next;
+    }
+    mg_pattern_memory_free(text, len + 1);
+    errno = 0;
+    if (fflush(f) == EOF || ferror(f)) {
+        fprintf(stderr, "memgrep: write error on stdout: %s\n", strerror(errno ? errno : EIO));
+        return -1;
+    }
+    return 0;
 }
 
 /* The stack below us, where the engine's pattern parser had its frames

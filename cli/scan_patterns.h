@@ -4,6 +4,7 @@
 #define MEMGREP_CLI_SCAN_PATTERNS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 
 #include "memgrep/memgrep.h"
@@ -39,6 +40,12 @@ mg_patterns *cli_scan_patterns(const scan_pattern *pats, size_t n, unsigned flag
 /* -o FILE that is one of the inputs (-f FILE, -r FILE, a rule file in -r
  * DIR): same device and inode. One line and -1 if so; 0 if not (or no
  * FILE, or FILE absent). */
+/* --show-pack: the hunt pack, one entry a line: its pattern id (as a scan
+ * without patterns numbers them), a tab, the entry as written in the pack
+ * (literal, re:REGEX or hex:BYTES), a tab, and the first sentence of the
+ * comment above it. Returns 0, or -1 after one line. */
+int cli_show_hunt_pack(FILE *f);
+
 int cli_check_output_not_input(const char *file, const scan_pattern *pats, size_t n);
 
 #endif

@@ -103,7 +103,7 @@ def mask(word):
     w = re.sub(r"(?<![0-9a-zA-Z])/\S*", "@P", w)
     w = re.sub(r"[0-9a-f]{8,16}-[0-9a-f]{8,16}", "@R", w)
     w = re.sub(r"(?<![0-9a-zA-Z])[0-9a-f]{12,64}(?![0-9a-zA-Z])", "@H", w)
-    w = re.sub(r"^(B|KiB|MiB|GiB|TiB)([,;)]?)$", r"@U\2", w)
+    w = re.sub(r"^(B|KiB|MiB|GiB|TiB)([,;)]*)$", r"@U\2", w)
     return re.sub(r"\d+(\.\d+)?", "@N", w)
 
 

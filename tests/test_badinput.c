@@ -74,6 +74,10 @@ static const bad_case cases[] = {
     {{""}, {"unknown command", "''"}},
     {{"nosuch", "--help"}, {"unknown command", "'nosuch'"}},
     {{"--bogus"}, {"unknown option", "'--bogus'"}},
+    /* a typo: the one command within two edits (a swap is one) */
+    {{"scna"}, {"unknown command 'scna': did you mean 'scan'?"}},
+    {{"help", "mpas"}, {"unknown command 'mpas': did you mean 'maps'?"}},
+    {{"dumpp", "1"}, {"unknown command 'dumpp': did you mean 'dump'?"}},
     {{"help", "nosuch"}, {"unknown command", "'nosuch'"}},
     {{"--help", "nosuch"}, {"unknown command", "'nosuch'"}},
     {{"help", "scan", "extra"}, {"unexpected argument", "'extra'"}},
@@ -83,6 +87,10 @@ static const bad_case cases[] = {
     /* ---- options of scan: unknown ---- */
     BAD("--no-such-option", "x", "unknown option", "'--no-such-option'"),
     BAD("-Z", "x", "unknown option", "'-Z'"),
+    /* a typo of a long option, and of one with a value */
+    BAD("--jsno", "x", "unknown option '--jsno': did you mean '--json'?"),
+    BAD("--contxt=3", "x", "unknown option '--contxt=3': did you mean '--context'?"),
+    BAD("--jsonx", "x", "unknown option '--jsonx': did you mean '--json'?"),
     {{"scan", "-p", "@LIVE", "-qZ", "needle"}, {"'-Z'"}},
     /* options without a value, given one */
     {{"scan", "-p", "@LIVE", "--json=1", "needle"}, {"'--json=1'", "takes no value"}},
@@ -127,8 +135,6 @@ static const bad_case cases[] = {
     MISSING("--mem-reader"),
     MISSING("-o"),
     MISSING("--output"),
-    MISSING("--color"),
-    MISSING("--colour"),
     MISSING("--db-cache"),
 
     /* ---- -C/--context N: 0..MG_MAX_CONTEXT (4096) ---- */
@@ -167,7 +173,8 @@ static const bad_case cases[] = {
     BAD("--mem-reader", "bogus", "--mem-reader", "'bogus'"),
     BAD("--mem-reader", "", "--mem-reader", "''"),
     BAD("--mem-reader", "IO_URING", "--mem-reader", "'IO_URING'"),
-    BAD("--color", "sometimes", "--color", "'sometimes'"),
+    /* --color's value is optional (grep's --color alone is auto): only as --color=WHEN */
+    {{"scan", "-p", "@LIVE", "--color=sometimes", "needle"}, {"--color", "'sometimes'"}},
     {{"scan", "-p", "@LIVE", "--color=", "needle"}, {"--color", "''"}},
     {{"scan", "-p", "@LIVE", "--colour=yes", "needle"}, {"--color", "'yes'"}},
     {{"scan", "-p", "@LIVE", "--col=bogus", "needle"}, {"--color", "'bogus'"}},
@@ -271,7 +278,7 @@ static const bad_case cases[] = {
      * the message stays one line and cannot drive the terminal ---- */
     BAD("-p", "1\n2", "-p", "'1\\x0a2'"),
     BAD("-j", "1\n", "--threads", "'1\\x0a'"),
-    BAD("--color", "al\nways", "--color", "'al\\x0aways'"),
+    {{"scan", "-p", "@LIVE", "--color=al\nways", "needle"}, {"--color", "'al\\x0aways'"}},
     BAD("--bo\ngus", "x", "'--bo\\x0agus'"),
     BAD("-p", "\033[2J", "-p", "'\\x1b[2J'"),
     BAD("-f", "@W/no\nsuch", "'@W/no\\x0asuch'"),
@@ -312,7 +319,7 @@ static const bad_case cases[] = {
      "rule a {\n  strings: $a = \"x\"\n  condition: $b\n}\n"},
     {{"scan", "-p", "@LIVE", "-r", "@F"},
      {"@F:2", "not supported (--skip-unsupported drops the rule)"},
-     "import \"hash\"\nrule a { condition: hash.md5(0, 64) == \"x\" }\n"},
+     "import \"hash\"\nrule a { condition: hash.md5(0, 64) == hash.sha1(0, 64) }\n"},
     {{"scan", "-p", "@LIVE", "-r", "@F"},
      {"@F:1", "undefined identifier \"filename\""},
      "rule a { condition: filename == \"x\" }\n"},

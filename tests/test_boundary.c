@@ -421,6 +421,108 @@ Test(boundary, several_patterns_same_bytes)
     mg_patterns_free(&p);
 }
 
+/* MG_PATTERN_WORD (-w): for every placement around the first and second
+ * chunk boundary and every chunk size, the needle with a non-word byte on
+ * each side is reported once; with a letter, a digit or '_' right before
+ * or right after it, not at all (the neighbour may sit in the other
+ * chunk). Context 0: the window's own overlap holds the neighbours. */
+static void sweep_word_boundaries(needle n)
+{
+    mg_patterns *p = compile_one(n.kind, n.pattern, n.flags | MG_PATTERN_WORD);
+    static const struct {
+        char before, after;
+        bool found;
+    } sides[] = {{' ', ' ', true},  {'x', ' ', false}, {' ', '7', false},
+                 {'_', '.', false}, {'(', ')', true},  {'\x80', '-', true}};
+    size_t unit = n.wide ? 2 : 1;
+    unsigned failures = 0, runs = 0;
+    char msg[1024] = "";
+    size_t off_msg = 0;
+    for (size_t ci = 0; ci < sizeof chunk_sizes / sizeof chunk_sizes[0]; ci++) {
+        size_t chunk = chunk_sizes[ci];
+        size_t len = 3 * chunk;
+        uint8_t *buf = malloc(len);
+        cr_assert(buf);
+        memset(buf, '.', len);
+        for (size_t b = chunk; b <= 2 * chunk; b += chunk)
+            for (size_t off = b - n.len - 2; off <= b + 2; off++)
+                for (size_t k = 0; k < sizeof sides / sizeof sides[0]; k++) {
+                    memcpy(buf + off, n.bytes, n.len);
+                    buf[off - unit] = (uint8_t)sides[k].before;
+                    buf[off + n.len] = (uint8_t)sides[k].after;
+                    if (n.wide) {
+                        buf[off - 1] = 0;
+                        buf[off + n.len + 1] = 0;
+                    }
+                    collector c;
+                    scan(p, buf, len, chunk, 0, &c);
+                    runs++;
+                    bool ok = sides[k].found ? c.n == 1 && c.hits[0].addr == BASE + off : c.n == 0;
+                    if (!ok && ++failures && off_msg < sizeof msg - 100)
+                        off_msg += (size_t)snprintf(
+                            msg + off_msg, sizeof msg - off_msg,
+                            "\n  chunk %zu, start %zd from %zu, '%c' '%c': %zu reports", chunk,
+                            (ssize_t)off - (ssize_t)b, b, sides[k].before, sides[k].after, c.n);
+                    collector_free(&c);
+                    memset(buf + off - unit, '.', n.len + 2 * unit);
+                }
+        free(buf);
+    }
+    mg_patterns_free(&p);
+    cr_assert_eq(failures, 0u, "-w \"%s\": %u of %u placements wrong:%s", n.pattern, failures, runs,
+                 msg);
+}
+
+Test(boundary, word_every_offset)
+{
+    sweep_word_boundaries(literal_needle());
+}
+Test(boundary, word_wide_every_offset)
+{
+    /* a wide neighbour is a character and a zero byte */
+    sweep_word_boundaries(wide_needle());
+}
+Test(boundary, word_regex_every_offset)
+{
+    sweep_word_boundaries(regex_needle());
+}
+
+/* -w at the buffer's ends: nothing outside counts as a word; the wide
+ * form's neighbour must be a character and a zero (a letter followed by a
+ * non-zero byte is no UTF-16 letter). */
+Test(boundary, word_at_buffer_ends)
+{
+    mg_patterns *p = compile_one(MG_PATTERN_LITERAL, "wordy", MG_PATTERN_WORD | MG_PATTERN_WIDE);
+    uint8_t buf[64];
+    memset(buf, '.', sizeof buf);
+    memcpy(buf, "wordy", 5);
+    memcpy(buf + sizeof buf - 5, "wordy", 5);
+    const size_t starts[] = {0, sizeof buf - 5};
+    expect_starts(p, buf, sizeof buf, 16, starts, 2, 5);
+    buf[5] = 's'; /* "wordys": no longer a word */
+    expect_starts(p, buf, sizeof buf, 16, starts + 1, 1, 5);
+    /* UTF-16 "wordy" after 'a' then 0x41 (not a zero): a word */
+    memset(buf, '.', sizeof buf);
+    const char *w = "wordy";
+    for (size_t i = 0; i < 5; i++) {
+        buf[20 + 2 * i] = (uint8_t)w[i];
+        buf[20 + 2 * i + 1] = 0;
+    }
+    buf[18] = 'a';
+    buf[19] = 0x41;
+    collector c;
+    scan(p, buf, sizeof buf, 16, 0, &c);
+    cr_assert_eq(c.n, 1u);
+    cr_assert_eq(c.hits[0].addr, BASE + 20);
+    cr_assert(c.hits[0].wide);
+    collector_free(&c);
+    buf[19] = 0; /* now "a" in UTF-16 precedes it */
+    scan(p, buf, sizeof buf, 16, 0, &c);
+    cr_assert_eq(c.n, 0u);
+    collector_free(&c);
+    mg_patterns_free(&p);
+}
+
 /* A look-ahead two bytes past a match: '$' also matches before a final
  * newline, so "foo$" must not match "foo\nX" in the middle of the buffer
  * (a unit whose overlap ends right after the '\n' sees a final newline:

@@ -7,10 +7,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/io_uring.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -996,4 +999,296 @@ Test(cli, thread_id_means_its_process)
         prog_result_free(&r);
     }
     free(big);
+}
+
+/* --color alone is auto, as grep's: no colour into a pipe; the word after
+ * it is a pattern, not its value (--color=always is). */
+Test(cli, bare_color_is_auto)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    char *heap = fixture_marker(&fx, "heap");
+    prog_result a =
+        memgrep_run((const char *[]){"scan", "--no-summary", "--color", "-p", pid, heap, NULL});
+    cr_assert_eq(a.status, 0, "exit %d; stderr: %s", a.status, a.err);
+    cr_assert(strstr(a.out, heap) && !strchr(a.out, '\033'), "--color into a pipe:\n%s", a.out);
+    prog_result b = memgrep_run(
+        (const char *[]){"scan", "--no-summary", "--color=always", "-p", pid, heap, NULL});
+    cr_assert_eq(b.status, 0, "exit %d; stderr: %s", b.status, b.err);
+    cr_assert(strstr(b.out, "\033[1;31m"), "--color=always:\n%s", b.out);
+    /* "--color always": 'always' is a second pattern (-c counts both) */
+    prog_result c = memgrep_run(
+        (const char *[]){"scan", "--no-summary", "-c", "--color", "always", "-p", pid, heap, NULL});
+    cr_assert_eq(c.status, 0, "exit %d; stderr: %s", c.status, c.err);
+    prog_result d =
+        memgrep_run((const char *[]){"scan", "--no-summary", "-c", "-p", pid, heap, NULL});
+    cr_assert_gt(strtoull(strchr(c.out, ' ') ? strrchr(c.out, ' ') + 1 : c.out, NULL, 10),
+                 strtoull(strrchr(d.out, ' ') + 1, NULL, 10), "-c with 'always': %s, without: %s",
+                 c.out, d.out);
+    prog_result_free(&a);
+    prog_result_free(&b);
+    prog_result_free(&c);
+    prog_result_free(&d);
+    free(heap);
+}
+
+/* maps, dump and strings take one process, ps lists: their -p says so. */
+Test(cli, pid_help_per_command)
+{
+    static const struct {
+        const char *command, *text;
+    } cases[] = {
+        {"scan", "-p, --pid PID[,PID...]  scan these processes"},
+        {"ps", "-p, --pid PID[,PID...]  list these processes"},
+        {"maps", "-p, --pid PID           the process (one)"},
+        {"dump", "-p, --pid PID           the process (one)"},
+        {"strings", "-p, --pid PID           the process (one)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *h = expect_help((const char *[]){cases[i].command, "--help", NULL});
+        cr_assert(strstr(h, cases[i].text), "%s --help lacks '%s':\n%s", cases[i].command,
+                  cases[i].text, h);
+        free(h);
+    }
+}
+
+/* `memgrep scan --no-db-cache ARGS...` as uid 65534 (setpriv, of
+ * util-linux, drops root before the exec). */
+static prog_result memgrep_as_nobody(const char *const *args)
+{
+    const char *argv[32] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            getenv("MEMGREP"),  "scan",          "--no-db-cache"};
+    size_t n = 7;
+    for (size_t i = 0; args[i]; i++) {
+        cr_assert_lt(n, 31u);
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    return prog_run(argv);
+}
+
+/* -s, as grep's: no warning about a process that cannot be read (here:
+ * root's fixture, swept as uid 65534); --json keeps its error record, and
+ * the line that says why nothing could be scanned stays. */
+Test(cli, no_messages_hides_process_warnings)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    prog_result a = memgrep_as_nobody((const char *[]){"--no-summary", "-p", pid, "needle", NULL});
+    prog_result b =
+        memgrep_as_nobody((const char *[]){"--no-summary", "-s", "-p", pid, "needle", NULL});
+    prog_result c = memgrep_as_nobody((const char *[]){"--json", "-s", "-p", pid, "needle", NULL});
+    char warning[64];
+    snprintf(warning, sizeof warning, "memgrep: warning: pid %s ", pid);
+    cr_assert_eq(a.status, 2, "exit %d; stderr: %s", a.status, a.err);
+    cr_assert(strstr(a.err, warning) && strstr(a.err, "nothing readable"), "without -s:\n%s",
+              a.err);
+    cr_assert_eq(b.status, 2, "exit %d; stderr: %s", b.status, b.err);
+    cr_assert(!strstr(b.err, "warning") && strstr(b.err, "nothing readable"), "with -s:\n%s",
+              b.err);
+    cr_assert_eq(count_lines(b.err, b.err_len), 1u, "with -s:\n%s", b.err);
+    char record[64];
+    snprintf(record, sizeof record, "\"pid\":%s,", pid);
+    const char *e = strstr(c.out, "{\"type\":\"error\",");
+    cr_assert(e && strstr(e, record) && strstr(e, record) < strchr(e, '\n'),
+              "--json -s lacks the error record:\n%s", c.out);
+    cr_assert(!strstr(c.err, "warning"), "--json -s:\n%s", c.err);
+    prog_result_free(&a);
+    prog_result_free(&b);
+    prog_result_free(&c);
+}
+
+/* No pattern: one note on stderr names the hunt pack (also with --json and
+ * -q), -s hides it; --show-pack lists the pack with the ids a scan gives
+ * its entries. */
+Test(cli, hunt_pack_note_and_show_pack)
+{
+    need_root();
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    prog_result show = memgrep_run((const char *[]){"scan", "--show-pack", NULL});
+    cr_assert_eq(show.status, 0, "exit %d; stderr: %s", show.status, show.err);
+    cr_assert_eq(show.err_len, 0u, "%s", show.err);
+    size_t n = count_lines(show.out, show.out_len);
+    cr_assert_geq(n, 10u, "%s", show.out);
+    /* ID TAB ENTRY TAB DESCRIPTION, ids 0.. in order */
+    const char *line = show.out;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        cr_assert_eq(strtoul(line, &end, 10), i, "line %zu: %.60s", i, line);
+        cr_assert_eq(*end, '\t', "line %zu: %.60s", i, line);
+        const char *tab = strchr(end + 1, '\t'), *nl = strchr(line, '\n');
+        cr_assert(tab && tab < nl && tab > end + 1 && nl > tab + 1, "line %zu: %.*s", i,
+                  (int)(nl - line), line);
+        line = nl + 1;
+    }
+    char note[160];
+    snprintf(note, sizeof note,
+             "memgrep: no pattern given: searching for the built-in Linux hunt pack (%zu entries;",
+             n);
+    static const char *const modes[][3] = {{"--no-summary", NULL}, {"--json", NULL}, {"-q", NULL}};
+    for (size_t m = 0; m < 3; m++) {
+        prog_result r = memgrep_run((const char *[]){"scan", "-p", pid, modes[m][0], NULL});
+        cr_assert_lt(r.status, 2, "exit %d; stderr: %s", r.status, r.err);
+        cr_assert(strstr(r.err, note), "%s: no note:\n%s", modes[m][0], r.err);
+        prog_result_free(&r);
+    }
+    prog_result s = memgrep_run((const char *[]){"scan", "-p", pid, "--no-summary", "-s", NULL});
+    cr_assert_lt(s.status, 2, "exit %d; stderr: %s", s.status, s.err);
+    cr_assert_eq(s.err_len, 0u, "-s: %s", s.err);
+    /* a pattern given: no note */
+    prog_result p =
+        memgrep_run((const char *[]){"scan", "-p", pid, "--no-summary", "x-none-x", NULL});
+    cr_assert(!strstr(p.err, "hunt pack"), "%s", p.err);
+    prog_result_free(&p);
+    prog_result_free(&s);
+    prog_result_free(&show);
+}
+
+/* ---- bash completion ---- */
+
+/* What completion/memgrep offers for the command line words (the last is
+ * the word being completed), one per line, run as bash's completion
+ * would: bash-completion loaded, COMP_WORDS and COMP_CWORD set. */
+static char *complete(const char *const *words)
+{
+    const char *script = "source /usr/share/bash-completion/bash_completion || exit 3\n"
+                         "source \"$MG_COMPLETION\" || exit 3\n"
+                         "compopt() { :; }\n"
+                         "COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+                         "COMP_LINE=\"${COMP_WORDS[*]}\"; COMP_POINT=${#COMP_LINE}\n"
+                         "_memgrep memgrep \"${COMP_WORDS[COMP_CWORD]}\" "
+                         "\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+                         "printf '%s\\n' \"${COMPREPLY[@]}\"\n";
+    const char *argv[32] = {"/bin/bash", "-c", script, "complete", getenv("MEMGREP")};
+    size_t n = 5;
+    for (size_t i = 0; words[i]; i++) {
+        cr_assert_lt(n, 31u);
+        argv[n++] = words[i];
+    }
+    argv[n] = NULL;
+    prog_result r = prog_run(argv);
+    cr_assert_eq(r.status, 0, "bash exited %d: %s", r.status, r.err);
+    char *text = r.out;
+    r.out = NULL;
+    prog_result_free(&r);
+    return text;
+}
+
+static void expect_completion(const char *const *words, const char *expected)
+{
+    char *got = complete(words);
+    cr_assert_str_eq(got, expected, "completing after '%s %s'", words[0], words[1] ? words[1] : "");
+    free(got);
+}
+
+/* PIDs for the PID of maps, dump and strings; region kinds for dump's
+ * REGIONs and --region; nothing once the PID is there; --color's optional
+ * value. */
+Test(cli, bash_completion_pids_and_region_kinds)
+{
+    if (access("/usr/share/bash-completion/bash_completion", R_OK) < 0)
+        cr_skip_test("no bash-completion (scripts/bootstrap --tests installs it)");
+    cr_assert(getenv("MG_COMPLETION"), "MG_COMPLETION is not set (run through meson test)");
+    fixture_start(&fx, NULL);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    const char *kinds = "heap\nstack\nanon\nfile\nshm\n";
+    static const char *const cmds[] = {"maps", "dump", "strings"};
+    for (size_t i = 0; i < 3; i++) {
+        /* the fixture's pid among the pids starting with its digits */
+        char *got = complete((const char *[]){cmds[i], pid, NULL}), *all, line[20];
+        cr_assert_geq(asprintf(&all, "\n%s", got), 0);
+        snprintf(line, sizeof line, "\n%s\n", pid);
+        cr_assert(strstr(all, line), "%s %s<TAB>: %s", cmds[i], pid, got);
+        free(all);
+        free(got);
+    }
+    expect_completion((const char *[]){"dump", pid, "", NULL}, kinds);
+    expect_completion((const char *[]){"dump", "-o", "out/", pid, "heap", "s", NULL},
+                      "stack\nshm\n");
+    expect_completion((const char *[]){"strings", "--region", "", NULL}, kinds);
+    expect_completion((const char *[]){"maps", pid, "", NULL}, "\n");
+    expect_completion((const char *[]){"maps", "--json", pid, "", NULL}, "\n");
+    expect_completion((const char *[]){"scan", "--color=", NULL}, "auto\nalways\nnever\n");
+    expect_completion((const char *[]){"scan", "--col", NULL}, "--color=\n");
+}
+
+/* -w end to end: a child holds a token five times in one page, with a
+ * space, '(' / ')', a letter, a digit or '_' next to it; -w reports the two
+ * bounded by non-word characters, without -w all five. The token is held
+ * reversed until the fork (so no NUL-bounded copy of it sits in the
+ * child), the child writes it only into the page. */
+Test(cli, word_regexp_whole_words_only)
+{
+    need_root();
+    char rev[17], tok[17];
+    random_token(rev);
+    static const char *const around[][2] = {
+        {" ", " "}, {"(", ")"}, {"a", " "}, {" ", "9"}, {"_", "."}};
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0) {
+        char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            _exit(1);
+        memset(m, '.', 4096);
+        for (size_t k = 0; k < 5; k++) {
+            char *at = m + 64 * (k + 1);
+            at[-1] = around[k][0][0];
+            for (size_t i = 0; i < 16; i++)
+                at[i] = rev[15 - i];
+            at[16] = around[k][1][0];
+        }
+        uint64_t a = (uint64_t)(uintptr_t)m;
+        if (write(p[1], &a, sizeof a) != (ssize_t)sizeof a)
+            _exit(1);
+        pause(); /* until the parent kills it */
+        _exit(0);
+    }
+    close(p[1]);
+    uint64_t page = 0;
+    cr_assert_eq(read(p[0], &page, sizeof page), (ssize_t)sizeof page);
+    for (size_t i = 0; i < 16; i++)
+        tok[i] = rev[15 - i];
+    tok[16] = '\0';
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)child);
+    prog_result w = memgrep_run(
+        (const char *[]){"scan", "-C", "0", "--no-summary", "-w", "-p", pid, tok, NULL});
+    prog_result all =
+        memgrep_run((const char *[]){"scan", "-C", "0", "--no-summary", "-p", pid, tok, NULL});
+    close(p[0]);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    cr_assert_eq(w.status, 0, "exit %d: %s", w.status, w.err);
+    char expect[256];
+    snprintf(expect, sizeof expect,
+             "%s %s 0x%" PRIx64 " rw-p [anon] %s: %s\n"
+             "%s %s 0x%" PRIx64 " rw-p [anon] %s: %s\n",
+             pid, "test_cli", page + 64, tok, tok, pid, "test_cli", page + 128, tok, tok);
+    cr_assert_str_eq(w.out, expect, "-w");
+    cr_assert_eq(count_lines(all.out, all.out_len), 5u, "without -w:\n%s", all.out);
+    prog_result_free(&w);
+    prog_result_free(&all);
+}
+
+/* A usage error within a command points at that command's help; one
+ * before any command at memgrep's. */
+Test(cli, try_help_names_the_command)
+{
+    expect_error((const char *[]){"dump", "1", "heap", NULL},
+                 (const char *[]){"-o PATH", "(try 'memgrep dump --help')", NULL});
+    expect_error((const char *[]){"scan", "--jsno", NULL},
+                 (const char *[]){"(try 'memgrep scan --help')", NULL});
+    expect_error((const char *[]){"maps", "1", "2", NULL},
+                 (const char *[]){"(try 'memgrep maps --help')", NULL});
+    expect_error((const char *[]){"mpas", NULL}, (const char *[]){"(try 'memgrep --help')", NULL});
 }

@@ -73,6 +73,9 @@ Test(coldstart, factors_of_known_regexes)
     expect_factors("[^a]bcd", 0, "bcd");
     expect_factors("qqq[ab]{0,6}qqq", 0, "qqq");
     expect_factors("abc+?def", 0, "def");
+    /* rare before long: zero runs fire at every offset of heap zeros */
+    expect_factors("UPX!.{4}\\x00{12}", HS_FLAG_DOTALL, "UPX!");
+    expect_factors("\\x00{12}.{2}[a-z]abc", HS_FLAG_DOTALL, "abc");
     /* what the parser does not know gives no factor */
     expect_factors("abc(?i)def", 0, "");
     expect_factors("(?<n>abc)def", 0, "");

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -666,8 +665,9 @@ Test(dbcache, null_err_and_no_dir)
 
 /* ---- end to end: memgrep on a fixture, its cache poisoned ---- */
 
-/* `memgrep scan -c --no-summary ARGS` (NULL-terminated); stdout and stderr in out/err
- * (at most size-1 bytes each); returns the exit code. */
+/* `memgrep scan -c --no-summary ARGS` (NULL-terminated; prog_run: no
+ * --db-cache added); stdout and stderr in out/err (at most size-1 bytes
+ * each); returns the exit code. */
 static int run_memgrep(const char *const *args, char *out, char *err, size_t size)
 {
     const char *exe = getenv("MEMGREP");
@@ -678,32 +678,12 @@ static int run_memgrep(const char *const *args, char *out, char *err, size_t siz
     for (size_t i = 0; args[i]; i++)
         argv[argc++] = args[i];
     argv[argc] = NULL;
-    char *ofile = at("out"), *efile = at("err");
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int o = open(ofile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(efile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(o, 1);
-        dup2(e, 2);
-        syscall(SYS_close_range, 3u, ~0u, 0u);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    int ws;
-    cr_assert_eq(waitpid(pid, &ws, 0), pid);
-    cr_assert(WIFEXITED(ws));
-    char *paths[2] = {ofile, efile}, *bufs[2] = {out, err};
-    for (int i = 0; i < 2; i++) {
-        FILE *f = fopen(paths[i], "r");
-        cr_assert(f);
-        size_t n = fread(bufs[i], 1, size - 1, f);
-        bufs[i][n] = '\0';
-        fclose(f);
-        unlink(paths[i]);
-        free(paths[i]);
-    }
-    return WEXITSTATUS(ws);
+    prog_result r = prog_run(argv);
+    snprintf(out, size, "%s", r.out);
+    snprintf(err, size, "%s", r.err);
+    int status = r.status;
+    prog_result_free(&r);
+    return status;
 }
 
 Test(dbcache, memgrep_scan_with_a_poisoned_cache_finds_the_token)

@@ -5,6 +5,7 @@
  * with the exact set of kinds found for its pid. The test may ptrace a
  * target of its own; memgrep never does. */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "json.h"
 #include "memgrep/memgrep.h"
 
 typedef struct target {
@@ -37,9 +39,11 @@ static const char *fixture_path(void)
     return p;
 }
 
-/* Run path (or, with exec_fd >= 0, that descriptor: fexecve) with argv,
+/* Run path (or, with exec_fd >= 0, that descriptor: fexecve) with argv and
+ * LD_PRELOAD=preload (none if NULL, whatever the test's environment says),
  * and wait for its "ready" line. */
-static void target_start(target *t, const char *path, int exec_fd, char *const argv[])
+static void target_spawn(target *t, const char *path, int exec_fd, char *const argv[],
+                         const char *preload)
 {
     int in[2], out[2];
     cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
@@ -51,6 +55,10 @@ static void target_start(target *t, const char *path, int exec_fd, char *const a
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(in[0], 0);
         dup2(out[1], 1);
+        if (preload)
+            setenv("LD_PRELOAD", preload, 1);
+        else
+            unsetenv("LD_PRELOAD");
         if (exec_fd >= 0)
             fexecve(exec_fd, argv, environ);
         else
@@ -73,6 +81,11 @@ static void target_start(target *t, const char *path, int exec_fd, char *const a
     }
     fclose(f);
     cr_assert(ready, "target %s did not start", argv[0]);
+}
+
+static void target_start(target *t, const char *path, int exec_fd, char *const argv[])
+{
+    target_spawn(t, path, exec_fd, argv, NULL);
 }
 
 static void target_stop(target *t)
@@ -380,6 +393,53 @@ Test(findings, anon_exec_of_a_runtime_is_low)
     remove_copy(path);
 }
 
+/* The libpcre2-8 this test has mapped (libmemgrep links it): a path. */
+static void pcre2_path(char *out, size_t size)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    cr_assert(f);
+    char line[4096];
+    out[0] = '\0';
+    while (fgets(line, sizeof(line), f) && !out[0]) {
+        char *p = strchr(line, '/');
+        if (p && strstr(p, "/libpcre2-8.so")) {
+            p[strcspn(p, "\n")] = '\0';
+            snprintf(out, size, "%s", p);
+        }
+    }
+    fclose(f);
+    cr_assert(out[0], "libpcre2-8 is not mapped in the test");
+}
+
+/* PCRE2's JIT (sljit) writes its code into RWX anonymous memory: with
+ * libpcre2-8 mapped, RWX code is pcre2-jit's, low; R-X anonymous code is
+ * not what it makes: high, no runtime. */
+Test(findings, pcre2_jit_is_low_for_rwx_only)
+{
+    need_root();
+    char lib[4096];
+    pcre2_path(lib, sizeof(lib));
+    char *argv[] = {(char *)"findings_fixture", (char *)"rwx", NULL};
+    target t;
+    target_spawn(&t, fixture_path(), -1, argv, lib);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "anon_exec,rwx,preload", &list, &n);
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_str_eq(list[i].runtime, "pcre2-jit");
+        cr_assert_eq(list[i].severity, MG_SEVERITY_LOW);
+    }
+    mg_findings_free(&list);
+    target_stop(&t);
+    argv[1] = (char *)"rx";
+    target_spawn(&t, fixture_path(), -1, argv, lib);
+    const mg_finding *f = expect_kinds(t.pid, "anon_exec,preload", &list, &n);
+    cr_assert_str_eq(f->runtime, "");
+    cr_assert_eq(f->severity, MG_SEVERITY_HIGH);
+    mg_findings_free(&list);
+    target_stop(&t);
+}
+
 Test(findings, masquerade)
 {
     need_root();
@@ -483,6 +543,147 @@ Test(findings, traced_thread)
     target_stop(&t);
 }
 
+/* ---- patched code ------------------------------------------------------- */
+
+/* The test itself reads and writes the target's memory through
+ * /proc/PID/mem (a write to its read-only text makes a private copy of the
+ * page, as a debugger's breakpoint does); memgrep never writes. */
+static void target_mem(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+    int fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    cr_assert(fd >= 0, "open %s: %s", path, strerror(errno));
+    ssize_t k = write ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
+    cr_assert_eq(k, (ssize_t)len, "%s %s at 0x%" PRIx64 ": %s", write ? "write" : "read", path,
+                 addr, strerror(errno));
+    close(fd);
+}
+
+/* 16 bytes of the fixture's function at +5 inverted but the 8th (written
+ * with its own value): two runs differ, [+5, +12) and [+13, +21), each
+ * with the file's bytes at its offset what the text held before. Then the
+ * original bytes back: the copy stays, no byte differs, no finding. */
+Test(findings, patched_code)
+{
+    need_root();
+    target t, control;
+    start_mode(&t, "code");
+    start_mode(&control, "code");
+    cr_assert(t.addr);
+    mg_finding *list;
+    size_t n;
+    expect_kinds(t.pid, "", &list, &n);
+    mg_findings_free(&list);
+    uint64_t a = t.addr + 5;
+    uint8_t orig[16], patch[16];
+    target_mem(t.pid, a, orig, sizeof(orig), false);
+    for (size_t i = 0; i < sizeof(patch); i++)
+        patch[i] = (uint8_t)(orig[i] ^ 0xff);
+    patch[7] = orig[7];
+    target_mem(t.pid, a, patch, sizeof(patch), true);
+    const mg_finding *f = expect_kinds(t.pid, "patched_code", &list, &n);
+    cr_assert_eq(f->n_patches, 2);
+    cr_assert_eq(f->patches_total, 2);
+    const uint64_t runs[2][2] = {{a, a + 7}, {a + 8, a + 16}};
+    int fd = open(fixture_path(), O_RDONLY | O_CLOEXEC);
+    cr_assert(fd >= 0);
+    for (size_t i = 0; i < 2; i++) {
+        const mg_patch *p = &f->patches[i];
+        cr_assert_eq(p->start, runs[i][0], "patch %zu: 0x%" PRIx64, i, p->start);
+        cr_assert_eq(p->end, runs[i][1], "patch %zu: end 0x%" PRIx64, i, p->end);
+        cr_assert_str_eq(p->path, fixture_path());
+        uint8_t disk[16];
+        size_t len = (size_t)(p->end - p->start);
+        cr_assert_eq(pread(fd, disk, len, (off_t)p->offset), (ssize_t)len);
+        cr_assert(!memcmp(disk, orig + (p->start - a), len), "patch %zu: file offset 0x%" PRIx64, i,
+                  p->offset);
+    }
+    close(fd);
+    cr_assert_eq(f->regions, 1);
+    cr_assert_eq(f->bytes, mg_page_size(), "one private copy: %" PRIu64, f->bytes);
+    cr_assert_str_eq(f->first.perms, "r-xp");
+    cr_assert(f->first.start <= a && a + 16 <= f->first.end);
+    cr_assert_str_eq(f->first.path, fixture_path());
+    cr_assert_not(f->textrel);
+    cr_assert_str_eq(f->file_read, "direct");
+    cr_assert_eq(f->severity, MG_SEVERITY_HIGH);
+    mg_findings_free(&list);
+    /* the control, the same program unpatched */
+    expect_kinds(control.pid, "", &list, &n);
+    mg_findings_free(&list);
+    target_mem(t.pid, a, orig, sizeof(orig), true);
+    expect_kinds(t.pid, "", &list, &n);
+    mg_findings_free(&list);
+    target_stop(&t);
+    target_stop(&control);
+}
+
+/* ---- preload ------------------------------------------------------------ */
+
+Test(findings, preload)
+{
+    need_root();
+    const char *lib = getenv("MG_FINDINGS_PRELOAD");
+    cr_assert(lib && *lib, "MG_FINDINGS_PRELOAD is not set");
+    char real[4096];
+    cr_assert(realpath(lib, real));
+    char *argv[] = {(char *)"findings_fixture", (char *)"plain", NULL};
+    target t, control;
+    target_spawn(&t, fixture_path(), -1, argv, lib);
+    start_mode(&control, "plain");
+    mg_finding *list;
+    size_t n;
+    const mg_finding *f = expect_kinds(t.pid, "preload", &list, &n);
+    cr_assert_eq(f->n_preloads, 1);
+    cr_assert_str_eq(f->preloads[0].path, real);
+    cr_assert_str_eq(f->preloads[0].source, "LD_PRELOAD");
+    cr_assert_eq(f->severity, MG_SEVERITY_MEDIUM);
+    mg_findings_free(&list);
+    expect_kinds(control.pid, "", &list, &n);
+    mg_findings_free(&list);
+    target_stop(&t);
+    target_stop(&control);
+}
+
+/* A library whose text the loader relocates (DT_TEXTREL): the page it
+ * wrote is a private copy differing from the file in the pointer it holds
+ * (mgt_textrel_slot, 8 bytes; its leading zero bytes are the file's too):
+ * patched_code, explained, low. */
+Test(findings, textrel_is_low)
+{
+    need_root();
+    const char *lib = getenv("MG_FINDINGS_TEXTREL");
+    cr_assert(lib && *lib, "MG_FINDINGS_TEXTREL is not set");
+    char real[4096];
+    cr_assert(realpath(lib, real));
+    /* the slot's file offset: the first segment maps offset 0 at the base */
+    void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    cr_assert(h, "dlopen: %s", dlerror());
+    Dl_info di;
+    void *slot = dlsym(h, "mgt_textrel_slot");
+    cr_assert(slot && dladdr(slot, &di));
+    uint64_t slot_off = (uint64_t)((char *)slot - (char *)di.dli_fbase);
+    dlclose(h);
+    char *argv[] = {(char *)"findings_fixture", (char *)"plain", NULL};
+    target t;
+    target_spawn(&t, fixture_path(), -1, argv, real);
+    mg_finding *list;
+    size_t n;
+    const mg_finding *f = expect_kinds(t.pid, "patched_code,preload", &list, &n);
+    cr_assert(f->textrel);
+    cr_assert_eq(f->severity, MG_SEVERITY_LOW);
+    cr_assert_eq(f->n_patches, 1);
+    const mg_patch *p = &f->patches[0];
+    cr_assert_str_eq(p->path, real);
+    cr_assert_str_eq(f->first.path, real);
+    cr_assert(p->offset >= slot_off && p->offset + (p->end - p->start) <= slot_off + 8,
+              "patch at 0x%" PRIx64 "+%" PRIu64 ", slot at 0x%" PRIx64, p->offset,
+              p->end - p->start, slot_off);
+    mg_findings_free(&list);
+    target_stop(&t);
+}
+
 /* ---- what is not a process with memory ---------------------------------- */
 
 Test(findings, bad_pids)
@@ -516,31 +717,24 @@ Test(findings, names)
 
 /* ---- memgrep check ----------------------------------------------------- */
 
+/* memgrep COMMAND ARGS... (up to 13 arguments): its exit status, stdout
+ * and stderr (malloc'd). */
+static int run_memgrep(const char *command, const char *const *args, char **out, char **err)
+{
+    const char *argv[16] = {command};
+    size_t k = 1;
+    for (; args[k - 1] && k < 15; k++)
+        argv[k] = args[k - 1];
+    argv[k] = NULL;
+    prog_result r = memgrep_run(argv);
+    *out = r.out;
+    *err = r.err;
+    return r.status;
+}
+
 static int run_check(const char *const *args, char **out, char **err)
 {
-    const char *exe = getenv("MEMGREP");
-    cr_assert(exe && *exe, "MEMGREP is not set");
-    int o[2], e[2];
-    cr_assert(pipe2(o, O_CLOEXEC) == 0 && pipe2(e, O_CLOEXEC) == 0);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        dup2(o[1], 1);
-        dup2(e[1], 2);
-        const char *argv[16] = {exe, "check"};
-        size_t k = 2;
-        for (; args[k - 2] && k < 15; k++)
-            argv[k] = args[k - 2];
-        argv[k] = NULL;
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(o[1]);
-    close(e[1]);
-    size_t ol, el;
-    int st = child_collect(pid, o[0], e[0], out, &ol, err, &el);
-    cr_assert(WIFEXITED(st));
-    return WEXITSTATUS(st);
+    return run_memgrep("check", args, out, err);
 }
 
 Test(findings, check_json_and_exit_status)
@@ -604,4 +798,193 @@ Test(findings, check_json_and_exit_status)
     cr_assert(strstr(err, "(from -p)") && !strchr(err, '\n')[1], "%s", err);
     free(out);
     free(err);
+}
+
+/* The records of JSON lines of a given type, parsed into recs (up to max):
+ * how many. */
+static size_t records(const char *out, const char *type, jval *recs, size_t max)
+{
+    size_t n = 0;
+    for (const char *l = out; *l && n < max;) {
+        const char *nl = strchr(l, '\n');
+        cr_assert(nl, "a record without its newline: %s", l);
+        size_t off;
+        cr_assert_eq(json_parse(l, (size_t)(nl - l), &recs[n], &off), 0, "bad JSON at %zu: %.*s",
+                     off, (int)(nl - l), l);
+        const jval *t = json_get(&recs[n], "type");
+        if (t && t->t == J_STR && !strcmp(t->str, type))
+            n++;
+        else
+            json_free(&recs[n]);
+        l = nl + 1;
+    }
+    return n;
+}
+
+static const char *str_of(const jval *obj, const char *key)
+{
+    const jval *v = json_get(obj, key);
+    cr_assert(v && v->t == J_STR, "no string %s", key);
+    return v->str;
+}
+
+/* --allow KIND:EXE silences that kind in that program, '*' every kind;
+ * --allow-file reads the same lines ('#' comments); bad entries are one
+ * line naming where, exit 2. */
+Test(findings, allow)
+{
+    need_root();
+    target t;
+    start_mode(&t, "rwx");
+    char pid[16], rwx_exe[4200], any_exe[4200], *out, *err;
+    snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+    snprintf(rwx_exe, sizeof(rwx_exe), "rwx:%s", fixture_path());
+    snprintf(any_exe, sizeof(any_exe), "*:%s", fixture_path());
+    const char *a1[] = {"-p", pid, "--allow", rwx_exe, NULL};
+    cr_assert_eq(run_check(a1, &out, &err), 0, "%s", err);
+    char line[128];
+    snprintf(line, sizeof(line), "%d findings_fixtur high anon_exec: regions=1", (int)t.pid);
+    cr_assert(!strncmp(out, line, strlen(line)) && !strchr(out, '\n')[1], "%s", out);
+    cr_assert_str_eq(err, "memgrep: 1 process checked, 0 failed; 1 finding, 1 allowed\n");
+    free(out);
+    free(err);
+    /* another program's exe: nothing silenced */
+    const char *a2[] = {"-p", pid, "--allow", "*:/usr/bin/java", NULL};
+    cr_assert_eq(run_check(a2, &out, &err), 0, "%s", err);
+    cr_assert_str_eq(err, "memgrep: 1 process checked, 0 failed; 2 findings\n");
+    free(out);
+    free(err);
+    char path[] = "/tmp/mgt-allow-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "# known good\n\n  %s\n", any_exe);
+    fclose(f);
+    const char *a3[] = {"-p", pid, "--allow-file", path, NULL};
+    cr_assert_eq(run_check(a3, &out, &err), 1, "%s", err);
+    cr_assert_str_eq(out, "");
+    cr_assert_str_eq(err, "memgrep: 1 process checked, 0 failed; 0 findings, 2 allowed\n");
+    free(out);
+    free(err);
+    f = fopen(path, "w");
+    fprintf(f, "# known good\nrwx:%s\nbogus:/bin/sh\n", fixture_path());
+    fclose(f);
+    cr_assert_eq(run_check(a3, &out, &err), 2);
+    char where[64];
+    snprintf(where, sizeof(where), "%s:3: 'bogus:/bin/sh'", path);
+    cr_assert(strstr(err, where) && !strchr(err, '\n')[1], "%s", err);
+    cr_assert_str_eq(out, "");
+    free(out);
+    free(err);
+    unlink(path);
+    const char *a4[] = {"-p", pid, "--allow", "rwx:relative/exe", NULL};
+    cr_assert_eq(run_check(a4, &out, &err), 2);
+    cr_assert(strstr(err, "--allow: 'rwx:relative/exe'") && !strchr(err, '\n')[1], "%s", err);
+    free(out);
+    free(err);
+    target_stop(&t);
+}
+
+/* scan --findings: the target's finding records in the same report as its
+ * matches (the shellcode in its RWX mapping), and none without it. */
+Test(findings, scan_findings)
+{
+    need_root();
+    target t;
+    start_mode(&t, "rwx");
+    char pid[16], *out, *err;
+    snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+    const char *a1[] = {"-p", pid, "--json", "--findings", "-x", "48 31 f6 56 48 bf 2f 62 69 6e",
+                        NULL};
+    cr_assert_eq(run_memgrep("scan", a1, &out, &err), 0, "%s", err);
+    jval recs[16];
+    size_t n = records(out, "finding", recs, 16);
+    cr_assert_eq(n, 2, "%s", out);
+    cr_assert_str_eq(str_of(&recs[0], "kind"), "anon_exec");
+    cr_assert_str_eq(str_of(&recs[1], "kind"), "rwx");
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(json_get(&recs[i], "pid")->num, t.pid);
+        const jval *first = json_get(json_get(&recs[i], "evidence"), "first");
+        cr_assert_eq(strtoull(str_of(first, "start"), NULL, 16), t.addr);
+        json_free(&recs[i]);
+    }
+    n = records(out, "match", recs, 16);
+    bool at_addr = false;
+    for (size_t i = 0; i < n; i++) {
+        at_addr |= strtoull(str_of(&recs[i], "address"), NULL, 16) == t.addr;
+        json_free(&recs[i]);
+    }
+    cr_assert(at_addr, "no match at 0x%" PRIx64 ": %s", t.addr, out);
+    cr_assert_null(strstr(err, "checked"), "JSON: no findings line on stderr: %s", err);
+    free(out);
+    free(err);
+    /* text: the finding lines, then the matches; a summary line of them */
+    const char *a3[] = {"-p", pid, "--findings", "-x", "48 31 f6 56 48 bf 2f 62 69 6e", NULL};
+    cr_assert_eq(run_memgrep("scan", a3, &out, &err), 0, "%s", err);
+    char line[128];
+    snprintf(line, sizeof(line), "%d findings_fixtur high anon_exec: regions=1", (int)t.pid);
+    cr_assert(!strncmp(out, line, strlen(line)), "%s", out);
+    snprintf(line, sizeof(line), "\n%d findings_fixtur high rwx: regions=1", (int)t.pid);
+    cr_assert(strstr(out, line), "%s", out);
+    cr_assert(strstr(err, "memgrep: 1 process checked, 0 failed; 2 findings\n"), "%s", err);
+    free(out);
+    free(err);
+    /* the same scan without --findings */
+    const char *a2[] = {"-p", pid, "--json", "-x", "48 31 f6 56 48 bf 2f 62 69 6e", NULL};
+    cr_assert_eq(run_memgrep("scan", a2, &out, &err), 0, "%s", err);
+    cr_assert_eq(records(out, "finding", recs, 16), 0, "%s", out);
+    cr_assert_eq(records(out, "match", recs, 1), 1);
+    json_free(&recs[0]);
+    free(out);
+    free(err);
+    target_stop(&t);
+}
+
+/* --dump-findings DIR: each finding's first region, its present pages at
+ * their offsets, named in the record ("dump"). */
+Test(findings, dump_findings)
+{
+    need_root();
+    target t;
+    start_mode(&t, "rwx");
+    char dir[] = "/tmp/mgt-dump-XXXXXX", pid[16], *out, *err;
+    cr_assert(mkdtemp(dir));
+    snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+    const char *a1[] = {"-p", pid, "--json", "--dump-findings", dir, NULL};
+    cr_assert_eq(run_check(a1, &out, &err), 0, "%s", err);
+    cr_assert(strstr(err, "memgrep: 1 process checked, 0 failed; 2 findings, 2 dumped\n"), "%s",
+              err);
+    jval recs[4];
+    size_t n = records(out, "finding", recs, 4);
+    cr_assert_eq(n, 2, "%s", out);
+    size_t len = 4 * mg_page_size();
+    for (size_t i = 0; i < n; i++) {
+        char file[4200];
+        snprintf(file, sizeof(file), "%s/%d-%s-%" PRIx64 "-%" PRIx64 ".bin", dir, (int)t.pid,
+                 str_of(&recs[i], "kind"), t.addr, t.addr + len);
+        cr_assert_str_eq(str_of(&recs[i], "dump"), file);
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        cr_assert(fd >= 0, "%s: %s", file, strerror(errno));
+        struct stat st;
+        cr_assert(fstat(fd, &st) == 0);
+        cr_assert_eq((size_t)st.st_size, len);
+        cr_assert_eq(st.st_mode & 0777, 0600);
+        unsigned char head[10], mem[10];
+        cr_assert_eq(read(fd, head, sizeof(head)), (ssize_t)sizeof(head));
+        target_mem(t.pid, t.addr, mem, sizeof(mem), false);
+        cr_assert(!memcmp(head, mem, sizeof(head)));
+        close(fd);
+        unlink(file);
+        json_free(&recs[i]);
+    }
+    cr_assert(rmdir(dir) == 0, "files left in %s", dir);
+    free(out);
+    free(err);
+    /* with --require-sandbox it cannot write: refused, one line */
+    const char *a2[] = {"-p", pid, "--dump-findings", dir, "--require-sandbox", NULL};
+    cr_assert_eq(run_check(a2, &out, &err), 2);
+    cr_assert(strstr(err, "--require-sandbox") && !strchr(err, '\n')[1], "%s", err);
+    free(out);
+    free(err);
+    target_stop(&t);
 }

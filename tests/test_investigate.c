@@ -448,6 +448,7 @@ Test(investigate, maps_equals_proc_maps_and_smaps_rss)
     char *maps = proc_file(fx.pid, "maps", NULL), *smaps = proc_file(fx.pid, "smaps", NULL);
     char *save = NULL, *line;
     size_t i = 0, compared_rss = 0;
+    long vdso_rss = -1;
     uint64_t size = 0, resident = 0, scannable = 0, unscannable = 0;
     for (line = strtok_r(maps, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
         cr_assert_lt(i, l.n);
@@ -481,13 +482,13 @@ Test(investigate, maps_equals_proc_maps_and_smaps_rss)
         long kb = -1;
         char *rl = strstr(at + 1, "\nRss:");
         cr_assert(rl && sscanf(rl, "\nRss: %ld kB", &kb) == 1);
-        const char *kind = jstr(o, "kind");
-        if (strcmp(kind, "special") && strcmp(kind, "device")) {
-            cr_assert_eq(jint(o, "resident"), (uint64_t)kb * 1024,
-                         "%" PRIx64 "-%" PRIx64 " %s %s: resident %" PRIu64 ", smaps Rss %ld kB", a,
-                         b, perms, p, jint(o, "resident"), kb);
-            compared_rss++;
-        }
+        /* every region, special ones too: [vdso] as smaps, [vvar] 0 */
+        cr_assert_eq(jint(o, "resident"), (uint64_t)kb * 1024,
+                     "%" PRIx64 "-%" PRIx64 " %s %s: resident %" PRIu64 ", smaps Rss %ld kB", a, b,
+                     perms, p, jint(o, "resident"), kb);
+        compared_rss++;
+        if (!strcmp(p, "[vdso]"))
+            vdso_rss = kb;
         size += b - a;
         resident += jint(o, "resident");
         if (perms[0] != 'r')
@@ -507,6 +508,7 @@ Test(investigate, maps_equals_proc_maps_and_smaps_rss)
     cr_assert_eq(jint(t, "resident_scannable"), scannable);
     cr_assert_gt(unscannable, 0u, "no resident byte outside the scannable regions");
     cr_assert_gt(compared_rss, 10u);
+    cr_assert_gt(vdso_rss, 0, "[vdso]: smaps Rss %ld kB (none, or no page)", vdso_rss);
 
     /* text: raw bytes when not a terminal, a header, a total line */
     prog_result tx = memgrep_run((const char *[]){"maps", pid, NULL});
@@ -712,6 +714,245 @@ Test(investigate, dump_into_a_symlink_to_a_directory_is_refused)
     cr_assert(S_ISLNK(st.st_mode), "%s is no longer a symbolic link", link);
     free(real);
     free(link);
+}
+
+/* The manifest of a directory dump, field by field: the process as /proc
+ * has it, each file's range equal to a line of /proc/PID/maps (or the
+ * piece of it asked for), present runs as pagemap says, and a sha256 equal
+ * to sha256sum's of the file. */
+
+/* Field 22 of /proc/PID/stat. */
+static unsigned long long stat_starttime(pid_t pid)
+{
+    char *s = proc_file(pid, "stat", NULL), *p = strrchr(s, ')');
+    cr_assert(p);
+    unsigned long long v = 0;
+    p += 2; /* field 3 */
+    for (int field = 3; field < 22; field++)
+        p = strchr(p, ' ') + 1;
+    v = strtoull(p, NULL, 10);
+    free(s);
+    return v;
+}
+
+static char *sha256sum(const char *file)
+{
+    prog_result r = prog_run((const char *[]){"/usr/bin/sha256sum", file, NULL});
+    cr_assert_eq(r.status, 0, "sha256sum %s: %s", file, r.err);
+    char *h = strndup(r.out, 64);
+    prog_result_free(&r);
+    return h;
+}
+
+/* The manifest of dir, parsed (one object, one line). */
+static jval read_manifest(const char *dir)
+{
+    char *path;
+    cr_assert_geq(asprintf(&path, "%s/manifest.json", dir), 0);
+    size_t len;
+    char *s = slurp(path, &len);
+    cr_assert(s, "%s: %s", path, strerror(errno));
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    cr_assert(len && s[len - 1] == '\n' && !memchr(s, '\n', len - 1), "not one line: %s", s);
+    jval v;
+    size_t off;
+    cr_assert_eq(json_parse(s, len, &v, &off), 0, "%s: not JSON at byte %zu", path, off);
+    cr_assert_eq(v.t, J_OBJ);
+    free(s);
+    free(path);
+    return v;
+}
+
+static void check_manifest_process(const jval *m, pid_t pid)
+{
+    cr_assert_str_eq(jstr(m, "type"), "manifest");
+    cr_assert_eq((pid_t)jint(m, "pid"), pid);
+    cr_assert_eq(jint(m, "starttime"), stat_starttime(pid));
+    cr_assert_eq(jint(m, "page_size"), PAGE);
+    char exe[4096], path[64];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    cr_assert_gt(n, 0);
+    exe[n] = '\0';
+    cr_assert_str_eq(jstr(m, "exe"), exe);
+    size_t len;
+    char *cmd = proc_file(pid, "cmdline", &len);
+    while (len && !cmd[len - 1])
+        len--;
+    for (size_t i = 0; i < len; i++)
+        cmd[i] = cmd[i] ? cmd[i] : ' ';
+    cmd[len] = '\0';
+    cr_assert_str_eq(jstr(m, "cmdline"), cmd);
+    free(cmd);
+    char *comm = proc_file(pid, "comm", NULL);
+    comm[strcspn(comm, "\n")] = '\0';
+    cr_assert_str_eq(jstr(m, "comm"), comm);
+    free(comm);
+}
+
+/* One file of the manifest: its name, its sha256, its size and present
+ * runs (pagemap). Returns its present bytes. */
+static uint64_t check_manifest_file(const jval *f, pid_t pid, const char *dir)
+{
+    uint64_t a = jhex(f, "start"), b = jhex(f, "end");
+    char name[64], *file;
+    snprintf(name, sizeof name, "%" PRIx64 "-%" PRIx64 ".bin", a, b);
+    cr_assert_str_eq(jstr(f, "file"), name);
+    cr_assert_geq(asprintf(&file, "%s/%s", dir, name), 0);
+    uint64_t present = check_dump(pid, file, a, b);
+    cr_assert_eq(jint(f, "size"), b - a);
+    cr_assert_eq(jint(f, "present_bytes"), present);
+    char *sum = sha256sum(file);
+    cr_assert_str_eq(jstr(f, "sha256"), sum, "%s", file);
+    const jval *pr = json_get(f, "present");
+    cr_assert(pr && pr->t == J_ARR);
+    uint64_t total = 0, prev = a;
+    for (size_t i = 0; i < pr->n; i++) {
+        uint64_t s = jhex(&pr->items[i], "start"), e = jhex(&pr->items[i], "end");
+        cr_assert(s >= prev && s < e && e <= b);
+        cr_assert(pagemap_entry(pid, s) >> 63);
+        total += e - s;
+        prev = e;
+    }
+    cr_assert_eq(total, present);
+    free(sum);
+    free(file);
+    return present;
+}
+
+Test(investigate, dump_directory_manifest_names_process_ranges_and_sha256)
+{
+    need_root();
+    target t;
+    start_target(&t);
+    const char *dir = make_tmpdir();
+    char pid[16], *one, *all;
+    snprintf(pid, sizeof pid, "%d", (int)t.pid);
+    char *range = range_arg(t.start, t.end);
+    /* one region into PATH/ (absent: made), the piece asked for */
+    cr_assert_geq(asprintf(&one, "%s/one/", dir), 0);
+    prog_result r = memgrep_run((const char *[]){"dump", pid, range, "-o", one, NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    jval m = read_manifest(one);
+    check_manifest_process(&m, t.pid);
+    const jval *files = json_get(&m, "files");
+    cr_assert(files && files->t == J_ARR && files->n == 1);
+    cr_assert_eq(jhex(&files->items[0], "start"), t.start);
+    cr_assert_eq(jhex(&files->items[0], "end"), t.end);
+    const jval *reg = json_get(&files->items[0], "region");
+    cr_assert_eq(jhex(reg, "start"), t.start);
+    cr_assert_eq(jhex(reg, "end"), t.end);
+    cr_assert_str_eq(jstr(reg, "perms"), "rw-p");
+    cr_assert_geq(check_manifest_file(&files->items[0], t.pid, one), (T_RANDOM_PAGES + 3) * PAGE);
+    json_free(&m);
+    /* again into the same directory: the manifest is not replaced without --force */
+    expect_error((const char *[]){"dump", pid, range, "-o", one, NULL},
+                 (const char *[]){"manifest.json", "--force", NULL});
+    prog_result_free(&r);
+    /* one region into an existing directory (no '/'): inside it, as cp */
+    char *there;
+    cr_assert_geq(asprintf(&there, "%s/there", dir), 0);
+    cr_assert_eq(mkdir(there, 0700), 0);
+    prog_result rt = memgrep_run((const char *[]){"dump", pid, range, "-o", there, NULL});
+    cr_assert_eq(rt.status, 0, "%s", rt.err);
+    m = read_manifest(there);
+    files = json_get(&m, "files");
+    cr_assert(files && files->t == J_ARR && files->n == 1);
+    check_manifest_file(&files->items[0], t.pid, there);
+    json_free(&m);
+    prog_result_free(&rt);
+    free(there);
+
+    /* every region into an existing directory: one file per line of maps */
+    cr_assert_geq(asprintf(&all, "%s/all", dir), 0);
+    cr_assert_eq(mkdir(all, 0700), 0);
+    prog_result ra = memgrep_run((const char *[]){"dump", pid, "-o", all, NULL});
+    cr_assert_eq(ra.status, 0, "%s", ra.err);
+    m = read_manifest(all);
+    check_manifest_process(&m, t.pid);
+    files = json_get(&m, "files");
+    cr_assert(files && files->t == J_ARR && files->n >= 6);
+    char *maps = proc_file(t.pid, "maps", NULL);
+    bool saw_target = false;
+    for (size_t i = 0; i < files->n; i++) {
+        const jval *f = &files->items[i];
+        reg = json_get(f, "region");
+        uint64_t a = jhex(f, "start"), b = jhex(f, "end");
+        cr_assert_eq(jhex(reg, "start"), a);
+        cr_assert_eq(jhex(reg, "end"), b);
+        char line[64];
+        snprintf(line, sizeof line, "%" PRIx64 "-%" PRIx64 " %s ", a, b, jstr(reg, "perms"));
+        cr_assert(strstr(maps, line), "'%s' is not a line of /proc/%s/maps", line, pid);
+        check_manifest_file(f, t.pid, all);
+        saw_target |= a == t.start && b == t.end;
+    }
+    cr_assert(saw_target);
+    fprintf(stderr, "dump manifest: %zu files, each sha256 equal to sha256sum's\n", files->n);
+    free(maps);
+    json_free(&m);
+    prog_result_free(&ra);
+    free(range);
+    free(one);
+    free(all);
+}
+
+/* dump --core: gdb, given the program and the core, prints the planted
+ * runs at their addresses, and a page that was not present is not in the
+ * core (gdb cannot read it; nothing was faulted in). */
+Test(investigate, dump_core_is_read_by_gdb)
+{
+    need_root();
+    if (access("/usr/bin/gdb", X_OK) < 0)
+        cr_skip_test("no /usr/bin/gdb (scripts/bootstrap --tests installs it)");
+    target t;
+    start_target(&t);
+    const char *dir = make_tmpdir();
+    char pid[16], *core;
+    snprintf(pid, sizeof pid, "%d", (int)t.pid);
+    cr_assert_geq(asprintf(&core, "%s/core", dir), 0);
+    prog_result r = memgrep_run((const char *[]){"dump", pid, "--core", core, "--json", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    json_lines l = parse_lines(&r);
+    cr_assert_geq(l.n, 6u);
+    struct stat st;
+    cr_assert_eq(stat(core, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    uint64_t hole = t.start + (2u << 20);
+    cr_assert_not(pagemap_entry(t.pid, hole) >> 63, "the page at 2 MiB is present");
+    char x1[64], x2[64], x3[64];
+    snprintf(x1, sizeof x1, "x/s 0x%" PRIx64, t.at_hole);
+    snprintf(x2, sizeof x2, "x/s 0x%" PRIx64, t.across);
+    snprintf(x3, sizeof x3, "x/x 0x%" PRIx64, hole);
+    const char *exe = getenv("MG_INVESTIGATE_TARGET");
+    prog_result g = prog_run((const char *[]){"/usr/bin/gdb", "-batch", "-nx", "-ex", x1, "-ex", x2,
+                                              "-ex", x3, exe, core, NULL});
+    char expect[256];
+    /* the run ends at the last byte of its page: the next is not in the core */
+    snprintf(expect, sizeof expect,
+             "0x%" PRIx64 ":\t\"ends-at-a-page-not-present-X\"<error: Cannot access memory at "
+             "address 0x%" PRIx64 ">\n",
+             t.at_hole, hole);
+    cr_assert(strstr(g.out, expect), "gdb printed:\n%s\nstderr:\n%s", g.out, g.err);
+    char across[128] = {0};
+    for (size_t i = 0; i < t.across_len; i++)
+        across[i] = (char)('a' + i % 26);
+    snprintf(expect, sizeof expect, "0x%" PRIx64 ":\t\"%s\"\n", t.across, across);
+    cr_assert(strstr(g.out, expect), "gdb printed:\n%s\nstderr:\n%s", g.out, g.err);
+    snprintf(expect, sizeof expect, "Cannot access memory at address 0x%" PRIx64, hole);
+    cr_assert(strstr(g.err, expect), "gdb read the page that is not present:\n%s\n%s", g.out,
+              g.err);
+    fprintf(stderr, "dump --core: %zu regions, gdb prints the planted runs\n", l.n);
+    /* -o and --core together, and neither, are refused */
+    expect_error((const char *[]){"dump", pid, "--core", core, "-o", core, NULL},
+                 (const char *[]){"--core", "not both", NULL});
+    expect_error((const char *[]){"dump", pid, "--core", core, NULL},
+                 (const char *[]){core, "--force", NULL});
+    prog_result_free(&g);
+    free_lines(&l);
+    prog_result_free(&r);
+    free(core);
 }
 
 /* ------------------------------------------------------------------ */

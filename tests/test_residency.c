@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "os/maps.h"
 #include "os/residency.h"
 
 #define PAGE 4096u
@@ -25,6 +27,7 @@
 int __real_ioctl(int fd, unsigned long req, ...);
 int __wrap_ioctl(int fd, unsigned long req, ...);
 static unsigned fail_scan, scan_calls;
+static bool fail_every_scan; /* every PAGEMAP_SCAN fails: a kernel before 6.7 */
 /* PAGEMAP_SCAN of the Linux 6.7 uapi: struct pm_scan_arg is 12 u64 */
 #define MG_PAGEMAP_SCAN_IOCTL _IOWR('f', 16, uint64_t[12])
 
@@ -34,11 +37,29 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
     va_start(ap, req);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    if (req == MG_PAGEMAP_SCAN_IOCTL && fail_scan && ++scan_calls == fail_scan) {
+    if (req == MG_PAGEMAP_SCAN_IOCTL &&
+        (fail_every_scan || (fail_scan && ++scan_calls == fail_scan))) {
         errno = ENOTTY;
         return -1;
     }
     return __real_ioctl(fd, req, arg);
+}
+
+/* pread64, wrapped (--wrap, tests/meson.build): counts the bytes read
+ * from pagemap files, from any thread. */
+ssize_t __real_pread64(int fd, void *buf, size_t n, off_t off);
+ssize_t __wrap_pread64(int fd, void *buf, size_t n, off_t off);
+static _Atomic uint64_t pagemap_bytes;
+
+ssize_t __wrap_pread64(int fd, void *buf, size_t n, off_t off)
+{
+    ssize_t r = __real_pread64(fd, buf, n, off);
+    char link[64], target[256];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t k = readlink(link, target, sizeof target - 1);
+    if (r > 0 && k > 8 && !memcmp(target + k - 8, "/pagemap", 8))
+        pagemap_bytes += (uint64_t)r;
+    return r;
 }
 
 typedef struct run {
@@ -395,4 +416,223 @@ Test(residency, pagemap_read_entries)
     close(fd);
     munmap(p, 4 * PAGE);
     munmap(s, PAGE);
+}
+
+/* ---- a sweep without PAGEMAP_SCAN: smaps tells which big regions to walk */
+
+#define BIG_GIB 4 /* the reservation: 8 MiB of pagemap entries */
+#define DATA_MIB 256 /* the data region, at least MG_SMAPS_MIN */
+
+typedef struct big_child {
+    pid_t pid;
+    int go; /* closing it ends the child */
+    uint64_t res, data; /* the reservation, the data region */
+    char marker[40];
+} big_child;
+
+/* A child with an untouched BIG_GIB reservation (or one page of it
+ * written with a marker, touch_res) and a DATA_MIB region with the
+ * marker in its middle page, the only page written. */
+static void big_child_start(big_child *b, bool touch_res)
+{
+    char tok[17];
+    random_token(tok);
+    snprintf(b->marker, sizeof b->marker, "MG-SMAPS-%s", tok);
+    explicit_bzero(tok, sizeof tok);
+    size_t rlen = (size_t)BIG_GIB << 30, dlen = (size_t)DATA_MIB << 20;
+    uint8_t *res = mmap(NULL, rlen, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    uint8_t *data = mmap(NULL, dlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert(res != MAP_FAILED && data != MAP_FAILED);
+    /* no THP: the data page stays one page, the region one mapping */
+    madvise(data, dlen, MADV_NOHUGEPAGE);
+    madvise(res, rlen, MADV_NOHUGEPAGE);
+    b->res = (uint64_t)(uintptr_t)res;
+    b->data = (uint64_t)(uintptr_t)data;
+    int go[2], ready[2];
+    cr_assert_eq(pipe(go), 0);
+    cr_assert_eq(pipe(ready), 0);
+    b->pid = fork();
+    cr_assert_geq(b->pid, 0);
+    if (b->pid == 0) {
+        close(go[1]);
+        close(ready[0]);
+        memcpy(data + dlen / 2 + 100, b->marker, strlen(b->marker));
+        if (touch_res)
+            memcpy(res + rlen / 2 + 100, b->marker, strlen(b->marker));
+        explicit_bzero(b->marker, sizeof b->marker); /* the child's copy of it */
+        (void)!write(ready[1], "r", 1);
+        char c;
+        (void)!read(go[0], &c, 1);
+        _exit(0);
+    }
+    close(go[0]);
+    close(ready[1]);
+    char c;
+    cr_assert_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    b->go = go[1];
+    /* the child's copies are its own: the parent's mappings go */
+    munmap(res, rlen);
+    munmap(data, dlen);
+}
+
+static void big_child_stop(big_child *b)
+{
+    close(b->go);
+    waitpid(b->pid, NULL, 0);
+}
+
+/* Sweep b's child for its marker with every PAGEMAP_SCAN failing (ENOTTY):
+ * the marker's matches must be exactly at addrs; returns the
+ * pagemap bytes read. */
+static uint64_t sweep_without_ioctl(const big_child *b, const uint64_t *addrs, size_t n_want)
+{
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, b->marker, strlen(b->marker), 0);
+    compile_patterns(p);
+    mg_settings s;
+    settings_for(&s, &b->pid, 1);
+    collector c = {0};
+    mg_sink sink = collector_sink(&c);
+    mg_stats st;
+    mg_error err;
+    fail_every_scan = true;
+    pagemap_bytes = 0;
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "mg_scan: %s", err.message);
+    fail_every_scan = false;
+    uint64_t bytes = pagemap_bytes;
+    want w[2];
+    for (size_t i = 0; i < n_want; i++)
+        w[i] = (want){.pid = b->pid, .addr = addrs[i], .len = strlen(b->marker)};
+    assert_exact_hits(&c, w, n_want, "the marker");
+    collector_free(&c);
+    mg_patterns_free(&p);
+    return bytes;
+}
+
+/* An untouched 4 GiB reservation: smaps shows no Rss, so its 8 MiB of
+ * pagemap entries are not read; the data region (Rss one page) is walked
+ * and its marker found at its address, once. */
+Test(residency, no_ioctl_unresident_region_not_walked)
+{
+    need_root();
+    big_child b;
+    big_child_start(&b, false);
+    uint64_t at = b.data + ((uint64_t)DATA_MIB << 20) / 2 + 100;
+    uint64_t bytes = sweep_without_ioctl(&b, &at, 1);
+    big_child_stop(&b);
+    uint64_t res_entries = ((uint64_t)BIG_GIB << 30) / PAGE * 8;
+    cr_assert_lt(bytes, res_entries / 2,
+                 "%llu bytes of pagemap read: the untouched reservation was walked",
+                 (unsigned long long)bytes);
+    /* the data region was walked: its entries were read */
+    cr_assert_geq(bytes, ((uint64_t)DATA_MIB << 20) / PAGE * 8);
+}
+
+/* The same reservation with one page written: smaps shows it resident, so
+ * it is walked and the marker in it found as well, exactly. */
+Test(residency, no_ioctl_resident_region_walked_exact)
+{
+    need_root();
+    big_child b;
+    big_child_start(&b, true);
+    uint64_t at[2] = {b.res + ((uint64_t)BIG_GIB << 30) / 2 + 100,
+                      b.data + ((uint64_t)DATA_MIB << 20) / 2 + 100};
+    uint64_t bytes = sweep_without_ioctl(&b, at, 2);
+    big_child_stop(&b);
+    cr_assert_geq(bytes, ((uint64_t)BIG_GIB << 30) / PAGE * 8,
+                  "%llu bytes of pagemap read: the resident reservation was not walked",
+                  (unsigned long long)bytes);
+}
+
+/* smaps' resident bytes per mapping, parsed from a known text: Rss and
+ * hugetlb pages count, other fields not; a mapping is found only by its
+ * exact start and end. */
+Test(residency, smaps_parse)
+{
+    static const char text[] =
+        "55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0          [heap]\n"
+        "Size:                132 kB\n"
+        "Rss:                   8 kB\n"
+        "AnonHugePages:         0 kB\n"
+        "Private_Hugetlb:       0 kB\n"
+        "VmFlags: rd wr mr mw me ac\n"
+        "7f0000000000-7f1000000000 rw-p 00000000 00:00 0 \n"
+        "Size:           67108864 kB\n"
+        "Rss:                   0 kB\n"
+        "Pss:                   0 kB\n"
+        "7f2000000000-7f2040000000 rw-s 00000000 00:0f 77         /anon_hugepage (deleted)\n"
+        "Rss:                   0 kB\n"
+        "Shared_Hugetlb:  2097152 kB\n"
+        "Private_Hugetlb:    2048 kB\n";
+    mg_smaps sm;
+    cr_assert_eq(mg_smaps_parse(text, sizeof text - 1, &sm), 0);
+    cr_assert_eq(sm.n, 3);
+    uint64_t r = 1;
+    cr_assert_eq(mg_smaps_resident(&sm, 0x55d0c0a00000, 0x55d0c0a21000, &r), 0);
+    cr_assert_eq(r, 8192);
+    cr_assert_eq(mg_smaps_resident(&sm, 0x7f0000000000, 0x7f1000000000, &r), 0);
+    cr_assert_eq(r, 0);
+    cr_assert_eq(mg_smaps_resident(&sm, 0x7f2000000000, 0x7f2040000000, &r), 0);
+    cr_assert_eq(r, (2097152ull + 2048) * 1024);
+    cr_assert_eq(mg_smaps_resident(&sm, 0x7f0000000000, 0x7f0800000000, &r), -ENOENT);
+    cr_assert_eq(mg_smaps_resident(&sm, 0x1000, 0x2000, &r), -ENOENT);
+    mg_smaps_free(&sm);
+}
+
+/* Regions walked ahead (one PAGEMAP_SCAN call for several, its runs kept):
+ * each region's runs are those of its own walk, with zero pages left out
+ * or not, and without the ioctl those of the entries. */
+static void ahead_same_runs(bool no_ioctl)
+{
+    uint8_t *b = map_anon(64);
+    /* holes at pages 8, 20-21 and 40: regions [0,8) [9,20) [22,40) [41,64) */
+    cr_assert_eq(munmap(b + 8 * PAGE, PAGE), 0);
+    cr_assert_eq(munmap(b + 20 * PAGE, 2 * PAGE), 0);
+    cr_assert_eq(munmap(b + 40 * PAGE, PAGE), 0);
+    static const int written[] = {1, 2, 3, 10, 11, 25, 26, 27, 28, 50, 63};
+    static const int read_only[] = {4, 5, 12, 30, 31, 60}; /* the zero page */
+    for (size_t i = 0; i < sizeof written / sizeof *written; i++)
+        b[written[i] * PAGE] = 1;
+    for (size_t i = 0; i < sizeof read_only / sizeof *read_only; i++)
+        (void)*(volatile uint8_t *)(b + read_only[i] * PAGE);
+    static const int regions[][2] = {{0, 8}, {9, 20}, {22, 40}, {41, 64}};
+    uint64_t base = (uint64_t)(uintptr_t)b, last = base + 64 * PAGE;
+    int fd = self_pagemap();
+    for (int skip_zero = 0; skip_zero < 2; skip_zero++) {
+        mg_walk_ahead *wa = calloc(1, sizeof(*wa));
+        bool use_ioctl = true;
+        fail_every_scan = no_ioctl;
+        for (size_t k = 0; k < 4; k++) {
+            uint64_t s = base + (uint64_t)regions[k][0] * PAGE;
+            uint64_t e = base + (uint64_t)regions[k][1] * PAGE;
+            runs got = {0};
+            cr_assert_eq(
+                mg_present_ranges_ahead(wa, fd, s, e, last, &use_ioctl, skip_zero, collect, &got),
+                0);
+            cr_assert_eq(use_ioctl, !no_ioctl);
+            fail_every_scan = false;
+            runs *want_runs = walk(fd, s, e, !no_ioctl, skip_zero);
+            fail_every_scan = no_ioctl;
+            expect_runs(&got, want_runs->r, want_runs->n, "region walked ahead");
+            free(want_runs);
+        }
+        if (!no_ioctl) /* the first call walked all four regions */
+            cr_assert_eq(wa->hi, last);
+        fail_every_scan = false;
+        free(wa);
+    }
+    close(fd);
+    munmap(b, 64 * PAGE);
+}
+
+Test(residency, walk_ahead_same_runs_ioctl)
+{
+    ahead_same_runs(false);
+}
+
+Test(residency, walk_ahead_same_runs_without_ioctl)
+{
+    ahead_same_runs(true);
 }

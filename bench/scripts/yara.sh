@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
 # yara.sh - memgrep's YARA rules (`memgrep scan -r`) against yara 4.2.3 on the
-# same generated rule set: wall time, identical verdicts, peak RSS.
+# same rule set (generated, or a real public one): wall time, identical
+# verdicts, peak RSS, Hyperscan callbacks per MiB.
 #
 #   sudo bench/scripts/yara.sh [BUILDDIR]           one 2 GiB process (bench/bigproc), ~4 min
 #   sudo HOST=1 bench/scripts/yara.sh [BUILDDIR]    a synthetic host (bench/synthhost), ~3 min
+#   sudo RULES=sigbase GIB=0.25 bench/scripts/yara.sh
+#                      signature-base (Neo23x0, 737 files, 5,892 rules) from
+#                      ../shared/corpus/signature-base-yara.tar.xz, with the
+#                      externals it needs (-d filename= ... -d owner=)
+#   sudo RULES=/path/to/dir bench/scripts/yara.sh
+#                      every *.yar of a folder, e.g. Elastic's Linux rules:
+#                      git clone https://github.com/elastic/protections-artifacts
+#                      (commit 9c334cf8298d9ff7e19c2a50817669072abc2d66: 248
+#                      files yara/rules/Linux_*.yar, 902 rules), the Linux_*
+#                      files copied into one folder
 #
+# RULES (default gen): gen, sigbase or a folder. With a real set nothing is
+# planted for it (the verdicts are whatever the heap data gives, compared
+# with yara's), and HOST=1 runs it over synthhost's processes.
 # Environment: SEED (rules and plants, default 1), NRULES (default 900),
 # HITS / MISSES (rules planted to match / to just miss, default 60 / 30),
 # COMMON (rules of phrases common in the heap data, default 2), COMMON_WORDS
@@ -12,7 +26,8 @@
 # (memgrep threads and yara processes at a time, default 2), RUNS (rounds,
 # default 3), GIB (bigproc size, default 2), YARA_P2=0 (skip the one
 # `yara -p 2` run); HOST=1: PROCS (default 30), TOTAL_MIB (their own data,
-# default 1024), YARA_TIMEOUT (yara -a per pid, default 20).
+# default 1024), YARA_TIMEOUT (yara -a per pid, default 20). GIB may be a
+# fraction (0.25: 256 MiB, for iterating).
 #
 # What it does:
 #  1. bench/scripts/gen_rules.py: NRULES rules (~2 strings each: half hex with
@@ -52,6 +67,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bench_dirs yara.sh "$@"
 HOST=${HOST:-0}
+RULES=${RULES:-gen}
 SEED=${SEED:-1}
 NRULES=${NRULES:-900}
 HITS=${HITS:-60}
@@ -75,22 +91,52 @@ bench_warn_not_root "reading another process's memory will be denied"
 
 bench_workdir stop_hosts
 
-# 1. rules (and the IOC list synthhost plants from)
-gen=(python3 "$root/bench/scripts/gen_rules.py" "$work/gen" --seed "$SEED" --rules "$NRULES"
-    --hits "$HITS" --misses "$MISSES" --common "$COMMON" --common-words "$COMMON_WORDS")
-if ((HOST)); then
-    "$synthhost" --patterns 100 >"$work/iocs.txt"
-    gen+=(--iocs "$work/iocs.txt")
+# 1. rules (and the IOC list synthhost plants from): rules is what memgrep
+# -r takes (a file or a folder), yrules yara's rule files, defs both tools'
+# -d options
+defs=()
+if [[ $RULES == gen ]]; then
+    gen=(python3 "$root/bench/scripts/gen_rules.py" "$work/gen" --seed "$SEED" --rules "$NRULES"
+        --hits "$HITS" --misses "$MISSES" --common "$COMMON" --common-words "$COMMON_WORDS")
+    if ((HOST)); then
+        "$synthhost" --patterns 100 >"$work/iocs.txt"
+        gen+=(--iocs "$work/iocs.txt")
+    fi
+    "${gen[@]}"
+    rules=$work/gen/rules.yar
+elif [[ $RULES == sigbase ]]; then
+    corpus=$root/../shared/corpus/signature-base-yara.tar.xz
+    [[ -r $corpus ]] || { echo "yara.sh: no $corpus (the shared corpus beside the clone)" >&2; exit 2; }
+    tar xJf "$corpus" -C "$work"
+    rules=$work/signature-base/yara
+    for x in filename filepath extension filetype owner; do
+        defs+=(-d "$x=")
+    done
+elif [[ -d $RULES ]]; then
+    rules=$(cd "$RULES" && pwd)
+else
+    echo "yara.sh: RULES=$RULES: neither gen, sigbase nor a folder" >&2
+    exit 2
 fi
-"${gen[@]}"
-rules=$work/gen/rules.yar
+if [[ -d $rules ]]; then
+    mapfile -t yrules < <(find "$rules" -maxdepth 1 -name '*.yar' | sort)
+else
+    yrules=("$rules")
+fi
+printf '%s\n' "${yrules[@]}" >"$work/rule_files.txt"
+echo "rules: $RULES, ${#yrules[@]} files, $(cat "${yrules[@]}" |
+    grep -cE '^[[:space:]]*((private|global)[[:space:]]+)*rule[[:space:]]') rules"
 
 # 2. the target(s)
 if ((HOST)); then
     start_host target "$synthhost" --procs "$PROCS" --total-mib "$TOTAL_MIB" --seed "$SEED" \
         --npat 100 --dir "$work"
 else
-    start_host target "$bigproc" -g "$GIB" -t 3600 --plant-file "$work/gen/plants.txt"
+    size=(-g "$GIB")
+    [[ $GIB == *.* ]] && size=(-m "$(python3 -c "print(round($GIB * 1024))")")
+    plant=()
+    [[ $RULES != gen ]] || plant=(--plant-file "$work/gen/plants.txt")
+    start_host target "$bigproc" "${size[@]}" -t 3600 "${plant[@]}"
 fi
 target_pid=${host_pid[target]}
 if ((HOST)); then
@@ -106,30 +152,32 @@ cat >"$work/yara_all.sh" <<EOF
 # one yara per pid, $JOBS at a time; per pid: out, err, peak RSS
 mkdir -p "\$1"
 echo "$pids" | tr , '\n' | xargs -P $JOBS -I{} sh -c \
-    'exec /usr/bin/time -f %M -o "\$1/{}.rss" yara -a $YARA_TIMEOUT -s "$rules" {} >"\$1/{}.out" 2>"\$1/{}.err"' sh "\$1"
+    'exec /usr/bin/time -f %M -o "\$1/{}.rss" yara -a $YARA_TIMEOUT ${defs[*]} -s $(printf '"%s" ' "${yrules[@]}") {} >"\$1/{}.out" 2>"\$1/{}.err"' sh "\$1"
 EOF
 
 # 3. the runs (run_once, pick: common.sh)
 bench_time_format='%U %S %M' # CPU time too: the machine may be shared
 mkdir -m 0700 "$work/cache"
 t0=$(date +%s.%N)
-"$memgrep" scan -q -r "$rules" -p "$pids" --db-cache "$work/cache" -j "$JOBS" >/dev/null 2>&1 || true
+"$memgrep" scan "${defs[@]}" -q -r "$rules" -p "$pids" --db-cache "$work/cache" -j "$JOBS" \
+    >/dev/null 2>&1 || true
 echo "database cached in $(since "$t0") s: $(stat -c %s "$work"/cache/*.hsdb) bytes"
 load_average before | tee -a "$work/load.txt"
 echo "running ($RUNS rounds, each tool once per round, fastest kept):"
 for ((i = 0; i < RUNS; i++)); do
-    run_once memgrep-cold "$i" "$memgrep" scan -r "$rules" -p "$pids" --json --no-db-cache -j "$JOBS"
-    run_once memgrep-warm "$i" "$memgrep" scan -r "$rules" -p "$pids" --json \
+    run_once memgrep-cold "$i" "$memgrep" scan "${defs[@]}" -r "$rules" -p "$pids" --json \
+        --no-db-cache -j "$JOBS"
+    run_once memgrep-warm "$i" "$memgrep" scan "${defs[@]}" -r "$rules" -p "$pids" --json \
         --db-cache "$work/cache" -j "$JOBS"
     if ((HOST)); then
         run_once yara "$i" bash "$work/yara_all.sh" "$work/yara.$i.d"
     else
-        run_once yara "$i" yara -s "$rules" "$target_pid"
+        run_once yara "$i" yara "${defs[@]}" -s "${yrules[@]}" "$target_pid"
     fi
 done
 tools=(memgrep-cold memgrep-warm yara)
 if ((YARA_P2 && !HOST)); then
-    /usr/bin/time -f '%e %U %S' -o "$work/yara-p2.cpu" yara -p 2 -s "$rules" "$target_pid" \
+    /usr/bin/time -f '%e %U %S' -o "$work/yara-p2.cpu" yara "${defs[@]}" -p 2 -s "${yrules[@]}" "$target_pid" \
         >/dev/null 2>&1 || true
 fi
 for name in "${tools[@]}"; do
@@ -138,9 +186,12 @@ done
 load_average after | tee -a "$work/load.txt"
 
 # 4. the table
-python3 - "$work" "$HOST" "$JOBS" "$YARA_TIMEOUT" "$root" <<'EOF'
+python3 - "$work" "$HOST" "$JOBS" "$YARA_TIMEOUT" "$root" "$RULES" <<'EOF'
 import glob, json, os, re, subprocess, sys
 work, host, jobs, ytimeout, root = sys.argv[1], sys.argv[2] != '0', int(sys.argv[3]), sys.argv[4], sys.argv[5]
+gen = sys.argv[6] == 'gen'
+rule_files = open(f'{work}/rule_files.txt').read().split('\n')[:-1]
+rule_text = ''.join(open(f, encoding='latin-1').read() for f in rule_files)
 
 def rd(name, ext):
     with open(f'{work}/{name}.{ext}', encoding='latin-1') as f:
@@ -208,10 +259,10 @@ else:
     if rd('yara', 'err').strip():
         yerrs.append(rd('yara', 'err').strip()[:300])
 
-expect = json.load(open(f'{work}/gen/expect.json'))
+expect = json.load(open(f'{work}/gen/expect.json')) if gen else None
 db = sum(os.path.getsize(p) for p in glob.glob(f'{work}/cache/*.hsdb'))
-nrules = sum(1 for l in open(f'{work}/gen/rules.yar') if l.startswith('rule '))
-nstrings = sum(1 for l in open(f'{work}/gen/rules.yar') if re.match(r'\s+\$\w+ = ', l))
+nrules = len(re.findall(r'^\s*(?:(?:private|global)\s+)*rule\s', rule_text, re.M))
+nstrings = len(re.findall(r'^\s*\$\w*\s*=', rule_text, re.M))
 bad = False
 rows, notes = [], []
 for name in ('memgrep-cold', 'memgrep-warm'):
@@ -220,7 +271,9 @@ for name in ('memgrep-cold', 'memgrep-warm'):
     same_h = all(mh.get(p, set()) == yhits[p] for p in ydone)
     nr = sum(len(mr.get(p, ())) for p in ydone)
     nh = sum(len(mh.get(p, ())) for p in ydone)
+    mib = summ['bytes_scanned'] / 2**20
     rows.append(dict(name=name, secs=float(rd(name, 'secs')), scan=summ['elapsed_seconds'], cpu=cpu(name),
+                     cbm=summ.get('callbacks', 0) / mib if mib else 0,
                      rss=int(rd(name, 'rss').split()[-1]), rc=int(rd(name, 'rc')),
                      verdict=f"{nr} / {nh}: " + ('same' if same_r and same_h else 'DIFFERENT'),
                      bytes=summ['bytes_scanned'] + summ['bytes_deduped']))
@@ -234,7 +287,7 @@ for name in ('memgrep-cold', 'memgrep-warm'):
                 for x in sorted(b - a, key=str)[:10]:
                     notes.append(f'  {name} pid {p}: {what} only memgrep: {x}')
     allr = set().union(*mr.values()) if mr else set()
-    if host:
+    if host and gen:
         planted = []
         for l in open(f'{work}/target.txt', encoding='latin-1'):
             f = l.rstrip('\n').split(' ', 3)
@@ -247,6 +300,10 @@ for name in ('memgrep-cold', 'memgrep-warm'):
                      f'{summ["bytes_scanned"] / 1e9:.2f} GB scanned + {summ["bytes_deduped"] / 1e9:.2f} GB '
                      f'replayed, {summ["rule_matches"]} rule matches')
         bad |= bool(miss)
+    elif not gen:
+        notes.append(f"  {name}: {summ['bytes_scanned'] / 1e9:.2f} GB scanned, "
+                     f"{summ['rule_matches']} rule matches, {summ['rules_skipped']} rules skipped, "
+                     f"{summ.get('callbacks', 0)} callbacks")
     else:
         hit_missing = sorted(set(expect['hit']) - allr)
         miss_matched = sorted(set(expect['miss']) & allr)
@@ -260,7 +317,7 @@ for name in ('memgrep-cold', 'memgrep-warm'):
             notes.append(f'    NEAR MISS MATCHED {r}')
         bad |= bool(hit_missing or miss_matched)
 rows.append(dict(name='yara' + (f' (xargs -P {jobs}, -a {ytimeout})' if host else ''),
-                 secs=float(rd('yara', 'secs')), scan=None, rss=yrss, cpu=cpu('yara'), rc=int(rd('yara', 'rc')),
+                 secs=float(rd('yara', 'secs')), scan=None, cbm=None, rss=yrss, cpu=cpu('yara'), rc=int(rd('yara', 'rc')),
                  verdict=f"{sum(len(yrules[p]) for p in ydone)} / {sum(len(yhits[p]) for p in ydone)}",
                  bytes=None))
 ysecs, ycpu = rows[-1]['secs'], rows[-1]['cpu']
@@ -277,16 +334,17 @@ print('machine: nproc ' + sh('nproc') + ', ' + sh("grep -m1 'model name' /proc/c
       + ', ' + sh("yara --version | sed 's/^/YARA /'") + ', Hyperscan '
       + sh("dpkg-query -W -f '${Version}' libhyperscan5 2>/dev/null || echo '?'")
       + ', memgrep ' + sh(f"git -C {root} describe --always --dirty 2>/dev/null || echo '?'"))
-print(f'rules: {nrules} rules, {nstrings} strings; database {db} bytes ({db / 2**20:.2f} MiB); '
+print(f'rules: {sys.argv[6]}, {len(rule_files)} files, {nrules} rules, {nstrings} strings; database {db} bytes ({db / 2**20:.2f} MiB); '
       + '; '.join(open(f'{work}/load.txt').read().splitlines()))
 print()
-hdr = ['tool', 'wall s', 'scan s', 'yara / tool', 'CPU s', 'yara / tool CPU', 'peak RSS', 'RSS goal', 'rules / strings matched', 'exit']
+hdr = ['tool', 'wall s', 'scan s', 'yara / tool', 'CPU s', 'yara / tool CPU', 'callbacks / MiB', 'peak RSS', 'RSS goal',
+       'rules / strings matched', 'exit']
 out = [hdr]
 goal = 64 * 2**20 + db
 for r in rows:
     out.append([r['name'], f"{r['secs']:.2f}", '-' if r['scan'] is None else f"{r['scan']:.2f}",
                 f"{ysecs / r['secs']:.1f}x", f"{r['cpu']:.2f}", f"{ycpu / r['cpu']:.1f}x",
-                f"{r['rss'] / 1024:.1f} MiB",
+                '-' if r['cbm'] is None else f"{r['cbm']:.0f}", f"{r['rss'] / 1024:.1f} MiB",
                 ('-' if r['name'].startswith('yara') else
                  ('met' if r['rss'] * 1024 <= goal else 'NOT met') + f" (<= {goal / 2**20:.1f})"),
                 r['verdict'], str(r['rc'])])
@@ -300,6 +358,8 @@ goal_x = 20 if host else 25
 for r in rows[:2]:
     x = ysecs / r['secs']
     print(f"  {r['name']}: {x:.1f}x faster than yara (goal >= {goal_x}x: {'met' if x >= goal_x else 'NOT met'})")
+print("  callbacks / MiB: Hyperscan callbacks of memgrep's main database (summary \"callbacks\") "
+      "per MiB scanned: literal hits and factor hits its lazy and exact expressions confirm")
 print("  wall s: whole command (compile or database load included); scan s: memgrep's elapsed_seconds; "
       "CPU s: user + system of the command and its children (memgrep's 2 threads add up; less "
       "sensitive to other load on the machine than wall time)")

@@ -15,6 +15,7 @@
 
 #include "memgrep/memgrep.h"
 #include "output/json.h"
+#include "rules.h"
 
 typedef struct output_ctx {
     FILE *out; /* results: stdout */
@@ -26,6 +27,7 @@ typedef struct output_ctx {
     uint64_t events_shown, events_hidden; /* text back-end rate limit */
     bool rules; /* YARA rules were loaded: the summary counts them */
     size_t rules_skipped; /* rules dropped as unsupported (--skip-unsupported) */
+    cli_rules_output rule_form; /* how rules look (yara's -s -m -g -e), -n */
     /* After each record (match, rule, error, -l process): flush it (JSON,
      * -o FILE, --line-buffered), then publish (may be NULL: -o's file is
      * made FILE at its first record; non-zero: failed, one line said). */

@@ -126,7 +126,7 @@ static void json_process(output_ctx *o, pid_t pid, const char *comm)
     end(o->out);
 }
 
-/* {"type":"rule","pid":..,"comm":..,"rule":..,"namespace":..,"tags":[..],
+/* {"type":"rule","pid":..,"comm":..,"rule":..,"namespace":..,"matched":..,"tags":[..],
  *  "meta":{..},"strings":[{"id":"$a","address":"0x..","length":..,
  *  "region":{..},"context":..,"context_offset":..}],"capped":["$a"]} */
 static void json_rule(output_ctx *o, const mg_rule_match *m)
@@ -136,6 +136,7 @@ static void json_rule(output_ctx *o, const mg_rule_match *m)
     cli_json_str(f, "exe", m->process->exe);
     cli_json_str(f, "rule", m->rule);
     cli_json_str(f, "namespace", m->ns);
+    cli_json_bool(f, "matched", m->matched);
     cli_json_key(f, "tags");
     fputc('[', f);
     for (size_t i = 0; i < m->n_tags; i++) {
@@ -228,6 +229,7 @@ static void json_summary(output_ctx *o, const mg_stats *s)
     cli_json_u64(f, "bytes_skipped_changed", s->bytes_skipped_changed);
     cli_json_u64(f, "bytes_deduped", s->bytes_deduped);
     cli_json_u64(f, "matches", s->matches);
+    cli_json_u64(f, "callbacks", s->callbacks);
     if (o->rules) {
         cli_json_u64(f, "rule_matches", s->rule_matches);
         cli_json_u64(f, "rules_skipped", o->rules_skipped);

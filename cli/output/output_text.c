@@ -133,26 +133,120 @@ static void text_match(output_ctx *o, const mg_match *m)
     fputc('\n', o->out);
 }
 
-/* PID COMM RULE [tag,tag]
+/* " [a,b]": the tags (always: also "[]"; else only if there are some). */
+static void put_tags(const output_ctx *o, const mg_rule_match *m, bool always)
+{
+    if (!m->n_tags && !always)
+        return;
+    fputs(" [", o->out);
+    for (size_t i = 0; i < m->n_tags; i++) {
+        if (i)
+            fputc(',', o->out);
+        put_escaped_str(o->out, m->tags[i]);
+    }
+    fputc(']', o->out);
+}
+
+/* Meta text as yara -m prints it: C's escapes, other bytes as \ooo. */
+static void put_meta_text(FILE *f, const char *s)
+{
+    static const char esc[] = "\a\b\t\n\v\f\r", letters[] = "abtnvfr";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *e = c ? strchr(esc, c) : NULL;
+        if (e)
+            fprintf(f, "\\%c", letters[e - esc]);
+        else if (c == '"' || c == '\'' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c >= 0x20 && c < 0x7f)
+            putc_unlocked(c, f);
+        else
+            fprintf(f, "\\%03o", c);
+    }
+}
+
+/* " [key=value,...]" as yara -m (an integer as "key =N": yara 4.2.3's). */
+static void put_meta(const output_ctx *o, const mg_rule_match *m)
+{
+    fputs(" [", o->out);
+    for (size_t i = 0; i < m->n_meta; i++) {
+        const mg_rule_meta *md = &m->meta[i];
+        if (i)
+            fputc(',', o->out);
+        put_escaped_str(o->out, md->key);
+        if (md->type == MG_META_STRING) {
+            fputs("=\"", o->out);
+            put_meta_text(o->out, md->string);
+            fputc('"', o->out);
+        } else if (md->type == MG_META_INTEGER)
+            fprintf(o->out, " =%" PRId64, md->integer);
+        else
+            fputs(md->integer ? "=true" : "=false", o->out);
+    }
+    fputc(']', o->out);
+}
+
+static void put_rule_name(const output_ctx *o, const mg_rule_match *m)
+{
+    color_on(o, COLOR_MATCH);
+    if (o->rule_form.ns) {
+        put_escaped_str(o->out, m->ns);
+        fputc(':', o->out);
+    }
+    put_escaped_str(o->out, m->rule);
+    color_off(o);
+}
+
+/* As yara -s (with -g, --print-meta, --print-namespace as yara's -g -m -e):
+ *   [NS:]RULE [[tags]] [[meta]] PID
+ *   0xADDRESS:$id: DATA     (hex strings as "4D 5A", others \xHH-escaped) */
+static void text_rule_yara(output_ctx *o, const mg_rule_match *m)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    put_rule_name(o, m);
+    if (o->rule_form.tags)
+        put_tags(o, m, true);
+    if (o->rule_form.meta)
+        put_meta(o, m);
+    fputc(' ', o->out);
+    put_pid(o, m->process->pid);
+    fputc('\n', o->out);
+    for (size_t i = 0; i < m->n_hits; i++) {
+        const mg_rule_hit *h = &m->hits[i];
+        const uint8_t *d = h->data + h->before;
+        size_t n = h->length < 512 ? (size_t)h->length : 512; /* yara's YR_MAX_MATCH_DATA */
+        color_on(o, COLOR_ADDR);
+        fprintf(o->out, "0x%" PRIx64, h->address);
+        color_off(o);
+        fprintf(o->out, ":%s: ", m->strings[h->string].id);
+        for (size_t k = 0; k < n; k++) {
+            if (m->strings[h->string].hex)
+                fprintf(o->out, "%s%c%c", k ? " " : "", hex[d[k] >> 4], hex[d[k] & 15]);
+            else if (d[k] >= 0x20 && d[k] < 0x7f)
+                putc_unlocked(d[k], o->out);
+            else
+                fprintf(o->out, "\\x%c%c", hex[d[k] >> 4], hex[d[k] & 15]);
+        }
+        fputc('\n', o->out);
+    }
+}
+
+/* PID COMM [NS:]RULE [tag,tag] [[meta]]
  *   0xADDRESS $id PERMS PATH: CONTEXT      (one line per string match) */
 static void text_rule(output_ctx *o, const mg_rule_match *m)
 {
+    if (o->rule_form.strings) {
+        text_rule_yara(o, m);
+        return;
+    }
     put_pid(o, m->process->pid);
     fputc(' ', o->out);
     put_escaped_str(o->out, m->process->comm);
     fputc(' ', o->out);
-    color_on(o, COLOR_MATCH);
-    put_escaped_str(o->out, m->rule);
-    color_off(o);
-    if (m->n_tags) {
-        fputs(" [", o->out);
-        for (size_t i = 0; i < m->n_tags; i++) {
-            if (i)
-                fputc(',', o->out);
-            put_escaped_str(o->out, m->tags[i]);
-        }
-        fputc(']', o->out);
-    }
+    put_rule_name(o, m);
+    put_tags(o, m, false);
+    if (o->rule_form.meta)
+        put_meta(o, m);
     for (size_t i = 0; i < m->n_strings; i++)
         if (m->strings[i].capped)
             fprintf(o->out, " (%s: count capped at %" PRIu64 ")", m->strings[i].id,
@@ -265,8 +359,9 @@ static void text_summary(output_ctx *o, const mg_stats *s)
                 output_event_kind_name((mg_event_kind)k));
     fputc('\n', err);
     if (o->rules)
-        fprintf(err, "memgrep: %" PRIu64 " %s matched; %zu %s skipped as unsupported\n",
-                s->rule_matches, plural(s->rule_matches, "rule", "rules"), o->rules_skipped,
+        fprintf(err, "memgrep: %" PRIu64 " %s %s; %zu %s skipped as unsupported\n", s->rule_matches,
+                plural(s->rule_matches, "rule", "rules"),
+                o->rule_form.negate ? "did not match" : "matched", o->rules_skipped,
                 o->rules_skipped == 1 ? "rule" : "rules");
     fprintf(err, "memgrep: %.3f s, %.2f GB/s, mem reader %s, %u threads, ", s->elapsed_seconds,
             output_gbps(s), s->mem_reader ? s->mem_reader : "none", s->threads);

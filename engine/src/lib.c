@@ -111,11 +111,11 @@ int mg_read_file(const char *path, char **out, size_t *len)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    /* proc files report size 0: start small and grow; regular files are
-     * read in one go */
+    /* proc files report size 0: start small and grow (no fstat for them:
+     * a sweep reads several per process); regular files are read in one go */
     struct stat st;
     size_t cap = 16384, n = 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    if (strncmp(path, "/proc/", 6) && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
         cap = (size_t)st.st_size + 4097;
     char *buf = malloc(cap);
     if (!buf) {

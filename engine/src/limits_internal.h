@@ -23,6 +23,9 @@
 
 /* Queued units per worker: memory is bounded by the queue, not the targets. */
 #define MG_QUEUE_PER_THREAD 8
+/* Units the planner holds back and queues at once (one lock, one wake-up
+ * of the workers), and at the end of each target (pool.c). */
+#define MG_PUSH_BATCH 8
 
 /* Small regions go into batch units: one pagemap read and one
  * process_vm_readv for many regions (planner.c, unit.c). A region is small
@@ -82,5 +85,9 @@
 #define MG_SCAN_VEC 256 /* ranges per PAGEMAP_SCAN ioctl: bounds the mmap_lock hold */
 #define MG_SCAN_STEP (1ull << 30) /* address span per PAGEMAP_SCAN ioctl */
 #define MG_ENTRY_STEP 4096 /* pagemap entries per read in the fallback */
+/* Without PAGEMAP_SCAN, a region at least this big is looked up in
+ * /proc/PID/smaps (read once per process) before its pagemap entries are
+ * read: with no resident page it is not walked (planner.c). */
+#define MG_SMAPS_MIN (128ull << 20)
 
 #endif

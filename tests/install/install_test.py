@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Suite install: `meson install` into a DESTDIR puts exactly the files of
 expected-files.txt there (the shared library with its SONAME, memgrep.pc,
-the headers, man pages, completion, hunt pack, units and wrapper), and
-examples/embed.c builds against the installed memgrep.pc alone and finds a
-fixture's planted markers at their addresses."""
+the headers, man pages, completion, hunt pack, units and wrapper, the
+Python module), examples/embed.c builds against the installed memgrep.pc
+alone and finds a fixture's planted markers at their addresses, and so does
+the installed Python module."""
 import os
 import re
 import subprocess
@@ -34,6 +35,10 @@ try:
                 continue
             if line.startswith("man "):
                 line = line[4:]
+            if line.startswith("python "):
+                if d["python"] != "yes":
+                    continue
+                line = line[7:]
             expected.add(re.sub(r"@(\w+)@", lambda m: d[m.group(1)], line))
     installed = set()
     for root, _, files in os.walk(dest):
@@ -96,6 +101,22 @@ try:
         got.add((int(pid), int(addr, 16), pattern))
     if got != want:
         fail(f"embed's matches differ: missing {sorted(want - got)}, extra {sorted(got - want)}")
+    # 3. the installed Python module, with the interpreter it was built for,
+    #    alone (no libmemgrep.so, no build tree): the same plants
+    if d["python"] == "yes":
+        code = ("import sys, memgrep\n"
+                "s = memgrep.compile(patterns=sys.argv[2:])\n"
+                "for m in s.scan(int(sys.argv[1])):\n"
+                "    print(m.pid, hex(m.address), m.pattern.text)\n")
+        r = subprocess.run(["/usr/bin/python3", "-c", code, str(fixture.pid)] +
+                           [fixture.marker(n) for n in PLANT_NAMES],
+                           env=dict(os.environ, PYTHONPATH=os.path.join(dest, d["pythondir"])),
+                           capture_output=True, text=True, cwd=dest)
+        got = {(int(pid), int(a, 16), p) for pid, a, p in
+               (line.split(" ", 2) for line in r.stdout.splitlines())}
+        if r.returncode != 0 or got != want:
+            fail(f"installed memgrep module: exit {r.returncode} {r.stderr}, "
+                 f"missing {sorted(want - got)}, extra {sorted(got - want)}")
     print(f"ok: {len(installed)} files installed; embed found {len(want)} plants at their addresses")
 finally:
     if fixture:

@@ -124,21 +124,39 @@ try:
                  os.path.join(tmp, "dump"), "--json"], want=("dump_region",))
     if len(recs) < 2:
         failures.append(f"dump PID heap stack: {len(recs)} records, expected one per region")
+    # the directory's manifest.json: one object (not a record of stdout)
+    with open(os.path.join(tmp, "dump", "manifest.json")) as f:
+        manifest = json.load(f)
+    for e in list(validator.iter_errors(manifest))[:3]:
+        failures.append(f"dump -o DIR: manifest.json: {e.message} at "
+                        f"{'/'.join(map(str, e.path)) or 'top'}")
+    if shapes["manifest"].is_valid(manifest):
+        seen["manifest"] = seen.get("manifest", 0) + 1
+    if len(manifest.get("files", [])) != len(recs):
+        failures.append(f"dump -o DIR: manifest.json lists {len(manifest.get('files', []))} "
+                        f"files, stdout {len(recs)} regions")
     check("strings PID --region heap", ["strings", pid, "--region", "heap", "--json"],
           want=("string",))
     check("strings PID --wide -n 8", ["strings", pid, "--region", "stack", "--wide", "-n", "8",
           "--json"], want=("string",))
 
     # check: a python3 child with anonymous RWX memory, argv[0] "[kworker/...]"
-    # (anon_exec and rwx, low: python3 is a runtime; masquerade), attached by
-    # a second child with PTRACE_SEIZE (traced: the test may ptrace, memgrep
+    # (anon_exec and rwx, low: python3 is a runtime; masquerade), one byte of
+    # libc's labs inverted through its own /proc/self/mem (patched_code),
+    # LD_PRELOAD of the findings suite's library (preload), attached by a
+    # second child with PTRACE_SEIZE (traced: the test may ptrace, memgrep
     # never does); the fixture has none of these (exit 1).
-    odd = subprocess.Popen(["[kworker/0:9]", "-c", "import mmap, sys\n"
+    env = dict(os.environ, LD_PRELOAD=os.environ["MG_FINDINGS_PRELOAD"])
+    odd = subprocess.Popen(["[kworker/0:9]", "-c", "import ctypes, mmap, sys\n"
                             "m = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,"
                             " prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)\n"
+                            "a = ctypes.cast(ctypes.CDLL(None).labs, ctypes.c_void_p).value\n"
+                            "with open('/proc/self/mem', 'r+b', buffering=0) as f:\n"
+                            "    f.seek(a)\n    b = f.read(1)\n    f.seek(a)\n"
+                            "    f.write(bytes([b[0] ^ 0xff]))\n"
                             "print('ready', flush=True)\nsys.stdin.read()\n"],
                            executable=sys.executable, stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, text=True, env=env)
     tracer = None
     try:
         odd.stdout.readline()
@@ -152,8 +170,15 @@ try:
             failures.append("check: PTRACE_SEIZE of the python3 child failed")
         recs = check("check -p PID", ["check", "-p", str(odd.pid), "--json"], want=("finding",))
         kinds = sorted(r["kind"] for r in recs)
-        if kinds != ["anon_exec", "masquerade", "rwx", "traced"]:
-            failures.append(f"check -p PID: kinds {kinds}, expected anon_exec masquerade rwx traced")
+        want_kinds = ["anon_exec", "masquerade", "patched_code", "preload", "rwx", "traced"]
+        if kinds != want_kinds:
+            failures.append(f"check -p PID: kinds {kinds}, expected {' '.join(want_kinds)}")
+        # the same in a scan's report, with the dumps named
+        recs = check("scan --findings --dump-findings", scan + ["-p", str(odd.pid),
+                     "--dump-findings", os.path.join(tmp, "findings"), "-e",
+                     fx.marker("never-planted")], want=("finding", "summary"))
+        if sorted(r["kind"] for r in recs if r["type"] == "finding") != want_kinds:
+            failures.append(f"scan --findings: kinds {kinds}, expected {' '.join(want_kinds)}")
     finally:
         for p in (tracer, odd):
             if p:

@@ -145,8 +145,11 @@ try:
     got = hits_in(records)
     if got != want:
         fail(f"report: missing {sorted(want - got)}, extra {sorted(got - want)}")
-    if f"HIT {len(want)} matches in 1 processes" not in line:
+    if f"HIT {len(want)} matches in 1 processes, 0 findings (0 high) (1 scanned" not in line:
         fail("the HIT line's counts are wrong")
+    # the sweep also looked for findings (the fixture has none)
+    if "--findings" not in records[0].get("argv", []):
+        fail(f"the hunt's scan had no --findings: {records[0]}")
     summary = records[-1]
     if summary["type"] != "summary" or summary.get("complete", True) is not True:
         fail(f"last record is not a complete summary: {summary}")

@@ -10,9 +10,13 @@
  *   thread    a second thread, which waits
  *   mapfile F F mapped PROT_READ|PROT_EXEC (the test deletes it later)
  *   memfd     a memfd holding shellcode bytes mapped PROT_READ|PROT_EXEC
- * Prints "addr 0xADDRESS" (rwx, rx, mapfile, memfd: the mapping) or "tid TID" (thread: the
- * second thread), then "ready", and exits when stdin reaches EOF. */
+ *   code      nothing; prints the address of a function of its own text,
+ *             which the test patches through /proc/PID/mem (patched_code)
+ * Prints "addr 0xADDRESS" (rwx, rx, mapfile, memfd: the mapping; code: the
+ * function) or "tid TID" (thread: the second thread), then "ready", and
+ * exits when stdin reaches EOF. */
 #include <fcntl.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +41,13 @@ static void *code_mapping(int final_prot)
     if (mprotect(p, len, final_prot) < 0)
         return NULL;
     return p;
+}
+
+/* Never called: its text is what the test patches. */
+__attribute__((noinline, used)) int patch_site(int x);
+__attribute__((noinline, used)) int patch_site(int x)
+{
+    return x * 3 + 7;
 }
 
 static int tid_pipe[2];
@@ -92,6 +103,8 @@ int main(int argc, char **argv)
             return 1;
         }
         printf("tid %d\n", (int)tid);
+    } else if (!strcmp(mode, "code")) {
+        printf("addr %p\n", (void *)(uintptr_t)&patch_site);
     } else if (strcmp(mode, "plain")) {
         fprintf(stderr, "findings_fixture: unknown mode '%s'\n", mode);
         return 2;

@@ -131,6 +131,13 @@ typedef enum mg_pattern_kind {
 enum {
     MG_PATTERN_CASELESS = 1u << 0, /* ASCII case-insensitive (literal, regex) */
     MG_PATTERN_WIDE = 1u << 1, /* also match the UTF-16LE form (literal, regex) */
+    /* Whole words, as grep -w: a match counts only if the character right
+     * before it and the one right after it are not ASCII letters, digits or
+     * '_' (in a UTF-16LE match: not such a character followed by a zero
+     * byte). The start and end of a region, and a page that is not
+     * present, count as non-word. Checked on the match as reported (a
+     * regex's match is not shortened to find a word). */
+    MG_PATTERN_WORD = 1u << 2,
 };
 
 /* Largest max-width honoured exactly across chunk boundaries; a regex whose
@@ -259,6 +266,12 @@ MG_API int mg_patterns_add_rules_text(mg_patterns *p, const char *text, size_t l
  * naming an external that is not defined is refused, as yara refuses it.
  * Returns 0 or a negative code (MG_EPATTERN: NAME is not an identifier). */
 MG_API int mg_patterns_define(mg_patterns *p, const char *name, const char *value, mg_error *err);
+/* Put the rules added after into namespace NS (yara's NS:FILE; until
+ * then "default"): rule names are unique per namespace, a rule refers to
+ * rules of its own namespace, a false global rule makes its namespace's
+ * rules false. Returns 0 or a negative code (MG_EPATTERN: NS is empty or
+ * holds ':'; MG_ESTATE once compiled). */
+MG_API int mg_patterns_rules_namespace(mg_patterns *p, const char *ns, mg_error *err);
 /* Rules held (those dropped with MG_RULES_SKIP_UNSUPPORTED not counted). */
 MG_API size_t mg_patterns_rules_count(const mg_patterns *p);
 /* The i-th rule dropped as unsupported: one line, "FILE:LINE: rule NAME:
@@ -359,6 +372,7 @@ typedef struct mg_rule_string {
     const char *id; /* "$a"; "$" for an anonymous string */
     uint64_t count; /* matches in the process (at most MG_RULES_MAX_STRING_MATCHES) */
     bool capped; /* more matches were dropped at the limit */
+    bool hex; /* a hex string (yara -s prints its matches as hex bytes) */
 } mg_rule_string;
 
 /* One match of a string, at its virtual address; ordered by string, then
@@ -375,7 +389,7 @@ typedef struct mg_rule_hit {
  * callback. */
 typedef struct mg_rule_match {
     const mg_process *process;
-    const char *rule, *ns; /* ns: "default" */
+    const char *rule, *ns; /* ns: its namespace ("default" unless mg_patterns_rules_namespace) */
     const char *const *tags;
     size_t n_tags;
     const mg_rule_meta *meta;
@@ -384,6 +398,9 @@ typedef struct mg_rule_match {
     size_t n_strings;
     const mg_rule_hit *hits;
     size_t n_hits;
+    /* false: a rule that did not match, reported with
+     * mg_settings.rules_negate (its strings that matched are still given) */
+    bool matched;
 } mg_rule_match;
 
 /* Return values of mg_sink.match. */
@@ -486,7 +503,11 @@ typedef struct mg_settings {
     const char *cgroup_prefix;
     const char *container_prefix;
 
-    uint64_t reserved[8]; /* zero (room for more settings) */
+    /* Report each rule that did not match a process, not-private, instead
+     * of those that did (yara -n): mg_rule_match.matched false. */
+    bool rules_negate;
+
+    uint64_t reserved[7]; /* zero (room for more settings) */
 } mg_settings;
 
 /* Fill s (not NULL) with the defaults; -EINVAL if s is NULL. */
@@ -542,7 +563,11 @@ typedef struct mg_stats {
     uint64_t processes_unreached; /* MG_EVENT_UNREACHED: never opened */
     uint64_t processes_zombie; /* exited, not reaped: no memory; skipped */
     uint64_t processes_kthread; /* kernel threads: no user memory; skipped */
-    uint64_t reserved[8]; /* zeroed (room for more statistics) */
+    /* Hyperscan callbacks of the main pattern database (literal hits,
+     * factor hits of lazy and exact expressions): the matcher's work per
+     * byte beside the scan itself */
+    uint64_t callbacks;
+    uint64_t reserved[7]; /* zeroed (room for more statistics) */
 } mg_stats;
 
 /* Scan the targets with a compiled pattern set. Returns 0 when the sweep
@@ -688,8 +713,10 @@ typedef struct mg_region_info {
     /* Bytes of present pages (pagemap), as a scan finds them: equals the
      * region's Rss in /proc/PID/smaps, except that pages mapping the shared
      * zero page count here (smaps leaves them out) and hugetlb pages count
-     * here (smaps shows them apart). 0 for special and device regions,
-     * whose pages are never looked at, and with MG_REGIONS_NO_RESIDENT. */
+     * here (smaps shows them apart). Special regions count too ([vdso]'s
+     * page, as smaps; they are never read); 0 for [vvar...], [vsyscall]
+     * and device regions (smaps says 0 too), and with
+     * MG_REGIONS_NO_RESIDENT. */
     uint64_t resident;
     /* A scan reads it: readable, not special or device (mappings without
      * read permission are read only with mg_settings.include_noread). */
@@ -755,11 +782,15 @@ typedef enum mg_finding_kind {
     MG_FINDING_RWX, /* a mapping writable and executable at once */
     MG_FINDING_TRACED, /* a thread ptrace-attached (TracerPid) */
     MG_FINDING_MASQUERADE, /* comm or argv[0] "[...]" as a kernel thread's, with user memory */
+    /* present private copies of an executable file mapping's pages whose
+     * bytes differ from the file's (code patched in memory) */
+    MG_FINDING_PATCHED_CODE,
+    MG_FINDING_PRELOAD, /* a library of LD_PRELOAD or /etc/ld.so.preload mapped */
 } mg_finding_kind;
-#define MG_FINDING_KINDS 6
+#define MG_FINDING_KINDS 8
 
-/* "memfd_exec", "deleted_exe", "anon_exec", "rwx", "traced", "masquerade";
- * "unknown" for other values. Static. */
+/* "memfd_exec", "deleted_exe", "anon_exec", "rwx", "traced", "masquerade",
+ * "patched_code", "preload"; "unknown" for other values. Static. */
 MG_API const char *mg_finding_kind_name(mg_finding_kind kind);
 
 typedef enum mg_severity {
@@ -770,6 +801,24 @@ typedef enum mg_severity {
 
 /* "low", "medium", "high"; "unknown" for other values. Static. */
 MG_API const char *mg_severity_name(mg_severity severity);
+
+/* patched_code: one run of bytes of a private copy that differ from the
+ * mapped file: target addresses [start, end), the file offset of start. */
+typedef struct mg_patch {
+    uint64_t start, end;
+    uint64_t offset;
+    const char *path; /* the mapped file (maps' path) */
+} mg_patch;
+
+/* The most patches a finding lists (patched_code: n_patches); the rest
+ * are only counted (patches_total). */
+#define MG_MAX_PATCHES 256u
+
+/* preload: a library mapped in the process that a preload list names. */
+typedef struct mg_preload {
+    const char *path; /* the mapping's path */
+    const char *source; /* "LD_PRELOAD" or "/etc/ld.so.preload" */
+} mg_preload;
 
 /* One finding: at most one per kind and process. The strings are never
  * NULL ("" when not known or not relevant) and live in the block returned. */
@@ -799,6 +848,23 @@ typedef struct mg_finding {
     const char *tracer_comm;
     /* masquerade: argv[0] ("" if none); the comm is above. */
     const char *argv0;
+    /* patched_code: the mappings (regions, first) with private copies that
+     * differ, bytes of those copies (a page each), and the differing runs
+     * in address order (n_patches <= MG_MAX_PATCHES of patches_total), in
+     * the block. textrel: a file with differing copies asks the loader to
+     * relocate its text (DT_TEXTREL), which explains patches (severity
+     * low). file_read: how the file was read, "direct" (O_DIRECT: no page
+     * cache filled), "cached" (its pages were cached already: preadv2
+     * RWF_NOWAIT) or "buffered" (read, then those pages dropped again:
+     * POSIX_FADV_DONTNEED); "" for other kinds. Pages not present in the
+     * target are never read. */
+    const mg_patch *patches;
+    size_t n_patches, patches_total;
+    bool textrel;
+    const char *file_read;
+    /* preload: the libraries mapped that a preload list names, in the block. */
+    const mg_preload *preloads;
+    size_t n_preloads;
 } mg_finding;
 
 /* The findings of one process, in mg_finding_kind order. *out (not NULL)

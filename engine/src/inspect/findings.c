@@ -1,12 +1,15 @@
 /* findings.c - signs of fileless or tampered code in one process
  * (mg_findings_get, memgrep check): its identity (mg_proc_get), its
- * mappings (mg_regions_get, maps only), its tracer and argv[0], read
- * between two start-time checks. Nothing is attached, no memory read. */
+ * mappings (mg_regions_get, maps only), its tracer, argv[0] and preload
+ * lists (preload.c), and the private copies of its code pages
+ * (patched.c), read between two start-time checks. Nothing is attached;
+ * the only memory read is present copies of code pages. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "inspect/findings_internal.h"
 #include "inspect/inspect_internal.h"
 #include "memgrep/memgrep.h"
 #include "os/procs.h"
@@ -15,9 +18,17 @@
 MG_API const char *mg_finding_kind_name(mg_finding_kind kind)
 {
     static const char *const names[MG_FINDING_KINDS] = {
-        "memfd_exec", "deleted_exe", "anon_exec", "rwx", "traced", "masquerade",
+        "memfd_exec", "deleted_exe", "anon_exec",    "rwx",
+        "traced",     "masquerade",  "patched_code", "preload",
     };
     return (unsigned)kind < MG_FINDING_KINDS ? names[kind] : "unknown";
+}
+
+const char *mg_file_read_name(mg_file_read how)
+{
+    return how == MG_FILE_READ_BUFFERED ? "buffered"
+           : how == MG_FILE_READ_CACHED ? "cached"
+                                        : "direct";
 }
 
 MG_API const char *mg_severity_name(mg_severity severity)
@@ -41,16 +52,23 @@ static const char *const runtime_exes[] = {
     "ruby",     "php-fpm", "php",      "dotnet",  "mono",     "luajit", "deno",        "bun",
     "beam.smp", "chrome",  "chromium", "firefox", "electron", "julia",  "qemu-x86_64",
 };
+/* rwx_only: a JIT that writes its code into writable and executable
+ * anonymous memory and nothing else (PCRE2's sljit allocator, in any
+ * program that compiles a regex with pcre2_jit_compile: grep -P, memgrep's
+ * own YARA regexes): it explains a process whose anonymous executable
+ * mappings are all RWX, not one with R-X anonymous code. */
 static const struct {
     const char *lib, *runtime;
+    bool rwx_only;
 } runtime_libs[] = {
-    {"libjvm.so", "java"},
-    {"libcoreclr.so", "dotnet"},
-    {"libmonosgen-2.0.so", "mono"},
-    {"libnode.so", "node"},
-    {"libluajit-5.1.so", "luajit"},
-    {"libv8.so", "v8"},
-    {"libjulia-internal.so", "julia"},
+    {"libjvm.so", "java", false},
+    {"libcoreclr.so", "dotnet", false},
+    {"libmonosgen-2.0.so", "mono", false},
+    {"libnode.so", "node", false},
+    {"libluajit-5.1.so", "luajit", false},
+    {"libv8.so", "v8", false},
+    {"libjulia-internal.so", "julia", false},
+    {"libpcre2-8.so", "pcre2-jit", true},
 };
 
 static const char *base_name(const char *path, size_t *len)
@@ -63,6 +81,19 @@ static const char *base_name(const char *path, size_t *len)
         n -= d;
     *len = n;
     return b;
+}
+
+static bool is_anon(const mg_region *r);
+
+/* Every anonymous executable mapping is also writable. */
+static bool anon_code_all_rwx(const mg_region_info *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const mg_region *r = &list[i].region;
+        if (r->perms[2] == 'x' && is_anon(r) && r->perms[1] != 'w')
+            return false;
+    }
+    return true;
 }
 
 static const char *runtime_of(const char *exe, const mg_region_info *list, size_t n)
@@ -84,7 +115,8 @@ static const char *runtime_of(const char *exe, const mg_region_info *list, size_
         for (size_t j = 0; j < sizeof(runtime_libs) / sizeof(runtime_libs[0]); j++) {
             size_t k = strlen(runtime_libs[j].lib);
             if (list[i].region.kind == MG_REGION_FILE && len >= k &&
-                !memcmp(lb, runtime_libs[j].lib, k))
+                !memcmp(lb, runtime_libs[j].lib, k) &&
+                (!runtime_libs[j].rwx_only || anon_code_all_rwx(list, n)))
                 return runtime_libs[j].runtime;
         }
     }
@@ -155,37 +187,74 @@ static void scan_regions(acc *k, const mg_region_info *list, size_t n)
  * code (V8, HotSpot, .NET's double mapping), never a memfd image. */
 static void grade(acc *k, const char *runtime)
 {
-    bool jit = runtime[0] != '\0';
+    bool jit = runtime[0] != '\0', memfd_jit = jit;
+    for (size_t j = 0; j < sizeof(runtime_libs) / sizeof(runtime_libs[0]); j++)
+        if (runtime_libs[j].rwx_only && !strcmp(runtime, runtime_libs[j].runtime))
+            memfd_jit = false;
     k[MG_FINDING_MEMFD_EXEC].severity =
-        k[MG_FINDING_MEMFD_EXEC].image || !jit ? MG_SEVERITY_HIGH : MG_SEVERITY_LOW;
+        k[MG_FINDING_MEMFD_EXEC].image || !memfd_jit ? MG_SEVERITY_HIGH : MG_SEVERITY_LOW;
     k[MG_FINDING_DELETED_EXE].severity = MG_SEVERITY_MEDIUM;
     k[MG_FINDING_ANON_EXEC].severity = jit ? MG_SEVERITY_LOW : MG_SEVERITY_HIGH;
     k[MG_FINDING_RWX].severity = jit ? MG_SEVERITY_LOW : MG_SEVERITY_HIGH;
     k[MG_FINDING_TRACED].severity = MG_SEVERITY_MEDIUM;
     k[MG_FINDING_MASQUERADE].severity = MG_SEVERITY_HIGH;
+    k[MG_FINDING_PATCHED_CODE].severity = MG_SEVERITY_HIGH;
+    k[MG_FINDING_PRELOAD].severity = MG_SEVERITY_MEDIUM;
 }
+
+/* The process: what a finding names of it, and its start time. */
+typedef struct ident {
+    pid_t pid; /* thread-group id */
+    unsigned long long starttime;
+    char comm[64];
+    char *exe;
+} ident;
 
 /* What is read of the process, then packed. */
 typedef struct seen {
-    mg_proc_info *info;
+    ident info[1];
     mg_region_info *regions;
     size_t n_regions;
     pid_t tracer, traced_tid;
     char tracer_comm[64];
     char *argv0;
+    mg_patched patched;
+    mg_preload *preloads;
+    size_t n_preloads;
 } seen;
+
+/* The process pid names, with mg_proc_get's codes, but only what a
+ * finding needs (no cgroup, cmdline, rss or access probe: a sweep of
+ * findings reads each process once). */
+static int read_ident(pid_t pid, ident *id, mg_error *err)
+{
+    if (pid <= 0 || !mg_pid_exists(pid))
+        return mg_fail(err, MG_EBADPID, "no such process: %d", (int)pid);
+    id->pid = mg_read_tgid(pid);
+    if (id->pid == getpid())
+        return mg_fail(err, MG_EBADPID, "process %d: memgrep itself", (int)id->pid);
+    mg_proc_stat st;
+    int rc = mg_read_proc_stat(id->pid, &st);
+    if (rc < 0) {
+        rc = mg_api_code(rc);
+        return mg_fail(err, rc, "read /proc/%d/stat: %s", (int)id->pid, mg_strerror(rc));
+    }
+    if (st.kthread)
+        return mg_fail(err, MG_EBADPID, "process %d: a kernel thread", (int)id->pid);
+    if (st.state == 'Z' || st.state == 'X')
+        return mg_fail(err, -ESRCH, "process %d is a zombie", (int)id->pid);
+    id->starttime = st.starttime;
+    mg_read_comm(id->pid, id->comm, sizeof(id->comm));
+    id->exe = mg_read_exe(id->pid);
+    return id->exe ? 0 : mg_fail(err, -ENOMEM, "out of memory");
+}
 
 static int read_process(pid_t pid, seen *s, mg_error *err)
 {
-    int rc = mg_proc_get(pid, &s->info, err);
+    int rc = read_ident(pid, s->info, err);
     if (rc < 0)
         return rc;
     pid_t tgid = s->info->pid;
-    if (s->info->flags & (MG_PROC_KTHREAD | MG_PROC_SELF))
-        return mg_fail(err, MG_EBADPID, "process %d: %s", (int)tgid,
-                       s->info->flags & MG_PROC_SELF ? "memgrep itself" : "a kernel thread");
-    if (s->info->flags & MG_PROC_ZOMBIE)
-        return mg_fail(err, -ESRCH, "process %d is a zombie", (int)tgid);
     rc = mg_regions_get(tgid, MG_REGIONS_NO_RESIDENT, &s->regions, &s->n_regions, err);
     if (rc < 0)
         return rc;
@@ -198,8 +267,12 @@ static int read_process(pid_t pid, seen *s, mg_error *err)
     if (tracer > 0)
         mg_read_comm(tracer, s->tracer_comm, sizeof(s->tracer_comm));
     s->argv0 = mg_read_argv0(tgid);
-    if (!s->argv0)
+    if (!s->argv0 ||
+        mg_preload_find(tgid, s->regions, s->n_regions, &s->preloads, &s->n_preloads) < 0)
         return mg_fail(err, -ENOMEM, "out of memory");
+    rc = mg_patched_find(tgid, s->regions, s->n_regions, &s->patched, err);
+    if (rc < 0)
+        return rc;
     /* everything read belongs to the process whose start time we saw */
     mg_proc_stat st1;
     rc = mg_read_proc_stat(tgid, &st1);
@@ -208,22 +281,66 @@ static int read_process(pid_t pid, seen *s, mg_error *err)
     return 0;
 }
 
-/* One block: the findings, then their strings. */
+/* Bytes of the lists' strings in the block: patches' and preloads' paths. */
+static size_t list_strings(const seen *s, const acc *k)
+{
+    size_t bytes = 0;
+    if (k[MG_FINDING_PATCHED_CODE].hit)
+        for (size_t i = 0; i < s->patched.n_patches; i++)
+            bytes += strlen(s->patched.patches[i].path) + 1;
+    if (k[MG_FINDING_PRELOAD].hit)
+        for (size_t i = 0; i < s->n_preloads; i++)
+            bytes += strlen(s->preloads[i].path) + strlen(s->preloads[i].source) + 2;
+    return bytes;
+}
+
+/* patched_code's and preload's lists, copied into the block at *at, their
+ * strings at *str. */
+static void pack_lists(const seen *s, mg_finding *f, char **at, char **str)
+{
+    f->file_read = mg_put_string(str, "");
+    if (f->kind == MG_FINDING_PATCHED_CODE) {
+        mg_patch *d = (mg_patch *)*at;
+        for (size_t i = 0; i < s->patched.n_patches; i++) {
+            d[i] = s->patched.patches[i];
+            d[i].path = mg_put_string(str, d[i].path);
+        }
+        f->patches = d;
+        f->n_patches = s->patched.n_patches;
+        f->patches_total = s->patched.patches_total;
+        f->textrel = s->patched.textrel;
+        f->file_read = mg_put_string(str, mg_file_read_name(s->patched.how));
+        *at += f->n_patches * sizeof(*d);
+    } else if (f->kind == MG_FINDING_PRELOAD) {
+        mg_preload *d = (mg_preload *)*at;
+        for (size_t i = 0; i < s->n_preloads; i++) {
+            d[i].path = mg_put_string(str, s->preloads[i].path);
+            d[i].source = mg_put_string(str, s->preloads[i].source);
+        }
+        f->preloads = d;
+        f->n_preloads = s->n_preloads;
+        *at += f->n_preloads * sizeof(*d);
+    }
+}
+
+/* One block: the findings, the patches and preloads, then the strings. */
 static mg_finding *pack(const seen *s, const acc *k, const char *runtime, size_t *n)
 {
-    const mg_proc_info *p = s->info;
-    size_t count = 0, bytes = 0,
+    const ident *p = s->info;
+    size_t count = 0, bytes = list_strings(s, k),
            fixed = strlen(p->comm) + strlen(p->exe) + strlen(runtime) + strlen(s->tracer_comm) +
-                   strlen(s->argv0) + 6;
+                   strlen(s->argv0) + strlen("buffered") + 7;
     for (int i = 0; i < MG_FINDING_KINDS; i++)
         if (k[i].hit) {
             count++;
             bytes += sizeof(mg_finding) + fixed + (k[i].first ? strlen(k[i].first->path) : 0);
         }
-    mg_finding *out = calloc(1, MG_MAX(bytes, (size_t)1));
+    size_t lists = (k[MG_FINDING_PATCHED_CODE].hit ? s->patched.n_patches * sizeof(mg_patch) : 0) +
+                   (k[MG_FINDING_PRELOAD].hit ? s->n_preloads * sizeof(mg_preload) : 0);
+    mg_finding *out = calloc(1, MG_MAX(bytes + lists, (size_t)1));
     if (!out)
         return NULL;
-    char *str = (char *)(out + count);
+    char *at = (char *)(out + count), *str = at + lists;
     mg_finding *f = out;
     for (int i = 0; i < MG_FINDING_KINDS; i++) {
         if (!k[i].hit)
@@ -246,6 +363,7 @@ static mg_finding *pack(const seen *s, const acc *k, const char *runtime, size_t
         f->traced_tid = i == MG_FINDING_TRACED ? s->traced_tid : 0;
         f->tracer_comm = mg_put_string(&str, i == MG_FINDING_TRACED ? s->tracer_comm : "");
         f->argv0 = mg_put_string(&str, i == MG_FINDING_MASQUERADE ? s->argv0 : "");
+        pack_lists(s, f, &at, &str);
         f++;
     }
     *n = count;
@@ -271,14 +389,24 @@ MG_API int mg_findings_get(pid_t pid, mg_finding **out, size_t *n, mg_error *err
             k[MG_FINDING_DELETED_EXE].hit = k[MG_FINDING_DELETED_EXE].image = true;
         k[MG_FINDING_TRACED].hit = s.tracer > 0;
         k[MG_FINDING_MASQUERADE].hit = bracketed(s.info->comm) || bracketed(s.argv0);
+        acc *pc = &k[MG_FINDING_PATCHED_CODE];
+        pc->hit = s.patched.regions > 0;
+        pc->regions = s.patched.regions;
+        pc->bytes = s.patched.bytes;
+        pc->first = pc->hit ? &s.patched.first : NULL;
+        k[MG_FINDING_PRELOAD].hit = s.n_preloads > 0;
         const char *runtime = runtime_of(exe, s.regions, s.n_regions);
         grade(k, runtime);
+        if (s.patched.textrel) /* the loader writes such text */
+            pc->severity = MG_SEVERITY_LOW;
         *out = pack(&s, k, runtime, n);
         rc = *out ? 0 : mg_fail(err, -ENOMEM, "out of memory");
     }
     free(s.argv0);
+    free(s.preloads);
+    mg_patched_free(&s.patched);
     mg_regions_free(&s.regions);
-    mg_proc_info_free(&s.info);
+    free(s.info->exe);
     return rc;
 }
 

@@ -83,6 +83,19 @@ static bool never_read(const mg_region *r)
     return r->kind == MG_REGION_SPECIAL || r->kind == MG_REGION_DEVICE;
 }
 
+/* Whether the region's pagemap entries are counted as resident: every
+ * region but device mappings and the kernel's own pages ([vvar...]:
+ * VM_PFNMAP, whose present entries smaps' Rss leaves out; [vsyscall]:
+ * above the user address space, no pagemap entry). A special region such
+ * as [vdso] or [uprobes] is counted (smaps counts its pages), though never
+ * read. Reading pagemap reads nothing of the process. */
+static bool counts_resident(const mg_region *r)
+{
+    return r->kind != MG_REGION_DEVICE &&
+           !(r->kind == MG_REGION_SPECIAL &&
+             (!strncmp(r->path, "[vvar", 5) || !strcmp(r->path, "[vsyscall]")));
+}
+
 static int add_run(void *ctx, uint64_t start, uint64_t end, bool file)
 {
     (void)file;
@@ -130,7 +143,7 @@ MG_API int mg_regions_get(pid_t pid, unsigned flags, mg_region_info **out, size_
         ri->region.path = mg_put_string(&s, maps.regions[i].path);
         ri->resident = 0;
         ri->scannable = !never_read(&ri->region) && ri->region.perms[0] == 'r';
-        if (fd < 0 || never_read(&ri->region))
+        if (fd < 0 || !counts_resident(&ri->region))
             continue;
         rc = mg_present_ranges(fd, ri->region.start, ri->region.end, &use_ioctl, false, add_run,
                                &ri->resident);

@@ -37,14 +37,41 @@ int mg_fset_score(const mg_fset *s)
     return m;
 }
 
-/* Keep the better of *best and cand: the longer shortest string, then the
- * smaller set. */
+/* How rare a string is in process memory, in bytes: a zero byte, a 0xff
+ * byte and a byte repeating the one before it count nothing (zero runs,
+ * padding and fills are everywhere in a heap: a factor of twelve zero
+ * bytes fires at every offset of every zero run), any other byte counts
+ * one. */
+static int rarity(const uint8_t *s, size_t n)
+{
+    int r = 0;
+    for (size_t i = 0; i < n; i++)
+        r += s[i] != 0 && s[i] != 0xff && (i == 0 || s[i] != s[i - 1]);
+    return r;
+}
+
+/* The rarity of a set: its least rare string's (0 if unknown or empty). */
+static int set_rarity(const mg_fset *s)
+{
+    if (s->n <= 0)
+        return 0;
+    int m = MG_FACTOR_LEN + 1;
+    for (int k = 0; k < s->n; k++)
+        m = MG_MIN(m, rarity(s->s[k], s->len[k]));
+    return m;
+}
+
+/* Keep the better of *best and cand: the rarer (set_rarity), then the
+ * longer shortest string, then the smaller set. */
 void mg_fset_consider(mg_fset *best, const mg_fset *cand)
 {
     if (cand->n > MG_FACTORS_MAX)
         return; /* too many to use */
     int a = mg_fset_score(best), b = mg_fset_score(cand);
-    if (b > a || (b == a && b > 0 && cand->n < best->n))
+    if (b == 0)
+        return;
+    int ra = set_rarity(best), rb = set_rarity(cand);
+    if (a == 0 || rb > ra || (rb == ra && (b > a || (b == a && cand->n < best->n))))
         *best = *cand;
 }
 

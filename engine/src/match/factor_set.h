@@ -25,8 +25,9 @@ void mg_fset_byte(mg_fset *s, uint8_t c);
 /* Score of a set as a factor: its shortest string (longer is rarer); 0 if
  * it is unknown, empty or holds the empty string. */
 int mg_fset_score(const mg_fset *s);
-/* Keep the better of *best and cand: the longer shortest string, then the
- * smaller set. */
+/* Keep the better of *best and cand: the rarer in process memory (zero,
+ * 0xff and repeated bytes count nothing), then the longer shortest string,
+ * then the smaller set. */
 void mg_fset_consider(mg_fset *best, const mg_fset *cand);
 bool mg_fset_contains(const mg_fset *s, const uint8_t *str, size_t n);
 /* Add a string (once); false if the set is full or the string too long. */

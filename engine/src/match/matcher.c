@@ -260,6 +260,7 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     (void)flags;
     mg_matcher *m = ctx;
     const mg_patterns *p = m->pats;
+    m->callbacks++;
     if (id >= p->n_exprs) {
         const mg_factor_ent *f = &p->factors[id - p->n_exprs];
         for (uint32_t k = f->first; k < f->first + f->count; k++)
@@ -281,6 +282,7 @@ int mg_matcher_scan(mg_matcher *m, const mg_piece *piece, mg_report_fn report, v
     m->verdict = MG_SINK_CONTINUE;
     m->error = 0;
     m->n = 0;
+    m->callbacks = 0;
     if (piece->len == 0)
         return 0;
     if (m->lz_gen && ++m->gen == 0) {

@@ -1,7 +1,6 @@
 /* patterns.c - the pattern set: adding patterns (literal, hex, regex,
  * pattern lists), their Hyperscan expressions (the text transforms are in
- * patterns_text.c), and the database build (the lazy-regex plan it
- * compiles is in patterns_lazy.c). */
+ * patterns_text.c); the database build is in patterns_db.c. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -64,7 +63,7 @@ MG_API void mg_patterns_free(mg_patterns **pp)
 
 static void set_widths(mg_patterns *p, mg_pat *pat, unsigned id);
 
-static const char *kind_name(mg_pattern_kind k)
+const char *mg_pattern_kind_name(mg_pattern_kind k)
 {
     return k == MG_PATTERN_HEX ? "hex" : k == MG_PATTERN_REGEX ? "regex" : "literal";
 }
@@ -93,7 +92,7 @@ static int add_expr(mg_patterns *p, char *re, unsigned hs_flags, unsigned id, bo
 
     if (!info && hs_expression_info(re, hs_flags, &info, &cerr) != HS_SUCCESS) {
         int rc = mg_fail(err, MG_EPATTERN, "%s: invalid %s pattern '%s'%s: %s", pat->source,
-                         kind_name(pat->kind),
+                         mg_pattern_kind_name(pat->kind),
                          mg_pattern_show(pat->text, pat->len, shown, sizeof(shown)),
                          wide ? " (its --wide form)" : "", cerr ? cerr->message : "?");
         hs_free_compile_error(cerr);
@@ -262,16 +261,18 @@ MG_API int mg_patterns_add(mg_patterns *p, mg_pattern_kind kind, const char *tex
         source = srcbuf;
     }
     if (len == 0)
-        return mg_fail(err, MG_EPATTERN, "%s: empty %s pattern", source, kind_name(kind));
+        return mg_fail(err, MG_EPATTERN, "%s: empty %s pattern", source,
+                       mg_pattern_kind_name(kind));
     if (kind != MG_PATTERN_LITERAL && kind != MG_PATTERN_HEX && kind != MG_PATTERN_REGEX)
         return mg_fail(err, -EINVAL, "%s: unknown pattern kind %d", source, (int)kind);
-    if (flags & ~(unsigned)(MG_PATTERN_CASELESS | MG_PATTERN_WIDE))
+    if (flags & ~(unsigned)(MG_PATTERN_CASELESS | MG_PATTERN_WIDE | MG_PATTERN_WORD))
         return mg_fail(err, -EINVAL, "%s: unknown pattern flags 0x%x", source, flags);
     int r = new_pat(p, kind, text, len, source, err);
     if (r < 0)
         return r;
     mg_pat *pat = &p->pats[r];
-    pat->flags = kind == MG_PATTERN_HEX ? 0 : flags & (MG_PATTERN_CASELESS | MG_PATTERN_WIDE);
+    pat->flags = (kind == MG_PATTERN_HEX ? 0 : flags & (MG_PATTERN_CASELESS | MG_PATTERN_WIDE)) |
+                 (flags & MG_PATTERN_WORD);
     p->n++;
 
     unsigned id = (unsigned)(p->n - 1);
@@ -387,8 +388,8 @@ MG_API int mg_patterns_add_list(mg_patterns *p, const char *text, size_t len, co
 {
     if (!p || (!text && len))
         return mg_fail(err, -EINVAL, "invalid argument");
-    MG_CHECK_ARG(!(flags & ~(unsigned)(MG_PATTERN_CASELESS | MG_PATTERN_WIDE)), err,
-                 "mg_patterns_add_list: unknown flags 0x%x", flags);
+    MG_CHECK_ARG(!(flags & ~(unsigned)(MG_PATTERN_CASELESS | MG_PATTERN_WIDE | MG_PATTERN_WORD)),
+                 err, "mg_patterns_add_list: unknown flags 0x%x", flags);
     size_t n_pats = p->n, n_exprs = p->n_exprs, lineno = 0;
     const char *prefix = name ? name : "patterns";
     size_t prefix_len = strlen(prefix);
@@ -439,122 +440,6 @@ MG_API int mg_patterns_add_file(mg_patterns *p, const char *path, unsigned flags
     rc = mg_patterns_add_list(p, buf, len, path, flags, err);
     mg_wipe_free(buf, len);
     return rc;
-}
-
-static int compile_db(mg_patterns *p, mg_error *err);
-
-MG_API int mg_patterns_compile(mg_patterns *p, mg_error *err)
-{
-    int rc = compile_db(p, err);
-    mg_scrub_stack(); /* the parser's dead frames (match/vault.h) */
-    return rc;
-}
-
-static int compile_db(mg_patterns *p, mg_error *err)
-{
-    if (!p)
-        return mg_fail(err, -EINVAL, "invalid argument");
-    if (p->db)
-        return 0;
-    if (p->n_exprs == 0)
-        return mg_fail(err, MG_ENOPATTERNS, "no patterns to compile");
-    const char **res = NULL;
-    unsigned *fl = NULL, *ids = NULL;
-    int n_main = mg_patterns_plan(p);
-    if (n_main == 0)
-        n_main = mg_patterns_main_exprs(p, &res, &fl, &ids);
-    if (n_main < 0)
-        return mg_fail(err, -ENOMEM, "out of memory");
-    /* In a child process first (vault.h: the compiler's scratch memory
-     * holds the patterns, and is freed unwiped); here if that can't be. */
-    char *bytes = NULL, msg[512];
-    size_t len = 0;
-    int bad = -1;
-    int rc = mg_vault_compile(&p->vault, res, fl, ids, (unsigned)n_main, &bytes, &len, &bad, msg,
-                              sizeof(msg));
-    hs_compile_error_t *cerr = NULL;
-    bool reported = false; /* err filled */
-    if (rc == 0 && (rc = mg_patterns_db_from_bytes(p, bytes, len)) < 0) {
-        mg_fail(err, rc, "cannot load the compiled patterns: %s", mg_strerror(rc));
-        reported = true;
-    } else if (rc < 0 && rc != MG_EPATTERN) {
-        if (hs_compile_multi(res, fl, ids, (unsigned)n_main, HS_MODE_BLOCK, NULL, &p->db, &cerr) ==
-            HS_SUCCESS) {
-            rc = mg_patterns_db_to_vault(p, err);
-            reported = true;
-        } else {
-            rc = MG_EPATTERN;
-            bad = cerr ? cerr->expression : -1;
-            snprintf(msg, sizeof(msg), "%s",
-                     cerr && cerr->message ? cerr->message : "unknown error");
-            hs_free_compile_error(cerr);
-        }
-    }
-    unsigned bad_id = bad >= 0 && bad < n_main ? ids[bad] : UINT_MAX;
-    free(res), free(fl), free(ids);
-    if (rc == MG_EPATTERN) {
-        char shown[128];
-        p->db = NULL;
-        if (bad_id < p->n_exprs) {
-            const mg_pat *pat = &p->pats[p->exprs[bad_id].pattern_id];
-            return mg_fail(err, MG_EPATTERN, "%s: invalid %s pattern '%s': %s", pat->source,
-                           kind_name(pat->kind),
-                           mg_pattern_show(pat->text, pat->len, shown, sizeof(shown)), msg);
-        }
-        return mg_fail(err, MG_EHYPERSCAN, "cannot compile patterns: %s", msg);
-    }
-    return rc < 0 && !reported ? mg_fail(err, rc, "cannot compile patterns: %s", mg_strerror(rc))
-                               : rc;
-}
-
-/* The database's bytes, wiped before free: hs_free_database checks the
- * magic (the first 4 bytes) and nothing else before freeing. */
-static void wipe_free_db(hs_database_t *db)
-{
-    size_t size = 0;
-    uint32_t magic;
-    if (db && hs_database_size(db, &size) == HS_SUCCESS && size > sizeof(magic)) {
-        memcpy(&magic, db, sizeof(magic));
-        explicit_bzero(db, size);
-        memcpy(db, &magic, sizeof(magic));
-    }
-    hs_free_database(db);
-}
-
-int mg_patterns_db_from_bytes(mg_patterns *p, const char *bytes, size_t len)
-{
-    size_t size = 0;
-    if (hs_serialized_database_size(bytes, len, &size) != HS_SUCCESS)
-        return MG_EHYPERSCAN;
-    hs_database_t *db = mg_vault_alloc(&p->vault, size, 64);
-    if (!db)
-        return -ENOMEM;
-    if (hs_deserialize_database_at(bytes, len, db) != HS_SUCCESS)
-        return MG_EHYPERSCAN;
-    p->db = db;
-    p->db_in_vault = true;
-    return 0;
-}
-
-int mg_patterns_db_to_vault(mg_patterns *p, mg_error *err)
-{
-    char *bytes = NULL;
-    size_t len = 0;
-    if (!p->db || p->db_in_vault)
-        return 0;
-    hs_database_t *old = p->db;
-    int rc = hs_serialize_database(old, &bytes, &len) == HS_SUCCESS
-                 ? mg_patterns_db_from_bytes(p, bytes, len)
-                 : -ENOMEM;
-    mg_wipe_free(bytes, len);
-    if (rc < 0) {
-        p->db = NULL;
-        p->db_in_vault = false;
-        hs_free_database(old);
-        return mg_fail(err, rc, "cannot place the compiled patterns: %s", mg_strerror(rc));
-    }
-    wipe_free_db(old);
-    return 0;
 }
 
 MG_API size_t mg_patterns_count(const mg_patterns *p)

@@ -103,6 +103,8 @@ struct mg_patterns {
 int mg_patterns_db_to_vault(mg_patterns *p, mg_error *err);
 /* p->db deserialised from bytes into the vault; 0 or a negative code. */
 int mg_patterns_db_from_bytes(mg_patterns *p, const char *bytes, size_t len);
+/* "hex", "regex" or "literal", for messages (static). */
+const char *mg_pattern_kind_name(mg_pattern_kind k);
 
 /* Decide which expressions are found lazily and build their factors
  * (idempotent; the compile and the database cache call it). Returns 0 or
@@ -131,7 +133,9 @@ int mg_exact_expr(const mg_pat *pat, unsigned id, const char *re, const char *re
  * last pattern added. */
 int mg_patterns_push_expr(mg_patterns *p, const mg_expr *e, mg_error *err);
 /* re (a YARA string's regex) is one Hyperscan refuses with SOM_LEFTMOST
- * ("Pattern is too large") and that has factors: confirm it with PCRE2. */
+ * ("Pattern is too large"), or a bounded one with factors whose variable
+ * repeats span 60 bytes or more (Hyperscan takes seconds to refuse those,
+ * patterns_exact.c): confirm it with PCRE2. */
 bool mg_exact_needed(const char *re, unsigned hs_flags);
 void *mg_exact_compile(const char *re, unsigned hs_flags, char *msg, size_t cap);
 void mg_exact_free(void *code);
@@ -188,6 +192,7 @@ typedef struct mg_matcher {
     mg_report_fn report;
     void *report_ctx;
     int verdict; /* strongest MG_SINK_* seen during this scan */
+    uint64_t callbacks; /* of the main database in this scan */
 } mg_matcher;
 
 /* Returns 0, or a negative code with m left zeroed (nothing to free; fini

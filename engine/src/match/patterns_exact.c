@@ -58,10 +58,13 @@ long mg_exact_match(void *code, void **md, const uint8_t *buf, size_t len, size_
     return (long)pcre2_get_ovector_pointer(*md)[1];
 }
 
-/* The {m,n} repeats of variable count in re span 32 or more (n - m
- * summed; {m,} counts as long): the ones where Hyperscan's SOM may run out
- * (measured on signature-base: hex jumps [0-64] [0-32] ... together). */
-static bool var_repeat(const char *re)
+/* How far the {m,n} repeats of variable count in re span (n - m summed;
+ * {m,} counts 1000). From 32 on Hyperscan's SOM may run out (measured on
+ * signature-base: hex jumps [0-64] [0-32] ... together); from 60 on it
+ * often does, and finding that out takes a second or more per regex:
+ * 92% of a signature-base load's time went to the 68 regexes it refused,
+ * all of them spanning 60 or more. */
+static unsigned long repeat_span(const char *re)
 {
     unsigned long span = 0;
     for (const char *c = strchr(re, '{'); c; c = strchr(c + 1, '{')) {
@@ -74,7 +77,7 @@ static bool var_repeat(const char *re)
         if (*e == '}')
             span += e == h ? 1000 : hi > lo ? hi - lo : 0;
     }
-    return span >= 32;
+    return span;
 }
 
 /* A ^ or $ inside re (not at the start or end of it or of a branch):
@@ -103,8 +106,13 @@ bool mg_exact_needed(const char *re, unsigned hs_flags)
     mg_factor f[MG_FACTORS_MAX];
     if (embedded_anchor(re))
         return true;
-    if (!var_repeat(re))
+    unsigned long span = repeat_span(re);
+    if (span < 32)
         return false;
+    mg_regex_shape shape;
+    if (span >= 60 && mg_regex_factors_exact(re, strlen(re), hs_flags, f, &shape) > 0 &&
+        shape.max_width != UINT32_MAX)
+        return true; /* bounded, with factors: PCRE2 confirms it, no trial compile */
     if (mg_regex_factors(re, strlen(re), hs_flags, f, NULL) <= 0 &&
         mg_regex_factors_exact(re, strlen(re), hs_flags, f, NULL) > 0)
         return true; /* a repeat too long for the factor parser's Hyperscan rule */

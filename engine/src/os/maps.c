@@ -1,5 +1,6 @@
 /* maps.c - /proc/PID/maps: one allocation-free line parser, a snapshot reader,
- * and the classification that decides which regions may be read at all. */
+ * and the classification that decides which regions may be read at all;
+ * resident bytes per mapping from /proc/PID/smaps. */
 #include "os/maps.h"
 
 #include <errno.h>
@@ -230,4 +231,99 @@ int mg_maps_read(pid_t pid, mg_maps *out)
     rc = mg_maps_parse(buf, len, out);
     free(buf);
     return rc;
+}
+
+/* ---- /proc/PID/smaps: resident bytes per mapping ------------------------ */
+
+/* A field line "Name:   N kB" whose name is one of those counted: N * 1024
+ * into *bytes. Returns false for any other line. */
+static bool smaps_field(const char *p, const char *end, uint64_t *bytes)
+{
+    static const char *const counted[] = {"Rss:", "Private_Hugetlb:", "Shared_Hugetlb:"};
+    for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]); i++) {
+        size_t k = strlen(counted[i]);
+        if ((size_t)(end - p) <= k || memcmp(p, counted[i], k))
+            continue;
+        p += k;
+        skip_spaces(&p, end);
+        uint64_t kb;
+        if (parse_dec(&p, end, &kb) || kb > UINT64_MAX / 1024)
+            return false;
+        *bytes = kb * 1024;
+        return true;
+    }
+    return false;
+}
+
+int mg_smaps_parse(const char *text, size_t len, mg_smaps *out)
+{
+    size_t cap = 0;
+    memset(out, 0, sizeof(*out));
+    struct mg_smaps_entry *cur = NULL;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end, *q = p;
+        uint64_t start, stop, bytes;
+        /* a header is a maps line: "start-end perms ..."; a field name
+         * never has a '-' after hex digits */
+        if (parse_hex(&q, le, &start) == 0 && expect(&q, le, '-') == 0 &&
+            parse_hex(&q, le, &stop) == 0 && expect(&q, le, ' ') == 0) {
+            if (out->n == cap) {
+                size_t ncap = cap ? 2 * cap : 64;
+                struct mg_smaps_entry *e = realloc(out->e, ncap * sizeof(*e));
+                if (!e) {
+                    mg_smaps_free(out);
+                    return -ENOMEM;
+                }
+                out->e = e;
+                cap = ncap;
+            }
+            cur = &out->e[out->n++];
+            *cur = (struct mg_smaps_entry){.start = start, .end = stop};
+        } else if (cur && smaps_field(p, le, &bytes)) {
+            cur->resident += bytes;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return 0;
+}
+
+int mg_smaps_read(pid_t pid, mg_smaps *out)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+    char *buf = NULL;
+    size_t len = 0;
+    memset(out, 0, sizeof(*out));
+    int rc = mg_read_file(path, &buf, &len);
+    if (rc < 0)
+        return rc;
+    rc = mg_smaps_parse(buf, len, out);
+    free(buf);
+    return rc;
+}
+
+int mg_smaps_resident(const mg_smaps *s, uint64_t start, uint64_t end, uint64_t *resident)
+{
+    size_t lo = 0, hi = s->n; /* entries are in address order */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->e[mid].start < start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == s->n || s->e[lo].start != start || s->e[lo].end != end)
+        return -ENOENT;
+    *resident = s->e[lo].resident;
+    return 0;
+}
+
+void mg_smaps_free(mg_smaps *s)
+{
+    if (!s)
+        return;
+    free(s->e);
+    memset(s, 0, sizeof(*s));
 }

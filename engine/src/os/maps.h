@@ -43,4 +43,28 @@ int mg_maps_read(pid_t pid, mg_maps *out);
 
 void mg_maps_free(mg_maps *m);
 
+/* Resident bytes of each mapping, from /proc/PID/smaps: Rss plus the
+ * hugetlb pages (Private_Hugetlb, Shared_Hugetlb), which Rss leaves out.
+ * Pages of the zero page are in none of them: a mapping whose present
+ * pages are all the zero page shows 0. In address order. */
+typedef struct mg_smaps {
+    struct mg_smaps_entry {
+        uint64_t start, end, resident;
+    } * e;
+    size_t n;
+} mg_smaps;
+
+/* Parse a whole smaps text (headers as in maps, then "Name: N kB" lines);
+ * lines it can't read are skipped. Returns 0 or -ENOMEM. */
+int mg_smaps_parse(const char *text, size_t len, mg_smaps *out);
+
+/* Read and parse /proc/PID/smaps. Returns 0 or a negative errno. */
+int mg_smaps_read(pid_t pid, mg_smaps *out);
+
+/* The resident bytes of the mapping that is exactly [start, end) into
+ * *resident: 0, or -ENOENT when smaps had no such mapping (it changed). */
+int mg_smaps_resident(const mg_smaps *s, uint64_t start, uint64_t end, uint64_t *resident);
+
+void mg_smaps_free(mg_smaps *s);
+
 #endif

@@ -66,7 +66,8 @@ bool mg_pid_exists(pid_t pid)
     return access(path, F_OK) == 0;
 }
 
-/* pid (comm) state ppid ... flags(9) ... starttime(22); comm may hold ')'. */
+/* pid (comm) state ppid ... flags(9) ... starttime(22) vsize(23) rss(24);
+ * comm may hold ')'. */
 int mg_read_proc_stat(pid_t pid, mg_proc_stat *st)
 {
     char path[64], *buf = NULL;
@@ -75,25 +76,29 @@ int mg_read_proc_stat(pid_t pid, mg_proc_stat *st)
     int rc = mg_read_file(path, &buf, &len);
     if (rc < 0)
         return rc;
-    char *p = strrchr(buf, ')');
+    char *p = strrchr(buf, ')'), *open = strchr(buf, '(');
     rc = -EINVAL;
-    if (p && p[1] == ' ') {
+    if (p && p[1] == ' ' && open && open < p) {
+        size_t n = MG_MIN((size_t)(p - open - 1), sizeof(st->comm) - 1);
+        memcpy(st->comm, open + 1, n);
+        st->comm[n] = '\0';
         p += 2;
         st->state = *p;
-        unsigned long long field[20];
+        unsigned long long field[21];
         int i = 0;
         char *s = p + 1;
-        /* fields 4..22 follow the state (field 3) */
-        for (; i < 19 && *s; i++) {
+        /* fields 4..24 follow the state (field 3) */
+        for (; i < 21 && *s; i++) {
             char *end;
             field[i] = strtoull(s, &end, 10);
             if (end == s)
                 break;
             s = end;
         }
-        if (i == 19) {
+        if (i == 21) {
             st->kthread = (field[9 - 4] & PF_KTHREAD_FLAG) != 0;
             st->starttime = field[22 - 4];
+            st->rss = field[24 - 4] * MG_PAGE_SIZE;
             rc = 0;
         }
     }
@@ -336,6 +341,10 @@ int mg_proc_pin_check(const mg_proc_pin *pin)
     mg_proc_stat st;
     if (mg_pidfd_exited(pin->pidfd))
         return -ESRCH;
+    /* The pidfd's process has not exited, so it still holds the pid number:
+     * everything read by number since the pidfd was opened was its. */
+    if (pin->pidfd >= 0)
+        return 0;
     int rc = mg_read_proc_stat(pin->pid, &st);
     if (rc == 0 && st.starttime != pin->st.starttime)
         rc = -ESRCH;

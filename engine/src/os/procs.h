@@ -16,6 +16,8 @@ typedef struct mg_proc_stat {
     char state; /* R S D Z X ... */
     bool kthread; /* PF_KTHREAD */
     unsigned long long starttime; /* clock ticks after boot: pins identity */
+    unsigned long long rss; /* resident bytes (rss, field 24; statm's too) */
+    char comm[64]; /* the name between the parentheses: /proc/PID/comm's bytes */
 } mg_proc_stat;
 
 /* Parse /proc/PID/stat. Returns 0 or a negative errno (-ENOENT: gone). */
@@ -104,8 +106,8 @@ typedef struct mg_proc_pin {
 int mg_proc_pin_open(mg_proc_pin *pin, pid_t pid);
 
 /* After reads by pid number: 0 if the pinned process is still there (its
- * pidfd has not exited, its start time is the same), -ESRCH if not, or a
- * negative errno from /proc/PID/stat. A read that needs only the pidfd's
+ * pidfd has not exited; with no pidfd, its start time is the same), -ESRCH
+ * if not, or a negative errno from /proc/PID/stat. A read that needs only the pidfd's
  * word (process_vm_readv in a unit) asks mg_pidfd_exited(pin->pidfd). */
 int mg_proc_pin_check(const mg_proc_pin *pin);
 

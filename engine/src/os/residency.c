@@ -186,3 +186,68 @@ int mg_present_ranges(int fd, uint64_t start, uint64_t end, bool *use_ioctl, boo
         return rc;
     return merge_finish(&m);
 }
+
+/* One call from pos to at most to: its runs (zero pages told apart) into wa. */
+static int ahead_fill(mg_walk_ahead *wa, int fd, uint64_t pos, uint64_t to)
+{
+    struct page_region vec[MG_SCAN_VEC];
+    struct pm_scan_arg arg = {
+        .size = sizeof(arg),
+        .start = pos,
+        .end = to,
+        .vec = (uint64_t)(uintptr_t)vec,
+        .vec_len = MG_SCAN_VEC,
+        .category_mask = PAGE_IS_PRESENT,
+        .return_mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO,
+    };
+    long n = ioctl(fd, PAGEMAP_SCAN, &arg);
+    if (n < 0)
+        return -errno;
+    if (arg.walk_end <= pos)
+        return -EIO; /* no progress: never loop forever */
+    for (long i = 0; i < n; i++)
+        wa->r[i] =
+            (struct mg_ahead_run){vec[i].start, vec[i].end, (vec[i].categories & PAGE_IS_FILE) != 0,
+                                  (vec[i].categories & PAGE_IS_PFNZERO) != 0};
+    wa->n = (size_t)n;
+    wa->lo = pos;
+    wa->hi = arg.walk_end;
+    return 0;
+}
+
+int mg_present_ranges_ahead(mg_walk_ahead *wa, int fd, uint64_t start, uint64_t end, uint64_t ahead,
+                            bool *use_ioctl, bool skip_zero, mg_range_fn fn, void *ctx)
+{
+    run_merger m = {.fn = fn, .ctx = ctx};
+    uint64_t pos = start;
+    while (*use_ioctl && pos < end) {
+        if (pos < wa->lo || pos >= wa->hi) {
+            /* past the region: as far as the caller allows; within it:
+             * bounded steps, as mg_present_ranges */
+            uint64_t to = ahead > end ? ahead : MG_MIN(end, pos + MG_SCAN_STEP);
+            int rc = ahead_fill(wa, fd, pos, to);
+            if (rc == -ENOTTY || rc == -EINVAL || rc == -EOPNOTSUPP) {
+                *use_ioctl = false;
+                break;
+            }
+            if (rc)
+                return rc;
+        }
+        uint64_t lim = MG_MIN(end, wa->hi);
+        for (size_t i = 0; i < wa->n; i++) {
+            uint64_t a = MG_MAX(wa->r[i].start, pos), b = MG_MIN(wa->r[i].end, lim);
+            if (a >= b || (skip_zero && wa->r[i].zero))
+                continue;
+            int rc = merge_push(&m, a, b, wa->r[i].file);
+            if (rc)
+                return rc;
+        }
+        pos = lim;
+    }
+    if (pos < end) {
+        int rc = walk_entries(fd, pos, end, &m); /* no ioctl (any more) */
+        if (rc)
+            return rc;
+    }
+    return merge_finish(&m);
+}

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "limits_internal.h"
+
 /* /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
 #define MG_PM_PRESENT (1ull << 63)
 #define MG_PM_SWAPPED (1ull << 62)
@@ -57,6 +59,26 @@ typedef int (*mg_range_fn)(void *ctx, uint64_t start, uint64_t end, bool file);
  */
 int mg_present_ranges(int pagemap_fd, uint64_t start, uint64_t end, bool *use_ioctl, bool skip_zero,
                       mg_range_fn fn, void *ctx);
+
+/* Runs of one PAGEMAP_SCAN call that walked on past the region asked for,
+ * kept for the next regions (mg_present_ranges_ahead). Zero it to start. */
+typedef struct mg_walk_ahead {
+    uint64_t lo, hi; /* the runs of [lo, hi) are known */
+    size_t n;
+    struct mg_ahead_run {
+        uint64_t start, end;
+        bool file, zero;
+    } r[MG_SCAN_VEC];
+} mg_walk_ahead;
+
+/* mg_present_ranges of [start, end), but while the ioctl is used one call
+ * may walk on to ahead (>= end; its caller bounds the mapped bytes in
+ * [start, ahead) to MG_SCAN_STEP), whose runs wa keeps: so a process's
+ * small regions, asked for in address order, cost one call, not one each
+ * (the holes between them cost the kernel nothing). */
+int mg_present_ranges_ahead(mg_walk_ahead *wa, int pagemap_fd, uint64_t start, uint64_t end,
+                            uint64_t ahead, bool *use_ioctl, bool skip_zero, mg_range_fn fn,
+                            void *ctx);
 
 /* The frame number of the shared zero page, as pagemap shows it to this
  * process (learnt from two pages of its own that were read but never

@@ -109,6 +109,7 @@ void mg_fill_stats(mg_sweep *c, mg_stats *out, double t0, unsigned threads)
     out->bytes_deduped = v[ST_DEDUPED];
     out->matches = v[ST_MATCHES];
     out->rule_matches = v[ST_RULE_MATCHES];
+    out->callbacks = v[ST_CALLBACKS];
     for (int k = 0; k < MG_EVENT_KINDS; k++)
         out->events[k] = v[ST_EVENTS + k];
     out->elapsed_seconds = mg_now() - t0;

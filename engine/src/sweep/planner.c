@@ -217,15 +217,15 @@ static int plan_group_of(mg_sweep *c, mg_target *p, size_t i, size_t end, bool *
  * by a hundred forked processes a hundred times more. So such a region is
  * queued whole, unwalked (sweep.h: mg_unit.direct), as long as the target's
  * budget lasts: the bytes of regions planned direct stay below
- * MG_DIRECT_RSS_MULT x its resident set (statm) + MG_DIRECT_SLACK chunks,
+ * MG_DIRECT_RSS_MULT x its resident set (stat's rss) + MG_DIRECT_SLACK chunks,
  * so pagemap entries read for pages that are not present stay a small
  * multiple of those read for present ones, and an untouched 64 GiB
  * reservation is still walked with PAGEMAP_SCAN, one call per GiB. */
-static uint64_t direct_budget(const mg_sweep *c, pid_t pid)
+static uint64_t direct_budget(const mg_sweep *c, const mg_target *p)
 {
     if (!c->pfns_visible)
         return 0;
-    return MG_DIRECT_RSS_MULT * mg_read_rss(pid) + MG_DIRECT_SLACK * c->set.chunk_size;
+    return MG_DIRECT_RSS_MULT * p->pin.st.rss + MG_DIRECT_SLACK * c->set.chunk_size;
 }
 
 /* Queue r whole as a direct unit if it may be (and charge the budget).
@@ -244,6 +244,42 @@ static int plan_direct(mg_sweep *c, mg_target *p, const mg_region *r, uint64_t *
     return 1;
 }
 
+/* Without PAGEMAP_SCAN a walk reads 8 bytes of pagemap per page, present or
+ * not: 128 MiB for an untouched 64 GiB reservation. So a region of at least
+ * MG_SMAPS_MIN is first looked up in smaps (read once per process, into
+ * *sm), and not walked if nothing of it is resident. Only when zero pages
+ * needn't be scanned (c->skip_zero): smaps' Rss leaves them out. A mapping
+ * smaps doesn't show as it is in the maps snapshot is walked. */
+static bool unresident(const mg_sweep *c, mg_target *p, const mg_region *r, bool use_ioctl,
+                       mg_smaps *sm, int *sm_rc)
+{
+    uint64_t resident;
+    if (use_ioctl || !c->skip_zero || r->end - r->start < MG_SMAPS_MIN)
+        return false;
+    if (*sm_rc > 0) /* not read yet */
+        *sm_rc = mg_smaps_read(p->info.pid, sm);
+    return *sm_rc == 0 && mg_smaps_resident(sm, r->start, r->end, &resident) == 0 && resident == 0;
+}
+
+/* How far a walk of region i may go on for the regions after it: over the
+ * next ones the planner walks alone (readable file and shared memory; not
+ * anonymous regions, which are batched or queued unwalked, nor special or
+ * device ones), as long as their mapped bytes stay within MG_SCAN_STEP. */
+static uint64_t walk_ahead(const mg_target *p, size_t i)
+{
+    const mg_region *rs = p->maps.regions;
+    uint64_t mapped = rs[i].end - rs[i].start, end = rs[i].end;
+    for (size_t j = i + 1; j < p->maps.n; j++) {
+        const mg_region *r = &rs[j];
+        if ((r->kind != MG_REGION_FILE && r->kind != MG_REGION_SHM) || r->perms[0] != 'r' ||
+            mapped + (r->end - r->start) > MG_SCAN_STEP)
+            break;
+        mapped += r->end - r->start;
+        end = r->end;
+    }
+    return end;
+}
+
 static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
 {
     mg_target *p = mg_target_open(c, pid); /* NULL: skipped or failed, counted done */
@@ -251,7 +287,10 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
         return;
     mg_stat_add(c, ST_PROCS, 1);
     p->planned = true;
-    uint64_t budget = direct_budget(c, pid);
+    uint64_t budget = direct_budget(c, p);
+    mg_smaps sm = {0};
+    int sm_rc = 1;
+    mg_walk_ahead *wa = calloc(1, sizeof(*wa)); /* NULL: each region walked alone */
     for (size_t i = 0; i < p->maps.n && !mg_sweep_should_stop(c, p); i++) {
         const mg_region *r = &p->maps.regions[i];
         uint64_t size = r->end - r->start;
@@ -286,20 +325,29 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
         if (d)
             continue;
         mg_stat_add(c, ST_REGIONS, 1);
+        if (unresident(c, p, r, *use_ioctl, &sm, &sm_rc)) {
+            mg_stat_add(c, ST_NOT_PRESENT, size);
+            continue;
+        }
         plan_region pr = {.c = c, .p = p, .r = r, .mem_only = mem_only, .prev_end = r->start};
-        int rc = mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, c->skip_zero,
-                                   plan_range, &pr);
+        int rc = wa ? mg_present_ranges_ahead(wa, p->pagemap_fd, r->start, r->end, walk_ahead(p, i),
+                                              use_ioctl, c->skip_zero, plan_range, &pr)
+                    : mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, c->skip_zero,
+                                        plan_range, &pr);
         if (rc < 0) {
             mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
             break;
         }
         mg_stat_add(c, ST_NOT_PRESENT, size - pr.present);
     }
+    mg_smaps_free(&sm);
+    free(wa);
     /* Exited while it was walked: the regions walked after its memory went
      * may have shown no present pages rather than an error (PAGEMAP_SCAN
      * on an mm torn down), so it is reported gone here, once. */
     if (!mg_sweep_should_stop(c, p) && mg_pidfd_exited(p->pin.pidfd))
         mg_target_failed(c, p, -ESRCH, "exited while it was scanned");
+    mg_pool_flush(c); /* its units held back take their references */
     mg_target_unref(p);
 }
 

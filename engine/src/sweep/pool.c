@@ -19,25 +19,46 @@
 
 bool mg_pool_push(mg_sweep *c, const mg_unit *u)
 {
+    c->pend[c->n_pend++] = *u;
+    return c->n_pend < MG_PUSH_BATCH || mg_pool_flush(c);
+}
+
+/* The units held back go into the queue under one lock and wake the
+ * workers once, not once each: a host of small processes makes units of a
+ * few pages, and a wake-up per unit cost more than reading them. */
+bool mg_pool_flush(mg_sweep *c)
+{
+    size_t k = 0, n = c->n_pend;
+    c->n_pend = 0;
     pthread_mutex_lock(&c->lock);
-    while (c->q_len == c->q_cap) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += MG_STOP_POLL_NS;
-        ts.tv_sec += ts.tv_nsec / 1000000000;
-        ts.tv_nsec %= 1000000000;
-        if (pthread_cond_timedwait(&c->not_full, &c->lock, &ts) == ETIMEDOUT) {
-            /* workers may all be waiting on the rate limit: look up */
-            pthread_mutex_unlock(&c->lock);
-            if (mg_sweep_should_stop(c, u->p))
-                return false;
-            pthread_mutex_lock(&c->lock);
+    while (k < n) {
+        const mg_unit *u = &c->pend[k];
+        if (c->q_len == c->q_cap) {
+            if (k)
+                pthread_cond_broadcast(&c->not_empty); /* what fits so far */
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += MG_STOP_POLL_NS;
+            ts.tv_sec += ts.tv_nsec / 1000000000;
+            ts.tv_nsec %= 1000000000;
+            if (pthread_cond_timedwait(&c->not_full, &c->lock, &ts) == ETIMEDOUT) {
+                /* workers may all be waiting on the rate limit: look up */
+                pthread_mutex_unlock(&c->lock);
+                if (mg_sweep_should_stop(c, u->p))
+                    return false;
+                pthread_mutex_lock(&c->lock);
+            }
+            continue;
         }
+        atomic_fetch_add(&u->p->refs, 1);
+        c->q[(c->q_head + c->q_len) % c->q_cap] = *u;
+        c->q_len++;
+        k++;
     }
-    atomic_fetch_add(&u->p->refs, 1);
-    c->q[(c->q_head + c->q_len) % c->q_cap] = *u;
-    c->q_len++;
-    pthread_cond_signal(&c->not_empty);
+    if (n == 1)
+        pthread_cond_signal(&c->not_empty);
+    else if (n > 1)
+        pthread_cond_broadcast(&c->not_empty);
     pthread_mutex_unlock(&c->lock);
     return true;
 }

@@ -159,7 +159,7 @@ int mg_yara_buffer_done(mg_sweep *c, mg_target *p, const void *buf, size_t len, 
         uint64_t n = 0;
         mg_region whole = {.start = base, .end = base + len, .perms = "r--p", .path = ""};
         v = mg_yara_evaluate(c->pats, &p->info, p->yproc, buffer_read_fn, &b, c->sink, NULL,
-                             mg_target_stop_fn, p, &n, &whole, 1);
+                             mg_target_stop_fn, p, &n, &whole, 1, c->set.rules_negate);
         mg_stat_add(c, ST_RULE_MATCHES, n);
     }
     mg_yara_proc_free_all(&p->yproc, y ? y->n_strings : 0);

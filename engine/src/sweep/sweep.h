@@ -138,6 +138,7 @@ enum mg_stat_id {
     ST_DEDUPED,
     ST_MATCHES,
     ST_RULE_MATCHES,
+    ST_CALLBACKS,
     ST_PROCS_DONE,
     ST_PROCS_WHOLE,
     ST_PROCS_CUT,
@@ -167,6 +168,9 @@ struct mg_sweep {
     mg_unit *q;
     size_t q_cap, q_head, q_len;
     bool closing;
+    /* the planner's units not yet queued (planner thread only) */
+    mg_unit pend[MG_PUSH_BATCH];
+    size_t n_pend;
 
     pthread_mutex_t sink_lock; /* serialises sink callbacks (events.c, unit.c) */
     atomic_bool uring_used;
@@ -328,10 +332,15 @@ void mg_run_unit(mg_worker *w, const mg_unit *u);
 
 /* The sweep's unit queue, for `threads` workers (engine.c runs them). */
 int mg_pool_open(mg_sweep *c, unsigned threads);
-/* Planner side: queue a unit, taking a reference on u->p. Waits while the
- * queue is full, but no longer than the sweep or u->p should go on:
- * returns false (nothing queued) once mg_sweep_should_stop says stop. */
+/* Planner side: queue a unit, taking a reference on u->p. Units are held
+ * back, MG_PUSH_BATCH at most, and queued together (mg_pool_flush): the
+ * planner calls mg_pool_flush before it drops its own reference on a
+ * target. Waits while the queue is full, but no longer than the sweep or
+ * u->p should go on: returns false (the units held back not queued) once
+ * mg_sweep_should_stop says stop. */
 bool mg_pool_push(mg_sweep *c, const mg_unit *u);
+/* Queue the units held back; false as mg_pool_push. */
+bool mg_pool_flush(mg_sweep *c);
 /* No more units: workers drain the queue, then leave the sweep. */
 void mg_pool_close(mg_sweep *c);
 /* Once every worker has left the sweep: free the queue. */

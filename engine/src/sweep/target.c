@@ -112,7 +112,7 @@ static void yara_target_done(mg_sweep *c, mg_target *p)
             uint64_t n = 0;
             int v = mg_yara_evaluate(c->pats, &p->info, p->yproc, target_read_fn, t, c->sink,
                                      &c->sink_lock, mg_target_stop_fn, p, &n, p->maps.regions,
-                                     p->maps.n);
+                                     p->maps.n, c->set.rules_negate);
             mg_reader_fini(&t->reader);
             free(t);
             mg_stat_add(c, ST_RULE_MATCHES, n);
@@ -173,7 +173,12 @@ static void skip_pattern_memory(const mg_sweep *c, mg_target *p, pid_t pid)
     static const char name[] = "/memfd:" MG_PATTERN_MEMORY_NAME;
     char path[64];
     struct stat st;
-    if (!c->self_exe_ino)
+    bool any = false; /* the executable is looked at only if it may matter */
+    for (size_t i = 0; i < p->maps.n && !any; i++) {
+        const mg_region *r = &p->maps.regions[i];
+        any = r->kind == MG_REGION_SHM && r->deleted && !strcmp(r->path, name);
+    }
+    if (!any || !c->self_exe_ino)
         return;
     snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
     if (stat(path, &st) < 0 || (uint64_t)st.st_dev != c->self_exe_dev ||
@@ -234,7 +239,10 @@ mg_target *mg_target_open(mg_sweep *c, pid_t pid)
         mg_target_unref(p);
         return NULL;
     }
-    mg_read_comm(pid, p->comm, sizeof(p->comm));
+    if (rc == 0) /* stat's name is comm's */
+        memcpy(p->comm, st0->comm, sizeof(p->comm));
+    else
+        mg_read_comm(pid, p->comm, sizeof(p->comm));
     p->exe = mg_read_exe(pid);
     if (p->exe)
         p->info.exe = p->exe;

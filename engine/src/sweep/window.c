@@ -73,6 +73,29 @@ void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t 
 
 /* ---- hits to the sink --------------------------------------------------- */
 
+/* An ASCII letter, digit or '_' (grep -w's word constituents). */
+static bool word_byte(uint8_t b)
+{
+    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_';
+}
+
+/* MG_PATTERN_WORD: the character before the hit and the one after it are
+ * not word characters (a wide hit's characters are a byte and a zero). The
+ * piece holds them whenever they can be read: a unit's window reaches
+ * margin (width + context + 1) bytes past what it owns; a neighbour
+ * outside the piece (region edge, page not present) is no word. A replay
+ * (dedupe) sees only the recorded context, but records only hits that
+ * passed here. */
+static bool word_bounded(const mg_hit *h, const mg_piece *pc)
+{
+    size_t unit = h->wide ? 2 : 1;
+    size_t off = (size_t)(h->start - pc->addr), end = (size_t)(h->end - pc->addr);
+    const uint8_t *b = pc->buf;
+    if (off >= unit && word_byte(b[off - unit]) && (unit == 1 || !b[off - 1]))
+        return false;
+    return !(end + unit <= pc->len && word_byte(b[end]) && (unit == 1 || !b[end + 1]));
+}
+
 int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
 {
     mg_worker *w = arg;
@@ -82,6 +105,8 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
     size_t len = (size_t)(h->end - h->start);
     size_t before = MG_MIN(c->set.context, off);
     size_t after = MG_MIN(c->set.context, pc->len - off - len);
+    if ((c->pats->pats[h->pattern_id].flags & MG_PATTERN_WORD) && !word_bounded(h, pc))
+        return MG_SINK_CONTINUE; /* -w: part of a longer word */
     /* past the record bound the unit is not recorded; the match still is reported */
     if (w->recording && !mg_dedupe_rec_add(&w->rec, h, pc->buf + off - before, before, after))
         w->recording = false;
@@ -155,6 +180,7 @@ int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e)
     if (oe > os)
         mg_stat_add(w->c, ST_SCANNED, oe - os);
     int v = mg_matcher_scan(&w->m, &pc, mg_report_hit, w);
+    mg_stat_add(w->c, ST_CALLBACKS, w->m.callbacks);
     if (v < 0) {
         /* Hyperscan failed or the hit buffer could not grow: this piece's
          * matches may be incomplete, so say so, and don't keep its records */

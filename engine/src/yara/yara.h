@@ -8,9 +8,11 @@
  *                 owned by the rule set (owner = global string index + 1),
  *                 with its expressions (nocase, wide, xor keys, base64
  *                 forms...) and fullword checks
- *   yara_eval.c   per-process match lists, integer reads at virtual
- *                 addresses, YARA's condition semantics (undefined values),
- *                 the results handed to mg_sink.rule
+ *   yara_eval.c   YARA's condition semantics (undefined values), integer
+ *                 reads at virtual addresses; with yara_memfn.c (math.*,
+ *                 hash.* over memory), yara_hash.c (digests) and
+ *                 yara_report.c (the results handed to mg_sink.rule),
+ *                 sharing yara_eval.h; the match lists in yara_hits.c
  *
  * Undefined, as yara 4.2.3 evaluates it against a live process (measured):
  * arithmetic, comparisons and `not` of an undefined operand are undefined;
@@ -71,6 +73,9 @@ typedef enum yx_op {
     YX_STR, /* s, slen: a text constant (parse time only: string operators fold) */
     YX_MODULE, /* a module value that is undefined in a Linux process; i: MG_YMOD_* */
     YX_CALL, /* a module function over memory or numbers: i MG_YFN_*, args a, b, c */
+    YX_COUNT_IN, /* #a in (a..b) */
+    YX_STROP, /* a: a digest (YX_CALL hash.md5/sha1/sha256), i: text operator
+                 (mg_yara_text_op), s/slen: the text it is compared with */
 } yx_op;
 
 /* Modules whose values depend on an image yara parses from process memory
@@ -97,7 +102,34 @@ enum {
     MG_YFN_TO_NUMBER,
     MG_YFN_IN_RANGE,
     MG_YFN_NOW, /* time.now() */
+    MG_YFN_MD5, /* hash.*(offset, size) over process memory */
+    MG_YFN_SHA1,
+    MG_YFN_SHA256,
+    MG_YFN_CRC32,
+    MG_YFN_CHECKSUM32,
 };
+
+/* yara_hash.c: the hash module's digests, fed block after block. */
+#define MG_YHASH_BLOCK 64
+#define MG_YHASH_HEX 65 /* sha256: 64 hex digits and a NUL */
+typedef struct mg_yhash {
+    int fn; /* MG_YFN_MD5 .. MG_YFN_CHECKSUM32 */
+    uint32_t h[8];
+    uint8_t buf[MG_YHASH_BLOCK];
+    size_t n;
+    uint64_t total;
+} mg_yhash;
+void mg_yhash_init(mg_yhash *s, int fn);
+void mg_yhash_update(mg_yhash *s, const uint8_t *d, size_t n);
+/* md5, sha1, sha256: the digest in lowercase hex (ends s). */
+void mg_yhash_hex(mg_yhash *s, char out[MG_YHASH_HEX]);
+/* crc32, checksum32 */
+uint32_t mg_yhash_value(const mg_yhash *s);
+
+/* yara_extern.c: a text operator (==, !=, <, contains, istartswith... not
+ * matches) by name: its index, or -1; applied: 1 or 0. */
+int mg_yara_text_op_index(const char *op);
+bool mg_yara_text_op(int op, const char *a, size_t na, const char *b, size_t nb);
 
 typedef enum yx_quant {
     YQ_EXPR = 0, /* N (a) */
@@ -118,6 +150,12 @@ typedef struct yx {
     char *s; /* YX_STR */
     size_t slen;
 } yx;
+
+/* hash.md5/sha1/sha256 over memory: text, compared only with text (YX_STROP). */
+static inline bool mg_yara_is_digest(const yx *e)
+{
+    return e->op == YX_CALL && e->i >= MG_YFN_MD5 && e->i <= MG_YFN_SHA256;
+}
 
 typedef struct yara_meta {
     char *key;
@@ -170,6 +208,7 @@ typedef struct mg_yara {
     size_t index_cap, index_n;
     yara_external *externals;
     size_t n_externals;
+    char *ns; /* the namespace of the rules added next (NULL: "default") */
 } mg_yara;
 
 /* yara_module.c: math.* over n bytes (fn MG_YFN_*; arg: the mean of
@@ -228,7 +267,8 @@ typedef bool (*mg_yara_stop_fn)(void *ctx);
 #define MG_YARA_STOP_POLL 4096u
 
 /* Evaluate every rule over the process's matches, hand each matching
- * (not private) rule to sink->rule under lock (may be NULL: no lock).
+ * (not private) rule to sink->rule under lock (may be NULL: no lock); with
+ * negate, each rule that did not match instead (yara -n).
  * stop (may be NULL) is polled in loops: when it says stop, evaluation
  * ends, no rule is reported and -ECANCELED is returned. regions: the
  * process's, probed for an image yara would parse (a non-DLL PE, an
@@ -238,7 +278,7 @@ typedef bool (*mg_yara_stop_fn)(void *ctx);
 int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc *yp,
                      mg_yara_read_fn read, void *read_ctx, const mg_sink *sink, void *lock,
                      mg_yara_stop_fn stop, void *stop_ctx, uint64_t *n_matched,
-                     const mg_region *regions, size_t n_regions);
+                     const mg_region *regions, size_t n_regions, bool negate);
 
 /* yara_module.c: which of the images in want (MG_YMOD_PE, MG_YMOD_ELF)
  * yara would parse in these regions; *where: the last one's address. */

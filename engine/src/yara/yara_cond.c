@@ -203,8 +203,8 @@ static yx *parse_primary(parser *P)
         if (s == -2)
             return NULL;
         next(P);
-        if (is_kw(P, "in"))
-            return UNSUPPORTED(P, "#a in (range)");
+        if (accept_kw(P, "in"))
+            return yara_parse_range(P, yara_leaf(P, YX_COUNT_IN, s));
         return yara_leaf(P, YX_COUNT, s);
     }
     case T_OFFSET:
@@ -404,6 +404,7 @@ static yx *parse_cmp(parser *P)
                 i++;
             if (i == sizeof(strops) / sizeof(strops[0]))
                 return e;
+            int line = P->L->tline;
             next(P);
             yx *b = NULL;
             if (i == 7 && P->L->tok != T_REGEX)
@@ -417,14 +418,16 @@ static yx *parse_cmp(parser *P)
                 next(P);
             } else
                 b = yara_parse_bor(P);
-            e = yara_string_op(P, strops[i], e, b);
+            e = yara_string_op(P, strops[i], e, b, line);
             continue;
         }
         static const char *const names[] = {"==", "!=", "<", "<=", ">", ">="};
+        int line = P->L->tline;
         next(P);
         yx *b = yara_parse_bor(P);
-        if (b && (e->op == YX_STR || b->op == YX_STR))
-            e = yara_string_op(P, names[op - YX_EQ], e, b);
+        if (b &&
+            (e->op == YX_STR || b->op == YX_STR || mg_yara_is_digest(e) || mg_yara_is_digest(b)))
+            e = yara_string_op(P, names[op - YX_EQ], e, b, line);
         else
             e = yara_node(P, op, e, b);
     }

@@ -168,40 +168,78 @@ static int regex_matches(parser *P, const yx *a, const yx *b)
     return rc >= 0;
 }
 
+static const char *const text_ops[] = {
+    "==",        "!=",         "<",           ">",        "<=",        ">=",     "contains",
+    "icontains", "startswith", "istartswith", "endswith", "iendswith", "iequals"};
+
+int mg_yara_text_op_index(const char *op)
+{
+    for (size_t i = 0; i < sizeof(text_ops) / sizeof(text_ops[0]); i++)
+        if (!strcmp(text_ops[i], op))
+            return (int)i;
+    return -1;
+}
+
+bool mg_yara_text_op(int op, const char *as, size_t an, const char *bs, size_t bn)
+{
+    const yx a = {.s = (char *)as, .slen = an}, b = {.s = (char *)bs, .slen = bn};
+    int cmp = memcmp(as, bs, MG_MIN(an, bn));
+    if (!cmp)
+        cmp = (an > bn) - (an < bn);
+    const char *name =
+        op >= 0 && (size_t)op < sizeof(text_ops) / sizeof(text_ops[0]) ? text_ops[op] : "";
+    bool i = name[0] == 'i';
+    const char *o = name + i;
+    return !strcmp(name, "==")      ? cmp == 0
+           : !strcmp(name, "!=")    ? cmp != 0
+           : !strcmp(name, "<")     ? cmp < 0
+           : !strcmp(name, "<=")    ? cmp <= 0
+           : !strcmp(name, ">")     ? cmp > 0
+           : !strcmp(name, ">=")    ? cmp >= 0
+           : !strcmp(o, "contains") ? contains(&a, &b, i)
+           : !strcmp(o, "startswith")
+               ? an >= bn && (i ? !strncasecmp(as, bs, bn) : !memcmp(as, bs, bn))
+           : !strcmp(o, "endswith")   ? ends_with(&a, &b, i)
+           : !strcmp(name, "iequals") ? an == bn && ends_with(&a, &b, true)
+                                      : false;
+}
+
 /* `a OP b` where OP is a comparison or a string operator and one side is
  * text: folded to a boolean; undefined (or a module value) if one side
- * is. Takes a and b. */
-yx *yara_string_op(parser *P, const char *op, yx *a, yx *b)
+ * is; a digest of process memory (hash.md5(off, size) == "...") compared
+ * at evaluation (YX_STROP). Takes a and b; line: the operator's, for errors. */
+yx *yara_string_op(parser *P, const char *op, yx *a, yx *b, int line)
 {
     if (!a || !b || P->failed) {
         yx_free(a), yx_free(b);
         return NULL;
     }
     yx *r = NULL;
+    int k = mg_yara_text_op_index(op);
     if (a->op == YX_MODULE || b->op == YX_MODULE || a->op == YX_UNDEF || b->op == YX_UNDEF) {
         bool mod = a->op == YX_MODULE || b->op == YX_MODULE;
         r = yara_leaf(P, mod ? YX_MODULE : YX_UNDEF, (mod ? a->op == YX_MODULE ? a : b : a)->i);
+    } else if (mg_yara_is_digest(a) && b->op == YX_STR && k >= 0) {
+        if ((r = yara_leaf(P, YX_STROP, k))) {
+            r->a = a, r->s = b->s, r->slen = b->slen;
+            a = NULL, b->s = NULL;
+        }
+    } else if (mg_yara_is_digest(b) && a->op == YX_STR && (k == 0 || k == 1)) {
+        if ((r = yara_leaf(P, YX_STROP, k))) { /* == and != either way round */
+            r->a = b, r->s = a->s, r->slen = a->slen;
+            b = NULL, a->s = NULL;
+        }
+    } else if (mg_yara_is_digest(a) || mg_yara_is_digest(b)) {
+        r = yara_fail_at(P, line, true,
+                         "operator '%s' with a hash of memory is not supported "
+                         "(--skip-unsupported drops the rule)",
+                         op);
     } else if (a->op != YX_STR || b->op != YX_STR) {
-        FAIL(P, "wrong type for operator '%s' (text and a number)", op);
+        yara_fail_at(P, line, false, "wrong type for operator '%s' (text and a number)", op);
+    } else if (k >= 0) {
+        r = yara_leaf(P, YX_BOOL, mg_yara_text_op(k, a->s, a->slen, b->s, b->slen));
     } else {
-        int cmp = memcmp(a->s, b->s, MG_MIN(a->slen, b->slen));
-        if (!cmp)
-            cmp = (a->slen > b->slen) - (a->slen < b->slen);
-        bool i = op[0] == 'i';
-        const char *o = op + i;
-        int v = !strcmp(op, "==")        ? cmp == 0
-                : !strcmp(op, "!=")      ? cmp != 0
-                : !strcmp(op, "<")       ? cmp < 0
-                : !strcmp(op, "<=")      ? cmp <= 0
-                : !strcmp(op, ">")       ? cmp > 0
-                : !strcmp(op, ">=")      ? cmp >= 0
-                : !strcmp(o, "contains") ? contains(a, b, i)
-                : !strcmp(o, "startswith")
-                    ? a->slen >= b->slen &&
-                          (i ? !strncasecmp(a->s, b->s, b->slen) : !memcmp(a->s, b->s, b->slen))
-                : !strcmp(o, "endswith") ? ends_with(a, b, i)
-                : !strcmp(op, "iequals") ? a->slen == b->slen && ends_with(a, b, true)
-                                         : regex_matches(P, a, b);
+        int v = regex_matches(P, a, b);
         if (v >= 0)
             r = yara_leaf(P, YX_BOOL, v);
     }

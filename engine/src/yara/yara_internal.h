@@ -7,7 +7,8 @@
  *   yara_cond.c     conditions -> expression tree (yx), recursive descent
  *   yara_strings.c  the strings section -> patterns: modifiers, text
  *                   (nocase, wide, xor, base64), hex strings -> regex
- *   yara_parse.c    rules, meta, includes, imports, the rule-name index,
+ *   yara_names.c    the rule-name index by namespace
+ *   yara_parse.c    rules, meta, includes, imports,
  *                   the public API (mg_patterns_add_rules*)
  */
 #ifndef MG_YARA_INTERNAL_H
@@ -166,7 +167,7 @@ yx *yara_str_leaf(parser *P, const char *s, size_t n);
 /* The external variable name as a constant leaf, or NULL (not defined). */
 yx *yara_external_ref(parser *P, const char *name);
 /* a OP b with text on one side: folded (takes a and b). */
-yx *yara_string_op(parser *P, const char *op, yx *a, yx *b);
+yx *yara_string_op(parser *P, const char *op, yx *a, yx *b, int line);
 
 /* ---- yara_module.c ---- */
 
@@ -186,6 +187,8 @@ int yara_hex_to_regex(parser *P, const char *h, size_t n, mg_strbuf *b);
 
 /* ---- yara_parse.c ---- */
 
+/* The namespace rules are added to ("default" unless set). */
+const char *yara_namespace(const mg_yara *y);
 int yara_find_rule(parser *P, const char *name);
 
 #endif

@@ -7,11 +7,12 @@
  *                 the constants (pe.DLL...) and pe.is_pe (0)
  *   elf           parsed only from a block that starts with an ET_EXEC ELF
  *                 header (not a PIE): otherwise undefined, constants defined
- *   math          over process memory (offset, size: virtual addresses);
+ *   math, hash    over process memory (offset, size: virtual addresses,
+ *                 walked as yara walks its blocks: yara_memfn.c); math's
  *                 numeric helpers (abs, min, max, to_number, in_range)
  *   time          now()
  *   console       log(...) is true (yara also prints; memgrep does not)
- *   string, hash  folded over text constants
+ *   string, hash, math  folded over text constants
  *
  * A loop over a module array (for any s in pe.sections) is false in every
  * quantifier, as yara's over an empty array. Rules reading pe or elf values
@@ -126,6 +127,11 @@ static const named_value functions[] = {
     {"math.to_number()", MG_YFN_TO_NUMBER},
     {"math.in_range()", MG_YFN_IN_RANGE},
     {"time.now()", MG_YFN_NOW},
+    {"hash.md5()", MG_YFN_MD5},
+    {"hash.sha1()", MG_YFN_SHA1},
+    {"hash.sha256()", MG_YFN_SHA256},
+    {"hash.crc32()", MG_YFN_CRC32},
+    {"hash.checksum32()", MG_YFN_CHECKSUM32},
 };
 
 static unsigned module_bit(const char *mod)
@@ -136,7 +142,7 @@ static unsigned module_bit(const char *mod)
 }
 
 /* A function over text constants (math.entropy("..."), string.length,
- * hash.* of text is not done): a leaf, or NULL with nothing failed. */
+ * hash.md5("...")): a leaf, or NULL with nothing failed. */
 static yx *fold_text_call(parser *P, const char *path, yx **args, int n)
 {
     if (n < 1 || args[0]->op != YX_STR)
@@ -151,6 +157,17 @@ static yx *fold_text_call(parser *P, const char *path, yx **args, int n)
         long long v = strtoll(args[0]->s, &end, base);
         return *end || end == args[0]->s ? yara_leaf(P, YX_UNDEF, 0) : yara_leaf(P, YX_INT, v);
     }
+    for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++)
+        if (!strcmp(path, functions[i].name) && functions[i].v >= MG_YFN_MD5) {
+            mg_yhash h;
+            char hex[MG_YHASH_HEX];
+            mg_yhash_init(&h, (int)functions[i].v);
+            mg_yhash_update(&h, d, len);
+            if (functions[i].v >= MG_YFN_CRC32)
+                return yara_leaf(P, YX_INT, mg_yhash_value(&h));
+            mg_yhash_hex(&h, hex);
+            return yara_str_leaf(P, hex, strlen(hex));
+        }
     for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++)
         if (!strcmp(path, functions[i].name) && functions[i].v <= MG_YFN_MODE) {
             double arg = n > 1 && args[1]->op == YX_FLOAT ? args[1]->f
@@ -189,6 +206,8 @@ static yx *resolve(parser *P, const char *mod, const char *path, yx **args, int 
             return yara_leaf(P, YX_UNDEF, 0); /* hash.md5(0, filesize) */
     for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++)
         if (!strcmp(path, functions[i].name)) {
+            if (functions[i].v >= MG_YFN_MD5 && n != 2)
+                return FAIL(P, "%s takes (offset, size) or a text", path);
             yx *e = yara_leaf(P, YX_CALL, functions[i].v);
             if (e) {
                 e->a = n > 0 ? args[0] : NULL;

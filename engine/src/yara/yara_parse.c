@@ -1,7 +1,8 @@
 /* yara_parse.c - YARA rule files: rules (private/global, tags, meta,
  * strings, condition), imports and includes relative to the including
  * file, the rule-name index, and the public API. The lexer is in
- * yara_lex.c, conditions in yara_cond.c, strings in yara_strings.c.
+ * yara_lex.c, conditions in yara_cond.c, strings in yara_strings.c, rule
+ * names and namespaces in yara_names.c.
  *
  * Errors are one line, "FILE:LINE: rule NAME: what" (or "FILE:LINE: what"
  * outside a rule). What memgrep cannot evaluate in a process (modules such
@@ -52,61 +53,6 @@ static void strings_truncate(mg_yara *y, size_t n)
         free(y->strings[--y->n_strings].id);
 }
 
-/* ---- rule names ---------------------------------------------------- */
-
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-    return h;
-}
-
-/* Bring y->name_index up to date with y->rules (rules are only appended,
- * or truncated when a file fails: then it is rebuilt). false: no memory. */
-static bool index_sync(mg_yara *y)
-{
-    if (y->index_n > y->n_rules) {
-        memset(y->name_index, 0, y->index_cap * sizeof(*y->name_index));
-        y->index_n = 0;
-    }
-    if (2 * (y->n_rules + 1) > y->index_cap) {
-        size_t cap = y->index_cap ? y->index_cap : 256;
-        while (2 * (y->n_rules + 1) > cap)
-            cap *= 2;
-        uint32_t *ni = calloc(cap, sizeof(*ni));
-        if (!ni)
-            return false;
-        free(y->name_index);
-        y->name_index = ni;
-        y->index_cap = cap;
-        y->index_n = 0;
-    }
-    for (; y->index_n < y->n_rules; y->index_n++) {
-        size_t i = name_hash(y->rules[y->index_n].name) & (y->index_cap - 1);
-        while (y->name_index[i])
-            i = (i + 1) & (y->index_cap - 1);
-        y->name_index[i] = (uint32_t)y->index_n + 1;
-    }
-    return true;
-}
-
-int yara_find_rule(parser *P, const char *name)
-{
-    mg_yara *y = P->y;
-    if (!index_sync(y)) { /* no memory for the index: look the slow way */
-        for (size_t i = 0; i < y->n_rules; i++)
-            if (!strcmp(y->rules[i].name, name))
-                return (int)i;
-        return -1;
-    }
-    for (size_t i = name_hash(name) & (y->index_cap - 1); y->name_index[i];
-         i = (i + 1) & (y->index_cap - 1))
-        if (!strcmp(y->rules[y->name_index[i] - 1].name, name))
-            return (int)(y->name_index[i] - 1);
-    return -1;
-}
-
 void mg_yara_free(mg_yara *y)
 {
     if (!y)
@@ -121,6 +67,7 @@ void mg_yara_free(mg_yara *y)
     free(y->skipped);
     free(y->name_index);
     mg_yara_externals_free(y);
+    free(y->ns);
     free(y);
 }
 
@@ -208,7 +155,9 @@ static bool parse_rule(parser *P, bool global, bool private_)
         if (!strcmp(L->name, reserved[i]))
             return FAIL(P, "'%s' is a keyword, not a rule name", L->name), false;
     if (yara_find_rule(P, L->name) >= 0)
-        return FAIL(P, "duplicated rule identifier \"%s\"", L->name), false;
+        return FAIL(P, "duplicated rule identifier \"%s\" in namespace %s", L->name,
+                    yara_namespace(y)),
+               false;
     if (y->n_rules == y->cap_rules) {
         size_t cap = y->cap_rules ? 2 * y->cap_rules : 16;
         yara_rule *nr = realloc(y->rules, cap * sizeof(*nr));
@@ -220,7 +169,7 @@ static bool parse_rule(parser *P, bool global, bool private_)
     yara_rule *r = &y->rules[y->n_rules];
     memset(r, 0, sizeof(*r));
     r->name = strdup(L->name);
-    r->ns = strdup("default");
+    r->ns = strdup(yara_namespace(y));
     r->global = global;
     r->private_ = private_;
     r->first_string = (uint32_t)y->n_strings;
@@ -480,6 +429,26 @@ MG_API int mg_patterns_add_rules(mg_patterns *p, const char *path, unsigned flag
     rc = mg_patterns_add_rules_text(p, buf, len, path, flags, err);
     free(buf);
     return rc;
+}
+
+MG_API int mg_patterns_rules_namespace(mg_patterns *p, const char *ns, mg_error *err)
+{
+    if (!p || !ns)
+        return mg_fail(err, -EINVAL, "invalid argument");
+    if (p->db)
+        return mg_fail(err, MG_ESTATE, "patterns already compiled");
+    if (!ns[0] || strchr(ns, ':') || strlen(ns) > 255)
+        return mg_fail(err, MG_EPATTERN, "namespace '%s': empty, longer than 255 bytes or with ':'",
+                       ns);
+    if (!p->yara && !(p->yara = calloc(1, sizeof(*p->yara))))
+        return mg_fail(err, -ENOMEM, "out of memory");
+    p->yara_free = mg_yara_free;
+    char *d = strdup(ns);
+    if (!d)
+        return mg_fail(err, -ENOMEM, "out of memory");
+    free(p->yara->ns);
+    p->yara->ns = d;
+    return 0;
 }
 
 MG_API size_t mg_patterns_rules_count(const mg_patterns *p)

@@ -83,8 +83,9 @@ static yx *parse_set(parser *P, yx *e)
                 bool wild = accept(P, '*');
                 size_t before = n;
                 for (size_t i = 0; i < P->y->n_rules; i++)
-                    if (wild ? !strncmp(P->y->rules[i].name, name, strlen(name))
-                             : !strcmp(P->y->rules[i].name, name))
+                    if ((wild ? !strncmp(P->y->rules[i].name, name, strlen(name))
+                              : !strcmp(P->y->rules[i].name, name)) &&
+                        !strcmp(P->y->rules[i].ns, P->rule->ns))
                         PUSH((uint32_t)i | 0x80000000u);
                 if (n == before) {
                     yara_fail_at(P, P->L->tline, true,

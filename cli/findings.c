@@ -1,0 +1,476 @@
+/* findings.c - the findings of one process as `memgrep check` and `memgrep
+ * scan --findings` report them (mg_findings_get): silenced by --allow,
+ * printed as a line or a record, the first region dumped under
+ * --dump-findings. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "findings.h"
+#include "investigate.h"
+#include "messages.h"
+#include "output/json.h"
+#include "output/output.h"
+
+/* ---- options ---- */
+
+enum {
+    OPT_FINDINGS,
+    OPT_ALLOW,
+    OPT_ALLOW_FILE,
+    OPT_DUMP,
+};
+
+static const cli_opt findings_opts[] = {
+    {OPT_FINDINGS, 0, "findings", NULL,
+     "scan: also each target's findings (as memgrep check),\n"
+     "records beside the matches (check: always)",
+     NULL},
+    {OPT_ALLOW, 0, "allow", "KIND:EXE",
+     "do not report findings of KIND ('*': any) in processes\n"
+     "whose executable is the absolute path EXE (repeatable)",
+     NULL},
+    {OPT_ALLOW_FILE, 0, "allow-file", "FILE",
+     "--allow entries from FILE, one KIND:EXE a line; '#'\nstarts a comment line", NULL},
+    {OPT_DUMP, 0, "dump-findings", "DIR",
+     "the present pages of each finding's first region into\n"
+     "DIR/PID-KIND-START-END.bin (made 0700; without the sandbox)",
+     NULL},
+    {0},
+};
+
+/* KIND:EXE from where (--allow, or FILE:LINE). */
+static int add_allow(cli_findings *o, const char *spec, size_t len, const char *where)
+{
+    const char *colon = memchr(spec, ':', len);
+    int kind = -2;
+    if (colon && colon - spec == 1 && spec[0] == '*')
+        kind = -1;
+    for (int k = 0; colon && kind == -2 && k < MG_FINDING_KINDS; k++) {
+        const char *name = mg_finding_kind_name((mg_finding_kind)k);
+        if (strlen(name) == (size_t)(colon - spec) && !memcmp(spec, name, strlen(name)))
+            kind = k;
+    }
+    if (kind == -2 || colon + 1 == spec + len || colon[1] != '/') {
+        cli_usage_error("%s: '%.*s': want KIND:EXE, KIND a finding kind or '*', EXE an absolute "
+                        "path",
+                        where, (int)len, spec);
+        return -1;
+    }
+    cli_allow *a = realloc(o->allow, (o->n_allow + 1) * sizeof(*a));
+    if (!a) {
+        cli_usage_error("out of memory");
+        return -1;
+    }
+    o->allow = a;
+    a[o->n_allow].kind = kind;
+    a[o->n_allow].exe = strndup(colon + 1, (size_t)(spec + len - colon - 1));
+    if (!a[o->n_allow].exe) {
+        cli_usage_error("out of memory");
+        return -1;
+    }
+    o->n_allow++;
+    return 0;
+}
+
+static int allow_file(cli_findings *o, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        cli_usage_error("--allow-file: cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL, where[4200];
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    for (unsigned no = 1; rc == 0 && (n = getline(&line, &cap, f)) >= 0; no++) {
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+            n--;
+        size_t skip = strspn(line, " \t");
+        if ((size_t)n <= skip || line[skip] == '#')
+            continue;
+        snprintf(where, sizeof(where), "%s:%u", path, no);
+        rc = add_allow(o, line + skip, (size_t)n - skip, where);
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+static int findings_parse(void *state, int id, const char *arg)
+{
+    cli_findings *o = state;
+    switch (id) {
+    case OPT_FINDINGS:
+        o->on = true;
+        return 0;
+    case OPT_ALLOW:
+        return add_allow(o, arg, strlen(arg), "--allow");
+    case OPT_ALLOW_FILE:
+        return allow_file(o, arg);
+    case OPT_DUMP:
+        if (!arg[0]) {
+            cli_usage_error("--dump-findings: empty path" CLI_TRY_HELP);
+            return -1;
+        }
+        o->dump_dir = arg;
+        return 0;
+    }
+    return -1;
+}
+
+static void findings_fini(void *state)
+{
+    cli_findings *o = state;
+    for (size_t i = 0; i < o->n_allow; i++)
+        free(o->allow[i].exe);
+    free(o->allow);
+    o->allow = NULL;
+    o->n_allow = 0;
+}
+
+const cli_group cli_findings_group = {
+    .title = "Findings",
+    .opts = findings_opts,
+    .fini = findings_fini,
+    .parse = findings_parse,
+};
+
+bool cli_finding_allowed(const cli_findings *o, const mg_finding *f)
+{
+    for (size_t i = 0; i < o->n_allow; i++)
+        if ((o->allow[i].kind < 0 || o->allow[i].kind == (int)f->kind) &&
+            !strcmp(o->allow[i].exe, f->exe))
+            return true;
+    return false;
+}
+
+/* ---- printing ---- */
+
+static void put_text(FILE *f, const char *key, const char *v)
+{
+    fprintf(f, " %s=", key);
+    cli_put_escaped(f, v, strlen(v));
+}
+
+static bool has_mappings(const mg_finding *x)
+{
+    return x->kind == MG_FINDING_MEMFD_EXEC || x->kind == MG_FINDING_DELETED_EXE ||
+           x->kind == MG_FINDING_ANON_EXEC || x->kind == MG_FINDING_RWX ||
+           x->kind == MG_FINDING_PATCHED_CODE;
+}
+
+static void text_mappings(FILE *f, const mg_finding *x)
+{
+    if (x->image)
+        put_text(f, "image", x->exe);
+    fprintf(f, " regions=%zu bytes=%" PRIu64, x->regions, x->bytes);
+    if (x->regions) {
+        const mg_region *r = &x->first;
+        fprintf(f, " first=%" PRIx64 "-%" PRIx64 " %s ", r->start, r->end, r->perms);
+        const char *name = output_region_name(r);
+        cli_put_escaped(f, name, strlen(name));
+        if (r->deleted)
+            fputs(" (deleted)", f);
+    }
+    if (x->runtime[0])
+        put_text(f, "runtime", x->runtime);
+    if (x->kind != MG_FINDING_PATCHED_CODE)
+        return;
+    fprintf(f, " patches=%zu", x->patches_total);
+    for (size_t i = 0; i < x->n_patches; i++)
+        fprintf(f, " %" PRIx64 "-%" PRIx64 "@%" PRIx64, x->patches[i].start, x->patches[i].end,
+                x->patches[i].offset);
+    fprintf(f, " textrel=%s file_read=%s", x->textrel ? "yes" : "no", x->file_read);
+}
+
+static void print_text(FILE *f, const mg_finding *x, const char *dump)
+{
+    fprintf(f, "%d ", (int)x->pid);
+    cli_put_escaped(f, x->comm, strlen(x->comm));
+    fprintf(f, " %s %s:", mg_severity_name(x->severity), mg_finding_kind_name(x->kind));
+    if (has_mappings(x)) {
+        text_mappings(f, x);
+    } else if (x->kind == MG_FINDING_TRACED) {
+        fprintf(f, " tracer=%d", (int)x->tracer);
+        put_text(f, "tracer_comm", x->tracer_comm);
+        fprintf(f, " tid=%d", (int)x->traced_tid);
+    } else if (x->kind == MG_FINDING_PRELOAD) {
+        for (size_t i = 0; i < x->n_preloads; i++) {
+            put_text(f, "library", x->preloads[i].path);
+            put_text(f, "source", x->preloads[i].source);
+        }
+    } else {
+        put_text(f, "comm", x->comm);
+        put_text(f, "argv0", x->argv0);
+    }
+    if (dump)
+        put_text(f, "dump", dump);
+    fputc('\n', f);
+}
+
+static void json_str_or_null(FILE *f, const char *key, const char *v)
+{
+    if (v[0])
+        cli_json_str(f, key, v);
+    else
+        fprintf(f, ",\"%s\":null", key);
+}
+
+static void json_mappings(FILE *f, const mg_finding *x)
+{
+    fprintf(f, "\"image\":%s", x->image ? "true" : "false");
+    cli_json_u64(f, "regions", x->regions);
+    cli_json_u64(f, "bytes", x->bytes);
+    cli_json_key(f, "first");
+    if (x->regions)
+        cli_json_region(f, &x->first);
+    else
+        fputs("null", f);
+    json_str_or_null(f, "runtime", x->runtime);
+    if (x->kind != MG_FINDING_PATCHED_CODE)
+        return;
+    fputs(",\"patches\":[", f);
+    for (size_t i = 0; i < x->n_patches; i++) {
+        const mg_patch *p = &x->patches[i];
+        fprintf(f, "%s{\"start\":\"0x%" PRIx64 "\"", i ? "," : "", p->start);
+        cli_json_addr(f, "end", p->end);
+        cli_json_addr(f, "offset", p->offset);
+        cli_json_str(f, "path", p->path);
+        fputc('}', f);
+    }
+    fputc(']', f);
+    cli_json_u64(f, "patches_total", x->patches_total);
+    cli_json_bool(f, "textrel", x->textrel);
+    cli_json_str(f, "file_read", x->file_read);
+}
+
+static void print_json(FILE *f, const mg_finding *x, const char *dump)
+{
+    fprintf(f, "{\"type\":\"finding\"");
+    cli_json_time(f);
+    cli_json_str(f, "kind", mg_finding_kind_name(x->kind));
+    cli_json_u64(f, "pid", (uint64_t)x->pid);
+    cli_json_str(f, "comm", x->comm);
+    cli_json_str(f, "exe", x->exe);
+    cli_json_str(f, "severity", mg_severity_name(x->severity));
+    fputs(",\"evidence\":{", f);
+    if (has_mappings(x)) {
+        json_mappings(f, x);
+    } else if (x->kind == MG_FINDING_TRACED) {
+        fprintf(f, "\"tracer_pid\":%d", (int)x->tracer);
+        cli_json_str(f, "tracer_comm", x->tracer_comm);
+        cli_json_u64(f, "tid", (uint64_t)x->traced_tid);
+    } else if (x->kind == MG_FINDING_PRELOAD) {
+        fputs("\"libraries\":[", f);
+        for (size_t i = 0; i < x->n_preloads; i++) {
+            fputs(i ? ",{\"path\":" : "{\"path\":", f);
+            json_cstr(f, x->preloads[i].path);
+            cli_json_str(f, "source", x->preloads[i].source);
+            fputc('}', f);
+        }
+        fputc(']', f);
+    } else {
+        fputs("\"comm\":", f);
+        json_cstr(f, x->comm);
+        cli_json_str(f, "argv0", x->argv0);
+    }
+    fputc('}', f);
+    if (dump)
+        cli_json_str(f, "dump", dump);
+    fputs("}\n", f);
+}
+
+/* ---- dumps ---- */
+
+int cli_findings_dump_dir(const cli_findings *o)
+{
+    if (!o->dump_dir)
+        return 0;
+    struct stat st;
+    if (lstat(o->dump_dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return 0;
+        fprintf(stderr, "memgrep: --dump-findings: %s: not a directory\n", o->dump_dir);
+        return -1;
+    }
+    if (errno != ENOENT || mkdir(o->dump_dir, 0700) < 0) {
+        fprintf(stderr, "memgrep: --dump-findings: cannot create directory %s: %s\n", o->dump_dir,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The present pages of [r->start, r->end) into fd at their offsets from
+ * start (absent pages are holes). Returns 0, 1 (the process could not be
+ * read: err filled) or -1 (a write failed: errno). */
+static int dump_pages(pid_t pid, const mg_region *r, int fd, uint8_t *buf, uint8_t *present,
+                      mg_error *err)
+{
+    for (uint64_t a = r->start; a < r->end; a += MG_STRINGS_CHUNK) {
+        size_t len = (size_t)(r->end - a < MG_STRINGS_CHUNK ? r->end - a : MG_STRINGS_CHUNK);
+        if (mg_read_present(pid, a, len, buf, present, err) < 0)
+            return 1;
+        for (size_t i = 0; i < len / mg_page_size(); i++) {
+            if (!present[i])
+                continue;
+            size_t pg = mg_page_size();
+            if (pwrite(fd, buf + i * pg, pg, (off_t)(a - r->start + i * pg)) != (ssize_t)pg)
+                return -1;
+        }
+    }
+    return ftruncate(fd, (off_t)(r->end - r->start)) < 0 ? -1 : 0;
+}
+
+/* The finding's first region into DIR/PID-KIND-START-END.bin: its path
+ * (malloc'd), NULL if there is no region or the process could not be read
+ * (*failed set then), or after a write error (one line, *failed = -1). */
+static char *dump_finding(const cli_findings *o, const mg_finding *x, int *failed)
+{
+    const mg_region *r = &x->first;
+    *failed = 0;
+    if (!o->dump_dir || !x->regions || r->perms[0] != 'r')
+        return NULL;
+    char *path = NULL;
+    if (asprintf(&path, "%s/%d-%s-%" PRIx64 "-%" PRIx64 ".bin", o->dump_dir, (int)x->pid,
+                 mg_finding_kind_name(x->kind), r->start, r->end) < 0)
+        return NULL;
+    uint8_t *buf = malloc(MG_STRINGS_CHUNK), *present = malloc(MG_STRINGS_CHUNK / 4096);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    mg_error err = {{0}};
+    int rc = buf && present && fd >= 0 ? dump_pages(x->pid, r, fd, buf, present, &err) : -1;
+    if (fd >= 0 && close(fd) < 0)
+        rc = -1;
+    free(buf);
+    free(present);
+    if (rc == 0)
+        return path;
+    if (rc < 0)
+        fprintf(stderr, "memgrep: --dump-findings: write error on %s: %s\n", path, strerror(errno));
+    else
+        fprintf(stderr, "memgrep: --dump-findings: %s\n", err.message);
+    unlink(path);
+    free(path);
+    *failed = rc < 0 ? -1 : 1;
+    return NULL;
+}
+
+/* ---- one process ---- */
+
+/* A process that could not be checked: scan's error record, or a line on
+ * stderr. */
+static void print_failure(FILE *f, bool json, const mg_proc_info *p, int rc, const mg_error *err)
+{
+    const char *kind = rc == -ESRCH || rc == MG_EBADPID ? "gone"
+                       : rc == -EACCES                  ? "permission"
+                                                        : "other";
+    const char *reason = err->message[0] ? err->message : mg_strerror(rc);
+    if (!json) {
+        fprintf(stderr, "memgrep: %d ", (int)p->pid);
+        cli_put_escaped(stderr, p->comm, strlen(p->comm));
+        fprintf(stderr, ": %s: %s\n", kind, reason);
+        return;
+    }
+    mg_container ct;
+    fputs("{\"type\":\"error\"", f);
+    cli_json_time(f);
+    fprintf(f, ",\"pid\":%d", (int)p->pid);
+    cli_json_str(f, "comm", p->comm);
+    cli_json_str(f, "cgroup", p->cgroup);
+    if (mg_container_of(p->cgroup, &ct) == 1)
+        cli_json_str(f, "container", ct.id);
+    else
+        fputs(",\"container\":null", f);
+    cli_json_str(f, "kind", kind);
+    cli_json_str(f, "reason", reason);
+    fputs("}\n", f);
+}
+
+int cli_findings_of(const cli_findings *o, FILE *f, bool json, unsigned show, const mg_proc_info *p,
+                    cli_findings_count *c)
+{
+    mg_finding *list = NULL;
+    size_t n = 0;
+    mg_error err = {{0}};
+    int rc = mg_findings_get(p->pid, &list, &n, &err);
+    if (rc < 0) {
+        c->failed++;
+        if (show & CLI_FINDINGS_FAILURES)
+            print_failure(f, json, p, rc, &err);
+        return 0;
+    }
+    c->checked++;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (cli_finding_allowed(o, &list[i])) {
+            c->allowed++;
+            continue;
+        }
+        c->findings++;
+        int failed;
+        char *dump = dump_finding(o, &list[i], &failed);
+        c->dumped += dump != NULL;
+        if ((show & CLI_FINDINGS_PRINT) && json)
+            print_json(f, &list[i], dump);
+        else if (show & CLI_FINDINGS_PRINT)
+            print_text(f, &list[i], dump);
+        free(dump);
+        rc = failed < 0 ? -1 : 0;
+    }
+    mg_findings_free(&list);
+    return rc;
+}
+
+int cli_findings_sweep(const cli_findings *o, const cli_targets *t, FILE *f, bool json,
+                       unsigned show, int (*published)(void *ctx), void *ctx, cli_findings_count *c,
+                       size_t *selected)
+{
+    mg_proc_info **procs = NULL, *all = NULL;
+    size_t n = 0;
+    int rc = cli_procs_collect(t, &procs, &n, &all);
+    *selected = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const mg_proc_info *p = procs[i];
+        if (!mg_cgroup_selected(p->cgroup, t->cgroup, t->container))
+            continue;
+        ++*selected;
+        /* no user memory, or memgrep: nothing to check */
+        if (p->flags & (MG_PROC_KTHREAD | MG_PROC_ZOMBIE | MG_PROC_SELF))
+            continue;
+        size_t before = c->findings + c->failed;
+        rc = cli_findings_of(o, f, json, show, p, c);
+        if (rc == 0 && published && show && c->findings + c->failed > before && published(ctx))
+            rc = -1;
+    }
+    cli_procs_release(procs, n, all);
+    return rc;
+}
+
+int cli_findings_sandbox(const cli_findings *o, const cli_sandbox *sb)
+{
+    if (!o->dump_dir || sb->mode == CLI_SANDBOX_OFF)
+        return 1;
+    if (sb->mode == CLI_SANDBOX_REQUIRED) {
+        cli_usage_error("--dump-findings writes files, which the sandbox forbids: not with "
+                        "--require-sandbox");
+        return -1;
+    }
+    fprintf(stderr, "memgrep: --dump-findings: no sandbox (it writes files)\n");
+    return 0;
+}
+
+void cli_findings_summary(FILE *f, const cli_findings_count *c)
+{
+    fprintf(f, "memgrep: %zu process%s checked, %zu failed; %zu finding%s", c->checked,
+            c->checked == 1 ? "" : "es", c->failed, c->findings, c->findings == 1 ? "" : "s");
+    if (c->allowed)
+        fprintf(f, ", %zu allowed", c->allowed);
+    if (c->dumped)
+        fprintf(f, ", %zu dumped", c->dumped);
+    fputc('\n', f);
+}
