@@ -4,12 +4,15 @@
  * needs root; argument errors do not. */
 #include <criterion/criterion.h>
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <linux/io_uring.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -725,6 +728,50 @@ Test(cli, threads_limit)
     free(h);
     expect_error((const char *[]){"scan", "-e", "needle", "-j", over, NULL},
                  (const char *[]){"--threads", over, NULL});
+}
+
+/* The summary's mem_reader is the reader that ran: --mem-reader io_uring
+ * reads the forked fixture's pages shared with its child (through
+ * /proc/PID/mem) with io_uring where it works, and with pread where it is
+ * refused (a seccomp filter on this test and the memgrep it starts, as
+ * kernel.io_uring_disabled=2 would refuse it). */
+static void mem_reader_summary(bool refused)
+{
+    need_root();
+    fixture_start(&fx, (const char *[]){"--fork", NULL});
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)fx.pid);
+    char *heap = fixture_marker(&fx, "heap");
+    if (refused)
+        refuse_io_uring();
+    prog_result r = memgrep_run(
+        (const char *[]){"scan", "--json", "--mem-reader", "io_uring", "-p", pid, heap, NULL});
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    json_lines l = parse_lines(&r);
+    cr_assert_eq(check_summary(&l), 1u, "the heap plant, once");
+    const jval *sum = &l.v[l.n - 1];
+    cr_assert_gt(jint(sum, "bytes_read_mem"), 0, "nothing read from /proc/PID/mem");
+    const char *name = refused ? "pread" : "io_uring";
+    cr_assert_str_eq(jstr(sum, "mem_reader"), name, "io_uring %s: summary names %s",
+                     refused ? "refused" : "allowed", jstr(sum, "mem_reader"));
+    free_lines(&l);
+    prog_result_free(&r);
+    free(heap);
+}
+
+Test(cli, json_mem_reader_uring)
+{
+    struct io_uring_params up = {0};
+    int fd = (int)syscall(SYS_io_uring_setup, 1u, &up);
+    if (fd < 0)
+        cr_skip_test("io_uring is not available here (io_uring_setup: %s)", strerror(errno));
+    close(fd);
+    mem_reader_summary(false);
+}
+
+Test(cli, json_mem_reader_uring_refused)
+{
+    mem_reader_summary(true);
 }
 
 Test(cli, chunk_size_max_scans)

@@ -530,18 +530,25 @@ static bool have_io_uring(void)
     return true;
 }
 
-Test(scan, io_uring_reader)
+/* The forked fixture read with io_uring asked for: the stats name
+ * uring_name as the reader. */
+static void uring_variants(const char *uring_name)
 {
-    if (!have_io_uring())
-        cr_skip_test("io_uring is not available here (io_uring_queue_init failed: "
-                     "kernel.io_uring_disabled or a seccomp filter?)");
     mg_settings def;
     mg_default_settings(&def);
     const reader_case variants[] = {
         {def.chunk_size, 1, MG_MEM_READER_URING, true, MG_RESIDENCY_AUTO},
         {65536, 2, MG_MEM_READER_URING, false, MG_RESIDENCY_PAGEMAP},
     };
-    reader_variants(variants, sizeof variants / sizeof variants[0], "io_uring");
+    reader_variants(variants, sizeof variants / sizeof variants[0], uring_name);
+}
+
+Test(scan, io_uring_reader)
+{
+    if (!have_io_uring())
+        cr_skip_test("io_uring is not available here (io_uring_queue_init failed: "
+                     "kernel.io_uring_disabled or a seccomp filter?)");
+    uring_variants("io_uring");
 }
 
 /* io_uring asked for where it is refused (a seccomp filter in this test's
@@ -553,13 +560,7 @@ Test(scan, io_uring_refused_reads_with_pread)
     need_root();
     refuse_io_uring();
     cr_assert_not(have_io_uring(), "io_uring_queue_init works under the filter refusing it");
-    mg_settings def;
-    mg_default_settings(&def);
-    const reader_case variants[] = {
-        {def.chunk_size, 1, MG_MEM_READER_URING, true, MG_RESIDENCY_AUTO},
-        {65536, 2, MG_MEM_READER_URING, false, MG_RESIDENCY_PAGEMAP},
-    };
-    reader_variants(variants, sizeof variants / sizeof variants[0], "pread");
+    uring_variants("pread");
 }
 
 /* ---- pages of the shared zero page ---- */
@@ -883,30 +884,51 @@ static void marker_file(char *path, size_t flen, const char *marker, const size_
     free(content);
 }
 
+/* A marker of a fresh token and name into marker (64 bytes); its length. */
+static size_t new_marker(char *marker, const char *name)
+{
+    char tok[17];
+    random_token(tok);
+    int ml = snprintf(marker, 64, "mgt-%s-%s;", tok, name);
+    cr_assert(ml > 0 && ml < 64);
+    return (size_t)ml;
+}
+
+/* fx and fx2 each map the file at path (removed then): a[] their mappings. */
+static void file_in_two_fixtures(const char *path, uint64_t a[2])
+{
+    const char *args[] = {"--map-file", path, NULL};
+    fixture_start(&fx, args);
+    fixture_start(&fx2, args);
+    unlink(path);
+    a[0] = fixture_info(&fx, "mapfile", NULL);
+    a[1] = fixture_info(&fx2, "mapfile", NULL);
+    cr_assert(a[0] && a[1]);
+}
+
+static mg_patterns *one_literal(const char *text, size_t len)
+{
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, text, len, 0);
+    compile_patterns(p);
+    return p;
+}
+
 /* Two processes map the same file pages: each match is reported in each,
  * at that process's address, with de-duplication on (scanned once,
  * replayed) and off. */
 static void shared_file_pages_in_two_processes(void)
 {
     need_root();
-    char tok[17];
-    random_token(tok);
     char marker[64];
-    int ml = snprintf(marker, sizeof marker, "mgt-%s-sharedfile;", tok);
+    size_t ml = new_marker(marker, "sharedfile");
     char path[] = "/tmp/mg-shared-file-XXXXXX";
-    const size_t flen = 6 * 4096, offs[] = {100, 5000, 8192 - 7, flen - (size_t)ml};
+    const size_t flen = 6 * 4096, offs[] = {100, 5000, 8192 - 7, flen - ml};
     marker_file(path, flen, marker, offs, 4);
-
-    const char *args[] = {"--map-file", path, NULL};
-    fixture_start(&fx, args);
-    fixture_start(&fx2, args);
-    unlink(path);
-    uint64_t a1 = fixture_info(&fx, "mapfile", NULL), a2 = fixture_info(&fx2, "mapfile", NULL);
-    cr_assert(a1 && a2);
-
-    mg_patterns *p = patterns_new();
-    add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
-    compile_patterns(p);
+    uint64_t a[2];
+    file_in_two_fixtures(path, a);
+    uint64_t a1 = a[0], a2 = a[1];
+    mg_patterns *p = one_literal(marker, ml);
     want w[8];
     for (size_t i = 0; i < 4; i++) {
         w[i] = (want){.pid = fx.pid, .addr = a1 + offs[i], .len = (uint64_t)ml};
@@ -940,21 +962,29 @@ static void shared_file_pages_in_two_processes(void)
 }
 RESIDENCY_TESTS(scan, shared_file_pages_in_two_processes, shared_file_pages_in_two_processes)
 
-/* The same file mapped at offset 0 in one process and one chunk further
- * in another: the page-cache dedupe key is the offset in the file, so the
- * second mapping's units replay what the first found at the same file
- * offsets (not at the same offsets in the mapping), with the markers
- * placed differently in each chunk. Exact hits with dedupe on and off. */
+/* The same file mapped from offset 0 and from one chunk on: the page-cache
+ * dedupe key is the offset in the file, so the second mapping's units
+ * replay what the first found at the same file offsets (not at the same
+ * offsets in the mapping), with the markers placed differently in each
+ * chunk. Exact hits with dedupe on and off.
+ *
+ * one_process: both mappings in one process, the first at a multiple of
+ * the chunk size, the second a page past one. Units are cut at multiples
+ * of the chunk size in the file, not in the address space (planner.c:
+ * unit_phase), so every unit of the second mapping's range but its first,
+ * whose window the mapping's start clips, replays one of the other's:
+ * SF_CHUNKS - 2 chunks, exactly (nothing else in one process repeats a
+ * unit). Units cut at address multiples would hold other file offsets in
+ * each mapping: none would replay. Else one mapping in each of two
+ * processes (which also share their libraries' pages: some replay). */
 #define SF_CHUNK 16384
 #define SF_CHUNKS 8
 
-static void same_file_at_another_offset(void)
+static void file_at_two_offsets(bool one_process)
 {
     need_root();
-    char tok[17];
-    random_token(tok);
     char marker[64];
-    int ml = snprintf(marker, sizeof marker, "mgt-%s-offsetfile;", tok);
+    size_t ml = new_marker(marker, "offsetfile");
     char path[] = "/tmp/mg-offset-file-XXXXXX";
     const size_t flen = SF_CHUNKS * SF_CHUNK;
     size_t offs[SF_CHUNKS];
@@ -964,111 +994,68 @@ static void same_file_at_another_offset(void)
 
     char shift[16];
     snprintf(shift, sizeof shift, "%d", SF_CHUNK);
-    fixture_start(&fx, (const char *[]){"--map-file", path, NULL});
-    fixture_start(&fx2, (const char *[]){"--map-file", path, "--map-offset", shift, NULL});
+    if (one_process) {
+        fixture_start(&fx, (const char *[]){"--map-file", path, "--map-page", "0", "--map-file",
+                                            path, "--map-offset", shift, "--map-page", "1", NULL});
+    } else {
+        fixture_start(&fx, (const char *[]){"--map-file", path, NULL});
+        fixture_start(&fx2, (const char *[]){"--map-file", path, "--map-offset", shift, NULL});
+    }
     unlink(path);
+    const fixture *f2 = one_process ? &fx : &fx2;
     uint64_t l1, l2;
-    uint64_t a1 = fixture_info(&fx, "mapfile", &l1), a2 = fixture_info(&fx2, "mapfile", &l2);
+    uint64_t a1 = fixture_info(&fx, "mapfile", &l1),
+             a2 = fixture_info(f2, one_process ? "mapfile2" : "mapfile", &l2);
     cr_assert(a1 && a2);
     cr_assert_eq(l1, flen);
     cr_assert_eq(l2, flen - SF_CHUNK);
+    if (one_process) {
+        cr_assert_eq(a1 % SF_CHUNK, 0u, "first mapping at 0x%" PRIx64, a1);
+        cr_assert_eq(a2 % SF_CHUNK, 4096u, "second mapping at 0x%" PRIx64, a2);
+    }
 
-    mg_patterns *p = patterns_new();
-    add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
-    compile_patterns(p);
+    mg_patterns *p = one_literal(marker, ml);
     want w[2 * SF_CHUNKS];
     size_t nw = 0;
     for (size_t k = 0; k < SF_CHUNKS; k++) {
         w[nw++] = (want){.pid = fx.pid, .addr = a1 + offs[k], .len = (uint64_t)ml};
         if (k > 0)
-            w[nw++] = (want){.pid = fx2.pid, .addr = a2 + offs[k] - SF_CHUNK, .len = (uint64_t)ml};
+            w[nw++] = (want){.pid = f2->pid, .addr = a2 + offs[k] - SF_CHUNK, .len = (uint64_t)ml};
     }
     pid_t pids[2] = {fx.pid, fx2.pid};
     for (int dedupe = 1; dedupe >= 0; dedupe--) {
         mg_settings s;
-        settings_for(&s, pids, 2);
+        settings_for(&s, pids, one_process ? 1 : 2);
         s.dedupe = dedupe;
         s.chunk_size = SF_CHUNK;
         s.threads = 1;
         collector c = {0};
         mg_stats st = run(p, &s, &c);
-        assert_exact_hits(
-            &c, w, nw, dedupe ? "file at two offsets, dedupe" : "file at two offsets, no dedupe");
-        if (dedupe)
-            cr_assert_gt(st.bytes_deduped, 0u, "no unit of the shared file offsets was replayed");
+        char what[64];
+        snprintf(what, sizeof what, "file at two offsets in %s, dedupe %d",
+                 one_process ? "one process" : "two processes", dedupe);
+        assert_exact_hits(&c, w, nw, what);
+        if (dedupe && one_process)
+            cr_assert_eq(st.bytes_deduped, (uint64_t)(SF_CHUNKS - 2) * SF_CHUNK,
+                         "%s: %" PRIu64 " bytes replayed", what, st.bytes_deduped);
+        else if (dedupe)
+            cr_assert_gt(st.bytes_deduped, 0u, "%s: no unit was replayed", what);
         else
-            cr_assert_eq(st.bytes_deduped, 0u);
+            cr_assert_eq(st.bytes_deduped, 0u, "%s", what);
         collector_free(&c);
     }
     mg_patterns_free(&p);
+}
+
+static void same_file_at_another_offset(void)
+{
+    file_at_two_offsets(false);
 }
 RESIDENCY_TESTS(scan, same_file_at_another_offset, same_file_at_another_offset)
 
-/* One process maps a file twice: from offset 0 at a multiple of the chunk
- * size, and from one chunk on at a page past such a multiple. Units are cut
- * at multiples of the chunk size in the file, not in the address space
- * (planner.c: unit_phase), so a unit of one mapping whose window holds the
- * same file bytes as one of the other's replays it: every unit of the
- * second mapping's range but its first, whose window the mapping's start
- * clips, SF_CHUNKS - 2 chunks, exactly; nothing else in one process
- * repeats a unit. Units cut at address multiples would hold other file
- * offsets in each mapping: none would replay. Exact hits either way. */
-static void one_file_twice_in_one_process(void)
-{
-    need_root();
-    char tok[17];
-    random_token(tok);
-    char marker[64];
-    int ml = snprintf(marker, sizeof marker, "mgt-%s-twicefile;", tok);
-    char path[] = "/tmp/mg-twice-file-XXXXXX";
-    const size_t flen = SF_CHUNKS * SF_CHUNK;
-    size_t offs[SF_CHUNKS];
-    for (size_t k = 0; k < SF_CHUNKS; k++)
-        offs[k] = k * SF_CHUNK + 100 + 1500 * k;
-    marker_file(path, flen, marker, offs, SF_CHUNKS);
-
-    char shift[16];
-    snprintf(shift, sizeof shift, "%d", SF_CHUNK);
-    fixture_start(&fx, (const char *[]){"--map-file", path, "--map-page", "0", "--map-file", path,
-                                        "--map-offset", shift, "--map-page", "1", NULL});
-    unlink(path);
-    uint64_t l1, l2;
-    uint64_t a1 = fixture_info(&fx, "mapfile", &l1), a2 = fixture_info(&fx, "mapfile2", &l2);
-    cr_assert(a1 && a2);
-    cr_assert_eq(l1, flen);
-    cr_assert_eq(l2, flen - SF_CHUNK);
-    cr_assert_eq(a1 % SF_CHUNK, 0u, "first mapping at 0x%" PRIx64, a1);
-    cr_assert_eq(a2 % SF_CHUNK, 4096u, "second mapping at 0x%" PRIx64, a2);
-
-    mg_patterns *p = patterns_new();
-    add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
-    compile_patterns(p);
-    want w[2 * SF_CHUNKS];
-    size_t nw = 0;
-    for (size_t k = 0; k < SF_CHUNKS; k++) {
-        w[nw++] = (want){.pid = fx.pid, .addr = a1 + offs[k], .len = (uint64_t)ml};
-        if (k > 0)
-            w[nw++] = (want){.pid = fx.pid, .addr = a2 + offs[k] - SF_CHUNK, .len = (uint64_t)ml};
-    }
-    for (int dedupe = 1; dedupe >= 0; dedupe--) {
-        mg_settings s;
-        settings_for(&s, &fx.pid, 1);
-        s.dedupe = dedupe;
-        s.chunk_size = SF_CHUNK;
-        s.threads = 1;
-        collector c = {0};
-        mg_stats st = run(p, &s, &c);
-        assert_exact_hits(&c, w, nw, dedupe ? "file twice, dedupe" : "file twice, no dedupe");
-        cr_assert_eq(st.bytes_deduped, dedupe ? (uint64_t)(SF_CHUNKS - 2) * SF_CHUNK : 0u,
-                     "dedupe %d: %" PRIu64 " bytes replayed", dedupe, st.bytes_deduped);
-        collector_free(&c);
-    }
-    mg_patterns_free(&p);
-}
-
 Test(scan, one_file_twice_in_one_process)
 {
-    one_file_twice_in_one_process();
+    file_at_two_offsets(true);
 }
 
 /* A file mapping without read permission, its pages present, is never
@@ -1267,26 +1254,17 @@ Test(scan, sink_stop)
 Test(scan, cut_unit_not_replayed)
 {
     need_root();
-    char tok[17];
-    random_token(tok);
     char marker[64];
-    int ml = snprintf(marker, sizeof marker, "mgt-%s-cutfile;", tok);
+    size_t ml = new_marker(marker, "cutfile");
     char path[] = "/tmp/mg-cut-file-XXXXXX";
-    const size_t flen = 4 * 4096, offs[] = {100, 700, 5000};
-    marker_file(path, flen, marker, offs, 3);
-    const char *args[] = {"--map-file", path, NULL};
-    fixture_start(&fx, args);
-    fixture_start(&fx2, args);
-    unlink(path);
-    uint64_t a1 = fixture_info(&fx, "mapfile", NULL), a2 = fixture_info(&fx2, "mapfile", NULL);
-    cr_assert(a1 && a2);
-
-    mg_patterns *p = patterns_new();
-    add_pattern(p, MG_PATTERN_LITERAL, marker, (size_t)ml, 0);
-    compile_patterns(p);
-    want w[4] = {{.pid = fx.pid, .addr = a1 + offs[0], .len = (uint64_t)ml}};
+    const size_t offs[] = {100, 700, 5000};
+    marker_file(path, 4 * 4096, marker, offs, 3);
+    uint64_t a[2];
+    file_in_two_fixtures(path, a);
+    mg_patterns *p = one_literal(marker, ml);
+    want w[4] = {{.pid = fx.pid, .addr = a[0] + offs[0], .len = ml}};
     for (size_t i = 0; i < 3; i++)
-        w[1 + i] = (want){.pid = fx2.pid, .addr = a2 + offs[i], .len = (uint64_t)ml};
+        w[1 + i] = (want){.pid = fx2.pid, .addr = a[1] + offs[i], .len = ml};
     pid_t pids[2] = {fx.pid, fx2.pid};
     for (int dedupe = 1; dedupe >= 0; dedupe--) {
         mg_settings s;

@@ -18,7 +18,9 @@
 #include "sweep/sweep.h"
 
 /* Overlap each side of a unit: a whole match plus its context after it,
- * context before it, and one byte of look-behind for the leftmost start. */
+ * context before it, and one byte more: a look-ahead reads two bytes past
+ * a match's end ('$' matches before a final newline only; a lazy regex's
+ * window, matcher.c). */
 static size_t margin_of(const mg_patterns *p, unsigned unbounded_width, size_t context)
 {
     return (size_t)mg_patterns_max_width(p, unbounded_width) + context + 1;
