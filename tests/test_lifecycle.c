@@ -929,6 +929,30 @@ Test(lifecycle, cli_signal_output_file)
     free(marker);
 }
 
+/* SIGTERM, then SIGHUP while the first is being handled; memgrep must
+ * end with the status of one of them. */
+static void second_signal(proc *p)
+{
+    wait_caught(p->pid, SIGTERM);
+    wait_caught(p->pid, SIGHUP);
+    /* Both signals pending while memgrep is stopped: the one delivered
+     * second comes while the first is being handled, not after a stop
+     * that may take no time at all (a worker asleep on the rate limit
+     * wakes up for the first). */
+    cr_assert_eq(kill(p->pid, SIGSTOP), 0);
+    double t0 = now_s();
+    for (char state[64] = ""; state[strspn(state, " \t")] != 'T';) {
+        cr_assert_lt(now_s() - t0, 60.0, "memgrep not stopped in 60 s");
+        status_line(p->pid, "State:", state, sizeof state);
+    }
+    cr_assert_eq(kill(p->pid, SIGTERM), 0);
+    cr_assert_eq(kill(p->pid, SIGHUP), 0);
+    cr_assert_eq(kill(p->pid, SIGCONT), 0);
+    int st = memgrep_finish(p, 60);
+    cr_assert(st == 128 + SIGHUP || st == 128 + SIGTERM, "exit %d, want %d or %d; stderr: %s", st,
+              128 + SIGHUP, 128 + SIGTERM, p->buf[1]);
+}
+
 /* A second signal, another one than the first, while stopping: memgrep
  * ends at once with its status and leaves no temporary file; FILE is as
  * it was if nothing was found yet, else it holds whole records of what was
@@ -943,24 +967,7 @@ Test(lifecycle, cli_second_signal_output_file)
     fclose(f);
     proc p;
     spawn_cut(&p, out, NULL, &marker);
-    wait_caught(p.pid, SIGTERM);
-    wait_caught(p.pid, SIGHUP);
-    /* Both signals pending while memgrep is stopped: the one delivered
-     * second comes while the first is being handled, not after a stop
-     * that may take no time at all (a worker asleep on the rate limit
-     * wakes up for the first). */
-    cr_assert_eq(kill(p.pid, SIGSTOP), 0);
-    double t0 = now_s();
-    for (char state[64] = ""; state[strspn(state, " \t")] != 'T';) {
-        cr_assert_lt(now_s() - t0, 60.0, "memgrep not stopped in 60 s");
-        status_line(p.pid, "State:", state, sizeof state);
-    }
-    cr_assert_eq(kill(p.pid, SIGTERM), 0);
-    cr_assert_eq(kill(p.pid, SIGHUP), 0);
-    cr_assert_eq(kill(p.pid, SIGCONT), 0);
-    int st = memgrep_finish(&p, 60);
-    cr_assert(st == 128 + SIGHUP || st == 128 + SIGTERM, "exit %d, want %d or %d; stderr: %s", st,
-              128 + SIGHUP, 128 + SIGTERM, p.buf[1]);
+    second_signal(&p);
     expect_dir(dir, true);
     char buf[64] = "";
     f = fopen(out, "r");
@@ -980,6 +987,49 @@ Test(lifecycle, cli_second_signal_output_file)
     memgrep_proc_free(&p);
     cleanup_dir(dir, out);
     free(marker);
+}
+
+/* As above where the file system has no O_TMPFILE (refused here by a
+ * seccomp filter): -o FILE is a named .memgrep-*.tmp until the first
+ * match, which never comes (a marker nobody holds, fb read at 4 MiB/s);
+ * the second signal's handler removes it, FILE stays as it was. */
+Test(lifecycle, cli_second_signal_named_tmp_removed)
+{
+    need_root();
+    start_big();
+    refuse_o_tmpfile();
+    char dir[64], out[80];
+    out_dir(dir, out);
+    FILE *f = fopen(out, "w");
+    cr_assert(f);
+    fputs("before\n", f);
+    fclose(f);
+    char pb[16], absent[64];
+    snprintf(pb, sizeof pb, "%d", (int)fb.pid);
+    snprintf(absent, sizeof absent, "mg-absent-%d-%08x", (int)getpid(), (unsigned)now_s());
+    proc p;
+    memgrep_spawn(&p, (const char *[]){"scan", "--json", "-j", "1", "--max-rate", "4M", "-p", pb,
+                                       "-e", absent, "-o", out, NULL});
+    /* the named temporary file is made before the sweep starts */
+    bool named = false;
+    for (double t0 = now_s(); !named;) {
+        cr_assert_lt(now_s() - t0, 60.0, "no .memgrep-*.tmp in %s in 60 s", dir);
+        DIR *d = opendir(dir);
+        cr_assert(d);
+        for (struct dirent *e; (e = readdir(d));)
+            named |= !strncmp(e->d_name, ".memgrep-", 9);
+        closedir(d);
+    }
+    second_signal(&p);
+    expect_dir(dir, true);
+    char buf[64] = "";
+    f = fopen(out, "r");
+    cr_assert(f);
+    buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+    fclose(f);
+    cr_assert_str_eq(buf, "before\n", "%s changed though nothing was found", out);
+    memgrep_proc_free(&p);
+    cleanup_dir(dir, out);
 }
 
 Test(lifecycle, cli_process_timeout)

@@ -885,6 +885,12 @@ static PyObject *sweep_next(SweepObject *s)
         }
     }
     if (s->finished) { /* closed from another thread while we waited */
+        if (x->kind == REC_SUMMARY && !s->summary) {
+            /* the summary was ours to take, not close()'s: still .summary */
+            PyObject *o = sweep_convert(s, x);
+            Py_XDECREF(o);
+            PyErr_Clear();
+        }
         rec_free(x);
         return NULL;
     }

@@ -680,6 +680,39 @@ void refuse_io_uring(void)
 #endif
 }
 
+void refuse_o_tmpfile(void)
+{
+#ifdef NATIVE_AUDIT_ARCH
+    /* the kernel's __O_TMPFILE bit (glibc's O_TMPFILE adds O_DIRECTORY) */
+    enum {
+        KERNEL_O_TMPFILE = 020000000
+    };
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* the low half of openat's flags (little-endian: the first word) */
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, KERNEL_O_TMPFILE),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, KERNEL_O_TMPFILE, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EOPNOTSUPP),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0, "PR_SET_NO_NEW_PRIVS: %s",
+                 strerror(errno));
+    cr_assert_eq(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog), 0,
+                 "seccomp filter refusing O_TMPFILE: %s", strerror(errno));
+    int fd = open("/tmp", O_TMPFILE | O_WRONLY, 0600);
+    cr_assert(fd < 0 && errno == EOPNOTSUPP, "O_TMPFILE still opens under the filter");
+#else
+    cr_skip_test("refuse_o_tmpfile: no seccomp architecture for this build");
+#endif
+}
+
 double test_timeout_scale(void)
 {
     const char *v = getenv("MG_TEST_TIMEOUT_SCALE");

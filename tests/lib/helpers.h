@@ -206,6 +206,11 @@ extern mg_residency residency_mode;
  * for this test only). Fails the test if the filter can't be installed. */
 void refuse_io_uring(void);
 
+/* From now on, open(O_TMPFILE) fails with EOPNOTSUPP in this process, its
+ * threads and the children it starts after (a seccomp filter: a file
+ * system without O_TMPFILE, for this test only). */
+void refuse_o_tmpfile(void);
+
 /* MG_TEST_TIMEOUT_SCALE (tests/lib/timeout_scale.c) as a number >= 1, for a
  * test's own watchdogs: 1 if unset or not a number above 1. */
 double test_timeout_scale(void);
