@@ -45,12 +45,14 @@ enum {
 };
 
 /* The findings of pid (comm for messages): each not allowed printed to f,
- * its first region dumped under --dump-findings; counted in c. A process
- * that could not be checked is counted and, with CLI_FINDINGS_FAILURES,
- * reported (an error record in JSON, a line on stderr in text), not an
- * error. Findings are printed with CLI_FINDINGS_PRINT as a line (PID COMM
- * SEVERITY KIND: KEY=VALUE...) or a "finding" record. Returns 0, or -1 after
- * one line when a dump could not be written (exit status 2). */
+ * its first region dumped under --dump-findings (DIR/PID/KIND-START-END.bin
+ * and DIR/PID/manifest.json of them, written before the findings are
+ * printed); counted in c. A process that could not be checked is counted
+ * and, with CLI_FINDINGS_FAILURES, reported (an error record in JSON, a
+ * line on stderr in text), not an error. Findings are printed with
+ * CLI_FINDINGS_PRINT as a line (PID COMM SEVERITY KIND: KEY=VALUE...) or a
+ * "finding" record. Returns 0, or -1 after one line when a dump could not
+ * be written (exit status 2; the findings are printed all the same). */
 int cli_findings_of(const cli_findings *o, FILE *f, bool json, unsigned show, const mg_proc_info *p,
                     cli_findings_count *c);
 

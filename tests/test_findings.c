@@ -940,28 +940,62 @@ Test(findings, scan_findings)
     target_stop(&t);
 }
 
-/* --dump-findings DIR: each finding's first region, its present pages at
- * their offsets, named in the record ("dump"). */
+/* The manifest's entry of file name. */
+static const jval *manifest_entry(const jval *m, const char *name)
+{
+    const jval *files = json_get(m, "files");
+    cr_assert(files && files->t == J_ARR);
+    for (size_t i = 0; i < files->n; i++)
+        if (!strcmp(str_of(&files->items[i], "file"), name))
+            return &files->items[i];
+    cr_assert_fail("manifest.json has no %s", name);
+    return NULL;
+}
+
+/* --dump-findings DIR: each finding's first region into
+ * DIR/PID/KIND-START-END.bin, named in the record ("dump"): its present
+ * pages at their offsets, the pages never touched holes (and still not
+ * present: not faulted in), and DIR/PID/manifest.json naming the process,
+ * each file's range (the finding's region), present runs and sha256. */
 Test(findings, dump_findings)
 {
     need_root();
     target t;
     start_mode(&t, "rwx");
-    char dir[] = "/tmp/mgt-dump-XXXXXX", pid[16], *out, *err;
+    char dir[] = "/tmp/mgt-dump-XXXXXX", pid[16], pdir[64], *out, *err;
     cr_assert(mkdtemp(dir));
     snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+    snprintf(pdir, sizeof(pdir), "%s/%d", dir, (int)t.pid);
     const char *a1[] = {"-p", pid, "--json", "--dump-findings", dir, NULL};
-    cr_assert_eq(run_check(a1, &out, &err), 0, "%s", err);
-    cr_assert(strstr(err, "memgrep: 1 process checked, 0 failed; 2 findings, 2 dumped\n"), "%s",
-              err);
+    /* twice: the second check replaces the files and the manifest */
+    for (int run = 0; run < 2; run++) {
+        if (run) {
+            free(out);
+            free(err);
+        }
+        cr_assert_eq(run_check(a1, &out, &err), 0, "%s", err);
+        cr_assert(strstr(err, "memgrep: 1 process checked, 0 failed; 2 findings, 2 dumped\n"), "%s",
+                  err);
+    }
     jval recs[4];
     size_t n = records(out, "finding", recs, 4);
     cr_assert_eq(n, 2, "%s", out);
-    size_t len = 4 * mg_page_size();
+    size_t pg = mg_page_size(), len = 4 * pg;
+    /* the fixture wrote its first page only: the others were never present */
+    uint64_t *pm;
+    cr_assert_eq(pagemap_entries(t.pid, t.addr, t.addr + len, &pm), 4);
+    cr_assert(pm[0] >> 63 && !(pm[1] >> 63) && !(pm[2] >> 63) && !(pm[3] >> 63));
+    free(pm);
+    jval m = read_manifest(pdir);
+    cr_assert_str_eq(str_of(&m, "type"), "manifest");
+    cr_assert_eq(json_get(&m, "pid")->num, t.pid);
+    cr_assert_str_eq(str_of(&m, "comm"), "findings_fixtur");
+    cr_assert_eq(json_get(&m, "files")->n, n);
     for (size_t i = 0; i < n; i++) {
-        char file[4200];
-        snprintf(file, sizeof(file), "%s/%d-%s-%" PRIx64 "-%" PRIx64 ".bin", dir, (int)t.pid,
-                 str_of(&recs[i], "kind"), t.addr, t.addr + len);
+        char name[128], *file;
+        snprintf(name, sizeof(name), "%s-%" PRIx64 "-%" PRIx64 ".bin", str_of(&recs[i], "kind"),
+                 t.addr, t.addr + len);
+        cr_assert_geq(asprintf(&file, "%s/%s", pdir, name), 0);
         cr_assert_str_eq(str_of(&recs[i], "dump"), file);
         int fd = open(file, O_RDONLY | O_CLOEXEC);
         cr_assert(fd >= 0, "%s: %s", file, strerror(errno));
@@ -969,14 +1003,44 @@ Test(findings, dump_findings)
         cr_assert(fstat(fd, &st) == 0);
         cr_assert_eq((size_t)st.st_size, len);
         cr_assert_eq(st.st_mode & 0777, 0600);
-        unsigned char head[10], mem[10];
-        cr_assert_eq(read(fd, head, sizeof(head)), (ssize_t)sizeof(head));
+        unsigned char *data = malloc(len), mem[10];
+        cr_assert_eq(read(fd, data, len), (ssize_t)len);
         target_mem(t.pid, t.addr, mem, sizeof(mem), false);
-        cr_assert(!memcmp(head, mem, sizeof(head)));
+        cr_assert(!memcmp(data, mem, sizeof(mem)));
+        for (size_t k = pg; k < len; k++)
+            cr_assert_eq(data[k], 0, "%s: byte %zu of a hole", file, k);
+        free(data);
         close(fd);
+        /* its manifest entry: the finding's region, one present run, the
+         * file's sha256 */
+        const jval *e = manifest_entry(&m, name);
+        const jval *first = json_get(json_get(&recs[i], "evidence"), "first");
+        cr_assert_str_eq(str_of(e, "start"), str_of(first, "start"));
+        cr_assert_str_eq(str_of(e, "end"), str_of(first, "end"));
+        cr_assert_eq(strtoull(str_of(e, "start"), NULL, 16), t.addr);
+        cr_assert_eq(strtoull(str_of(e, "end"), NULL, 16), t.addr + len);
+        cr_assert_str_eq(str_of(json_get(e, "region"), "start"), str_of(first, "start"));
+        cr_assert_eq(json_get(e, "size")->num, (double)len);
+        cr_assert_eq(json_get(e, "present_bytes")->num, (double)pg);
+        const jval *runs = json_get(e, "present");
+        cr_assert(runs && runs->t == J_ARR && runs->n == 1);
+        cr_assert_eq(strtoull(str_of(&runs->items[0], "start"), NULL, 16), t.addr);
+        cr_assert_eq(strtoull(str_of(&runs->items[0], "end"), NULL, 16), t.addr + pg);
+        char *sum = sha256sum(file);
+        cr_assert_str_eq(str_of(e, "sha256"), sum, "%s", file);
+        free(sum);
         unlink(file);
+        free(file);
         json_free(&recs[i]);
     }
+    json_free(&m);
+    cr_assert_eq(pagemap_entries(t.pid, t.addr, t.addr + len, &pm), 4);
+    cr_assert(!(pm[1] >> 63) && !(pm[2] >> 63) && !(pm[3] >> 63), "holes faulted in");
+    free(pm);
+    char manifest[128];
+    snprintf(manifest, sizeof(manifest), "%s/manifest.json", pdir);
+    cr_assert(unlink(manifest) == 0);
+    cr_assert(rmdir(pdir) == 0, "files left in %s", pdir);
     cr_assert(rmdir(dir) == 0, "files left in %s", dir);
     free(out);
     free(err);

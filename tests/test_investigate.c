@@ -735,36 +735,6 @@ static unsigned long long stat_starttime(pid_t pid)
     return v;
 }
 
-static char *sha256sum(const char *file)
-{
-    prog_result r = prog_run((const char *[]){"/usr/bin/sha256sum", file, NULL});
-    cr_assert_eq(r.status, 0, "sha256sum %s: %s", file, r.err);
-    char *h = strndup(r.out, 64);
-    prog_result_free(&r);
-    return h;
-}
-
-/* The manifest of dir, parsed (one object, one line). */
-static jval read_manifest(const char *dir)
-{
-    char *path;
-    cr_assert_geq(asprintf(&path, "%s/manifest.json", dir), 0);
-    size_t len;
-    char *s = slurp(path, &len);
-    cr_assert(s, "%s: %s", path, strerror(errno));
-    struct stat st;
-    cr_assert_eq(stat(path, &st), 0);
-    cr_assert_eq(st.st_mode & 0777, 0600);
-    cr_assert(len && s[len - 1] == '\n' && !memchr(s, '\n', len - 1), "not one line: %s", s);
-    jval v;
-    size_t off;
-    cr_assert_eq(json_parse(s, len, &v, &off), 0, "%s: not JSON at byte %zu", path, off);
-    cr_assert_eq(v.t, J_OBJ);
-    free(s);
-    free(path);
-    return v;
-}
-
 static void check_manifest_process(const jval *m, pid_t pid)
 {
     cr_assert_str_eq(jstr(m, "type"), "manifest");

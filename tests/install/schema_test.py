@@ -179,6 +179,21 @@ try:
                      fx.marker("never-planted")], want=("finding", "summary"))
         if sorted(r["kind"] for r in recs if r["type"] == "finding") != want_kinds:
             failures.append(f"scan --findings: kinds {kinds}, expected {' '.join(want_kinds)}")
+        # DIR/PID/manifest.json of the dumps: a manifest as dump -o DIR's
+        dumps = sorted(os.path.basename(r["dump"]) for r in recs if "dump" in r)
+        try:
+            with open(os.path.join(tmp, "findings", str(odd.pid), "manifest.json")) as f:
+                manifest = json.load(f)
+        except (OSError, ValueError) as e:
+            failures.append(f"scan --dump-findings: manifest.json: {e}")
+            manifest = {}
+        for e in list(shapes["manifest"].iter_errors(manifest))[:3]:
+            failures.append(f"scan --dump-findings: manifest.json: {e.message} at "
+                            f"{'/'.join(map(str, e.path)) or 'top'}")
+        if not dumps or sorted(x.get("file") for x in manifest.get("files", [])) != dumps:
+            failures.append(f"scan --dump-findings: manifest.json lists "
+                            f"{[x.get('file') for x in manifest.get('files', [])]}, "
+                            f"the records {dumps}")
     finally:
         for p in (tracer, odd):
             if p:

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -944,4 +945,37 @@ void jlines_free(jlines *l)
     free(l->v);
     l->v = NULL;
     l->n = 0;
+}
+
+jval read_manifest(const char *dir)
+{
+    char *path;
+    cr_assert_geq(asprintf(&path, "%s/manifest.json", dir), 0);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    cr_assert(fd >= 0, "%s: %s", path, strerror(errno));
+    struct stat st;
+    cr_assert(fstat(fd, &st) == 0);
+    cr_assert_eq(st.st_mode & 0777, 0600, "%s: mode %o", path, st.st_mode & 0777);
+    size_t len = (size_t)st.st_size, off;
+    char *s = malloc(len + 1);
+    cr_assert(s);
+    cr_assert_eq(read(fd, s, len), (ssize_t)len);
+    close(fd);
+    cr_assert(len && s[len - 1] == '\n' && !memchr(s, '\n', len - 1), "%s: not one line: %.*s",
+              path, (int)len, s);
+    jval v;
+    cr_assert_eq(json_parse(s, len, &v, &off), 0, "%s: not JSON at byte %zu", path, off);
+    cr_assert_eq(v.t, J_OBJ);
+    free(s);
+    free(path);
+    return v;
+}
+
+char *sha256sum(const char *file)
+{
+    prog_result r = prog_run((const char *[]){"/usr/bin/sha256sum", file, NULL});
+    cr_assert_eq(r.status, 0, "sha256sum %s: %s", file, r.err);
+    char *h = strndup(r.out, 64);
+    prog_result_free(&r);
+    return h;
 }

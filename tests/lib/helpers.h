@@ -267,4 +267,11 @@ typedef struct jlines {
 jlines jlines_parse(const char *s, size_t len);
 void jlines_free(jlines *l);
 
+/* A directory dump's DIR/manifest.json (dump -o DIR, --dump-findings):
+ * mode 0600, one JSON object on one line, else the test fails; parsed
+ * (json_free it). */
+struct jval read_manifest(const char *dir);
+/* sha256sum's digest of file: 64 hex digits (malloc'd). */
+char *sha256sum(const char *file);
+
 #endif
