@@ -25,6 +25,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <nettle/md5.h>
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
 
 #include "memgrep/memgrep.h"
 
@@ -109,15 +112,17 @@ enum {
     MG_YFN_CHECKSUM32,
 };
 
-/* yara_hash.c: the hash module's digests, fed block after block. */
-#define MG_YHASH_BLOCK 64
+/* yara_hash.c: the hash module's digests, fed block after block (md5,
+ * sha1, sha256: Debian's libnettle). */
 #define MG_YHASH_HEX 65 /* sha256: 64 hex digits and a NUL */
 typedef struct mg_yhash {
     int fn; /* MG_YFN_MD5 .. MG_YFN_CHECKSUM32 */
-    uint32_t h[8];
-    uint8_t buf[MG_YHASH_BLOCK];
-    size_t n;
-    uint64_t total;
+    union {
+        struct md5_ctx md5;
+        struct sha1_ctx sha1;
+        struct sha256_ctx sha256;
+        uint32_t sum; /* crc32 (inverted while running), checksum32 */
+    } u;
 } mg_yhash;
 void mg_yhash_init(mg_yhash *s, int fn);
 void mg_yhash_update(mg_yhash *s, const uint8_t *d, size_t n);
