@@ -104,6 +104,12 @@ try:
     # 3. the installed Python module, with the interpreter it was built for,
     #    alone (no libmemgrep.so, no build tree): the same plants
     if d["python"] == "yes":
+        # where `meson install` puts it, /usr/bin/python3 looks without help
+        r = subprocess.run(["/usr/bin/python3", "-c", "import sys; print(chr(10).join(sys.path))"],
+                           capture_output=True, text=True, env={})
+        if "/" + d["pythondir"].strip("/") not in r.stdout.splitlines():
+            fail(f"the module goes to /{d['pythondir']}, not on /usr/bin/python3's sys.path:"
+                 f" {r.stdout.split()}")
         code = ("import sys, memgrep\n"
                 "s = memgrep.compile(patterns=sys.argv[2:])\n"
                 "for m in s.scan(int(sys.argv[1])):\n"
