@@ -330,6 +330,45 @@ Test(inspect, proc_get_by_pid_and_thread_id)
     cr_assert_eq(mg_proc_get(-5, &p, &err), MG_EBADPID);
 }
 
+/* Not-present pages of [start, end) in pid's pagemap. */
+static size_t absent_pages(pid_t pid, unsigned long long start, unsigned long long end)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
+    int fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+    size_t absent = 0;
+    for (unsigned long long a = start & ~4095ull; a < end; a += 4096) {
+        uint64_t e = 0;
+        cr_assert_eq(pread(fd, &e, sizeof e, (off_t)(a / 4096 * sizeof e)), (ssize_t)sizeof e);
+        absent += !(e >> 63);
+    }
+    close(fd);
+    return absent;
+}
+
+/* The kernel serves /proc/PID/cmdline by faulting the argument pages in:
+ * with some of them not present (the fixture discarded the whole pages of
+ * three pages of padding), mg_proc_get gives no command line and they stay
+ * absent. */
+Test(inspect, cmdline_pages_not_faulted_in)
+{
+    char pad[3 * 4096 + 100];
+    memset(pad, 'p', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    fixture_start(&fx, (const char *[]){"--drop-args", pad, NULL});
+    unsigned long long a = stat_field(fx.pid, 48), b = stat_field(fx.pid, 49);
+    size_t before = absent_pages(fx.pid, a, b);
+    cr_assert_geq(before, 2u, "%zu of the argument pages absent", before);
+    mg_proc_info *p = NULL;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_proc_get(fx.pid, &p, &err), 0, "%s", err.message);
+    cr_assert_str_empty(p->cmdline);
+    cr_assert_str_eq(p->comm, "fixture");
+    mg_proc_info_free(&p);
+    cr_assert_eq(absent_pages(fx.pid, a, b), before, "argument pages faulted in");
+}
+
 Test(inspect, zombie_is_flagged_and_not_read)
 {
     pid_t z = fork();

@@ -554,9 +554,38 @@ static void wait_stdin(long exit_after_ms)
     }
 }
 
+/* --drop-args: the whole pages of this process's argument strings
+ * (/proc/self/stat fields 48-49) discarded, so that they are not present
+ * (the strings are read no more; the pointer arrays and environment lie
+ * outside those pages). */
+static void drop_arg_pages(void)
+{
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/proc/self/stat", "r");
+    char buf[2048];
+    if (!f || !fgets(buf, sizeof buf, f))
+        die("/proc/self/stat");
+    fclose(f);
+    char *s = strrchr(buf, ')');
+    unsigned long long v = 0, arg_start = 0, arg_end = 0;
+    for (int field = 3; s && field <= 49; field++) {
+        s = strchr(s + 1, ' ');
+        if (s && field >= 4)
+            v = strtoull(s + 1, NULL, 10);
+        if (field == 48)
+            arg_start = v;
+        if (field == 49)
+            arg_end = v;
+    }
+    uintptr_t a = (arg_start + page - 1) & ~(page - 1), b = arg_end & ~(page - 1);
+    if (b <= a || madvise((void *)a, b - a, MADV_DONTNEED) != 0)
+        die("--drop-args: no whole page of arguments to drop");
+}
+
 int main(int argc, char **argv)
 {
-    bool do_fork = false, do_reserve = false, odd_comm = false, zero_pages = false, secret = false;
+    bool do_fork = false, do_reserve = false, odd_comm = false, zero_pages = false, secret = false,
+         drop_args = false;
     long exit_after = -1;
     size_t touch_mb = 0;
     map_spec maps[2];
@@ -574,6 +603,8 @@ int main(int argc, char **argv)
             zero_pages = true;
         else if (!strcmp(argv[i], "--secret"))
             secret = true;
+        else if (!strcmp(argv[i], "--drop-args") && i + 1 < argc)
+            drop_args = argv[++i] != NULL; /* the argument: padding, pages of it */
         else if (!strcmp(argv[i], "--exit-after") && i + 1 < argc)
             exit_after = atol(argv[++i]);
         else if (!strcmp(argv[i], "--touch") && i + 1 < argc)
@@ -596,8 +627,12 @@ int main(int argc, char **argv)
                         "[--touch MB] [--map-file PATH [--map-offset BYTES] [--map-page N] "
                         "[--map-noread]]... "
                         "[--odd-comm] "
-                        "[--zero-pages] [--secret]\n");
+                        "[--zero-pages] [--secret] [--drop-args PADDING]\n");
         return 2;
+    }
+    if (drop_args) {
+        token = strdup(token); /* it points into them */
+        drop_arg_pages();
     }
     /* Die with the test that started us. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);

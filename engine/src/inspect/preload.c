@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "inspect/findings_internal.h"
+#include "os/procs.h"
 #include "util.h"
 
 typedef struct found {
@@ -91,7 +92,9 @@ int mg_preload_find(pid_t pid, const mg_region_info *list, size_t n, mg_preload 
     size_t len;
     int rc = 0;
     snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-    if (mg_read_file(path, &text, &len) == 0) {
+    mg_proc_stat st; /* environ only where it is present: nothing faulted in */
+    if (mg_read_proc_stat(pid, &st) == 0 && mg_span_present(pid, st.env_start, st.env_end) &&
+        mg_read_file(path, &text, &len) == 0) {
         static const char key[] = "LD_PRELOAD=";
         for (size_t i = 0; rc == 0 && i < len; i += strlen(text + i) + 1)
             if (!strncmp(text + i, key, sizeof(key) - 1))

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "os/residency.h"
 #include "util.h"
 
 #define PF_KTHREAD_FLAG 0x00200000u
@@ -84,21 +85,28 @@ int mg_read_proc_stat(pid_t pid, mg_proc_stat *st)
         st->comm[n] = '\0';
         p += 2;
         st->state = *p;
-        unsigned long long field[21];
+        unsigned long long field[48];
         int i = 0;
         char *s = p + 1;
-        /* fields 4..24 follow the state (field 3) */
-        for (; i < 21 && *s; i++) {
+        /* fields 4..51 follow the state (field 3) */
+        for (; i < 48 && *s; i++) {
             char *end;
             field[i] = strtoull(s, &end, 10);
             if (end == s)
                 break;
             s = end;
         }
-        if (i == 21) {
+        if (i >= 21) {
             st->kthread = (field[9 - 4] & PF_KTHREAD_FLAG) != 0;
             st->starttime = field[22 - 4];
             st->rss = field[24 - 4] * MG_PAGE_SIZE;
+            st->arg_start = st->arg_end = st->env_start = st->env_end = 0;
+            if (i == 48) { /* since Linux 3.5 */
+                st->arg_start = field[48 - 4];
+                st->arg_end = field[49 - 4];
+                st->env_start = field[50 - 4];
+                st->env_end = field[51 - 4];
+            }
             rc = 0;
         }
     }
@@ -255,13 +263,40 @@ char *mg_read_cgroup(pid_t pid)
     return s;
 }
 
+bool mg_span_present(pid_t pid, unsigned long long start, unsigned long long end)
+{
+    if (start >= end)
+        return false;
+    int fd = mg_open_proc_file(pid, "pagemap");
+    if (fd < 0)
+        return false;
+    bool all = true;
+    uint64_t ent[64];
+    for (unsigned long long page = start / MG_PAGE_SIZE, last = (end - 1) / MG_PAGE_SIZE;
+         all && page <= last;) {
+        size_t n =
+            (size_t)MG_MIN(last - page + 1, (unsigned long long)(sizeof ent / sizeof ent[0]));
+        ssize_t got = pread(fd, ent, n * sizeof ent[0], (off_t)(page * sizeof ent[0]));
+        all = got == (ssize_t)(n * sizeof ent[0]);
+        for (size_t k = 0; all && k < n; k++)
+            all = (ent[k] & MG_PM_PRESENT) != 0;
+        page += n;
+    }
+    close(fd);
+    return all;
+}
+
 /* /proc/PID/cmdline, malloc'd and NUL-terminated, *len its bytes; "" if
- * empty or unreadable; NULL only when out of memory. */
+ * empty or unreadable, and if any page of the arguments is not present:
+ * the kernel would fault it in (swap it in) to read it for us, which
+ * memgrep never makes a target do. NULL only when out of memory. */
 static char *read_cmdline(pid_t pid, size_t *len)
 {
     char path[64], *buf = NULL;
+    mg_proc_stat st;
     snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    if (mg_read_file(path, &buf, len) < 0) {
+    if (mg_read_proc_stat(pid, &st) < 0 || !mg_span_present(pid, st.arg_start, st.arg_end) ||
+        mg_read_file(path, &buf, len) < 0) {
         *len = 0;
         return strdup("");
     }

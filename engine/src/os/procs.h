@@ -18,10 +18,19 @@ typedef struct mg_proc_stat {
     unsigned long long starttime; /* clock ticks after boot: pins identity */
     unsigned long long rss; /* resident bytes (rss, field 24; statm's too) */
     char comm[64]; /* the name between the parentheses: /proc/PID/comm's bytes */
+    /* where argv and the environment lie in its memory (fields 48-51; 0:
+     * unknown, or a kernel thread) */
+    unsigned long long arg_start, arg_end, env_start, env_end;
 } mg_proc_stat;
 
 /* Parse /proc/PID/stat. Returns 0 or a negative errno (-ENOENT: gone). */
 int mg_read_proc_stat(pid_t pid, mg_proc_stat *st);
+
+/* Whether every page of pid's [start, end) is present (pagemap): what
+ * /proc/PID/cmdline and /proc/PID/environ may be read for, since the kernel
+ * faults in what is not to serve them. False if start >= end or pagemap
+ * can't be read. */
+bool mg_span_present(pid_t pid, unsigned long long start, unsigned long long end);
 
 /* comm without the newline ("" on failure), NUL-terminated in buf. */
 void mg_read_comm(pid_t pid, char *buf, size_t cap);
