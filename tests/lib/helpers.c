@@ -657,6 +657,19 @@ const char *zero_case_text(zero_case zc)
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
+#ifdef NATIVE_AUDIT_ARCH
+/* Install filter f[n] on every thread of this process (and so on the
+ * children it starts after); fails the test if it can't. */
+static void install_filter(struct sock_filter *f, size_t n, const char *refusing)
+{
+    struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
+    cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0, "PR_SET_NO_NEW_PRIVS: %s",
+                 strerror(errno));
+    cr_assert_eq(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog), 0,
+                 "seccomp filter refusing %s: %s", refusing, strerror(errno));
+}
+#endif
+
 void refuse_io_uring(void)
 {
 #ifdef NATIVE_AUDIT_ARCH
@@ -671,11 +684,7 @@ void refuse_io_uring(void)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
     };
-    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
-    cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0, "PR_SET_NO_NEW_PRIVS: %s",
-                 strerror(errno));
-    cr_assert_eq(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog), 0,
-                 "seccomp filter refusing io_uring: %s", strerror(errno));
+    install_filter(f, sizeof f / sizeof f[0], "io_uring");
 #else
     cr_skip_test("refuse_io_uring: no seccomp architecture for this build");
 #endif
@@ -702,11 +711,7 @@ void refuse_o_tmpfile(void)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EOPNOTSUPP),
     };
-    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
-    cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0, "PR_SET_NO_NEW_PRIVS: %s",
-                 strerror(errno));
-    cr_assert_eq(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog), 0,
-                 "seccomp filter refusing O_TMPFILE: %s", strerror(errno));
+    install_filter(f, sizeof f / sizeof f[0], "O_TMPFILE");
     int fd = open("/tmp", O_TMPFILE | O_WRONLY, 0600);
     cr_assert(fd < 0 && errno == EOPNOTSUPP, "O_TMPFILE still opens under the filter");
 #else
