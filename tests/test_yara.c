@@ -1193,10 +1193,14 @@ Test(yara, cli_namespaces_and_yara_forms)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char args[512], want[512];
         snprintf(args, sizeof(args), "%s", cases[i][0]);
-        for (char *p; (p = strstr(args, "A")) || (p = strstr(args, "B"));) {
+        /* A and B by the files' paths, looked for only after each insert
+         * (mkdtemp's suffix may hold an A or a B) */
+        for (char *p = args; (p = strpbrk(p, "AB"));) {
+            const char *with = *p == 'A' ? a : b;
             char rest[512];
             snprintf(rest, sizeof(rest), "%s", p + 1);
-            snprintf(p, sizeof(args) - (size_t)(p - args), "%s%s", *p == 'A' ? a : b, rest);
+            snprintf(p, sizeof(args) - (size_t)(p - args), "%s%s", with, rest);
+            p += strlen(with);
         }
         snprintf(cmd, sizeof(cmd),
                  "sleep 30 & P=$!; %s scan --no-db-cache --no-summary %s -p $P 2>&1 | "
