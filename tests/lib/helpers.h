@@ -211,6 +211,10 @@ void refuse_io_uring(void);
  * system without O_TMPFILE, for this test only). */
 void refuse_o_tmpfile(void);
 
+/* Remove the directory tree at path, not following links. Returns 0, or
+ * -1 where it stopped at something it could not remove. */
+int remove_tree(const char *path);
+
 /* MG_TEST_TIMEOUT_SCALE (tests/lib/timeout_scale.c) as a number >= 1, for a
  * test's own watchdogs: 1 if unset or not a number above 1. */
 double test_timeout_scale(void);
