@@ -174,6 +174,12 @@ typedef struct yara_string {
     char *id; /* "$a", "$" for anonymous */
     unsigned pattern_id;
     bool private_;
+    /* yara's fixed offset: a literal string (text, or hex or regex of plain
+     * bytes) that the condition names only as `$a at N`, N the same
+     * constant each time, matches at address N alone (yara 4.2.3 records no
+     * other match of it: parser.c, scan.c STRING_FLAGS_FIXED_OFFSET) */
+    bool literal, fixed;
+    int64_t fixed_at;
 } yara_string;
 
 typedef struct yara_rule {

@@ -2,6 +2,7 @@
  * one Hyperscan database: modifiers (nocase, wide, ascii, fullword,
  * private, xor, base64, base64wide), text strings expanded into their
  * forms, hex strings rewritten as regexes (yara_hex.c), regexes. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -233,6 +234,21 @@ static bool parse_modifiers(parser *P, strmods *md, int kind, int line)
 }
 
 /* One "$id = value modifiers" of the strings section. */
+/* A hex string of bytes alone (kind 1), or a regex of literal characters
+ * (2): what yara's parser takes for a literal (re.c,
+ * yr_re_ast_extract_literal). Conservative: anything else is not. */
+static bool plain_bytes(const char *raw, size_t n, int kind)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)raw[i];
+        if (kind == 1   ? !isxdigit(c) && !isspace(c)
+            : c == '\\' ? i + 1 >= n || isalnum((unsigned char)raw[++i])
+                        : !!strchr("^$.|?*+()[]{}", c))
+            return false;
+    }
+    return true;
+}
+
 bool yara_parse_string(parser *P)
 {
     lexer *L = P->L;
@@ -322,6 +338,9 @@ bool yara_parse_string(parser *P)
     ys->id = strdup(id);
     ys->pattern_id = (unsigned)pid;
     ys->private_ = (md.m & SM_PRIVATE) != 0;
+    ys->literal =
+        kind == 0 ? !(md.m & (SM_BASE64 | SM_BASE64WIDE)) : plain_bytes(raw, rawlen, kind);
+    ys->fixed = false;
     P->rule->n_strings++;
     if (!ys->id) {
         free(text);
