@@ -345,7 +345,11 @@ static void take_event(watcher *w, const watch_event *ev, double now)
     }
     int fd = (int)syscall(SYS_pidfd_open, ev->pid, 0);
     pending *p = &w->pend[w->n_pend];
-    *p = (pending){.pid = ev->pid, .pidfd = fd, .t0 = now, .due = now};
+    /* A fork is mostly followed by an exec at once: until then the child
+     * is a copy of its parent (which the rolling rescan covers), so its
+     * first scan waits for the first delay; an exec makes it due now. */
+    double first = ev->kind == WATCH_EVENT_FORK && w->o->n_delays ? w->o->delays[0] : 0;
+    *p = (pending){.pid = ev->pid, .pidfd = fd, .t0 = now, .due = now + first};
     /* the start time read while the pidfd shows the process alive is its own */
     if (fd < 0 || watch_proc_start(ev->pid, &p->start) < 0 || pidfd_exited(fd)) {
         if (fd >= 0)
