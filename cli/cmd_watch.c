@@ -608,6 +608,11 @@ static int watch_run(void *state)
     const scan_state *s = &ws->scan;
     if (s->show_pack)
         return cli_show_hunt_pack(stdout) < 0 ? EXIT_TROUBLE : EXIT_SUCCESS;
+    if (s->engine.settings.timeout > 0) { /* each scan is one process: --process-timeout */
+        cli_usage_error("--timeout does not apply to watch, which runs until stopped "
+                        "(--process-timeout limits each scan)");
+        return EXIT_TROUBLE;
+    }
     if ((s->output.file && cli_outfile_check(s->output.file) < 0) ||
         cli_check_output_not_input(s->output.file, s->patterns, s->n_patterns) < 0 ||
         cli_engine_apply_priority(&s->engine) < 0)
