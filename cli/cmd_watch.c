@@ -34,6 +34,8 @@
  * events_dropped; the rolling rescan still comes to them). */
 #define WATCH_PENDING_MAX 4096u
 #define WATCH_MAX_DELAYS 16u
+/* Exec-to-first-scan latencies kept for the stats' percentiles (a ring). */
+#define WATCH_LATENCY_SAMPLES 4096u
 
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
@@ -165,6 +167,7 @@ typedef struct pending {
     unsigned long long start;
     int pidfd;
     double t0; /* its exec (or fork) event, monotonic seconds */
+    bool exec; /* t0 is an exec's: its first scan's latency is measured */
     size_t scans; /* done since t0 */
     double due;
 } pending;
@@ -198,6 +201,8 @@ typedef struct watcher {
     unsigned long long cur_start;
     uint64_t scan_no;
     output_watch_stats stats;
+    double latency[WATCH_LATENCY_SAMPLES]; /* seconds, a ring */
+    size_t n_latency, latency_next;
     int sigfd;
 } watcher;
 
@@ -331,10 +336,16 @@ static void take_event(watcher *w, const watch_event *ev, double now)
 {
     if (ev->pid == getpid())
         return;
+    /* the delays count from the event itself (the kernel's time of the
+     * exec), not from when we read it */
+    double t0 = ev->time_ns && ev->time_ns / 1e9 <= now ? ev->time_ns / 1e9 : now;
+    bool exec = ev->kind == WATCH_EVENT_EXEC;
     for (size_t i = 0; i < w->n_pend; i++)
         if (w->pend[i].pid == ev->pid) {
-            if (ev->kind == WATCH_EVENT_EXEC) {
-                w->pend[i].t0 = w->pend[i].due = now;
+            if (exec) {
+                w->pend[i].t0 = t0;
+                w->pend[i].due = now;
+                w->pend[i].exec = true;
                 w->pend[i].scans = 0;
             }
             return;
@@ -348,13 +359,14 @@ static void take_event(watcher *w, const watch_event *ev, double now)
     /* A fork is mostly followed by an exec at once: until then the child
      * is a copy of its parent (which the rolling rescan covers), so its
      * first scan waits for the first delay; an exec makes it due now. */
-    double first = ev->kind == WATCH_EVENT_FORK && w->o->n_delays ? w->o->delays[0] : 0;
-    *p = (pending){.pid = ev->pid, .pidfd = fd, .t0 = now, .due = now + first};
+    double first = !exec && w->o->n_delays ? w->o->delays[0] : 0;
+    *p = (pending){.pid = ev->pid, .pidfd = fd, .t0 = t0, .exec = exec, .due = t0 + first};
     /* the start time read while the pidfd shows the process alive is its own */
     if (fd < 0 || watch_proc_start(ev->pid, &p->start) < 0 || pidfd_exited(fd)) {
         if (fd >= 0)
             close(fd);
         w->stats.processes_gone++;
+        w->stats.exec_unscanned += exec;
         return;
     }
     w->n_pend++;
@@ -387,11 +399,23 @@ static void run_pending(watcher *w, size_t i)
 {
     pending *p = &w->pend[i];
     if (pidfd_exited(p->pidfd)) {
+        w->stats.exec_unscanned += p->exec && p->scans == 0;
         pending_remove(w, i);
         return;
     }
+    if (p->exec && p->scans == 0) {
+        w->latency[w->latency_next] = mono_now() - p->t0;
+        w->latency_next = (w->latency_next + 1) % WATCH_LATENCY_SAMPLES;
+        if (w->n_latency < WATCH_LATENCY_SAMPLES)
+            w->n_latency++;
+    }
+    double started = mono_now();
     scan_one(w, p->pid, p->start);
     p = &w->pend[i];
+    /* rescans that were due before this scan started are done by it (after
+     * a slow scan, running them back to back would read the same memory) */
+    while (p->scans < w->o->n_delays && p->t0 + w->o->delays[p->scans] <= started)
+        p->scans++;
     if (p->scans >= w->o->n_delays) {
         pending_remove(w, i);
         return;
@@ -416,8 +440,32 @@ static void start_pass(watcher *w)
     mg_proc_info_free(&info);
 }
 
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The exec-to-first-scan percentiles of the samples kept. */
+static void latency_stats(const watcher *w, output_watch_stats *st)
+{
+    double sorted[WATCH_LATENCY_SAMPLES];
+    size_t n = w->n_latency;
+    st->exec_scan_samples = n;
+    st->exec_scan_p50_ms = st->exec_scan_p99_ms = st->exec_scan_max_ms = 0;
+    if (!n)
+        return;
+    memcpy(sorted, w->latency, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), by_value);
+    /* nearest rank */
+    st->exec_scan_p50_ms = sorted[(n * 50 + 99) / 100 - 1] * 1e3;
+    st->exec_scan_p99_ms = sorted[(n * 99 + 99) / 100 - 1] * 1e3;
+    st->exec_scan_max_ms = sorted[n - 1] * 1e3;
+}
+
 static void emit_stats(watcher *w, bool final)
 {
+    latency_stats(w, &w->stats);
     w->stats.final = final;
     w->stats.event_source = watch_events_source_name(w->events);
     w->stats.uptime_seconds = mono_now() - w->t_start;

@@ -41,11 +41,12 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static bool push(watch_events *e, pid_t pid, watch_event_kind kind)
+static bool push(watch_events *e, pid_t pid, watch_event_kind kind, uint64_t time_ns)
 {
     if (e->n == QUEUE_MAX)
         return false;
-    e->queue[(e->head + e->n++) % QUEUE_MAX] = (watch_event){.pid = pid, .kind = kind};
+    e->queue[(e->head + e->n++) % QUEUE_MAX] =
+        (watch_event){.pid = pid, .kind = kind, .time_ns = time_ns};
     e->seen++;
     return true;
 }
@@ -106,9 +107,9 @@ static void connector_message(watch_events *e, const char *buf, size_t len)
         const struct proc_event *ev = (const struct proc_event *)cn->data;
         if (ev->what == PROC_EVENT_FORK &&
             ev->event_data.fork.child_pid == ev->event_data.fork.child_tgid)
-            push(e, ev->event_data.fork.child_tgid, WATCH_EVENT_FORK);
+            push(e, ev->event_data.fork.child_tgid, WATCH_EVENT_FORK, ev->timestamp_ns);
         else if (ev->what == PROC_EVENT_EXEC)
-            push(e, ev->event_data.exec.process_tgid, WATCH_EVENT_EXEC);
+            push(e, ev->event_data.exec.process_tgid, WATCH_EVENT_EXEC, ev->timestamp_ns);
     }
 }
 
@@ -183,10 +184,11 @@ static void proc_tick(watch_events *e)
     if (proc_pids(&now, &n) < 0)
         return; /* tried again at the next tick */
     size_t i = 0, k = 0;
+    uint64_t t = (uint64_t)(mono_now() * 1e9);
     for (; i < n; i++) {
         while (k < e->n_known && e->known[k] < now[i])
             k++;
-        if ((k == e->n_known || e->known[k] != now[i]) && !push(e, now[i], WATCH_EVENT_FORK))
+        if ((k == e->n_known || e->known[k] != now[i]) && !push(e, now[i], WATCH_EVENT_FORK, t))
             break;
     }
     if (i < n) { /* the queue is full: the rest are new at the next tick */

@@ -29,6 +29,9 @@ typedef enum watch_event_kind {
 typedef struct watch_event {
     pid_t pid;
     watch_event_kind kind;
+    /* CLOCK_MONOTONIC nanoseconds: when the kernel sent it (connector), or
+     * the tick that found the pid (/proc) */
+    uint64_t time_ns;
 } watch_event;
 
 typedef struct watch_events watch_events;

@@ -353,7 +353,7 @@ Test(watch, sighup_broken_rules_keep_the_old)
                           "--stats-every",
                           "0",
                           "--exec-rescan",
-                          "10ms,20ms,30ms,40ms",
+                          "10ms,50ms,100ms,200ms,400ms",
                           "-r",
                           path,
                           NULL};

@@ -65,6 +65,12 @@ typedef struct output_watch_stats {
     uint64_t alerts_repeated; /* hits found again, not reported again */
     uint64_t alerts_held; /* hits remembered now (live processes only) */
     uint64_t reloads, reload_failures; /* SIGHUP */
+    /* From an exec (the kernel's time of the event) to the start of the
+     * process's first scan, over the last exec_scan_samples execs seen
+     * (at most WATCH_LATENCY_SAMPLES): milliseconds */
+    uint64_t exec_scan_samples;
+    uint64_t exec_unscanned; /* execs of processes gone before their first scan */
+    double exec_scan_p50_ms, exec_scan_p99_ms, exec_scan_max_ms;
 } output_watch_stats;
 
 typedef struct output_backend {

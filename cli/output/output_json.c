@@ -271,6 +271,11 @@ static void json_watch_stats(output_ctx *o, const output_watch_stats *s)
     cli_json_u64(f, "alerts_held", s->alerts_held);
     cli_json_u64(f, "reloads", s->reloads);
     cli_json_u64(f, "reload_failures", s->reload_failures);
+    cli_json_u64(f, "exec_unscanned", s->exec_unscanned);
+    cli_json_u64(f, "exec_scan_samples", s->exec_scan_samples);
+    cli_json_double(f, "exec_scan_p50_ms", s->exec_scan_p50_ms, 3);
+    cli_json_double(f, "exec_scan_p99_ms", s->exec_scan_p99_ms, 3);
+    cli_json_double(f, "exec_scan_max_ms", s->exec_scan_max_ms, 3);
     end(f);
 }
 
