@@ -242,6 +242,17 @@ static uint64_t *pattern_keys(const mg_pattern_info *info, size_t n)
     return keys;
 }
 
+/* Whether a hit is new (report it), counting it either way. */
+static bool alert_is_new(watcher *w, const watch_alert_key *k)
+{
+    if (watch_alerts_note(&w->alerts, k, w->scan_no) == 0) {
+        w->stats.alerts_repeated++;
+        return false;
+    }
+    w->stats.alerts++;
+    return true;
+}
+
 static int watch_match(void *ctx, const mg_match *m)
 {
     watcher *w = ctx;
@@ -251,12 +262,9 @@ static int watch_match(void *ctx, const mg_match *m)
         .what = m->pattern_id < w->n_infos ? w->pattern_keys[m->pattern_id] : m->pattern_id,
         .address = m->address,
     };
-    if (watch_alerts_note(&w->alerts, &k, w->scan_no) == 0) {
-        w->stats.alerts_repeated++;
+    if (!alert_is_new(w, &k) || !w->inner.match)
         return MG_SINK_CONTINUE;
-    }
-    w->stats.alerts++;
-    return w->inner.match ? w->inner.match(w->inner.ctx, m) : MG_SINK_CONTINUE;
+    return w->inner.match(w->inner.ctx, m);
 }
 
 static int watch_rule(void *ctx, const mg_rule_match *m)
@@ -271,12 +279,9 @@ static int watch_rule(void *ctx, const mg_rule_match *m)
         .rule = true,
         .address = m->n_hits ? m->hits[0].address : 0,
     };
-    if (watch_alerts_note(&w->alerts, &k, w->scan_no) == 0) {
-        w->stats.alerts_repeated++;
+    if (!alert_is_new(w, &k) || !w->inner.rule)
         return MG_SINK_CONTINUE;
-    }
-    w->stats.alerts++;
-    return w->inner.rule ? w->inner.rule(w->inner.ctx, m) : MG_SINK_CONTINUE;
+    return w->inner.rule(w->inner.ctx, m);
 }
 
 /* A process that exits or execs while scanned is the normal case here:
