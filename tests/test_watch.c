@@ -9,6 +9,7 @@
  * never holds the marker's bytes before watch has reported it: a match in
  * the target's pid is the target's, and every match of it is checked. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include "fixture.h"
 #include "helpers.h"
 #include "json.h"
+#include "watch_alerts.h"
+#include "watch_events.h"
 
 TestSuite(watch, .timeout = 240);
 
@@ -389,4 +392,108 @@ Test(watch, sighup_broken_rules_keep_the_old)
     memgrep_proc_free(&w);
     unlink(path);
     rmdir(dir);
+}
+
+/* ---- the helpers: the alert set and the event sources ---- */
+
+static bool alive_but_200(void *ctx, pid_t pid, unsigned long long start)
+{
+    (void)ctx;
+    (void)start;
+    return pid != 200;
+}
+
+/* Found, found again, gone from a whole scan, found again: reported twice;
+ * a process gone takes its alerts along. */
+Test(watch, alerts_set_while_it_stays)
+{
+    watch_alerts a = {0};
+    watch_alert_key k = {.pid = 100, .start = 5, .what = 7, .address = 0x1000};
+    watch_alert_key other = k;
+    other.address = 0x2000;
+    cr_assert_eq(watch_alerts_note(&a, &k, 1), 1);
+    cr_assert_eq(watch_alerts_note(&a, &other, 1), 1);
+    cr_assert_eq(watch_alerts_note(&a, &k, 2), 0); /* scan 2 finds k, not other */
+    watch_alerts_settle(&a, 100, 5, 2);
+    cr_assert_eq(a.n, 1u);
+    cr_assert_eq(watch_alerts_note(&a, &k, 3), 0);
+    cr_assert_eq(watch_alerts_note(&a, &other, 3), 1, "other came back: new again");
+    watch_alert_key reused = k; /* the same pid, another process */
+    reused.start = 6;
+    cr_assert_eq(watch_alerts_note(&a, &reused, 3), 1);
+    /* many, then the process gone */
+    for (uint64_t i = 0; i < 1000; i++) {
+        watch_alert_key m = {.pid = 200, .start = 1, .what = i, .address = i * 8};
+        cr_assert_eq(watch_alerts_note(&a, &m, 4), 1);
+    }
+    cr_assert_eq(a.n, 1003u);
+    watch_alerts_prune(&a, alive_but_200, NULL);
+    cr_assert_eq(a.n, 3u);
+    cr_assert_eq(watch_alerts_note(&a, &k, 5), 0);
+    watch_alerts_free(&a);
+}
+
+/* /proc/PID/stat's start time, as mg_proc_get reads it. */
+Test(watch, proc_start_time)
+{
+    mg_proc_info *info = NULL;
+    cr_assert_eq(mg_proc_get(getpid(), &info, NULL), 0);
+    unsigned long long start = 0;
+    cr_assert_eq(watch_proc_start(getpid(), &start), 0);
+    cr_assert_eq(start, info->starttime);
+    mg_proc_info_free(&info);
+    cr_assert_eq(watch_proc_start(dead_pid(), &start), -ENOENT);
+}
+
+/* Read events until pid's of kind come (or fail after 10 s). */
+static void wait_event(watch_events *e, pid_t pid, watch_event_kind kind)
+{
+    double t0 = now_s();
+    for (;;) {
+        watch_event ev[64];
+        size_t n = watch_events_read(e, ev, 64);
+        for (size_t i = 0; i < n; i++)
+            if (ev[i].pid == pid && ev[i].kind == kind)
+                return;
+        cr_assert_lt(now_s() - t0, 10 * test_timeout_scale(), "no event %d of pid %d", (int)kind,
+                     (int)pid);
+        usleep(WATCH_POLL_MS * 1000 / 2);
+    }
+}
+
+/* A child forked and exec'd: the connector gives its fork and its exec;
+ * /proc polling gives its pid. */
+static void events_of_a_child(watch_source source)
+{
+    need_root();
+    watch_events *e = NULL;
+    char why[128];
+    cr_assert_eq(watch_events_open(&e, source, why, sizeof(why)), 0);
+    cr_assert_str_eq(watch_events_source_name(e),
+                     source == WATCH_SOURCE_PROC ? "proc" : "connector");
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        usleep(50000);
+        execl("/bin/sleep", "sleep", "0.2", (char *)NULL);
+        _exit(127);
+    }
+    wait_event(e, pid, WATCH_EVENT_FORK);
+    if (source == WATCH_SOURCE_CONNECTOR)
+        wait_event(e, pid, WATCH_EVENT_EXEC);
+    cr_assert_eq(waitpid(pid, NULL, 0), pid);
+    cr_assert_eq(watch_events_overruns(e), 0u);
+    cr_assert_geq(watch_events_seen(e), 1u);
+    watch_events_free(&e);
+    cr_assert_null(e);
+}
+
+Test(watch, events_connector)
+{
+    events_of_a_child(WATCH_SOURCE_CONNECTOR);
+}
+
+Test(watch, events_proc_polling)
+{
+    events_of_a_child(WATCH_SOURCE_PROC);
 }
