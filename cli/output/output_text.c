@@ -371,7 +371,7 @@ static void text_summary(output_ctx *o, const mg_stats *s)
         fprintf(err, "incomplete (%s)\n", output_incomplete_reason(s));
 }
 
-/* "memgrep: watch: 120 scans (118 processes, 2 gone), 1.2 GiB, 3 passes;
+/* "memgrep: watch: 120 scans (118 opened, 2 gone), 1.2 GiB, 3 passes;
  * events 140 seen, 0 overruns, 0 dropped (connector); 2 alerts, 5 repeated,
  * 2 held; 1 reload, 0 failed" */
 static void text_watch_stats(output_ctx *o, const output_watch_stats *s)
