@@ -34,6 +34,8 @@
  * events_dropped; the rolling rescan still comes to them). */
 #define WATCH_PENDING_MAX 4096u
 #define WATCH_MAX_DELAYS 16u
+/* How often the alerts of processes gone are dropped, at least. */
+#define WATCH_PRUNE_SECONDS 5.0
 /* Exec-to-first-scan latencies kept for the stats' percentiles (a ring). */
 #define WATCH_LATENCY_SAMPLES 4096u
 
@@ -200,7 +202,7 @@ typedef struct watcher {
     size_t n_pend;
     pass_entry *pass; /* the rolling rescan under way */
     size_t n_pass, pass_next;
-    double next_pass, next_stats, t_start;
+    double next_pass, next_stats, next_prune, t_start;
     /* the process being scanned */
     unsigned long long cur_start;
     uint64_t scan_no;
@@ -558,9 +560,11 @@ static void watch_loop(watcher *w)
     const watch_opts *o = w->o;
     w->next_pass = o->rescan_every > 0 ? w->t_start : INFINITY;
     w->next_stats = o->stats_every > 0 ? w->t_start + o->stats_every : INFINITY;
+    w->next_prune = w->t_start + WATCH_PRUNE_SECONDS;
     int efd = watch_events_fd(w->events);
     for (;;) {
-        double now = mono_now(), wake = w->next_stats;
+        double now = mono_now(),
+               wake = w->next_stats < w->next_prune ? w->next_stats : w->next_prune;
         if (w->pass_next < w->n_pass)
             wake = now;
         else if (w->next_pass < wake)
@@ -570,7 +574,7 @@ static void watch_loop(watcher *w)
                 wake = w->pend[i].due;
         if (efd < 0 && now + WATCH_POLL_MS / 1000.0 < wake)
             wake = now + WATCH_POLL_MS / 1000.0;
-        int ms = wake <= now ? 0 : wake - now > 60 ? 60000 : (int)ceil((wake - now) * 1000);
+        int ms = wake <= now ? 0 : wake - now > 60 ? 60000 : (int)((wake - now) * 1000) + 1;
         struct pollfd pfd[2] = {{.fd = w->sigfd, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
         poll(pfd, efd >= 0 ? 2 : 1, ms);
         if (take_signals(w))
@@ -584,17 +588,20 @@ static void watch_loop(watcher *w)
         } else if (w->pass_next < w->n_pass) {
             const pass_entry *e = &w->pass[w->pass_next++];
             scan_one(w, e->pid, e->start);
-            if (w->pass_next == w->n_pass) {
+            if (w->pass_next == w->n_pass)
                 w->stats.passes++;
-                watch_alerts_prune(&w->alerts, identity_alive, NULL);
-            }
         } else if (now >= w->next_pass) {
             start_pass(w);
             /* the next one RESCAN_EVERY after this one's start, or at its end */
             w->next_pass = now + o->rescan_every;
         }
-        if (now >= w->next_stats) {
+        /* the alerts of processes gone go, whatever else is configured
+         * (with the stats, which count what is held) */
+        if (now >= w->next_prune || now >= w->next_stats) {
             watch_alerts_prune(&w->alerts, identity_alive, NULL);
+            w->next_prune = now + WATCH_PRUNE_SECONDS;
+        }
+        if (now >= w->next_stats) {
             emit_stats(w, false);
             w->next_stats = now + o->stats_every;
         }
