@@ -104,12 +104,15 @@ static void connector_message(watch_events *e, const char *buf, size_t len)
         if (nl->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(struct proc_event)) ||
             cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC)
             continue;
-        const struct proc_event *ev = (const struct proc_event *)cn->data;
-        if (ev->what == PROC_EVENT_FORK &&
-            ev->event_data.fork.child_pid == ev->event_data.fork.child_tgid)
-            push(e, ev->event_data.fork.child_tgid, WATCH_EVENT_FORK, ev->timestamp_ns);
-        else if (ev->what == PROC_EVENT_EXEC)
-            push(e, ev->event_data.exec.process_tgid, WATCH_EVENT_EXEC, ev->timestamp_ns);
+        /* cn->data is 4-byte aligned after the headers; the event holds a
+         * 64-bit timestamp: copied out */
+        struct proc_event ev;
+        memcpy(&ev, cn->data, sizeof(ev));
+        if (ev.what == PROC_EVENT_FORK &&
+            ev.event_data.fork.child_pid == ev.event_data.fork.child_tgid)
+            push(e, ev.event_data.fork.child_tgid, WATCH_EVENT_FORK, ev.timestamp_ns);
+        else if (ev.what == PROC_EVENT_EXEC)
+            push(e, ev.event_data.exec.process_tgid, WATCH_EVENT_EXEC, ev.timestamp_ns);
     }
 }
 
