@@ -497,3 +497,99 @@ Test(watch, events_proc_polling)
 {
     events_of_a_child(WATCH_SOURCE_PROC);
 }
+
+/* SIGHUP with a good rule file: the new rules from then on (the stats
+ * count the reload; a process started after is reported by the new rule,
+ * and -o FILE holds the records once watch stops). */
+Test(watch, sighup_reloads)
+{
+    need_root();
+    char token[17], hex[256], never[17], never_hex[256], dir[] = "/tmp/mg-watch-XXXXXX", path[64],
+                                                         out[64];
+    random_token(token);
+    marker_hex(token, hex, sizeof(hex));
+    random_token(never); /* a marker no process holds */
+    marker_hex(never, never_hex, sizeof(never_hex));
+    cr_assert(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/r.yar", dir);
+    snprintf(out, sizeof(out), "%s/out.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fprintf(f, "rule before\n{\n  strings:\n    $a = { %s }\n  condition:\n    $a\n}\n", never_hex);
+    fclose(f);
+    double scale = test_timeout_scale();
+    memgrep_proc w;
+    const char *args[] = {"--rescan-every",
+                          "0",
+                          "--stats-every",
+                          "0.1",
+                          "--exec-rescan",
+                          "10ms,50ms,100ms,200ms,400ms",
+                          "-r",
+                          path,
+                          "-o",
+                          out,
+                          NULL};
+    const char *argv[48] = {"watch", "--json", "--db-cache", getenv("MG_DB_CACHE")};
+    size_t n = 4;
+    for (size_t i = 0; args[i]; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    memgrep_spawn(&w, argv);
+    f = fopen(path, "w");
+    cr_assert(f);
+    fprintf(f, "rule after\n{\n  strings:\n    $m = { %s }\n  condition:\n    $m\n}\n", hex);
+    fclose(f);
+    /* the start record goes to -o's file: wait for the first stats line
+     * there instead (watch listens from its start) */
+    double t0 = now_s();
+    for (;;) {
+        FILE *o = fopen(out, "r");
+        char line[4096];
+        bool stats = false;
+        while (o && fgets(line, sizeof(line), o))
+            stats |= strstr(line, "\"type\":\"stats\"") != NULL;
+        if (o)
+            fclose(o);
+        if (stats)
+            break;
+        cr_assert(memgrep_pump(&w, 50), "watch ended; stderr: %s", w.buf[1] ? w.buf[1] : "");
+        cr_assert_lt(now_s() - t0, 60 * scale, "no stats record in %s", out);
+    }
+    cr_assert_eq(kill(w.pid, SIGHUP), 0);
+    /* reloaded once a stats record says so */
+    t0 = now_s();
+    for (bool done = false; !done;) {
+        FILE *o = fopen(out, "r");
+        char line[4096];
+        while (o && fgets(line, sizeof(line), o))
+            done |= strstr(line, "\"reloads\":1,") != NULL;
+        if (o)
+            fclose(o);
+        cr_assert(memgrep_pump(&w, 50), "watch ended; stderr: %s", w.buf[1] ? w.buf[1] : "");
+        cr_assert_lt(now_s() - t0, 60 * scale, "no reload counted; stderr: %s",
+                     w.buf[1] ? w.buf[1] : "");
+    }
+    target t = run_target(token, 5, (long)(500 * scale));
+    watch_pump_for(&w, 0.5 * scale);
+    cr_assert_eq(kill(w.pid, SIGTERM), 0);
+    cr_assert_eq(memgrep_finish(&w, 60 * scale), 0, "stderr: %s", w.buf[1]);
+    cr_assert_eq(w.len[0], 0u, "-o FILE: nothing on stdout");
+    prog_result cat = prog_run((const char *const[]){"/bin/cat", out, NULL});
+    jlines l = jlines_parse(cat.out, cat.out_len);
+    bool at_addr;
+    cr_assert_eq(records_of(&l, "rule", t.pid, t.addr, &at_addr), 1u, "%s", cat.out);
+    cr_assert(at_addr);
+    for (size_t i = 0; i < l.n; i++)
+        if (!strcmp(str_of(&l.v[i], "type"), "rule") && num_of(&l.v[i], "pid") == t.pid)
+            cr_assert_str_eq(str_of(&l.v[i], "rule"), "after");
+    const jval *st = final_stats(&l);
+    cr_assert_eq(num_of(st, "reloads"), 1);
+    cr_assert_eq(num_of(st, "reload_failures"), 0);
+    jlines_free(&l);
+    prog_result_free(&cat);
+    memgrep_proc_free(&w);
+    unlink(out);
+    unlink(path);
+    rmdir(dir);
+}
