@@ -48,9 +48,8 @@ static void marker_hex(const char *token, char *out, size_t size)
         }
 }
 
-/* memgrep watch --json ARGS..., read until its start record (it listens
- * from then on). */
-static void watch_start(memgrep_proc *w, const char *const *args)
+/* memgrep watch --json --db-cache $MG_DB_CACHE ARGS... */
+static void watch_spawn(memgrep_proc *w, const char *const *args)
 {
     const char *argv[48] = {"watch", "--json", "--db-cache", getenv("MG_DB_CACHE")};
     size_t n = 4;
@@ -60,12 +59,27 @@ static void watch_start(memgrep_proc *w, const char *const *args)
     }
     argv[n] = NULL;
     memgrep_spawn(w, argv);
+}
+
+/* watch_spawn, then read until its start record (it listens from then on). */
+static void watch_start(memgrep_proc *w, const char *const *args)
+{
+    watch_spawn(w, args);
     double t0 = now_s(), limit = 60 * test_timeout_scale();
     while (!w->buf[0] || !strstr(w->buf[0], "{\"type\":\"start\"")) {
         cr_assert(memgrep_pump(w, 100), "watch ended before its start record; stderr: %s",
                   w->buf[1] ? w->buf[1] : "");
         cr_assert_lt(now_s() - t0, limit, "no start record after %.0f s", limit);
     }
+}
+
+/* A rule file: rule NAME with the one hex string HEX. */
+static void write_rule(const char *path, const char *name, const char *hex)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert(f, "%s", path);
+    fprintf(f, "rule %s\n{\n  strings:\n    $m = { %s }\n  condition:\n    $m\n}\n", name, hex);
+    cr_assert_eq(fclose(f), 0);
 }
 
 /* Read what watch writes for `seconds`. */
@@ -345,10 +359,7 @@ Test(watch, sighup_broken_rules_keep_the_old)
     marker_hex(token, hex, sizeof(hex));
     cr_assert(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/r.yar", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert(f);
-    fprintf(f, "rule watch_marker\n{\n  strings:\n    $m = { %s }\n  condition:\n    $m\n}\n", hex);
-    fclose(f);
+    write_rule(path, "watch_marker", hex);
     double scale = test_timeout_scale();
     memgrep_proc w;
     const char *args[] = {"--rescan-every",
@@ -361,7 +372,7 @@ Test(watch, sighup_broken_rules_keep_the_old)
                           path,
                           NULL};
     watch_start(&w, args);
-    f = fopen(path, "w");
+    FILE *f = fopen(path, "w");
     cr_assert(f);
     fputs("rule broken\n{\n  strings:\n    $a = \"abc\"\n  condition:\n    $b\n}\n", f);
     fclose(f);
@@ -513,10 +524,7 @@ Test(watch, sighup_reloads)
     cr_assert(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/r.yar", dir);
     snprintf(out, sizeof(out), "%s/out.jsonl", dir);
-    FILE *f = fopen(path, "w");
-    cr_assert(f);
-    fprintf(f, "rule before\n{\n  strings:\n    $a = { %s }\n  condition:\n    $a\n}\n", never_hex);
-    fclose(f);
+    write_rule(path, "before", never_hex);
     double scale = test_timeout_scale();
     memgrep_proc w;
     const char *args[] = {"--rescan-every",
@@ -530,16 +538,8 @@ Test(watch, sighup_reloads)
                           "-o",
                           out,
                           NULL};
-    const char *argv[48] = {"watch", "--json", "--db-cache", getenv("MG_DB_CACHE")};
-    size_t n = 4;
-    for (size_t i = 0; args[i]; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    memgrep_spawn(&w, argv);
-    f = fopen(path, "w");
-    cr_assert(f);
-    fprintf(f, "rule after\n{\n  strings:\n    $m = { %s }\n  condition:\n    $m\n}\n", hex);
-    fclose(f);
+    watch_spawn(&w, args);
+    write_rule(path, "after", hex);
     /* the start record goes to -o's file: wait for the first stats line
      * there instead (watch listens from its start) */
     double t0 = now_s();
