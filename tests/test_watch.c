@@ -279,7 +279,8 @@ Test(watch, alerts_once)
     /* the target lives until watch has scanned it in two whole passes that
      * began after it started; it is reaped by run_target when it exits */
     const char *exe = getenv("MG_WATCH_TARGET");
-    const char *targv[] = {exe, token, "5", "600000", NULL};
+    const char *targv[] = {exe, token, "5", "120000",
+                           NULL}; /* gone in 2 min if a failing assert leaves it */
     memgrep_proc tp;
     prog_spawn(&tp, targv);
     while (!tp.buf[0] || !strstr(tp.buf[0], "\n"))
