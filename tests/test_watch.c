@@ -279,8 +279,9 @@ Test(watch, alerts_once)
     /* the target lives until watch has scanned it in two whole passes that
      * began after it started (then it is killed and reaped here) */
     const char *exe = getenv("MG_WATCH_TARGET");
-    const char *targv[] = {exe, token, "5", "120000",
-                           NULL}; /* gone in 2 min if a failing assert leaves it */
+    char life[32]; /* gone on its own if a failing assert leaves it */
+    snprintf(life, sizeof(life), "%ld", (long)(150000 * scale));
+    const char *targv[] = {exe, token, "5", life, NULL};
     memgrep_proc tp;
     prog_spawn(&tp, targv);
     while (!tp.buf[0] || !strstr(tp.buf[0], "\n"))
@@ -289,7 +290,7 @@ Test(watch, alerts_once)
     size_t len;
     cr_assert_eq(sscanf(tp.buf[0], "PLANT 0x%lx %zu", &addr, &len), 2);
     /* passes counted from now: the next two start after the target did */
-    double t0 = now_s(), limit = 100 * scale; /* within the target's 2 min */
+    double t0 = now_s(), limit = 100 * scale; /* within the target's life */
     size_t seen = w.len[0];
     double passes_then = -1, passes = -1;
     while (passes_then < 0 || passes < passes_then + 2) {
