@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Suite install: the installed memgrep-hunt.service and .timer pass
-`systemd-analyze verify` (offline, with DESTDIR as the root), and the
+"""Suite install: the installed memgrep-hunt.service and .timer and
+memgrep-watch.service pass `systemd-analyze verify` (offline, with DESTDIR
+as the root), and the
 service's ExecStart line, run as written, hunts a fixture: the dated report
 appears (mode 0600) holding exactly the fixture's plants, one outcome line
 says HIT / CLEAN / FAILED / CUT SHORT with the documented exit status, and
@@ -13,14 +14,26 @@ MEMGREP_HUNT_MEMGREP and LD_LIBRARY_PATH (the DESTDIR memgrep),
 MEMGREP_HUNT_EXTRA_ARGS="-p FIXTURE --db-cache DIR" (the fixture only: a
 sweep of the whole machine would also find the markers in this test's own
 memory, and take long on a shared machine). $MG_HUNT_TEST_MEMGREP runs
-another memgrep build instead of the installed one."""
+another memgrep build instead of the installed one.
+
+memgrep-watch.service: its ExecStart line, run as written with
+MEMGREP_WATCH_ARGS as watch.env would set it (the fixture's markers, no
+rolling rescan: only new processes, so not this test's own memory), finds
+exactly the plants of a fixture started after it; its ExecReload (SIGHUP)
+reloads; SIGTERM ends it with exit 0 and a final stats record. It keeps
+CAP_NET_ADMIN (the process events connector) and restarts on failure."""
+import json
 import os
+import queue
 import re
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (PLANT_NAMES, Fixture, dirs, fail, hits_in, install_tree, need_root, read_jsonl,
@@ -31,6 +44,7 @@ d = dirs()
 dest = tmpdir("mg-systemd-")
 unit_rel = d["unitdir"] + "/memgrep-hunt.service"
 timer_rel = d["unitdir"] + "/memgrep-hunt.timer"
+watch_rel = d["unitdir"] + "/memgrep-watch.service"
 notes = []
 
 
@@ -50,20 +64,32 @@ def verify():
         return
     shutil.copytree(host_units, root + "/usr/lib/systemd/system", symlinks=True,
                     dirs_exist_ok=True)
+    # the host's own programs the units run (memgrep-watch's ExecReload: kill)
+    for rel in (unit_rel, watch_rel):
+        for line in unit_lines(rel, "ExecReload"):
+            prog = shlex.split(line)[0]
+            if not os.path.exists(root + prog) and os.path.exists(prog):
+                os.makedirs(os.path.dirname(root + prog), exist_ok=True)
+                shutil.copy(os.path.realpath(prog), root + prog)
     env = dict(os.environ, MANPATH=os.path.join(dest, "tree") + d["mandir"])
-    r = subprocess.run(["systemd-analyze", "verify", f"--root={root}", unit_rel, timer_rel],
-                       env=env, capture_output=True, text=True, cwd=dest)
+    r = subprocess.run(["systemd-analyze", "verify", f"--root={root}", unit_rel, timer_rel,
+                        watch_rel], env=env, capture_output=True, text=True, cwd=dest)
     out = (r.stdout + r.stderr).strip()
-    print(f"systemd-analyze verify --root=DESTDIR memgrep-hunt.service memgrep-hunt.timer: "
-          f"exit {r.returncode}{', no output' if not out else ''}")
+    print(f"systemd-analyze verify --root=DESTDIR memgrep-hunt.service memgrep-hunt.timer "
+          f"memgrep-watch.service: exit {r.returncode}{', no output' if not out else ''}")
     if r.returncode != 0 or out:
         fail(f"systemd-analyze verify:\n{out}")
 
 
-def exec_start():
+def unit_lines(rel, key):
+    """The values of a unit's KEY= lines."""
+    with open(os.path.join(dest, "tree") + rel) as f:
+        return [l.split("=", 1)[1].strip() for l in f if l.startswith(key + "=")]
+
+
+def exec_start(rel=unit_rel):
     """The unit's ExecStart as an argv."""
-    with open(os.path.join(dest, "tree") + unit_rel) as f:
-        lines = [l.split("=", 1)[1].strip() for l in f if l.startswith("ExecStart=")]
+    lines = unit_lines(rel, "ExecStart")
     if len(lines) != 1:
         fail(f"expected one ExecStart= line, found {lines}")
     argv = shlex.split(lines[0])
@@ -92,6 +118,100 @@ def run_hunt(argv, conf, reports, extra, expect_rc, expect_word):
         fail(f"expected exit {expect_rc} and one line 'memgrep-hunt: {expect_word} ...'")
     new = sorted(set(os.listdir(reports)) - before)
     return lines[0], new
+
+
+def watch_unit():
+    """memgrep-watch.service's command as written, for a fixture started
+    after it: its plants found once each, a reload, a clean stop."""
+    argv = exec_start(watch_rel)
+    tree = os.path.join(dest, "tree")
+    if argv[0] != d["bindir"] + "/memgrep" or argv[1] != "watch" or \
+            "$MEMGREP_WATCH_ARGS" not in argv:
+        fail(f"the watch unit's ExecStart is not 'memgrep watch ... $MEMGREP_WATCH_ARGS': {argv}")
+    memgrep = os.environ.get("MG_HUNT_TEST_MEMGREP") or tree + argv[0]
+    help_text = subprocess.run([memgrep, "watch", "--help"], capture_output=True, text=True,
+                               env=env_for_tree()).stdout
+    missing = [o for o in argv[2:] if o.startswith("--") and o not in help_text]
+    if missing:
+        fail(f"the watch unit runs memgrep watch {' '.join(missing)}, which `memgrep watch "
+             f"--help` does not list")
+    for key in ("CapabilityBoundingSet", "AmbientCapabilities"):
+        caps = " ".join(unit_lines(watch_rel, key)).split()
+        if "CAP_NET_ADMIN" not in caps or "CAP_SYS_PTRACE" not in caps:
+            fail(f"the watch unit's {key} lacks CAP_NET_ADMIN or CAP_SYS_PTRACE: {caps}")
+    for key, want in (("Restart", ["on-failure"]), ("Type", ["simple"]),
+                      ("ExecReload", ["/bin/kill -HUP $MAINPID"])):
+        if unit_lines(watch_rel, key) != want:
+            fail(f"the watch unit's {key}= is {unit_lines(watch_rel, key)}, not {want}")
+    # $MEMGREP_WATCH_ARGS as systemd expands it: split on blanks, in place
+    # (rescans at exec up to 30 s: a fixture slow to plant under a
+    # sanitizer is still found, and hits found again are not reported again)
+    args = ["--rescan-every", "0", "--stats-every", "0", "--exec-rescan", "10ms,1s,5s,30s",
+            "-E", "mgt-[0-9a-f]{16}-(heap|stack|tstack);"]
+    i = argv.index("$MEMGREP_WATCH_ARGS")
+    run = [memgrep] + argv[1:i] + args + argv[i + 1:]
+    print("  run:", shlex.join(["memgrep"] + run[1:]))
+    proc = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env_for_tree())
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout] + [lines.put(None)],
+                     daemon=True).start()
+    watch_fixture = None
+    records = []
+
+    def next_record(deadline):
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return None
+        if line is None:
+            return None
+        records.append(json.loads(line))
+        return records[-1]
+
+    try:
+        first = next_record(time.monotonic() + 60)
+        if not first or first.get("type") != "start":
+            fail(f"the watch unit's command wrote no start record: {first}")
+        watch_fixture = Fixture()
+        want = {(p, a) for p, a, _ in watch_fixture.expect(PLANT_NAMES)}
+        got = set()
+        deadline = time.monotonic() + 60
+        while got != want and next_record(deadline):
+            got = {(p, a) for p, a, _ in hits_in(records, watch_fixture.pid)}
+        if got != want:
+            fail(f"watch: the fixture's hits: missing {sorted(want - got)}, "
+                 f"extra {sorted(got - want)}")
+        proc.send_signal(signal.SIGHUP)  # ExecReload
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)  # systemctl stop
+        while next_record(time.monotonic() + 60):
+            pass
+        rc = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if watch_fixture:
+            watch_fixture.close()
+    err = proc.stderr.read().strip()
+    last = records[-1]
+    repeated = len([r for r in records if r.get("type") == "match" and
+                    r["pid"] == watch_fixture.pid]) - len(want)
+    if rc != 0 or last.get("type") != "stats" or last.get("final") is not True or \
+            last.get("reloads") != 1 or repeated:
+        fail(f"watch: exit {rc}, last record {last}, {repeated} hits reported again; "
+             f"stderr: {err}")
+    print(f"  exit 0: {len(got)} hits = the fixture's plants, each once; final stats: "
+          f"reloads 1, event_source {last.get('event_source')}")
+
+
+def env_for_tree():
+    """The environment to run the DESTDIR memgrep."""
+    env = dict(os.environ)
+    if not os.environ.get("MG_HUNT_TEST_MEMGREP"):
+        env["LD_LIBRARY_PATH"] = os.path.join(dest, "tree") + d["libdir"]
+    return env
 
 
 fixture = None
@@ -198,6 +318,8 @@ try:
     left = [f for f in os.listdir(reports) if f.startswith("hunt-")]
     if len(left) != keep:
         fail(f"rotation: {len(left)} reports, not {keep}")
+    print("watch unit:")
+    watch_unit()
     print("\n".join(notes))
     print("ok")
 finally:
