@@ -18,7 +18,6 @@
 #include "scan_patterns.h"
 #include "watcher.h"
 
-
 /* How often the alerts of processes gone are dropped, at least. */
 #define WATCH_PRUNE_SECONDS 5.0
 
@@ -28,7 +27,6 @@ static double mono_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
-
 
 /* Alert keys of patterns by what they are, not their ids: a reload that
  * keeps a pattern keeps its alerts. */
