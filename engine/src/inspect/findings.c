@@ -86,17 +86,17 @@ static const char *base_name(const char *path, size_t *len)
 static bool is_anon(const mg_region *r);
 
 /* Every anonymous executable mapping is also writable. */
-static bool anon_code_all_rwx(const mg_region_info *list, size_t n)
+static bool anon_code_all_rwx(const mg_region *rs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        const mg_region *r = &list[i].region;
+        const mg_region *r = &rs[i];
         if (r->perms[2] == 'x' && is_anon(r) && r->perms[1] != 'w')
             return false;
     }
     return true;
 }
 
-static const char *runtime_of(const char *exe, const mg_region_info *list, size_t n)
+static const char *runtime_of(const char *exe, const mg_region *rs, size_t n)
 {
     size_t len;
     const char *b = base_name(exe, &len);
@@ -111,12 +111,11 @@ static const char *runtime_of(const char *exe, const mg_region_info *list, size_
             return runtime_exes[i];
     }
     for (size_t i = 0; i < n; i++) {
-        const char *lb = base_name(list[i].region.path, &len);
+        const char *lb = base_name(rs[i].path, &len);
         for (size_t j = 0; j < sizeof(runtime_libs) / sizeof(runtime_libs[0]); j++) {
             size_t k = strlen(runtime_libs[j].lib);
-            if (list[i].region.kind == MG_REGION_FILE && len >= k &&
-                !memcmp(lb, runtime_libs[j].lib, k) &&
-                (!runtime_libs[j].rwx_only || anon_code_all_rwx(list, n)))
+            if (rs[i].kind == MG_REGION_FILE && len >= k && !memcmp(lb, runtime_libs[j].lib, k) &&
+                (!runtime_libs[j].rwx_only || anon_code_all_rwx(rs, n)))
                 return runtime_libs[j].runtime;
         }
     }
@@ -163,10 +162,10 @@ static void add_region(acc *a, const mg_region *r)
     a->bytes += r->end - r->start;
 }
 
-static void scan_regions(acc *k, const mg_region_info *list, size_t n)
+static void scan_regions(acc *k, const mg_region *rs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        const mg_region *r = &list[i].region;
+        const mg_region *r = &rs[i];
         if (r->kind == MG_REGION_SPECIAL) /* [vdso], [vsyscall], [uprobes] */
             continue;
         bool exec = r->perms[2] == 'x';
@@ -202,19 +201,9 @@ static void grade(acc *k, const char *runtime)
     k[MG_FINDING_PRELOAD].severity = MG_SEVERITY_MEDIUM;
 }
 
-/* The process: what a finding names of it, and its start time. */
-typedef struct ident {
-    pid_t pid; /* thread-group id */
-    unsigned long long starttime;
-    char comm[64];
-    char *exe;
-} ident;
-
-/* What is read of the process, then packed. */
+/* What is read of the process beyond its source, then packed. */
 typedef struct seen {
-    ident info[1];
-    mg_region_info *regions;
-    size_t n_regions;
+    const mg_findings_src *src;
     pid_t tracer, traced_tid;
     char tracer_comm[64];
     char *argv0;
@@ -223,62 +212,26 @@ typedef struct seen {
     size_t n_preloads;
 } seen;
 
-/* The process pid names, with mg_proc_get's codes, but only what a
- * finding needs (no cgroup, cmdline, rss or access probe: a sweep of
- * findings reads each process once). */
-static int read_ident(pid_t pid, ident *id, mg_error *err)
+/* What a finding needs beyond src: the tracer, argv[0], the preload
+ * lists, the copies of code compared with their files. */
+static int read_rest(seen *s, mg_error *err)
 {
-    if (pid <= 0 || !mg_pid_exists(pid))
-        return mg_fail(err, MG_EBADPID, "no such process: %d", (int)pid);
-    id->pid = mg_read_tgid(pid);
-    if (id->pid == getpid())
-        return mg_fail(err, MG_EBADPID, "process %d: memgrep itself", (int)id->pid);
-    mg_proc_stat st;
-    int rc = mg_read_proc_stat(id->pid, &st);
-    if (rc < 0) {
-        rc = mg_api_code(rc);
-        return mg_fail(err, rc, "read /proc/%d/stat: %s", (int)id->pid, mg_strerror(rc));
-    }
-    if (st.kthread)
-        return mg_fail(err, MG_EBADPID, "process %d: a kernel thread", (int)id->pid);
-    if (st.state == 'Z' || st.state == 'X')
-        return mg_fail(err, -ESRCH, "process %d is a zombie", (int)id->pid);
-    id->starttime = st.starttime;
-    mg_read_comm(id->pid, id->comm, sizeof(id->comm));
-    id->exe = mg_read_exe(id->pid);
-    return id->exe ? 0 : mg_fail(err, -ENOMEM, "out of memory");
-}
-
-static int read_process(pid_t pid, seen *s, mg_error *err)
-{
-    int rc = read_ident(pid, s->info, err);
-    if (rc < 0)
-        return rc;
-    pid_t tgid = s->info->pid;
-    rc = mg_regions_get(tgid, MG_REGIONS_NO_RESIDENT, &s->regions, &s->n_regions, err);
-    if (rc < 0)
-        return rc;
+    const mg_findings_src *src = s->src;
+    pid_t tgid = src->pid;
     pid_t tracer = mg_read_tracer(tgid, &s->traced_tid);
     if (tracer < 0) {
-        rc = mg_api_code(tracer);
+        int rc = mg_api_code(tracer);
         return mg_fail(err, rc, "read /proc/%d/task: %s", (int)tgid, mg_strerror(rc));
     }
     s->tracer = tracer;
     if (tracer > 0)
         mg_read_comm(tracer, s->tracer_comm, sizeof(s->tracer_comm));
-    s->argv0 = mg_read_argv0(tgid);
-    if (!s->argv0 ||
-        mg_preload_find(tgid, s->regions, s->n_regions, &s->preloads, &s->n_preloads) < 0)
+    s->argv0 = mg_read_argv0_of(tgid, src->st, src->pagemap_fd);
+    if (!s->argv0 || mg_preload_find(tgid, src->st, src->pagemap_fd, src->regions,
+                                     src->n_regions, &s->preloads, &s->n_preloads) < 0)
         return mg_fail(err, -ENOMEM, "out of memory");
-    rc = mg_patched_find(tgid, s->regions, s->n_regions, &s->patched, err);
-    if (rc < 0)
-        return rc;
-    /* everything read belongs to the process whose start time we saw */
-    mg_proc_stat st1;
-    rc = mg_read_proc_stat(tgid, &st1);
-    if (rc < 0 || st1.starttime != s->info->starttime)
-        return mg_fail(err, -ESRCH, "process %d exited", (int)tgid);
-    return 0;
+    return mg_patched_find(tgid, src->regions, src->n_regions, src->pagemap_fd, src->copies,
+                           &s->patched, err);
 }
 
 /* Bytes of the lists' strings in the block: patches' and preloads' paths. */
@@ -326,7 +279,7 @@ static void pack_lists(const seen *s, mg_finding *f, char **at, char **str)
 /* One block: the findings, the patches and preloads, then the strings. */
 static mg_finding *pack(const seen *s, const acc *k, const char *runtime, size_t *n)
 {
-    const ident *p = s->info;
+    const mg_findings_src *p = s->src;
     size_t count = 0, bytes = list_strings(s, k),
            fixed = strlen(p->comm) + strlen(p->exe) + strlen(runtime) + strlen(s->tracer_comm) +
                    strlen(s->argv0) + strlen("buffered") + 7;
@@ -370,32 +323,30 @@ static mg_finding *pack(const seen *s, const acc *k, const char *runtime, size_t
     return out;
 }
 
-MG_API int mg_findings_get(pid_t pid, mg_finding **out, size_t *n, mg_error *err)
+int mg_findings_make(const mg_findings_src *src, mg_finding **out, size_t *n, mg_error *err)
 {
-    if (!out || !n)
-        return mg_fail(err, -EINVAL, "mg_findings_get: out and n must not be NULL");
     *out = NULL;
     *n = 0;
-    seen s = {0};
-    int rc = read_process(pid, &s, err);
+    seen s = {.src = src};
+    int rc = read_rest(&s, err);
     if (rc == 0) {
         acc k[MG_FINDING_KINDS] = {{0}};
-        const char *exe = s.info->exe;
-        scan_regions(k, s.regions, s.n_regions);
+        const char *exe = src->exe;
+        scan_regions(k, src->regions, src->n_regions);
         if (is_memfd(exe))
             k[MG_FINDING_MEMFD_EXEC].hit = k[MG_FINDING_MEMFD_EXEC].image = true;
         else if (exe[0] == '/' && strlen(exe) > strlen(" (deleted)") &&
                  !strcmp(exe + strlen(exe) - strlen(" (deleted)"), " (deleted)"))
             k[MG_FINDING_DELETED_EXE].hit = k[MG_FINDING_DELETED_EXE].image = true;
         k[MG_FINDING_TRACED].hit = s.tracer > 0;
-        k[MG_FINDING_MASQUERADE].hit = bracketed(s.info->comm) || bracketed(s.argv0);
+        k[MG_FINDING_MASQUERADE].hit = bracketed(src->comm) || bracketed(s.argv0);
         acc *pc = &k[MG_FINDING_PATCHED_CODE];
         pc->hit = s.patched.regions > 0;
         pc->regions = s.patched.regions;
         pc->bytes = s.patched.bytes;
         pc->first = pc->hit ? &s.patched.first : NULL;
         k[MG_FINDING_PRELOAD].hit = s.n_preloads > 0;
-        const char *runtime = runtime_of(exe, s.regions, s.n_regions);
+        const char *runtime = runtime_of(exe, src->regions, src->n_regions);
         grade(k, runtime);
         if (s.patched.textrel) /* the loader writes such text */
             pc->severity = MG_SEVERITY_LOW;
@@ -405,8 +356,86 @@ MG_API int mg_findings_get(pid_t pid, mg_finding **out, size_t *n, mg_error *err
     free(s.argv0);
     free(s.preloads);
     mg_patched_free(&s.patched);
-    mg_regions_free(&s.regions);
-    free(s.info->exe);
+    return rc;
+}
+
+/* The process pid names, with mg_proc_get's codes, but only what a
+ * finding needs (no cgroup, cmdline, rss or access probe): its thread
+ * group id, stat, comm and exe into src (exe malloc'd). */
+static int read_ident(pid_t pid, mg_findings_src *src, mg_proc_stat *st, char *comm, size_t cap,
+                      mg_error *err)
+{
+    if (pid <= 0 || !mg_pid_exists(pid))
+        return mg_fail(err, MG_EBADPID, "no such process: %d", (int)pid);
+    src->pid = mg_read_tgid(pid);
+    if (src->pid == getpid())
+        return mg_fail(err, MG_EBADPID, "process %d: memgrep itself", (int)src->pid);
+    int rc = mg_read_proc_stat(src->pid, st);
+    if (rc < 0) {
+        rc = mg_api_code(rc);
+        return mg_fail(err, rc, "read /proc/%d/stat: %s", (int)src->pid, mg_strerror(rc));
+    }
+    if (st->kthread)
+        return mg_fail(err, MG_EBADPID, "process %d: a kernel thread", (int)src->pid);
+    if (st->state == 'Z' || st->state == 'X')
+        return mg_fail(err, -ESRCH, "process %d is a zombie", (int)src->pid);
+    src->st = st;
+    mg_read_comm(src->pid, comm, cap);
+    src->comm = comm;
+    src->exe = mg_read_exe(src->pid);
+    return src->exe ? 0 : mg_fail(err, -ENOMEM, "out of memory");
+}
+
+/* Its regions (mg_regions_get's, maps only) as one array into *rs. */
+static int read_regions(mg_findings_src *src, mg_region_info **list, mg_region **rs,
+                        mg_error *err)
+{
+    size_t n = 0;
+    int rc = mg_regions_get(src->pid, MG_REGIONS_NO_RESIDENT, list, &n, err);
+    if (rc < 0)
+        return rc;
+    *rs = malloc(MG_MAX(n, (size_t)1) * sizeof(**rs));
+    if (!*rs)
+        return mg_fail(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        (*rs)[i] = (*list)[i].region;
+    src->regions = *rs;
+    src->n_regions = n;
+    int pm = mg_open_proc_file(src->pid, "pagemap");
+    if (pm < 0)
+        return mg_fail(err, mg_api_code(pm), "open /proc/%d/pagemap: %s", (int)src->pid,
+                       mg_strerror(mg_api_code(pm)));
+    src->pagemap_fd = pm;
+    return 0;
+}
+
+MG_API int mg_findings_get(pid_t pid, mg_finding **out, size_t *n, mg_error *err)
+{
+    if (!out || !n)
+        return mg_fail(err, -EINVAL, "mg_findings_get: out and n must not be NULL");
+    *out = NULL;
+    *n = 0;
+    mg_findings_src src = {.pagemap_fd = -1};
+    mg_proc_stat st0, st1;
+    char comm[64];
+    mg_region_info *list = NULL;
+    mg_region *rs = NULL;
+    int rc = read_ident(pid, &src, &st0, comm, sizeof(comm), err);
+    if (rc == 0)
+        rc = read_regions(&src, &list, &rs, err);
+    if (rc == 0)
+        rc = mg_findings_make(&src, out, n, err);
+    /* everything read belongs to the process whose start time we saw */
+    if (rc == 0 && (mg_read_proc_stat(src.pid, &st1) < 0 || st1.starttime != st0.starttime)) {
+        mg_findings_free(out);
+        *n = 0;
+        rc = mg_fail(err, -ESRCH, "process %d exited", (int)src.pid);
+    }
+    if (src.pagemap_fd >= 0)
+        close(src.pagemap_fd);
+    free(rs);
+    mg_regions_free(&list);
+    free((char *)src.exe);
     return rc;
 }
 

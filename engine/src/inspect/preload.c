@@ -15,7 +15,7 @@
 #include "util.h"
 
 typedef struct found {
-    const mg_region_info *list;
+    const mg_region *list;
     size_t n;
     mg_preload *out;
     size_t n_out, cap;
@@ -40,7 +40,7 @@ static int add_entry(found *f, const char *entry, const char *source)
     char buf[PATH_MAX];
     const char *real = strchr(entry, '/') ? realpath(entry, buf) : NULL;
     for (size_t i = 0; i < f->n; i++) {
-        const mg_region *r = &f->list[i].region;
+        const mg_region *r = &f->list[i];
         if (r->kind != MG_REGION_FILE || !names(entry, real, r))
             continue;
         bool seen = false;
@@ -84,16 +84,16 @@ static int add_list(found *f, char *text, const char *source, bool comments)
     return rc;
 }
 
-int mg_preload_find(pid_t pid, const mg_region_info *list, size_t n, mg_preload **out,
-                    size_t *n_out)
+int mg_preload_find(pid_t pid, const mg_proc_stat *st, int pagemap_fd, const mg_region *rs,
+                    size_t n, mg_preload **out, size_t *n_out)
 {
-    found f = {.list = list, .n = n};
+    found f = {.list = rs, .n = n};
     char path[64], *text = NULL;
     size_t len;
     int rc = 0;
     snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-    mg_proc_stat st; /* environ only where it is present: nothing faulted in */
-    if (mg_read_proc_stat(pid, &st) == 0 && mg_span_present(pid, st.env_start, st.env_end) &&
+    /* environ only where it is present: nothing faulted in */
+    if (mg_span_present_fd(pagemap_fd, st->env_start, st->env_end) &&
         mg_read_file(path, &text, &len) == 0) {
         static const char key[] = "LD_PRELOAD=";
         for (size_t i = 0; rc == 0 && i < len; i += strlen(text + i) + 1)

@@ -270,20 +270,40 @@ bool mg_span_present(pid_t pid, unsigned long long start, unsigned long long end
     int fd = mg_open_proc_file(pid, "pagemap");
     if (fd < 0)
         return false;
+    bool all = mg_span_present_fd(fd, start, end);
+    close(fd);
+    return all;
+}
+
+bool mg_span_present_fd(int pagemap_fd, unsigned long long start, unsigned long long end)
+{
+    if (start >= end || pagemap_fd < 0)
+        return false;
     bool all = true;
     uint64_t ent[64];
     for (unsigned long long page = start / MG_PAGE_SIZE, last = (end - 1) / MG_PAGE_SIZE;
          all && page <= last;) {
         size_t n =
             (size_t)MG_MIN(last - page + 1, (unsigned long long)(sizeof ent / sizeof ent[0]));
-        ssize_t got = pread(fd, ent, n * sizeof ent[0], (off_t)(page * sizeof ent[0]));
+        ssize_t got = pread(pagemap_fd, ent, n * sizeof ent[0], (off_t)(page * sizeof ent[0]));
         all = got == (ssize_t)(n * sizeof ent[0]);
         for (size_t k = 0; all && k < n; k++)
             all = (ent[k] & MG_PM_PRESENT) != 0;
         page += n;
     }
-    close(fd);
     return all;
+}
+
+/* /proc/PID/cmdline itself, once its pages are known present. */
+static char *read_cmdline_file(pid_t pid, size_t *len)
+{
+    char path[64], *buf = NULL;
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    if (mg_read_file(path, &buf, len) < 0) {
+        *len = 0;
+        return strdup("");
+    }
+    return buf;
 }
 
 /* /proc/PID/cmdline, malloc'd and NUL-terminated, *len its bytes; "" if
@@ -292,15 +312,12 @@ bool mg_span_present(pid_t pid, unsigned long long start, unsigned long long end
  * memgrep never makes a target do. NULL only when out of memory. */
 static char *read_cmdline(pid_t pid, size_t *len)
 {
-    char path[64], *buf = NULL;
     mg_proc_stat st;
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    if (mg_read_proc_stat(pid, &st) < 0 || !mg_span_present(pid, st.arg_start, st.arg_end) ||
-        mg_read_file(path, &buf, len) < 0) {
+    if (mg_read_proc_stat(pid, &st) < 0 || !mg_span_present(pid, st.arg_start, st.arg_end)) {
         *len = 0;
         return strdup("");
     }
-    return buf;
+    return read_cmdline_file(pid, len);
 }
 
 char *mg_read_cmdline(pid_t pid)
@@ -322,6 +339,14 @@ char *mg_read_argv0(pid_t pid)
 {
     size_t len;
     return read_cmdline(pid, &len); /* the first string is argv[0] */
+}
+
+char *mg_read_argv0_of(pid_t pid, const mg_proc_stat *st, int pagemap_fd)
+{
+    size_t len;
+    if (!mg_span_present_fd(pagemap_fd, st->arg_start, st->arg_end))
+        return strdup("");
+    return read_cmdline_file(pid, &len);
 }
 
 unsigned long long mg_read_rss(pid_t pid)

@@ -31,6 +31,8 @@ int mg_read_proc_stat(pid_t pid, mg_proc_stat *st);
  * faults in what is not to serve them. False if start >= end or pagemap
  * can't be read. */
 bool mg_span_present(pid_t pid, unsigned long long start, unsigned long long end);
+/* The same with the process's pagemap open already (pagemap_fd). */
+bool mg_span_present_fd(int pagemap_fd, unsigned long long start, unsigned long long end);
 
 /* comm without the newline ("" on failure), NUL-terminated in buf. */
 void mg_read_comm(pid_t pid, char *buf, size_t cap);
@@ -73,6 +75,9 @@ char *mg_read_cmdline(pid_t pid);
 /* argv[0] of /proc/PID/cmdline (up to its first NUL), malloc'd; "" (malloc'd)
  * if empty or unreadable; NULL only when out of memory. */
 char *mg_read_argv0(pid_t pid);
+/* The same for a process whose stat (st: where its arguments lie) has been
+ * read and whose pagemap is open (pagemap_fd): only cmdline is read. */
+char *mg_read_argv0_of(pid_t pid, const mg_proc_stat *st, int pagemap_fd);
 
 /* Resident bytes from /proc/PID/statm; 0 if unreadable. */
 unsigned long long mg_read_rss(pid_t pid);
