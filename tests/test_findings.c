@@ -918,14 +918,18 @@ Test(findings, scan_findings)
     cr_assert_null(strstr(err, "checked"), "JSON: no findings line on stderr: %s", err);
     free(out);
     free(err);
-    /* text: the finding lines, then the matches; a summary line of them */
+    /* text: the target's matches, then its finding lines (found at the
+     * end of the target); a summary line of them */
     const char *a3[] = {"-p", pid, "--findings", "-x", "48 31 f6 56 48 bf 2f 62 69 6e", NULL};
     cr_assert_eq(run_memgrep("scan", a3, &out, &err), 0, "%s", err);
     char line[128];
-    snprintf(line, sizeof(line), "%d findings_fixtur high anon_exec: regions=1", (int)t.pid);
-    cr_assert(!strncmp(out, line, strlen(line)), "%s", out);
+    snprintf(line, sizeof(line), "%d findings_fixtur 0x%" PRIx64 " rwxp ", (int)t.pid, t.addr);
+    const char *match = strstr(out, line);
+    snprintf(line, sizeof(line), "\n%d findings_fixtur high anon_exec: regions=1", (int)t.pid);
+    const char *anon = strstr(out, line);
     snprintf(line, sizeof(line), "\n%d findings_fixtur high rwx: regions=1", (int)t.pid);
-    cr_assert(strstr(out, line), "%s", out);
+    const char *rwx = strstr(out, line);
+    cr_assert(match && anon && rwx && match < anon && anon < rwx, "%s", out);
     cr_assert(strstr(err, "memgrep: 1 process checked, 0 failed; 2 findings\n"), "%s", err);
     free(out);
     free(err);
