@@ -451,7 +451,10 @@ int cli_findings_scanned(void *ctx, const mg_process *p, const mg_finding *list,
     const cli_findings *o = s->o;
     /* a dump's manifest names the process as dump's does: its start time
      * and arguments, read only when there is something to dump */
-    mg_proc_info info = {.pid = p->pid, .comm = p->comm, .exe = p->exe, .cgroup = p->cgroup,
+    mg_proc_info info = {.pid = p->pid,
+                         .comm = p->comm,
+                         .exe = p->exe,
+                         .cgroup = p->cgroup,
                          .cmdline = ""},
                  *got = NULL;
     for (size_t i = 0; o->dump_dir && !got && i < n; i++)

@@ -227,8 +227,8 @@ static int read_rest(seen *s, mg_error *err)
     if (tracer > 0)
         mg_read_comm(tracer, s->tracer_comm, sizeof(s->tracer_comm));
     s->argv0 = mg_read_argv0_of(tgid, src->st, src->pagemap_fd);
-    if (!s->argv0 || mg_preload_find(tgid, src->st, src->pagemap_fd, src->regions,
-                                     src->n_regions, &s->preloads, &s->n_preloads) < 0)
+    if (!s->argv0 || mg_preload_find(tgid, src->st, src->pagemap_fd, src->regions, src->n_regions,
+                                     &s->preloads, &s->n_preloads) < 0)
         return mg_fail(err, -ENOMEM, "out of memory");
     return mg_patched_find(tgid, src->regions, src->n_regions, src->pagemap_fd, src->copies,
                            &s->patched, err);
@@ -387,8 +387,7 @@ static int read_ident(pid_t pid, mg_findings_src *src, mg_proc_stat *st, char *c
 }
 
 /* Its regions (mg_regions_get's, maps only) as one array into *rs. */
-static int read_regions(mg_findings_src *src, mg_region_info **list, mg_region **rs,
-                        mg_error *err)
+static int read_regions(mg_findings_src *src, mg_region_info **list, mg_region **rs, mg_error *err)
 {
     size_t n = 0;
     int rc = mg_regions_get(src->pid, MG_REGIONS_NO_RESIDENT, list, &n, err);
