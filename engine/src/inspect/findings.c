@@ -220,15 +220,20 @@ static int read_rest(seen *s, mg_error *err)
     pid_t tgid = src->pid;
     pid_t tracer = mg_read_tracer(tgid, &s->traced_tid);
     if (tracer < 0) {
-        int rc = mg_api_code(tracer);
-        return mg_fail(err, rc, "read /proc/%d/task: %s", (int)tgid, mg_strerror(rc));
+        int e = mg_api_code(tracer);
+        return mg_fail(err, e, "read /proc/%d/status: %s", (int)tgid, mg_strerror(e));
     }
     s->tracer = tracer;
     if (tracer > 0)
         mg_read_comm(tracer, s->tracer_comm, sizeof(s->tracer_comm));
-    s->argv0 = mg_read_argv0_of(tgid, src->st, src->pagemap_fd);
-    if (!s->argv0 || mg_preload_find(tgid, src->st, src->pagemap_fd, src->regions, src->n_regions,
-                                     &s->preloads, &s->n_preloads) < 0)
+    char *env = NULL;
+    size_t env_len = 0;
+    int rc = mg_read_args_env(tgid, src->st, src->pagemap_fd, &s->argv0, &env, &env_len);
+    if (rc == 0)
+        rc = mg_preload_find(tgid, env, env_len, src->regions, src->n_regions, &s->preloads,
+                             &s->n_preloads);
+    free(env);
+    if (rc < 0)
         return mg_fail(err, -ENOMEM, "out of memory");
     return mg_patched_find(tgid, src->regions, src->n_regions, src->pagemap_fd, src->copies,
                            &s->patched, err);

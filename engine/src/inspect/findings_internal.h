@@ -60,13 +60,13 @@ void mg_patched_free(mg_patched *p);
 /* "direct", "cached", "buffered". */
 const char *mg_file_read_name(mg_file_read how);
 
-/* The libraries of pid's preload lists (LD_PRELOAD of /proc/PID/environ,
- * read only if its pages are present: st's span, pagemap_fd; then
- * /etc/ld.so.preload under its root) that are mapped in rs: *out
- * (malloc'd, paths into rs, sources static) and *n. Returns 0 or
+/* The libraries of pid's preload lists (LD_PRELOAD of its environment
+ * env, env_len bytes as /proc/PID/environ shows it, NUL-terminated; NULL:
+ * not known; then /etc/ld.so.preload under its root) that are mapped in
+ * rs: *out (malloc'd, paths into rs, sources static) and *n. Returns 0 or
  * -ENOMEM. */
-int mg_preload_find(pid_t pid, const mg_proc_stat *st, int pagemap_fd, const mg_region *rs,
-                    size_t n, mg_preload **out, size_t *n_out);
+int mg_preload_find(pid_t pid, const char *env, size_t env_len, const mg_region *rs, size_t n,
+                    mg_preload **out, size_t *n_out);
 
 /* What a finding is made of that its caller has read already (a sweep's
  * target, or mg_findings_get): the process (thread-group id, comm, exe,
