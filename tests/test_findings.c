@@ -944,6 +944,113 @@ Test(findings, scan_findings)
     target_stop(&t);
 }
 
+/* The finding records of out without their "time", sorted, one a line
+ * (malloc'd): what two reports found, to compare. */
+static char *finding_lines(const char *out)
+{
+    char *lines[64];
+    size_t n = 0, total = 1;
+    for (const char *l = out; *l && n < 64;) {
+        const char *nl = strchr(l, '\n');
+        cr_assert(nl, "a record without its newline: %s", l);
+        if (!strncmp(l, "{\"type\":\"finding\",", strlen("{\"type\":\"finding\","))) {
+            char *x = strndup(l, (size_t)(nl - l)), *t = strstr(x, "\"time\":\"");
+            cr_assert(t, "%s", x);
+            char *end = strstr(t + strlen("\"time\":\""), "\",");
+            cr_assert(end, "%s", x);
+            memmove(t, end + 2, strlen(end + 2) + 1);
+            total += strlen(x) + 1;
+            lines[n++] = x;
+        }
+        l = nl + 1;
+    }
+    for (size_t i = 1; i < n; i++) /* insertion sort: a few lines */
+        for (size_t j = i; j > 0 && strcmp(lines[j - 1], lines[j]) > 0; j--) {
+            char *x = lines[j];
+            lines[j] = lines[j - 1];
+            lines[j - 1] = x;
+        }
+    char *all = calloc(1, total);
+    cr_assert(all);
+    for (size_t i = 0; i < n; i++) {
+        strcat(strcat(all, lines[i]), "\n");
+        free(lines[i]);
+    }
+    return all;
+}
+
+/* scan --findings finds in its sweep (from the maps, stat and pagemap
+ * walk it makes) exactly what check finds: each kind that reads beyond
+ * them, in one report of four targets: code patched by the test (the
+ * planner's walk gives the private copies), a thread traced (a process of
+ * two threads), a library preloaded whose text the loader relocates
+ * (patched_code from its copy, preload from the environment), argv[0] in
+ * brackets. */
+Test(findings, scan_findings_as_check)
+{
+    need_root();
+    const char *lib = getenv("MG_FINDINGS_TEXTREL");
+    cr_assert(lib && *lib, "MG_FINDINGS_TEXTREL is not set");
+    char real[4096];
+    cr_assert(realpath(lib, real));
+    target code, thread, pre, masq;
+    start_mode(&code, "code");
+    start_mode(&thread, "thread");
+    char *plain[] = {(char *)"findings_fixture", (char *)"plain", NULL};
+    target_spawn(&pre, fixture_path(), -1, plain, real);
+    char *bracketed[] = {(char *)"[kthreadd]", (char *)"plain", NULL};
+    target_start(&masq, fixture_path(), -1, bracketed);
+    uint64_t a = code.addr + 5;
+    uint8_t orig[16], patch[16];
+    target_mem(code.pid, a, orig, sizeof(orig), false);
+    for (size_t i = 0; i < sizeof(patch); i++)
+        patch[i] = (uint8_t)(orig[i] ^ 0xff);
+    target_mem(code.pid, a, patch, sizeof(patch), true);
+    pid_t tracer = start_tracer(thread.tid);
+    char pids[96], token[64], *out1, *err1, *out2, *err2;
+    snprintf(pids, sizeof(pids), "%d,%d,%d,%d", (int)code.pid, (int)thread.pid, (int)pre.pid,
+             (int)masq.pid);
+    snprintf(token, sizeof(token), "mgt-never-%d-%lx", (int)getpid(), (unsigned long)random());
+    const char *a1[] = {"-p", pids, "--json", NULL};
+    cr_assert_eq(run_check(a1, &out1, &err1), 0, "%s", err1);
+    const char *a2[] = {"-p", pids, "--json", "--findings", "-e", token, NULL};
+    cr_assert_eq(run_memgrep("scan", a2, &out2, &err2), 0, "%s", err2);
+    char *l1 = finding_lines(out1), *l2 = finding_lines(out2);
+    cr_assert_str_eq(l2, l1, "scan --findings:\n%s\ncheck:\n%s", l2, l1);
+    /* what each found */
+    const char *kinds[][2] = {{"patched_code", "high"},
+                              {"traced", "medium"},
+                              {"patched_code", "low"},
+                              {"preload", "medium"},
+                              {"masquerade", "high"}};
+    const pid_t of[] = {code.pid, thread.pid, pre.pid, pre.pid, masq.pid};
+    for (size_t i = 0; i < 5; i++) {
+        char look[128];
+        snprintf(look, sizeof(look), "\"kind\":\"%s\",\"pid\":%d,", kinds[i][0], (int)of[i]);
+        const char *at = strstr(l1, look);
+        cr_assert(at, "no %s of %d: %s", kinds[i][0], (int)of[i], l1);
+        snprintf(look, sizeof(look), "\"severity\":\"%s\"", kinds[i][1]);
+        const char *nl = strchr(at, '\n'), *sev = strstr(at, look);
+        cr_assert(sev && sev < nl, "%s of %d not %s: %s", kinds[i][0], (int)of[i], kinds[i][1], l1);
+    }
+    size_t lines = 0;
+    for (const char *c = l1; *c; c++)
+        lines += *c == '\n';
+    cr_assert_eq(lines, 5, "%s", l1);
+    free(l1);
+    free(l2);
+    free(out1);
+    free(err1);
+    free(out2);
+    free(err2);
+    kill(tracer, SIGKILL);
+    waitpid(tracer, NULL, 0);
+    target_stop(&code);
+    target_stop(&thread);
+    target_stop(&pre);
+    target_stop(&masq);
+}
+
 /* The manifest's entry of file name. */
 static const jval *manifest_entry(const jval *m, const char *name)
 {
