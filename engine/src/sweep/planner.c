@@ -4,7 +4,9 @@
  * comm, exe, one maps snapshot, pagemap and mem; the pid-reuse check) -> its regions
  * (special, device and unreadable ones skipped) -> runs of present pages
  * (mg_present_ranges) -> units of chunk_size owned bytes, pushed into the
- * pool's queue. A target's memory is never read here: only /proc files. */
+ * pool's queue; with mg_sink.findings, the runs of private copies in
+ * private code mappings kept for its findings. A target's memory is never
+ * read here: only /proc files. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>

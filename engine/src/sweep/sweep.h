@@ -4,7 +4,8 @@
  *   events.c    to the sink: events, statistics, progress
  *   stop.c      the stop decision, the sweep's clock, read pacing
  *   target.c    a target's life: open (identity pinned), references,
- *               its YARA rules when its last unit is done
+ *               its YARA rules and its findings (mg_sink.findings) when
+ *               its last unit is done
  *   window.c    unit geometry; scanning a unit's window, its hits to the
  *               sink (mg_report_hit)
  *   unit.c      one unit: pagemap re-check, reader choice, read, scan

@@ -1,7 +1,8 @@
 /* target.c - a target's life: opened with its identity pinned (os/procs.c)
  * and selected by cgroup or container, referenced by the planner and by each
  * queued unit, and, when the last reference goes, its YARA rules evaluated
- * over its matches (with integer reads in its memory) and its fds closed.
+ * over its matches (with integer reads in its memory), its findings made
+ * (mg_sink.findings) and its fds closed.
  * The planner opens targets; workers and the planner drop them. */
 #include <errno.h>
 #include <stdio.h>
