@@ -621,13 +621,21 @@ Test(findings, patched_code)
 
 /* ---- preload ------------------------------------------------------------ */
 
+/* The library built for the test that environment variable var names (as
+ * given), its real path into real. */
+static const char *test_lib(const char *var, char real[4096])
+{
+    const char *lib = getenv(var);
+    cr_assert(lib && *lib, "%s is not set", var);
+    cr_assert(realpath(lib, real));
+    return lib;
+}
+
 Test(findings, preload)
 {
     need_root();
-    const char *lib = getenv("MG_FINDINGS_PRELOAD");
-    cr_assert(lib && *lib, "MG_FINDINGS_PRELOAD is not set");
     char real[4096];
-    cr_assert(realpath(lib, real));
+    const char *lib = test_lib("MG_FINDINGS_PRELOAD", real);
     char *argv[] = {(char *)"findings_fixture", (char *)"plain", NULL};
     target t, control;
     target_spawn(&t, fixture_path(), -1, argv, lib);
@@ -653,10 +661,8 @@ Test(findings, preload)
 Test(findings, textrel_is_low)
 {
     need_root();
-    const char *lib = getenv("MG_FINDINGS_TEXTREL");
-    cr_assert(lib && *lib, "MG_FINDINGS_TEXTREL is not set");
     char real[4096];
-    cr_assert(realpath(lib, real));
+    test_lib("MG_FINDINGS_TEXTREL", real);
     /* the slot's file offset: the first segment maps offset 0 at the base */
     void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
     cr_assert(h, "dlopen: %s", dlerror());
@@ -989,10 +995,8 @@ static char *finding_lines(const char *out)
 Test(findings, scan_findings_as_check)
 {
     need_root();
-    const char *lib = getenv("MG_FINDINGS_TEXTREL");
-    cr_assert(lib && *lib, "MG_FINDINGS_TEXTREL is not set");
     char real[4096];
-    cr_assert(realpath(lib, real));
+    test_lib("MG_FINDINGS_TEXTREL", real);
     target code, thread, pre, masq;
     start_mode(&code, "code");
     start_mode(&thread, "thread");
