@@ -48,7 +48,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "inspect/findings_internal.h"
+#include "findings/findings.h"
 #include "match/patterns.h"
 #include "os/maps.h"
 #include "os/procs.h"

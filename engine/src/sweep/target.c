@@ -130,7 +130,7 @@ static void yara_target_done(mg_sweep *c, mg_target *p)
 
 /* Its last unit is done (fds still open): its findings (mg_sink.findings)
  * from its maps, stat, pagemap and the copies of code the planner walked,
- * reading only the rest (findings_internal.h), checked to be the pinned
+ * reading only the rest (findings/findings.h), checked to be the pinned
  * process's, and handed to the sink. A failure is the target's event. */
 static void findings_target_done(mg_sweep *c, mg_target *p)
 {
@@ -146,6 +146,7 @@ static void findings_target_done(mg_sweep *c, mg_target *p)
         .regions = p->maps.regions,
         .n_regions = p->maps.n,
         .pagemap_fd = p->pagemap_fd,
+        .mem_fd = p->mem_fd,
         .copies = p->copies_whole ? &p->copies : NULL,
     };
     mg_finding *list = NULL;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inspect/findings_internal.h"
+#include "findings/findings.h"
 #include "os/procs.h"
 #include "util.h"
 

@@ -1,8 +1,10 @@
-/* findings_internal.h - the kinds of mg_findings_get that have files of
- * their own: patched_code (patched.c) and preload (preload.c), and the
- * findings of what a sweep's target holds (mg_findings_make). Internal. */
-#ifndef MG_FINDINGS_INTERNAL_H
-#define MG_FINDINGS_INTERNAL_H
+/* findings.h - the findings of a process (mg_finding) made of what its
+ * caller read of it: mg_findings_get (inspect/findings.c) and the sweep's
+ * targets (sweep/target.c) alike. The kinds that read more have files of
+ * their own: patched_code (patched.c), preload (preload.c); make.c grades
+ * and packs them. Internal. */
+#ifndef MG_FINDINGS_H
+#define MG_FINDINGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,9 +53,13 @@ bool mg_private_code(const mg_region *r);
 /* Compare the private copies of pid's (a thread group id) executable
  * private file mappings in rs with their files: the copies walked already
  * (walked, by a sweep's planner), or, walked NULL, found here through
- * pagemap_fd (pid's /proc/PID/pagemap). Returns 0 (then mg_patched_free)
- * or a negative code with err filled. */
-int mg_patched_find(pid_t pid, const mg_region *rs, size_t n, int pagemap_fd,
+ * pagemap_fd (pid's /proc/PID/pagemap). A copy is read if pagemap shows it
+ * present still: by process_vm_readv, or through mem_fd (its
+ * /proc/PID/mem, -1 if none: such a page is not compared) where a copy is
+ * shared after fork. The caller checks afterwards that pid is still the
+ * process it read. Returns 0 (then mg_patched_free) or a negative code with
+ * err filled. */
+int mg_patched_find(pid_t pid, const mg_region *rs, size_t n, int pagemap_fd, int mem_fd,
                     const mg_copies *walked, mg_patched *out, mg_error *err);
 void mg_patched_free(mg_patched *p);
 
@@ -70,15 +76,15 @@ int mg_preload_find(pid_t pid, const char *env, size_t env_len, const mg_region 
 
 /* What a finding is made of that its caller has read already (a sweep's
  * target, or mg_findings_get): the process (thread-group id, comm, exe,
- * its stat), its maps, its open pagemap, and the private copies of its
- * code if a walk found them (NULL: found here). */
+ * its stat), its maps, its open pagemap and mem (-1: none), and the
+ * private copies of its code if a walk found them (NULL: found here). */
 typedef struct mg_findings_src {
     pid_t pid;
     const char *comm, *exe;
     const mg_proc_stat *st;
     const mg_region *regions;
     size_t n_regions;
-    int pagemap_fd;
+    int pagemap_fd, mem_fd;
     const mg_copies *copies;
 } mg_findings_src;
 
