@@ -288,8 +288,8 @@ static int copies_of(pid_t pid, int pm, const mg_region *r, const mg_copies *wal
         size_t first = *next;
         while (*next < walked->n && walked->runs[*next][0] < r->end)
             ++*next;
-        *runs = (const uint64_t(*)[2])walked->runs + first;
         *n_runs = *next - first;
+        *runs = *n_runs ? (const uint64_t(*)[2])walked->runs + first : NULL;
         return 0;
     }
     c->n = 0;
