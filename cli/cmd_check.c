@@ -38,8 +38,7 @@ static int check_run(void *state)
     }
     size_t selected;
     bool ok = cli_findings_sweep(&s->findings, &s->targets, d.f, s->listing.json,
-                                 CLI_FINDINGS_PRINT | CLI_FINDINGS_FAILURES, NULL, NULL, &c,
-                                 &selected) == 0;
+                                 CLI_FINDINGS_PRINT | CLI_FINDINGS_FAILURES, &c, &selected) == 0;
     if (cli_dest_close(&d, ok) < 0 || !ok)
         return EXIT_TROUBLE;
     cli_findings_summary(stderr, &c);

@@ -81,16 +81,6 @@ static bool findings_wanted(const scan_state *s)
     return s->findings.on || s->findings.n_allow || s->findings.dump_dir;
 }
 
-/* After a finding or error record: flushed (and -o's file published) as
- * matches are. */
-static int publish_record(void *ctx)
-{
-    output_ctx *out = ctx;
-    if (fflush(out->out) == EOF)
-        return 0; /* the exit status says it */
-    return out->publish ? out->publish(out->publish_ctx) : 0;
-}
-
 static int scan(const scan_state *st, const mg_settings *set, const mg_patterns *p, output_ctx *out,
                 cli_outfile *file, const output_run *run)
 {
@@ -111,6 +101,17 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
     }
     s.sel_tags = tags;
     s.sel_ids = ids;
+    /* --findings: each target's, found by the sweep, after its matches */
+    cli_findings_scan fs = {
+        .o = &st->findings,
+        .f = out->out,
+        .json = o->json,
+        .show = mode != CLI_MODE_QUIET ? CLI_FINDINGS_PRINT : 0u,
+    };
+    if (findings_wanted(st)) {
+        s.findings = cli_findings_scanned;
+        s.findings_ctx = &fs;
+    }
     /* Progress only where a person watches: stderr on a terminal. */
     s.progress = o->progress && !o->json && mode != CLI_MODE_QUIET && isatty(STDERR_FILENO);
     mg_sink sink = cli_sink_get(&s);
@@ -132,16 +133,6 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
         if (out->flush_each)
             fflush(out->out);
     }
-    /* --findings: each target's, before its matches, in the same output */
-    cli_findings_count fc = {0};
-    size_t selected;
-    if (findings_wanted(st) &&
-        cli_findings_sweep(&st->findings, &st->targets, out->out, o->json,
-                           mode != CLI_MODE_QUIET ? CLI_FINDINGS_PRINT : 0u,
-                           out->flush_each ? publish_record : NULL, out, &fc, &selected) < 0) {
-        cli_sink_free(&s);
-        return EXIT_TROUBLE;
-    }
     bool wd_on = cli_watchdog_start(&wd, &wd_thread, set);
     int r = mg_scan(p, set, &sink, &stats, &err);
     if (wd_on)
@@ -161,9 +152,10 @@ static int scan(const scan_state *st, const mg_settings *set, const mg_patterns 
      * signal (signals.c) leaves what was written, without a summary. */
     /* text: a line beside the summary (JSON: the finding records say it) */
     if (findings_wanted(st) && !o->json && o->summary && mode != CLI_MODE_QUIET)
-        cli_findings_summary(stderr, &fc);
-    int status = exit_status(&s, &stats, o->file ? o->file : "stdout",
-                             cli_targets_filtered(&st->targets), fc.findings);
+        cli_findings_scan_summary(stderr, &fs, &stats);
+    int status = fs.failed ? EXIT_TROUBLE
+                           : exit_status(&s, &stats, o->file ? o->file : "stdout",
+                                         cli_targets_filtered(&st->targets), fs.c.findings);
     cli_sink_free(&s);
     return status;
 }

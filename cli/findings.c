@@ -380,22 +380,14 @@ static int dump_process(const cli_findings *o, const mg_proc_info *p, const mg_f
 
 /* ---- one process ---- */
 
-int cli_findings_of(const cli_findings *o, FILE *f, bool json, unsigned show, const mg_proc_info *p,
-                    cli_findings_count *c)
+/* The findings of p had: dumped, counted, printed as show says. Returns 0,
+ * or -1 after one line (a dump could not be written). */
+static int report(const cli_findings *o, FILE *f, bool json, unsigned show, const mg_proc_info *p,
+                  const mg_finding *list, size_t n, cli_findings_count *c)
 {
-    mg_finding *list = NULL;
-    size_t n = 0;
-    mg_error err = {{0}};
-    int rc = mg_findings_get(p->pid, &list, &n, &err);
-    if (rc < 0) {
-        c->failed++;
-        if (show & CLI_FINDINGS_FAILURES)
-            cli_findings_print_failure(f, json, p, rc, &err);
-        return 0;
-    }
     c->checked++;
     proc_dump pd = {0};
-    rc = o->dump_dir ? dump_process(o, p, list, n, &pd) : 0;
+    int rc = o->dump_dir ? dump_process(o, p, list, n, &pd) : 0;
     for (size_t i = 0; i < n; i++) {
         if (cli_finding_allowed(o, &list[i])) {
             c->allowed++;
@@ -409,13 +401,29 @@ int cli_findings_of(const cli_findings *o, FILE *f, bool json, unsigned show, co
     }
     c->dumped += pd.n;
     proc_dump_free(&pd);
+    return rc;
+}
+
+int cli_findings_of(const cli_findings *o, FILE *f, bool json, unsigned show, const mg_proc_info *p,
+                    cli_findings_count *c)
+{
+    mg_finding *list = NULL;
+    size_t n = 0;
+    mg_error err = {{0}};
+    int rc = mg_findings_get(p->pid, &list, &n, &err);
+    if (rc < 0) {
+        c->failed++;
+        if (show & CLI_FINDINGS_FAILURES)
+            cli_findings_print_failure(f, json, p, rc, &err);
+        return 0;
+    }
+    rc = report(o, f, json, show, p, list, n, c);
     mg_findings_free(&list);
     return rc;
 }
 
 int cli_findings_sweep(const cli_findings *o, const cli_targets *t, FILE *f, bool json,
-                       unsigned show, int (*published)(void *ctx), void *ctx, cli_findings_count *c,
-                       size_t *selected)
+                       unsigned show, cli_findings_count *c, size_t *selected)
 {
     mg_proc_info **procs = NULL, *all = NULL;
     size_t n = 0;
@@ -429,13 +437,43 @@ int cli_findings_sweep(const cli_findings *o, const cli_targets *t, FILE *f, boo
         /* no user memory, or memgrep: nothing to check */
         if (p->flags & (MG_PROC_KTHREAD | MG_PROC_ZOMBIE | MG_PROC_SELF))
             continue;
-        size_t before = c->findings + c->failed;
         rc = cli_findings_of(o, f, json, show, p, c);
-        if (rc == 0 && published && show && c->findings + c->failed > before && published(ctx))
-            rc = -1;
     }
     cli_procs_release(procs, n, all);
     return rc;
+}
+
+/* ---- in a scan's sweep ---- */
+
+int cli_findings_scanned(void *ctx, const mg_process *p, const mg_finding *list, size_t n)
+{
+    cli_findings_scan *s = ctx;
+    const cli_findings *o = s->o;
+    /* a dump's manifest names the process as dump's does: its start time
+     * and arguments, read only when there is something to dump */
+    mg_proc_info info = {.pid = p->pid,
+                         .comm = p->comm,
+                         .exe = p->exe,
+                         .cgroup = p->cgroup,
+                         .cmdline = ""},
+                 *got = NULL;
+    for (size_t i = 0; o->dump_dir && !got && i < n; i++)
+        if (dumpable(o, &list[i]) && mg_proc_get(p->pid, &got, NULL) < 0)
+            break;
+    if (report(o, s->f, s->json, s->show, got ? got : &info, list, n, &s->c) < 0)
+        s->failed = true;
+    mg_proc_info_free(&got);
+    return s->failed ? MG_SINK_STOP : MG_SINK_CONTINUE;
+}
+
+void cli_findings_scan_summary(FILE *f, cli_findings_scan *s, const mg_stats *stats)
+{
+    /* every process opened but not checked failed: its findings could not
+     * be had, or the sweep stopped before its end */
+    uint64_t opened = stats->processes_scanned;
+    s->c.failed =
+        (size_t)(stats->processes_failed + (opened > s->c.checked ? opened - s->c.checked : 0));
+    cli_findings_summary(f, &s->c);
 }
 
 int cli_findings_sandbox(const cli_findings *o, const cli_sandbox *sb)

@@ -63,12 +63,29 @@ int cli_findings_dump_dir(const cli_findings *o);
 /* The findings of every process t selects (-p, --container, --cgroup;
  * none: all of them, not kernel threads, zombies or memgrep): each
  * process through cli_findings_of, printed as show says (always
- * counted), after each record published (may be NULL; non-zero: stop,
- * already said). *selected: how many t selected. Returns 0, or -1 after
- * one line. */
+ * counted). *selected: how many t selected. Returns 0, or -1 after one
+ * line. */
 int cli_findings_sweep(const cli_findings *o, const cli_targets *t, FILE *f, bool json,
-                       unsigned show, int (*published)(void *ctx), void *ctx, cli_findings_count *c,
-                       size_t *selected);
+                       unsigned show, cli_findings_count *c, size_t *selected);
+
+/* scan --findings: the findings the sweep finds in each target it scans
+ * (mg_sink.findings), reported as cli_findings_of reports them. */
+typedef struct cli_findings_scan {
+    const cli_findings *o;
+    FILE *f;
+    bool json;
+    unsigned show;
+    cli_findings_count c;
+    bool failed; /* a dump could not be written (said): exit status 2 */
+} cli_findings_scan;
+
+/* mg_sink.findings with a cli_findings_scan (ctx), called under the CLI
+ * sink's lock. Returns MG_SINK_STOP once a dump could not be written. */
+int cli_findings_scanned(void *ctx, const mg_process *p, const mg_finding *list, size_t n);
+
+/* After the sweep: s's count with the processes that could not be checked
+ * (failed at open, or opened and not checked), as cli_findings_summary. */
+void cli_findings_scan_summary(FILE *f, cli_findings_scan *s, const mg_stats *stats);
 
 /* Whether to enter the sandbox: 1, or 0 when --dump-findings writes
  * files, which the sandbox forbids (one line says so), or -1 after one

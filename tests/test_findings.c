@@ -621,13 +621,21 @@ Test(findings, patched_code)
 
 /* ---- preload ------------------------------------------------------------ */
 
+/* The library built for the test that environment variable var names (as
+ * given), its real path into real. */
+static const char *test_lib(const char *var, char real[4096])
+{
+    const char *lib = getenv(var);
+    cr_assert(lib && *lib, "%s is not set", var);
+    cr_assert(realpath(lib, real));
+    return lib;
+}
+
 Test(findings, preload)
 {
     need_root();
-    const char *lib = getenv("MG_FINDINGS_PRELOAD");
-    cr_assert(lib && *lib, "MG_FINDINGS_PRELOAD is not set");
     char real[4096];
-    cr_assert(realpath(lib, real));
+    const char *lib = test_lib("MG_FINDINGS_PRELOAD", real);
     char *argv[] = {(char *)"findings_fixture", (char *)"plain", NULL};
     target t, control;
     target_spawn(&t, fixture_path(), -1, argv, lib);
@@ -653,10 +661,8 @@ Test(findings, preload)
 Test(findings, textrel_is_low)
 {
     need_root();
-    const char *lib = getenv("MG_FINDINGS_TEXTREL");
-    cr_assert(lib && *lib, "MG_FINDINGS_TEXTREL is not set");
     char real[4096];
-    cr_assert(realpath(lib, real));
+    test_lib("MG_FINDINGS_TEXTREL", real);
     /* the slot's file offset: the first segment maps offset 0 at the base */
     void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
     cr_assert(h, "dlopen: %s", dlerror());
@@ -918,14 +924,18 @@ Test(findings, scan_findings)
     cr_assert_null(strstr(err, "checked"), "JSON: no findings line on stderr: %s", err);
     free(out);
     free(err);
-    /* text: the finding lines, then the matches; a summary line of them */
+    /* text: the target's matches, then its finding lines (found at the
+     * end of the target); a summary line of them */
     const char *a3[] = {"-p", pid, "--findings", "-x", "48 31 f6 56 48 bf 2f 62 69 6e", NULL};
     cr_assert_eq(run_memgrep("scan", a3, &out, &err), 0, "%s", err);
     char line[128];
-    snprintf(line, sizeof(line), "%d findings_fixtur high anon_exec: regions=1", (int)t.pid);
-    cr_assert(!strncmp(out, line, strlen(line)), "%s", out);
+    snprintf(line, sizeof(line), "%d findings_fixtur 0x%" PRIx64 " rwxp ", (int)t.pid, t.addr);
+    const char *match = strstr(out, line);
+    snprintf(line, sizeof(line), "\n%d findings_fixtur high anon_exec: regions=1", (int)t.pid);
+    const char *anon = strstr(out, line);
     snprintf(line, sizeof(line), "\n%d findings_fixtur high rwx: regions=1", (int)t.pid);
-    cr_assert(strstr(out, line), "%s", out);
+    const char *rwx = strstr(out, line);
+    cr_assert(match && anon && rwx && match < anon && anon < rwx, "%s", out);
     cr_assert(strstr(err, "memgrep: 1 process checked, 0 failed; 2 findings\n"), "%s", err);
     free(out);
     free(err);
@@ -938,6 +948,111 @@ Test(findings, scan_findings)
     free(out);
     free(err);
     target_stop(&t);
+}
+
+/* The finding records of out without their "time", sorted, one a line
+ * (malloc'd): what two reports found, to compare. */
+static char *finding_lines(const char *out)
+{
+    char *lines[64];
+    size_t n = 0, total = 1;
+    for (const char *l = out; *l && n < 64;) {
+        const char *nl = strchr(l, '\n');
+        cr_assert(nl, "a record without its newline: %s", l);
+        if (!strncmp(l, "{\"type\":\"finding\",", strlen("{\"type\":\"finding\","))) {
+            char *x = strndup(l, (size_t)(nl - l)), *t = strstr(x, "\"time\":\"");
+            cr_assert(t, "%s", x);
+            char *end = strstr(t + strlen("\"time\":\""), "\",");
+            cr_assert(end, "%s", x);
+            memmove(t, end + 2, strlen(end + 2) + 1);
+            total += strlen(x) + 1;
+            lines[n++] = x;
+        }
+        l = nl + 1;
+    }
+    for (size_t i = 1; i < n; i++) /* insertion sort: a few lines */
+        for (size_t j = i; j > 0 && strcmp(lines[j - 1], lines[j]) > 0; j--) {
+            char *x = lines[j];
+            lines[j] = lines[j - 1];
+            lines[j - 1] = x;
+        }
+    char *all = calloc(1, total);
+    cr_assert(all);
+    for (size_t i = 0; i < n; i++) {
+        strcat(strcat(all, lines[i]), "\n");
+        free(lines[i]);
+    }
+    return all;
+}
+
+/* scan --findings finds in its sweep (from the maps, stat and pagemap
+ * walk it makes) exactly what check finds: each kind that reads beyond
+ * them, in one report of four targets: code patched by the test (the
+ * planner's walk gives the private copies), a thread traced (a process of
+ * two threads), a library preloaded whose text the loader relocates
+ * (patched_code from its copy, preload from the environment), argv[0] in
+ * brackets. */
+Test(findings, scan_findings_as_check)
+{
+    need_root();
+    char real[4096];
+    test_lib("MG_FINDINGS_TEXTREL", real);
+    target code, thread, pre, masq;
+    start_mode(&code, "code");
+    start_mode(&thread, "thread");
+    char *plain[] = {(char *)"findings_fixture", (char *)"plain", NULL};
+    target_spawn(&pre, fixture_path(), -1, plain, real);
+    char *bracketed[] = {(char *)"[kthreadd]", (char *)"plain", NULL};
+    target_start(&masq, fixture_path(), -1, bracketed);
+    uint64_t a = code.addr + 5;
+    uint8_t orig[16], patch[16];
+    target_mem(code.pid, a, orig, sizeof(orig), false);
+    for (size_t i = 0; i < sizeof(patch); i++)
+        patch[i] = (uint8_t)(orig[i] ^ 0xff);
+    target_mem(code.pid, a, patch, sizeof(patch), true);
+    pid_t tracer = start_tracer(thread.tid);
+    char pids[96], token[64], *out1, *err1, *out2, *err2;
+    snprintf(pids, sizeof(pids), "%d,%d,%d,%d", (int)code.pid, (int)thread.pid, (int)pre.pid,
+             (int)masq.pid);
+    snprintf(token, sizeof(token), "mgt-never-%d-%lx", (int)getpid(), (unsigned long)random());
+    const char *a1[] = {"-p", pids, "--json", NULL};
+    cr_assert_eq(run_check(a1, &out1, &err1), 0, "%s", err1);
+    const char *a2[] = {"-p", pids, "--json", "--findings", "-e", token, NULL};
+    cr_assert_eq(run_memgrep("scan", a2, &out2, &err2), 0, "%s", err2);
+    char *l1 = finding_lines(out1), *l2 = finding_lines(out2);
+    cr_assert_str_eq(l2, l1, "scan --findings:\n%s\ncheck:\n%s", l2, l1);
+    /* what each found */
+    const char *kinds[][2] = {{"patched_code", "high"},
+                              {"traced", "medium"},
+                              {"patched_code", "low"},
+                              {"preload", "medium"},
+                              {"masquerade", "high"}};
+    const pid_t of[] = {code.pid, thread.pid, pre.pid, pre.pid, masq.pid};
+    for (size_t i = 0; i < 5; i++) {
+        char look[128];
+        snprintf(look, sizeof(look), "\"kind\":\"%s\",\"pid\":%d,", kinds[i][0], (int)of[i]);
+        const char *at = strstr(l1, look);
+        cr_assert(at, "no %s of %d: %s", kinds[i][0], (int)of[i], l1);
+        snprintf(look, sizeof(look), "\"severity\":\"%s\"", kinds[i][1]);
+        const char *nl = strchr(at, '\n'), *sev = strstr(at, look);
+        cr_assert(sev && sev < nl, "%s of %d not %s: %s", kinds[i][0], (int)of[i], kinds[i][1], l1);
+    }
+    size_t lines = 0;
+    for (const char *c = l1; *c; c++)
+        lines += *c == '\n';
+    cr_assert_eq(lines, 5, "%s", l1);
+    free(l1);
+    free(l2);
+    free(out1);
+    free(err1);
+    free(out2);
+    free(err2);
+    kill(tracer, SIGKILL);
+    waitpid(tracer, NULL, 0);
+    target_stop(&code);
+    target_stop(&thread);
+    target_stop(&pre);
+    target_stop(&masq);
 }
 
 /* The manifest's entry of file name. */

@@ -5,7 +5,9 @@
 #   sudo bench/scripts/findings.sh [BUILDDIR]       (default: build)
 #
 # Environment: ROUNDS (default 5), PATTERN (a literal, default a random
-# token nothing holds), ARGS (extra scan arguments, default "-j 2").
+# token nothing holds), ARGS (extra scan arguments, default "-j 2"), BASE
+# (another build directory, e.g. main's in a clone: its plain and findings
+# runs too, in the same rounds, and its ratios beside).
 #
 # What it does: ROUNDS interleaved rounds (the order alternates) of
 #   plain     memgrep scan --json --no-db-cache ARGS -e PATTERN
@@ -26,6 +28,12 @@ PATTERN=${PATTERN:-mgbench-$(od -An -tx8 -N8 /dev/urandom | tr -d ' ')}
 read -r -a ARGS <<<"${ARGS:--j 2}"
 memgrep=$build/cli/memgrep
 bench_need "$memgrep"
+names=(plain findings check)
+if [[ -n ${BASE:-} ]]; then
+    base_memgrep=$BASE/cli/memgrep
+    bench_need "$base_memgrep"
+    names+=(base-plain base-findings)
+fi
 bench_warn_not_root "other users' processes are not read"
 nothing() { :; }
 bench_workdir nothing
@@ -33,9 +41,16 @@ bench_time_format='%U %S %M'
 
 load_average before
 for ((i = 1; i <= ROUNDS; i++)); do
-    if ((i % 2)); then order="plain findings check"; else order="check findings plain"; fi
-    for name in $order; do
+    order=("${names[@]}")
+    ((i % 2)) || mapfile -t order < <(printf '%s\n' "${names[@]}" | tac)
+    for name in "${order[@]}"; do
         case $name in
+        base-plain) run_once "$name" "$i" "$base_memgrep" scan --json --no-db-cache "${ARGS[@]}" \
+            -e "$PATTERN" ;;
+        base-findings)
+            run_once "$name" "$i" "$base_memgrep" scan --json --no-db-cache --findings "${ARGS[@]}" \
+                -e "$PATTERN"
+            ;;
         plain) run_once plain "$i" "$memgrep" scan --json --no-db-cache "${ARGS[@]}" -e "$PATTERN" ;;
         findings)
             run_once findings "$i" "$memgrep" scan --json --no-db-cache --findings "${ARGS[@]}" \
@@ -47,8 +62,8 @@ for ((i = 1; i <= ROUNDS; i++)); do
 done
 load_average after
 echo "wall time, fastest of $ROUNDS rounds:"
-for name in plain findings check; do
-    pick "$name" 8 runs
+for name in "${names[@]}"; do
+    pick "$name" 13 runs
 done
 median() { sort -g "$work/$1.all" | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
 scanned() { grep -o '"processes_scanned":[0-9]*' "$work/$1.out" | cut -d: -f2; }
@@ -63,3 +78,9 @@ python3 -c "print(f'median wall findings/plain: {$(median findings) / $(median p
 python3 -c "print(f'median CPU findings/plain: {$(cpu_median findings) / $(cpu_median plain):.3f}' \
     f' ({$(cpu_median findings):.2f} s / {$(cpu_median plain):.2f} s);' \
     f' check alone {$(cpu_median check):.2f} s')"
+if [[ -n ${BASE:-} ]]; then
+    python3 -c "print(f'BASE median wall findings/plain: {$(median base-findings) / $(median base-plain):.3f}' \
+        f' ({$(median base-findings):.2f} s / {$(median base-plain):.2f} s)')"
+    python3 -c "print(f'BASE median CPU findings/plain: {$(cpu_median base-findings) / $(cpu_median base-plain):.3f}' \
+        f' ({$(cpu_median base-findings):.2f} s / {$(cpu_median base-plain):.2f} s)')"
+fi

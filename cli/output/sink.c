@@ -251,11 +251,25 @@ static void sink_event(void *ctx, const mg_event *e)
     pthread_mutex_unlock(&s->lock);
 }
 
+static int sink_findings(void *ctx, const mg_process *p, const mg_finding *list, size_t n)
+{
+    cli_sink *s = ctx;
+    pthread_mutex_lock(&s->lock);
+    cli_sink_progress_clear(s);
+    int ret = s->findings(s->findings_ctx, p, list, n);
+    if (!record_done(s) || write_failed(s))
+        ret = MG_SINK_STOP;
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
 mg_sink cli_sink_get(cli_sink *s)
 {
     mg_sink sink = {.ctx = s, .match = sink_match, .event = sink_event, .rule = sink_rule};
     if (s->progress)
         sink.progress = sink_progress;
+    if (s->findings)
+        sink.findings = sink_findings;
     return sink;
 }
 

@@ -47,6 +47,10 @@ typedef struct cli_sink {
      * the tags and one of the names are shown (none given: all) */
     const char *const *sel_tags, *const *sel_ids;
     size_t n_sel_tags, n_sel_ids;
+    /* scan --findings: each target's findings, handed on under `lock`
+     * (NULL: none asked for) */
+    int (*findings)(void *ctx, const mg_process *p, const mg_finding *list, size_t n);
+    void *findings_ctx;
 } cli_sink;
 
 void cli_sink_init(cli_sink *s, cli_mode mode, const output_backend *be, output_ctx *out);

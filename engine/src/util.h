@@ -2,10 +2,12 @@
 #ifndef MG_UTIL_H
 #define MG_UTIL_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "limits_internal.h"
@@ -13,6 +15,27 @@
 
 #define MG_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MG_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Errors of /proc files in the terms of the API: a vanished /proc/PID is
+ * the process gone, and a denied read is a permission problem whichever
+ * errno the kernel chose (open says EACCES, process_vm_readv EPERM). */
+static inline int mg_api_code(int rc)
+{
+    if (rc == -ENOENT)
+        return -ESRCH;
+    if (rc == -EPERM)
+        return -EACCES;
+    return rc;
+}
+
+/* Copy src, NUL included, to *s and move *s past it; returns the copy. */
+static inline const char *mg_put_string(char **s, const char *src)
+{
+    size_t n = strlen(src) + 1;
+    char *d = memcpy(*s, src, n);
+    *s += n;
+    return d;
+}
 
 /* Read a whole (proc) file into a malloc'd, NUL-terminated buffer.
  * Returns 0 or a negative errno. */

@@ -296,7 +296,8 @@ class Scanner:
         none), max_rate (bytes/s, 0: no cap), max_count (matches per pattern
         per process, 0: all), context (bytes each side, up to 4096; None: 32) are the
         options of memgrep scan. findings=True also yields each target's
-        Findings (memgrep check) first. Returns a Sweep (an iterator)."""
+        Findings (memgrep check), after its matches. Returns a Sweep (an
+        iterator)."""
         return Sweep(self._native.sweep(
             None if pids is None else list(pids), container, cgroup, threads, gentle,
             float(timeout), float(process_timeout), max_rate, max_count,

@@ -592,53 +592,40 @@ static void sink_event(void *ctx, const mg_event *e)
     put_copy(r, x, oom);
 }
 
-/* The findings of the sweep's targets, before its scan (sweep(findings=True)). */
-static void run_findings(run *r)
+/* The findings of each target, found by the sweep at the target's end
+ * (sweep(findings=True): mg_sink.findings). */
+static int sink_findings(void *ctx, const mg_process *p, const mg_finding *list, size_t n)
 {
-    const run_params *p = &r->params;
-    mg_proc_info *all = NULL;
-    size_t n = 0;
-    if (!p->n_pids && mg_proc_list(&all, &n, NULL) < 0)
-        return;
-    pid_t self = getpid();
-    for (size_t i = 0; i < (p->n_pids ? p->n_pids : n) && !atomic_load(&r->stop); i++) {
-        pid_t pid = p->n_pids ? p->pids[i] : all[i].pid;
-        if (!p->n_pids &&
-            (all[i].flags & (MG_PROC_KTHREAD | MG_PROC_ZOMBIE | MG_PROC_SELF) || pid == self ||
-             !mg_cgroup_selected(all[i].cgroup, p->cgroup, p->container)))
-            continue;
-        mg_finding *list = NULL;
-        size_t nf = 0;
-        if (mg_findings_get(pid, &list, &nf, NULL) < 0)
-            continue; /* gone, or not readable: the scan reports it */
-        for (size_t k = 0; k < nf; k++) {
-            bool oom = false;
-            rec *x = rec_new(REC_FINDING);
-            if (!x) {
-                r->oom = true;
-                break;
-            }
-            mg_finding *f = &x->u.finding;
-            *f = list[k];
-            f->comm = rec_strdup(x, list[k].comm, &oom);
-            f->exe = rec_strdup(x, list[k].exe, &oom);
-            f->first.path = rec_strdup(x, list[k].first.path, &oom);
-            f->runtime = rec_strdup(x, list[k].runtime, &oom);
-            f->tracer_comm = rec_strdup(x, list[k].tracer_comm, &oom);
-            f->argv0 = rec_strdup(x, list[k].argv0, &oom);
-            /* patched_code's and preload's lists are not in a Finding:
-             * nothing points into the freed block */
-            f->patches = NULL;
-            f->n_patches = 0;
-            f->preloads = NULL;
-            f->n_preloads = 0;
-            f->file_read = "";
-            r->findings += !oom;
-            put_copy(r, x, oom);
+    (void)p;
+    run *r = ctx;
+    if (atomic_load(&r->stop))
+        return MG_SINK_STOP;
+    for (size_t k = 0; k < n; k++) {
+        bool oom = false;
+        rec *x = rec_new(REC_FINDING);
+        if (!x) {
+            r->oom = true;
+            break;
         }
-        mg_findings_free(&list);
+        mg_finding *f = &x->u.finding;
+        *f = list[k];
+        f->comm = rec_strdup(x, list[k].comm, &oom);
+        f->exe = rec_strdup(x, list[k].exe, &oom);
+        f->first.path = rec_strdup(x, list[k].first.path, &oom);
+        f->runtime = rec_strdup(x, list[k].runtime, &oom);
+        f->tracer_comm = rec_strdup(x, list[k].tracer_comm, &oom);
+        f->argv0 = rec_strdup(x, list[k].argv0, &oom);
+        /* patched_code's and preload's lists are not in a Finding:
+         * nothing points into the engine's block */
+        f->patches = NULL;
+        f->n_patches = 0;
+        f->preloads = NULL;
+        f->n_preloads = 0;
+        f->file_read = "";
+        r->findings += !oom;
+        put_copy(r, x, oom);
     }
-    mg_proc_info_free(&all);
+    return MG_SINK_CONTINUE;
 }
 
 /* --gentle: the idle scheduling class, idle I/O and nice 19 for this
@@ -667,7 +654,7 @@ static void *run_main(void *arg)
                     .container_prefix = p->container};
     int rc = 0;
     if (p->findings)
-        run_findings(r);
+        sink.findings = sink_findings;
     if (p->own_engine) {
         mg_settings s;
         mg_engine *e = NULL;

@@ -418,6 +418,8 @@ typedef struct mg_progress {
     double elapsed_seconds;
 } mg_progress;
 
+struct mg_finding; /* see "Findings" */
+
 /* Callbacks are serialised (one at a time, the engine holds a lock around
  * each), so a sink needs no locking of its own. They come from worker
  * threads or from the calling thread (events found while planning, and
@@ -433,7 +435,16 @@ typedef struct mg_sink {
     /* a YARA rule matched a process (see "YARA rules"); may be NULL.
      * Returns MG_SINK_* (MG_SINK_STOP ends the sweep). */
     int (*rule)(void *ctx, const mg_rule_match *m);
-    void *reserved[4]; /* NULL (room for more callbacks) */
+    /* When set, the sweep also finds each target's findings (as
+     * mg_findings_get, see "Findings"), from the maps and pagemap it reads
+     * anyway: called once per target it scanned, after the target's
+     * matches and rule matches, with its findings in mg_finding_kind order
+     * (n may be 0; list and its strings live during the call only). Not
+     * called for a target that failed or that the sweep stopped before the
+     * end of (a findings failure is an event of the target). Returns
+     * MG_SINK_* (MG_SINK_STOP ends the sweep). May be NULL. */
+    int (*findings)(void *ctx, const mg_process *p, const struct mg_finding *list, size_t n);
+    void *reserved[3]; /* NULL (room for more callbacks) */
 } mg_sink;
 
 /* ------------------------------------------------------------------ */

@@ -11,27 +11,7 @@
 #include "os/maps.h"
 #include "os/procs.h"
 #include "os/reader.h"
-
-/* Errors of /proc files in the terms of the API: a vanished /proc/PID is
- * the process gone, and a denied read is a permission problem whichever
- * errno the kernel chose (open says EACCES, process_vm_readv EPERM). */
-static inline int mg_api_code(int rc)
-{
-    if (rc == -ENOENT)
-        return -ESRCH;
-    if (rc == -EPERM)
-        return -EACCES;
-    return rc;
-}
-
-/* Copy src, NUL included, to *s and move *s past it; returns the copy. */
-static inline const char *mg_put_string(char **s, const char *src)
-{
-    size_t n = strlen(src) + 1;
-    char *d = memcpy(*s, src, n);
-    *s += n;
-    return d;
-}
+#include "util.h"
 
 /* A range of a process opened for reading (inspect.c): pinned (os/procs.h),
  * its maps snapshot, pagemap and mem. mg_read_present is open, one read,

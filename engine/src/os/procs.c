@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "os/residency.h"
@@ -192,24 +193,51 @@ int mg_read_proc_status(pid_t pid, mg_proc_status *st)
     return rc;
 }
 
+/* TracerPid and Threads of /proc/TID/status in one read (both come within
+ * its first KiB): 0 or a negative errno. */
+static int read_tracer_of(pid_t tid, pid_t *tracer, long *threads)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return -e;
+    buf[n] = '\0';
+    const char *t = status_field(buf, "TracerPid"), *k = status_field(buf, "Threads");
+    *tracer = t ? (pid_t)strtol(t, NULL, 10) : 0;
+    *threads = k ? strtol(k, NULL, 10) : 2; /* not told: look at each */
+    return 0;
+}
+
 pid_t mg_read_tracer(pid_t pid, pid_t *tid)
 {
+    /* the main thread's status first: a process of one thread is done */
+    pid_t tracer = 0;
+    long threads = 0;
+    *tid = 0;
+    int rc = read_tracer_of(pid, &tracer, &threads);
+    if (rc < 0)
+        return rc;
+    if (tracer > 0)
+        *tid = pid;
+    if (tracer > 0 || threads <= 1)
+        return tracer;
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
     if (!d)
         return -errno;
-    pid_t tracer = 0;
-    *tid = 0;
     struct dirent *e;
     while (!tracer && (e = readdir(d))) {
-        mg_proc_status st;
         pid_t t = (pid_t)strtol(e->d_name, NULL, 10);
         /* a thread that exits meanwhile is no longer traced */
-        if (t > 0 && mg_read_proc_status(t, &st) == 0 && st.tracer > 0) {
-            tracer = st.tracer;
+        if (t > 0 && t != pid && read_tracer_of(t, &tracer, &threads) == 0 && tracer > 0)
             *tid = t;
-        }
     }
     closedir(d);
     return tracer;
@@ -270,20 +298,40 @@ bool mg_span_present(pid_t pid, unsigned long long start, unsigned long long end
     int fd = mg_open_proc_file(pid, "pagemap");
     if (fd < 0)
         return false;
+    bool all = mg_span_present_fd(fd, start, end);
+    close(fd);
+    return all;
+}
+
+bool mg_span_present_fd(int pagemap_fd, unsigned long long start, unsigned long long end)
+{
+    if (start >= end || pagemap_fd < 0)
+        return false;
     bool all = true;
     uint64_t ent[64];
     for (unsigned long long page = start / MG_PAGE_SIZE, last = (end - 1) / MG_PAGE_SIZE;
          all && page <= last;) {
         size_t n =
             (size_t)MG_MIN(last - page + 1, (unsigned long long)(sizeof ent / sizeof ent[0]));
-        ssize_t got = pread(fd, ent, n * sizeof ent[0], (off_t)(page * sizeof ent[0]));
+        ssize_t got = pread(pagemap_fd, ent, n * sizeof ent[0], (off_t)(page * sizeof ent[0]));
         all = got == (ssize_t)(n * sizeof ent[0]);
         for (size_t k = 0; all && k < n; k++)
             all = (ent[k] & MG_PM_PRESENT) != 0;
         page += n;
     }
-    close(fd);
     return all;
+}
+
+/* /proc/PID/cmdline itself, once its pages are known present. */
+static char *read_cmdline_file(pid_t pid, size_t *len)
+{
+    char path[64], *buf = NULL;
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    if (mg_read_file(path, &buf, len) < 0) {
+        *len = 0;
+        return strdup("");
+    }
+    return buf;
 }
 
 /* /proc/PID/cmdline, malloc'd and NUL-terminated, *len its bytes; "" if
@@ -292,15 +340,12 @@ bool mg_span_present(pid_t pid, unsigned long long start, unsigned long long end
  * memgrep never makes a target do. NULL only when out of memory. */
 static char *read_cmdline(pid_t pid, size_t *len)
 {
-    char path[64], *buf = NULL;
     mg_proc_stat st;
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    if (mg_read_proc_stat(pid, &st) < 0 || !mg_span_present(pid, st.arg_start, st.arg_end) ||
-        mg_read_file(path, &buf, len) < 0) {
+    if (mg_read_proc_stat(pid, &st) < 0 || !mg_span_present(pid, st.arg_start, st.arg_end)) {
         *len = 0;
         return strdup("");
     }
-    return buf;
+    return read_cmdline_file(pid, len);
 }
 
 char *mg_read_cmdline(pid_t pid)
@@ -322,6 +367,66 @@ char *mg_read_argv0(pid_t pid)
 {
     size_t len;
     return read_cmdline(pid, &len); /* the first string is argv[0] */
+}
+
+/* argv[0] and the environment one at a time, through /proc/PID/cmdline
+ * and /proc/PID/environ, each if its pages are present. */
+static int args_env_files(pid_t pid, const mg_proc_stat *st, int pagemap_fd, char **argv0,
+                          char **env, size_t *env_len)
+{
+    size_t len;
+    char path[64];
+    *argv0 = mg_span_present_fd(pagemap_fd, st->arg_start, st->arg_end)
+                 ? read_cmdline_file(pid, &len)
+                 : strdup("");
+    if (!*argv0)
+        return -ENOMEM;
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+    if (mg_span_present_fd(pagemap_fd, st->env_start, st->env_end) &&
+        mg_read_file(path, env, env_len) == -ENOMEM)
+        return -ENOMEM;
+    return 0;
+}
+
+int mg_read_args_env(pid_t pid, const mg_proc_stat *st, int pagemap_fd, char **argv0, char **env,
+                     size_t *env_len)
+{
+    *argv0 = *env = NULL;
+    *env_len = 0;
+    unsigned long long lo = st->arg_start, hi = st->env_end;
+    uint64_t ent[MG_ARGS_ENV_PAGES];
+    size_t n = 0;
+    bool all = false;
+    /* where they lie together (the environment after the arguments, as
+     * the kernel puts them), one pagemap read and one process_vm_readv */
+    if (lo < st->arg_end && st->arg_end <= st->env_start && st->env_start < hi &&
+        (hi - 1) / MG_PAGE_SIZE - lo / MG_PAGE_SIZE < MG_ARGS_ENV_PAGES) {
+        n = (size_t)((hi - 1) / MG_PAGE_SIZE - lo / MG_PAGE_SIZE + 1);
+        all = pread(pagemap_fd, ent, n * sizeof(ent[0]),
+                    (off_t)(lo / MG_PAGE_SIZE * sizeof(ent[0]))) == (ssize_t)(n * sizeof(ent[0]));
+        for (size_t k = 0; all && k < n; k++)
+            all = (ent[k] & MG_PM_PRESENT) != 0;
+    }
+    if (!all) /* apart, or not all present: each as it can be had */
+        return args_env_files(pid, st, pagemap_fd, argv0, env, env_len);
+    size_t len = (size_t)(hi - lo);
+    char *buf = malloc(len + 1);
+    if (!buf)
+        return -ENOMEM;
+    struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)lo, len};
+    if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
+        free(buf);
+        return args_env_files(pid, st, pagemap_fd, argv0, env, env_len);
+    }
+    buf[len] = '\0';
+    /* argv[0] up to its NUL, as cmdline shows it (a title written over the
+     * arguments may run on into the environment) */
+    *argv0 = strdup(buf);
+    size_t off = (size_t)(st->env_start - lo);
+    *env_len = len - off;
+    memmove(buf, buf + off, *env_len + 1);
+    *env = buf;
+    return *argv0 ? 0 : -ENOMEM;
 }
 
 unsigned long long mg_read_rss(pid_t pid)

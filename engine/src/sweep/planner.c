@@ -4,7 +4,9 @@
  * comm, exe, one maps snapshot, pagemap and mem; the pid-reuse check) -> its regions
  * (special, device and unreadable ones skipped) -> runs of present pages
  * (mg_present_ranges) -> units of chunk_size owned bytes, pushed into the
- * pool's queue. A target's memory is never read here: only /proc files. */
+ * pool's queue; with mg_sink.findings, the runs of private copies in
+ * private code mappings kept for its findings. A target's memory is never
+ * read here: only /proc files. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -68,6 +70,10 @@ static int plan_range(void *arg, uint64_t lo, uint64_t hi, bool file)
     plan_region *pr = arg;
     mg_sweep *c = pr->c;
     pr->present += hi - lo;
+    /* copies of code for its findings: what patched_code compares */
+    if (!file && c->sink && c->sink->findings && mg_private_code(pr->r) &&
+        mg_copies_add(&pr->p->copies, lo, hi) < 0)
+        pr->p->copies_whole = false;
     if (c->skip_zero)
         lo -= MG_MIN(c->width, lo - pr->prev_end);
     pr->prev_end = hi;
@@ -291,7 +297,9 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
     mg_smaps sm = {0};
     int sm_rc = 1;
     mg_walk_ahead *wa = calloc(1, sizeof(*wa)); /* NULL: each region walked alone */
-    for (size_t i = 0; i < p->maps.n && !mg_sweep_should_stop(c, p); i++) {
+    p->copies_whole = true; /* until a region is left unwalked */
+    size_t i = 0;
+    for (; i < p->maps.n && !mg_sweep_should_stop(c, p); i++) {
         const mg_region *r = &p->maps.regions[i];
         uint64_t size = r->end - r->start;
         bool mem_only = false;
@@ -340,6 +348,8 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
         }
         mg_stat_add(c, ST_NOT_PRESENT, size - pr.present);
     }
+    if (i < p->maps.n)
+        p->copies_whole = false;
     mg_smaps_free(&sm);
     free(wa);
     /* Exited while it was walked: the regions walked after its memory went

@@ -4,7 +4,8 @@
  *   events.c    to the sink: events, statistics, progress
  *   stop.c      the stop decision, the sweep's clock, read pacing
  *   target.c    a target's life: open (identity pinned), references,
- *               its YARA rules when its last unit is done
+ *               its YARA rules and its findings (mg_sink.findings) when
+ *               its last unit is done
  *   window.c    unit geometry; scanning a unit's window, its hits to the
  *               sink (mg_report_hit)
  *   unit.c      one unit: pagemap re-check, reader choice, read, scan
@@ -47,6 +48,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "findings/findings.h"
 #include "match/patterns.h"
 #include "os/maps.h"
 #include "os/procs.h"
@@ -87,6 +89,12 @@ typedef struct mg_target {
     struct mg_yara_proc *yproc;
     pthread_mutex_t yara_lock;
     atomic_bool yara_lost; /* a match of a rule string could not be kept */
+    /* mg_sink.findings: the private copies of its code the planner's walk
+     * found (planner thread only, then read by the last mg_target_unref);
+     * copies_whole: every region was walked and each copy kept, else the
+     * findings walk for them again */
+    mg_copies copies;
+    bool copies_whole;
 } mg_target;
 
 /* Read pacing (stop.c): a virtual clock shared by the workers. Each read of

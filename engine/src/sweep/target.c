@@ -1,7 +1,8 @@
 /* target.c - a target's life: opened with its identity pinned (os/procs.c)
  * and selected by cgroup or container, referenced by the planner and by each
  * queued unit, and, when the last reference goes, its YARA rules evaluated
- * over its matches (with integer reads in its memory) and its fds closed.
+ * over its matches (with integer reads in its memory), its findings made
+ * (mg_sink.findings) and its fds closed.
  * The planner opens targets; workers and the planner drop them. */
 #include <errno.h>
 #include <stdio.h>
@@ -125,12 +126,59 @@ static void yara_target_done(mg_sweep *c, mg_target *p)
     mg_yara_proc_free_all(&p->yproc, y ? y->n_strings : 0);
 }
 
+/* ---- findings at the end of a target ------------------------------------ */
+
+/* Its last unit is done (fds still open): its findings (mg_sink.findings)
+ * from its maps, stat, pagemap and the copies of code the planner walked,
+ * reading only the rest (findings/findings.h), checked to be the pinned
+ * process's, and handed to the sink. A failure is the target's event. */
+static void findings_target_done(mg_sweep *c, mg_target *p)
+{
+    /* only a target walked to its end, in a sweep going on */
+    if (!p->planned || atomic_load(&p->gone_reported) ||
+        atomic_load(&c->stop_reason) != MG_STOP_NONE)
+        return;
+    mg_findings_src src = {
+        .pid = p->info.pid,
+        .comm = p->comm,
+        .exe = p->info.exe,
+        .st = &p->pin.st,
+        .regions = p->maps.regions,
+        .n_regions = p->maps.n,
+        .pagemap_fd = p->pagemap_fd,
+        .mem_fd = p->mem_fd,
+        .copies = p->copies_whole ? &p->copies : NULL,
+    };
+    mg_finding *list = NULL;
+    size_t n = 0;
+    mg_error err = {{0}};
+    char what[sizeof(err.message) + 16];
+    int rc = mg_findings_make(&src, &list, &n, &err);
+    if (rc == 0 && mg_proc_pin_check(&p->pin) < 0) {
+        rc = -ESRCH;
+        snprintf(err.message, sizeof(err.message), "exited while it was checked");
+    }
+    if (rc < 0) {
+        snprintf(what, sizeof(what), "findings: %s", err.message);
+        mg_target_failed(c, p, rc, what);
+    } else {
+        pthread_mutex_lock(&c->sink_lock);
+        int v = c->sink->findings(c->sink->ctx, &p->info, list, n);
+        pthread_mutex_unlock(&c->sink_lock);
+        if (v == MG_SINK_STOP)
+            mg_sweep_stop(c, MG_STOP_SINK);
+    }
+    mg_findings_free(&list);
+}
+
 void mg_target_unref(mg_target *p)
 {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
         return;
     if (p->c->pats->yara)
         yara_target_done(p->c, p); /* its last unit is done; its fds still open */
+    if (p->c->sink && p->c->sink->findings)
+        findings_target_done(p->c, p);
     mg_stat_add(p->c, ST_PROCS_DONE, 1);
     if (p->planned && atomic_load(&p->cut))
         mg_stat_add(p->c, ST_PROCS_CUT, 1);
@@ -142,6 +190,7 @@ void mg_target_unref(mg_target *p)
         close(p->mem_fd);
     mg_proc_pin_close(&p->pin);
     mg_maps_free(&p->maps);
+    mg_copies_free(&p->copies);
     free(p->exe);
     free(p->cgroup);
     free(p->counts);

@@ -1,5 +1,5 @@
 /* preload.c - preload of mg_findings_get: libraries that LD_PRELOAD (in
- * the environment the process started with, /proc/PID/environ) or
+ * the environment the process started with, as /proc/PID/environ) or
  * /etc/ld.so.preload (under the process's root) name, and that the
  * process has mapped. A list entry with a '/' is a path (as given, or
  * with its symbolic links resolved); without, the loader searched for it:
@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inspect/findings_internal.h"
+#include "findings/findings.h"
 #include "os/procs.h"
 #include "util.h"
 
 typedef struct found {
-    const mg_region_info *list;
+    const mg_region *list;
     size_t n;
     mg_preload *out;
     size_t n_out, cap;
@@ -40,7 +40,7 @@ static int add_entry(found *f, const char *entry, const char *source)
     char buf[PATH_MAX];
     const char *real = strchr(entry, '/') ? realpath(entry, buf) : NULL;
     for (size_t i = 0; i < f->n; i++) {
-        const mg_region *r = &f->list[i].region;
+        const mg_region *r = &f->list[i];
         if (r->kind != MG_REGION_FILE || !names(entry, real, r))
             continue;
         bool seen = false;
@@ -84,24 +84,21 @@ static int add_list(found *f, char *text, const char *source, bool comments)
     return rc;
 }
 
-int mg_preload_find(pid_t pid, const mg_region_info *list, size_t n, mg_preload **out,
-                    size_t *n_out)
+int mg_preload_find(pid_t pid, const char *env, size_t env_len, const mg_region *rs, size_t n,
+                    mg_preload **out, size_t *n_out)
 {
-    found f = {.list = list, .n = n};
+    found f = {.list = rs, .n = n};
     char path[64], *text = NULL;
     size_t len;
     int rc = 0;
-    snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-    mg_proc_stat st; /* environ only where it is present: nothing faulted in */
-    if (mg_read_proc_stat(pid, &st) == 0 && mg_span_present(pid, st.env_start, st.env_end) &&
-        mg_read_file(path, &text, &len) == 0) {
-        static const char key[] = "LD_PRELOAD=";
-        for (size_t i = 0; rc == 0 && i < len; i += strlen(text + i) + 1)
-            if (!strncmp(text + i, key, sizeof(key) - 1))
-                rc = add_list(&f, text + i + sizeof(key) - 1, "LD_PRELOAD", false);
-        free(text);
-        text = NULL;
-    }
+    static const char key[] = "LD_PRELOAD=";
+    for (size_t i = 0; env && rc == 0 && i < env_len; i += strlen(env + i) + 1)
+        if (!strncmp(env + i, key, sizeof(key) - 1)) {
+            /* add_list changes the text it walks: a copy */
+            char *list = strdup(env + i + sizeof(key) - 1);
+            rc = list ? add_list(&f, list, "LD_PRELOAD", false) : -ENOMEM;
+            free(list);
+        }
     snprintf(path, sizeof(path), "/proc/%d/root/etc/ld.so.preload", (int)pid);
     if (rc == 0 && mg_read_file(path, &text, &len) == 0) {
         rc = add_list(&f, text, "/etc/ld.so.preload", true);

@@ -1,11 +1,13 @@
-/* patched.c - patched_code of mg_findings_get: the present private copies
- * (pagemap: present, not a file page) of a process's executable private
- * file mappings, compared byte for byte with the file they map. The
- * target's pages are read as mg_read_present reads them (present pages
- * only, never faulted in); the file is read without filling the page cache
+/* patched.c - patched_code: the present private copies (pagemap: present,
+ * not a file page) of a process's executable private file mappings,
+ * compared byte for byte with the file they map. The target's pages are
+ * read as mg_read_present reads them (present pages only, never faulted
+ * in; by process_vm_readv, through mem where shared after fork); the file
+ * is read without filling the page cache
  * (O_DIRECT; else a page already cached, RWF_NOWAIT; else a buffered read
  * whose page is dropped again). */
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,8 +17,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "inspect/findings_internal.h"
-#include "inspect/inspect_internal.h"
+#include "findings/findings.h"
+#include "os/reader.h"
 #include "os/residency.h"
 #include "util.h"
 
@@ -147,17 +149,8 @@ static bool has_textrel(mapped_file *f, uint8_t *page)
     return false;
 }
 
-/* Runs of present pages that are not file pages: private copies. */
-typedef struct copies {
-    uint64_t (*runs)[2];
-    size_t n, cap;
-} copies;
-
-static int add_copy(void *ctx, uint64_t start, uint64_t end, bool file)
+int mg_copies_add(mg_copies *c, uint64_t start, uint64_t end)
 {
-    copies *c = ctx;
-    if (file)
-        return 0;
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 8;
         void *p = realloc(c->runs, cap * sizeof(*c->runs));
@@ -170,6 +163,18 @@ static int add_copy(void *ctx, uint64_t start, uint64_t end, bool file)
     c->runs[c->n][1] = end;
     c->n++;
     return 0;
+}
+
+void mg_copies_free(mg_copies *c)
+{
+    free(c->runs);
+    *c = (mg_copies){0};
+}
+
+/* Runs of present pages that are not file pages: private copies. */
+static int add_copy(void *ctx, uint64_t start, uint64_t end, bool file)
+{
+    return file ? 0 : mg_copies_add(ctx, start, end);
 }
 
 /* Record the bytes of one page that differ: runs joined across pages. */
@@ -201,79 +206,141 @@ static int add_diffs(mg_patched *out, const mg_region *r, uint64_t addr, const u
     return 0;
 }
 
+/* How the target's pages are read: its pagemap and mem, a reader for mem. */
+typedef struct target_pages {
+    pid_t pid;
+    int pm, mem;
+    mg_reader rd;
+} target_pages;
+
+/* The target's page at a into buf if pagemap shows it present still: 1
+ * read, 0 not (absent, or shared after fork and no mem to read it
+ * through), or a negative code with err filled. */
+static int target_page(target_pages *t, uint64_t a, uint8_t *buf, mg_error *err)
+{
+    uint64_t ent;
+    int rc = mg_pagemap_read(t->pm, a, 1, &ent);
+    if (rc < 0) {
+        rc = mg_api_code(rc);
+        return mg_fail(err, rc, "read /proc/%d/pagemap at 0x%" PRIx64 ": %s", (int)t->pid, a,
+                       mg_strerror(rc));
+    }
+    mg_read_op op = {.addr = a, .len = MG_PAGE_SIZE, .dst = buf};
+    mg_page_class k = mg_page_classify(ent, false);
+    if (k == MG_PAGE_PVR)
+        rc = mg_read_pvr(t->pid, &op, 1);
+    else if (k == MG_PAGE_MEM && t->mem >= 0)
+        rc = mg_read_mem(&t->rd, t->mem, &op, 1);
+    else
+        return 0;
+    if (rc < 0) {
+        rc = mg_api_code(rc);
+        return mg_fail(err, rc, "read the memory of process %d at 0x%" PRIx64 ": %s", (int)t->pid,
+                       a, mg_strerror(rc));
+    }
+    return op.got == MG_PAGE_SIZE;
+}
+
 /* The copies of one mapping against its file: *differ set if a byte does. */
-static int compare_region(pid_t pid, const mg_region *r, const copies *c, mg_patched *out,
-                          uint8_t *bufs, bool *differ, mg_error *err)
+static int compare_region(target_pages *t, const mg_region *r, const uint64_t (*runs)[2],
+                          size_t n_runs, mg_patched *out, uint8_t *bufs, bool *differ,
+                          mg_error *err)
 {
     mapped_file f;
-    if (file_open(&f, pid, r) < 0)
+    if (file_open(&f, t->pid, r) < 0)
         return 0; /* its file cannot be opened: nothing to compare with */
-    mg_range rg;
-    int rc = mg_range_open(&rg, pid, r->start, r->end, err);
-    bool opened = rc == 0;
+    int rc = 0;
     size_t before = out->patches_total;
-    for (size_t i = 0; rc == 0 && i < c->n; i++)
-        for (uint64_t a = c->runs[i][0]; rc == 0 && a < c->runs[i][1]; a += MG_PAGE_SIZE) {
-            uint8_t present = 0;
-            ssize_t got = mg_range_read(&rg, a, MG_PAGE_SIZE, bufs, &present, err);
+    for (size_t i = 0; rc == 0 && i < n_runs; i++)
+        for (uint64_t a = runs[i][0]; rc == 0 && a < runs[i][1]; a += MG_PAGE_SIZE) {
+            int got = target_page(t, a, bufs, err);
             if (got < 0)
-                rc = (int)got;
-            else if (present && file_page(&f, r->offset + (a - r->start), bufs + MG_PAGE_SIZE) == 0)
+                rc = got;
+            else if (got && file_page(&f, r->offset + (a - r->start), bufs + MG_PAGE_SIZE) == 0)
                 rc = add_diffs(out, r, a, bufs, bufs + MG_PAGE_SIZE);
         }
-    if (opened)
-        mg_range_close(&rg);
     *differ = out->patches_total > before;
     if (*differ) {
         out->textrel |= has_textrel(&f, bufs);
         out->how = MG_MAX(out->how, f.how);
-        for (size_t i = 0; i < c->n; i++)
-            out->bytes += c->runs[i][1] - c->runs[i][0];
+        for (size_t i = 0; i < n_runs; i++)
+            out->bytes += runs[i][1] - runs[i][0];
     }
     file_close(&f);
     return rc;
 }
 
-static bool private_code(const mg_region *r)
+bool mg_private_code(const mg_region *r)
 {
     return r->kind == MG_REGION_FILE && r->perms[0] == 'r' && r->perms[2] == 'x' &&
            r->perms[3] == 'p';
 }
 
-int mg_patched_find(pid_t pid, const mg_region_info *list, size_t n, mg_patched *out, mg_error *err)
+/* The copies of region r: from walked (in address order, *next the first
+ * run not yet taken), or walked here into *c. */
+static int copies_of(pid_t pid, int pm, const mg_region *r, const mg_copies *walked, size_t *next,
+                     bool *use_ioctl, mg_copies *c, const uint64_t (**runs)[2], size_t *n_runs,
+                     mg_error *err)
+{
+    if (walked) {
+        while (*next < walked->n && walked->runs[*next][1] <= r->start)
+            ++*next;
+        size_t first = *next;
+        while (*next < walked->n && walked->runs[*next][0] < r->end)
+            ++*next;
+        *n_runs = *next - first;
+        *runs = *n_runs ? (const uint64_t(*)[2])walked->runs + first : NULL;
+        return 0;
+    }
+    c->n = 0;
+    int rc = mg_present_ranges(pm, r->start, r->end, use_ioctl, false, add_copy, c);
+    if (rc < 0) {
+        rc = mg_api_code(rc);
+        return mg_fail(err, rc, "read /proc/%d/pagemap at 0x%" PRIx64 ": %s", (int)pid, r->start,
+                       mg_strerror(rc));
+    }
+    *runs = (const uint64_t(*)[2])c->runs;
+    *n_runs = c->n;
+    return 0;
+}
+
+int mg_patched_find(pid_t pid, const mg_region *rs, size_t n, int pagemap_fd, int mem_fd,
+                    const mg_copies *walked, mg_patched *out, mg_error *err)
 {
     *out = (mg_patched){0};
-    out->patches = malloc(MG_MAX_PATCHES * sizeof(*out->patches));
-    uint8_t *bufs = aligned_alloc(MG_PAGE_SIZE, 2 * MG_PAGE_SIZE);
-    int pm = mg_open_proc_file(pid, "pagemap"), rc = 0;
-    if (!out->patches || !bufs)
-        rc = mg_fail(err, -ENOMEM, "out of memory");
-    else if (pm < 0)
-        rc = mg_fail(err, mg_api_code(pm), "open /proc/%d/pagemap: %s", (int)pid,
-                     mg_strerror(mg_api_code(pm)));
+    target_pages t = {.pid = pid, .pm = pagemap_fd, .mem = mem_fd};
+    mg_reader_init(&t.rd, MG_MEM_READER_PREAD);
+    uint8_t *bufs = NULL;
+    int rc = 0;
     bool use_ioctl = true;
-    copies c = {0};
+    mg_copies c = {0};
+    size_t next = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        const mg_region *r = &list[i].region;
-        if (!private_code(r))
+        const mg_region *r = &rs[i];
+        const uint64_t(*runs)[2] = NULL;
+        size_t n_runs = 0;
+        if (!mg_private_code(r) ||
+            (rc = copies_of(pid, pagemap_fd, r, walked, &next, &use_ioctl, &c, &runs, &n_runs,
+                            err)) < 0 ||
+            !n_runs)
             continue;
-        c.n = 0;
-        rc = mg_present_ranges(pm, r->start, r->end, &use_ioctl, false, add_copy, &c);
-        if (rc < 0) {
-            rc = mg_api_code(rc);
-            mg_fail(err, rc, "read /proc/%d/pagemap at 0x%" PRIx64 ": %s", (int)pid, r->start,
-                    mg_strerror(rc));
-            break;
+        /* buffers only for a process that has copies */
+        if (!out->patches) {
+            out->patches = malloc(MG_MAX_PATCHES * sizeof(*out->patches));
+            bufs = aligned_alloc(MG_PAGE_SIZE, 2 * MG_PAGE_SIZE);
+            if (!out->patches || !bufs) {
+                rc = mg_fail(err, -ENOMEM, "out of memory");
+                break;
+            }
         }
         bool differ = false;
-        if (c.n && (rc = compare_region(pid, r, &c, out, bufs, &differ, err)) == 0 && differ &&
+        if ((rc = compare_region(&t, r, runs, n_runs, out, bufs, &differ, err)) == 0 && differ &&
             !out->regions++)
             out->first = *r;
     }
-    free(c.runs);
+    mg_copies_free(&c);
+    mg_reader_fini(&t.rd);
     free(bufs);
-    if (pm >= 0)
-        close(pm);
     if (rc < 0)
         mg_patched_free(out);
     return rc;
