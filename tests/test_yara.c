@@ -388,6 +388,42 @@ Test(yara, undefined_as_yara_evaluates_it)
     expect_rules(&g, "c3 c4 c9 c10 c17 d5 e4 e6 e8");
 }
 
+/* A rule that cannot be true in a process (a read where no region is,
+ * filesize) has its strings' matches dropped while scanning; a rule that
+ * can still be true keeps them, whatever undefined value it holds. */
+Test(yara, strings_of_rules_that_cannot_be_true)
+{
+    uint8_t *b = buffer(4096);
+    put(b, 10, "needle", 6);
+    const char *rules =
+        "rule k1 { strings: $a = \"needle\" condition: uint16(0) == 0x5a4d and $a }\n"
+        "rule k2 { strings: $a = \"needle\" condition: not defined uint16(0) and $a }\n"
+        "rule k3 { strings: $a = \"needle\" condition: uint16(0) == 0x5a4d or $a }\n"
+        "rule k4 { strings: $a = \"needle\" condition: not (uint16(0) == 1) or $a }\n"
+        "rule k5 { strings: $a = \"needle\" condition: filesize < 100 and $a }\n"
+        "rule k6 { strings: $a = \"needle\" condition: $a and not (filesize > 10) }\n"
+        "rule k7 { strings: $a = \"needle\" condition: for any i in (0..1) : (uint8(i) == 0) "
+        "or $a }\n"
+        "rule k8 { strings: $a = \"needle\" condition: uint8(@a[1]) == 0x6e and $a }\n"
+        "rule k9 { strings: $a = \"needle\" condition: uint8(0x7f0000001000 + 10) == 0x6e and "
+        "$a }\n"
+        "rule k10 { strings: $a = \"needle\" condition: uint8(0x7f0000001000 - 1) == 0 and $a "
+        "}\n"
+        "rule k11 { strings: $a = \"needle\" condition: 1 of (k1, k3) and $a }\n"
+        "rule k12 { strings: $a = \"needle\" condition: all of (k1, k3) and $a }\n"
+        "rule k13 { strings: $a = \"needle\" condition: not k1 and $a }\n"
+        "rule k14 { strings: $a = \"needle\" condition: for any of ($a) : (uint16(0) == 1 or $) "
+        "}\n"
+        "rule k15 { strings: $a = \"needle\" condition: #a == 1 and uint16be(0) == 1 }\n";
+    got g;
+    scan(rules, b, 4096, 1024, &g);
+    expect_rules(&g, "k2 k3 k4 k7 k8 k9 k11 k13 k14");
+    const char *kept[] = {"k2", "k3", "k4", "k7", "k8", "k9", "k11", "k13", "k14"};
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        cr_expect_eq(hit_at(&g, kept[i], "$a", 0), BASE + 10, "%s", kept[i]);
+    free(b);
+}
+
 Test(yara, rule_references_global_and_private)
 {
     uint8_t *b = buffer(4096);

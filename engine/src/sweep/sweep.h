@@ -87,6 +87,8 @@ typedef struct mg_target {
     struct mg_yara_proc *yproc;
     pthread_mutex_t yara_lock;
     atomic_bool yara_lost; /* a match of a rule string could not be kept */
+    /* per rule string: its matches are kept (mg_yara_needed; NULL: all) */
+    uint8_t *yneed;
 } mg_target;
 
 /* Read pacing (stop.c): a virtual clock shared by the workers. Each read of

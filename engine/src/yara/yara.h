@@ -262,6 +262,14 @@ void mg_yara_proc_free(mg_yara_proc **pp);
 /* mg_yara_proc_free and the match lists of its n_strings strings. */
 void mg_yara_proc_free_all(mg_yara_proc **pp, size_t n_strings);
 
+/* yara_need.c: per string, whether its matches must be kept in a process
+ * whose memory blocks (what the evaluator's reads can reach) are
+ * regions[0..n): 0 for the strings of a rule that cannot be true there
+ * whatever they match. malloc'd (n_strings bytes), or NULL when out of
+ * memory (keep them all). Not for yara -n (rules_negate), which shows the
+ * matches of rules that do not match. */
+uint8_t *mg_yara_needed(const mg_yara *y, const mg_region *regions, size_t n);
+
 /* Integer reads at virtual addresses: 0 and n bytes in out, or -1
  * (undefined: nothing readable there). */
 typedef int (*mg_yara_read_fn)(void *ctx, uint64_t addr, void *out, size_t n);

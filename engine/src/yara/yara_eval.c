@@ -252,12 +252,17 @@ static val eval(ectx *x, const yx *e)
     /* binary and unary arithmetic, comparisons */
     a = eval(x, e->a);
     b = e->b ? eval(x, e->b) : VAL(0);
+    return yara_arith(e->op, a, b);
+}
+
+val yara_arith(yx_op op, val a, val b)
+{
     if (a.undef || b.undef)
         return UNDEF;
     if (a.isf || b.isf)
-        return eval_float(e->op, yara_as_float(a), yara_as_float(b));
+        return eval_float(op, yara_as_float(a), yara_as_float(b));
     uint64_t ua = (uint64_t)a.v, ub = (uint64_t)b.v;
-    switch (e->op) {
+    switch (op) {
     case YX_EQ:
         return VAL(a.v == b.v);
     case YX_NE:

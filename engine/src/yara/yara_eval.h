@@ -66,6 +66,8 @@ static inline double yara_as_float(val v)
 
 /* yara_eval.c */
 val yara_eval(ectx *x, const yx *e);
+/* Binary or unary (b VAL(0)) arithmetic or comparison op of two values. */
+val yara_arith(yx_op op, val a, val b);
 /* The match list of string s (-1: the for..of string), sorted by address. */
 const yara_list *yara_list_of(ectx *x, int64_t s);
 
