@@ -424,6 +424,32 @@ Test(yara, strings_of_rules_that_cannot_be_true)
     free(b);
 }
 
+/* Identical strings of different rules are one pattern sharing its
+ * matches; a modifier apart makes them different strings. */
+Test(yara, identical_strings_share_their_matches)
+{
+    uint8_t *b = buffer(4096);
+    put(b, 10, "needle", 6);
+    put(b, 100, "NEEDLE", 6);
+    put(b, 200, "needle", 6);
+    const char *rules =
+        "rule s1 { strings: $a = \"needle\" condition: #a == 2 }\n"
+        "rule s2 { strings: $x = \"needle\" $y = \"needle\" nocase private condition: #x == 2 "
+        "and #y == 3 and @x[2] == 0x7f0000001000 + 200 }\n"
+        "rule s3 { strings: $a = \"needle\" fullword condition: $a }\n"
+        "rule s4 { strings: $a = \"needle\" nocase condition: #a == 3 }\n"
+        "rule s5 { strings: $a = \"needle\" condition: #a == 2 }\n";
+    got g;
+    scan(rules, b, 4096, 1024, &g);
+    expect_rules(&g, "s1 s2 s3 s4 s5");
+    cr_expect_eq(hit_at(&g, "s1", "$a", 1), BASE + 200);
+    cr_expect_eq(hit_at(&g, "s5", "$a", 1), BASE + 200);
+    cr_expect_eq(hit_at(&g, "s2", "$x", 0), BASE + 10);
+    cr_expect_eq(hit_at(&g, "s2", "$y", 0), 0, "a private string was shown");
+    cr_expect_eq(hit_at(&g, "s4", "$a", 1), BASE + 100);
+    free(b);
+}
+
 Test(yara, rule_references_global_and_private)
 {
     uint8_t *b = buffer(4096);

@@ -35,7 +35,7 @@ const yara_list *yara_list_of(ectx *x, int64_t s)
         s = x->cur;
     if (!x->yp || s < 0 || (size_t)s >= x->y->n_strings)
         return &empty;
-    yara_list *l = &x->yp->lists[s];
+    yara_list *l = &x->yp->lists[x->y->strings[s].list];
     if (!l->sorted) {
         if (l->n > 1)
             qsort(l->v, l->n, sizeof(*l->v), hit_cmp);

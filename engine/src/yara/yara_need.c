@@ -171,8 +171,7 @@ static aval ev(nctx *x, const yx *e)
     case YX_IN:
         a = ev(x, e->a);
         b = ev(x, e->b);
-        return av(((a.m | b.m) & AV_U) |
-                  ((a.m & ~AV_U) && (b.m & ~AV_U) ? AV_F | AV_T : 0));
+        return av(((a.m | b.m) & AV_U) | ((a.m & ~AV_U) && (b.m & ~AV_U) ? AV_F | AV_T : 0));
     case YX_COUNT_IN:
         a = ev(x, e->a);
         b = ev(x, e->b);
@@ -243,8 +242,12 @@ uint8_t *mg_yara_needed(const mg_yara *y, const mg_region *regions, size_t n_reg
         x.taint = false;
         aval v = ev(&x, r->cond);
         possible[i] = (v.m & AV_T) || x.taint;
-        for (size_t s = 0; s < r->n_strings; s++)
-            need[r->first_string + s] = possible[i];
+        for (size_t s = 0; s < r->n_strings; s++) {
+            /* an identical string's matches are its first one's */
+            const yara_string *ys = &y->strings[r->first_string + s];
+            need[r->first_string + s] = 0;
+            need[ys->list] |= possible[i];
+        }
     }
     free(possible);
     return need;

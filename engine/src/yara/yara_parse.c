@@ -49,8 +49,10 @@ static void rule_clear(yara_rule *r)
 
 static void strings_truncate(mg_yara *y, size_t n)
 {
-    while (y->n_strings > n)
+    while (y->n_strings > n) {
         free(y->strings[--y->n_strings].id);
+        free(y->strings[y->n_strings].key);
+    }
 }
 
 void mg_yara_free(mg_yara *y)
@@ -66,6 +68,7 @@ void mg_yara_free(mg_yara *y)
         free(y->skipped[i]);
     free(y->skipped);
     free(y->name_index);
+    free(y->same_index);
     mg_yara_externals_free(y);
     free(y->ns);
     free(y);
