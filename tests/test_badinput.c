@@ -571,13 +571,6 @@ static char *listing(const char *dir)
     return s;
 }
 
-static void remove_tree(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
 static void make_places(places *pl, const char *file_text)
 {
     snprintf(pl->base, sizeof pl->base, "/tmp/mg-badinput-XXXXXX");
@@ -709,7 +702,7 @@ static int check_case(size_t idx, const bad_case *c, places *pl)
     run_free(&r);
     for (size_t i = 1; i < argc; i++)
         free(argv[i]);
-    remove_tree(pl->base);
+    cr_assert_eq(remove_tree(pl->base), 0, "%s", pl->base);
     return bad;
 }
 
@@ -756,5 +749,5 @@ Test(badinput, harness_control)
         cr_assert_eq(stat(out, &st), 0, "-o file not created");
     }
     run_free(&r);
-    remove_tree(pl.base);
+    cr_assert_eq(remove_tree(pl.base), 0, "%s", pl.base);
 }

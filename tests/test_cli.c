@@ -21,10 +21,12 @@
 #include "json.h"
 
 static fixture fx;
+static build_copies nobody_copies; /* what uid 65534 runs */
 
 static void stop(void)
 {
     fixture_stop(&fx);
+    build_copies_remove(&nobody_copies);
 }
 
 TestSuite(cli, .fini = stop, .timeout = 100);
@@ -1055,18 +1057,23 @@ Test(cli, pid_help_per_command)
 }
 
 /* `memgrep scan --no-db-cache ARGS...` as uid 65534 (setpriv, of
- * util-linux, drops root before the exec). */
+ * util-linux, drops root before the exec), memgrep's copy that it can
+ * reach (build_copy). */
 static prog_result memgrep_as_nobody(const char *const *args)
 {
-    const char *argv[32] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            getenv("MEMGREP"),  "scan",          "--no-db-cache"};
+    char *exe = build_copy(&nobody_copies, getenv("MEMGREP"));
+    const char *argv[32] = {
+        "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", exe, "scan",
+        "--no-db-cache"};
     size_t n = 7;
     for (size_t i = 0; args[i]; i++) {
         cr_assert_lt(n, 31u);
         argv[n++] = args[i];
     }
     argv[n] = NULL;
-    return prog_run(argv);
+    prog_result r = prog_run(argv);
+    free(exe);
+    return r;
 }
 
 /* -s, as grep's: no warning about a process that cannot be read (here:

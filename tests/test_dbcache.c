@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,17 +35,11 @@ static void setup(void)
     cr_assert(mkdtemp(base), "mkdtemp: %s", strerror(errno));
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static void teardown(void)
 {
     fixture_stop(&fx);
     if (base[0])
-        nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        remove_tree(base);
 }
 
 TestSuite(dbcache, .init = setup, .fini = teardown, .timeout = 100);

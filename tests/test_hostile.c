@@ -56,6 +56,7 @@ typedef struct hproc {
 static hproc hp[N_H];
 static fixture normal;
 static char fuse_mnt[64];
+static build_copies nobody_copies; /* what a child run as NOBODY runs */
 
 static void hstop(hproc *h)
 {
@@ -90,6 +91,7 @@ static void stop_all(void)
     stop_mem_holder(); /* after the FUSE daemon (hp[0]): its end wakes it */
     fixture_stop(&normal);
     fuse_cleanup();
+    build_copies_remove(&nobody_copies);
 }
 
 TestSuite(hostile, .fini = stop_all, .timeout = 280);
@@ -113,13 +115,21 @@ static bool hline(hproc *h, char *buf, size_t cap)
     return true;
 }
 
+/* The program at path, or its copy that uid can reach (build_copy) if uid
+ * is not 0: malloc'd. */
+static char *exe_for(const char *path, uid_t uid)
+{
+    return uid ? build_copy(&nobody_copies, path) : strdup(path);
+}
+
 /* Start tests/hostile_fixture MODE (or, with mode NULL, the command line
  * in arg0) as uid (0: as we are), and read its plants up to READY. */
 static void hstart(hproc *h, const char *mode, const char *arg, uid_t uid)
 {
     memset(h, 0, sizeof *h);
-    const char *exe = getenv("MG_HOSTILE_FIXTURE");
-    cr_assert(exe && *exe, "MG_HOSTILE_FIXTURE is not set (run through meson test)");
+    const char *path = getenv("MG_HOSTILE_FIXTURE");
+    cr_assert(path && *path, "MG_HOSTILE_FIXTURE is not set (run through meson test)");
+    char *exe = exe_for(path, uid);
     random_token(h->token);
     int in[2], out[2];
     cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
@@ -135,6 +145,7 @@ static void hstart(hproc *h, const char *mode, const char *arg, uid_t uid)
         execl(exe, exe, mode, "--token", h->token, arg, (char *)NULL);
         _exit(127);
     }
+    free(exe);
     close(in[0]);
     close(out[1]);
     h->pid = pid;
@@ -267,8 +278,9 @@ static double now(void)
 static void run_memgrep(const patset *ps, const char *const *extra, bool json, uid_t uid, run *r)
 {
     memset(r, 0, sizeof *r);
-    const char *exe = getenv("MEMGREP");
-    cr_assert(exe && *exe, "MEMGREP is not set");
+    const char *path = getenv("MEMGREP");
+    cr_assert(path && *path, "MEMGREP is not set");
+    char *exe = exe_for(path, uid);
     int out = memfd_create("mg-hostile-out", MFD_CLOEXEC);
     int err = memfd_create("mg-hostile-err", MFD_CLOEXEC);
     cr_assert(out >= 0 && err >= 0);
@@ -300,6 +312,7 @@ static void run_memgrep(const patset *ps, const char *const *extra, bool json, u
         execv(exe, (char *const *)argv);
         _exit(127);
     }
+    free(exe);
     int ws = 0;
     for (;;) {
         pid_t w = waitpid(pid, &ws, WNOHANG);

@@ -643,21 +643,6 @@ static size_t count_entries(const char *dir, const char *prefix, char *first, si
     return n;
 }
 
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    char path[1024];
-    for (struct dirent *e; (e = readdir(d));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    closedir(d);
-    rmdir(dir);
-}
-
 Test(sandbox, output_file_is_0600_whatever_the_umask)
 {
     need_root();

@@ -633,6 +633,51 @@ Test(yara, hex_open_jumps_match_across_any_gap)
     free(b);
 }
 
+/* Several starts of one string sharing an end: Hyperscan reports the end
+ * once, with its leftmost start; yara 4.2.3 reports every start (yara -s
+ * over these bytes lists each). Across a chunk edge too: the second head of
+ * "MGTB" lies in the next 1,024-byte chunk. */
+Test(yara, every_start_of_a_shared_end)
+{
+    size_t len = 8192;
+    uint8_t *b = buffer(len);
+    /* heads at 100 and 110; "aEb" at 120 */
+    put(b, 100,
+        "/dev/tcp/\x85/dev/tcp/\xa0"
+        "aEb\x7fM/4444 0>&1",
+        35);
+    put(b, 300, "aaab", 4); /* 300, 301, 302 */
+    put(b, 500, "MGTAMGTA..END1", 14); /* [-]: 500, 504 */
+    put(b, 1020, "MGTBMGTB.END2", 13); /* [1-8]: 1020, 1024 */
+    const char *rules =
+        "rule h { strings: $h = { 2f 64 65 76 2f 74 63 70 2f [4-24]\n"
+        "  2f 34 34 34 34 20 30 3e 26 31 } condition: $h }\n"
+        "rule r { strings: $r = /a.{0,10}b/ condition: $r }\n"
+        "rule o { strings: $o = { 4d 47 54 41 [-] 45 4e 44 31 } condition: $o }\n"
+        "rule j { strings: $j = { 4d 47 54 42 [1-8] 45 4e 44 32 } condition: $j }\n";
+    static const struct {
+        const char *rule, *id;
+        uint64_t off;
+    } want[] = {{"h", "$h", 100},  {"h", "$h", 110}, {"r", "$r", 120}, {"r", "$r", 300},
+                {"r", "$r", 301},  {"r", "$r", 302}, {"o", "$o", 500}, {"o", "$o", 504},
+                {"j", "$j", 1020}, {"j", "$j", 1024}};
+    static const size_t chunks[] = {8192, 4096, 1024};
+    for (size_t c = 0; c < 3; c++) {
+        got g;
+        scan(rules, b, len, chunks[c], &g);
+        expect_rules(&g, "h r o j");
+        size_t nth[4] = {0};
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+            size_t k = (size_t)(strchr("hroj", want[i].rule[0]) - "hroj");
+            cr_expect_eq(hit_at(&g, want[i].rule, want[i].id, nth[k]++), BASE + want[i].off,
+                         "chunk %zu: %s at %" PRIu64, chunks[c], want[i].id, want[i].off);
+        }
+        cr_expect_eq(g.n_hits, sizeof(want) / sizeof(want[0]), "chunk %zu: %zu string matches",
+                     chunks[c], g.n_hits);
+    }
+    free(b);
+}
+
 /* int16/int32 and their be forms: the sign is the top bit of the value
  * read (the last byte of a little-endian one), as yara 4.2.3 reads them. */
 Test(yara, signed_reads_take_the_sign_from_the_top_bit)

@@ -212,11 +212,11 @@ def start_fixture(rng, strings, pages, regions, also=()):
     def protected(s):
         return open_jump(s) or s in also
 
-    # The strings of also and the open jumps go last, over no other plant.
-    # An open jump once: of two heads before one tail yara reports both
-    # starts, memgrep (one leftmost start per end) the first only; and yara
-    # links a head whose tail was overwritten to a tail in a later region
-    # (it chains across blocks), memgrep never matches across mappings.
+    # The strings of also and the open jumps go last, over no other plant,
+    # and an open jump once: yara links a head whose tail was overwritten to
+    # a tail in a later region (it chains across blocks), memgrep never
+    # matches across mappings. Other plants may overlap: two heads of one
+    # string before one tail are two matches to both (seed 1655081475).
     for s in sorted(chosen, key=protected):
         for _ in range(1 if open_jump(s) else rng.randint(1, 3)):
             data = forms(rng, s[2], s[3], s[4], s[5])

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -18,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -717,6 +719,77 @@ void refuse_o_tmpfile(void)
 #else
     cr_skip_test("refuse_o_tmpfile: no seccomp architecture for this build");
 #endif
+}
+
+/* Copy the file at src (following links) to root/rel, mode 0755, with the
+ * directories between (mode 0755, whatever the umask); nothing if it is
+ * there. Returns root/rel (malloc'd). */
+static char *copy_file_to(const char *root, const char *rel, const char *src)
+{
+    char *dst = NULL;
+    cr_assert_geq(asprintf(&dst, "%s/%s", root, rel), 0);
+    for (char *s = strchr(dst + strlen(root) + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        cr_assert(mkdir(dst, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", dst, strerror(errno));
+        cr_assert_eq(chmod(dst, 0755), 0, "chmod %s: %s", dst, strerror(errno));
+        *s = '/';
+    }
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+    if (out < 0 && errno == EEXIST)
+        return dst;
+    cr_assert(out >= 0, "%s: %s", dst, strerror(errno));
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    cr_assert(in >= 0, "%s: %s", src, strerror(errno));
+    ssize_t n;
+    while ((n = sendfile(out, in, NULL, 1 << 30)) > 0)
+        ;
+    cr_assert_eq(n, 0, "copying %s to %s: %s", src, dst, strerror(errno));
+    cr_assert_eq(fchmod(out, 0755), 0);
+    close(in);
+    cr_assert_eq(close(out), 0, "%s: %s", dst, strerror(errno));
+    return dst;
+}
+
+/* path's name under the build root. */
+static const char *under_build_root(const char *path)
+{
+    const char *root = getenv("MG_BUILD_ROOT");
+    cr_assert(root && *root, "MG_BUILD_ROOT is not set (run through meson test)");
+    size_t n = strlen(root);
+    cr_assert(path && !strncmp(path, root, n) && path[n] == '/',
+              "%s is not under the build root %s", path ? path : "(null)", root);
+    return path + n + 1;
+}
+
+char *build_copy(build_copies *c, const char *path)
+{
+    if (!c->dir[0]) {
+        const char *lib = getenv("MG_LIBMEMGREP");
+        cr_assert(lib && *lib, "MG_LIBMEMGREP is not set (run through meson test)");
+        snprintf(c->dir, sizeof c->dir, "/tmp/mgt-uid-XXXXXX");
+        cr_assert(mkdtemp(c->dir), "mkdtemp: %s", strerror(errno));
+        cr_assert_eq(chmod(c->dir, 0755), 0);
+        free(copy_file_to(c->dir, under_build_root(lib), lib));
+    }
+    return copy_file_to(c->dir, under_build_root(path), path);
+}
+
+void build_copies_remove(build_copies *c)
+{
+    if (c->dir[0])
+        remove_tree(c->dir);
+    c->dir[0] = '\0';
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+int remove_tree(const char *path)
+{
+    return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
 }
 
 double test_timeout_scale(void)

@@ -211,6 +211,30 @@ void refuse_io_uring(void);
  * system without O_TMPFILE, for this test only). */
 void refuse_o_tmpfile(void);
 
+/* ---- build artifacts run as another uid ---- */
+
+/* Copies of build artifacts for a child that drops root (to uid 65534)
+ * before it runs them: the build tree of a clone in a directory mode 0700
+ * (`git clone ... "$(mktemp -d)/p"`, as CI does) is closed to that uid, and
+ * its exec, or memgrep's loading of libmemgrep, fails with 127. The copies
+ * are in a new directory of /tmp, mode 0755, each at its path under the
+ * build root ($MG_BUILD_ROOT), with libmemgrep ($MG_LIBMEMGREP) where
+ * memgrep's RUNPATH, $ORIGIN/../engine, finds it. */
+typedef struct build_copies {
+    char dir[32]; /* "" until the first copy */
+} build_copies;
+/* The copy in c of path, a file under the build root, made unless it is
+ * there (the directory and libmemgrep's copy with the first): malloc'd.
+ * Fails the test on any problem. */
+char *build_copy(build_copies *c, const char *path);
+/* Remove c's directory with all in it (no-op if there is none); c is empty
+ * again. */
+void build_copies_remove(build_copies *c);
+
+/* Remove the directory tree at path, not following links. Returns 0, or
+ * -1 where it stopped at something it could not remove. */
+int remove_tree(const char *path);
+
 /* MG_TEST_TIMEOUT_SCALE (tests/lib/timeout_scale.c) as a number >= 1, for a
  * test's own watchdogs: 1 if unset or not a number above 1. */
 double test_timeout_scale(void);

@@ -48,6 +48,11 @@ int mg_matcher_init(mg_matcher *m, const mg_patterns *p, unsigned unbounded_widt
         m->lz_we = calloc(p->n_lazy, sizeof(*m->lz_we));
         lz_ok = m->lz_ready && m->lz_gen && m->lz_ws && m->lz_we;
     }
+    if (p->starts) {
+        m->st_gen = calloc(p->n_exprs, sizeof(*m->st_gen));
+        m->st_next = calloc(p->n_exprs, sizeof(*m->st_next));
+        lz_ok = lz_ok && m->st_gen && m->st_next;
+    }
     int rc = !m->hits || !lz_ok                                   ? -ENOMEM
              : hs_alloc_scratch(p->db, &m->scratch) != HS_SUCCESS ? MG_EHYPERSCAN
                                                                   : 0;
@@ -66,6 +71,8 @@ void mg_matcher_fini(mg_matcher *m)
     free(m->lz_gen);
     free(m->lz_ws);
     free(m->lz_we);
+    free(m->st_gen);
+    free(m->st_next);
     memset(m, 0, sizeof(*m));
 }
 
@@ -160,6 +167,45 @@ static int add_hit(mg_matcher *m, const mg_expr *e, uint64_t from, uint64_t to, 
     return m->verdict != MG_SINK_CONTINUE;
 }
 
+/* The starts Hyperscan hides. Of a variable-width YARA string it reports
+ * each end once, with the leftmost start of a match ending there; YARA
+ * reports every start. A start s that Hyperscan hides has a match ending at
+ * some E, which Hyperscan reports with a start before s: s lies inside that
+ * match. So every position inside a reported match [from, to) is tried,
+ * anchored, by the expression's PCRE2 form: once per piece (st_next: the
+ * next untried), with its greedy end. Non-zero: stop the scan. */
+static int other_starts(mg_matcher *m, const mg_expr *e, uint64_t from, uint64_t to)
+{
+    const mg_patterns *p = m->pats;
+    if (!p->starts || !mg_patterns_all_starts(p, e))
+        return 0;
+    size_t ei = (size_t)(e - p->exprs);
+    uint64_t s = from + 1;
+    if (m->st_gen[ei] == m->gen)
+        s = MG_MAX(s, m->st_next[ei]);
+    if (s >= to)
+        return 0;
+    m->st_gen[ei] = m->gen;
+    m->st_next[ei] = to;
+    void *code = mg_patterns_starts_code(p, ei);
+    for (; code && s < to; s++) {
+        long end = mg_exact_match(code, &m->pmd, m->piece->buf, m->piece->len, s);
+        if (end == -2) {
+            m->error = MG_EHYPERSCAN;
+            return 1;
+        }
+        if (end >= 0 && add_hit(m, e, s, (uint64_t)end, to))
+            return 1;
+    }
+    return 0;
+}
+
+/* A match [from, to) of a variable-width expression and the starts it hides. */
+static int add_som_hit(mg_matcher *m, const mg_expr *e, uint64_t from, uint64_t to, uint64_t latest)
+{
+    return add_hit(m, e, from, to, latest) || other_starts(m, e, from, to);
+}
+
 static int on_lazy_match(unsigned int id, unsigned long long from, unsigned long long to,
                          unsigned int flags, void *ctx)
 {
@@ -169,7 +215,9 @@ static int on_lazy_match(unsigned int id, unsigned long long from, unsigned long
     uint64_t end = m->cur_base + to;
     if (end < m->cur_lo || end > m->cur_hi)
         return 0;
-    return add_hit(m, e, e->som ? m->cur_base + from : end - e->width, end, m->cur_latest);
+    if (e->som)
+        return add_som_hit(m, e, m->cur_base + from, end, m->cur_latest);
+    return add_hit(m, e, end - e->width, end, m->cur_latest);
 }
 
 /* An exact expression (PCRE2, patterns_exact.c) at each start a factor hit
@@ -271,7 +319,9 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     const mg_expr *e = &p->exprs[id];
     if (e->prefilter) /* a candidate end: confirm every start it allows */
         return confirm_exact(m, e, e->lazy - 1, to, e->width);
-    return add_hit(m, e, e->som ? from : to - e->width, to, to);
+    if (e->som)
+        return add_som_hit(m, e, from, to, to);
+    return add_hit(m, e, to - e->width, to, to);
 }
 
 int mg_matcher_scan(mg_matcher *m, const mg_piece *piece, mg_report_fn report, void *ctx)
@@ -285,8 +335,11 @@ int mg_matcher_scan(mg_matcher *m, const mg_piece *piece, mg_report_fn report, v
     m->callbacks = 0;
     if (piece->len == 0)
         return 0;
-    if (m->lz_gen && ++m->gen == 0) {
-        memset(m->lz_gen, 0, m->pats->n_lazy * sizeof(*m->lz_gen));
+    if ((m->lz_gen || m->st_gen) && ++m->gen == 0) {
+        if (m->lz_gen)
+            memset(m->lz_gen, 0, m->pats->n_lazy * sizeof(*m->lz_gen));
+        if (m->st_gen)
+            memset(m->st_gen, 0, m->pats->n_exprs * sizeof(*m->st_gen));
         m->gen = 1;
     }
     hs_error_t hr = hs_scan(m->pats->db, (const char *)piece->buf, (unsigned)piece->len, 0,

@@ -59,6 +59,15 @@ typedef struct mg_lazy_ent {
     atomic_int failed;
 } mg_lazy_ent;
 
+/* A YARA string's variable-width expression: Hyperscan reports each end
+ * once, with its leftmost start, and YARA reports every start. Its PCRE2
+ * form, compiled on the first hit, tries the positions inside each match
+ * for the starts Hyperscan hid (matcher.c). */
+typedef struct mg_starts_ent {
+    _Atomic(void *) code;
+    atomic_int failed;
+} mg_starts_ent;
+
 /* Checks on the bytes around a candidate match (YARA's fullword: no
  * alphanumeric byte, or wide character, right before or after). */
 enum {
@@ -85,6 +94,7 @@ struct mg_patterns {
     mg_factor_ent *factors;
     size_t n_factors;
     uint32_t *factor_exprs;
+    mg_starts_ent *starts; /* per expression, or NULL: no expression needs it */
     pthread_mutex_t lazy_lock; /* compiling a lazy expression */
     /* Whether the set matches in zero bytes alone (sweep/engine.c), cached
      * for the last overlap and unbounded width asked about: ((margin << 17
@@ -119,6 +129,12 @@ int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **f
 /* The database of lazy expression li (compiled on first call, thread safe);
  * NULL if it cannot be compiled. */
 hs_database_t *mg_patterns_lazy_db(const mg_patterns *p, size_t li);
+/* Expression ei is a YARA string whose matches Hyperscan reports with a
+ * start (several starts may share an end). */
+bool mg_patterns_all_starts(const mg_patterns *p, const mg_expr *e);
+/* The PCRE2 code that finds expression ei's other starts (compiled on
+ * first call, thread safe); NULL if PCRE2 cannot compile it. */
+void *mg_patterns_starts_code(const mg_patterns *p, size_t ei);
 
 /* Regexes Hyperscan refuses, confirmed with PCRE2: add one as an
  * expression of pattern id (the last added): re exact, relaxed a superset
@@ -177,6 +193,10 @@ typedef struct mg_matcher {
     uint8_t *lz_ready;
     uint32_t *lz_gen;
     uint64_t *lz_ws, *lz_we;
+    /* per expression with mg_patterns_all_starts: the next position not yet
+     * tried for a hidden start in this scan (valid when st_gen equals gen) */
+    uint32_t *st_gen;
+    uint64_t *st_next;
     uint32_t gen;
     void *pmd; /* PCRE2 match data for exact expressions */
     int error; /* MG_EHYPERSCAN or -ENOMEM from a lazy expression */

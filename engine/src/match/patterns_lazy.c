@@ -21,8 +21,12 @@ void mg_patterns_plan_free(mg_patterns *p)
         mg_exact_free(p->lazy[i].exact);
         p->exprs[p->lazy[i].expr].lazy = 0;
     }
+    for (size_t i = 0; p->starts && i < p->n_exprs; i++)
+        mg_exact_free(atomic_load(&p->starts[i].code));
     for (size_t i = 0; i < p->n_factors; i++)
         free(p->factors[i].re);
+    free(p->starts);
+    p->starts = NULL;
     free(p->lazy);
     free(p->factors);
     free(p->factor_exprs);
@@ -69,10 +73,28 @@ static bool same_factor(const fpair *x, const fpair *y)
     return x->caseless == y->caseless && x->f.len == y->f.len && !memcmp(x->f.s, y->f.s, x->f.len);
 }
 
+bool mg_patterns_all_starts(const mg_patterns *p, const mg_expr *e)
+{
+    return e->som && !e->exact && p->pats[e->pattern_id].owner;
+}
+
+/* The other starts' entries, if an expression needs them. */
+static int plan_starts(mg_patterns *p)
+{
+    for (size_t i = 0; i < p->n_exprs; i++)
+        if (mg_patterns_all_starts(p, &p->exprs[i])) {
+            p->starts = calloc(p->n_exprs, sizeof(*p->starts));
+            return p->starts ? 0 : -ENOMEM;
+        }
+    return 0;
+}
+
 int mg_patterns_plan(mg_patterns *p)
 {
     if (p->planned)
         return 0;
+    if (plan_starts(p) < 0)
+        return -ENOMEM;
     size_t n_pairs = 0, cap = 0, n_eligible = 0, n_exact = 0, n_pairs_exact = 0;
     fpair *pairs = NULL;
     size_t n_prefilter = 0;
@@ -122,7 +144,7 @@ int mg_patterns_plan(mg_patterns *p)
     }
     if (n_eligible + n_prefilter == 0) {
         free(pairs);
-        p->planned = true;
+        p->planned = true; /* p->starts stays: plan_free frees it */
         return 0;
     }
     qsort(pairs, n_pairs, sizeof(*pairs), fpair_cmp);
@@ -239,4 +261,26 @@ hs_database_t *mg_patterns_lazy_db(const mg_patterns *cp, size_t li)
     }
     pthread_mutex_unlock(&p->lazy_lock);
     return db;
+}
+
+void *mg_patterns_starts_code(const mg_patterns *cp, size_t ei)
+{
+    mg_patterns *p = (mg_patterns *)cp; /* a cache, as the lazy databases */
+    mg_starts_ent *S = &p->starts[ei];
+    void *code = atomic_load_explicit(&S->code, memory_order_acquire);
+    if (code || atomic_load_explicit(&S->failed, memory_order_relaxed))
+        return code;
+    pthread_mutex_lock(&p->lazy_lock);
+    code = atomic_load_explicit(&S->code, memory_order_relaxed);
+    if (!code && !atomic_load_explicit(&S->failed, memory_order_relaxed)) {
+        char msg[200];
+        const mg_expr *e = &p->exprs[ei];
+        code = mg_exact_compile(e->re, e->hs_flags, msg, sizeof(msg));
+        if (code)
+            atomic_store_explicit(&S->code, code, memory_order_release);
+        else
+            atomic_store_explicit(&S->failed, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&p->lazy_lock);
+    return code;
 }
