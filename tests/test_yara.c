@@ -282,30 +282,39 @@ Test(yara, string_forms)
         x[i] ^= 0x5a;
     put(b, 500, x, 6);
     put(b, 600, "aGVsbG8gd29ybGQ", 15); /* base64("hello world") */
+    put(b, 1000, "aABpACAAdABoAGUAcgBlAA==", 24); /* base64 of "hi there" in UTF-16LE */
     put(b, 700, "\x4d\x5a\x90\x00\x03\x11\x22\xcc", 8);
     put(b, 800, "abbbc42", 7);
     /* straddling the 4096-byte chunk boundary */
     put(b, 4090, "straddle", 8);
     /* in the last bytes of the buffer */
     put(b, len - 7, "lastone", 7);
-    const char *rules = "rule r_nocase { strings: $a = \"stratum+tcp\" nocase condition: $a }\n"
-                        "rule r_case { strings: $a = \"stratum+tcp\" condition: $a }\n"
-                        "rule r_wide { strings: $a = \"wideme\" wide condition: $a }\n"
-                        "rule narrow_only { strings: $a = \"wideme\" condition: $a }\n"
-                        "rule fw { strings: $a = \"word\" fullword condition: #a == 1 }\n"
-                        "rule r_xor { strings: $a = \"xorkey\" xor condition: $a }\n"
-                        "rule xor_miss { strings: $a = \"xorkey\" xor(1-0x59) condition: $a }\n"
-                        "rule b64 { strings: $a = \"hello world\" base64 condition: $a }\n"
-                        "rule r_hex { strings: $a = { 4d 5a ?0 00 [1-2] 22 c? } condition: $a }\n"
-                        "rule hexalt { strings: $a = { 4d 5a ( 91 | 90 00 ) 03 } condition: $a }\n"
-                        "rule r_re { strings: $a = /ab+c[0-9]{2}/ condition: $a }\n"
-                        "rule straddle { strings: $a = \"straddle\" condition: $a }\n"
-                        "rule r_last { strings: $a = \"lastone\" fullword condition: $a }\n";
+    const char *rules =
+        "rule r_nocase { strings: $a = \"stratum+tcp\" nocase condition: $a }\n"
+        "rule r_case { strings: $a = \"stratum+tcp\" condition: $a }\n"
+        "rule r_wide { strings: $a = \"wideme\" wide condition: $a }\n"
+        "rule narrow_only { strings: $a = \"wideme\" condition: $a }\n"
+        "rule fw { strings: $a = \"word\" fullword condition: #a == 1 }\n"
+        "rule r_xor { strings: $a = \"xorkey\" xor condition: $a }\n"
+        "rule xor_miss { strings: $a = \"xorkey\" xor(1-0x59) condition: $a }\n"
+        "rule b64 { strings: $a = \"hello world\" base64 condition: $a }\n"
+        /* as yara: wide encodes the UTF-16LE text, base64wide widens the encoding */
+        "rule b64w { strings: $a = \"hi there\" base64 wide condition: $a }\n"
+        "rule b64w_miss { strings: $a = \"hello world\" base64 wide condition: $a }\n"
+        "rule b64aw { strings: $a = \"hello world\" base64 ascii wide condition: $a }\n"
+        "rule b64ww_miss { strings: $a = \"hi there\" base64wide wide condition: $a }\n"
+        "rule r_hex { strings: $a = { 4d 5a ?0 00 [1-2] 22 c? } condition: $a }\n"
+        "rule hexalt { strings: $a = { 4d 5a ( 91 | 90 00 ) 03 } condition: $a }\n"
+        "rule r_re { strings: $a = /ab+c[0-9]{2}/ condition: $a }\n"
+        "rule straddle { strings: $a = \"straddle\" condition: $a }\n"
+        "rule r_last { strings: $a = \"lastone\" fullword condition: $a }\n";
     got g;
     scan(rules, b, len, 4096, &g);
-    expect_rules(&g, "r_nocase r_wide fw r_xor b64 r_hex hexalt r_re straddle r_last");
+    expect_rules(&g, "r_nocase r_wide fw r_xor b64 b64w b64aw r_hex hexalt r_re straddle r_last");
     cr_expect_eq(hit_at(&g, "fw", "$a", 0), BASE + 301);
     cr_expect_eq(hit_at(&g, "b64", "$a", 0), BASE + 600);
+    cr_expect_eq(hit_at(&g, "b64w", "$a", 0), BASE + 1000);
+    cr_expect_eq(hit_at(&g, "b64aw", "$a", 0), BASE + 600);
     cr_expect_eq(hit_at(&g, "straddle", "$a", 0), BASE + 4090);
     cr_expect_eq(hit_at(&g, "r_hex", "$a", 0), BASE + 700);
     /* the same with chunks of 64 bytes: the same answers */

@@ -166,9 +166,13 @@ def forms(rng, kind, value, mods, sample):
         return hex_instance(rng, value)
     b = sample if kind == "regex" else value
     if "base64" in mods or "base64wide" in mods:
+        # as yara: wide encodes the text's UTF-16LE form, base64wide widens the encoding
+        if "wide" in mods and ("ascii" not in mods or rng.random() < 0.5):
+            b = widen(b)
         pre = bytes(rng.randrange(32, 127) for _ in range(rng.randrange(3)))
         enc = base64.b64encode(pre + b + bytes(rng.randrange(32, 127) for _ in range(rng.randrange(3))))
-        return widen(enc) if "base64wide" in mods else enc
+        wide_enc = "base64wide" in mods and ("base64" not in mods or rng.random() < 0.5)
+        return widen(enc) if wide_enc else enc
     if "nocase" in mods:
         b = mixed_case(rng, b)
     wide = "wide" in mods and ("ascii" not in mods or rng.random() < 0.5)

