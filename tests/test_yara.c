@@ -459,6 +459,34 @@ Test(yara, identical_strings_share_their_matches)
     free(b);
 }
 
+/* A fixed-offset string (named only as `$a at N`) identical to strings
+ * that are not: each sees its own matches, the fixed one N's alone. */
+Test(yara, identical_strings_at_a_fixed_offset)
+{
+    uint8_t *b = buffer(4096);
+    put(b, 10, "needle", 6);
+    put(b, 200, "needle", 6);
+    const char *rules =
+        "rule f1 { strings: $a = \"needle\" condition: $a at 0x7f000000100a }\n"
+        "rule f2 { strings: $a = \"needle\" condition: #a == 2 }\n"
+        "rule f3 { strings: $a = \"needle\" condition: $a at 0x7f00000010c8 }\n"
+        "rule f4 { strings: $a = \"needle\" $b = \"needle\" condition: $a at 0x7f00000010c8 "
+        "and #b == 2 }\n"
+        "rule f5 { strings: $a = \"needle\" condition: $a at 0x7f0000001000 }\n";
+    got g;
+    scan(rules, b, 4096, 1024, &g);
+    expect_rules(&g, "f1 f2 f3 f4");
+    cr_expect_eq(hit_at(&g, "f1", "$a", 0), BASE + 10);
+    cr_expect_eq(hit_at(&g, "f1", "$a", 1), 0, "a fixed string shown elsewhere");
+    cr_expect_eq(hit_at(&g, "f2", "$a", 1), BASE + 200);
+    cr_expect_eq(hit_at(&g, "f3", "$a", 0), BASE + 200);
+    cr_expect_eq(hit_at(&g, "f3", "$a", 1), 0, "a fixed string shown elsewhere");
+    cr_expect_eq(hit_at(&g, "f4", "$a", 0), BASE + 200);
+    cr_expect_eq(hit_at(&g, "f4", "$a", 1), 0, "a fixed string shown elsewhere");
+    cr_expect_eq(hit_at(&g, "f4", "$b", 1), BASE + 200);
+    free(b);
+}
+
 Test(yara, rule_references_global_and_private)
 {
     uint8_t *b = buffer(4096);
@@ -684,6 +712,48 @@ Test(yara, every_start_of_a_shared_end)
         cr_expect_eq(g.n_hits, sizeof(want) / sizeof(want[0]), "chunk %zu: %zu string matches",
                      chunks[c], g.n_hits);
     }
+    free(b);
+}
+
+/* yara's fixed offset: a literal string the condition names only as
+ * `$a at N` (N the same constant) is recorded at N alone, so yara -s lists
+ * no other match of it; named any other way too, every match counts. */
+Test(yara, fixed_offset_strings_match_there_alone)
+{
+    size_t len = 4096;
+    uint8_t *b = buffer(len);
+    put(b, 0, "#!/bin/sh", 9);
+    put(b, 500, "#!/bin/sh", 9);
+    put(b, 900, "MGTfix", 6);
+    char rules[1024];
+    snprintf(rules, sizeof(rules),
+             "rule at_only { strings: $a = \"#!/bin/sh\" condition: $a at %llu }\n"
+             "rule at_twice { strings: $a = \"#!/bin/sh\"\n"
+             "  condition: $a at %llu or $a at 0x%llx + 0 }\n"
+             "rule at_and_count { strings: $a = \"#!/bin/sh\" condition: $a at %llu and #a == 2 }\n"
+             "rule at_other { strings: $a = \"#!/bin/sh\" $b = \"MGTfix\"\n"
+             "  condition: $a at %llu or $b at 900 }\n"
+             "rule at_hex { strings: $a = { 23 21 2f 62 69 6e } condition: $a at %llu }\n"
+             "rule at_wild { strings: $a = { 23 21 2f ?? 69 6e } condition: $a at %llu }\n"
+             "rule at_two_places { strings: $a = \"#!/bin/sh\"\n"
+             "  condition: $a at %llu or $a at %llu }\n",
+             BASE, BASE, BASE, BASE, BASE, BASE, BASE, BASE, BASE + 500);
+    got g;
+    scan(rules, b, len, 4096, &g);
+    expect_rules(&g, "at_only at_twice at_and_count at_other at_hex at_wild at_two_places");
+    static const struct {
+        const char *rule, *id;
+        size_t n; /* its string's matches listed */
+    } want[] = {{"at_only", "$a", 1},  {"at_twice", "$a", 1},     {"at_and_count", "$a", 2},
+                {"at_other", "$a", 1}, {"at_other", "$b", 0},     {"at_hex", "$a", 1},
+                {"at_wild", "$a", 2},  {"at_two_places", "$a", 2}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        size_t n = 0;
+        for (size_t k = 0; k < g.n_hits; k++)
+            n += !strcmp(g.hits[k].rule, want[i].rule) && !strcmp(g.hits[k].id, want[i].id);
+        cr_expect_eq(n, want[i].n, "%s %s: %zu matches listed", want[i].rule, want[i].id, n);
+    }
+    cr_expect_eq(hit_at(&g, "at_only", "$a", 0), BASE);
     free(b);
 }
 

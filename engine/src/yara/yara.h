@@ -180,6 +180,15 @@ typedef struct yara_string {
     uint32_t list;
     uint8_t *key; /* kind, modifiers and value: what makes two identical */
     size_t key_len;
+    /* yara's fixed offset: a literal string (text, or hex or regex of plain
+     * bytes) that the condition names only as `$a at N`, N the same
+     * constant each time, matches at address N alone (yara 4.2.3 records no
+     * other match of it: parser.c, scan.c STRING_FLAGS_FIXED_OFFSET) */
+    bool literal, fixed;
+    int64_t fixed_at;
+    /* of a list's first string: every string using the list is fixed at
+     * fixed_at, so matches elsewhere are not kept (yara_parse.c) */
+    bool list_fixed;
 } yara_string;
 
 typedef struct yara_rule {

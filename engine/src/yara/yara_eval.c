@@ -35,13 +35,27 @@ const yara_list *yara_list_of(ectx *x, int64_t s)
         s = x->cur;
     if (!x->yp || s < 0 || (size_t)s >= x->y->n_strings)
         return &empty;
-    yara_list *l = &x->yp->lists[x->y->strings[s].list];
+    const yara_string *ys = &x->y->strings[s];
+    yara_list *l = &x->yp->lists[ys->list];
     if (!l->sorted) {
         if (l->n > 1)
             qsort(l->v, l->n, sizeof(*l->v), hit_cmp);
         l->sorted = true;
     }
-    return l;
+    if (!ys->fixed || x->y->strings[ys->list].list_fixed || !x->views)
+        return l;
+    /* a fixed string sharing a list with others: its match at fixed_at */
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (l->v[mid].addr < (uint64_t)ys->fixed_at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    bool at = lo < l->n && l->v[lo].addr == (uint64_t)ys->fixed_at;
+    x->views[s] = (yara_list){.v = at ? &l->v[lo] : NULL, .n = at, .sorted = true};
+    return &x->views[s];
 }
 
 static val eval(ectx *x, const yx *e);

@@ -35,6 +35,9 @@ typedef struct ectx {
     const mg_region *regions; /* the process's, by address: yara's memory blocks */
     size_t n_regions;
     int8_t *rule_val; /* per rule: 1 matched, 0 not */
+    /* per string, or NULL: the match at fixed_at of a fixed string whose
+     * shared list keeps others (yara_string.list_fixed) */
+    yara_list *views;
     int64_t vars[8];
     int64_t cur; /* the for..of string */
     mg_yara_stop_fn stop;

@@ -84,6 +84,10 @@ typedef struct parser {
     lexer *L;
     yara_rule *rule;
     bool *referenced; /* per string of the rule */
+    /* per string of the rule: how the condition names it (yara_string's
+     * fixed): 0 not yet, 1 only `at` at_value, 2 otherwise */
+    uint8_t *at_state;
+    int64_t *at_value;
     char *vars[8]; /* for-in variables in scope */
     int n_vars;
     unsigned iter_vars; /* bit v: vars[v] runs over a module array (its module in iter_mod) */
@@ -151,6 +155,7 @@ yx *yara_node(parser *P, yx_op op, yx *a, yx *b);
 yx *yara_leaf(parser *P, yx_op op, int64_t i);
 int yara_find_string(parser *P, const char *id);
 int64_t yara_string_ref(parser *P);
+void yara_string_use(parser *P, int64_t s, const yx *at);
 yx *yara_parse_or(parser *P);
 yx *yara_parse_bor(parser *P);
 

@@ -143,6 +143,17 @@ static bool add_warning(parser *P, const char *msg)
     return true;
 }
 
+/* The per-string state of the rule being parsed (its condition's names). */
+static void free_rule_state(parser *P)
+{
+    free(P->referenced);
+    free(P->at_state);
+    free(P->at_value);
+    P->referenced = NULL;
+    P->at_state = NULL;
+    P->at_value = NULL;
+}
+
 static bool parse_rule(parser *P, bool global, bool private_)
 {
     lexer *L = P->L;
@@ -226,7 +237,9 @@ static bool parse_rule(parser *P, bool global, bool private_)
     if (!yara_expect(P, ':', "':'"))
         goto bad;
     P->referenced = calloc(r->n_strings + 1, sizeof(bool));
-    if (!P->referenced) {
+    P->at_state = calloc(r->n_strings + 1, sizeof(*P->at_state));
+    P->at_value = calloc(r->n_strings + 1, sizeof(*P->at_value));
+    if (!P->referenced || !P->at_state || !P->at_value) {
         FAIL(P, "out of memory");
         goto bad;
     }
@@ -239,14 +252,26 @@ static bool parse_rule(parser *P, bool global, bool private_)
                          y->strings[r->first_string + i].id);
             goto bad;
         }
-    free(P->referenced);
-    P->referenced = NULL;
+    for (size_t i = 0; i < r->n_strings; i++) {
+        yara_string *ys = &y->strings[r->first_string + i];
+        ys->fixed = ys->literal && P->at_state[i] == 1;
+        ys->fixed_at = P->at_value[i];
+    }
+    /* a shared list keeps only the matches at N while every string using
+     * it is fixed at N (yara_eval.c shows a fixed string its match at N) */
+    for (size_t i = 0; i < r->n_strings; i++) {
+        const yara_string *ys = &y->strings[r->first_string + i];
+        yara_string *first = &y->strings[ys->list];
+        first->list_fixed = ys == first
+                                ? ys->fixed
+                                : first->list_fixed && ys->fixed && ys->fixed_at == first->fixed_at;
+    }
+    free_rule_state(P);
     y->n_rules++;
     P->rule = NULL;
     return true;
 bad:
-    free(P->referenced);
-    P->referenced = NULL;
+    free_rule_state(P);
     mg_patterns_truncate(P->p, n_pats, n_exprs);
     strings_truncate(y, n_strings);
     if (P->unsupported && (P->flags & MG_RULES_SKIP_UNSUPPORTED)) {

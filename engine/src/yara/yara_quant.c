@@ -54,6 +54,7 @@ static yx *parse_set(parser *P, yx *e)
         }
         for (size_t i = 0; i < P->rule->n_strings; i++) {
             P->referenced[i] = true;
+            P->at_state[i] = 2;
             PUSH(P->rule->first_string + (uint32_t)i);
         }
     } else {
@@ -68,6 +69,7 @@ static yx *parse_set(parser *P, yx *e)
                     const char *sid = P->y->strings[P->rule->first_string + i].id;
                     if (P->L->wild ? !strncmp(sid, id, idlen) : !strcmp(sid, id)) {
                         P->referenced[i] = true;
+                        P->at_state[i] = 2;
                         PUSH(P->rule->first_string + (uint32_t)i);
                     }
                 }

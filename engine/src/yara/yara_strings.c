@@ -2,6 +2,7 @@
  * one Hyperscan database: modifiers (nocase, wide, ascii, fullword,
  * private, xor, base64, base64wide), text strings expanded into their
  * forms, hex strings rewritten as regexes (yara_hex.c), regexes. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -315,6 +316,21 @@ static bool index_string(mg_yara *y, uint32_t i)
     return true;
 }
 
+/* A hex string of bytes alone (kind 1), or a regex of literal characters
+ * (2): what yara's parser takes for a literal (re.c,
+ * yr_re_ast_extract_literal). Conservative: anything else is not. */
+static bool plain_bytes(const char *raw, size_t n, int kind)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)raw[i];
+        if (kind == 1   ? !isxdigit(c) && !isspace(c)
+            : c == '\\' ? i + 1 >= n || isalnum((unsigned char)raw[++i])
+                        : !!strchr("^$.|?*+()[]{}", c))
+            return false;
+    }
+    return true;
+}
+
 bool yara_parse_string(parser *P)
 {
     lexer *L = P->L;
@@ -404,7 +420,8 @@ bool yara_parse_string(parser *P)
                                                    .private_ = (md.m & SM_PRIVATE) != 0,
                                                    .list = (uint32_t)same,
                                                    .key = key,
-                                                   .key_len = key_len};
+                                                   .key_len = key_len,
+                                                   .literal = y->strings[same].literal};
         P->rule->n_strings++;
         free(text);
         return true;
@@ -426,7 +443,9 @@ bool yara_parse_string(parser *P)
                                    .private_ = (md.m & SM_PRIVATE) != 0,
                                    .list = si,
                                    .key = key,
-                                   .key_len = key_len};
+                                   .key_len = key_len,
+                                   .literal = kind == 0 ? !(md.m & (SM_BASE64 | SM_BASE64WIDE))
+                                                        : plain_bytes(raw, rawlen, kind)};
     P->rule->n_strings++;
     int rc = 0;
     L->tline = line; /* errors of the value name its line */
