@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -24,21 +23,6 @@
 /* ------------------------------------------------------------------ */
 /* Runner                                                              */
 /* ------------------------------------------------------------------ */
-
-/* Pattern descriptions by id, for the printers (valid until free). */
-static mg_pattern_info *pattern_infos(const mg_patterns *p, size_t *n)
-{
-    *n = mg_patterns_count(p);
-    mg_pattern_info *info = calloc(*n ? *n : 1, sizeof(*info));
-    if (!info)
-        return NULL;
-    for (size_t i = 0; i < *n; i++)
-        if (mg_patterns_info(p, (unsigned)i, &info[i]) < 0) {
-            free(info);
-            return NULL;
-        }
-    return info;
-}
 
 /* Whatever the output, the exit status says whether something matched;
  * a sweep cut short says why, before that (signal, then timeout), unless
@@ -209,16 +193,6 @@ static int prepare_sweep(const scan_state *s, const mg_settings *set, cli_outfil
     return 0;
 }
 
-/* 128 random bits in hex: this run among the reports of a fleet. */
-static void new_run_id(char *out, size_t size)
-{
-    uint8_t id[16] = {0};
-    if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
-        memset(id, 0, sizeof(id));
-    for (size_t i = 0; i < sizeof(id) && 2 * i + 2 < size; i++)
-        snprintf(out + 2 * i, 3, "%02x", id[i]);
-}
-
 static int publish_outfile(void *ctx)
 {
     return cli_outfile_publish(ctx);
@@ -257,7 +231,7 @@ static int scan_run(void *state)
     int status = EXIT_TROUBLE;
     cli_outfile file = {0};
     size_t n_info;
-    mg_pattern_info *info = pattern_infos(p, &n_info);
+    mg_pattern_info *info = cli_pattern_infos(p, &n_info);
     if (!info) {
         fprintf(stderr, "memgrep: out of memory\n");
         goto done;
@@ -265,7 +239,7 @@ static int scan_run(void *state)
     /* the start record's facts, before the sandbox (no uname there) */
     char host[256] = "", run_id[33];
     output_run run = {.host = host, .run_id = run_id, .argc = cli_argc, .argv = cli_argv};
-    new_run_id(run_id, sizeof(run_id));
+    output_new_run_id(run_id, sizeof(run_id));
     if (gethostname(host, sizeof(host) - 1) < 0)
         host[0] = '\0';
     if (prepare_sweep(s, &set, &file) < 0)

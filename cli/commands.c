@@ -12,9 +12,11 @@ extern const cli_command cli_cmd_maps;
 extern const cli_command cli_cmd_dump;
 extern const cli_command cli_cmd_strings;
 extern const cli_command cli_cmd_check;
+extern const cli_command cli_cmd_watch;
 
 static const cli_command *const commands[] = {
-    &cli_cmd_scan, &cli_cmd_ps, &cli_cmd_maps, &cli_cmd_dump, &cli_cmd_strings, &cli_cmd_check,
+    &cli_cmd_scan, &cli_cmd_watch,   &cli_cmd_ps,    &cli_cmd_maps,
+    &cli_cmd_dump, &cli_cmd_strings, &cli_cmd_check,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

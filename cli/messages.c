@@ -11,17 +11,24 @@
 /* "memgrep: MSG" and a newline, in one write. Control bytes of MSG (a
  * newline or an escape sequence in a value or a file name as given) are
  * written as \xHH: the message stays one line and shows what was given. */
+/* Said before every message (cli_messages_prefix), or NULL. */
+static const char *prefix;
+
 static void put_line(const char *msg)
 {
     static const char head[] = "memgrep: ";
-    size_t len = strlen(msg);
-    char *line = malloc(sizeof(head) + 4 * len + 1);
+    size_t len = strlen(msg), plen = prefix ? strlen(prefix) : 0;
+    char *line = malloc(sizeof(head) + plen + 4 * len + 1);
     if (!line) {
         fputs("memgrep: out of memory\n", stderr);
         return;
     }
     char *o = line + sizeof(head) - 1;
     memcpy(line, head, sizeof(head) - 1);
+    if (plen) {
+        memcpy(o, prefix, plen);
+        o += plen;
+    }
     for (const unsigned char *s = (const unsigned char *)msg; *s; s++) {
         if (*s < 0x20 || *s == 0x7f)
             o += sprintf(o, "\\x%02x", *s);
@@ -39,6 +46,11 @@ static const char *help_command;
 void cli_messages_command(const char *name)
 {
     help_command = name;
+}
+
+void cli_messages_prefix(const char *text)
+{
+    prefix = text;
 }
 
 void cli_usage_error(const char *fmt, ...)

@@ -14,6 +14,11 @@ void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* The command being run, for CLI_TRY_HELP (NULL: none). */
 void cli_messages_command(const char *name);
 
+/* Text said after "memgrep: " in the lines that follow (NULL: none): a
+ * context such as watch's "reload failed, keeping the previous patterns: "
+ * in front of the message that says why. */
+void cli_messages_prefix(const char *text);
+
 /* The one of names[0..n) that typed[0..len) is a typo of (at most two
  * letters inserted, dropped, changed or swapped), or NULL: none, or more
  * than one as close ("did you mean" of unknown commands and options). */

@@ -264,6 +264,20 @@ mg_patterns *cli_scan_patterns(const scan_pattern *pats, size_t n, unsigned flag
     return p;
 }
 
+mg_pattern_info *cli_pattern_infos(const mg_patterns *p, size_t *n)
+{
+    *n = mg_patterns_count(p);
+    mg_pattern_info *info = calloc(*n ? *n : 1, sizeof(*info));
+    if (!info)
+        return NULL;
+    for (size_t i = 0; i < *n; i++)
+        if (mg_patterns_info(p, (unsigned)i, &info[i]) < 0) {
+            free(info);
+            return NULL;
+        }
+    return info;
+}
+
 int cli_check_output_not_input(const char *file, const scan_pattern *pats, size_t n)
 {
     struct stat out, in;

@@ -37,6 +37,11 @@ typedef struct scan_pattern {
 mg_patterns *cli_scan_patterns(const scan_pattern *pats, size_t n, unsigned flags,
                                bool skip_unsupported, const cli_engine *engine, bool *all_skipped);
 
+/* The patterns' descriptions by id, for the printers (n: how many; the
+ * caller frees the array; its pointers are valid until p is freed). NULL
+ * out of memory. */
+mg_pattern_info *cli_pattern_infos(const mg_patterns *p, size_t *n);
+
 /* -o FILE that is one of the inputs (-f FILE, -r FILE, a rule file in -r
  * DIR): same device and inode. One line and -1 if so; 0 if not (or no
  * FILE, or FILE absent). */

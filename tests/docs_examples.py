@@ -15,7 +15,7 @@ The commands see:
         listed in tests/targets/docs_target.c
   CID   the 12-digit id of a container: a second docs_target moved into a
         cgroup named docker-ID.scope (CPID is its pid)
-  memgrep  this build's (scan gets a --db-cache of the test's own)
+  memgrep  this build's (scan and watch get a --db-cache of the test's own)
 
 Output is compared by shape, not byte for byte. Expected lines starting
 with `memgrep:` are compared with stderr, the others with stdout. A line
@@ -265,7 +265,8 @@ def main():
         os.mkdir(bindir)
         cache = os.path.join(top, "db-cache")
         with open(os.path.join(bindir, "memgrep"), "w") as f:
-            f.write(f'#!/bin/sh\nif [ "$1" = scan ]; then shift; exec {memgrep} scan --db-cache {cache} "$@"; fi\n'
+            f.write(f'#!/bin/sh\ncase "$1" in scan|watch) c=$1; shift; '
+                    f'exec {memgrep} $c --db-cache {cache} "$@";; esac\n'
                     f'exec {memgrep} "$@"\n')
         os.chmod(os.path.join(bindir, "memgrep"), 0o755)
         main_t = start_target(exe, top)

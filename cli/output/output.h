@@ -45,6 +45,34 @@ typedef struct output_run {
     char *const *argv;
 } output_run;
 
+/* `memgrep watch`'s periodic stats record: counts since it started. */
+typedef struct output_watch_stats {
+    bool final; /* the last, on SIGINT or SIGTERM */
+    const char *event_source; /* "connector" or "proc" */
+    double uptime_seconds;
+    uint64_t scans; /* mg_engine_scan calls, one process each */
+    uint64_t processes_scanned; /* scans that opened their process */
+    uint64_t processes_gone; /* exited before or while scanned */
+    uint64_t bytes_scanned;
+    /* regions that changed under a scan (an exec while it was read): not
+     * reported, the process is scanned again */
+    uint64_t regions_changed;
+    uint64_t passes; /* rolling rescans of every process finished */
+    uint64_t events_seen; /* fork and exec events (or new pids) taken */
+    uint64_t events_overruns; /* the connector's buffer overran: events lost */
+    uint64_t events_dropped; /* taken, but over the pending limit: not scanned at exec */
+    uint64_t alerts; /* hits reported */
+    uint64_t alerts_repeated; /* hits found again, not reported again */
+    uint64_t alerts_held; /* hits remembered now (live processes only) */
+    uint64_t reloads, reload_failures; /* SIGHUP */
+    /* From an exec (the kernel's time of the event) to the start of the
+     * process's first scan, over the last exec_scan_samples execs seen
+     * (at most WATCH_LATENCY_SAMPLES): milliseconds */
+    uint64_t exec_scan_samples;
+    uint64_t exec_unscanned; /* execs of processes gone before their first scan */
+    double exec_scan_p50_ms, exec_scan_p99_ms, exec_scan_max_ms;
+} output_watch_stats;
+
 typedef struct output_backend {
     const char *name;
     /* Before the sweep (may be NULL). */
@@ -57,6 +85,8 @@ typedef struct output_backend {
     /* After the scan: anything held back (hidden warnings), then stats. */
     void (*finish)(output_ctx *o);
     void (*summary)(output_ctx *o, const mg_stats *s);
+    /* `memgrep watch`: its stats record (JSON: on out; text: one line on err). */
+    void (*watch_stats)(output_ctx *o, const output_watch_stats *s);
 } output_backend;
 
 extern const output_backend output_text;
@@ -91,6 +121,8 @@ const char *output_error_text(int err, char *buf, size_t size);
 const char *output_event_reason(const mg_event *e, char *buf, size_t size);
 /* 1536 -> "1.5 KiB"; buf holds at least 16 bytes. */
 const char *output_human_bytes(uint64_t n, char *buf, size_t size);
+/* 128 random bits in hex (size >= 33): a run among the reports of a fleet. */
+void output_new_run_id(char *out, size_t size);
 /* Bytes scanned per second in GB/s (1e9), 0 when no time elapsed. */
 double output_gbps(const mg_stats *s);
 

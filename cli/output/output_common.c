@@ -2,6 +2,8 @@
 #include "output/output.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <sys/random.h>
 #include <string.h>
 
 const char *output_region_name(const mg_region *r)
@@ -131,4 +133,13 @@ const char *output_incomplete_reason(const mg_stats *s)
     if (!s->complete)
         return output_stop_reason_name(s->stop_reason);
     return s->processes_cut ? "cut" : "failed";
+}
+
+void output_new_run_id(char *out, size_t size)
+{
+    uint8_t id[16] = {0};
+    if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
+        memset(id, 0, sizeof(id));
+    for (size_t i = 0; i < sizeof(id) && 2 * i + 2 < size; i++)
+        snprintf(out + 2 * i, 3, "%02x", id[i]);
 }

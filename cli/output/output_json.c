@@ -248,6 +248,37 @@ static void json_summary(output_ctx *o, const mg_stats *s)
     end(f);
 }
 
+/* {"type":"stats","time":..,"final":..,"event_source":..,...counts} */
+static void json_watch_stats(output_ctx *o, const output_watch_stats *s)
+{
+    FILE *f = o->out;
+    fputs("{\"type\":\"stats\"", f);
+    cli_json_time(f);
+    cli_json_bool(f, "final", s->final);
+    cli_json_str(f, "event_source", s->event_source);
+    cli_json_double(f, "uptime_seconds", s->uptime_seconds, 3);
+    cli_json_u64(f, "scans", s->scans);
+    cli_json_u64(f, "processes_scanned", s->processes_scanned);
+    cli_json_u64(f, "processes_gone", s->processes_gone);
+    cli_json_u64(f, "bytes_scanned", s->bytes_scanned);
+    cli_json_u64(f, "regions_changed", s->regions_changed);
+    cli_json_u64(f, "passes", s->passes);
+    cli_json_u64(f, "events_seen", s->events_seen);
+    cli_json_u64(f, "events_overruns", s->events_overruns);
+    cli_json_u64(f, "events_dropped", s->events_dropped);
+    cli_json_u64(f, "alerts", s->alerts);
+    cli_json_u64(f, "alerts_repeated", s->alerts_repeated);
+    cli_json_u64(f, "alerts_held", s->alerts_held);
+    cli_json_u64(f, "reloads", s->reloads);
+    cli_json_u64(f, "reload_failures", s->reload_failures);
+    cli_json_u64(f, "exec_unscanned", s->exec_unscanned);
+    cli_json_u64(f, "exec_scan_samples", s->exec_scan_samples);
+    cli_json_double(f, "exec_scan_p50_ms", s->exec_scan_p50_ms, 3);
+    cli_json_double(f, "exec_scan_p99_ms", s->exec_scan_p99_ms, 3);
+    cli_json_double(f, "exec_scan_max_ms", s->exec_scan_max_ms, 3);
+    end(f);
+}
+
 const output_backend output_json = {
     .name = "json",
     .start = json_start,
@@ -258,4 +289,5 @@ const output_backend output_json = {
     .rule = json_rule,
     .finish = json_finish,
     .summary = json_summary,
+    .watch_stats = json_watch_stats,
 };

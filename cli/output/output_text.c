@@ -371,6 +371,24 @@ static void text_summary(output_ctx *o, const mg_stats *s)
         fprintf(err, "incomplete (%s)\n", output_incomplete_reason(s));
 }
 
+/* "memgrep: watch: 120 scans (118 opened, 2 gone), 1.2 GiB, 3 passes;
+ * events 140 seen, 0 overruns, 0 dropped (connector); 2 alerts, 5 repeated,
+ * 2 held; 1 reload, 0 failed" */
+static void text_watch_stats(output_ctx *o, const output_watch_stats *s)
+{
+    char b[32];
+    fprintf(
+        o->err,
+        "memgrep: watch%s: %" PRIu64 " scans (%" PRIu64 " opened, %" PRIu64 " gone), %s, %" PRIu64
+        " %s; events %" PRIu64 " seen, %" PRIu64 " overruns, %" PRIu64 " dropped (%s); %" PRIu64
+        " %s, %" PRIu64 " repeated, %" PRIu64 " held; %" PRIu64 " %s, %" PRIu64 " failed\n",
+        s->final ? " (final)" : "", s->scans, s->processes_scanned, s->processes_gone,
+        output_human_bytes(s->bytes_scanned, b, sizeof(b)), s->passes,
+        plural(s->passes, "pass", "passes"), s->events_seen, s->events_overruns, s->events_dropped,
+        s->event_source, s->alerts, plural(s->alerts, "alert", "alerts"), s->alerts_repeated,
+        s->alerts_held, s->reloads, plural(s->reloads, "reload", "reloads"), s->reload_failures);
+}
+
 const output_backend output_text = {
     .name = "text",
     .match = text_match,
@@ -380,4 +398,5 @@ const output_backend output_text = {
     .rule = text_rule,
     .finish = text_finish,
     .summary = text_summary,
+    .watch_stats = text_watch_stats,
 };

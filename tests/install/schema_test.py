@@ -114,6 +114,37 @@ try:
     if recs and (recs[-1].get("complete"), recs[-1].get("stop_reason")) != (False, "timeout"):
         failures.append(f"scan --timeout: summary {recs[-1]}")
 
+    # watch: the start record, a periodic stats record, then (SIGTERM) the
+    # final one and exit 0; matches the first rolling pass finds by then
+    # are validated too
+    w = subprocess.Popen([memgrep, "watch", "--json", "--stats-every", "0.2", "-e",
+                          fx.marker("heap")] + cache, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    ran.add("watch")
+    lines = []
+    while w.poll() is None:
+        line = w.stdout.readline()
+        lines.append(line)
+        if b'"type":"stats"' in line:
+            break
+    w.terminate()
+    out, err = w.communicate(timeout=120)
+    recs = []
+    for n, raw in enumerate(b"".join(lines + [out]).decode("ascii").splitlines(), 1):
+        rec = json.loads(raw)
+        recs.append(rec)
+        for e in sorted(validator.iter_errors(rec), key=lambda e: list(e.path))[:3]:
+            failures.append(f"watch: line {n} ({rec.get('type')}): {e.message} at "
+                            f"{'/'.join(map(str, e.path)) or 'top'}")
+        fits = [name for name, v in shapes.items() if v.is_valid(rec)]
+        for name in fits:
+            seen[name] = seen.get(name, 0) + 1
+    types = [r["type"] for r in recs]
+    if w.returncode != 0 or types[:1] != ["start"] or types[-1:] != ["stats"] or \
+            not recs[-1].get("final"):
+        failures.append(f"watch: exit {w.returncode}, records {types}: {err.decode()[:300]}")
+    print(f"watch: exit {w.returncode}, {len(recs)} records {sorted(set(types))}")
+
     check("ps", ["ps", "--json"], want=("ps_process",))
     check("ps -p", ["ps", "-p", pid, "--json"], want=("ps_process",))
     check("maps PID", ["maps", pid, "--json"], want=("maps_region", "maps_total"))
