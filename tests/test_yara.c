@@ -397,6 +397,96 @@ Test(yara, undefined_as_yara_evaluates_it)
     expect_rules(&g, "c3 c4 c9 c10 c17 d5 e4 e6 e8");
 }
 
+/* A rule that cannot be true in a process (a read where no region is,
+ * filesize) has its strings' matches dropped while scanning; a rule that
+ * can still be true keeps them, whatever undefined value it holds. */
+Test(yara, strings_of_rules_that_cannot_be_true)
+{
+    uint8_t *b = buffer(4096);
+    put(b, 10, "needle", 6);
+    const char *rules =
+        "rule k1 { strings: $a = \"needle\" condition: uint16(0) == 0x5a4d and $a }\n"
+        "rule k2 { strings: $a = \"needle\" condition: not defined uint16(0) and $a }\n"
+        "rule k3 { strings: $a = \"needle\" condition: uint16(0) == 0x5a4d or $a }\n"
+        "rule k4 { strings: $a = \"needle\" condition: not (uint16(0) == 1) or $a }\n"
+        "rule k5 { strings: $a = \"needle\" condition: filesize < 100 and $a }\n"
+        "rule k6 { strings: $a = \"needle\" condition: $a and not (filesize > 10) }\n"
+        "rule k7 { strings: $a = \"needle\" condition: for any i in (0..1) : (uint8(i) == 0) "
+        "or $a }\n"
+        "rule k8 { strings: $a = \"needle\" condition: uint8(@a[1]) == 0x6e and $a }\n"
+        "rule k9 { strings: $a = \"needle\" condition: uint8(0x7f0000001000 + 10) == 0x6e and "
+        "$a }\n"
+        "rule k10 { strings: $a = \"needle\" condition: uint8(0x7f0000001000 - 1) == 0 and $a "
+        "}\n"
+        "rule k11 { strings: $a = \"needle\" condition: 1 of (k1, k3) and $a }\n"
+        "rule k12 { strings: $a = \"needle\" condition: all of (k1, k3) and $a }\n"
+        "rule k13 { strings: $a = \"needle\" condition: not k1 and $a }\n"
+        "rule k14 { strings: $a = \"needle\" condition: for any of ($a) : (uint16(0) == 1 or $) "
+        "}\n"
+        "rule k15 { strings: $a = \"needle\" condition: #a == 1 and uint16be(0) == 1 }\n";
+    got g;
+    scan(rules, b, 4096, 1024, &g);
+    expect_rules(&g, "k2 k3 k4 k7 k8 k9 k11 k13 k14");
+    const char *kept[] = {"k2", "k3", "k4", "k7", "k8", "k9", "k11", "k13", "k14"};
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        cr_expect_eq(hit_at(&g, kept[i], "$a", 0), BASE + 10, "%s", kept[i]);
+    free(b);
+}
+
+/* Identical strings of different rules are one pattern sharing its
+ * matches; a modifier apart makes them different strings. */
+Test(yara, identical_strings_share_their_matches)
+{
+    uint8_t *b = buffer(4096);
+    put(b, 10, "needle", 6);
+    put(b, 100, "NEEDLE", 6);
+    put(b, 200, "needle", 6);
+    const char *rules =
+        "rule s1 { strings: $a = \"needle\" condition: #a == 2 }\n"
+        "rule s2 { strings: $x = \"needle\" $y = \"needle\" nocase private condition: #x == 2 "
+        "and #y == 3 and @x[2] == 0x7f0000001000 + 200 }\n"
+        "rule s3 { strings: $a = \"needle\" fullword condition: $a }\n"
+        "rule s4 { strings: $a = \"needle\" nocase condition: #a == 3 }\n"
+        "rule s5 { strings: $a = \"needle\" condition: #a == 2 }\n";
+    got g;
+    scan(rules, b, 4096, 1024, &g);
+    expect_rules(&g, "s1 s2 s3 s4 s5");
+    cr_expect_eq(hit_at(&g, "s1", "$a", 1), BASE + 200);
+    cr_expect_eq(hit_at(&g, "s5", "$a", 1), BASE + 200);
+    cr_expect_eq(hit_at(&g, "s2", "$x", 0), BASE + 10);
+    cr_expect_eq(hit_at(&g, "s2", "$y", 0), 0, "a private string was shown");
+    cr_expect_eq(hit_at(&g, "s4", "$a", 1), BASE + 100);
+    free(b);
+}
+
+/* A fixed-offset string (named only as `$a at N`) identical to strings
+ * that are not: each sees its own matches, the fixed one N's alone. */
+Test(yara, identical_strings_at_a_fixed_offset)
+{
+    uint8_t *b = buffer(4096);
+    put(b, 10, "needle", 6);
+    put(b, 200, "needle", 6);
+    const char *rules =
+        "rule f1 { strings: $a = \"needle\" condition: $a at 0x7f000000100a }\n"
+        "rule f2 { strings: $a = \"needle\" condition: #a == 2 }\n"
+        "rule f3 { strings: $a = \"needle\" condition: $a at 0x7f00000010c8 }\n"
+        "rule f4 { strings: $a = \"needle\" $b = \"needle\" condition: $a at 0x7f00000010c8 "
+        "and #b == 2 }\n"
+        "rule f5 { strings: $a = \"needle\" condition: $a at 0x7f0000001000 }\n";
+    got g;
+    scan(rules, b, 4096, 1024, &g);
+    expect_rules(&g, "f1 f2 f3 f4");
+    cr_expect_eq(hit_at(&g, "f1", "$a", 0), BASE + 10);
+    cr_expect_eq(hit_at(&g, "f1", "$a", 1), 0, "a fixed string shown elsewhere");
+    cr_expect_eq(hit_at(&g, "f2", "$a", 1), BASE + 200);
+    cr_expect_eq(hit_at(&g, "f3", "$a", 0), BASE + 200);
+    cr_expect_eq(hit_at(&g, "f3", "$a", 1), 0, "a fixed string shown elsewhere");
+    cr_expect_eq(hit_at(&g, "f4", "$a", 0), BASE + 200);
+    cr_expect_eq(hit_at(&g, "f4", "$a", 1), 0, "a fixed string shown elsewhere");
+    cr_expect_eq(hit_at(&g, "f4", "$b", 1), BASE + 200);
+    free(b);
+}
+
 Test(yara, rule_references_global_and_private)
 {
     uint8_t *b = buffer(4096);

@@ -14,16 +14,17 @@
 /* Forget the plan (the set changed). */
 void mg_patterns_plan_free(mg_patterns *p)
 {
+    /* only the lazy entries' expressions have a lazy index: the set's
+     * other expressions are not walked (this runs at every expression added) */
     for (size_t i = 0; i < p->n_lazy; i++) {
         hs_free_database(atomic_load(&p->lazy[i].db));
         mg_exact_free(p->lazy[i].exact);
+        p->exprs[p->lazy[i].expr].lazy = 0;
     }
     for (size_t i = 0; p->starts && i < p->n_exprs; i++)
         mg_exact_free(atomic_load(&p->starts[i].code));
     for (size_t i = 0; i < p->n_factors; i++)
         free(p->factors[i].re);
-    for (size_t i = 0; i < p->n_exprs; i++)
-        p->exprs[i].lazy = 0;
     free(p->starts);
     p->starts = NULL;
     free(p->lazy);

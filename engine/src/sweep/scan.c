@@ -191,6 +191,8 @@ MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, 
     b->p.c = c;
     b->p.info = (mg_process){.pid = 0, .comm = "buffer", .exe = "", .cgroup = "", .container = ""};
     b->u = (mg_unit){.p = &b->p, .region = &b->region, .lo = base, .hi = base + len};
+    if (pats->yara && !s.rules_negate)
+        b->p.yneed = mg_yara_needed(pats->yara, &b->region, 1);
     b->w.c = c;
     b->w.u = &b->u;
     b->rc = mg_matcher_init(&b->w.m, pats, s.unbounded_width);
@@ -207,6 +209,7 @@ MG_API int mg_scan_buffer(const mg_patterns *pats, const void *buf, size_t len, 
     mg_fill_stats(c, stats, t0, 1);
     mg_sweep_fini(c);
     pthread_mutex_destroy(&b->p.yara_lock);
+    free(b->p.yneed);
     int rc = b->rc;
     free(b);
     return rc;

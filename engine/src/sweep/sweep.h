@@ -95,6 +95,8 @@ typedef struct mg_target {
      * findings walk for them again */
     mg_copies copies;
     bool copies_whole;
+    /* per rule string: its matches are kept (mg_yara_needed; NULL: all) */
+    uint8_t *yneed;
 } mg_target;
 
 /* Read pacing (stop.c): a virtual clock shared by the workers. Each read of

@@ -194,6 +194,7 @@ void mg_target_unref(mg_target *p)
     free(p->exe);
     free(p->cgroup);
     free(p->counts);
+    free(p->yneed);
     pthread_mutex_destroy(&p->yara_lock);
     free(p);
 }
@@ -330,6 +331,10 @@ mg_target *mg_target_open(mg_sweep *c, pid_t pid)
         if (!p->counts)
             rc = -ENOMEM;
     }
+    /* the matches its rules can use, from its regions (what the rules'
+     * reads reach); with -n every rule's are shown */
+    if (rc >= 0 && c->pats->yara && !c->set.rules_negate)
+        p->yneed = mg_yara_needed(c->pats->yara, p->maps.regions, p->maps.n);
     if (rc < 0) {
         mg_stat_add(c, ST_PROCS_FAILED, 1);
         mg_emit_event(c, p, NULL, mg_event_kind_of(rc), rc, 0, what);

@@ -110,9 +110,11 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
     /* past the record bound the unit is not recorded; the match still is reported */
     if (w->recording && !mg_dedupe_rec_add(&w->rec, h, pc->buf + off - before, before, after))
         w->recording = false;
+    uint32_t owner = c->pats->pats[h->pattern_id].owner;
+    if (owner && p->yneed && owner - 1 < c->pats->yara->n_strings && !p->yneed[owner - 1])
+        return MG_SINK_CONTINUE; /* its rule cannot be true in p */
     /* a batch unit's replayed hits: the region is found by address */
     const mg_region *region = mg_unit_region_at(w->u, h->start);
-    uint32_t owner = c->pats->pats[h->pattern_id].owner;
     /* A unit can hold many matches (and the sink take its time over each):
      * deadlines and cancellation are looked at before each one, a YARA
      * string's included. Not p's failure: these bytes were read before it

@@ -169,17 +169,26 @@ typedef struct yara_meta {
     int64_t i;
 } yara_meta;
 
-/* One string of a rule. */
+/* One string of a rule. A string identical to one before it (the same
+ * value and modifiers but private, in any rule) is found by that one's
+ * pattern and shares its matches: list is the index of the first of them
+ * (its own for the first), whose match list both use. */
 typedef struct yara_string {
     char *id; /* "$a", "$" for anonymous */
     unsigned pattern_id;
     bool private_;
+    uint32_t list;
+    uint8_t *key; /* kind, modifiers and value: what makes two identical */
+    size_t key_len;
     /* yara's fixed offset: a literal string (text, or hex or regex of plain
      * bytes) that the condition names only as `$a at N`, N the same
      * constant each time, matches at address N alone (yara 4.2.3 records no
      * other match of it: parser.c, scan.c STRING_FLAGS_FIXED_OFFSET) */
     bool literal, fixed;
     int64_t fixed_at;
+    /* of a list's first string: every string using the list is fixed at
+     * fixed_at, so matches elsewhere are not kept (yara_parse.c) */
+    bool list_fixed;
 } yara_string;
 
 typedef struct yara_rule {
@@ -217,6 +226,11 @@ typedef struct mg_yara {
      * index_cap a power of two; the first index_n rules are in it. */
     uint32_t *name_index;
     size_t index_cap, index_n;
+    /* The first strings by key (yara_strings.c): string index + 1, 0
+     * empty; entries past n_strings or of another key are passed over
+     * (left by rules taken back). same_cap a power of two. */
+    uint32_t *same_index;
+    size_t same_cap, same_used;
     yara_external *externals;
     size_t n_externals;
     char *ns; /* the namespace of the rules added next (NULL: "default") */
@@ -267,6 +281,15 @@ int mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint64
 void mg_yara_proc_free(mg_yara_proc **pp);
 /* mg_yara_proc_free and the match lists of its n_strings strings. */
 void mg_yara_proc_free_all(mg_yara_proc **pp, size_t n_strings);
+
+/* yara_need.c: per string, whether its match list (yara_string.list) must
+ * be kept in a process whose memory blocks (what the evaluator's reads can
+ * reach) are regions[0..n): 0 when every rule using it cannot be true
+ * there whatever it matches (and for a string sharing another's list).
+ * malloc'd (n_strings bytes), or NULL when out of memory (keep them all).
+ * Not for yara -n (rules_negate), which shows the matches of rules that do
+ * not match. */
+uint8_t *mg_yara_needed(const mg_yara *y, const mg_region *regions, size_t n);
 
 /* Integer reads at virtual addresses: 0 and n bytes in out, or -1
  * (undefined: nothing readable there). */

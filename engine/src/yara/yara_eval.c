@@ -35,13 +35,27 @@ const yara_list *yara_list_of(ectx *x, int64_t s)
         s = x->cur;
     if (!x->yp || s < 0 || (size_t)s >= x->y->n_strings)
         return &empty;
-    yara_list *l = &x->yp->lists[s];
+    const yara_string *ys = &x->y->strings[s];
+    yara_list *l = &x->yp->lists[ys->list];
     if (!l->sorted) {
         if (l->n > 1)
             qsort(l->v, l->n, sizeof(*l->v), hit_cmp);
         l->sorted = true;
     }
-    return l;
+    if (!ys->fixed || x->y->strings[ys->list].list_fixed || !x->views)
+        return l;
+    /* a fixed string sharing a list with others: its match at fixed_at */
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (l->v[mid].addr < (uint64_t)ys->fixed_at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    bool at = lo < l->n && l->v[lo].addr == (uint64_t)ys->fixed_at;
+    x->views[s] = (yara_list){.v = at ? &l->v[lo] : NULL, .n = at, .sorted = true};
+    return &x->views[s];
 }
 
 static val eval(ectx *x, const yx *e);
@@ -252,12 +266,17 @@ static val eval(ectx *x, const yx *e)
     /* binary and unary arithmetic, comparisons */
     a = eval(x, e->a);
     b = e->b ? eval(x, e->b) : VAL(0);
+    return yara_arith(e->op, a, b);
+}
+
+val yara_arith(yx_op op, val a, val b)
+{
     if (a.undef || b.undef)
         return UNDEF;
     if (a.isf || b.isf)
-        return eval_float(e->op, yara_as_float(a), yara_as_float(b));
+        return eval_float(op, yara_as_float(a), yara_as_float(b));
     uint64_t ua = (uint64_t)a.v, ub = (uint64_t)b.v;
-    switch (e->op) {
+    switch (op) {
     case YX_EQ:
         return VAL(a.v == b.v);
     case YX_NE:

@@ -35,6 +35,9 @@ typedef struct ectx {
     const mg_region *regions; /* the process's, by address: yara's memory blocks */
     size_t n_regions;
     int8_t *rule_val; /* per rule: 1 matched, 0 not */
+    /* per string, or NULL: the match at fixed_at of a fixed string whose
+     * shared list keeps others (yara_string.list_fixed) */
+    yara_list *views;
     int64_t vars[8];
     int64_t cur; /* the for..of string */
     mg_yara_stop_fn stop;
@@ -66,6 +69,8 @@ static inline double yara_as_float(val v)
 
 /* yara_eval.c */
 val yara_eval(ectx *x, const yx *e);
+/* Binary or unary (b VAL(0)) arithmetic or comparison op of two values. */
+val yara_arith(yx_op op, val a, val b);
 /* The match list of string s (-1: the for..of string), sorted by address. */
 const yara_list *yara_list_of(ectx *x, int64_t s);
 

@@ -17,7 +17,7 @@ int mg_yara_collect(mg_yara_proc **pp, const mg_yara *y, uint32_t string, uint64
     if (!y || string >= y->n_strings)
         return 0; /* the sentinel of a rule set without strings */
     const yara_string *ys = &y->strings[string];
-    if (ys->fixed && addr != (uint64_t)ys->fixed_at)
+    if (ys->list_fixed && addr != (uint64_t)ys->fixed_at)
         return 0; /* yara records a fixed offset's string there alone */
     mg_yara_proc *yp = *pp;
     if (!yp) {

@@ -49,8 +49,10 @@ static void rule_clear(yara_rule *r)
 
 static void strings_truncate(mg_yara *y, size_t n)
 {
-    while (y->n_strings > n)
+    while (y->n_strings > n) {
         free(y->strings[--y->n_strings].id);
+        free(y->strings[y->n_strings].key);
+    }
 }
 
 void mg_yara_free(mg_yara *y)
@@ -66,6 +68,7 @@ void mg_yara_free(mg_yara *y)
         free(y->skipped[i]);
     free(y->skipped);
     free(y->name_index);
+    free(y->same_index);
     mg_yara_externals_free(y);
     free(y->ns);
     free(y);
@@ -253,6 +256,15 @@ static bool parse_rule(parser *P, bool global, bool private_)
         yara_string *ys = &y->strings[r->first_string + i];
         ys->fixed = ys->literal && P->at_state[i] == 1;
         ys->fixed_at = P->at_value[i];
+    }
+    /* a shared list keeps only the matches at N while every string using
+     * it is fixed at N (yara_eval.c shows a fixed string its match at N) */
+    for (size_t i = 0; i < r->n_strings; i++) {
+        const yara_string *ys = &y->strings[r->first_string + i];
+        yara_string *first = &y->strings[ys->list];
+        first->list_fixed = ys == first
+                                ? ys->fixed
+                                : first->list_fixed && ys->fixed && ys->fixed_at == first->fixed_at;
     }
     free_rule_state(P);
     y->n_rules++;

@@ -154,6 +154,12 @@ int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc 
     x.rule_val = calloc(y->n_rules, 1);
     if (!x.rule_val)
         return -ENOMEM;
+    for (size_t i = 0; i < y->n_strings && !x.views; i++)
+        if (y->strings[i].fixed && !y->strings[y->strings[i].list].list_fixed &&
+            !(x.views = calloc(y->n_strings, sizeof(*x.views)))) {
+            free(x.rule_val);
+            return -ENOMEM;
+        }
     unsigned want = 0, images = 0;
     for (size_t i = 0; i < y->n_rules; i++)
         want |= y->rules[i].modules & (MG_YMOD_PE | MG_YMOD_ELF);
@@ -172,6 +178,7 @@ int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc 
     }
     if (x.stopped) {
         free(x.rule_val);
+        free(x.views);
         return -ECANCELED; /* values cut short are not results */
     }
     char why[160];
@@ -200,5 +207,6 @@ int mg_yara_evaluate(const mg_patterns *p, const mg_process *proc, mg_yara_proc 
         }
     }
     free(x.rule_val);
+    free(x.views);
     return verdict;
 }

@@ -234,6 +234,88 @@ static bool parse_modifiers(parser *P, strmods *md, int kind, int line)
 }
 
 /* One "$id = value modifiers" of the strings section. */
+/* ---- identical strings --------------------------------------------------- */
+
+/* What makes two strings identical: kind, modifiers but private, value. */
+static uint8_t *string_key(int kind, unsigned re_flags, const strmods *md, const char *value,
+                           size_t n, size_t *len)
+{
+    struct {
+        int32_t kind;
+        uint32_t re_flags, m;
+        int32_t xor_lo, xor_hi;
+        char alphabet[65];
+    } h;
+    memset(&h, 0, sizeof(h));
+    h.kind = kind;
+    h.re_flags = re_flags;
+    h.m = md->m & ~(unsigned)SM_PRIVATE;
+    h.xor_lo = md->xor_lo;
+    h.xor_hi = md->xor_hi;
+    memcpy(h.alphabet, md->alphabet, sizeof(h.alphabet));
+    uint8_t *k = malloc(sizeof(h) + n + 1);
+    if (k) {
+        memcpy(k, &h, sizeof(h));
+        memcpy(k + sizeof(h), value, n);
+    }
+    *len = sizeof(h) + n;
+    return k;
+}
+
+static size_t key_hash(const uint8_t *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ k[i]) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+/* The first string of that key, or -1. */
+static int64_t find_same(const mg_yara *y, const uint8_t *k, size_t n)
+{
+    if (!y->same_cap)
+        return -1;
+    for (size_t h = key_hash(k, n);; h++) {
+        uint32_t e = y->same_index[h & (y->same_cap - 1)];
+        if (!e)
+            return -1;
+        const yara_string *s = e - 1 < y->n_strings ? &y->strings[e - 1] : NULL;
+        if (s && s->list == e - 1 && s->key_len == n && !memcmp(s->key, k, n))
+            return e - 1;
+    }
+}
+
+static void index_put(mg_yara *y, uint32_t i)
+{
+    const yara_string *s = &y->strings[i];
+    size_t h = key_hash(s->key, s->key_len);
+    while (y->same_index[h & (y->same_cap - 1)])
+        h++;
+    y->same_index[h & (y->same_cap - 1)] = i + 1;
+    y->same_used++;
+}
+
+/* Index string i, the first of its key; false if out of memory (it is
+ * then only not shared). */
+static bool index_string(mg_yara *y, uint32_t i)
+{
+    if (2 * (y->same_used + 1) > y->same_cap) {
+        size_t cap = y->same_cap ? 2 * y->same_cap : 1024;
+        uint32_t *ni = calloc(cap, sizeof(*ni));
+        if (!ni)
+            return false;
+        free(y->same_index);
+        y->same_index = ni;
+        y->same_cap = cap;
+        y->same_used = 0;
+        for (uint32_t j = 0; j < i; j++)
+            if (y->strings[j].list == j && y->strings[j].key)
+                index_put(y, j);
+    }
+    index_put(y, i);
+    return true;
+}
+
 /* A hex string of bytes alone (kind 1), or a regex of literal characters
  * (2): what yara's parser takes for a literal (re.c,
  * yr_re_ast_extract_literal). Conservative: anything else is not. */
@@ -323,6 +405,27 @@ bool yara_parse_string(parser *P)
     snprintf(source, sizeof(source), "%s:%d: rule %s: %s", L->file, line, P->rule->name, id);
     const char *ptext = kind == 0 ? (const char *)text : raw;
     size_t plen = kind == 0 ? tlen : rawlen;
+    size_t key_len;
+    uint8_t *key = string_key(kind, re_flags, &md, ptext ? ptext : "", plen, &key_len);
+    char *sid = strdup(id);
+    if (!key || !sid) {
+        free(text), free(key), free(sid);
+        return FAIL(P, "out of memory"), false;
+    }
+    int64_t same = find_same(y, key, key_len);
+    if (same >= 0) {
+        /* found by the first one's pattern, with its matches */
+        y->strings[y->n_strings++] = (yara_string){.id = sid,
+                                                   .pattern_id = y->strings[same].pattern_id,
+                                                   .private_ = (md.m & SM_PRIVATE) != 0,
+                                                   .list = (uint32_t)same,
+                                                   .key = key,
+                                                   .key_len = key_len,
+                                                   .literal = y->strings[same].literal};
+        P->rule->n_strings++;
+        free(text);
+        return true;
+    }
     int pid =
         mg_patterns_add_owned(P->p,
                               kind == 0   ? MG_PATTERN_LITERAL
@@ -330,22 +433,20 @@ bool yara_parse_string(parser *P)
                                           : MG_PATTERN_REGEX,
                               ptext ? ptext : "", plen, source, (uint32_t)y->n_strings + 1, P->err);
     if (pid < 0) {
-        free(text);
+        free(text), free(key), free(sid);
         P->failed = true;
         return false;
     }
-    yara_string *ys = &y->strings[y->n_strings++];
-    ys->id = strdup(id);
-    ys->pattern_id = (unsigned)pid;
-    ys->private_ = (md.m & SM_PRIVATE) != 0;
-    ys->literal =
-        kind == 0 ? !(md.m & (SM_BASE64 | SM_BASE64WIDE)) : plain_bytes(raw, rawlen, kind);
-    ys->fixed = false;
+    uint32_t si = (uint32_t)y->n_strings++;
+    y->strings[si] = (yara_string){.id = sid,
+                                   .pattern_id = (unsigned)pid,
+                                   .private_ = (md.m & SM_PRIVATE) != 0,
+                                   .list = si,
+                                   .key = key,
+                                   .key_len = key_len,
+                                   .literal = kind == 0 ? !(md.m & (SM_BASE64 | SM_BASE64WIDE))
+                                                        : plain_bytes(raw, rawlen, kind)};
     P->rule->n_strings++;
-    if (!ys->id) {
-        free(text);
-        return FAIL(P, "out of memory"), false;
-    }
     int rc = 0;
     L->tline = line; /* errors of the value name its line */
     if (kind == 0)
@@ -400,5 +501,7 @@ bool yara_parse_string(parser *P)
         free(re);
     }
     free(text);
+    if (rc == 0 && !P->failed)
+        index_string(y, si); /* not indexed (no memory): only not shared */
     return rc == 0 && !P->failed;
 }
