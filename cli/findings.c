@@ -1,8 +1,7 @@
 /* findings.c - the findings of one process as `memgrep check` and `memgrep
  * scan --findings` report them (mg_findings_get): silenced by --allow,
  * printed as a line or a record (findings_print.c), the first region
- * dumped under --dump-findings into DIR/PID/ beside the manifest.json of
- * dump -o DIR (dump_manifest.h). */
+ * dumped under --dump-findings (findings_dump.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +12,7 @@
 
 #include "dump_manifest.h"
 #include "findings.h"
+#include "findings_dump.h"
 #include "findings_print.h"
 #include "investigate.h"
 #include "messages.h"
@@ -152,180 +152,7 @@ bool cli_finding_allowed(const cli_findings *o, const mg_finding *f)
     return false;
 }
 
-/* ---- dumps ---- */
-
-int cli_findings_dump_dir(const cli_findings *o)
-{
-    if (!o->dump_dir)
-        return 0;
-    struct stat st;
-    if (lstat(o->dump_dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return 0;
-        fprintf(stderr, "memgrep: --dump-findings: %s: not a directory\n", o->dump_dir);
-        return -1;
-    }
-    if (errno != ENOENT || mkdir(o->dump_dir, 0700) < 0) {
-        fprintf(stderr, "memgrep: --dump-findings: cannot create directory %s: %s\n", o->dump_dir,
-                strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* One file of a process's dump: its manifest entry and what it owns. */
-typedef struct dumped {
-    cli_manifest_file mf;
-    size_t finding; /* the index of its finding */
-    char *path; /* DIR/PID/KIND-START-END.bin */
-    cli_range *runs;
-} dumped;
-
-/* The dump of one process: DIR/PID, its files and manifest.json. */
-typedef struct proc_dump {
-    char *dir; /* DIR/PID */
-    dumped *files;
-    size_t n;
-} proc_dump;
-
-static void proc_dump_free(proc_dump *pd)
-{
-    for (size_t i = 0; i < pd->n; i++) {
-        free(pd->files[i].path);
-        free(pd->files[i].runs);
-    }
-    free(pd->files);
-    free(pd->dir);
-    *pd = (proc_dump){0};
-}
-
-/* The file of finding i, or NULL. */
-static const char *dumped_path(const proc_dump *pd, size_t i)
-{
-    for (size_t k = 0; k < pd->n; k++)
-        if (pd->files[k].finding == i)
-            return pd->files[k].path;
-    return NULL;
-}
-
-static int add_run(dumped *d, uint64_t a, uint64_t b)
-{
-    if (d->mf.n_present && d->runs[d->mf.n_present - 1].end == a) {
-        d->runs[d->mf.n_present - 1].end = b;
-        return 0;
-    }
-    cli_range *n = realloc(d->runs, (d->mf.n_present + 1) * sizeof(*n));
-    if (!n)
-        return -1;
-    d->runs = n;
-    d->runs[d->mf.n_present++] = (cli_range){a, b};
-    d->mf.present = d->runs;
-    return 0;
-}
-
-/* n bytes at offset off of fd: 0, or -1 (errno). */
-static int write_at(int fd, const uint8_t *p, size_t n, off_t off)
-{
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, off);
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-        off += w;
-    }
-    return 0;
-}
-
-/* The present pages of [r->start, r->end) into fd at their offsets from
- * start (absent pages are holes, never read), their runs and the SHA-256
- * of the file (holes as zeros) into d. Returns 0, 1 (the process could
- * not be read: err filled) or -1 (a write failed or out of memory:
- * errno). */
-static int dump_pages(pid_t pid, const mg_region *r, int fd, dumped *d, uint8_t *buf,
-                      uint8_t *present, mg_error *err)
-{
-    size_t pg = mg_page_size();
-    cli_sha256 h;
-    cli_sha256_init(&h);
-    for (uint64_t a = r->start; a < r->end; a += MG_STRINGS_CHUNK) {
-        size_t len = (size_t)(r->end - a < MG_STRINGS_CHUNK ? r->end - a : MG_STRINGS_CHUNK);
-        if (mg_read_present(pid, a, len, buf, present, err) < 0)
-            return 1;
-        for (size_t i = 0, j; i < len / pg; i = j) {
-            for (j = i + 1; j < len / pg && present[j] == present[i]; j++)
-                ;
-            size_t n = (j - i) * pg;
-            if (!present[i]) {
-                cli_sha256_zeros(&h, n);
-                continue;
-            }
-            cli_sha256_update(&h, buf + i * pg, n);
-            if (write_at(fd, buf + i * pg, n, (off_t)(a - r->start + i * pg)) < 0 ||
-                add_run(d, a + i * pg, a + j * pg) < 0)
-                return -1;
-            d->mf.present_bytes += n;
-        }
-    }
-    cli_sha256_digest(&h, d->mf.sha256);
-    return ftruncate(fd, (off_t)(r->end - r->start)) < 0 ? -1 : 0;
-}
-
-/* DIR/PID, made 0700 if absent (never through a link): 0, or -1 after one
- * line. */
-static int make_process_dir(const char *dir)
-{
-    struct stat st;
-    if (mkdir(dir, 0700) == 0)
-        return 0;
-    int e = errno;
-    if (e == EEXIST && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-        return 0;
-    fprintf(stderr, "memgrep: --dump-findings: cannot create directory %s: %s\n", dir,
-            e == EEXIST ? "not a directory" : strerror(e));
-    return -1;
-}
-
-/* Finding i's first region (x) into pd->dir/KIND-START-END.bin, written
- * under a temporary name and put in place whole (outfile.h), an entry of
- * pd->files. Returns 0, 1 (the process could not be read: said, nothing
- * left) or -1 after one line (a write error). */
-static int dump_finding(proc_dump *pd, size_t i, const mg_finding *x, uint8_t *buf,
-                        uint8_t *present)
-{
-    const mg_region *r = &x->first;
-    dumped *d = &pd->files[pd->n];
-    *d = (dumped){.finding = i};
-    if (asprintf(&d->path, "%s/%s-%" PRIx64 "-%" PRIx64 ".bin", pd->dir,
-                 mg_finding_kind_name(x->kind), r->start, r->end) < 0) {
-        fprintf(stderr, "memgrep: out of memory\n");
-        return -1;
-    }
-    d->mf = (cli_manifest_file){.region = r, .start = r->start, .end = r->end};
-    d->mf.file = strrchr(d->path, '/') + 1;
-    cli_outfile out;
-    if (cli_outfile_open(&out, d->path) < 0) {
-        free(d->path);
-        return -1;
-    }
-    mg_error err = {{0}};
-    int rc = dump_pages(x->pid, r, fileno(cli_outfile_stream(&out)), d, buf, present, &err);
-    if (rc > 0)
-        fprintf(stderr, "memgrep: --dump-findings: %s\n", err.message);
-    else if (rc < 0)
-        fprintf(stderr, "memgrep: --dump-findings: write error on %s: %s\n", d->path,
-                strerror(errno));
-    if (rc == 0 && cli_outfile_commit(&out) < 0)
-        rc = -1;
-    cli_outfile_abort(&out); /* no-op once committed */
-    if (rc == 0) {
-        pd->n++;
-        return 0;
-    }
-    free(d->path);
-    free(d->runs);
-    return rc;
-}
+/* ---- one process ---- */
 
 /* A finding reported with a readable first region. */
 static bool dumpable(const cli_findings *o, const mg_finding *x)
@@ -333,52 +160,21 @@ static bool dumpable(const cli_findings *o, const mg_finding *x)
     return x->regions && x->first.perms[0] == 'r' && !cli_finding_allowed(o, x);
 }
 
-/* The first region of each finding of list not allowed into DIR/PID (p's
- * pid), then DIR/PID/manifest.json of the files written (replacing one
- * of an earlier check). A process that cannot be read leaves its finding
- * without a file. Returns 0, or -1 after one line (a write error; the
- * files written so far are in the manifest all the same). */
+/* The findings of list --dump-findings writes (see cli_findings_dump_process). */
 static int dump_process(const cli_findings *o, const mg_proc_info *p, const mg_finding *list,
-                        size_t n, proc_dump *pd)
+                        size_t n, cli_proc_dump *pd)
 {
-    size_t want = 0;
+    bool *wanted = calloc(n ? n : 1, sizeof(*wanted));
+    if (!wanted) {
+        fprintf(stderr, "memgrep: out of memory\n");
+        return -1;
+    }
     for (size_t i = 0; i < n; i++)
-        want += dumpable(o, &list[i]);
-    if (!want)
-        return 0;
-    size_t pages = MG_STRINGS_CHUNK / mg_page_size();
-    uint8_t *buf = malloc(MG_STRINGS_CHUNK), *present = malloc(pages);
-    pd->files = calloc(want, sizeof(*pd->files));
-    if (!buf || !present || !pd->files ||
-        asprintf(&pd->dir, "%s/%d", o->dump_dir, (int)p->pid) < 0) {
-        pd->dir = NULL;
-        free(buf);
-        free(present);
-        fprintf(stderr, "memgrep: out of memory\n");
-        return -1;
-    }
-    int rc = make_process_dir(pd->dir);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        if (dumpable(o, &list[i]))
-            rc = dump_finding(pd, i, &list[i], buf, present) < 0 ? -1 : 0;
-    free(buf);
-    free(present);
-    if (!pd->n)
-        rmdir(pd->dir); /* if made for nothing: only an empty one goes */
-    cli_manifest_file *mf = calloc(pd->n ? pd->n : 1, sizeof(*mf));
-    if (!mf) {
-        fprintf(stderr, "memgrep: out of memory\n");
-        return -1;
-    }
-    for (size_t k = 0; k < pd->n; k++)
-        mf[k] = pd->files[k].mf;
-    if (pd->n && cli_dump_manifest_write(pd->dir, p, mf, pd->n, true) < 0)
-        rc = -1;
-    free(mf);
+        wanted[i] = dumpable(o, &list[i]);
+    int rc = cli_findings_dump_process(o->dump_dir, p, list, wanted, n, pd);
+    free(wanted);
     return rc;
 }
-
-/* ---- one process ---- */
 
 /* The findings of p had: dumped, counted, printed as show says. Returns 0,
  * or -1 after one line (a dump could not be written). */
@@ -386,7 +182,7 @@ static int report(const cli_findings *o, FILE *f, bool json, unsigned show, cons
                   const mg_finding *list, size_t n, cli_findings_count *c)
 {
     c->checked++;
-    proc_dump pd = {0};
+    cli_proc_dump pd = {0};
     int rc = o->dump_dir ? dump_process(o, p, list, n, &pd) : 0;
     for (size_t i = 0; i < n; i++) {
         if (cli_finding_allowed(o, &list[i])) {
@@ -395,12 +191,12 @@ static int report(const cli_findings *o, FILE *f, bool json, unsigned show, cons
         }
         c->findings++;
         if ((show & CLI_FINDINGS_PRINT) && json)
-            cli_finding_print_json(f, &list[i], dumped_path(&pd, i));
+            cli_finding_print_json(f, &list[i], cli_findings_dumped_path(&pd, i));
         else if (show & CLI_FINDINGS_PRINT)
-            cli_finding_print_text(f, &list[i], dumped_path(&pd, i));
+            cli_finding_print_text(f, &list[i], cli_findings_dumped_path(&pd, i));
     }
     c->dumped += pd.n;
-    proc_dump_free(&pd);
+    cli_findings_dump_free(&pd);
     return rc;
 }
 
