@@ -34,6 +34,7 @@ struct mg_engine {
     bool quit;
     mg_worker *ws;
     unsigned threads; /* started */
+    unsigned waiting; /* workers that reached their first wait */
     mg_dedupe *dd; /* NULL: no dedupe (not asked, or no memory for it) */
     uint64_t zero_pfn; /* probed at mg_engine_new */
     bool pfns_visible;
@@ -45,6 +46,8 @@ static void *worker_main(void *arg)
     mg_engine *e = w->engine;
     uint64_t seen = 0;
     pthread_mutex_lock(&e->lock);
+    e->waiting++;
+    pthread_cond_broadcast(&e->idle);
     for (;;) {
         while (!e->quit && e->gen == seen)
             pthread_cond_wait(&e->wake, &e->lock);
@@ -134,6 +137,14 @@ MG_API int mg_engine_new(mg_engine **out, const mg_settings *s, mg_error *err)
         mg_engine_free(&e);
         return mg_fail(err, rc, "cannot start workers: %s", mg_strerror(rc));
     }
+    /* Returned with every worker waiting, none still starting: a fork
+     * (the vault compiles in a child) while a thread starts can leave a
+     * lock of the allocator held in the child (ASan's: GCC 12's libasan
+     * has no fork handler; header_test_cpp hung 1 run in 20) */
+    pthread_mutex_lock(&e->lock);
+    while (e->waiting < e->threads)
+        pthread_cond_wait(&e->idle, &e->lock);
+    pthread_mutex_unlock(&e->lock);
     *out = e;
     return 0;
 }
