@@ -2,7 +2,6 @@
  * from /proc (watch_events.h). */
 #include "watch_events.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/cn_proc.h>
@@ -14,6 +13,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "memgrep/memgrep.h"
 
 /* Events held between the source and the caller: beyond it the connector's
  * are left in the socket (and may overrun it: counted), new pids of /proc
@@ -138,53 +139,12 @@ static void connector_read(watch_events *e)
 /* /proc                                                               */
 /* ------------------------------------------------------------------ */
 
-static int by_pid(const void *a, const void *b)
-{
-    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* The pids of /proc now, ascending (malloc'd into *out). */
-static int proc_pids(pid_t **out, size_t *n)
-{
-    DIR *d = opendir("/proc");
-    if (!d)
-        return -errno;
-    size_t cap = 512, k = 0;
-    pid_t *pids = malloc(cap * sizeof(*pids));
-    struct dirent *de;
-    while (pids && (de = readdir(d))) {
-        char *end;
-        long pid = strtol(de->d_name, &end, 10);
-        if (de->d_name[0] < '1' || de->d_name[0] > '9' || *end || pid <= 0)
-            continue;
-        if (k == cap) {
-            pid_t *np = realloc(pids, 2 * cap * sizeof(*pids));
-            if (!np) {
-                free(pids);
-                pids = NULL;
-                break;
-            }
-            pids = np;
-            cap *= 2;
-        }
-        pids[k++] = (pid_t)pid;
-    }
-    closedir(d);
-    if (!pids)
-        return -ENOMEM;
-    qsort(pids, k, sizeof(*pids), by_pid);
-    *out = pids;
-    *n = k;
-    return 0;
-}
-
 /* A tick: the pids that were not there at the last one are new. */
 static void proc_tick(watch_events *e)
 {
     pid_t *now;
     size_t n;
-    if (proc_pids(&now, &n) < 0)
+    if (mg_pids_list(&now, &n) < 0)
         return; /* tried again at the next tick */
     size_t i = 0, k = 0;
     uint64_t t = (uint64_t)(mono_now() * 1e9);
@@ -195,10 +155,10 @@ static void proc_tick(watch_events *e)
             break;
     }
     if (i < n) { /* the queue is full: the rest are new at the next tick */
-        free(now);
+        mg_pids_free(&now);
         return;
     }
-    free(e->known);
+    mg_pids_free(&e->known);
     e->known = now;
     e->n_known = n;
 }
@@ -263,7 +223,7 @@ int watch_events_open(watch_events **out, watch_source source, char *why, size_t
             snprintf(why, why_size, "process events connector: %s", strerror(-fd));
     }
     e->source = WATCH_SOURCE_PROC;
-    int r = proc_pids(&e->known, &e->n_known);
+    int r = mg_pids_list(&e->known, &e->n_known);
     if (r < 0) {
         free(e);
         return r;
@@ -282,7 +242,7 @@ void watch_events_free(watch_events **pe)
         connector_listen(e->fd, PROC_CN_MCAST_IGNORE);
         close(e->fd);
     }
-    free(e->known);
+    mg_pids_free(&e->known);
     free(e);
     *pe = NULL;
 }

@@ -303,6 +303,29 @@ Test(inspect, proc_list_has_the_fixture)
     cr_assert_null(l);
 }
 
+/* mg_pids_list: the same listing without the files (watch polls it). */
+Test(inspect, pids_list_has_the_fixture_not_its_thread)
+{
+    fixture_start(&fx, NULL);
+    pid_t *l = NULL;
+    size_t n = 0;
+    cr_assert_eq(mg_pids_list(&l, &n), 0);
+    cr_assert_gt(n, 2u);
+    bool has_fx = false, self = false, thread = false;
+    pid_t tid = other_thread(fx.pid);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(i == 0 || l[i - 1] < l[i], "not ascending at %zu", i);
+        has_fx |= l[i] == fx.pid;
+        self |= l[i] == getpid();
+        thread |= l[i] == tid;
+    }
+    cr_assert(has_fx, "fixture %d not listed", (int)fx.pid);
+    cr_assert(self, "memgrep itself not listed");
+    cr_assert_not(thread, "thread %d listed as a process", (int)tid);
+    mg_pids_free(&l);
+    cr_assert_null(l);
+}
+
 Test(inspect, proc_get_by_pid_and_thread_id)
 {
     fixture_start(&fx, NULL);
@@ -734,6 +757,11 @@ Test(inspect, null_arguments)
     cr_assert_eq(mg_proc_list(NULL, &n, &err), -EINVAL);
     cr_assert_eq(mg_proc_list(&p, NULL, &err), -EINVAL);
     cr_assert_eq(mg_proc_list(NULL, NULL, NULL), -EINVAL);
+    pid_t *pids = NULL;
+    cr_assert_eq(mg_pids_list(NULL, &n), -EINVAL);
+    cr_assert_eq(mg_pids_list(&pids, NULL), -EINVAL);
+    mg_pids_free(NULL);
+    mg_pids_free(&pids);
     cr_assert_eq(mg_proc_get(other, NULL, &err), -EINVAL);
     cr_assert_eq(mg_regions_get(other, 0, NULL, &n, &err), -EINVAL);
     cr_assert_eq(mg_regions_get(other, 0, &r, NULL, &err), -EINVAL);

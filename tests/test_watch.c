@@ -82,6 +82,53 @@ static void write_rule(const char *path, const char *name, const char *hex)
     cr_assert_eq(fclose(f), 0);
 }
 
+/* A SIGHUP test's rule file: the run's marker, a temporary directory and
+ * PATH (r.yar) in it. */
+typedef struct rule_dir {
+    char token[17], hex[256]; /* the marker (marker_hex) */
+    char dir[32], path[64], out[64]; /* out: DIR/out.jsonl, for -o */
+} rule_dir;
+
+static void rule_dir_make(rule_dir *r)
+{
+    random_token(r->token);
+    marker_hex(r->token, r->hex, sizeof(r->hex));
+    snprintf(r->dir, sizeof(r->dir), "/tmp/mg-watch-XXXXXX");
+    cr_assert(mkdtemp(r->dir));
+    snprintf(r->path, sizeof(r->path), "%s/r.yar", r->dir);
+    snprintf(r->out, sizeof(r->out), "%s/out.jsonl", r->dir);
+}
+
+static void rule_dir_remove(const rule_dir *r)
+{
+    unlink(r->out);
+    unlink(r->path);
+    rmdir(r->dir);
+}
+
+/* watch on r's rule file: no rolling rescan, stats every `stats` seconds,
+ * exec rescans up to 400 ms (a reload test's target lives longer than
+ * 50 ms). with_out: records to r->out, and watch is only spawned (its
+ * start record is in that file); else watch_start. */
+static void watch_on_rules(memgrep_proc *w, const rule_dir *r, const char *stats, bool with_out)
+{
+    const char *args[] = {"--rescan-every",
+                          "0",
+                          "--stats-every",
+                          stats,
+                          "--exec-rescan",
+                          "10ms,50ms,100ms,200ms,400ms",
+                          "-r",
+                          r->path,
+                          with_out ? "-o" : NULL,
+                          r->out,
+                          NULL};
+    if (with_out)
+        watch_spawn(w, args);
+    else
+        watch_start(w, args);
+}
+
 /* Read what watch writes for `seconds`. */
 static void watch_pump_for(memgrep_proc *w, double seconds)
 {
@@ -356,31 +403,20 @@ Test(watch, sigint_final_stats)
 Test(watch, sighup_broken_rules_keep_the_old)
 {
     need_root();
-    char token[17], hex[256], dir[] = "/tmp/mg-watch-XXXXXX", path[64], said[160];
-    random_token(token);
-    marker_hex(token, hex, sizeof(hex));
-    cr_assert(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/r.yar", dir);
-    write_rule(path, "watch_marker", hex);
+    rule_dir r;
+    char said[160];
+    rule_dir_make(&r);
+    write_rule(r.path, "watch_marker", r.hex);
     double scale = test_timeout_scale();
     memgrep_proc w;
-    const char *args[] = {"--rescan-every",
-                          "0",
-                          "--stats-every",
-                          "0",
-                          "--exec-rescan",
-                          "10ms,50ms,100ms,200ms,400ms",
-                          "-r",
-                          path,
-                          NULL};
-    watch_start(&w, args);
-    FILE *f = fopen(path, "w");
+    watch_on_rules(&w, &r, "0", false);
+    FILE *f = fopen(r.path, "w");
     cr_assert(f);
     fputs("rule broken\n{\n  strings:\n    $a = \"abc\"\n  condition:\n    $b\n}\n", f);
     fclose(f);
     cr_assert_eq(kill(w.pid, SIGHUP), 0);
     snprintf(said, sizeof(said),
-             "memgrep: reload failed, keeping the previous patterns: %s:6: rule broken:", path);
+             "memgrep: reload failed, keeping the previous patterns: %s:6: rule broken:", r.path);
     double t0 = now_s();
     while (!w.buf[1] || !strstr(w.buf[1], said)) {
         cr_assert(memgrep_pump(&w, 100), "watch ended; stderr: %s", w.buf[1]);
@@ -388,7 +424,7 @@ Test(watch, sighup_broken_rules_keep_the_old)
                      w.buf[1] ? w.buf[1] : "");
     }
     /* the reload is under test, not the 50 ms: a longer life */
-    target t = run_target(token, 5, (long)(500 * scale));
+    target t = run_target(r.token, 5, (long)(500 * scale));
     watch_pump_for(&w, 0.5 * scale);
     jlines l = watch_stop(&w, SIGTERM);
     /* one line on stderr, nothing else */
@@ -403,8 +439,7 @@ Test(watch, sighup_broken_rules_keep_the_old)
     cr_assert_eq(num_of(st, "reloads"), 0);
     jlines_free(&l);
     memgrep_proc_free(&w);
-    unlink(path);
-    rmdir(dir);
+    rule_dir_remove(&r);
 }
 
 /* ---- the helpers: the alert set and the event sources ---- */
@@ -517,36 +552,21 @@ Test(watch, events_proc_polling)
 Test(watch, sighup_reloads)
 {
     need_root();
-    char token[17], hex[256], never[17], never_hex[256], dir[] = "/tmp/mg-watch-XXXXXX", path[64],
-                                                         out[64];
-    random_token(token);
-    marker_hex(token, hex, sizeof(hex));
+    rule_dir r;
+    char never[17], never_hex[256];
+    rule_dir_make(&r);
     random_token(never); /* a marker no process holds */
     marker_hex(never, never_hex, sizeof(never_hex));
-    cr_assert(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/r.yar", dir);
-    snprintf(out, sizeof(out), "%s/out.jsonl", dir);
-    write_rule(path, "before", never_hex);
+    write_rule(r.path, "before", never_hex);
     double scale = test_timeout_scale();
     memgrep_proc w;
-    const char *args[] = {"--rescan-every",
-                          "0",
-                          "--stats-every",
-                          "0.1",
-                          "--exec-rescan",
-                          "10ms,50ms,100ms,200ms,400ms",
-                          "-r",
-                          path,
-                          "-o",
-                          out,
-                          NULL};
-    watch_spawn(&w, args);
-    write_rule(path, "after", hex);
+    watch_on_rules(&w, &r, "0.1", true);
+    write_rule(r.path, "after", r.hex);
     /* the start record goes to -o's file: wait for the first stats line
      * there instead (watch listens from its start) */
     double t0 = now_s();
     for (;;) {
-        FILE *o = fopen(out, "r");
+        FILE *o = fopen(r.out, "r");
         char line[4096];
         bool stats = false;
         while (o && fgets(line, sizeof(line), o))
@@ -556,13 +576,13 @@ Test(watch, sighup_reloads)
         if (stats)
             break;
         cr_assert(memgrep_pump(&w, 50), "watch ended; stderr: %s", w.buf[1] ? w.buf[1] : "");
-        cr_assert_lt(now_s() - t0, 60 * scale, "no stats record in %s", out);
+        cr_assert_lt(now_s() - t0, 60 * scale, "no stats record in %s", r.out);
     }
     cr_assert_eq(kill(w.pid, SIGHUP), 0);
     /* reloaded once a stats record says so */
     t0 = now_s();
     for (bool done = false; !done;) {
-        FILE *o = fopen(out, "r");
+        FILE *o = fopen(r.out, "r");
         char line[4096];
         while (o && fgets(line, sizeof(line), o))
             done |= strstr(line, "\"reloads\":1,") != NULL;
@@ -572,12 +592,12 @@ Test(watch, sighup_reloads)
         cr_assert_lt(now_s() - t0, 60 * scale, "no reload counted; stderr: %s",
                      w.buf[1] ? w.buf[1] : "");
     }
-    target t = run_target(token, 5, (long)(500 * scale));
+    target t = run_target(r.token, 5, (long)(500 * scale));
     watch_pump_for(&w, 0.5 * scale);
     cr_assert_eq(kill(w.pid, SIGTERM), 0);
     cr_assert_eq(memgrep_finish(&w, 60 * scale), 0, "stderr: %s", w.buf[1]);
     cr_assert_eq(w.len[0], 0u, "-o FILE: nothing on stdout");
-    prog_result cat = prog_run((const char *const[]){"/bin/cat", out, NULL});
+    prog_result cat = prog_run((const char *const[]){"/bin/cat", r.out, NULL});
     jlines l = jlines_parse(cat.out, cat.out_len);
     bool at_addr;
     cr_assert_eq(records_of(&l, "rule", t.pid, t.addr, &at_addr), 1u, "%s", cat.out);
@@ -591,7 +611,5 @@ Test(watch, sighup_reloads)
     jlines_free(&l);
     prog_result_free(&cat);
     memgrep_proc_free(&w);
-    unlink(out);
-    unlink(path);
-    rmdir(dir);
+    rule_dir_remove(&r);
 }

@@ -709,6 +709,18 @@ typedef struct mg_proc_info {
  * (err, may be NULL, filled); on failure *out is NULL and *n 0. */
 MG_API int mg_proc_list(mg_proc_info **out, size_t *n, mg_error *err);
 
+/* The pids of every process now (the numeric entries of /proc: thread
+ * groups), ascending, memgrep itself included: the listing alone, no
+ * process's files read (mg_proc_list reads each one's too). *out (not
+ * NULL) receives an array of *n (not NULL) pids, freed with mg_pids_free.
+ * Returns 0 or a negative code (-ENOMEM; an errno from opening /proc); on
+ * failure *out is NULL and *n 0. */
+MG_API int mg_pids_list(pid_t **out, size_t *n);
+
+/* Free what mg_pids_list returned. Accepts NULL and *pids NULL; sets *pids
+ * to NULL. */
+MG_API void mg_pids_free(pid_t **pids);
+
 /* One process by pid or thread id. *out (not NULL) receives one info,
  * freed with mg_proc_info_free. Returns 0, MG_EBADPID (no such pid),
  * -ESRCH (exited during the call) or another negative code. */

@@ -140,6 +140,23 @@ MG_API int mg_proc_list(mg_proc_info **out, size_t *n, mg_error *err)
     return 0;
 }
 
+MG_API int mg_pids_list(pid_t **out, size_t *n)
+{
+    if (!out || !n)
+        return -EINVAL;
+    *out = NULL;
+    *n = 0;
+    return mg_list_pids(out, n);
+}
+
+MG_API void mg_pids_free(pid_t **pids)
+{
+    if (!pids)
+        return;
+    free(*pids);
+    *pids = NULL;
+}
+
 MG_API int mg_proc_get(pid_t pid, mg_proc_info **out, mg_error *err)
 {
     if (!out)
