@@ -96,11 +96,24 @@ static void watch_engine_event(void *ctx, const mg_event *e)
     w->inner.event(w->inner.ctx, e);
 }
 
+/* During a long scan (a large process read within --budget) the watchdog
+ * hears from the engine's progress: the scan is moving. */
+static void watch_progress(void *ctx, const mg_progress *p)
+{
+    (void)p;
+    watcher *w = ctx;
+    watch_notify_ping(&w->notify, mono_now());
+}
+
 /* Scan one process; its identity is (pid, start). */
 static void scan_one(watcher *w, pid_t pid, unsigned long long start)
 {
-    mg_sink sink = {
-        .ctx = w, .match = watch_match, .event = watch_engine_event, .rule = watch_rule};
+    mg_sink sink = {.ctx = w,
+                    .match = watch_match,
+                    .event = watch_engine_event,
+                    .rule = watch_rule,
+                    .progress = w->notify.interval > 0 ? watch_progress : NULL,
+                    .progress_interval = w->notify.interval / 2};
     mg_targets t = {.pids = &pid, .n_pids = 1};
     mg_stats stats;
     mg_error err = {{0}};
@@ -282,6 +295,7 @@ void watcher_emit_stats(watcher *w, bool final)
     pthread_mutex_lock(&w->sink.lock);
     w->be->watch_stats(&w->out, &w->stats);
     pthread_mutex_unlock(&w->sink.lock);
+    watch_notify_status(&w->stats);
     if (fflush(w->out.out) == EOF)
         w->sink.write_error = true;
     else if (w->out.publish && w->out.publish(w->out.publish_ctx) != 0)
@@ -321,6 +335,7 @@ static void reload(watcher *w)
 {
     const scan_state *s = &w->st->scan;
     bool all_skipped = false;
+    watch_notify_reloading();
     cli_messages_prefix("reload failed, keeping the previous patterns: ");
     mg_patterns *p = cli_scan_patterns(s->patterns, s->n_patterns, s->pattern_flags,
                                        s->skip_unsupported, &s->engine, &all_skipped);
@@ -336,6 +351,7 @@ static void reload(watcher *w)
         w->stats.reloads++;
     else
         w->stats.reload_failures++;
+    watch_notify_reloaded(watch_events_source_name(w->events));
 }
 
 /* Read the signals waiting: 1 to stop (SIGINT, SIGTERM), else 0. */
@@ -352,8 +368,8 @@ static int take_signals(watcher *w)
     return stop;
 }
 
-/* Until SIGINT or SIGTERM, or the output fails. */
-void watcher_loop(watcher *w)
+/* The loop itself: until SIGINT or SIGTERM, or the output fails. */
+static void loop(watcher *w)
 {
     const watch_opts *o = w->o;
     w->t_start = mono_now();
@@ -373,6 +389,8 @@ void watcher_loop(watcher *w)
                 wake = w->pend[i].due;
         if (efd < 0 && now + WATCH_POLL_MS / 1000.0 < wake)
             wake = now + WATCH_POLL_MS / 1000.0;
+        if (watch_notify_due(&w->notify) < wake)
+            wake = watch_notify_due(&w->notify);
         int ms = wake <= now ? 0 : wake - now > 60 ? 60000 : (int)((wake - now) * 1000) + 1;
         struct pollfd pfd[2] = {{.fd = w->sigfd, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
         poll(pfd, efd >= 0 ? 2 : 1, ms);
@@ -380,6 +398,7 @@ void watcher_loop(watcher *w)
             return;
         take_events(w);
         now = mono_now();
+        watch_notify_ping(&w->notify, now);
         /* new processes first, then one process of the rolling rescan */
         long i = due_pending(w, now);
         if (i >= 0) {
@@ -407,4 +426,13 @@ void watcher_loop(watcher *w)
         if (w->sink.write_error || w->sink.publish_failed || w->sink.out_of_memory)
             return;
     }
+}
+
+/* Until SIGINT or SIGTERM, or the output fails. */
+void watcher_loop(watcher *w)
+{
+    watch_notify_init(&w->notify);
+    watch_notify_ready(watch_events_source_name(w->events));
+    loop(w);
+    watch_notify_stopping();
 }

@@ -17,6 +17,7 @@
 #include "scan_opts.h"
 #include "watch_alerts.h"
 #include "watch_events.h"
+#include "watch_notify.h"
 
 /* New processes scanned at exec at once, at most (more: counted as
  * events_dropped; the rolling rescan still comes to them). */
@@ -82,13 +83,15 @@ typedef struct watcher {
     double latency[WATCH_LATENCY_SAMPLES]; /* seconds, a ring */
     size_t n_latency, latency_next;
     int sigfd;
+    watch_notify notify; /* systemd's Type=notify and watchdog */
 } watcher;
 
 /* The patterns and their descriptions for the printers, replacing the old
  * ones (the watcher owns p then). False (nothing changed) out of memory. */
 bool watcher_set_patterns(watcher *w, mg_patterns *p);
 
-/* From now on (t_start) until SIGINT or SIGTERM, or the output fails. */
+/* From now on (t_start) until SIGINT or SIGTERM, or the output fails:
+ * READY=1 first (under systemd), STOPPING=1 last. */
 void watcher_loop(watcher *w);
 
 /* A stats record: every --stats-every, and the final one. */

@@ -21,13 +21,18 @@ MEMGREP_WATCH_ARGS as watch.env would set it (the fixture's markers, no
 rolling rescan: only new processes, so not this test's own memory), finds
 exactly the plants of a fixture started after it; its ExecReload (SIGHUP)
 reloads; SIGTERM ends it with exit 0 and a final stats record. It keeps
-CAP_NET_ADMIN (the process events connector) and restarts on failure."""
+CAP_NET_ADMIN (the process events connector) and restarts on failure. It is
+Type=notify with WatchdogSec= (memgrep built with libsystemd: CI's build
+must be): run with NOTIFY_SOCKET at a socket this test reads and
+WATCHDOG_USEC=400000, as systemd would, watch sends READY=1, WATCHDOG=1
+(every 0.2 s), RELOADING=1 then READY=1 around the SIGHUP, and STOPPING=1."""
 import json
 import os
 import queue
 import re
 import shlex
 import shutil
+import socket
 import signal
 import stat
 import subprocess
@@ -139,8 +144,14 @@ def watch_unit():
         caps = " ".join(unit_lines(watch_rel, key)).split()
         if "CAP_NET_ADMIN" not in caps or "CAP_SYS_PTRACE" not in caps:
             fail(f"the watch unit's {key} lacks CAP_NET_ADMIN or CAP_SYS_PTRACE: {caps}")
-    for key, want in (("Restart", ["on-failure"]), ("Type", ["simple"]),
-                      ("ExecReload", ["/bin/kill -HUP $MAINPID"])):
+    notify = unit_lines(watch_rel, "Type") == ["notify"]
+    if not notify and os.environ.get("CI"):
+        fail("the watch unit is not Type=notify: CI builds memgrep with libsystemd")
+    if not notify:
+        notes.append("watch unit: Type=simple (memgrep built without libsystemd): no notify check")
+    for key, want in (("Restart", ["on-failure"]), ("ExecReload", ["/bin/kill -HUP $MAINPID"])) + \
+            ((("NotifyAccess", ["main"]), ("WatchdogSec", ["1min"])) if notify else
+             (("Type", ["simple"]),)):
         if unit_lines(watch_rel, key) != want:
             fail(f"the watch unit's {key}= is {unit_lines(watch_rel, key)}, not {want}")
     # $MEMGREP_WATCH_ARGS as systemd expands it: split on blanks, in place
@@ -151,8 +162,17 @@ def watch_unit():
     i = argv.index("$MEMGREP_WATCH_ARGS")
     run = [memgrep] + argv[1:i] + args + argv[i + 1:]
     print("  run:", shlex.join(["memgrep"] + run[1:]))
+    # systemd's side of Type=notify: a datagram socket, its messages kept
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(os.path.join(dest, "notify"))
+    sock.settimeout(0.1)
+    said = []
+    threading.Thread(target=lambda: notify_reader(sock, said), daemon=True).start()
+    env = env_for_tree()
+    env.update(NOTIFY_SOCKET=os.path.join(dest, "notify"), WATCHDOG_USEC="400000")
+    env.pop("WATCHDOG_PID", None)
     proc = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env_for_tree())
+                            env=env)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout] + [lines.put(None)],
                      daemon=True).start()
@@ -182,6 +202,8 @@ def watch_unit():
         if got != want:
             fail(f"watch: the fixture's hits: missing {sorted(want - got)}, "
                  f"extra {sorted(got - want)}")
+        if notify:  # two watchdog pings at least, before the reload
+            wait_for(lambda: sum(m == "WATCHDOG=1" for m in said) >= 2, 30)
         proc.send_signal(signal.SIGHUP)  # ExecReload
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)  # systemctl stop
@@ -204,6 +226,39 @@ def watch_unit():
              f"stderr: {err}")
     print(f"  exit 0: {len(got)} hits = the fixture's plants, each once; final stats: "
           f"reloads 1, event_source {last.get('event_source')}")
+    time.sleep(0.3)  # the last datagram read
+    sock.close()
+    if notify:
+        check_notify(said)
+
+
+def notify_reader(sock, said):
+    """Every sd_notify datagram, split into its assignments, in order."""
+    while True:
+        try:
+            said.extend(sock.recv(4096).decode().split("\n"))
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+
+
+def wait_for(cond, seconds):
+    deadline = time.monotonic() + seconds
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def check_notify(said):
+    """READY=1 first of the states, watchdog pings, the reload's RELOADING=1
+    then READY=1, STOPPING=1 last."""
+    states = [m for m in said if m in ("READY=1", "RELOADING=1", "STOPPING=1")]
+    pings = sum(m == "WATCHDOG=1" for m in said)
+    if states != ["READY=1", "RELOADING=1", "READY=1", "STOPPING=1"] or pings < 2 or \
+            not any(m.startswith("STATUS=watching") for m in said) or \
+            not any(m.startswith("MONOTONIC_USEC=") for m in said):
+        fail(f"watch's sd_notify messages: states {states}, {pings} WATCHDOG=1, all: {said}")
+    print(f"  sd_notify: {' '.join(states)}, {pings} WATCHDOG=1 (WATCHDOG_USEC=400000)")
 
 
 def env_for_tree():
