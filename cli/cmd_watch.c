@@ -37,6 +37,7 @@ enum {
     OPT_EXEC_RESCAN,
     OPT_STATS_EVERY,
     OPT_EVENTS,
+    OPT_BUDGET,
 };
 
 static const cli_opt watch_opt_table[] = {
@@ -53,6 +54,11 @@ static const cli_opt watch_opt_table[] = {
     {OPT_EVENTS, 0, "events", "=auto|connector|proc",
      "new processes from the process events connector\n"
      "(CAP_NET_ADMIN) or by polling /proc; auto: the\nconnector where it can be opened",
+     NULL},
+    {OPT_BUDGET, 0, "budget", "PCT",
+     "CPU time of watch, percent of one CPU as systemd's\n"
+     "CPUQuota= counts (5: 5%; 200: two CPUs), kept\n"
+     "while a process is being read too (default: none)",
      NULL},
     {0},
 };
@@ -114,6 +120,21 @@ static int watch_parse(void *state, int id, const char *arg)
         return cli_parse_duration("--stats-every", arg, &o->stats_every);
     case OPT_EXEC_RESCAN:
         return parse_delays(o, arg);
+    case OPT_BUDGET: {
+        char *end;
+        errno = 0;
+        double pct = strtod(arg, &end);
+        if (*end == '%')
+            end++;
+        if (errno || end == arg || *end || !(pct > 0) || pct > MG_MAX_CPU_BUDGET * 100) {
+            cli_usage_error("invalid value '%s' for --budget: expected a percentage of one CPU "
+                            "above 0, up to %.0f (5: 5%%)",
+                            arg, MG_MAX_CPU_BUDGET * 100);
+            return -1;
+        }
+        o->budget = pct / 100;
+        return 0;
+    }
     case OPT_EVENTS:
         if (!strcmp(arg, "auto"))
             o->source = WATCH_SOURCE_AUTO;
@@ -256,6 +277,7 @@ static int watch_run(void *state)
     mg_error err = {{0}};
     cli_engine_settings(&s->engine, &set);
     set.cancel = watch_cancel;
+    set.cpu_budget = ws->watch.budget;
     set.rules_negate = s->rules_out.negate;
     int r = mg_engine_new(&w->engine, &set, &err);
     if (r < 0) {

@@ -32,6 +32,7 @@ typedef struct watch_opts {
     double delays[WATCH_MAX_DELAYS]; /* --exec-rescan, ascending */
     size_t n_delays;
     watch_source source; /* --events */
+    double budget; /* --budget: CPUs (mg_settings.cpu_budget); 0: none */
 } watch_opts;
 
 /* scan's state first: its option groups are bound at offsets into it */

@@ -350,6 +350,75 @@ Test(lifecycle, scan_timeout_complete_flag)
     mg_patterns_free(&p);
 }
 
+/* mg_settings.cpu_budget (watch --budget): a scan of 128 MiB with a budget
+ * of 10% of one CPU uses at most 11% of one CPU over its wall time,
+ * measured as the budget counts it (this process's CPU time: getrusage),
+ * and still reads it all (the plant found). Without the budget the scan
+ * uses about a whole CPU. A busy host makes the scan longer, not its
+ * share larger. */
+Test(lifecycle, cpu_budget_paces_inside_a_process)
+{
+    need_root();
+    fixture_start(&fb, (const char *[]){"--touch", "128", NULL});
+    char *marker = fixture_marker(&fb, "heap");
+    mg_patterns *p = one_literal(marker);
+    mg_settings s;
+    settings_for(&s, NULL, 0);
+    s.threads = 2;
+    s.dedupe = false;
+    s.cpu_budget = 0.1;
+    mg_engine *e = NULL;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_engine_new(&e, &s, &err), 0, "%s", err.message);
+    collector col = {0};
+    mg_sink sink = collector_sink(&col);
+    mg_targets t = {.pids = &fb.pid, .n_pids = 1};
+    mg_stats st;
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    double t0 = now_s();
+    cr_assert_eq(mg_engine_scan(e, &t, p, &sink, &st, &err), 0, "%s", err.message);
+    double wall = now_s() - t0;
+    getrusage(RUSAGE_SELF, &r1);
+    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
+                          r0.ru_stime.tv_sec) +
+                 (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
+                          r0.ru_stime.tv_usec) /
+                     1e6;
+    cr_log_info("cpu %.3f s over %.3f s: %.1f%% of one CPU (budget 10%%)", cpu, wall,
+                100 * cpu / wall);
+    cr_assert(st.complete);
+    cr_assert_geq(st.bytes_scanned, 128 * MiB);
+    cr_assert_geq(col.n, 1u, "the heap plant not found");
+    cr_assert_leq(cpu, 0.1 * 1.1 * wall, "%.3f s of CPU in %.3f s: %.1f%% of one CPU, budget 10%%",
+                  cpu, wall, 100 * cpu / wall);
+    collector_free(&col);
+    mg_engine_free(&e);
+    free(marker);
+    mg_patterns_free(&p);
+}
+
+/* A CPU budget that is not a finite number of CPUs up to
+ * MG_MAX_CPU_BUDGET is -EINVAL. */
+Test(lifecycle, cpu_budget_bounds)
+{
+    mg_patterns *p = one_literal("mg-lifecycle-budget-bounds");
+    mg_settings s;
+    mg_default_settings(&s);
+    mg_engine *e = NULL;
+    mg_error err = {{0}};
+    const double bad[] = {-0.01, NAN, INFINITY, MG_MAX_CPU_BUDGET * 2};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        s.cpu_budget = bad[i];
+        cr_assert_eq(mg_engine_new(&e, &s, &err), -EINVAL, "cpu_budget %g", bad[i]);
+        cr_assert(strstr(err.message, "CPU budget"), "%s", err.message);
+    }
+    s.cpu_budget = MG_MAX_CPU_BUDGET;
+    cr_assert_eq(mg_engine_new(&e, &s, &err), 0, "%s", err.message);
+    mg_engine_free(&e);
+    mg_patterns_free(&p);
+}
+
 /* ------------------------------------------------------------------ */
 /* Engine: pid reuse                                                   */
 /* ------------------------------------------------------------------ */

@@ -86,6 +86,12 @@ MG_API unsigned mg_version_api(void);
  * a sweep stay below max_rate x (t + MG_RATE_BURST_MS / 1000), and in any
  * window of t seconds below max_rate x t plus one read (one unit). */
 #define MG_RATE_BURST_MS 50u
+/* CPU budget (mg_settings.cpu_budget): the CPU time of the wall time when
+ * nothing was read that may be spent at once afterwards, in milliseconds
+ * of wall time (at a budget of 0.05, 1000 ms: 50 ms of CPU). */
+#define MG_CPU_BURST_MS 1000u
+/* Largest mg_settings.cpu_budget, in CPUs. */
+#define MG_MAX_CPU_BUDGET 1024.0
 /* Longest duration (mg_settings.timeout, process_timeout), in seconds
  * (about 31.7 years): any accepted duration fits in int64 nanoseconds
  * (9.2e18) with room. */
@@ -498,6 +504,16 @@ typedef struct mg_settings {
      * Caps reads, not the CPU time spent matching; units replayed by
      * dedupe read nothing and cost nothing. */
     uint64_t max_rate;
+    /* CPU budget, in CPUs as systemd's CPUQuota= counts them (0.05: 5% of
+     * one CPU; above 1: of more than one; 0: none): the CPU time of this
+     * whole process (CLOCK_PROCESS_CPUTIME_ID: the workers, the planner,
+     * the caller's own threads too) stays below cpu_budget x the wall
+     * time since the engine was made, plus MG_CPU_BURST_MS of credit after
+     * idle time, plus one read and its matching per worker. Each read
+     * waits for it, as for max_rate: a large process is paced while it is
+     * read, not only between processes. An engine keeps one account over
+     * all its scans. Finite, 0 to MG_MAX_CPU_BUDGET. */
+    double cpu_budget;
     /* Cancellation: polled like the deadlines (from any of the engine's
      * threads, concurrently: it must be thread-safe and async-signal
      * friendly, e.g. read an atomic flag a signal handler sets). Non-zero
@@ -518,7 +534,7 @@ typedef struct mg_settings {
      * of those that did (yara -n): mg_rule_match.matched false. */
     bool rules_negate;
 
-    uint64_t reserved[7]; /* zero (room for more settings) */
+    uint64_t reserved[6]; /* zero (room for more settings) */
 } mg_settings;
 
 /* Fill s (not NULL) with the defaults; -EINVAL if s is NULL. */

@@ -36,6 +36,7 @@ struct mg_engine {
     unsigned threads; /* started */
     unsigned waiting; /* workers that reached their first wait */
     mg_dedupe *dd; /* NULL: no dedupe (not asked, or no memory for it) */
+    mg_cpu_budget cpu; /* set.cpu_budget's account, over every sweep */
     uint64_t zero_pfn; /* probed at mg_engine_new */
     bool pfns_visible;
 };
@@ -83,6 +84,7 @@ MG_API void mg_engine_free(mg_engine **pe)
     pthread_cond_destroy(&e->wake);
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->scan_lock);
+    mg_cpu_budget_fini(&e->cpu);
     free(e);
     *pe = NULL;
 }
@@ -120,6 +122,7 @@ MG_API int mg_engine_new(mg_engine **out, const mg_settings *s, mg_error *err)
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);
     pthread_cond_init(&e->idle, NULL);
+    mg_cpu_budget_init(&e->cpu, s->cpu_budget);
     if (s->dedupe && mg_dedupe_new(&e->dd, MG_DEDUPE_MAX_BYTES) < 0)
         e->dd = NULL; /* no memory for it: scan everything */
     e->zero_pfn = mg_zero_pfn(&e->pfns_visible);
@@ -237,6 +240,7 @@ MG_API int mg_engine_scan(mg_engine *e, const mg_targets *targets, const mg_patt
     mg_sweep_init(c, pats, &s, sink, t0);
     c->skip_zero = !matches_zeros(c);
     c->dd = e->dd;
+    c->cpu = e->set.cpu_budget > 0 ? &e->cpu : NULL;
     c->zero_pfn = e->zero_pfn;
     c->pfns_visible = e->pfns_visible;
     rc = run_sweep(e, c, err);

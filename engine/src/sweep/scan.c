@@ -72,6 +72,9 @@ int mg_check_settings(const mg_settings *s, mg_error *err)
     if (!(s->process_timeout >= 0) || s->process_timeout > MG_MAX_SECONDS)
         return mg_fail(err, -EINVAL, "process timeout %g: must be 0 (none) or seconds up to %g",
                        s->process_timeout, MG_MAX_SECONDS);
+    if (!(s->cpu_budget >= 0) || s->cpu_budget > MG_MAX_CPU_BUDGET)
+        return mg_fail(err, -EINVAL, "CPU budget %g: must be 0 (none) or CPUs up to %g",
+                       s->cpu_budget, MG_MAX_CPU_BUDGET);
     if (s->unbounded_width == 0 || s->unbounded_width > MG_MAX_EXACT_WIDTH)
         return mg_fail(err, -EINVAL, "unbounded width %u: must be 1..%u", s->unbounded_width,
                        MG_MAX_EXACT_WIDTH);

@@ -5,8 +5,10 @@
  * the sink's verdict, set.cancel, set.timeout, and for one target its
  * failure or its process_timeout. Waiting is never longer than
  * MG_STOP_POLL_MS without a look at it: the planner on a full queue
- * (pool.c), a worker on the rate limiter (mg_sweep_pace). */
+ * (pool.c), a worker on the rate limiter or the CPU budget
+ * (mg_sweep_pace). */
 #include <errno.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "sweep/sweep.h"
@@ -102,17 +104,70 @@ static void sleep_ns(int64_t ns)
     nanosleep(&ts, NULL); /* EINTR: the caller looks again */
 }
 
-bool mg_sweep_pace(mg_sweep *c, mg_target *p, uint64_t n)
+static int64_t clock_ns(clockid_t id)
 {
-    if (!c->rate.bytes_per_sec || !n)
-        return true;
-    int64_t go = mg_rate_reserve(&c->rate, n, mg_sweep_now_ns(c));
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void mg_cpu_budget_init(mg_cpu_budget *b, double budget)
+{
+    pthread_mutex_init(&b->lock, NULL);
+    b->budget = budget;
+    b->burst_ns = (int64_t)MG_CPU_BURST_MS * 1000000;
+    b->tat_ns = clock_ns(CLOCK_MONOTONIC);
+    b->cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+void mg_cpu_budget_fini(mg_cpu_budget *b)
+{
+    pthread_mutex_destroy(&b->lock);
+}
+
+int64_t mg_cpu_budget_due(mg_cpu_budget *b)
+{
+    pthread_mutex_lock(&b->lock);
+    int64_t now = clock_ns(CLOCK_MONOTONIC), cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    /* as mg_rate_reserve: after idle time the timeline restarts at
+     * now - burst, no more credit than that */
+    b->tat_ns = MG_MAX(b->tat_ns, now - b->burst_ns) +
+                (int64_t)((double)MG_MAX(cpu - b->cpu_ns, 0) / b->budget);
+    b->cpu_ns = cpu;
+    int64_t due = b->tat_ns;
+    pthread_mutex_unlock(&b->lock);
+    return due;
+}
+
+/* Wait until `go` (the sweep's ns, or CLOCK_MONOTONIC ns), looking at the
+ * stops every MG_STOP_POLL_MS: false if the sweep or p stopped. */
+static bool wait_until(mg_sweep *c, mg_target *p, int64_t go, bool monotonic)
+{
     for (;;) {
         if (mg_sweep_should_stop(c, p))
             return false; /* the reservation is not given back: the sweep or p is over */
-        int64_t left = go - mg_sweep_now_ns(c);
+        int64_t left = go - (monotonic ? clock_ns(CLOCK_MONOTONIC) : mg_sweep_now_ns(c));
         if (left <= 0)
             return true;
         sleep_ns(MG_MIN(left, MG_STOP_POLL_NS));
     }
+}
+
+bool mg_sweep_pace(mg_sweep *c, mg_target *p, uint64_t n)
+{
+    if (!n)
+        return true;
+    if (c->rate.bytes_per_sec &&
+        !wait_until(c, p, mg_rate_reserve(&c->rate, n, mg_sweep_now_ns(c)), false))
+        return false;
+    /* the CPU used meanwhile (by the other workers too) is charged while
+     * this one waits: looked at again until it is paid for */
+    while (c->cpu) {
+        int64_t go = mg_cpu_budget_due(c->cpu);
+        if (go <= clock_ns(CLOCK_MONOTONIC))
+            return true;
+        if (!wait_until(c, p, MG_MIN(go, clock_ns(CLOCK_MONOTONIC) + MG_STOP_POLL_NS), true))
+            return false;
+    }
+    return true;
 }

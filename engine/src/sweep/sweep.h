@@ -109,6 +109,24 @@ typedef struct mg_rate {
     _Atomic int64_t tat_ns; /* end of the last reservation */
 } mg_rate;
 
+/* The CPU budget (stop.c): a virtual clock like mg_rate's, on which the
+ * process's CPU time since the last look costs cpu / budget of wall time.
+ * One per engine, over all its sweeps; under its lock. Times are
+ * CLOCK_MONOTONIC nanoseconds. */
+typedef struct mg_cpu_budget {
+    pthread_mutex_t lock;
+    double budget; /* CPUs; 0: none */
+    int64_t burst_ns;
+    int64_t tat_ns; /* when the CPU used so far is paid for */
+    int64_t cpu_ns; /* the process's CPU time at the last look */
+} mg_cpu_budget;
+
+void mg_cpu_budget_init(mg_cpu_budget *b, double budget);
+void mg_cpu_budget_fini(mg_cpu_budget *b);
+/* The CPU used since the last look charged: when the next read may start
+ * (CLOCK_MONOTONIC ns; <= now: at once). */
+int64_t mg_cpu_budget_due(mg_cpu_budget *b);
+
 typedef struct mg_unit {
     mg_target *p;
     const mg_region *region;
@@ -170,6 +188,7 @@ struct mg_sweep {
     atomic_int stop_reason;
     double deadline; /* mg_now() when set.timeout runs out; 0: none */
     mg_rate rate;
+    mg_cpu_budget *cpu; /* the engine's; NULL: no CPU budget */
     _Atomic uint64_t st[ST_N];
 
     /* the unit queue (pool.c), under lock */
@@ -265,7 +284,8 @@ int64_t mg_sweep_now_ns(const mg_sweep *c);
  * now (ns); returns when the read may start (ns, may be <= now). */
 int64_t mg_rate_reserve(mg_rate *r, uint64_t n, int64_t now);
 /* Worker side, before a read of n bytes of p: wait for the rate limiter
- * (nothing to wait for without set.max_rate). False if the sweep or p
+ * and the CPU budget (nothing to wait for without set.max_rate and
+ * set.cpu_budget). False if the sweep or p
  * stopped meanwhile: then the read must not be made. */
 bool mg_sweep_pace(mg_sweep *c, mg_target *p, uint64_t n);
 
