@@ -10,7 +10,9 @@ ansible-core: scripts/bootstrap --tests).
 Hosts: h1, h2 hit (their own markers); h3 clean (h1's markers, but its
 sweep is its own fixture: -p); h4 failed (a bad IOC list); h5 unreachable
 (ssh to a closed port); h6 cut short (memgrep_timeout 1s and a read rate
-that cannot finish in it). Every hunt runs with the role's default scan
+that cannot finish in it). h2 also gets memgrep-watch's settings
+(memgrep_watch: its watch.env names its IOC list and memgrep_watch_args;
+its root is not /, so the unit is not started: no systemd here). Every hunt runs with the role's default scan
 options, --gentle and --timeout: each report's summary says one thread. Each sweep is given -p ITS-FIXTURE through
 memgrep_extra_args: on one machine a sweep of everything would also find
 the markers in the controller's memory."""
@@ -53,6 +55,9 @@ try:
             "memgrep_iocs": json.dumps([ioc]),
             "memgrep_extra_args": json.dumps(f"-p {fx.pid} --db-cache {work}/db-cache"),
         }
+        if h == "h2":
+            hostvars["memgrep_watch"] = "true"
+            hostvars["memgrep_watch_args"] = json.dumps("--budget 5 --rescan-every 1h")
         if h == "h6":
             hostvars["memgrep_timeout"] = "1s"
             hostvars["memgrep_extra_args"] = json.dumps(
@@ -109,6 +114,15 @@ try:
         reports = os.listdir(f"{work}/{h}/reports")
         if len(reports) != 1 or stat.S_IMODE(os.stat(f"{work}/{h}/reports/{reports[0]}").st_mode) != 0o600:
             fail(f"{h}: expected one 0600 report on the host, found {reports}")
+    with open(f"{work}/h2/etc/memgrep/watch.env") as f:
+        env_lines = [l.strip() for l in f if not l.startswith("#")]
+    want_env = [f"MEMGREP_WATCH_ARGS=-f {work}/h2/etc/memgrep/iocs.d/iocs-h2.txt --budget 5 "
+                "--rescan-every 1h"]
+    if env_lines != want_env:
+        fail(f"h2's watch.env: {env_lines}, expected {want_env}")
+    if os.path.exists(f"{work}/h1/etc/memgrep/watch.env"):
+        fail("h1 (memgrep_watch false) has a watch.env")
+    print("h2: watch.env", want_env[0])
     try:
         import jsonschema
         with open(os.path.join(source_dir(), "docs/schema/memgrep.schema.json")) as f:
