@@ -97,12 +97,16 @@ static void watch_engine_event(void *ctx, const mg_event *e)
 }
 
 /* During a long scan (a large process read within --budget) the watchdog
- * hears from the engine's progress: the scan is moving. */
+ * hears from the engine's progress: the scan is moving. Workers call it,
+ * one interval each, while the loop waits for the scan: under the sink's
+ * lock all the same (two calls may overlap). */
 static void watch_progress(void *ctx, const mg_progress *p)
 {
     (void)p;
     watcher *w = ctx;
+    pthread_mutex_lock(&w->sink.lock);
     watch_notify_ping(&w->notify, mono_now());
+    pthread_mutex_unlock(&w->sink.lock);
 }
 
 /* Scan one process; its identity is (pid, start). */

@@ -116,6 +116,21 @@ since() {
     python3 -c "print(f'{$(date +%s.%N) - $1:.1f}')"
 }
 
+# watch_started PID: wait (60 s at most) for the start record of the
+# `memgrep watch --json` PID writing to $work/watch.jsonl (it listens from
+# then on); exit 2 with its stderr ($work/watch.err) if it ends first or
+# never writes it.
+watch_started() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        grep -q '"type":"start"' "$work/watch.jsonl" && return 0
+        kill -0 "$1" 2>/dev/null || { cat "$work/watch.err" >&2; exit 2; }
+        sleep 0.1
+    done
+    echo "$bench_name: watch did not start" >&2
+    exit 2
+}
+
 # load_average WHEN: print "load average WHEN: " and the 1, 5, 15 minute loads.
 load_average() {
     echo "load average $1: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -69,11 +69,7 @@ cpu_s() { # watch's CPU seconds (utime + stime)
     --db-cache "$work/db-cache" ${WATCH_ARGS:-} -E 'mgb-[0-9a-f]{16}-never;' \
     >"$work/watch.jsonl" 2>"$work/watch.err" &
 watch_pid=$!
-for ((i = 0; i < 600; i++)); do
-    grep -q '"type":"start"' "$work/watch.jsonl" && break
-    kill -0 "$watch_pid" 2>/dev/null || { cat "$work/watch.err" >&2; exit 2; }
-    sleep 0.1
-done
+watch_started "$watch_pid"
 t0=$(date +%s.%N)
 c0=$(cpu_s)
 echo "watch: pid $watch_pid, --budget $BUDGET, $MINUTES minutes"

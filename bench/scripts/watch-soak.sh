@@ -83,11 +83,7 @@ churn_par() { # N: churn N in PAR spawners at once, RATE/PAR a second each
 "$memgrep" watch --json --rescan-every 0 --stats-every 1m --db-cache "$work/db-cache" \
     ${WATCH_ARGS:-} -E 'mgs-[0-9a-f]{16}-never;' >"$work/watch.jsonl" 2>"$work/watch.err" &
 watch_pid=$!
-for ((i = 0; i < 600; i++)); do
-    grep -q '"type":"start"' "$work/watch.jsonl" && break
-    kill -0 "$watch_pid" 2>/dev/null || { cat "$work/watch.err" >&2; exit 2; }
-    sleep 0.1
-done
+watch_started "$watch_pid"
 echo "watch: pid $watch_pid; $SOAK processes at most $RATE/s after $WARMUP"
 load_average before
 figures listening

@@ -60,12 +60,7 @@ bench_workdir stop_all
     --db-cache "$work/db-cache" ${WATCH_ARGS:-} -E 'mgt-[0-9a-f]{16}-watch;' \
     >"$work/watch.jsonl" 2>"$work/watch.err" &
 watch_pid=$!
-for ((i = 0; i < 600; i++)); do
-    grep -q '"type":"start"' "$work/watch.jsonl" && break
-    kill -0 "$watch_pid" 2>/dev/null || { cat "$work/watch.err" >&2; exit 2; }
-    sleep 0.1
-done
-grep -q '"type":"start"' "$work/watch.jsonl" || { echo "$bench_name: watch did not start" >&2; exit 2; }
+watch_started "$watch_pid"
 echo "watch: pid $watch_pid, events from $EVENTS"
 load_average before
 
