@@ -74,6 +74,21 @@ const char *mg_file_read_name(mg_file_read how);
 int mg_preload_find(pid_t pid, const char *env, size_t env_len, const mg_region *rs, size_t n,
                     mg_preload **out, size_t *n_out);
 
+/* Pages of arguments and environment read at once by mg_read_args_env. */
+#define MG_ARGS_ENV_PAGES 64
+
+/* argv[0] (malloc'd; "" if it cannot be read) and the environment (*env
+ * malloc'd and NUL-terminated, *env_len its bytes, as /proc/PID/environ;
+ * NULL if it cannot be read) of pid, whose stat st says where they lie and
+ * whose pagemap is open (pagemap_fd). Only present pages are read: the
+ * two together from its memory (process_vm_readv) when they lie together,
+ * every page present, in MG_ARGS_ENV_PAGES pages; else /proc/PID/cmdline
+ * and /proc/PID/environ, each if its pages are present. The caller checks
+ * afterwards that pid is still the process st describes. Returns 0 or
+ * -ENOMEM. */
+int mg_read_args_env(pid_t pid, const mg_proc_stat *st, int pagemap_fd, char **argv0, char **env,
+                     size_t *env_len);
+
 /* What a finding is made of that its caller has read already (a sweep's
  * target, or mg_findings_get): the process (thread-group id, comm, exe,
  * its stat), its maps, its open pagemap and mem (-1: none), and the
