@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <sys/ptrace.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1053,6 +1055,111 @@ Test(findings, scan_findings_as_check)
     target_stop(&thread);
     target_stop(&pre);
     target_stop(&masq);
+}
+
+/* The system calls of the sweep, counted here (tests/meson.build links
+ * this suite with --wrap for them): process_vm_readv of a pid, and poll
+ * (a pidfd's check). */
+static pid_t counted_pid;
+static unsigned long n_pvr, n_poll;
+
+ssize_t __real_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long n_local,
+                                const struct iovec *remote, unsigned long n_remote,
+                                unsigned long flags);
+ssize_t __wrap_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long n_local,
+                                const struct iovec *remote, unsigned long n_remote,
+                                unsigned long flags);
+ssize_t __wrap_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long n_local,
+                                const struct iovec *remote, unsigned long n_remote,
+                                unsigned long flags)
+{
+    if (pid == counted_pid)
+        __atomic_add_fetch(&n_pvr, 1, __ATOMIC_RELAXED);
+    return __real_process_vm_readv(pid, local, n_local, remote, n_remote, flags);
+}
+
+int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
+int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout);
+int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+    __atomic_add_fetch(&n_poll, 1, __ATOMIC_RELAXED);
+    return __real_poll(fds, n, timeout);
+}
+
+typedef struct sweep_found {
+    char kinds[256];
+    const char *preload;
+    size_t calls;
+} sweep_found;
+
+static int found_cb(void *ctx, const mg_process *p, const mg_finding *list, size_t n)
+{
+    sweep_found *f = ctx;
+    (void)p;
+    f->calls++;
+    kinds_text(list, n, f->kinds, sizeof(f->kinds));
+    for (size_t i = 0; i < n; i++)
+        if (list[i].kind == MG_FINDING_PRELOAD && list[i].n_preloads == 1 &&
+            !strcmp(list[i].preloads[0].source, "LD_PRELOAD"))
+            f->preload = strdup(list[i].preloads[0].path);
+    return MG_SINK_CONTINUE;
+}
+
+/* One sweep of pid (with findings or not): its process_vm_readv and polls
+ * counted. */
+static void sweep_counted(pid_t pid, bool findings, sweep_found *f, unsigned long *pvr,
+                          unsigned long *polls)
+{
+    mg_patterns *p = NULL;
+    mg_error err = {{0}};
+    char token[64];
+    snprintf(token, sizeof(token), "mgt-never-%d-%lx", (int)getpid(), (unsigned long)random());
+    cr_assert_eq(mg_patterns_new(&p), 0);
+    cr_assert_geq(mg_patterns_add(p, MG_PATTERN_LITERAL, token, strlen(token), 0, NULL, &err), 0);
+    cr_assert_eq(mg_patterns_compile(p, &err), 0, "%s", err.message);
+    mg_settings s;
+    mg_default_settings(&s);
+    s.pids = &pid;
+    s.n_pids = 1;
+    s.threads = 1;
+    mg_sink sink = {.ctx = f, .findings = findings ? found_cb : NULL};
+    mg_stats st;
+    counted_pid = pid;
+    __atomic_store_n(&n_pvr, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&n_poll, 0, __ATOMIC_RELAXED);
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "%s", err.message);
+    *pvr = __atomic_load_n(&n_pvr, __ATOMIC_RELAXED);
+    *polls = __atomic_load_n(&n_poll, __ATOMIC_RELAXED);
+    cr_assert_eq(st.processes_scanned, 1u);
+    mg_patterns_free(&p);
+}
+
+/* A sweep's findings read the target no more than its scan does: argv[0]
+ * and the environment are taken from the bytes its units read (the
+ * stack's top), the tracer and /etc/ld.so.preload were read before the
+ * pin's check; so no process_vm_readv of the findings' own and no pidfd
+ * check after them. What they found shows the bytes were the target's:
+ * masquerade by argv[0], preload by LD_PRELOAD. */
+Test(findings, sweep_reads_nothing_more)
+{
+    need_root();
+    char real[4096];
+    const char *lib = test_lib("MG_FINDINGS_PRELOAD", real);
+    char *argv[] = {(char *)"[kthreadd]", (char *)"plain", NULL};
+    target t;
+    target_spawn(&t, fixture_path(), -1, argv, lib);
+    sweep_found f = {{0}};
+    unsigned long pvr0, poll0, pvr1, poll1;
+    sweep_counted(t.pid, false, &f, &pvr0, &poll0);
+    sweep_counted(t.pid, true, &f, &pvr1, &poll1);
+    cr_assert_eq(f.calls, 1u);
+    cr_assert_str_eq(f.kinds, "masquerade,preload");
+    cr_assert(f.preload && !strcmp(f.preload, real), "preload %s", f.preload);
+    cr_assert_gt(pvr0, 0u);
+    cr_assert_eq(pvr1, pvr0, "process_vm_readv: %lu with findings, %lu without", pvr1, pvr0);
+    cr_assert_eq(poll1, poll0, "poll: %lu with findings, %lu without", poll1, poll0);
+    free((char *)f.preload);
+    target_stop(&t);
 }
 
 /* The manifest's entry of file name. */

@@ -70,8 +70,10 @@ scanned() { grep -o '"processes_scanned":[0-9]*' "$work/$1.out" | cut -d: -f2; }
 records() { grep -c "\"type\":\"$2\"" "$work/$1.out" || true; }
 echo "processes scanned: plain $(scanned plain), findings $(scanned findings);" \
     "finding records: findings $(records findings finding), check $(records check finding)"
-# CPU seconds (user + system) of each run of NAME, one a line
-cpu() { for f in "$work/$1".[0-9]*.rss; do awk '{ print $1 + $2 }' "$f"; done; }
+# CPU seconds (user + system) of each run of NAME, one a line: the last line
+# of its time output (a run that exits non-zero has "Command exited with
+# non-zero status N" before it: a scan with -p that matches nothing)
+cpu() { for f in "$work/$1".[0-9]*.rss; do awk 'END { print $1 + $2 }' "$f"; done; }
 cpu_median() { cpu "$1" | sort -g | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
 python3 -c "print(f'median wall findings/plain: {$(median findings) / $(median plain):.3f}' \
     f' ({$(median findings):.2f} s / {$(median plain):.2f} s); check alone {$(median check):.2f} s')"

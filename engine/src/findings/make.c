@@ -187,29 +187,64 @@ typedef struct seen {
     size_t n_preloads;
 } seen;
 
+void mg_findings_pre_read(pid_t pid, mg_findings_pre *pre)
+{
+    *pre = (mg_findings_pre){0};
+    pid_t tracer = mg_read_tracer(pid, &pre->traced_tid);
+    if (tracer < 0)
+        pre->rc = (int)tracer;
+    else
+        pre->tracer = tracer;
+    if (tracer > 0)
+        mg_read_comm(tracer, pre->tracer_comm, sizeof(pre->tracer_comm));
+    pre->ld_so_preload = mg_preload_file(pid);
+}
+
+void mg_findings_pre_free(mg_findings_pre *pre)
+{
+    free(pre->ld_so_preload);
+    pre->ld_so_preload = NULL;
+}
+
 /* What a finding needs beyond src: the tracer, argv[0], the preload
- * lists, the copies of code compared with their files. */
-static int read_rest(seen *s, mg_error *err)
+ * lists, the copies of code compared with their files. *by_pid: what is
+ * read here by pid number. */
+static int read_rest(seen *s, bool *by_pid, mg_error *err)
 {
     const mg_findings_src *src = s->src;
     pid_t tgid = src->pid;
-    pid_t tracer = mg_read_tracer(tgid, &s->traced_tid);
-    if (tracer < 0) {
-        int e = mg_api_code(tracer);
-        return mg_fail(err, e, "read /proc/%d/status: %s", (int)tgid, mg_strerror(e));
+    mg_findings_pre own;
+    const mg_findings_pre *pre = src->pre;
+    if (!pre) {
+        mg_findings_pre_read(tgid, &own);
+        pre = &own;
     }
-    s->tracer = tracer;
-    if (tracer > 0)
-        mg_read_comm(tracer, s->tracer_comm, sizeof(s->tracer_comm));
+    int rc = pre->rc;
+    if (rc < 0) {
+        rc = mg_api_code(rc);
+        rc = mg_fail(err, rc, "read /proc/%d/status: %s", (int)tgid, mg_strerror(rc));
+    }
+    s->tracer = pre->tracer;
+    s->traced_tid = pre->traced_tid;
+    memcpy(s->tracer_comm, pre->tracer_comm, sizeof(s->tracer_comm));
     char *env = NULL;
     size_t env_len = 0;
-    int rc = mg_read_args_env(tgid, src->st, src->pagemap_fd, &s->argv0, &env, &env_len);
     if (rc == 0)
-        rc = mg_preload_find(tgid, env, env_len, src->regions, src->n_regions, &s->preloads,
-                             &s->n_preloads);
+        rc = src->args_env
+                 ? mg_args_env_split(src->st, src->args_env, &s->argv0, &env, &env_len)
+                 : mg_read_args_env(tgid, src->st, src->pagemap_fd, &s->argv0, &env, &env_len);
+    if (rc == 0)
+        rc = mg_preload_find(env, env_len, pre->ld_so_preload, src->regions, src->n_regions,
+                             &s->preloads, &s->n_preloads);
     free(env);
-    if (rc < 0)
+    if (pre == &own)
+        mg_findings_pre_free(&own);
+    /* the copies of code are read (by process_vm_readv) if there are any */
+    *by_pid = !src->pre || !src->args_env || !src->copies || src->copies->n;
+    if (rc == -ENOMEM)
         return mg_fail(err, -ENOMEM, "out of memory");
+    if (rc < 0)
+        return rc;
     return mg_patched_find(tgid, src->regions, src->n_regions, src->pagemap_fd, src->mem_fd,
                            src->copies, &s->patched, err);
 }
@@ -303,12 +338,13 @@ static mg_finding *pack(const seen *s, const acc *k, const char *runtime, size_t
     return out;
 }
 
-int mg_findings_make(const mg_findings_src *src, mg_finding **out, size_t *n, mg_error *err)
+int mg_findings_make(const mg_findings_src *src, mg_finding **out, size_t *n, bool *by_pid,
+                     mg_error *err)
 {
     *out = NULL;
     *n = 0;
     seen s = {.src = src};
-    int rc = read_rest(&s, err);
+    int rc = read_rest(&s, by_pid, err);
     if (rc == 0) {
         acc k[MG_FINDING_KINDS] = {{0}};
         const char *exe = src->exe;

@@ -84,26 +84,34 @@ static int add_list(found *f, char *text, const char *source, bool comments)
     return rc;
 }
 
-int mg_preload_find(pid_t pid, const char *env, size_t env_len, const mg_region *rs, size_t n,
-                    mg_preload **out, size_t *n_out)
+char *mg_preload_file(pid_t pid)
 {
-    found f = {.list = rs, .n = n};
     char path[64], *text = NULL;
     size_t len;
+    snprintf(path, sizeof(path), "/proc/%d/root/etc/ld.so.preload", (int)pid);
+    return mg_read_file(path, &text, &len) == 0 ? text : NULL;
+}
+
+/* add_list changes the text it walks: a copy */
+static int add_copy(found *f, const char *text, const char *source, bool comments)
+{
+    char *list = strdup(text);
+    int rc = list ? add_list(f, list, source, comments) : -ENOMEM;
+    free(list);
+    return rc;
+}
+
+int mg_preload_find(const char *env, size_t env_len, const char *file, const mg_region *rs,
+                    size_t n, mg_preload **out, size_t *n_out)
+{
+    found f = {.list = rs, .n = n};
     int rc = 0;
     static const char key[] = "LD_PRELOAD=";
     for (size_t i = 0; env && rc == 0 && i < env_len; i += strlen(env + i) + 1)
-        if (!strncmp(env + i, key, sizeof(key) - 1)) {
-            /* add_list changes the text it walks: a copy */
-            char *list = strdup(env + i + sizeof(key) - 1);
-            rc = list ? add_list(&f, list, "LD_PRELOAD", false) : -ENOMEM;
-            free(list);
-        }
-    snprintf(path, sizeof(path), "/proc/%d/root/etc/ld.so.preload", (int)pid);
-    if (rc == 0 && mg_read_file(path, &text, &len) == 0) {
-        rc = add_list(&f, text, "/etc/ld.so.preload", true);
-        free(text);
-    }
+        if (!strncmp(env + i, key, sizeof(key) - 1))
+            rc = add_copy(&f, env + i + sizeof(key) - 1, "LD_PRELOAD", false);
+    if (rc == 0 && file)
+        rc = add_copy(&f, file, "/etc/ld.so.preload", true);
     if (rc < 0) {
         free(f.out);
         return rc;

@@ -96,6 +96,7 @@ MG_API int mg_findings_get(pid_t pid, mg_finding **out, size_t *n, mg_error *err
     *n = 0;
     mg_findings_src src = {.pagemap_fd = -1, .mem_fd = -1};
     mg_proc_stat st0, st1;
+    bool by_pid; /* always: everything here is read by pid number */
     char comm[64];
     mg_region_info *list = NULL;
     mg_region *rs = NULL;
@@ -103,7 +104,7 @@ MG_API int mg_findings_get(pid_t pid, mg_finding **out, size_t *n, mg_error *err
     if (rc == 0)
         rc = read_regions(&src, &list, &rs, err);
     if (rc == 0)
-        rc = mg_findings_make(&src, out, n, err);
+        rc = mg_findings_make(&src, out, n, &by_pid, err);
     /* everything read belongs to the process whose start time we saw */
     if (rc == 0 && (mg_read_proc_stat(src.pid, &st1) < 0 || st1.starttime != st0.starttime)) {
         mg_findings_free(out);

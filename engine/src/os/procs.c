@@ -369,66 +369,6 @@ char *mg_read_argv0(pid_t pid)
     return read_cmdline(pid, &len); /* the first string is argv[0] */
 }
 
-/* argv[0] and the environment one at a time, through /proc/PID/cmdline
- * and /proc/PID/environ, each if its pages are present. */
-static int args_env_files(pid_t pid, const mg_proc_stat *st, int pagemap_fd, char **argv0,
-                          char **env, size_t *env_len)
-{
-    size_t len;
-    char path[64];
-    *argv0 = mg_span_present_fd(pagemap_fd, st->arg_start, st->arg_end)
-                 ? read_cmdline_file(pid, &len)
-                 : strdup("");
-    if (!*argv0)
-        return -ENOMEM;
-    snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-    if (mg_span_present_fd(pagemap_fd, st->env_start, st->env_end) &&
-        mg_read_file(path, env, env_len) == -ENOMEM)
-        return -ENOMEM;
-    return 0;
-}
-
-int mg_read_args_env(pid_t pid, const mg_proc_stat *st, int pagemap_fd, char **argv0, char **env,
-                     size_t *env_len)
-{
-    *argv0 = *env = NULL;
-    *env_len = 0;
-    unsigned long long lo = st->arg_start, hi = st->env_end;
-    uint64_t ent[MG_ARGS_ENV_PAGES];
-    size_t n = 0;
-    bool all = false;
-    /* where they lie together (the environment after the arguments, as
-     * the kernel puts them), one pagemap read and one process_vm_readv */
-    if (lo < st->arg_end && st->arg_end <= st->env_start && st->env_start < hi &&
-        (hi - 1) / MG_PAGE_SIZE - lo / MG_PAGE_SIZE < MG_ARGS_ENV_PAGES) {
-        n = (size_t)((hi - 1) / MG_PAGE_SIZE - lo / MG_PAGE_SIZE + 1);
-        all = pread(pagemap_fd, ent, n * sizeof(ent[0]),
-                    (off_t)(lo / MG_PAGE_SIZE * sizeof(ent[0]))) == (ssize_t)(n * sizeof(ent[0]));
-        for (size_t k = 0; all && k < n; k++)
-            all = (ent[k] & MG_PM_PRESENT) != 0;
-    }
-    if (!all) /* apart, or not all present: each as it can be had */
-        return args_env_files(pid, st, pagemap_fd, argv0, env, env_len);
-    size_t len = (size_t)(hi - lo);
-    char *buf = malloc(len + 1);
-    if (!buf)
-        return -ENOMEM;
-    struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)lo, len};
-    if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)len) {
-        free(buf);
-        return args_env_files(pid, st, pagemap_fd, argv0, env, env_len);
-    }
-    buf[len] = '\0';
-    /* argv[0] up to its NUL, as cmdline shows it (a title written over the
-     * arguments may run on into the environment) */
-    *argv0 = strdup(buf);
-    size_t off = (size_t)(st->env_start - lo);
-    *env_len = len - off;
-    memmove(buf, buf + off, *env_len + 1);
-    *env = buf;
-    return *argv0 ? 0 : -ENOMEM;
-}
-
 unsigned long long mg_read_rss(pid_t pid)
 {
     char path[64], *buf = NULL;

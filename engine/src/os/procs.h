@@ -75,21 +75,6 @@ char *mg_read_cmdline(pid_t pid);
 /* argv[0] of /proc/PID/cmdline (up to its first NUL), malloc'd; "" (malloc'd)
  * if empty or unreadable; NULL only when out of memory. */
 char *mg_read_argv0(pid_t pid);
-/* Pages of arguments and environment read at once by mg_read_args_env. */
-#define MG_ARGS_ENV_PAGES 64
-
-/* argv[0] (malloc'd; "" if it cannot be read) and the environment (*env
- * malloc'd and NUL-terminated, *env_len its bytes, as /proc/PID/environ;
- * NULL if it cannot be read) of pid, whose stat st says where they lie and
- * whose pagemap is open (pagemap_fd). Only present pages are read: the
- * two together from its memory (process_vm_readv) when they lie together,
- * every page present, in MG_ARGS_ENV_PAGES pages; else /proc/PID/cmdline
- * and /proc/PID/environ, each if its pages are present. The caller checks
- * afterwards that pid is still the process st describes. Returns 0 or
- * -ENOMEM. */
-int mg_read_args_env(pid_t pid, const mg_proc_stat *st, int pagemap_fd, char **argv0, char **env,
-                     size_t *env_len);
-
 /* Resident bytes from /proc/PID/statm; 0 if unreadable. */
 unsigned long long mg_read_rss(pid_t pid);
 

@@ -95,6 +95,16 @@ typedef struct mg_target {
      * findings walk for them again */
     mg_copies copies;
     bool copies_whole;
+    /* mg_sink.findings: what mg_target_open read for them between the pin
+     * and its check (pre: the tracer, /etc/ld.so.preload; has_pre), and its
+     * arguments and environment as its units read them: args_env holds the
+     * mg_args_env_span(&pin.st) bytes from arg_start (NULL: not kept),
+     * args_pages a bit per page of them, set by the worker that copied
+     * the page's part in full from a read (mg_target_keep_args) */
+    mg_findings_pre pre;
+    bool has_pre;
+    char *args_env;
+    _Atomic uint64_t args_pages;
     /* per rule string: its matches are kept (mg_yara_needed; NULL: all) */
     uint8_t *yneed;
 } mg_target;
@@ -297,6 +307,10 @@ bool mg_sweep_pace(mg_sweep *c, mg_target *p, uint64_t n);
 mg_target *mg_target_open(mg_sweep *c, pid_t pid);
 /* Drop a reference; the last one evaluates its YARA rules and frees it. */
 void mg_target_unref(mg_target *p);
+/* From n reads done (checked to be the pinned process's, as a unit's
+ * are), the parts of p's arguments and environment they hold in full,
+ * into p->args_env: the findings need not read them again. */
+void mg_target_keep_args(mg_target *p, const mg_read_op *ops, size_t n);
 /* The YARA evaluator's stop hook for target p (ctx): mg_sweep_should_cut. */
 bool mg_target_stop_fn(void *ctx);
 /* The sweep stopped before pid was opened: one MG_EVENT_UNREACHED for it,

@@ -128,6 +128,36 @@ static void yara_target_done(mg_sweep *c, mg_target *p)
 
 /* ---- findings at the end of a target ------------------------------------ */
 
+void mg_target_keep_args(mg_target *p, const mg_read_op *ops, size_t n)
+{
+    if (!p->args_env)
+        return;
+    uint64_t lo = p->pin.st.arg_start, hi = p->pin.st.env_end, first = lo / MG_PAGE_SIZE;
+    for (size_t i = 0; i < n; i++) {
+        const mg_read_op *op = &ops[i];
+        uint64_t s = MG_MAX(lo, op->addr), e = MG_MIN(hi, op->addr + op->got);
+        /* each page's part of [lo, hi) that this read holds whole, once */
+        for (uint64_t pg = s / MG_PAGE_SIZE; s < e && pg <= (e - 1) / MG_PAGE_SIZE; pg++) {
+            uint64_t ps = MG_MAX(lo, pg * MG_PAGE_SIZE), pe = MG_MIN(hi, (pg + 1) * MG_PAGE_SIZE);
+            uint64_t bit = (uint64_t)1 << (pg - first);
+            if (ps < s || pe > e || (atomic_fetch_or(&p->args_pages, bit) & bit))
+                continue;
+            memcpy(p->args_env + (ps - lo), op->dst + (ps - op->addr), (size_t)(pe - ps));
+        }
+    }
+}
+
+/* Its arguments and environment if its units read them all; else NULL. */
+static const char *args_kept(mg_target *p)
+{
+    const mg_proc_stat *st = &p->pin.st;
+    if (!p->args_env)
+        return NULL;
+    size_t pages = (size_t)((st->env_end - 1) / MG_PAGE_SIZE - st->arg_start / MG_PAGE_SIZE + 1);
+    uint64_t all = pages == 64 ? ~(uint64_t)0 : ((uint64_t)1 << pages) - 1;
+    return atomic_load(&p->args_pages) == all ? p->args_env : NULL;
+}
+
 /* Its last unit is done (fds still open): its findings (mg_sink.findings)
  * from its maps, stat, pagemap and the copies of code the planner walked,
  * reading only the rest (findings/findings.h), checked to be the pinned
@@ -148,13 +178,18 @@ static void findings_target_done(mg_sweep *c, mg_target *p)
         .pagemap_fd = p->pagemap_fd,
         .mem_fd = p->mem_fd,
         .copies = p->copies_whole ? &p->copies : NULL,
+        .pre = p->has_pre ? &p->pre : NULL,
+        .args_env = args_kept(p),
     };
     mg_finding *list = NULL;
     size_t n = 0;
+    bool by_pid;
     mg_error err = {{0}};
     char what[sizeof(err.message) + 16];
-    int rc = mg_findings_make(&src, &list, &n, &err);
-    if (rc == 0 && mg_proc_pin_check(&p->pin) < 0) {
+    int rc = mg_findings_make(&src, &list, &n, &by_pid, &err);
+    /* what was read before was checked: at the pin's check (pre), after
+     * each unit's reads (args_env) */
+    if (rc == 0 && by_pid && mg_proc_pin_check(&p->pin) < 0) {
         rc = -ESRCH;
         snprintf(err.message, sizeof(err.message), "exited while it was checked");
     }
@@ -191,6 +226,8 @@ void mg_target_unref(mg_target *p)
     mg_proc_pin_close(&p->pin);
     mg_maps_free(&p->maps);
     mg_copies_free(&p->copies);
+    mg_findings_pre_free(&p->pre);
+    free(p->args_env);
     free(p->exe);
     free(p->cgroup);
     free(p->counts);
@@ -264,6 +301,19 @@ void mg_target_report_unreached(mg_sweep *c, pid_t pid)
     free(t.cgroup);
 }
 
+/* What its findings read by pid number besides stat and maps, read before
+ * the pin's check (so with no check of their own), and room for its
+ * arguments and environment (its units copy them). 0 or -ENOMEM. */
+static int findings_open(mg_target *p, pid_t pid)
+{
+    mg_findings_pre_read(pid, &p->pre);
+    p->has_pre = true;
+    size_t len = mg_args_env_span(&p->pin.st);
+    if (len && !(p->args_env = malloc(len)))
+        return -ENOMEM;
+    return 0;
+}
+
 mg_target *mg_target_open(mg_sweep *c, pid_t pid)
 {
     mg_target *p = calloc(1, sizeof(*p));
@@ -320,6 +370,11 @@ mg_target *mg_target_open(mg_sweep *c, pid_t pid)
         p->mem_fd = mg_open_proc_file(pid, "mem");
         if (p->mem_fd < 0)
             p->mem_errno = -p->mem_fd;
+        what = "keep its arguments for its findings";
+        if (c->sink && c->sink->findings)
+            rc = findings_open(p, pid);
+    }
+    if (rc >= 0) {
         /* pid reuse: what was read and opened must be the pidfd's process
          * (unit.c: process_vm_readv goes by pid number, and the pidfd tells
          * if that process exited meanwhile), and the one we listed */

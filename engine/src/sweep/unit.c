@@ -117,6 +117,7 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
             return false;
         }
         collect(w, w->pvr_ops, n_pvr, ba, w->ok);
+        mg_target_keep_args(p, w->pvr_ops, n_pvr);
         for (size_t i = 0; i < n_pvr; i++)
             mg_stat_add(c, ST_PVR, w->pvr_ops[i].got);
     }
@@ -136,6 +137,7 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
         if (w->reader.uring)
             atomic_store(&c->uring_used, true);
         collect(w, w->mem_ops, n_mem, ba, w->ok);
+        mg_target_keep_args(p, w->mem_ops, n_mem);
         for (size_t i = 0; i < n_mem; i++)
             mg_stat_add(c, ST_MEM, w->mem_ops[i].got);
     }
