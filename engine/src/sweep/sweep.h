@@ -9,8 +9,9 @@
  *   window.c    unit geometry; scanning a unit's window, its hits to the
  *               sink (mg_report_hit)
  *   unit.c      one unit: pagemap re-check, reader choice, read, scan
- *   pool.c      bounded unit queue, the workers' loop over it
- *   planner.c   targets -> regions -> present runs -> units
+ *   pool.c      bounded unit queue, the targets left to plan
+ *   planner.c   targets -> regions -> present runs -> units; the
+ *               workers' loop (units, or a target to plan)
  *   scan.c      a sweep's setup and checks; mg_scan_buffer
  *   engine.c    mg_engine: worker threads, dedupe table, one sweep at a
  *               time; mg_scan, a one-shot engine
@@ -178,9 +179,17 @@ struct mg_sweep {
     mg_unit *q;
     size_t q_cap, q_head, q_len;
     bool closing;
-    /* the planner's units not yet queued (planner thread only) */
-    mg_unit pend[MG_PUSH_BATCH];
-    size_t n_pend;
+    /* the targets (planner.c), planned by the calling thread and by any
+     * worker that finds the queue empty: pids[plan_next..plan_n) are not
+     * taken yet (under lock); self_pid is memgrep's own */
+    pid_t *plan_pids;
+    size_t plan_n, plan_next;
+    pid_t self_pid;
+    /* workers plan too (more than one): a lone worker that left a target
+     * the calling thread is still planning, to plan another, would stall
+     * the first one (its process_timeout clock runs from its first unit) */
+    bool workers_plan;
+    atomic_bool plan_no_ioctl; /* PAGEMAP_SCAN was refused: every planner falls back */
 
     pthread_mutex_t sink_lock; /* serialises sink callbacks (events.c, unit.c) */
     atomic_bool uring_used;
@@ -222,6 +231,20 @@ typedef struct mg_worker {
     mg_dedupe_rec rec;
     bool recording;
 } mg_worker;
+
+/* One planner of a sweep: the calling thread (w NULL) or a worker (w) that
+ * plans one target while the queue is empty. Its units not yet queued or
+ * run (pool.c), and whether the target's units are queued as they come
+ * (spilled: more than a worker keeps for itself). */
+typedef struct mg_planner {
+    mg_sweep *c;
+    mg_worker *w;
+    bool use_ioctl;
+    bool spilled;
+    size_t n_pend;
+    uint64_t pend_bytes; /* owned by the units held back */
+    mg_unit pend[MG_PLAN_PEND];
+} mg_planner;
 
 /* ---- events.c: events, statistics and progress to the sink ---- */
 
@@ -343,21 +366,36 @@ void mg_run_unit(mg_worker *w, const mg_unit *u);
 /* The sweep's unit queue, for `threads` workers (engine.c runs them). */
 int mg_pool_open(mg_sweep *c, unsigned threads);
 /* Planner side: queue a unit, taking a reference on u->p. Units are held
- * back, MG_PUSH_BATCH at most, and queued together (mg_pool_flush): the
- * planner calls mg_pool_flush before it drops its own reference on a
- * target. Waits while the queue is full, but no longer than the sweep or
- * u->p should go on: returns false (the units held back not queued) once
- * mg_sweep_should_stop says stop. */
-bool mg_pool_push(mg_sweep *c, const mg_unit *u);
-/* Queue the units held back; false as mg_pool_push. */
-bool mg_pool_flush(mg_sweep *c);
+ * back and queued together (mg_pool_flush): the planner calls
+ * mg_pool_flush before it drops its own reference on a target. The calling
+ * thread queues them MG_PUSH_BATCH at a time and waits while the queue is
+ * full, but no longer than the sweep or u->p should go on: returns false
+ * (the units held back not queued) once mg_sweep_should_stop says stop. A
+ * worker (pl->w) never waits: a target whose units own at most
+ * MG_LOCAL_CHUNKS chunks it runs itself at mg_pool_flush; a larger one's
+ * are queued as they come, and those the queue has no room for it runs
+ * itself. */
+bool mg_pool_push(mg_planner *pl, const mg_unit *u);
+/* Queue (or run) the units held back; false as mg_pool_push. */
+bool mg_pool_flush(mg_planner *pl);
 /* No more units: workers drain the queue, then leave the sweep. */
 void mg_pool_close(mg_sweep *c);
 /* Once every worker has left the sweep: free the queue. */
 void mg_pool_destroy(mg_sweep *c);
-/* A worker's part of a sweep: run units until the queue is closed and
- * empty. */
-void mg_pool_work(mg_worker *w);
+/* Offer the targets to plan, pids[0..n) (not freed here): from now on a
+ * worker that finds the queue empty plans the next one. */
+void mg_pool_offer_targets(mg_sweep *c, pid_t *pids, size_t n);
+/* Take the next target to plan; false if none is left. */
+bool mg_pool_take_target(mg_sweep *c, pid_t *pid);
+/* Waits for a unit: 1 with one in *u, 2 with a target to plan in *pid
+ * (with two workers or more, and only while the queue is empty: units
+ * first), 0 once the queue is closed and empty and no target is left. A
+ * direct region at the head is handed out a step (mg_direct_step) at a
+ * time: it stays at the head, owning the rest, until its last piece is
+ * taken, and each piece but the last takes a reference of its own on the
+ * target. So every worker takes the region's steps in order, one lock
+ * each, and the planner is woken once per region, not per piece. */
+int mg_pool_pop(mg_sweep *c, mg_unit *u, pid_t *pid);
 
 /* ---- planner.c ---- */
 
@@ -366,6 +404,12 @@ void mg_pool_work(mg_worker *w);
  * Returns 0, or a negative code if the process list can't be had (err
  * filled). */
 int mg_plan_targets(mg_sweep *c, mg_error *err);
+/* Plan one target taken with mg_pool_take_target, on a worker (w) or the
+ * calling thread (w NULL); after a stop it is reported unreached instead. */
+void mg_plan_target(mg_sweep *c, mg_worker *w, pid_t pid);
+/* A worker's part of a sweep: run units, or plan a target while there is
+ * none (mg_pool_pop), until the queue is closed and empty. */
+void mg_worker_run(mg_worker *w);
 
 /* ---- scan.c: setup shared by mg_scan, mg_scan_buffer and tests ---- */
 
