@@ -425,14 +425,14 @@ int mg_plan_targets(mg_sweep *c, mg_error *err)
         for (size_t i = 0; i < n; i++)
             c->bytes_total += pids[i] != c->self_pid ? mg_read_rss(pids[i]) : 0;
     if (rc == 0) {
-        /* the workers plan too, whenever the queue is empty: every pid is
-         * taken once, planned or (after a stop) reported unreached */
+        /* every pid is taken once, planned or (after a stop) reported
+         * unreached: by the workers, whenever the queue is empty, or with
+         * one worker by this thread alone */
         mg_pool_offer_targets(c, pids, n);
-        while (mg_pool_take_target(c, &pid))
+        while (!c->workers_plan && mg_pool_take_target(c, &pid))
             mg_plan_target(c, NULL, pid);
-        mg_pool_offer_targets(c, NULL, 0); /* every one taken: nobody reads pids now */
-    }
-    free(pids);
+    } else
+        free(pids);
     if (rc < 0)
         mg_fail(err, rc, "cannot list processes: %s", mg_strerror(rc));
     return rc;

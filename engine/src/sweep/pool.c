@@ -1,11 +1,12 @@
 /* pool.c - the bounded unit queue of a sweep, and the targets left to plan
  * (the threads belong to the engine, engine.c; their loop is planner.c's).
  *
- * The planner (the calling thread) pushes units; workers pop them, from any
- * process, and run them. With two workers or more, one that finds the
- * queue empty is handed the next target to plan instead: the calling
- * thread alone could not keep them busy on a host of small processes. It
- * runs a small target's units itself and never waits on a full queue. The
+ * Planners push units; workers pop them, from any process, and run them.
+ * With two workers or more, the workers are the planners: one that finds
+ * the queue empty is handed the next target to plan (the calling thread
+ * alone could not keep them busy on a host of small processes); it runs a
+ * small target's units itself and never waits on a full queue. With one,
+ * the calling thread plans. The
  * queue holds MG_QUEUE_PER_THREAD units per worker, so memory is bounded by
  * the queue and the workers' buffers, whatever the targets' sizes. `lock`
  * guards the queue fields, the targets left and `closing`; a queued unit
@@ -201,4 +202,6 @@ void mg_pool_destroy(mg_sweep *c)
     pthread_mutex_destroy(&c->lock);
     free(c->q);
     c->q = NULL;
+    free(c->plan_pids);
+    c->plan_pids = NULL;
 }

@@ -179,15 +179,17 @@ struct mg_sweep {
     mg_unit *q;
     size_t q_cap, q_head, q_len;
     bool closing;
-    /* the targets (planner.c), planned by the calling thread and by any
-     * worker that finds the queue empty: pids[plan_next..plan_n) are not
-     * taken yet (under lock); self_pid is memgrep's own */
+    /* the targets (planner.c), planned by any worker that finds the queue
+     * empty (by the calling thread with one worker): pids[plan_next..plan_n)
+     * are not taken yet (under lock; freed with the queue); self_pid is
+     * memgrep's own */
     pid_t *plan_pids;
     size_t plan_n, plan_next;
     pid_t self_pid;
-    /* workers plan too (more than one): a lone worker that left a target
-     * the calling thread is still planning, to plan another, would stall
-     * the first one (its process_timeout clock runs from its first unit) */
+    /* the workers plan (more than one of them); a lone one doesn't: had it
+     * left a target the calling thread is still planning to plan another,
+     * it would stall the first (its process_timeout clock runs from its
+     * first unit) */
     bool workers_plan;
     atomic_bool plan_no_ioctl; /* PAGEMAP_SCAN was refused: every planner falls back */
 
@@ -382,8 +384,8 @@ bool mg_pool_flush(mg_planner *pl);
 void mg_pool_close(mg_sweep *c);
 /* Once every worker has left the sweep: free the queue. */
 void mg_pool_destroy(mg_sweep *c);
-/* Offer the targets to plan, pids[0..n) (not freed here): from now on a
- * worker that finds the queue empty plans the next one. */
+/* Offer the targets to plan, pids[0..n) (malloc'd: the pool frees them):
+ * from now on a worker that finds the queue empty plans the next one. */
 void mg_pool_offer_targets(mg_sweep *c, pid_t *pids, size_t n);
 /* Take the next target to plan; false if none is left. */
 bool mg_pool_take_target(mg_sweep *c, pid_t *pid);
@@ -400,7 +402,9 @@ int mg_pool_pop(mg_sweep *c, mg_unit *u, pid_t *pid);
 /* ---- planner.c ---- */
 
 /* Plan every target of c->set: list or resolve the pids, then open, walk
- * and queue each one (c->zero_pfn is set by the caller: mg_zero_pfn).
+ * and queue each one (c->zero_pfn is set by the caller: mg_zero_pfn); with
+ * two workers or more they plan them (mg_pool_pop), and this returns once
+ * they are offered.
  * Returns 0, or a negative code if the process list can't be had (err
  * filled). */
 int mg_plan_targets(mg_sweep *c, mg_error *err);
