@@ -200,16 +200,42 @@ static size_t group_end(const mg_sweep *c, const mg_target *p, size_t i)
     return last + 1;
 }
 
+/* How far a walk of regions up to i may go on for the regions after it:
+ * over the next ones the planner walks too (readable file and shared
+ * memory, and small anonymous ones it batches; not anonymous regions queued
+ * unwalked, nor special or device ones), as long as their mapped bytes
+ * stay within MG_SCAN_STEP. So a small process costs one PAGEMAP_SCAN call
+ * or two, not one per group of regions. */
+static uint64_t walk_ahead(const mg_sweep *c, const mg_target *p, size_t i)
+{
+    const mg_region *rs = p->maps.regions;
+    uint64_t mapped = rs[i].end - rs[i].start, end = rs[i].end;
+    for (size_t j = i + 1; j < p->maps.n; j++) {
+        const mg_region *r = &rs[j];
+        bool walked =
+            ((r->kind == MG_REGION_FILE || r->kind == MG_REGION_SHM) && r->perms[0] == 'r') ||
+            mg_region_batchable(c, r);
+        if (!walked || mapped + (r->end - r->start) > MG_SCAN_STEP)
+            break;
+        mapped += r->end - r->start;
+        end = r->end;
+    }
+    return end;
+}
+
 /* Walk regions [i, end) of p for present pages at once and queue their
  * batch units. Returns 0, non-zero to stop the target, or a negative code
  * from the walk. */
-static int plan_group_of(mg_planner *pl, mg_target *p, size_t i, size_t end)
+static int plan_group_of(mg_planner *pl, mg_target *p, size_t i, size_t end, mg_walk_ahead *wa)
 {
     const mg_region *rs = p->maps.regions;
     plan_group g = {.pl = pl, .c = pl->c, .p = p, .k = i, .end = end};
     /* zero pages are not told apart here: a batch reads its regions whole */
-    int rc = mg_present_ranges(p->pagemap_fd, rs[i].start, rs[end - 1].end, &pl->use_ioctl, false,
-                               group_range, &g);
+    int rc = wa ? mg_present_ranges_ahead(wa, p->pagemap_fd, rs[i].start, rs[end - 1].end,
+                                          walk_ahead(pl->c, p, end - 1), &pl->use_ioctl, false,
+                                          group_range, &g)
+                : mg_present_ranges(p->pagemap_fd, rs[i].start, rs[end - 1].end, &pl->use_ioctl,
+                                    false, group_range, &g);
     while (rc == 0 && g.k < g.end)
         rc = group_next_region(&g);
     if (rc == 0)
@@ -271,25 +297,6 @@ static bool unresident(const mg_sweep *c, mg_target *p, const mg_region *r, bool
     return *sm_rc == 0 && mg_smaps_resident(sm, r->start, r->end, &resident) == 0 && resident == 0;
 }
 
-/* How far a walk of region i may go on for the regions after it: over the
- * next ones the planner walks alone (readable file and shared memory; not
- * anonymous regions, which are batched or queued unwalked, nor special or
- * device ones), as long as their mapped bytes stay within MG_SCAN_STEP. */
-static uint64_t walk_ahead(const mg_target *p, size_t i)
-{
-    const mg_region *rs = p->maps.regions;
-    uint64_t mapped = rs[i].end - rs[i].start, end = rs[i].end;
-    for (size_t j = i + 1; j < p->maps.n; j++) {
-        const mg_region *r = &rs[j];
-        if ((r->kind != MG_REGION_FILE && r->kind != MG_REGION_SHM) || r->perms[0] != 'r' ||
-            mapped + (r->end - r->start) > MG_SCAN_STEP)
-            break;
-        mapped += r->end - r->start;
-        end = r->end;
-    }
-    return end;
-}
-
 static void plan_process(mg_planner *pl, pid_t pid)
 {
     mg_sweep *c = pl->c;
@@ -311,7 +318,7 @@ static void plan_process(mg_planner *pl, pid_t pid)
         bool mem_only = false;
         if (mg_region_batchable(c, r)) {
             size_t end = group_end(c, p, i);
-            int rc = plan_group_of(pl, p, i, end);
+            int rc = plan_group_of(pl, p, i, end, wa);
             if (rc < 0)
                 mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
             if (rc)
@@ -345,10 +352,11 @@ static void plan_process(mg_planner *pl, pid_t pid)
         }
         plan_region pr = {
             .pl = pl, .c = c, .p = p, .r = r, .mem_only = mem_only, .prev_end = r->start};
-        int rc = wa ? mg_present_ranges_ahead(wa, p->pagemap_fd, r->start, r->end, walk_ahead(p, i),
-                                              use_ioctl, c->skip_zero, plan_range, &pr)
-                    : mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, c->skip_zero,
-                                        plan_range, &pr);
+        int rc =
+            wa ? mg_present_ranges_ahead(wa, p->pagemap_fd, r->start, r->end, walk_ahead(c, p, i),
+                                         use_ioctl, c->skip_zero, plan_range, &pr)
+               : mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, c->skip_zero,
+                                   plan_range, &pr);
         if (rc < 0) {
             mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
             break;
