@@ -2,11 +2,11 @@
  * (the threads belong to the engine, engine.c; their loop is planner.c's).
  *
  * Planners push units; workers pop them, from any process, and run them.
- * With two workers or more, the workers are the planners: one that finds
- * the queue empty is handed the next target to plan (the calling thread
- * alone could not keep them busy on a host of small processes); it runs a
- * small target's units itself and never waits on a full queue. With one,
- * the calling thread plans. The
+ * In a sweep of the whole host with two workers or more, the workers are
+ * the planners: one that finds the queue empty is handed the next target to
+ * plan (the calling thread alone could not keep them busy on a host of
+ * small processes); it runs a small target's units itself and never waits
+ * on a full queue. Else the calling thread plans (sweep.h: workers_plan). The
  * queue holds MG_QUEUE_PER_THREAD units per worker, so memory is bounded by
  * the queue and the workers' buffers, whatever the targets' sizes. `lock`
  * guards the queue fields, the targets left and `closing`; a queued unit
@@ -22,22 +22,33 @@
 
 /* ---- the queue ------------------------------------------------------------ */
 
+/* Under lock, with room: u at the tail, with a reference on its target. */
+static void enqueue(mg_sweep *c, const mg_unit *u)
+{
+    atomic_fetch_add(&u->p->refs, 1);
+    c->q[(c->q_head + c->q_len) % c->q_cap] = *u;
+    c->q_len++;
+}
+
+/* Under lock: n units were queued; wake a waiting worker, or all of them. */
+static void wake(mg_sweep *c, size_t n)
+{
+    if (n == 1)
+        pthread_cond_signal(&c->not_empty);
+    else if (n > 1)
+        pthread_cond_broadcast(&c->not_empty);
+}
+
 /* Queue pl's units held back, as many as there is room for (waiting for
- * none); a reference on each. Returns how many, from the first. */
+ * none). Returns how many, from the first. */
 static size_t queue_some(mg_planner *pl)
 {
     mg_sweep *c = pl->c;
     size_t k = 0;
     pthread_mutex_lock(&c->lock);
-    for (; k < pl->n_pend && c->q_len < c->q_cap; k++) {
-        atomic_fetch_add(&pl->pend[k].p->refs, 1);
-        c->q[(c->q_head + c->q_len) % c->q_cap] = pl->pend[k];
-        c->q_len++;
-    }
-    if (k == 1)
-        pthread_cond_signal(&c->not_empty);
-    else if (k > 1)
-        pthread_cond_broadcast(&c->not_empty);
+    for (; k < pl->n_pend && c->q_len < c->q_cap; k++)
+        enqueue(c, &pl->pend[k]);
+    wake(c, k);
     pthread_mutex_unlock(&c->lock);
     return k;
 }
@@ -105,15 +116,10 @@ bool mg_pool_flush(mg_planner *pl)
             }
             continue;
         }
-        atomic_fetch_add(&u->p->refs, 1);
-        c->q[(c->q_head + c->q_len) % c->q_cap] = *u;
-        c->q_len++;
+        enqueue(c, u);
         k++;
     }
-    if (n == 1)
-        pthread_cond_signal(&c->not_empty);
-    else if (n > 1)
-        pthread_cond_broadcast(&c->not_empty);
+    wake(c, n);
     pthread_mutex_unlock(&c->lock);
     return true;
 }
@@ -175,7 +181,7 @@ int mg_pool_pop(mg_sweep *c, mg_unit *u, pid_t *pid)
 int mg_pool_open(mg_sweep *c, unsigned threads)
 {
     c->q_cap = (size_t)threads * MG_QUEUE_PER_THREAD;
-    c->workers_plan = threads > 1;
+    c->workers_plan = threads > 1 && !c->set.n_pids;
     c->q = calloc(c->q_cap, sizeof(*c->q));
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->not_empty, NULL);
