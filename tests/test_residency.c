@@ -29,6 +29,9 @@ int __real_ioctl(int fd, unsigned long req, ...);
 int __wrap_ioctl(int fd, unsigned long req, ...);
 static unsigned fail_scan, scan_calls;
 static bool fail_every_scan; /* every PAGEMAP_SCAN fails: a kernel before 6.7 */
+/* PAGEMAP_SCAN calls whose walk starts in [count_lo, count_hi), any thread */
+static _Atomic unsigned counted_scans;
+static _Atomic uint64_t count_lo, count_hi;
 /* PAGEMAP_SCAN of the Linux 6.7 uapi: struct pm_scan_arg is 12 u64 */
 #define MG_PAGEMAP_SCAN_IOCTL _IOWR('f', 16, uint64_t[12])
 
@@ -38,6 +41,9 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
     va_start(ap, req);
     void *arg = va_arg(ap, void *);
     va_end(ap);
+    if (req == MG_PAGEMAP_SCAN_IOCTL && ((const uint64_t *)arg)[2] >= count_lo &&
+        ((const uint64_t *)arg)[2] < count_hi) /* pm_scan_arg.start */
+        counted_scans++;
     if (req == MG_PAGEMAP_SCAN_IOCTL &&
         (fail_every_scan || (fail_scan && ++scan_calls == fail_scan))) {
         errno = ENOTTY;
@@ -650,4 +656,121 @@ Test(residency, walk_ahead_same_runs_ioctl)
 Test(residency, walk_ahead_same_runs_without_ioctl)
 {
     ahead_same_runs(true);
+}
+
+/* A process's small anonymous regions between its file mappings (as a
+ * small process's data and bss lie between its libraries'): file, anon,
+ * file, anon, with holes between. The planner's walk of the first goes on
+ * over the rest (walk_ahead), so the four cost one PAGEMAP_SCAN call, not
+ * one each; and each marker is found at its address, exactly: the file's
+ * (page cache, in both file mappings) and each anonymous region's own. */
+Test(residency, small_regions_between_files_one_walk)
+{
+    need_root();
+    bool use_ioctl = true;
+    runs probe = {0};
+    int self = self_pagemap();
+    uint8_t *one = map_anon(1);
+    one[0] = 1;
+    cr_assert_eq(mg_present_ranges(self, (uint64_t)(uintptr_t)one, (uint64_t)(uintptr_t)one + PAGE,
+                                   &use_ioctl, false, collect, &probe),
+                 0);
+    close(self);
+    munmap(one, PAGE);
+    if (!use_ioctl)
+        cr_skip_test("this kernel has no PAGEMAP_SCAN ioctl (Linux 6.7+)");
+    char path[] = "/tmp/mg-ahead-XXXXXX", tok[17], file_marker[40], anon_marker[2][40];
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    random_token(tok);
+    uint8_t page[2 * PAGE] = {0};
+    snprintf(file_marker, sizeof file_marker, "MG-AHEAD-FILE-%s", tok);
+    memcpy(page + 100, file_marker, strlen(file_marker));
+    cr_assert_eq(write(fd, page, sizeof page), (ssize_t)sizeof page);
+    for (int i = 0; i < 2; i++)
+        snprintf(anon_marker[i], sizeof anon_marker[i], "MG-AHEAD-ANON%d-%s", i, tok);
+    explicit_bzero(tok, sizeof tok);
+    /* pages: file [0,2), hole, anon [3,5), hole, file [6,8), hole, anon [9,11) */
+    uint8_t *b = map_anon(11);
+    static const int file_at[] = {0, 6}, anon_at[] = {3, 9}, holes[] = {2, 5, 8};
+    for (int i = 0; i < 2; i++) {
+        cr_assert(mmap(b + file_at[i] * PAGE, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd,
+                       0) != MAP_FAILED);
+        (void)*(volatile uint8_t *)(b + file_at[i] * PAGE + 100); /* present */
+    }
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(munmap(b + holes[i] * PAGE, PAGE), 0);
+    close(fd);
+    unlink(path);
+    int go[2];
+    cr_assert_eq(pipe(go), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) { /* the anonymous markers are the child's alone */
+        close(go[1]);
+        for (int i = 0; i < 2; i++) /* fork copied no page tables of the file's */
+            (void)*(volatile uint8_t *)(b + file_at[i] * PAGE + 100);
+        for (int i = 0; i < 2; i++) {
+            memcpy(b + anon_at[i] * PAGE + 200, anon_marker[i], strlen(anon_marker[i]));
+            b[(anon_at[i] + 1) * PAGE] = 1;
+        }
+        explicit_bzero(anon_marker, sizeof anon_marker);
+        explicit_bzero(file_marker, sizeof file_marker);
+        explicit_bzero(page, sizeof page);
+        char c;
+        (void)!read(go[0], &c, 1);
+        _exit(0);
+    }
+    close(go[0]);
+    explicit_bzero(page, sizeof page);
+    /* the child has written its pages (and read the file's) once its last
+     * anonymous pages are present */
+    for (int tries = 0;; tries++) {
+        uint64_t e[2];
+        char pm[40];
+        snprintf(pm, sizeof pm, "/proc/%d/pagemap", (int)pid);
+        int pfd = open(pm, O_RDONLY);
+        cr_assert_geq(pfd, 0);
+        bool ok = pread(pfd, e, 8, (off_t)((uintptr_t)b / PAGE + 4) * 8) == 8 &&
+                  pread(pfd, e + 1, 8, (off_t)((uintptr_t)b / PAGE + 10) * 8) == 8 &&
+                  (e[0] & MG_PM_PRESENT) && (e[1] & MG_PM_PRESENT);
+        close(pfd);
+        if (ok)
+            break;
+        cr_assert_lt(tries, 1000, "the child did not write its pages");
+        usleep(1000);
+    }
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, file_marker, strlen(file_marker), 0);
+    for (int i = 0; i < 2; i++)
+        add_pattern(p, MG_PATTERN_LITERAL, anon_marker[i], strlen(anon_marker[i]), 0);
+    compile_patterns(p);
+    mg_settings s;
+    settings_for(&s, &pid, 1);
+    s.threads = 1;
+    collector c = {0};
+    mg_sink sink = collector_sink(&c);
+    mg_stats st;
+    mg_error err;
+    uint64_t lo = (uint64_t)(uintptr_t)b;
+    count_lo = lo;
+    count_hi = lo + 11 * PAGE;
+    counted_scans = 0;
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "mg_scan: %s", err.message);
+    unsigned calls = counted_scans;
+    count_lo = count_hi = 0;
+    close(go[1]);
+    waitpid(pid, NULL, 0);
+    want w[4] = {
+        {.pid = pid, .addr = lo + 100, .len = strlen(file_marker), .pattern_id = 0},
+        {.pid = pid, .addr = lo + 6 * PAGE + 100, .len = strlen(file_marker), .pattern_id = 0},
+        {.pid = pid, .addr = lo + 3 * PAGE + 200, .len = strlen(anon_marker[0]), .pattern_id = 1},
+        {.pid = pid, .addr = lo + 9 * PAGE + 200, .len = strlen(anon_marker[1]), .pattern_id = 2},
+    };
+    assert_exact_hits(&c, w, 4, "file and anonymous markers");
+    collector_free(&c);
+    mg_patterns_free(&p);
+    for (int i = 0; i < 2; i++)
+        munmap(b + file_at[i] * PAGE, 2 * PAGE), munmap(b + anon_at[i] * PAGE, 2 * PAGE);
+    cr_assert_leq(calls, 1u, "%u PAGEMAP_SCAN calls started in the four regions", calls);
 }

@@ -19,11 +19,15 @@
 #define MAXW 256
 
 static fixture fx, fx2;
+#define N_MANY 5
+static fixture many[N_MANY];
 
 static void stop_all(void)
 {
     fixture_stop(&fx);
     fixture_stop(&fx2);
+    for (int i = 0; i < N_MANY; i++)
+        fixture_stop(&many[i]);
 }
 
 TestSuite(scan, .fini = stop_all, .timeout = 100);
@@ -1243,6 +1247,78 @@ Test(scan, sink_next_process)
 Test(scan, sink_stop)
 {
     sink_reply_case(MG_SINK_STOP);
+}
+
+/* In a sweep of the whole host with two workers or more, a worker that
+ * finds the queue empty plans the next target itself (pool.c), and runs a
+ * small one's units alone: every target is still planned once, and each
+ * plant of each fixture reported exactly once, whichever thread planned it
+ * (matches in other processes, other scanners' copies of the fixtures'
+ * pages on a shared machine, are left out); after a stop the targets not
+ * yet planned are reported unreached. */
+Test(scan, workers_plan_targets_too)
+{
+    need_root();
+    mg_patterns *p = patterns_new();
+    char names[N_MANY * 32][32];
+    size_t first[N_MANY + 1] = {0};
+    for (int i = 0; i < N_MANY; i++)
+        fixture_start(&many[i], NULL);
+    for (int i = 0; i < N_MANY; i++)
+        first[i + 1] = first[i] + add_plant_literals(p, &many[i], "plain", 0, names + first[i], 32);
+    compile_patterns(p);
+    want w[N_MANY * MAXW];
+    size_t nw = 0;
+    for (int i = 0; i < N_MANY; i++) {
+        size_t n0 = nw;
+        nw = want_plants(w, nw, N_MANY * MAXW, &many[i], many[i].pid, "plain", names + first[i],
+                         first[i + 1] - first[i]);
+        for (size_t k = n0; k < nw; k++)
+            w[k].pattern_id += (unsigned)first[i];
+    }
+    for (unsigned threads = 2; threads <= 3; threads++) {
+        mg_settings s;
+        settings_for(&s, NULL, 0);
+        s.threads = threads;
+        collector c = {0};
+        mg_sink sink = collector_sink(&c);
+        mg_stats st;
+        mg_error err = {{0}};
+        cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "%s", err.message);
+        size_t keep = 0;
+        for (size_t j = 0; j < c.n; j++)
+            for (int i = 0; i < N_MANY; i++)
+                if (c.hits[j].pid == many[i].pid) {
+                    c.hits[keep++] = c.hits[j];
+                    break;
+                }
+        c.n = keep;
+        char what[64];
+        snprintf(what, sizeof what, "whole host, %u threads", threads);
+        assert_exact_hits(&c, w, nw, what);
+        cr_assert_geq(st.processes_scanned, (uint64_t)N_MANY, "%s", what);
+        cr_assert_eq(st.processes_unreached, 0u, "%s", what);
+        collector_free(&c);
+    }
+    mg_patterns_free(&p);
+    /* stopped at the first match of a string nearly every process maps (the
+     * C library's name): the targets not planned yet are unreached */
+    p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, "libc.so.6", 9, 0);
+    compile_patterns(p);
+    mg_settings s;
+    settings_for(&s, NULL, 0);
+    s.threads = 2;
+    collector c = {.reply = MG_SINK_STOP};
+    mg_sink sink = collector_sink(&c);
+    mg_stats st;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "%s", err.message);
+    cr_assert_eq(c.n, 1u, "STOP: %zu matches", c.n);
+    cr_assert_gt(st.processes_unreached, 0u, "STOP: %" PRIu64 " scanned, none unreached",
+                 st.processes_scanned);
+    collector_free(&c);
+    mg_patterns_free(&p);
 }
 
 /* A unit cut short leaves no record for another process to replay: two

@@ -26,6 +26,12 @@
 /* Units the planner holds back and queues at once (one lock, one wake-up
  * of the workers), and at the end of each target (pool.c). */
 #define MG_PUSH_BATCH 8
+/* A worker that plans a target (pool.c: when the queue is empty) holds back
+ * up to MG_PLAN_PEND of its units; if they own at most MG_LOCAL_CHUNKS
+ * chunks in all, it runs them itself (a small process: no hand-off), else
+ * they are queued for every worker, as the calling thread's are. */
+#define MG_PLAN_PEND 64
+#define MG_LOCAL_CHUNKS 8
 
 /* Small regions go into batch units: one pagemap read and one
  * process_vm_readv for many regions (planner.c, unit.c). A region is small

@@ -1,7 +1,9 @@
-/* dedupe.c - shared-page dedupe: a mutex-guarded open-addressing table of
- * immutable entries (one lookup per work unit, a megabyte of target memory,
- * so one lock is not a point of contention), the record format a unit's
- * matches are kept in, and the keys units are known by. */
+/* dedupe.c - shared-page dedupe: an open-addressing table of immutable
+ * entries behind a reader-writer lock (one lookup per work unit: on a host
+ * of small processes, units of a few pages, and lookups of the same shared
+ * libraries' keys by every worker at once, which a mutex made them queue
+ * for), the record format a unit's matches are kept in, and the keys units
+ * are known by. */
 #include "sweep/dedupe.h"
 
 #include <errno.h>
@@ -20,7 +22,7 @@ typedef struct entry {
 } entry;
 
 struct mg_dedupe {
-    pthread_mutex_t lock;
+    pthread_rwlock_t lock; /* read: find; write: insert (and grow) */
     entry **slots;
     size_t cap, used;
     size_t bytes, max_bytes;
@@ -48,7 +50,7 @@ int mg_dedupe_new(mg_dedupe **out, size_t max_bytes)
         return -ENOMEM;
     }
     d->max_bytes = max_bytes;
-    pthread_mutex_init(&d->lock, NULL);
+    pthread_rwlock_init(&d->lock, NULL);
     *out = d;
     return 0;
 }
@@ -61,7 +63,7 @@ void mg_dedupe_free(mg_dedupe **pd)
     for (size_t i = 0; i < d->cap; i++)
         free(d->slots[i]);
     free(d->slots);
-    pthread_mutex_destroy(&d->lock);
+    pthread_rwlock_destroy(&d->lock);
     free(d);
     *pd = NULL;
 }
@@ -92,9 +94,9 @@ static entry **slot_of(entry **slots, size_t cap, uint64_t h, const uint64_t *ke
 const uint8_t *mg_dedupe_find(mg_dedupe *d, const uint64_t *key, size_t n, size_t *len)
 {
     uint64_t h = hash_key(key, n);
-    pthread_mutex_lock(&d->lock);
+    pthread_rwlock_rdlock(&d->lock);
     entry *e = *slot_of(d->slots, d->cap, h, key, n);
-    pthread_mutex_unlock(&d->lock);
+    pthread_rwlock_unlock(&d->lock);
     if (!e)
         return NULL;
     *len = e->len;
@@ -122,7 +124,7 @@ bool mg_dedupe_insert(mg_dedupe *d, const uint64_t *key, size_t n, const uint8_t
     uint64_t h = hash_key(key, n);
     size_t size = sizeof(entry) + n * sizeof(*key) + len;
     bool ok = false;
-    pthread_mutex_lock(&d->lock);
+    pthread_rwlock_wrlock(&d->lock);
     if (d->bytes + size > d->max_bytes || ((d->used + 1) * 2 > d->cap && !grow(d)))
         goto out;
     entry **s = slot_of(d->slots, d->cap, h, key, n);
@@ -145,7 +147,7 @@ bool mg_dedupe_insert(mg_dedupe *d, const uint64_t *key, size_t n, const uint8_t
     d->bytes += size;
     ok = true;
 out:
-    pthread_mutex_unlock(&d->lock);
+    pthread_rwlock_unlock(&d->lock);
     return ok;
 }
 

@@ -56,7 +56,7 @@ static void *worker_main(void *arg)
             break;
         seen = e->gen;
         pthread_mutex_unlock(&e->lock);
-        mg_pool_work(w);
+        mg_worker_run(w);
         pthread_mutex_lock(&e->lock);
         if (--e->busy == 0)
             pthread_cond_signal(&e->idle);

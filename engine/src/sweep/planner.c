@@ -1,4 +1,5 @@
-/* planner.c - from targets to work units, on the calling thread.
+/* planner.c - from targets to work units, on the calling thread and on
+ * any worker that finds the queue empty (pool.c), one target each.
  *
  * targets (/proc, or the pids given) -> open each target (target.c: stat,
  * comm, exe, one maps snapshot, pagemap and mem; the pid-reuse check) -> its regions
@@ -29,6 +30,7 @@ static uint64_t unit_phase(const mg_region *r, uint64_t chunk)
 }
 
 typedef struct plan_region {
+    mg_planner *pl;
     mg_sweep *c;
     mg_target *p;
     const mg_region *r;
@@ -55,7 +57,7 @@ static int push_unit(void *arg, uint64_t own_start, uint64_t own_end)
         .file_hi = pr->file ? pr->run_hi : 0,
         .mem_only = pr->mem_only,
     };
-    return mg_pool_push(pr->c, &u) ? 0 : 1;
+    return mg_pool_push(pr->pl, &u) ? 0 : 1;
 }
 
 /* One run of present pages. Pages of the zero page are left out of the runs
@@ -97,6 +99,7 @@ static bool small_skipped(const mg_sweep *c, const mg_region *r)
 /* Consecutive regions [k, end) of one target walked for present pages at
  * once, and the batch unit being filled. */
 typedef struct plan_group {
+    mg_planner *pl;
     mg_sweep *c;
     mg_target *p;
     size_t k, end; /* the region the walk is in, one past the group's last */
@@ -112,7 +115,7 @@ static int batch_flush(plan_group *g)
     g->open = false;
     if (mg_sweep_should_stop(g->c, g->p))
         return 1;
-    return mg_pool_push(g->c, &g->batch) ? 0 : 1;
+    return mg_pool_push(g->pl, &g->batch) ? 0 : 1;
 }
 
 static int batch_add(plan_group *g, size_t i)
@@ -197,16 +200,42 @@ static size_t group_end(const mg_sweep *c, const mg_target *p, size_t i)
     return last + 1;
 }
 
+/* How far a walk of regions up to i may go on for the regions after it:
+ * over the next ones the planner walks too (readable file and shared
+ * memory, and small anonymous ones it batches; not anonymous regions queued
+ * unwalked, nor special or device ones), as long as their mapped bytes
+ * stay within MG_SCAN_STEP. So a small process costs one PAGEMAP_SCAN call
+ * or two, not one per group of regions. */
+static uint64_t walk_ahead(const mg_sweep *c, const mg_target *p, size_t i)
+{
+    const mg_region *rs = p->maps.regions;
+    uint64_t mapped = rs[i].end - rs[i].start, end = rs[i].end;
+    for (size_t j = i + 1; j < p->maps.n; j++) {
+        const mg_region *r = &rs[j];
+        bool walked =
+            ((r->kind == MG_REGION_FILE || r->kind == MG_REGION_SHM) && r->perms[0] == 'r') ||
+            mg_region_batchable(c, r);
+        if (!walked || mapped + (r->end - r->start) > MG_SCAN_STEP)
+            break;
+        mapped += r->end - r->start;
+        end = r->end;
+    }
+    return end;
+}
+
 /* Walk regions [i, end) of p for present pages at once and queue their
  * batch units. Returns 0, non-zero to stop the target, or a negative code
  * from the walk. */
-static int plan_group_of(mg_sweep *c, mg_target *p, size_t i, size_t end, bool *use_ioctl)
+static int plan_group_of(mg_planner *pl, mg_target *p, size_t i, size_t end, mg_walk_ahead *wa)
 {
     const mg_region *rs = p->maps.regions;
-    plan_group g = {.c = c, .p = p, .k = i, .end = end};
+    plan_group g = {.pl = pl, .c = pl->c, .p = p, .k = i, .end = end};
     /* zero pages are not told apart here: a batch reads its regions whole */
-    int rc = mg_present_ranges(p->pagemap_fd, rs[i].start, rs[end - 1].end, use_ioctl, false,
-                               group_range, &g);
+    int rc = wa ? mg_present_ranges_ahead(wa, p->pagemap_fd, rs[i].start, rs[end - 1].end,
+                                          walk_ahead(pl->c, p, end - 1), &pl->use_ioctl, false,
+                                          group_range, &g)
+                : mg_present_ranges(p->pagemap_fd, rs[i].start, rs[end - 1].end, &pl->use_ioctl,
+                                    false, group_range, &g);
     while (rc == 0 && g.k < g.end)
         rc = group_next_region(&g);
     if (rc == 0)
@@ -236,8 +265,9 @@ static uint64_t direct_budget(const mg_sweep *c, const mg_target *p)
 
 /* Queue r whole as a direct unit if it may be (and charge the budget).
  * Returns 1 if queued, 0 if not eligible, -1 to stop the target. */
-static int plan_direct(mg_sweep *c, mg_target *p, const mg_region *r, uint64_t *budget)
+static int plan_direct(mg_planner *pl, mg_target *p, const mg_region *r, uint64_t *budget)
 {
+    mg_sweep *c = pl->c;
     uint64_t size = r->end - r->start;
     if (!mg_region_anon_like(r) || r->perms[0] != 'r' || size > *budget)
         return 0;
@@ -245,7 +275,7 @@ static int plan_direct(mg_sweep *c, mg_target *p, const mg_region *r, uint64_t *
     mg_stat_add(c, ST_REGIONS, 1);
     mg_unit u = mg_region_unit(p, r);
     u.direct = true;
-    if (mg_sweep_should_stop(c, p) || !mg_pool_push(c, &u))
+    if (mg_sweep_should_stop(c, p) || !mg_pool_push(pl, &u))
         return -1;
     return 1;
 }
@@ -267,27 +297,10 @@ static bool unresident(const mg_sweep *c, mg_target *p, const mg_region *r, bool
     return *sm_rc == 0 && mg_smaps_resident(sm, r->start, r->end, &resident) == 0 && resident == 0;
 }
 
-/* How far a walk of region i may go on for the regions after it: over the
- * next ones the planner walks alone (readable file and shared memory; not
- * anonymous regions, which are batched or queued unwalked, nor special or
- * device ones), as long as their mapped bytes stay within MG_SCAN_STEP. */
-static uint64_t walk_ahead(const mg_target *p, size_t i)
+static void plan_process(mg_planner *pl, pid_t pid)
 {
-    const mg_region *rs = p->maps.regions;
-    uint64_t mapped = rs[i].end - rs[i].start, end = rs[i].end;
-    for (size_t j = i + 1; j < p->maps.n; j++) {
-        const mg_region *r = &rs[j];
-        if ((r->kind != MG_REGION_FILE && r->kind != MG_REGION_SHM) || r->perms[0] != 'r' ||
-            mapped + (r->end - r->start) > MG_SCAN_STEP)
-            break;
-        mapped += r->end - r->start;
-        end = r->end;
-    }
-    return end;
-}
-
-static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
-{
+    mg_sweep *c = pl->c;
+    bool *use_ioctl = &pl->use_ioctl;
     mg_target *p = mg_target_open(c, pid); /* NULL: skipped or failed, counted done */
     if (!p)
         return;
@@ -305,7 +318,7 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
         bool mem_only = false;
         if (mg_region_batchable(c, r)) {
             size_t end = group_end(c, p, i);
-            int rc = plan_group_of(c, p, i, end, use_ioctl);
+            int rc = plan_group_of(pl, p, i, end, wa);
             if (rc < 0)
                 mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
             if (rc)
@@ -327,7 +340,7 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
             }
             mem_only = true;
         }
-        int d = mem_only ? 0 : plan_direct(c, p, r, &budget);
+        int d = mem_only ? 0 : plan_direct(pl, p, r, &budget);
         if (d < 0)
             break;
         if (d)
@@ -337,11 +350,13 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
             mg_stat_add(c, ST_NOT_PRESENT, size);
             continue;
         }
-        plan_region pr = {.c = c, .p = p, .r = r, .mem_only = mem_only, .prev_end = r->start};
-        int rc = wa ? mg_present_ranges_ahead(wa, p->pagemap_fd, r->start, r->end, walk_ahead(p, i),
-                                              use_ioctl, c->skip_zero, plan_range, &pr)
-                    : mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, c->skip_zero,
-                                        plan_range, &pr);
+        plan_region pr = {
+            .pl = pl, .c = c, .p = p, .r = r, .mem_only = mem_only, .prev_end = r->start};
+        int rc =
+            wa ? mg_present_ranges_ahead(wa, p->pagemap_fd, r->start, r->end, walk_ahead(c, p, i),
+                                         use_ioctl, c->skip_zero, plan_range, &pr)
+               : mg_present_ranges(p->pagemap_fd, r->start, r->end, use_ioctl, c->skip_zero,
+                                   plan_range, &pr);
         if (rc < 0) {
             mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
             break;
@@ -357,7 +372,7 @@ static void plan_process(mg_sweep *c, pid_t pid, bool *use_ioctl)
      * on an mm torn down), so it is reported gone here, once. */
     if (!mg_sweep_should_stop(c, p) && mg_pidfd_exited(p->pin.pidfd))
         mg_target_failed(c, p, -ESRCH, "exited while it was scanned");
-    mg_pool_flush(c); /* its units held back take their references */
+    mg_pool_flush(pl); /* its units held back take their references (or are run) */
     mg_target_unref(p);
 }
 
@@ -383,13 +398,31 @@ static int list_targets(const mg_settings *s, pid_t **out, size_t *n)
     return 0;
 }
 
+void mg_plan_target(mg_sweep *c, mg_worker *w, pid_t pid)
+{
+    if (mg_sweep_should_stop(c, NULL)) { /* the sweep stopped before it */
+        if (pid != c->self_pid)
+            mg_target_report_unreached(c, pid);
+        return;
+    }
+    if (pid == c->self_pid) {
+        mg_stat_add(c, ST_PROCS_DONE, 1);
+        return;
+    }
+    /* a pend of MG_PLAN_PEND units: on the worker's stack for its target */
+    mg_planner pl = {.c = c, .w = w, .use_ioctl = !atomic_load(&c->plan_no_ioctl)};
+    plan_process(&pl, pid);
+    if (!pl.use_ioctl)
+        atomic_store(&c->plan_no_ioctl, true);
+}
+
 int mg_plan_targets(mg_sweep *c, mg_error *err)
 {
-    pid_t *pids = NULL;
+    pid_t *pids = NULL, pid;
     size_t n = 0;
     int rc = list_targets(&c->set, &pids, &n);
-    bool use_ioctl = c->set.residency != MG_RESIDENCY_PAGEMAP;
-    pid_t self = getpid();
+    atomic_store(&c->plan_no_ioctl, c->set.residency == MG_RESIDENCY_PAGEMAP);
+    c->self_pid = getpid();
     struct stat st;
     if (stat("/proc/self/exe", &st) == 0) {
         c->self_exe_dev = (uint64_t)st.st_dev;
@@ -398,18 +431,33 @@ int mg_plan_targets(mg_sweep *c, mg_error *err)
     c->processes_total = n;
     if (c->sink && c->sink->progress) /* resident bytes: for the progress estimate only */
         for (size_t i = 0; i < n; i++)
-            c->bytes_total += pids[i] != self ? mg_read_rss(pids[i]) : 0;
-    size_t i = 0;
-    for (; rc == 0 && i < n && !mg_sweep_should_stop(c, NULL); i++)
-        if (pids[i] != self)
-            plan_process(c, pids[i], &use_ioctl);
-        else
-            mg_stat_add(c, ST_PROCS_DONE, 1);
-    for (; rc == 0 && i < n; i++) /* the sweep stopped before these */
-        if (pids[i] != self)
-            mg_target_report_unreached(c, pids[i]);
-    free(pids);
+            c->bytes_total += pids[i] != c->self_pid ? mg_read_rss(pids[i]) : 0;
+    if (rc == 0) {
+        /* every pid is taken once, planned or (after a stop) reported
+         * unreached: by the workers, whenever the queue is empty, or with
+         * one worker by this thread alone */
+        mg_pool_offer_targets(c, pids, n);
+        while (!c->workers_plan && mg_pool_take_target(c, &pid))
+            mg_plan_target(c, NULL, pid);
+    } else
+        free(pids);
     if (rc < 0)
         mg_fail(err, rc, "cannot list processes: %s", mg_strerror(rc));
     return rc;
+}
+
+void mg_worker_run(mg_worker *w)
+{
+    mg_unit u;
+    pid_t pid;
+    for (int k; (k = mg_pool_pop(w->c, &u, &pid));) {
+        if (k == 2) {
+            mg_plan_target(w->c, w, pid);
+            continue;
+        }
+        if (!mg_sweep_should_stop(w->c, u.p))
+            mg_run_unit(w, &u);
+        mg_target_unref(u.p);
+        mg_maybe_progress(w->c);
+    }
 }

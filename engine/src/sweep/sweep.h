@@ -9,8 +9,9 @@
  *   window.c    unit geometry; scanning a unit's window, its hits to the
  *               sink (mg_report_hit)
  *   unit.c      one unit: pagemap re-check, reader choice, read, scan
- *   pool.c      bounded unit queue, the workers' loop over it
- *   planner.c   targets -> regions -> present runs -> units
+ *   pool.c      bounded unit queue, the targets left to plan
+ *   planner.c   targets -> regions -> present runs -> units; the
+ *               workers' loop (units, or a target to plan)
  *   scan.c      a sweep's setup and checks; mg_scan_buffer
  *   engine.c    mg_engine: worker threads, dedupe table, one sweep at a
  *               time; mg_scan, a one-shot engine
@@ -207,9 +208,25 @@ struct mg_sweep {
     mg_unit *q;
     size_t q_cap, q_head, q_len;
     bool closing;
-    /* the planner's units not yet queued (planner thread only) */
-    mg_unit pend[MG_PUSH_BATCH];
-    size_t n_pend;
+    /* the targets (planner.c), planned by any worker that finds the queue
+     * empty (by the calling thread with one worker): pids[plan_next..plan_n)
+     * are not taken yet (under lock; freed with the queue); self_pid is
+     * memgrep's own */
+    pid_t *plan_pids;
+    size_t plan_n, plan_next;
+    pid_t self_pid;
+    /* The workers plan: in a sweep of the whole host (no pids given) with
+     * more than one worker. A lone worker doesn't: had it left a target the
+     * calling thread is still planning to plan another, it would stall the
+     * first (its process_timeout clock runs from its first unit). Nor do
+     * workers plan targets named: the calling thread plans them in order,
+     * one at a time, while the workers run its units, so that memory they
+     * share after fork is scanned once, by the first (two workers planning
+     * two of 100 such processes at once, in the bench, read them in turns:
+     * 3.6x one of them, not 1.4x), and a single target with 120,000
+     * mappings is planned alongside its scan, not by one of its scanners. */
+    bool workers_plan;
+    atomic_bool plan_no_ioctl; /* PAGEMAP_SCAN was refused: every planner falls back */
 
     pthread_mutex_t sink_lock; /* serialises sink callbacks (events.c, unit.c) */
     atomic_bool uring_used;
@@ -251,6 +268,20 @@ typedef struct mg_worker {
     mg_dedupe_rec rec;
     bool recording;
 } mg_worker;
+
+/* One planner of a sweep: the calling thread (w NULL) or a worker (w) that
+ * plans one target while the queue is empty. Its units not yet queued or
+ * run (pool.c), and whether the target's units are queued as they come
+ * (spilled: more than a worker keeps for itself). */
+typedef struct mg_planner {
+    mg_sweep *c;
+    mg_worker *w;
+    bool use_ioctl;
+    bool spilled;
+    size_t n_pend;
+    uint64_t pend_bytes; /* owned by the units held back */
+    mg_unit pend[MG_PLAN_PEND];
+} mg_planner;
 
 /* ---- events.c: events, statistics and progress to the sink ---- */
 
@@ -377,29 +408,52 @@ void mg_run_unit(mg_worker *w, const mg_unit *u);
 /* The sweep's unit queue, for `threads` workers (engine.c runs them). */
 int mg_pool_open(mg_sweep *c, unsigned threads);
 /* Planner side: queue a unit, taking a reference on u->p. Units are held
- * back, MG_PUSH_BATCH at most, and queued together (mg_pool_flush): the
- * planner calls mg_pool_flush before it drops its own reference on a
- * target. Waits while the queue is full, but no longer than the sweep or
- * u->p should go on: returns false (the units held back not queued) once
- * mg_sweep_should_stop says stop. */
-bool mg_pool_push(mg_sweep *c, const mg_unit *u);
-/* Queue the units held back; false as mg_pool_push. */
-bool mg_pool_flush(mg_sweep *c);
+ * back and queued together (mg_pool_flush): the planner calls
+ * mg_pool_flush before it drops its own reference on a target. The calling
+ * thread queues them MG_PUSH_BATCH at a time and waits while the queue is
+ * full, but no longer than the sweep or u->p should go on: returns false
+ * (the units held back not queued) once mg_sweep_should_stop says stop. A
+ * worker (pl->w) never waits: a target whose units own at most
+ * MG_LOCAL_CHUNKS chunks it runs itself at mg_pool_flush; a larger one's
+ * are queued as they come, and those the queue has no room for it runs
+ * itself. */
+bool mg_pool_push(mg_planner *pl, const mg_unit *u);
+/* Queue (or run) the units held back; false as mg_pool_push. */
+bool mg_pool_flush(mg_planner *pl);
 /* No more units: workers drain the queue, then leave the sweep. */
 void mg_pool_close(mg_sweep *c);
 /* Once every worker has left the sweep: free the queue. */
 void mg_pool_destroy(mg_sweep *c);
-/* A worker's part of a sweep: run units until the queue is closed and
- * empty. */
-void mg_pool_work(mg_worker *w);
+/* Offer the targets to plan, pids[0..n) (malloc'd: the pool frees them):
+ * from now on a worker that finds the queue empty plans the next one. */
+void mg_pool_offer_targets(mg_sweep *c, pid_t *pids, size_t n);
+/* Take the next target to plan; false if none is left. */
+bool mg_pool_take_target(mg_sweep *c, pid_t *pid);
+/* Waits for a unit: 1 with one in *u, 2 with a target to plan in *pid
+ * (with two workers or more, and only while the queue is empty: units
+ * first), 0 once the queue is closed and empty and no target is left. A
+ * direct region at the head is handed out a step (mg_direct_step) at a
+ * time: it stays at the head, owning the rest, until its last piece is
+ * taken, and each piece but the last takes a reference of its own on the
+ * target. So every worker takes the region's steps in order, one lock
+ * each, and the planner is woken once per region, not per piece. */
+int mg_pool_pop(mg_sweep *c, mg_unit *u, pid_t *pid);
 
 /* ---- planner.c ---- */
 
 /* Plan every target of c->set: list or resolve the pids, then open, walk
- * and queue each one (c->zero_pfn is set by the caller: mg_zero_pfn).
+ * and queue each one (c->zero_pfn is set by the caller: mg_zero_pfn); with
+ * two workers or more they plan them (mg_pool_pop), and this returns once
+ * they are offered.
  * Returns 0, or a negative code if the process list can't be had (err
  * filled). */
 int mg_plan_targets(mg_sweep *c, mg_error *err);
+/* Plan one target taken with mg_pool_take_target, on a worker (w) or the
+ * calling thread (w NULL); after a stop it is reported unreached instead. */
+void mg_plan_target(mg_sweep *c, mg_worker *w, pid_t pid);
+/* A worker's part of a sweep: run units, or plan a target while there is
+ * none (mg_pool_pop), until the queue is closed and empty. */
+void mg_worker_run(mg_worker *w);
 
 /* ---- scan.c: setup shared by mg_scan, mg_scan_buffer and tests ---- */
 
