@@ -206,6 +206,8 @@ typedef struct mg_matcher {
     uint64_t cur_base, cur_lo, cur_hi, cur_latest;
     mg_hit *hits;
     size_t n, cap;
+    mg_hit *tmp; /* sort_hits' buffer, tmp_cap hits */
+    size_t tmp_cap;
     uint64_t overlap; /* max width used for overlap and final-hit cut-off */
     /* current scan */
     const mg_piece *piece;
