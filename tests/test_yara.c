@@ -433,6 +433,52 @@ Test(yara, strings_of_rules_that_cannot_be_true)
     free(b);
 }
 
+/* MG_RULES_NO_NEGATE: a string whose every rule cannot be true in any
+ * memory (filesize is undefined) is not searched for (no callback); one
+ * shared with a rule that can be true is, and so is one of a rule true
+ * only where address 0 is readable (a buffer at 0). rules_negate is then
+ * refused. Without the flag every string is searched for. */
+Test(yara, no_negate_leaves_out_strings_of_rules_never_true)
+{
+    uint8_t *b = buffer(4096);
+    put(b, 0, "MZ", 2);
+    put(b, 10, "needle", 6);
+    put(b, 100, "shared", 6);
+    put(b, 200, "pinned", 6);
+    const char *rules = "rule n1 { strings: $a = \"needle\" condition: filesize < 100 and $a }\n"
+                        "rule n2 { strings: $a = \"shared\" condition: filesize < 100 and $a }\n"
+                        "rule n3 { strings: $a = \"shared\" condition: $a }\n"
+                        "rule n4 { strings: $a = \"pinned\" condition: uint16(0) == 0x5a4d and "
+                        "$a }\n";
+    for (int no_negate = 0; no_negate < 2; no_negate++) {
+        got g;
+        memset(&g, 0, sizeof(g));
+        mg_patterns *p = load(rules, no_negate ? MG_RULES_NO_NEGATE : 0);
+        mg_sink sink = {.ctx = &g, .rule = on_rule, .match = on_match};
+        mg_stats st;
+        cr_assert_eq(mg_scan_buffer(p, b, 4096, 0, 1024, 8, &sink, &st), 0);
+        expect_rules(&g, "n3 n4");
+        cr_expect_eq(hit_at(&g, "n3", "$a", 0), 100);
+        cr_expect_eq(hit_at(&g, "n4", "$a", 0), 200);
+        cr_expect_eq(st.callbacks, no_negate ? 2u : 3u, "%d: %" PRIu64 " callbacks", no_negate,
+                     st.callbacks);
+        pid_t pid = 1; /* refused before it is read */
+        mg_settings set;
+        mg_default_settings(&set);
+        set.pids = &pid;
+        set.n_pids = 1;
+        set.threads = 1;
+        set.rules_negate = true;
+        mg_error err = {{0}};
+        if (no_negate) {
+            cr_expect_eq(mg_scan(p, &set, &sink, NULL, &err), -EINVAL, "%s", err.message);
+            cr_expect(strstr(err.message, "MG_RULES_NO_NEGATE"), "%s", err.message);
+        }
+        mg_patterns_free(&p);
+    }
+    free(b);
+}
+
 /* Identical strings of different rules are one pattern sharing its
  * matches; a modifier apart makes them different strings. */
 Test(yara, identical_strings_share_their_matches)
