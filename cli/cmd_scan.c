@@ -211,8 +211,10 @@ static int scan_run(void *state)
         cli_engine_apply_priority(&s->engine) < 0)
         return EXIT_TROUBLE;
     bool all_skipped = false;
-    mg_patterns *p = cli_scan_patterns(s->patterns, s->n_patterns, s->pattern_flags,
-                                       s->skip_unsupported, &s->engine, &all_skipped);
+    unsigned rule_flags = (s->skip_unsupported ? MG_RULES_SKIP_UNSUPPORTED : 0) |
+                          (s->rules_out.negate ? 0 : MG_RULES_NO_NEGATE);
+    mg_patterns *p = cli_scan_patterns_rules(s->patterns, s->n_patterns, s->pattern_flags,
+                                             rule_flags, &s->engine, &all_skipped);
     if (p && !s->n_patterns && !s->output.no_messages) /* as -o foo: foo was meant as the pattern */
         fprintf(stderr,
                 "memgrep: no pattern given: searching for the built-in Linux hunt pack (%zu "

@@ -55,7 +55,7 @@ static char *read_stdin(size_t *len, size_t *size)
 
 /* -f - or -r -: the list or rules from stdin, named "-" in messages. */
 static int add_from_stdin(mg_patterns *p, const scan_pattern *sp, unsigned flags, mg_error *err,
-                          bool skip_unsupported)
+                          unsigned rule_flags)
 {
     size_t len = 0, size = 0;
     char *text = read_stdin(&len, &size);
@@ -63,21 +63,19 @@ static int add_from_stdin(mg_patterns *p, const scan_pattern *sp, unsigned flags
         snprintf(err->message, sizeof(err->message), "cannot read stdin");
         return -EIO;
     }
-    int r = sp->type == PAT_RULES
-                ? mg_patterns_add_rules_text(p, text, len, "-",
-                                             skip_unsupported ? MG_RULES_SKIP_UNSUPPORTED : 0, err)
-                : mg_patterns_add_list(p, text, len, "-", flags, err);
+    int r = sp->type == PAT_RULES ? mg_patterns_add_rules_text(p, text, len, "-", rule_flags, err)
+                                  : mg_patterns_add_list(p, text, len, "-", flags, err);
     mg_pattern_memory_free(text, size);
     return r;
 }
 
 static int add_to_set(mg_patterns *p, const scan_pattern *sp, unsigned flags, mg_error *err,
-                      bool skip_unsupported)
+                      unsigned rule_flags)
 {
     if (sp->type >= PAT_FILE && !strcmp(sp->text, "-"))
-        return add_from_stdin(p, sp, flags, err, skip_unsupported);
+        return add_from_stdin(p, sp, flags, err, rule_flags);
     if (sp->type == PAT_RULES)
-        return cli_add_rules(p, sp->text, skip_unsupported ? MG_RULES_SKIP_UNSUPPORTED : 0, err);
+        return cli_add_rules(p, sp->text, rule_flags, err);
     static const mg_pattern_kind kinds[] = {
         [PAT_LITERAL] = MG_PATTERN_LITERAL,
         [PAT_REGEX] = MG_PATTERN_REGEX,
@@ -203,6 +201,14 @@ __attribute__((noinline)) static void scrub_stack(void)
 mg_patterns *cli_scan_patterns(const scan_pattern *pats, size_t n, unsigned flags,
                                bool skip_unsupported, const cli_engine *engine, bool *all_skipped)
 {
+    return cli_scan_patterns_rules(pats, n, flags, skip_unsupported ? MG_RULES_SKIP_UNSUPPORTED : 0,
+                                   engine, all_skipped);
+}
+
+mg_patterns *cli_scan_patterns_rules(const scan_pattern *pats, size_t n, unsigned flags,
+                                     unsigned rule_flags, const cli_engine *engine,
+                                     bool *all_skipped)
+{
     mg_patterns *p = NULL;
     mg_error err = {{0}};
     int r = mg_patterns_new(&p);
@@ -226,7 +232,7 @@ mg_patterns *cli_scan_patterns(const scan_pattern *pats, size_t n, unsigned flag
         if (pats[i].type >= PAT_DEFINE)
             continue;
         what = pats[i].type >= PAT_FILE ? pats[i].text : pats[i].source;
-        r = add_to_set(p, &pats[i], flags, &err, skip_unsupported);
+        r = add_to_set(p, &pats[i], flags, &err, rule_flags);
     }
     for (size_t i = 0; r >= 0 && mg_patterns_rules_skipped(p, i); i++)
         fprintf(stderr, "memgrep: warning: %s (rule skipped)\n", mg_patterns_rules_skipped(p, i));

@@ -36,6 +36,11 @@ typedef struct scan_pattern {
  * as yara: every rule skipped as unsupported, or no rule in the files). */
 mg_patterns *cli_scan_patterns(const scan_pattern *pats, size_t n, unsigned flags,
                                bool skip_unsupported, const cli_engine *engine, bool *all_skipped);
+/* The same with the rule files' MG_RULES_* flags (scan: MG_RULES_NO_NEGATE
+ * unless -n, which shows the strings of every rule). */
+mg_patterns *cli_scan_patterns_rules(const scan_pattern *pats, size_t n, unsigned flags,
+                                     unsigned rule_flags, const cli_engine *engine,
+                                     bool *all_skipped);
 
 /* The patterns' descriptions by id, for the printers (n: how many; the
  * caller frees the array; its pointers are valid until p is freed). NULL

@@ -350,6 +350,24 @@ Test(boundary, unbounded_regex_within_width_found_once)
     free(buf);
 }
 
+/* One start with more ends than a run of the matcher's sort (32 hits):
+ * one report, the longest. */
+Test(boundary, many_ends_of_one_start_longest_once)
+{
+    mg_patterns *p = compile_one(MG_PATTERN_REGEX, "ab+", 0);
+    uint8_t buf[4096];
+    memset(buf, 'x', sizeof(buf));
+    buf[100] = 'a';
+    memset(buf + 101, 'b', 100);
+    collector c;
+    scan(p, buf, sizeof(buf), 4096, 0, &c);
+    cr_assert_eq(c.n, 1u, "%zu reports", c.n);
+    cr_expect_eq(c.hits[0].addr, BASE + 100);
+    cr_expect_eq(c.hits[0].len, 101u, "length %" PRIu64, c.hits[0].len);
+    collector_free(&c);
+    mg_patterns_free(&p);
+}
+
 Test(boundary, unbounded_regex_longer_than_width)
 {
     unsigned W = default_unbounded_width();

@@ -70,16 +70,33 @@ static mg_patterns *load(const char *text, unsigned flags)
     return p;
 }
 
-/* Scan buf at BASE in chunks of `chunk` bytes; the matching rules in g. */
-static void scan(const char *rules, const void *buf, size_t len, size_t chunk, got *g)
+/* Scan buf at base in chunks of `chunk` bytes, the rules loaded with
+ * flags (MG_RULES_*); the matching rules in g, the stats in st. */
+static void scan_with(const char *rules, unsigned flags, const void *buf, size_t len, uint64_t base,
+                      size_t chunk, got *g, mg_stats *st)
 {
     memset(g, 0, sizeof(*g));
-    mg_patterns *p = load(rules, 0);
+    mg_patterns *p = load(rules, flags);
     mg_sink sink = {.ctx = g, .rule = on_rule, .match = on_match};
-    mg_stats st;
-    cr_assert_eq(mg_scan_buffer(p, buf, len, BASE, chunk, 8, &sink, &st), 0);
-    cr_assert_eq(st.rule_matches, g->n);
+    cr_assert_eq(mg_scan_buffer(p, buf, len, base, chunk, 8, &sink, st), 0);
+    cr_assert_eq(st->rule_matches, g->n);
     mg_patterns_free(&p);
+}
+
+/* The same at BASE, the rules without flags. */
+static void scan(const char *rules, const void *buf, size_t len, size_t chunk, got *g)
+{
+    mg_stats st;
+    scan_with(rules, 0, buf, len, BASE, chunk, g, &st);
+}
+
+/* Settings to scan the one process *pid with one thread. */
+static void one_process(mg_settings *s, pid_t *pid)
+{
+    mg_default_settings(s);
+    s->pids = pid;
+    s->n_pids = 1;
+    s->threads = 1;
 }
 
 static bool matched(const got *g, const char *rule)
@@ -430,6 +447,47 @@ Test(yara, strings_of_rules_that_cannot_be_true)
     const char *kept[] = {"k2", "k3", "k4", "k7", "k8", "k9", "k11", "k13", "k14"};
     for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
         cr_expect_eq(hit_at(&g, kept[i], "$a", 0), BASE + 10, "%s", kept[i]);
+    free(b);
+}
+
+/* MG_RULES_NO_NEGATE: a string whose every rule cannot be true in any
+ * memory (filesize is undefined) is not searched for (no callback); one
+ * shared with a rule that can be true is, and so is one of a rule true
+ * only where address 0 is readable (a buffer at 0). rules_negate is then
+ * refused. Without the flag every string is searched for. */
+Test(yara, no_negate_leaves_out_strings_of_rules_never_true)
+{
+    uint8_t *b = buffer(4096);
+    put(b, 0, "MZ", 2);
+    put(b, 10, "needle", 6);
+    put(b, 100, "shared", 6);
+    put(b, 200, "pinned", 6);
+    const char *rules = "rule n1 { strings: $a = \"needle\" condition: filesize < 100 and $a }\n"
+                        "rule n2 { strings: $a = \"shared\" condition: filesize < 100 and $a }\n"
+                        "rule n3 { strings: $a = \"shared\" condition: $a }\n"
+                        "rule n4 { strings: $a = \"pinned\" condition: uint16(0) == 0x5a4d and "
+                        "$a }\n";
+    for (int no_negate = 0; no_negate < 2; no_negate++) {
+        got g;
+        mg_stats st;
+        scan_with(rules, no_negate ? MG_RULES_NO_NEGATE : 0, b, 4096, 0, 1024, &g, &st);
+        expect_rules(&g, "n3 n4");
+        cr_expect_eq(hit_at(&g, "n3", "$a", 0), 100);
+        cr_expect_eq(hit_at(&g, "n4", "$a", 0), 200);
+        cr_expect_eq(st.callbacks, no_negate ? 2u : 3u, "%d: %" PRIu64 " callbacks", no_negate,
+                     st.callbacks);
+    }
+    pid_t pid = 1; /* refused before it is read */
+    mg_settings set;
+    one_process(&set, &pid);
+    set.rules_negate = true;
+    mg_error err = {{0}};
+    mg_patterns *p = load(rules, MG_RULES_NO_NEGATE);
+    got g = {0};
+    mg_sink sink = {.ctx = &g, .rule = on_rule, .match = on_match};
+    cr_expect_eq(mg_scan(p, &set, &sink, NULL, &err), -EINVAL, "%s", err.message);
+    cr_expect(strstr(err.message, "MG_RULES_NO_NEGATE"), "%s", err.message);
+    mg_patterns_free(&p);
     free(b);
 }
 
@@ -858,10 +916,7 @@ static int scan_pid_rules(pid_t pid, const char *rules, got *g)
     memset(g, 0, sizeof(*g));
     mg_patterns *p = load(rules, 0);
     mg_settings s;
-    mg_default_settings(&s);
-    s.pids = &pid;
-    s.n_pids = 1;
-    s.threads = 1;
+    one_process(&s, &pid);
     mg_sink sink = {.ctx = g, .rule = on_rule, .match = on_match};
     mg_error err = {{0}};
     int rc = mg_scan(p, &s, &sink, NULL, &err);
@@ -1330,10 +1385,7 @@ Test(yara, namespaces_and_negate)
                 fclose(f);
         }
         mg_settings set;
-        mg_default_settings(&set);
-        set.pids = &pid;
-        set.n_pids = 1;
-        set.threads = 1;
+        one_process(&set, &pid);
         set.rules_negate = true;
         out[0] = '\0';
         cr_expect_eq(mg_scan(p, &set, &sink, NULL, &err), 0, "%s", err.message);

@@ -9,14 +9,15 @@
 #                      signature-base (Neo23x0, 737 files, 5,892 rules) from
 #                      ../shared/corpus/signature-base-yara.tar.xz, with the
 #                      externals it needs (-d filename= ... -d owner=)
+#   sudo RULES=elastic ELASTIC_REPO=/path/to/protections-artifacts bench/scripts/yara.sh
+#                      Elastic's Linux rules from a clone (or bare mirror) of
+#                      https://github.com/elastic/protections-artifacts, at
+#                      ELASTIC_COMMIT (default 9c334cf8298d9ff7e19c2a50817669072abc2d66:
+#                      248 files yara/rules/Linux_*.yar, 902 rules)
 #   sudo RULES=/path/to/dir bench/scripts/yara.sh
-#                      every *.yar of a folder, e.g. Elastic's Linux rules:
-#                      git clone https://github.com/elastic/protections-artifacts
-#                      (commit 9c334cf8298d9ff7e19c2a50817669072abc2d66: 248
-#                      files yara/rules/Linux_*.yar, 902 rules), the Linux_*
-#                      files copied into one folder
+#                      every *.yar of a folder
 #
-# RULES (default gen): gen, sigbase or a folder. With a real set nothing is
+# RULES (default gen): gen, sigbase, elastic or a folder. With a real set nothing is
 # planted for it (the verdicts are whatever the heap data gives, compared
 # with yara's), and HOST=1 runs it over synthhost's processes.
 # Environment: SEED (rules and plants, default 1), NRULES (default 900),
@@ -112,10 +113,20 @@ elif [[ $RULES == sigbase ]]; then
     for x in filename filepath extension filetype owner; do
         defs+=(-d "$x=")
     done
+elif [[ $RULES == elastic ]]; then
+    [[ -n ${ELASTIC_REPO:-} ]] || {
+        echo "yara.sh: RULES=elastic needs ELASTIC_REPO (a clone of elastic/protections-artifacts)" >&2
+        exit 2
+    }
+    mkdir -p "$work/elastic" "$work/elastic-linux"
+    git -C "$ELASTIC_REPO" archive "${ELASTIC_COMMIT:-9c334cf8298d9ff7e19c2a50817669072abc2d66}" \
+        yara/rules | tar -x -C "$work/elastic"
+    cp "$work"/elastic/yara/rules/Linux_*.yar "$work/elastic-linux/"
+    rules=$work/elastic-linux
 elif [[ -d $RULES ]]; then
     rules=$(cd "$RULES" && pwd)
 else
-    echo "yara.sh: RULES=$RULES: neither gen, sigbase nor a folder" >&2
+    echo "yara.sh: RULES=$RULES: neither gen, sigbase, elastic nor a folder" >&2
     exit 2
 fi
 if [[ -d $rules ]]; then

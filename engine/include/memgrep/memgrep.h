@@ -249,6 +249,13 @@ enum {
     /* drop rules that use what is not supported (modules, external
      * variables...) instead of failing; see mg_patterns_rules_skipped */
     MG_RULES_SKIP_UNSUPPORTED = 1u << 0,
+    /* the set is never scanned with mg_settings.rules_negate: the strings
+     * of these rules whose every rule cannot be true in any memory (its
+     * condition false or undefined whatever the strings match and whatever
+     * is mapped: `filesize < 1MB and ...`, filesize being undefined) are
+     * left out of the database. A scan with rules_negate (which shows
+     * them) is then refused with -EINVAL. */
+    MG_RULES_NO_NEGATE = 1u << 1,
 };
 
 /* Per-string match count kept per process (YARA 4.2's limit); past it a

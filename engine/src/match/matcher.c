@@ -67,6 +67,7 @@ void mg_matcher_fini(mg_matcher *m)
     hs_free_scratch(m->lscratch);
     mg_exact_match_data_free(m->pmd);
     free(m->hits);
+    free(m->tmp);
     free(m->lz_ready);
     free(m->lz_gen);
     free(m->lz_ws);
@@ -88,6 +89,59 @@ static int hit_cmp(const void *a, const void *b)
     return (int)x->wide - (int)y->wide;
 }
 
+/* m->hits[0..n) in hit_cmp's order: runs of 32 by insertion, then merged
+ * bottom-up through m->tmp (kept between scans: glibc's qsort copies each
+ * 24-byte hit through memcpy and takes a fresh buffer every call); qsort
+ * if that buffer can't be had. The hits come in the order of their ends,
+ * so runs are often in order already and are then copied, not merged. */
+static void sort_hits(mg_matcher *m, size_t n)
+{
+    mg_hit *a = m->hits;
+    for (size_t lo = 0; lo < n; lo += 32) {
+        size_t hi = MG_MIN(n, lo + 32);
+        for (size_t i = lo + 1; i < hi; i++) {
+            mg_hit h = a[i];
+            size_t j = i;
+            for (; j > lo && hit_cmp(&h, &a[j - 1]) < 0; j--)
+                a[j] = a[j - 1];
+            a[j] = h;
+        }
+    }
+    if (n <= 32)
+        return;
+    if (m->tmp_cap < n) {
+        mg_hit *t = realloc(m->tmp, m->cap * sizeof(*t));
+        if (!t) {
+            qsort(a, n, sizeof(*a), hit_cmp);
+            return;
+        }
+        m->tmp = t;
+        m->tmp_cap = m->cap;
+    }
+    mg_hit *src = a, *dst = m->tmp;
+    for (size_t w = 32; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = MG_MIN(lo + w, n), hi = MG_MIN(lo + 2 * w, n);
+            if (mid == hi || hit_cmp(&src[mid - 1], &src[mid]) <= 0) {
+                memcpy(dst + lo, src + lo, (hi - lo) * sizeof(*src));
+                continue;
+            }
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = hit_cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        mg_hit *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof(*a));
+}
+
 /* Report hits[0..n) after sorting; duplicates of (start, pattern) dropped. */
 static void report_sorted(mg_matcher *m, size_t n)
 {
@@ -105,7 +159,7 @@ static void report_sorted(mg_matcher *m, size_t n)
  * start is more than `overlap` bytes before the latest end seen. */
 static void flush_final(mg_matcher *m, uint64_t latest_end)
 {
-    qsort(m->hits, m->n, sizeof(*m->hits), hit_cmp);
+    sort_hits(m, m->n);
     /* two bytes more: a lazy regex's window reaches W + 2 bytes back */
     uint64_t cut = latest_end > m->overlap + 2 ? latest_end - m->overlap - 2 : 0;
     size_t k = 0;
@@ -351,7 +405,7 @@ int mg_matcher_scan(mg_matcher *m, const mg_piece *piece, mg_report_fn report, v
     if (hr == HS_SCAN_TERMINATED && m->verdict == MG_SINK_CONTINUE)
         return -ENOMEM;
     if (m->verdict == MG_SINK_CONTINUE) {
-        qsort(m->hits, m->n, sizeof(*m->hits), hit_cmp);
+        sort_hits(m, m->n);
         report_sorted(m, m->n);
     }
     m->n = 0;

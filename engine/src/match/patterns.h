@@ -21,6 +21,7 @@ typedef struct mg_pat {
     char *source;
     unsigned min_width, max_width;
     uint32_t owner; /* 0: a plain pattern; else 1 + the YARA string it is (yara.h) */
+    bool dormant; /* its YARA rules can never be true: not in the database (p->yara_plan) */
 } mg_pat;
 
 typedef struct mg_expr {
@@ -105,6 +106,7 @@ struct mg_patterns {
      * them, set by the YARA parser with them (the set knows nothing of YARA) */
     struct mg_yara *yara;
     void (*yara_free)(struct mg_yara *y);
+    void (*yara_plan)(struct mg_patterns *p); /* sets mg_pat.dormant, before planning */
 };
 
 /* Put the database (p->db, from hs_compile) into the vault: serialised,
@@ -206,6 +208,8 @@ typedef struct mg_matcher {
     uint64_t cur_base, cur_lo, cur_hi, cur_latest;
     mg_hit *hits;
     size_t n, cap;
+    mg_hit *tmp; /* sort_hits' buffer, tmp_cap hits */
+    size_t tmp_cap;
     uint64_t overlap; /* max width used for overlap and final-hit cut-off */
     /* current scan */
     const mg_piece *piece;

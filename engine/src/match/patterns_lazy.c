@@ -68,6 +68,12 @@ static int fpair_cmp(const void *a, const void *b)
     return x->expr < y->expr ? -1 : x->expr > y->expr;
 }
 
+/* Expression i is left out: its YARA rules can never be true. */
+static bool dormant(const mg_patterns *p, size_t i)
+{
+    return p->pats[p->exprs[i].pattern_id].dormant;
+}
+
 static bool same_factor(const fpair *x, const fpair *y)
 {
     return x->caseless == y->caseless && x->f.len == y->f.len && !memcmp(x->f.s, y->f.s, x->f.len);
@@ -93,12 +99,16 @@ int mg_patterns_plan(mg_patterns *p)
 {
     if (p->planned)
         return 0;
+    if (p->yara_plan)
+        p->yara_plan(p); /* the strings of rules that can never be true */
     if (plan_starts(p) < 0)
         return -ENOMEM;
     size_t n_pairs = 0, cap = 0, n_eligible = 0, n_exact = 0, n_pairs_exact = 0;
     fpair *pairs = NULL;
     size_t n_prefilter = 0;
     for (size_t i = 0; i < p->n_exprs; i++) {
+        if (dormant(p, i))
+            continue;
         n_exact += p->exprs[i].exact && !p->exprs[i].prefilter;
         n_prefilter += p->exprs[i].prefilter;
     }
@@ -106,7 +116,7 @@ int mg_patterns_plan(mg_patterns *p)
         for (size_t i = 0; i < p->n_exprs; i++) {
             const mg_expr *e = &p->exprs[i];
             if (!e->regex || e->prefilter || e->exact != (pass == 0) ||
-                (pass == 1 && p->lazy_mode == MG_LAZY_OFF))
+                (pass == 1 && p->lazy_mode == MG_LAZY_OFF) || dormant(p, i))
                 continue;
             const char *fre = e->exact ? e->fre : e->re;
             mg_factor f[MG_FACTORS_MAX];
@@ -195,7 +205,7 @@ int mg_patterns_plan(mg_patterns *p)
     for (size_t i = 0; i < p->n_exprs; i++) { /* in the main database, with a lazy entry */
         mg_expr *e = &p->exprs[i];
         char msg[200];
-        if (!e->prefilter)
+        if (!e->prefilter || dormant(p, i))
             continue;
         p->lazy[p->n_lazy].expr = (uint32_t)i;
         if (!(p->lazy[p->n_lazy].exact = mg_exact_compile(e->re, e->hs_flags, msg, sizeof(msg)))) {
@@ -213,7 +223,7 @@ int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **f
 {
     size_t n_prefilter = 0, k = 0;
     for (size_t i = 0; i < p->n_exprs; i++)
-        n_prefilter += p->exprs[i].prefilter;
+        n_prefilter += p->exprs[i].prefilter && !dormant(p, i);
     size_t n = p->n_exprs - p->n_lazy + n_prefilter + p->n_factors;
     *res = malloc(MG_MAX(n, 1) * sizeof(**res));
     *flags = malloc(MG_MAX(n, 1) * sizeof(**flags));
@@ -224,7 +234,7 @@ int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **f
         return -ENOMEM;
     }
     for (size_t i = 0; i < p->n_exprs; i++) {
-        if (p->exprs[i].lazy && !p->exprs[i].prefilter)
+        if ((p->exprs[i].lazy && !p->exprs[i].prefilter) || dormant(p, i))
             continue;
         (*res)[k] = p->exprs[i].prefilter ? p->exprs[i].fre : p->exprs[i].re;
         (*flags)[k] = p->exprs[i].hs_flags | (p->exprs[i].prefilter ? HS_FLAG_PREFILTER : 0);
@@ -235,7 +245,7 @@ int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **f
         (*flags)[k] = p->factors[i].hs_flags;
         (*ids)[k++] = (unsigned)(p->n_exprs + i);
     }
-    return (int)n;
+    return (int)k;
 }
 
 hs_database_t *mg_patterns_lazy_db(const mg_patterns *cp, size_t li)

@@ -220,6 +220,9 @@ MG_API int mg_engine_scan(mg_engine *e, const mg_targets *targets, const mg_patt
     MG_CHECK_ARG(e && pats, err, "mg_engine_scan: engine and patterns must not be NULL");
     if (!pats->db)
         return mg_fail(err, MG_ENOTCOMPILED, "patterns not compiled");
+    if (e->set.rules_negate && pats->yara && pats->yara->no_negate)
+        return mg_fail(err, -EINVAL,
+                       "mg_engine_scan: rules_negate with rules added with MG_RULES_NO_NEGATE");
     if (!targets)
         targets = &every;
     int rc = mg_check_targets(targets, err);

@@ -194,6 +194,7 @@ typedef struct yara_string {
 typedef struct yara_rule {
     char *name, *ns;
     bool global, private_;
+    bool no_negate; /* added with MG_RULES_NO_NEGATE */
     char **tags;
     size_t n_tags;
     yara_meta *meta;
@@ -234,6 +235,7 @@ typedef struct mg_yara {
     yara_external *externals;
     size_t n_externals;
     char *ns; /* the namespace of the rules added next (NULL: "default") */
+    bool no_negate; /* some rules were added with MG_RULES_NO_NEGATE */
 } mg_yara;
 
 /* yara_module.c: math.* over n bytes (fn MG_YFN_*; arg: the mean of
@@ -290,6 +292,13 @@ void mg_yara_proc_free_all(mg_yara_proc **pp, size_t n_strings);
  * Not for yara -n (rules_negate), which shows the matches of rules that do
  * not match. */
 uint8_t *mg_yara_needed(const mg_yara *y, const mg_region *regions, size_t n);
+
+/* yara_need.c: mg_pat.dormant of p's patterns (p->yara_plan, run when the
+ * set is planned): set for the strings whose every rule was added with
+ * MG_RULES_NO_NEGATE and cannot be true in any memory (mg_yara_needed
+ * with every address readable: a process's or a buffer's needs are a
+ * subset). None if no string would be left. */
+void mg_yara_mark_dormant(mg_patterns *p);
 
 /* Integer reads at virtual addresses: 0 and n bytes in out, or -1
  * (undefined: nothing readable there). */

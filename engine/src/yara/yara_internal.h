@@ -183,6 +183,19 @@ yx *yara_parse_module(parser *P, const char *alias);
 /* ---- yara_strings.c ---- */
 
 bool yara_parse_string(parser *P);
+/* The literal s of n bytes (escaped) as one expression of pattern id. */
+int yara_add_literal(parser *P, unsigned id, const uint8_t *s, size_t n, unsigned hs_flags,
+                     bool wide, uint8_t check);
+/* YARA's wide: a zero after every byte (malloc'd, NULL if out of memory). */
+uint8_t *yara_widen(const uint8_t *s, size_t n);
+
+/* ---- yara_base64.c ---- */
+
+/* The base64/base64wide forms (modifiers m, alphabet or "" for the
+ * standard one) of the text s and of its wide form w (NULL unless wide), n
+ * bytes of text, into pattern id. */
+int yara_text_base64(parser *P, unsigned id, const uint8_t *s, const uint8_t *w, size_t n,
+                     unsigned m, const char *alphabet);
 
 /* ---- yara_hex.c ---- */
 

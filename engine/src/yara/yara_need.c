@@ -19,6 +19,7 @@
  * naming it must not depend on which matches were kept. */
 #include <stdlib.h>
 
+#include "match/patterns.h"
 #include "yara/yara.h"
 #include "yara/yara_eval.h"
 
@@ -251,4 +252,29 @@ uint8_t *mg_yara_needed(const mg_yara *y, const mg_region *regions, size_t n_reg
     }
     free(possible);
     return need;
+}
+
+void mg_yara_mark_dormant(mg_patterns *p)
+{
+    const mg_yara *y = p->yara;
+    for (size_t i = 0; i < p->n; i++)
+        p->pats[i].dormant = false;
+    if (!y || !y->no_negate)
+        return;
+    mg_region all = {.start = 0, .end = UINT64_MAX, .perms = "rw-p", .path = ""};
+    uint8_t *need = mg_yara_needed(y, &all, 1);
+    if (!need)
+        return; /* out of memory: every string kept */
+    for (size_t i = 0; i < y->n_rules; i++) {
+        const yara_rule *r = &y->rules[i];
+        for (size_t s = 0; !r->no_negate && s < r->n_strings; s++)
+            need[y->strings[r->first_string + s].list] = 1; /* -n may show it */
+    }
+    size_t kept = 0;
+    for (size_t s = 0; s < y->n_strings; s++)
+        kept += y->strings[s].list == s && need[s];
+    for (size_t s = 0; kept && s < y->n_strings; s++)
+        if (y->strings[s].list == s && !need[s])
+            p->pats[y->strings[s].pattern_id].dormant = true;
+    free(need);
 }

@@ -186,6 +186,7 @@ static bool parse_rule(parser *P, bool global, bool private_)
     r->ns = strdup(yara_namespace(y));
     r->global = global;
     r->private_ = private_;
+    r->no_negate = (P->flags & MG_RULES_NO_NEGATE) != 0;
     r->first_string = (uint32_t)y->n_strings;
     P->rule = r;
     size_t n_pats = P->p->n, n_exprs = P->p->n_exprs, n_strings = y->n_strings;
@@ -407,6 +408,7 @@ int mg_yara_add_text(mg_patterns *p, const char *text, size_t len, const char *n
     if (!p->yara && !(p->yara = calloc(1, sizeof(*p->yara))))
         return mg_fail(err, -ENOMEM, "out of memory");
     p->yara_free = mg_yara_free;
+    p->yara_plan = mg_yara_mark_dormant;
     mg_yara *y = p->yara;
     parser P = {.p = p, .y = y, .flags = flags, .err = err};
     size_t n_rules = y->n_rules, n_strings = y->n_strings, n_pats = p->n, n_exprs = p->n_exprs,
@@ -428,6 +430,7 @@ int mg_yara_add_text(mg_patterns *p, const char *text, size_t len, const char *n
     }
     if (err)
         err->message[0] = '\0';
+    y->no_negate |= (flags & MG_RULES_NO_NEGATE) != 0;
     return (int)(y->n_rules - n_rules);
 }
 
@@ -440,7 +443,7 @@ MG_API int mg_patterns_add_rules_text(mg_patterns *p, const char *text, size_t l
         return mg_fail(err, -EINVAL, "invalid argument");
     if (p->db)
         return mg_fail(err, MG_ESTATE, "patterns already compiled");
-    if (flags & ~(unsigned)MG_RULES_SKIP_UNSUPPORTED)
+    if (flags & ~(unsigned)(MG_RULES_SKIP_UNSUPPORTED | MG_RULES_NO_NEGATE))
         return mg_fail(err, -EINVAL, "unknown flags 0x%x", flags);
     return mg_yara_add_text(p, text ? text : "", len, name ? name : "rules", flags, err);
 }

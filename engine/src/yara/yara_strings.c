@@ -1,7 +1,7 @@
 /* yara_strings.c - a rule's strings section into patterns of the set's
  * one Hyperscan database: modifiers (nocase, wide, ascii, fullword,
  * private, xor, base64, base64wide), text strings expanded into their
- * forms, hex strings rewritten as regexes (yara_hex.c), regexes. */
+ * forms (base64's in yara_base64.c), hex strings rewritten as regexes (yara_hex.c), regexes. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -23,16 +23,14 @@ typedef struct strmods {
     char alphabet[65]; /* base64 alphabet */
 } strmods;
 
-static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static void sb_bytes_escaped(mg_strbuf *b, const uint8_t *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         mg_sb_hexbyte(b, s[i]);
 }
 
-static int add_literal(parser *P, unsigned id, const uint8_t *s, size_t n, unsigned hs_flags,
-                       bool wide, uint8_t check)
+int yara_add_literal(parser *P, unsigned id, const uint8_t *s, size_t n, unsigned hs_flags,
+                     bool wide, uint8_t check)
 {
     mg_strbuf b = {0};
     sb_bytes_escaped(&b, s, n);
@@ -49,7 +47,7 @@ static int add_literal(parser *P, unsigned id, const uint8_t *s, size_t n, unsig
 }
 
 /* YARA's wide: a zero after every byte. */
-static uint8_t *widen(const uint8_t *s, size_t n)
+uint8_t *yara_widen(const uint8_t *s, size_t n)
 {
     uint8_t *w = malloc(2 * n + 1);
     for (size_t i = 0; w && i < n; i++) {
@@ -59,74 +57,18 @@ static uint8_t *widen(const uint8_t *s, size_t n)
     return w;
 }
 
-/* The base64 forms of s (YARA's): s shifted by 0, 1, 2 bytes, encoded, and
- * the characters that depend on the unknown bytes around it trimmed. */
-static int add_base64(parser *P, unsigned id, const uint8_t *s, size_t n, const char *alpha,
-                      bool wide)
-{
-    static const int lead[] = {0, 2, 3};
-    for (int shift = 0; shift < 3; shift++) {
-        size_t m = n + (size_t)shift;
-        uint8_t *in = calloc(1, m + 3);
-        char *out = malloc(4 * (m / 3 + 1) + 1);
-        if (!in || !out) {
-            free(in), free(out);
-            FAIL(P, "out of memory");
-            return -ENOMEM;
-        }
-        memcpy(in + shift, s, n);
-        size_t o = 0;
-        for (size_t i = 0; i < m; i += 3) {
-            uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-            size_t chars = m - i >= 3 ? 4 : m - i + 1;
-            for (size_t k = 0; k < chars; k++)
-                out[o++] = alpha[(v >> (18 - 6 * k)) & 63];
-        }
-        /* trailing: with 1 or 2 bytes in the last group, its last char depends on what follows */
-        size_t rem = m % 3;
-        size_t trail = rem ? 1 : 0;
-        size_t start = (size_t)lead[shift];
-        int rc = 0;
-        if (o > start + trail) {
-            size_t len = o - start - trail;
-            uint8_t *form = (uint8_t *)out + start;
-            uint8_t *w = wide ? widen(form, len) : NULL;
-            if (wide && !w)
-                rc = -ENOMEM;
-            else
-                rc = add_literal(P, id, wide ? w : form, wide ? 2 * len : len, 0, wide, 0);
-            free(w);
-        }
-        free(in);
-        free(out);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
 static int compile_text(parser *P, unsigned id, const uint8_t *s, size_t n, const strmods *md)
 {
     unsigned m = md->m;
     bool ascii = (m & SM_ASCII) || !(m & SM_WIDE);
     int rc = 0;
-    uint8_t *w = (m & SM_WIDE) ? widen(s, n) : NULL;
+    uint8_t *w = (m & SM_WIDE) ? yara_widen(s, n) : NULL;
     if ((m & SM_WIDE) && !w) {
         FAIL(P, "out of memory");
         return -ENOMEM;
     }
     if (m & (SM_BASE64 | SM_BASE64WIDE)) {
-        /* as yara: wide encodes the text's UTF-16LE form, ascii (or neither)
-         * the text; base64 gives the encoding, base64wide its wide form */
-        const char *alpha = md->alphabet[0] ? md->alphabet : b64_std;
-        for (int k = 0; k < 2 && rc == 0; k++) {
-            const uint8_t *in = k == 0 ? w : ascii ? s : NULL;
-            size_t len = k == 0 ? 2 * n : n;
-            if (in && (m & SM_BASE64))
-                rc = add_base64(P, id, in, len, alpha, false);
-            if (in && rc == 0 && (m & SM_BASE64WIDE))
-                rc = add_base64(P, id, in, len, alpha, true);
-        }
+        rc = yara_text_base64(P, id, s, w, n, m, md->alphabet);
         free(w);
         return rc;
     }
@@ -149,10 +91,11 @@ static int compile_text(parser *P, unsigned id, const uint8_t *s, size_t n, cons
             for (int k = md->xor_lo; k <= md->xor_hi && rc == 0; k++) {
                 for (size_t i = 0; i < len; i++)
                     x[i] = src[i] ^ (uint8_t)k;
-                rc = add_literal(P, id, x, len, 0, wide, check);
+                rc = yara_add_literal(P, id, x, len, 0, wide, check);
             }
         } else
-            rc = add_literal(P, id, src, len, (m & SM_NOCASE) ? HS_FLAG_CASELESS : 0, wide, check);
+            rc = yara_add_literal(P, id, src, len, (m & SM_NOCASE) ? HS_FLAG_CASELESS : 0, wide,
+                                  check);
     }
     free(w);
     free(x);
