@@ -511,16 +511,6 @@ typedef struct mg_settings {
      * Caps reads, not the CPU time spent matching; units replayed by
      * dedupe read nothing and cost nothing. */
     uint64_t max_rate;
-    /* CPU budget, in CPUs as systemd's CPUQuota= counts them (0.05: 5% of
-     * one CPU; above 1: of more than one; 0: none): the CPU time of this
-     * whole process (CLOCK_PROCESS_CPUTIME_ID: the workers, the planner,
-     * the caller's own threads too) stays below cpu_budget x the wall
-     * time since the engine was made, plus MG_CPU_BURST_MS of credit after
-     * idle time, plus one read and its matching per worker. Each read
-     * waits for it, as for max_rate: a large process is paced while it is
-     * read, not only between processes. An engine keeps one account over
-     * all its scans. Finite, 0 to MG_MAX_CPU_BUDGET. */
-    double cpu_budget;
     /* Cancellation: polled like the deadlines (from any of the engine's
      * threads, concurrently: it must be thread-safe and async-signal
      * friendly, e.g. read an atomic flag a signal handler sets). Non-zero
@@ -540,6 +530,16 @@ typedef struct mg_settings {
     /* Report each rule that did not match a process, not-private, instead
      * of those that did (yara -n): mg_rule_match.matched false. */
     bool rules_negate;
+    /* CPU budget, in CPUs as systemd's CPUQuota= counts them (0.05: 5% of
+     * one CPU; above 1: of more than one; 0: none): the CPU time of this
+     * whole process (CLOCK_PROCESS_CPUTIME_ID: the workers, the planner,
+     * the caller's own threads too) stays below cpu_budget x the wall
+     * time since the engine was made, plus MG_CPU_BURST_MS of credit after
+     * idle time, plus one read and its matching per worker. Each read
+     * waits for it, as for max_rate: a large process is paced while it is
+     * read, not only between processes. An engine keeps one account over
+     * all its scans. Finite, 0 to MG_MAX_CPU_BUDGET. */
+    double cpu_budget;
 
     uint64_t reserved[6]; /* zero (room for more settings) */
 } mg_settings;
