@@ -403,13 +403,17 @@ static void loop(watcher *w)
         take_events(w);
         now = mono_now();
         watch_notify_ping(&w->notify, now);
-        /* new processes first, then one process of the rolling rescan */
+        /* new processes first, then one process of the rolling rescan
+         * (which a steady stream of new ones can't hold back for ever) */
         long i = due_pending(w, now);
-        if (i >= 0) {
+        bool in_pass = w->pass_next < w->n_pass;
+        if (i >= 0 && (!in_pass || w->pass_waited < WATCH_PASS_SHARE)) {
             run_pending(w, (size_t)i);
-        } else if (w->pass_next < w->n_pass) {
+            w->pass_waited += in_pass;
+        } else if (in_pass) {
             const pass_entry *e = &w->pass[w->pass_next++];
             scan_one(w, e->pid, e->start);
+            w->pass_waited = 0;
             if (w->pass_next == w->n_pass)
                 w->stats.passes++;
         } else if (now >= w->next_pass) {

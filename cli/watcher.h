@@ -25,6 +25,9 @@
 #define WATCH_MAX_DELAYS 16u
 /* Exec-to-first-scan latencies kept for the stats' percentiles (a ring). */
 #define WATCH_LATENCY_SAMPLES 4096u
+/* While new processes keep coming, the rolling rescan still gets one scan
+ * after every WATCH_PASS_SHARE of theirs: a pass ends on a busy host too. */
+#define WATCH_PASS_SHARE 8u
 
 typedef struct watch_opts {
     double rescan_every; /* seconds; 0: no rolling rescan */
@@ -76,6 +79,7 @@ typedef struct watcher {
     size_t n_pend;
     pass_entry *pass; /* the rolling rescan under way */
     size_t n_pass, pass_next;
+    size_t pass_waited; /* new processes' scans since the pass's last one */
     double next_pass, next_stats, next_prune, t_start;
     /* the process being scanned */
     unsigned long long cur_start;

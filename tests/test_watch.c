@@ -301,6 +301,17 @@ Test(watch, new_process_proc_polling)
     new_process_reported("proc");
 }
 
+/* The last "passes" of the stats records in w's output after *seen (moved
+ * on), or -1 if there is none. */
+static double passes_since(const memgrep_proc *w, size_t *seen)
+{
+    double passes = -1;
+    for (const char *p = w->buf[0] + *seen; (p = strstr(p, "\"passes\":")); p++)
+        passes = atof(p + 9);
+    *seen = w->len[0] > 64 ? w->len[0] - 64 : 0;
+    return passes;
+}
+
 /* A process holding its marker across many scans (at exec, six rescans,
  * two rolling passes of every process) is reported once. */
 Test(watch, alerts_once)
@@ -343,13 +354,11 @@ Test(watch, alerts_once)
     while (passes_then < 0 || passes < passes_then + 2) {
         cr_assert(memgrep_pump(&w, 100), "watch ended; stderr: %s", w.buf[1]);
         cr_assert_lt(now_s() - t0, limit, "fewer than two passes in %.0f s", limit);
-        /* the last stats record's passes */
-        for (const char *p = w.buf[0] + seen; (p = strstr(p, "\"passes\":")); p++) {
-            passes = atof(p + 9);
-            if (passes_then < 0)
-                passes_then = passes;
-        }
-        seen = w.len[0] > 64 ? w.len[0] - 64 : 0;
+        double p = passes_since(&w, &seen); /* the last stats record's */
+        if (p >= 0 && passes_then < 0)
+            passes_then = p;
+        if (p >= 0)
+            passes = p;
     }
     kill(tp.pid, SIGKILL);
     cr_assert_eq(waitpid(tp.pid, NULL, 0), tp.pid);
@@ -366,6 +375,65 @@ Test(watch, alerts_once)
     /* at least the two passes found it again (and the exec rescans after
      * the one that reported it) */
     cr_assert_geq(num_of(st, "alerts_repeated"), 2, "found again fewer than 2 times");
+    jlines_free(&l);
+    memgrep_proc_free(&w);
+}
+
+/* New processes go first, but a steady stream of them (here about 40 a
+ * second, each rescanned 15 times in its 200 ms) does not hold the rolling
+ * rescan back: passes over the host still end. */
+Test(watch, rolling_rescan_under_exec_churn)
+{
+    need_root();
+    char token[17], hex[256];
+    random_token(token);
+    marker_hex(token, hex, sizeof(hex));
+    memgrep_proc w;
+    const char *args[] = {"--events",
+                          "connector",
+                          "--rescan-every",
+                          "100ms",
+                          "--stats-every",
+                          "100ms",
+                          "--exec-rescan",
+                          "10ms,20ms,30ms,40ms,50ms,60ms,70ms,80ms,90ms,100ms,110ms,120ms,130ms,"
+                          "140ms,150ms",
+                          "-x",
+                          hex,
+                          NULL};
+    watch_start(&w, args);
+    pid_t churn = fork();
+    cr_assert_geq(churn, 0);
+    if (churn == 0) {
+        setpgid(0, 0);
+        /* four loops, each starting the next process as the last ends:
+         * 16 MiB to read in each, for 100 ms */
+        char script[512];
+        snprintf(script, sizeof(script),
+                 "for i in 1 2 3 4; do while :; do %s churn 0 100 16 >/dev/null; done & done; wait",
+                 getenv("MG_WATCH_TARGET"));
+        execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(churn, churn);
+    double t0 = now_s(), limit = 60 * test_timeout_scale(), first = -1, passes = -1;
+    size_t seen = w.len[0];
+    while ((first < 0 || passes < first + 2) && now_s() - t0 < limit) {
+        if (!memgrep_pump(&w, 100))
+            break;
+        double p = passes_since(&w, &seen);
+        if (p >= 0 && first < 0)
+            first = p;
+        if (p >= 0)
+            passes = p;
+    }
+    kill(-churn, SIGKILL);
+    cr_assert_eq(waitpid(churn, NULL, 0), churn);
+    jlines l = watch_stop(&w, SIGTERM);
+    const jval *st = final_stats(&l);
+    cr_assert_geq(passes, first + 2,
+                  "%.0f passes in %.0f s of exec churn (%.0f scans, %.0f events)", passes - first,
+                  limit, num_of(st, "scans"), num_of(st, "events_seen"));
     jlines_free(&l);
     memgrep_proc_free(&w);
 }
