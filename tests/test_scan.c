@@ -1314,6 +1314,10 @@ Test(scan, workers_plan_targets_too)
     mg_stats st;
     mg_error err = {{0}};
     cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "%s", err.message);
+    cr_log_info("STOP: %" PRIu64 " failed, %" PRIu64 " scanned, %" PRIu64
+                " unreached, match pid %d",
+                st.processes_failed, st.processes_scanned, st.processes_unreached,
+                c.n ? (int)c.hits[0].pid : -1);
     cr_assert_eq(c.n, 1u, "STOP: %zu matches", c.n);
     cr_assert_gt(st.processes_unreached, 0u, "STOP: %" PRIu64 " scanned, none unreached",
                  st.processes_scanned);
