@@ -377,6 +377,10 @@ void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t 
  * records the hit for dedupe if the worker is recording, applies max_count
  * and delivers it under the sink lock. Returns MG_SINK_*. */
 int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc);
+/* Whether p needs the set's extra database scanned (mg_pat.extra: the
+ * strings of rules that can be true only where some address is readable):
+ * a unit's dedupe record made without it is not replayed there. */
+bool mg_target_needs_extra(const mg_sweep *c, const mg_target *p);
 /* Scan buf = bytes [s, e) of w->u's window for the matches it owns. A
  * matcher failure is a counted MG_EVENT_OTHER ("scan"), not a verdict.
  * Returns MG_SINK_* or the matcher's negative code. */

@@ -144,10 +144,15 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
     return true;
 }
 
-/* Look a key up; on a hit, replay its records at this unit's addresses. */
+/* Look a key up; on a hit, replay its records at this unit's addresses.
+ * Not where the extra database is scanned: a record may have been made
+ * without it (one made with it is replayed whole where it is not: the
+ * extra strings' hits are not kept there, mg_report_hit). */
 static bool find_replay(mg_worker *w, size_t nkey, uint64_t pa, uint64_t bytes)
 {
     size_t len;
+    if (mg_target_needs_extra(w->c, w->u->p))
+        return false;
     const uint8_t *rec = mg_dedupe_find(w->c->dd, w->key, nkey, &len);
     if (!rec)
         return false;
