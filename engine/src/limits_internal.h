@@ -62,6 +62,16 @@
 #define MG_DEDUPE_MAX_RECORD (MG_DEDUPE_MAX_BYTES / 16)
 #define MG_DEDUPE_INITIAL_SLOTS 1024 /* a power of two */
 
+/* ---- incremental reads (keep.c) ---- */
+
+/* Memory held by each of the two generations of kept page-cache results. */
+#define MG_KEEP_MAX_BYTES (16u << 20)
+/* A file whose mtime or ctime is this recent may have dirty pages, which a
+ * write through a shared mapping changes without moving the times: its
+ * pages are kept only while /proc/kpageflags shows them clean. Longer than
+ * the kernel's write-back of dirty pages (dirty_expire_centisecs, 30 s). */
+#define MG_KEEP_SETTLE_S 120
+
 /* ---- the matcher (matcher.c) ---- */
 
 #define MG_HITS_INITIAL 1024 /* hits buffered per scan before growing */

@@ -540,8 +540,18 @@ typedef struct mg_settings {
      * read, not only between processes. An engine keeps one account over
      * all its scans. Finite, 0 to MG_MAX_CPU_BUDGET. */
     double cpu_budget;
+    /* Incremental reads, for an engine that scans again and again
+     * (memgrep watch): the results of units lying wholly in page-cache
+     * pages of a file on a block device are kept across the engine's
+     * scans, and a later scan whose pages are the same frames of a file
+     * with the same identity (device, inode, size, mtime, ctime) replays
+     * them instead of reading (mg_stats.bytes_reused). Anonymous memory,
+     * tmpfs and shared memory are read every time. Needs CAP_SYS_ADMIN
+     * (frame numbers, /proc/PID/map_files); memory bounded; dropped when
+     * the pattern set changes. Needs dedupe. */
+    bool incremental;
 
-    uint64_t reserved[6]; /* zero (room for more settings) */
+    uint64_t reserved[5]; /* zero (room for more settings) */
 } mg_settings;
 
 /* Fill s (not NULL) with the defaults; -EINVAL if s is NULL. */
@@ -601,7 +611,10 @@ typedef struct mg_stats {
      * factor hits of lazy and exact expressions): the matcher's work per
      * byte beside the scan itself */
     uint64_t callbacks;
-    uint64_t reserved[7]; /* zeroed (room for more statistics) */
+    /* page-cache bytes unchanged since an earlier scan of the engine, not
+     * read again (results replayed: mg_settings.incremental) */
+    uint64_t bytes_reused;
+    uint64_t reserved[6]; /* zeroed (room for more statistics) */
 } mg_stats;
 
 /* Scan the targets with a compiled pattern set. Returns 0 when the sweep

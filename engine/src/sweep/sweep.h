@@ -55,6 +55,7 @@
 #include "os/procs.h"
 #include "os/reader.h"
 #include "sweep/dedupe.h"
+#include "sweep/keep.h"
 #include "util.h"
 #include "yara/yara.h"
 
@@ -175,6 +176,7 @@ enum mg_stat_id {
     ST_SPECIAL,
     ST_CHANGED,
     ST_DEDUPED,
+    ST_REUSED,
     ST_MATCHES,
     ST_RULE_MATCHES,
     ST_CALLBACKS,
@@ -231,6 +233,7 @@ struct mg_sweep {
     pthread_mutex_t sink_lock; /* serialises sink callbacks (events.c, unit.c) */
     atomic_bool uring_used;
     mg_dedupe *dd; /* NULL: no dedupe */
+    mg_keep *keep; /* the engine's (keep.h); NULL: not incremental */
     /* The zero page's frame number (mg_zero_pfn), 0 if pagemap hides frame
      * numbers or the kernel maps no zero page; whether it shows them: if
      * not, no region is planned direct. */
@@ -267,6 +270,11 @@ typedef struct mg_worker {
     uint64_t *key;
     mg_dedupe_rec rec;
     bool recording;
+    /* incremental reads (keep.h): the unit's keep key (length nkeep, 0:
+     * none), and the identities of the files this sweep looked at */
+    uint64_t *kkey;
+    size_t nkeep;
+    mg_keep_ids ids;
 } mg_worker;
 
 /* One planner of a sweep: the calling thread (w NULL) or a worker (w) that
