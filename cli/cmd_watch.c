@@ -278,6 +278,7 @@ static int watch_run(void *state)
     cli_engine_settings(&s->engine, &set);
     set.cancel = watch_cancel;
     set.cpu_budget = ws->watch.budget;
+    set.incremental = true; /* unchanged page-cache pages: not read again */
     set.rules_negate = s->rules_out.negate;
     int r = mg_engine_new(&w->engine, &set, &err);
     if (r < 0) {
