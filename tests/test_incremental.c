@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -301,4 +302,115 @@ Test(incremental, dirty_page_written_again_is_read_again, .fini = stop_all)
     munmap(m, FILE_LEN);
     mg_engine_free(&e);
     mg_patterns_free(&p);
+}
+
+/* ---- soft-dirty: anonymous memory ---- */
+
+#define PM_SOFT_DIRTY (1ull << 55)
+
+/* As the engine probes it: a page just written in a new mapping is
+ * soft-dirty where the kernel keeps the bits (CONFIG_MEM_SOFT_DIRTY). */
+static bool soft_dirty_works(void)
+{
+    volatile uint8_t *m =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(m, MAP_FAILED);
+    m[0] = 1;
+    uint64_t *e = NULL;
+    cr_assert_eq(pagemap_entries(getpid(), (uintptr_t)m, (uintptr_t)m + 4096, &e), 1);
+    bool ok = e[0] & PM_SOFT_DIRTY;
+    free(e);
+    munmap((void *)m, 4096);
+    return ok;
+}
+
+static uint64_t page_entry(pid_t pid, uint64_t addr)
+{
+    uint64_t *e = NULL;
+    cr_assert_eq(pagemap_entries(pid, addr & ~4095ull, (addr & ~4095ull) + 4096, &e), 1);
+    uint64_t v = e[0];
+    free(e);
+    return v;
+}
+
+/* Write text into pid's memory at addr (the test's write, not memgrep's). */
+static void poke(pid_t pid, uint64_t addr, const char *text)
+{
+    struct iovec l = {.iov_base = (void *)text, .iov_len = strlen(text)};
+    struct iovec r = {.iov_base = (void *)(uintptr_t)addr, .iov_len = strlen(text)};
+    cr_assert_eq(process_vm_writev(pid, &l, 1, &r, 1, 0), (ssize_t)strlen(text));
+}
+
+/* Without soft_dirty, an incremental scan leaves a target's soft-dirty bits
+ * alone (a new mapping's pages are soft-dirty: still so after the scan). With
+ * it, the second scan replays the anonymous memory not written since the
+ * first: it reads a tenth of the bytes or less, and reports the same exactly;
+ * written since (a present page, a unit boundary's neighbour, a page never
+ * present before), it is read again: the new markers are found, each once. */
+Test(incremental, soft_dirty_rescans_only_written_anon, .fini = stop_all)
+{
+    need_root();
+    if (!soft_dirty_works())
+        cr_skip_test("the kernel has no soft-dirty bits (CONFIG_MEM_SOFT_DIRTY)");
+    fixture_start(&fx, NULL);
+    uint64_t big = fixture_info(&fx, "big", NULL);
+    cr_assert(big);
+    char *mk = fixture_marker(&fx, "big");
+    char m2[64];
+    new_marker(m2, "sdwritten");
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, mk, strlen(mk), 0);
+    add_pattern(p, MG_PATTERN_LITERAL, m2, strlen(m2), 0);
+    compile_patterns(p);
+    char names[1][32] = {"big"};
+    want w[64];
+    size_t n = want_plants(w, 0, 64, &fx, fx.pid, "plain", names, 1);
+
+    mg_engine *e = incremental_engine();
+    collector c0 = {0};
+    engine_run(e, &fx.pid, 1, p, &c0);
+    assert_exact_hits(&c0, w, n, "incremental without soft_dirty");
+    collector_free(&c0);
+    cr_assert(page_entry(fx.pid, big) & PM_SOFT_DIRTY,
+              "a scan without soft_dirty cleared the target's soft-dirty bits");
+    mg_engine_free(&e);
+
+    mg_settings s;
+    mg_default_settings(&s);
+    s.incremental = s.soft_dirty = true;
+    s.context = 16;
+    s.threads = 2;
+    s.chunk_size = 64 * 1024;
+    mg_error err = {{0}};
+    cr_assert_eq(mg_engine_new(&e, &s, &err), 0, "%s", err.message);
+    mg_stats st[3];
+    for (int pass = 0; pass < 2; pass++) {
+        collector c = {0};
+        st[pass] = engine_run(e, &fx.pid, 1, p, &c);
+        assert_exact_hits(&c, w, n, pass ? "soft-dirty, second scan" : "soft-dirty, first scan");
+        collector_free(&c);
+    }
+    cr_assert_not(page_entry(fx.pid, big) & PM_SOFT_DIRTY, "soft_dirty did not clear the bits");
+    cr_log_info("soft-dirty: read %" PRIu64 " then %" PRIu64 " bytes", bytes_read(&st[0]),
+                bytes_read(&st[1]));
+    cr_assert_leq(bytes_read(&st[1]) * 10, bytes_read(&st[0]),
+                  "the second scan read %" PRIu64 " bytes, the first %" PRIu64, bytes_read(&st[1]),
+                  bytes_read(&st[0]));
+
+    /* writes: in a present page; just past a unit boundary (64 KiB units:
+     * the unit before reads that page as its overlap); in a page never
+     * present before */
+    const uint64_t at[] = {big + 4096 + 2000, big + 256 * 1024 + 2, big + 40 * 1024 * 1024 + 100};
+    for (size_t i = 0; i < 3; i++) {
+        poke(fx.pid, at[i], m2);
+        w[n++] = (want){.pid = fx.pid, .addr = at[i], .len = strlen(m2), .pattern_id = 1};
+    }
+    collector c = {0};
+    st[2] = engine_run(e, &fx.pid, 1, p, &c);
+    assert_exact_hits(&c, w, n, "soft-dirty, after writes");
+    cr_assert_gt(bytes_read(&st[2]), bytes_read(&st[1]), "the written pages were not read");
+    collector_free(&c);
+    mg_engine_free(&e);
+    mg_patterns_free(&p);
+    free(mk);
 }

@@ -71,6 +71,10 @@
  * pages are kept only while /proc/kpageflags shows them clean. Longer than
  * the kernel's write-back of dirty pages (dirty_expire_centisecs, 30 s). */
 #define MG_KEEP_SETTLE_S 120
+/* Processes whose soft-dirty epoch is kept (mg_settings.soft_dirty); one
+ * slot per hash of the pid: a process whose slot another took is cleared
+ * and read whole at its next scan. */
+#define MG_KEEP_SD_PROCS 4096
 
 /* ---- the matcher (matcher.c) ---- */
 

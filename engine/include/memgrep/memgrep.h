@@ -90,6 +90,9 @@ MG_API unsigned mg_version_api(void);
  * nothing was read that may be spent at once afterwards, in milliseconds
  * of wall time (at a budget of 0.05, 1000 ms: 50 ms of CPU). */
 #define MG_CPU_BURST_MS 1000u
+/* mg_settings.soft_dirty: a process's soft-dirty bits are cleared (and it
+ * is read whole) at its first scan and every this many scans after. */
+#define MG_SOFT_DIRTY_SCANS 8u
 /* Largest mg_settings.cpu_budget, in CPUs. */
 #define MG_MAX_CPU_BUDGET 1024.0
 /* Longest duration (mg_settings.timeout, process_timeout), in seconds
@@ -550,6 +553,17 @@ typedef struct mg_settings {
      * (frame numbers, /proc/PID/map_files); memory bounded; dropped when
      * the pattern set changes. Needs dedupe. */
     bool incremental;
+    /* With incremental: anonymous memory too is read again only where it
+     * was written since (the kernel's soft-dirty bits, pagemap bit 55). To
+     * know that, the first scan of a process, and every
+     * MG_SOFT_DIRTY_SCANS-th after, clears its soft-dirty bits by writing
+     * "4" to /proc/PID/clear_refs (page-table state, as the checkpoint tool
+     * CRIU does; the process's next write to each page takes a minor
+     * fault) and reads it whole; the scans between replay what is still
+     * clean. The one write to a target memgrep makes, and only with this
+     * set. Don't use it on processes another soft-dirty user (CRIU
+     * pre-dumps) tracks: each clears the other's bits. */
+    bool soft_dirty;
 
     uint64_t reserved[5]; /* zero (room for more settings) */
 } mg_settings;
@@ -611,8 +625,9 @@ typedef struct mg_stats {
      * factor hits of lazy and exact expressions): the matcher's work per
      * byte beside the scan itself */
     uint64_t callbacks;
-    /* page-cache bytes unchanged since an earlier scan of the engine, not
-     * read again (results replayed: mg_settings.incremental) */
+    /* page-cache bytes unchanged since an earlier scan of the engine, and
+     * with soft_dirty anonymous bytes not written since, not read again
+     * (results replayed: mg_settings.incremental) */
     uint64_t bytes_reused;
     uint64_t reserved[6]; /* zeroed (room for more statistics) */
 } mg_stats;

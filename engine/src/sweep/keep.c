@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -17,11 +19,46 @@
 #define KPF_DIRTY 4
 #define KPF_WRITEBACK 8
 
+#define MG_PM_SOFT_DIRTY (1ull << 55)
+
+/* A process's soft-dirty epoch (mg_keep_sd_begin); pid 0: empty slot. */
+typedef struct sd_proc {
+    pid_t pid;
+    uint64_t start, epoch;
+    unsigned scans; /* since its bits were cleared */
+} sd_proc;
+
 struct mg_keep {
     mg_dedupe *cur, *prev; /* prev may be NULL */
     uint64_t pats_id;
     int kpageflags_fd; /* -1: not readable (recent files are not kept) */
+    bool sd_ok; /* the kernel keeps soft-dirty bits (probe_soft_dirty) */
+    pthread_mutex_t sd_lock; /* the epochs: targets are opened by any worker */
+    sd_proc sd[MG_KEEP_SD_PROCS];
+    uint64_t sd_next; /* the last epoch given */
 };
+
+/* Whether the kernel keeps soft-dirty bits (CONFIG_MEM_SOFT_DIRTY): a page
+ * just written in a new mapping is soft-dirty. Without them the bit is
+ * never set, and every page would look unwritten. */
+static bool probe_soft_dirty(void)
+{
+    volatile uint8_t *m =
+        mmap(NULL, MG_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return false;
+    m[0] = 1;
+    uint64_t e = 0;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    bool ok = fd >= 0 &&
+              pread(fd, &e, sizeof(e), (off_t)((uintptr_t)m / MG_PAGE_SIZE * sizeof(e))) ==
+                  (ssize_t)sizeof(e) &&
+              (e & MG_PM_PRESENT) && (e & MG_PM_SOFT_DIRTY);
+    if (fd >= 0)
+        close(fd);
+    munmap((void *)m, MG_PAGE_SIZE);
+    return ok;
+}
 
 int mg_keep_new(mg_keep **out)
 {
@@ -34,6 +71,8 @@ int mg_keep_new(mg_keep **out)
         return rc;
     }
     k->kpageflags_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+    pthread_mutex_init(&k->sd_lock, NULL);
+    k->sd_ok = probe_soft_dirty();
     *out = k;
     return 0;
 }
@@ -47,6 +86,7 @@ void mg_keep_free(mg_keep **pk)
     mg_dedupe_free(&k->prev);
     if (k->kpageflags_fd >= 0)
         close(k->kpageflags_fd);
+    pthread_mutex_destroy(&k->sd_lock);
     free(k);
     *pk = NULL;
 }
@@ -181,4 +221,64 @@ size_t mg_keep_key(mg_keep *k, mg_keep_ids *ids, pid_t pid, const mg_region *r, 
     for (size_t i = 0; i < 3; i++)
         key[MG_DEDUPE_FILE_KEY_WORDS + i] = id->words[i];
     return MG_KEEP_KEY_WORDS(np);
+}
+
+/* ---- soft-dirty -------------------------------------------------------- */
+
+/* Clear pid's soft-dirty bits; false if that can't be done. */
+static bool clear_soft_dirty(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)pid);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, "4", 1) == 1;
+    close(fd);
+    return ok;
+}
+
+uint64_t mg_keep_sd_begin(mg_keep *k, pid_t pid, uint64_t start, bool *reuse)
+{
+    *reuse = false;
+    if (!k->sd_ok)
+        return 0;
+    pthread_mutex_lock(&k->sd_lock);
+    size_t h = (size_t)(((uint64_t)pid * 0x9e3779b97f4a7c15ull) >> 40) % MG_KEEP_SD_PROCS;
+    sd_proc *e = &k->sd[h]; /* one slot per hash: another process takes it over */
+    uint64_t epoch = 0;
+    if (e->pid == pid && e->start == start && e->epoch && e->scans < MG_SOFT_DIRTY_SCANS) {
+        e->scans++;
+        *reuse = true;
+        epoch = e->epoch;
+    } else if (clear_soft_dirty(pid)) {
+        *e = (sd_proc){.pid = pid, .start = start, .epoch = ++k->sd_next, .scans = 1};
+        epoch = e->epoch;
+    } else
+        *e = (sd_proc){0};
+    pthread_mutex_unlock(&k->sd_lock);
+    return epoch;
+}
+
+size_t mg_keep_sd_key(uint64_t *key, pid_t pid, uint64_t start, uint64_t epoch,
+                      const mg_dedupe_span *sp, const uint64_t *pm, size_t np)
+{
+    if (!epoch)
+        return 0;
+    for (size_t i = 0; i < np; i++) {
+        if (pm[i] & MG_PM_SOFT_DIRTY)
+            return 0;
+        if ((pm[i] & MG_PM_PRESENT) && !(pm[i] & MG_PM_PFN_MASK))
+            return 0;
+        key[7 + i] = pm[i] & (MG_PM_PRESENT | MG_PM_PFN_MASK);
+    }
+    /* ~1 can't be a frame key's first word, nor a file key's (~0) */
+    key[0] = ~1ull;
+    key[1] = (uint64_t)pid;
+    key[2] = start;
+    key[3] = epoch;
+    key[4] = sp->pa;
+    key[5] = (sp->ba - sp->pa) | (sp->bb - sp->pa) << 32;
+    key[6] = (sp->own_start - sp->pa) | (sp->own_end - sp->pa) << 32;
+    return MG_KEEP_SD_KEY_WORDS(np);
 }

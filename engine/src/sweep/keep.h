@@ -76,4 +76,22 @@ void mg_keep_ids_reset(mg_keep_ids *ids);
 size_t mg_keep_key(mg_keep *k, mg_keep_ids *ids, pid_t pid, const mg_region *r, uint64_t *key,
                    const uint64_t *pm, size_t np);
 
+/* ---- soft-dirty (mg_settings.soft_dirty): anonymous memory ---- */
+
+/* Before any page of process pid (start time start) is read in this scan:
+ * its epoch, the number its units' records are kept under (0: none, its
+ * anonymous memory is read and nothing kept), and in *reuse whether
+ * records of the epoch may be replayed. A new epoch (reuse false) is
+ * started by clearing the process's soft-dirty bits (/proc/PID/clear_refs)
+ * at its first scan and every MG_SOFT_DIRTY_SCANS-th: a record is only
+ * good for writes the bits show, those after the clear before its read. */
+uint64_t mg_keep_sd_begin(mg_keep *k, pid_t pid, uint64_t start, bool *reuse);
+
+/* The soft-dirty key of a unit of process pid (start, epoch) whose window
+ * span is sp and np pagemap entries pm: 0 when a page of it was written
+ * since the epoch began (soft-dirty) or its frames can't be told. */
+#define MG_KEEP_SD_KEY_WORDS(npages) (7 + (npages))
+size_t mg_keep_sd_key(uint64_t *key, pid_t pid, uint64_t start, uint64_t epoch,
+                      const mg_dedupe_span *sp, const uint64_t *pm, size_t np);
+
 #endif

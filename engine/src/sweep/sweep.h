@@ -16,6 +16,8 @@
  *   engine.c    mg_engine: worker threads, dedupe table, one sweep at a
  *               time; mg_scan, a one-shot engine
  *   dedupe.c    shared-page dedupe: the table, record format, unit keys
+ *   keep.c      incremental reads: results kept across an engine's scans
+ *               (page-cache pages of unchanged files; soft-dirty anon)
  *
  * Three different things are never called by one another's name:
  *   dedupe     scanning memory shared between processes once (dedupe.h);
@@ -109,6 +111,10 @@ typedef struct mg_target {
     _Atomic uint64_t args_pages;
     /* per rule string: its matches are kept (mg_yara_needed; NULL: all) */
     uint8_t *yneed;
+    /* mg_settings.soft_dirty (keep.h): the epoch its anonymous units are
+     * kept under (0: none) and whether this scan may replay them */
+    uint64_t sd_epoch;
+    bool sd_reuse;
 } mg_target;
 
 /* Read pacing (stop.c): a virtual clock shared by the workers. Each read of

@@ -182,13 +182,22 @@ static void keep_record(mg_worker *w, size_t nkey)
 static bool keep_replay(mg_worker *w, const mg_unit *u, const mg_dedupe_span *sp, size_t np)
 {
     mg_sweep *c = w->c;
+    mg_target *p = u->p;
+    bool sd = false;
     w->nkeep = 0;
-    if (!c->keep || !u->file_hi || sp->ba < u->file_lo || sp->bb > u->file_hi ||
-        !mg_dedupe_file_key(w->kkey, u->region, sp))
+    if (!c->keep)
         return false;
-    w->nkeep = mg_keep_key(c->keep, &w->ids, u->p->info.pid, u->region, w->kkey, w->pm, np);
+    if (u->file_hi && sp->ba >= u->file_lo && sp->bb <= u->file_hi &&
+        mg_dedupe_file_key(w->kkey, u->region, sp))
+        w->nkeep = mg_keep_key(c->keep, &w->ids, p->info.pid, u->region, w->kkey, w->pm, np);
+    else if (p->sd_epoch && mg_region_anon_like(u->region)) { /* mg_settings.soft_dirty */
+        w->nkeep =
+            mg_keep_sd_key(w->kkey, p->info.pid, p->pin.st.starttime, p->sd_epoch, sp, w->pm, np);
+        sd = true;
+    }
     size_t len;
-    const uint8_t *rec = w->nkeep ? mg_keep_find(c->keep, w->kkey, w->nkeep, &len) : NULL;
+    const uint8_t *rec =
+        w->nkeep && (!sd || p->sd_reuse) ? mg_keep_find(c->keep, w->kkey, w->nkeep, &len) : NULL;
     if (!rec)
         return false;
     w->nkeep = 0;
@@ -296,10 +305,14 @@ static void run_direct(mg_worker *w, const mg_unit *u)
         return;
     mg_dedupe_span sp = {
         .pa = pa, .ba = ba, .bb = bb, .own_start = u->own_start, .own_end = u->own_end};
-    size_t nkey = c->dd ? mg_dedupe_frame_key(w->key, w->pm, np, &sp) : 0;
-    if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start))
+    if (keep_replay(w, u, &sp, np))
         return;
-    w->recording = nkey != 0;
+    size_t nkey = c->dd ? mg_dedupe_frame_key(w->key, w->pm, np, &sp) : 0;
+    if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start)) {
+        w->nkeep = 0;
+        return;
+    }
+    w->recording = nkey != 0 || w->nkeep != 0;
     mg_dedupe_rec_start(&w->rec, pa);
     size_t n_pvr = 0, n_mem = 0;
     add_ops(w, ba, bb, pa, ba, false, c->zero_pfn, &n_pvr, &n_mem);
@@ -432,7 +445,8 @@ int mg_worker_bind(mg_worker *w, mg_sweep *c)
     w->key = malloc(MG_MAX(MG_DEDUPE_BATCH_KEY_WORDS(w->max_pages, w->max_pages),
                            (size_t)MG_DEDUPE_FILE_KEY_WORDS) *
                     sizeof(*w->key));
-    w->kkey = malloc(MG_KEEP_KEY_WORDS(w->max_pages) * sizeof(*w->kkey));
+    w->kkey = malloc(MG_MAX(MG_KEEP_KEY_WORDS(w->max_pages), MG_KEEP_SD_KEY_WORDS(w->max_pages)) *
+                     sizeof(*w->kkey));
     if (!w->buf || !w->pm || !w->pvr_ops || !w->mem_ops || !w->ok || !w->key || !w->kkey) {
         free_buffers(w);
         return -ENOMEM;
