@@ -49,6 +49,15 @@ static const char *file_dir(void)
     return NULL;
 }
 
+/* A new empty file in file_dir(): its name in path (256 bytes), its fd. */
+static int temp_file(char *path)
+{
+    snprintf(path, 256, "%s/mg-incr-XXXXXX", file_dir());
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0, "mkstemp %s", path);
+    return fd;
+}
+
 /* The file's content: bytes of its own, marker at every offs[]. */
 static void fill(uint8_t *content, const char *marker)
 {
@@ -77,20 +86,6 @@ static void new_marker(char *marker, const char *name)
     char tok[17];
     random_token(tok);
     snprintf(marker, 64, "mgt-%s-%s;", tok, name);
-}
-
-static mg_stats engine_run(mg_engine *e, const pid_t *pids, size_t n, const mg_patterns *p,
-                           collector *c)
-{
-    mg_targets t = {.pids = pids, .n_pids = n};
-    mg_sink sink = collector_sink(c);
-    mg_stats st;
-    mg_error err = {{0}};
-    int rc = mg_engine_scan(e, &t, p, &sink, &st, &err);
-    cr_assert_eq(rc, 0, "mg_engine_scan: %d %s: %s", rc, mg_strerror(rc), err.message);
-    cr_assert_eq(st.matches, c->n);
-    cr_assert_eq(st.processes_failed, 0u);
-    return st;
 }
 
 static mg_engine *incremental_engine(void)
@@ -131,9 +126,7 @@ Test(incremental, unchanged_file_pages_are_not_read_again, .fini = stop_all)
 {
     need_root();
     char path[256], mark[64], other[64];
-    snprintf(path, sizeof(path), "%s/mg-incr-XXXXXX", file_dir());
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
+    int fd = temp_file(path);
     close(fd);
     new_marker(mark, "incrfile");
     new_marker(other, "incrother");
@@ -200,9 +193,7 @@ Test(incremental, changed_file_is_read_again, .fini = stop_all)
 {
     need_root();
     char path[256], m1[64], m2[64], m3[64];
-    snprintf(path, sizeof(path), "%s/mg-incr-XXXXXX", file_dir());
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
+    int fd = temp_file(path);
     close(fd);
     new_marker(m1, "incrone");
     new_marker(m2, "incrtwo");
@@ -268,9 +259,7 @@ Test(incremental, dirty_page_written_again_is_read_again, .fini = stop_all)
 {
     need_root();
     char path[256], m1[64], m2[64];
-    snprintf(path, sizeof(path), "%s/mg-incr-XXXXXX", file_dir());
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
+    int fd = temp_file(path);
     cr_assert_eq(ftruncate(fd, FILE_LEN), 0);
     new_marker(m1, "dirtyone");
     new_marker(m2, "dirtytwo");
