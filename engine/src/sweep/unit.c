@@ -177,9 +177,12 @@ static void keep_record(mg_worker *w, size_t nkey)
 }
 
 /* Incremental reads (keep.h): a unit wholly in page-cache pages whose file
- * and frames are those of an earlier scan replays that scan's matches.
+ * and frames are those of an earlier scan replays that scan's matches; its
+ * file key (w->key[0..fkey), 0: none) gets them too, for the other
+ * processes of this sweep mapping the pages (no pagemap read for them).
  * Otherwise its keep key (w->nkeep) is left for keep_record. */
-static bool keep_replay(mg_worker *w, const mg_unit *u, const mg_dedupe_span *sp, size_t np)
+static bool keep_replay(mg_worker *w, const mg_unit *u, const mg_dedupe_span *sp, size_t np,
+                        size_t fkey)
 {
     mg_sweep *c = w->c;
     mg_target *p = u->p;
@@ -200,6 +203,8 @@ static bool keep_replay(mg_worker *w, const mg_unit *u, const mg_dedupe_span *sp
         w->nkeep && (!sd || p->sd_reuse) ? mg_keep_find(c->keep, w->kkey, w->nkeep, &len) : NULL;
     if (!rec)
         return false;
+    if (fkey && mg_dedupe_file_pages_shared(w->pm, np))
+        mg_dedupe_insert(c->dd, w->key, fkey, rec, len);
     w->nkeep = 0;
     mg_stat_add(c, ST_REUSED, u->own_end - u->own_start);
     mg_dedupe_replay(rec, len, sp->pa, mg_report_hit, w);
@@ -305,7 +310,7 @@ static void run_direct(mg_worker *w, const mg_unit *u)
         return;
     mg_dedupe_span sp = {
         .pa = pa, .ba = ba, .bb = bb, .own_start = u->own_start, .own_end = u->own_end};
-    if (keep_replay(w, u, &sp, np))
+    if (keep_replay(w, u, &sp, np, 0))
         return;
     size_t nkey = c->dd ? mg_dedupe_frame_key(w->key, w->pm, np, &sp) : 0;
     if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start)) {
@@ -377,7 +382,7 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
         mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
         return;
     }
-    if (keep_replay(w, u, &sp, np))
+    if (keep_replay(w, u, &sp, np, fkey))
         return;
     size_t nkey = 0;
     if (fkey && mg_dedupe_file_pages_shared(w->pm, np)) {
