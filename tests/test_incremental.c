@@ -185,6 +185,44 @@ Test(incremental, unchanged_file_pages_are_not_read_again, .fini = stop_all)
     free(big);
 }
 
+/* Two processes map the same file: in the second scan the first replays the
+ * kept records, and hands them to the sweep's dedupe table for the second
+ * (replayed there at its own addresses, no pagemap read): each marker in
+ * each process exactly once, nothing of the file read. */
+Test(incremental, kept_records_serve_other_processes, .fini = stop_all)
+{
+    need_root();
+    char path[256], mark[64];
+    close(temp_file(path));
+    new_marker(mark, "incrtwoprocs");
+    write_file(path, mark);
+    fixture_start(&fx, (const char *[]){"--map-file", path, NULL});
+    fixture_start(&fx2, (const char *[]){"--map-file", path, NULL});
+    unlink(path);
+    uint64_t a1 = fixture_info(&fx, "mapfile", NULL), a2 = fixture_info(&fx2, "mapfile", NULL);
+    cr_assert(a1 && a2);
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, mark, strlen(mark), 0);
+    compile_patterns(p);
+    want w[2 * N_OFFS];
+    size_t n = want_file(w, 0, fx.pid, a1, 0, mark);
+    n = want_file(w, n, fx2.pid, a2, 0, mark);
+    mg_engine *e = incremental_engine();
+    pid_t pids[2] = {fx.pid, fx2.pid};
+    mg_stats st[2];
+    for (int pass = 0; pass < 2; pass++) {
+        collector c = {0};
+        st[pass] = engine_run(e, pids, 2, p, &c);
+        assert_exact_hits(&c, w, n, pass ? "second scan" : "first scan");
+        collector_free(&c);
+    }
+    cr_assert_geq(st[1].bytes_reused, (uint64_t)FILE_LEN);
+    cr_assert_geq(st[1].bytes_deduped, (uint64_t)FILE_LEN, "the second process did not replay");
+    cr_assert_leq(bytes_read(&st[1]) + FILE_LEN, bytes_read(&st[0]));
+    mg_engine_free(&e);
+    mg_patterns_free(&p);
+}
+
 /* A file changed between scans is read again: rewritten in place (same
  * inode, same page-cache pages, new mtime: the fixture's private mapping
  * sees the new bytes), and replaced by a new file at the same path (a new
