@@ -112,6 +112,22 @@ static size_t want_file(want *w, size_t n, pid_t pid, uint64_t base, unsigned id
     return n;
 }
 
+/* The fixture's "big" marker (pattern 0, its plants in w, *n of them) and
+ * marker (pattern 1). */
+static mg_patterns *big_and(const char *marker, want *w, size_t *n)
+{
+    char *big = fixture_marker(&fx, "big");
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, big, strlen(big), 0);
+    add_pattern(p, MG_PATTERN_LITERAL, marker, strlen(marker), 0);
+    compile_patterns(p);
+    free(big);
+    char names[1][32] = {"big"};
+    *n = want_plants(w, 0, 64, &fx, fx.pid, "plain", names, 1);
+    cr_assert_gt(*n, 2u, "the fixture's big plants");
+    return p;
+}
+
 static uint64_t bytes_read(const mg_stats *st)
 {
     return st->bytes_read_pvr + st->bytes_read_mem;
@@ -141,15 +157,9 @@ Test(incremental, unchanged_file_pages_are_not_read_again, .fini = stop_all)
     uint64_t base = fixture_info(&fx, "mapfile", NULL);
     cr_assert(base);
 
-    char *big = fixture_marker(&fx, "big");
-    mg_patterns *p = patterns_new();
-    add_pattern(p, MG_PATTERN_LITERAL, big, strlen(big), 0);
-    add_pattern(p, MG_PATTERN_LITERAL, mark, strlen(mark), 0);
-    compile_patterns(p);
-    char names[1][32] = {"big"};
     want w[64];
-    size_t n = want_plants(w, 0, 64, &fx, fx.pid, "plain", names, 1);
-    cr_assert_gt(n, 2u, "the fixture's big plants");
+    size_t n;
+    mg_patterns *p = big_and(mark, w, &n);
     n = want_file(w, n, fx.pid, base, 1, mark);
 
     mg_engine *e = incremental_engine();
@@ -182,7 +192,6 @@ Test(incremental, unchanged_file_pages_are_not_read_again, .fini = stop_all)
     mg_engine_free(&e);
     mg_patterns_free(&q);
     mg_patterns_free(&p);
-    free(big);
 }
 
 /* Two processes map the same file: in the second scan the first replays the
@@ -382,16 +391,11 @@ Test(incremental, soft_dirty_rescans_only_written_anon, .fini = stop_all)
     fixture_start(&fx, NULL);
     uint64_t big = fixture_info(&fx, "big", NULL);
     cr_assert(big);
-    char *mk = fixture_marker(&fx, "big");
     char m2[64];
     new_marker(m2, "sdwritten");
-    mg_patterns *p = patterns_new();
-    add_pattern(p, MG_PATTERN_LITERAL, mk, strlen(mk), 0);
-    add_pattern(p, MG_PATTERN_LITERAL, m2, strlen(m2), 0);
-    compile_patterns(p);
-    char names[1][32] = {"big"};
     want w[64];
-    size_t n = want_plants(w, 0, 64, &fx, fx.pid, "plain", names, 1);
+    size_t n;
+    mg_patterns *p = big_and(m2, w, &n);
 
     mg_engine *e = incremental_engine();
     collector c0 = {0};
@@ -439,5 +443,4 @@ Test(incremental, soft_dirty_rescans_only_written_anon, .fini = stop_all)
     collector_free(&c);
     mg_engine_free(&e);
     mg_patterns_free(&p);
-    free(mk);
 }
