@@ -651,8 +651,10 @@ MG_API int mg_scan(const mg_patterns *p, const mg_settings *s, const mg_sink *si
 /* An engine owns what every sweep needs and mg_scan would make and free
  * each time: the worker threads (started on the first scan, parked between
  * scans), the shared-page dedupe table (emptied between scans: its records
- * belong to one pattern set and one sweep), the per-worker buffers and
- * matchers, and the probe of the zero page's frame number (made once).
+ * belong to one pattern set and one sweep), with incremental the records
+ * kept across scans (bounded; dropped when the pattern set changes), the
+ * per-worker buffers and matchers, and the probe of the zero page's frame
+ * number (made once).
  * Whether a pattern set matches zeros alone is cached in the mg_patterns.
  *
  * Thread safety: mg_engine_scan may be called from any thread, and from
