@@ -108,6 +108,11 @@ struct mg_patterns {
      * | unbounded_width) << 1 | matches) + 1, 0 unknown. Written by
      * concurrent scans of the set: atomic. */
     _Atomic uint64_t zeros_cache;
+    /* A random number drawn each time a database is put in place (0: none
+     * drawn): an engine keeping results across scans (sweep/keep.h) knows
+     * by it that the set is the one its records came from, where the
+     * set's address could be a new set's. */
+    uint64_t keep_id;
     /* YARA rules whose strings are patterns here, or NULL; and how to free
      * them, set by the YARA parser with them (the set knows nothing of YARA) */
     struct mg_yara *yara;

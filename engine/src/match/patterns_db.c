@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "match/patterns.h"
 #include "match/patterns_internal.h"
@@ -123,6 +124,8 @@ int mg_patterns_db_from_bytes(mg_patterns *p, hs_database_t **slot, const char *
         return MG_EHYPERSCAN;
     *slot = db;
     p->db_in_vault = true;
+    if (getrandom(&p->keep_id, sizeof(p->keep_id), GRND_NONBLOCK) != (ssize_t)sizeof(p->keep_id))
+        p->keep_id = 0;
     return 0;
 }
 

@@ -16,6 +16,8 @@
  *   engine.c    mg_engine: worker threads, dedupe table, one sweep at a
  *               time; mg_scan, a one-shot engine
  *   dedupe.c    shared-page dedupe: the table, record format, unit keys
+ *   keep.c      incremental reads: results kept across an engine's scans
+ *               (page-cache pages of unchanged files; soft-dirty anon)
  *
  * Three different things are never called by one another's name:
  *   dedupe     scanning memory shared between processes once (dedupe.h);
@@ -55,6 +57,7 @@
 #include "os/procs.h"
 #include "os/reader.h"
 #include "sweep/dedupe.h"
+#include "sweep/keep.h"
 #include "util.h"
 #include "yara/yara.h"
 
@@ -108,6 +111,10 @@ typedef struct mg_target {
     _Atomic uint64_t args_pages;
     /* per rule string: its matches are kept (mg_yara_needed; NULL: all) */
     uint8_t *yneed;
+    /* mg_settings.soft_dirty (keep.h): the epoch its anonymous units are
+     * kept under (0: none) and whether this scan may replay them */
+    uint64_t sd_epoch;
+    bool sd_reuse;
 } mg_target;
 
 /* Read pacing (stop.c): a virtual clock shared by the workers. Each read of
@@ -175,6 +182,7 @@ enum mg_stat_id {
     ST_SPECIAL,
     ST_CHANGED,
     ST_DEDUPED,
+    ST_REUSED,
     ST_MATCHES,
     ST_RULE_MATCHES,
     ST_CALLBACKS,
@@ -231,6 +239,7 @@ struct mg_sweep {
     pthread_mutex_t sink_lock; /* serialises sink callbacks (events.c, unit.c) */
     atomic_bool uring_used;
     mg_dedupe *dd; /* NULL: no dedupe */
+    mg_keep *keep; /* the engine's (keep.h); NULL: not incremental */
     /* The zero page's frame number (mg_zero_pfn), 0 if pagemap hides frame
      * numbers or the kernel maps no zero page; whether it shows them: if
      * not, no region is planned direct. */
@@ -267,6 +276,11 @@ typedef struct mg_worker {
     uint64_t *key;
     mg_dedupe_rec rec;
     bool recording;
+    /* incremental reads (keep.h): the unit's keep key (length nkeep, 0:
+     * none), and the identities of the files this sweep looked at */
+    uint64_t *kkey;
+    size_t nkeep;
+    mg_keep_ids ids;
 } mg_worker;
 
 /* One planner of a sweep: the calling thread (w NULL) or a worker (w) that

@@ -171,9 +171,49 @@ static bool find_replay(mg_worker *w, size_t nkey, uint64_t pa, uint64_t bytes)
  * a replay must give what a scan would. */
 static void keep_record(mg_worker *w, size_t nkey)
 {
-    if (w->recording && w->rec.complete)
-        mg_dedupe_insert(w->c->dd, w->key, nkey, w->rec.data, w->rec.len);
+    if (w->recording && w->rec.complete) {
+        if (nkey)
+            mg_dedupe_insert(w->c->dd, w->key, nkey, w->rec.data, w->rec.len);
+        if (w->nkeep) /* incremental reads: for the engine's later scans */
+            mg_keep_insert(w->c->keep, w->kkey, w->nkeep, w->rec.data, w->rec.len);
+    }
     w->recording = false;
+    w->nkeep = 0;
+}
+
+/* Incremental reads (keep.h): a unit wholly in page-cache pages whose file
+ * and frames are those of an earlier scan replays that scan's matches; its
+ * file key (w->key[0..fkey), 0: none) gets them too, for the other
+ * processes of this sweep mapping the pages (no pagemap read for them).
+ * Otherwise its keep key (w->nkeep) is left for keep_record. */
+static bool keep_replay(mg_worker *w, const mg_unit *u, const mg_dedupe_span *sp, size_t np,
+                        size_t fkey)
+{
+    mg_sweep *c = w->c;
+    mg_target *p = u->p;
+    bool sd = false;
+    w->nkeep = 0;
+    if (!c->keep)
+        return false;
+    if (u->file_hi && sp->ba >= u->file_lo && sp->bb <= u->file_hi &&
+        mg_dedupe_file_key(w->kkey, u->region, sp))
+        w->nkeep = mg_keep_key(c->keep, &w->ids, p->info.pid, u->region, w->kkey, w->pm, np);
+    else if (p->sd_epoch && mg_region_anon_like(u->region)) { /* mg_settings.soft_dirty */
+        w->nkeep =
+            mg_keep_sd_key(w->kkey, p->info.pid, p->pin.st.starttime, p->sd_epoch, sp, w->pm, np);
+        sd = true;
+    }
+    size_t len;
+    const uint8_t *rec =
+        w->nkeep && (!sd || p->sd_reuse) ? mg_keep_find(c->keep, w->kkey, w->nkeep, &len) : NULL;
+    if (!rec)
+        return false;
+    if (fkey && mg_dedupe_file_pages_shared(w->pm, np))
+        mg_dedupe_insert(c->dd, w->key, fkey, rec, len);
+    w->nkeep = 0;
+    mg_stat_add(c, ST_REUSED, u->own_end - u->own_start);
+    mg_dedupe_replay(rec, len, sp->pa, mg_report_hit, w);
+    return true;
 }
 static void run_batch(mg_worker *w, const mg_unit *u)
 {
@@ -275,10 +315,14 @@ static void run_direct(mg_worker *w, const mg_unit *u)
         return;
     mg_dedupe_span sp = {
         .pa = pa, .ba = ba, .bb = bb, .own_start = u->own_start, .own_end = u->own_end};
-    size_t nkey = c->dd ? mg_dedupe_frame_key(w->key, w->pm, np, &sp) : 0;
-    if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start))
+    if (keep_replay(w, u, &sp, np, 0))
         return;
-    w->recording = nkey != 0;
+    size_t nkey = c->dd ? mg_dedupe_frame_key(w->key, w->pm, np, &sp) : 0;
+    if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start)) {
+        w->nkeep = 0;
+        return;
+    }
+    w->recording = nkey != 0 || w->nkeep != 0;
     mg_dedupe_rec_start(&w->rec, pa);
     size_t n_pvr = 0, n_mem = 0;
     add_ops(w, ba, bb, pa, ba, false, c->zero_pfn, &n_pvr, &n_mem);
@@ -302,6 +346,7 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
     mg_sweep *c = w->c;
     mg_target *p = u->p;
     w->u = u;
+    w->nkeep = 0;
     if (c->set.process_timeout > 0) { /* the process's clock starts at its first unit */
         uint64_t none = 0, now = (uint64_t)MG_MAX(mg_sweep_now_ns(c) / 1000, 1);
         atomic_compare_exchange_strong(&p->first_unit_us, &none, now);
@@ -342,15 +387,19 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
         mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
         return;
     }
+    if (keep_replay(w, u, &sp, np, fkey))
+        return;
     size_t nkey = 0;
     if (fkey && mg_dedupe_file_pages_shared(w->pm, np)) {
         nkey = fkey; /* still page cache: record under the file key (still in w->key) */
     } else if (c->dd) {
         nkey = mg_dedupe_frame_key(w->key, w->pm, np, &sp);
-        if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start))
+        if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start)) {
+            w->nkeep = 0;
             return;
+        }
     }
-    w->recording = nkey != 0;
+    w->recording = nkey != 0 || w->nkeep != 0;
     mg_dedupe_rec_start(&w->rec, pa);
     size_t n_pvr = 0, n_mem = 0;
     add_ops(w, ba, bb, pa, ba, u->mem_only, 0, &n_pvr, &n_mem);
@@ -376,7 +425,9 @@ static void free_buffers(mg_worker *w)
     free(w->mem_ops);
     free(w->ok);
     free(w->key);
+    free(w->kkey);
     w->buf = NULL, w->pm = NULL, w->pvr_ops = w->mem_ops = NULL, w->ok = NULL, w->key = NULL;
+    w->kkey = NULL;
     w->span = 0;
 }
 
@@ -390,6 +441,7 @@ int mg_worker_bind(mg_worker *w, mg_sweep *c)
     int rc = mg_matcher_init(&w->m, c->pats, c->set.unbounded_width);
     if (rc < 0)
         return rc;
+    mg_keep_ids_reset(&w->ids); /* files are looked at again in each sweep */
     size_t span = c->set.chunk_size + 2 * c->margin;
     if (span == w->span)
         return 0; /* the buffers of the sweep before fit */
@@ -403,7 +455,9 @@ int mg_worker_bind(mg_worker *w, mg_sweep *c)
     w->key = malloc(MG_MAX(MG_DEDUPE_BATCH_KEY_WORDS(w->max_pages, w->max_pages),
                            (size_t)MG_DEDUPE_FILE_KEY_WORDS) *
                     sizeof(*w->key));
-    if (!w->buf || !w->pm || !w->pvr_ops || !w->mem_ops || !w->ok || !w->key) {
+    w->kkey = malloc(MG_MAX(MG_KEEP_KEY_WORDS(w->max_pages), MG_KEEP_SD_KEY_WORDS(w->max_pages)) *
+                     sizeof(*w->kkey));
+    if (!w->buf || !w->pm || !w->pvr_ops || !w->mem_ops || !w->ok || !w->key || !w->kkey) {
         free_buffers(w);
         return -ENOMEM;
     }
