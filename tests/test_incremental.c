@@ -360,6 +360,22 @@ static bool soft_dirty_works(void)
     return ok;
 }
 
+/* pid's anonymous memory (smaps_rollup's Anonymous), in bytes */
+static uint64_t anon_bytes(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "%s", path);
+    unsigned long long kb = 0;
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = sscanf(line, "Anonymous: %llu kB", &kb) == 1;
+    fclose(f);
+    cr_assert(found, "no Anonymous in %s", path);
+    return kb * 1024;
+}
+
 static uint64_t page_entry(pid_t pid, uint64_t addr)
 {
     uint64_t *e = NULL;
@@ -380,14 +396,23 @@ static void poke(pid_t pid, uint64_t addr, const char *text)
 /* Without soft_dirty, an incremental scan leaves a target's soft-dirty bits
  * alone (a new mapping's pages are soft-dirty: still so after the scan). With
  * it, the second scan replays the anonymous memory not written since the
- * first: it reads a tenth of the bytes or less, and reports the same exactly;
+ * first (it reuses 90% or more of smaps_rollup's Anonymous bytes beyond
+ * what an engine without soft_dirty reuses) and reports the same exactly;
  * written since (a present page, a unit boundary's neighbour, a page never
- * present before), it is read again: the new markers are found, each once. */
+ * present before), it is read again: the new markers are found, each once.
+ * Where the kernel keeps no soft-dirty bits, soft_dirty reads what an
+ * engine without it reads. */
 Test(incremental, soft_dirty_rescans_only_written_anon, .fini = stop_all)
 {
     need_root();
-    if (!soft_dirty_works())
-        cr_skip_test("the kernel has no soft-dirty bits (CONFIG_MEM_SOFT_DIRTY)");
+    /* Without the bits (CONFIG_MEM_SOFT_DIRTY unset, as on some hosts'
+     * kernels) soft_dirty changes nothing: every scan reads the anonymous
+     * memory again and finds the writes all the same. The kernel-6.1 VM
+     * test runs this suite on Debian's kernel, which keeps them. */
+    bool sd = soft_dirty_works();
+    /* a line of its own: the kernel-6.1 VM test looks for "kept" */
+    fprintf(stderr, "incremental: soft-dirty bits: %s\n",
+            sd ? "kept" : "none (anonymous memory read every scan)");
     fixture_start(&fx, NULL);
     uint64_t big = fixture_info(&fx, "big", NULL);
     cr_assert(big);
@@ -397,22 +422,27 @@ Test(incremental, soft_dirty_rescans_only_written_anon, .fini = stop_all)
     size_t n;
     mg_patterns *p = big_and(m2, w, &n);
 
-    mg_engine *e = incremental_engine();
-    collector c0 = {0};
-    engine_run(e, &fx.pid, 1, p, &c0);
-    assert_exact_hits(&c0, w, n, "incremental without soft_dirty");
-    collector_free(&c0);
-    cr_assert(page_entry(fx.pid, big) & PM_SOFT_DIRTY,
-              "a scan without soft_dirty cleared the target's soft-dirty bits");
-    mg_engine_free(&e);
-
     mg_settings s;
     mg_default_settings(&s);
-    s.incremental = s.soft_dirty = true;
+    s.incremental = true;
     s.context = 16;
     s.threads = 2;
     s.chunk_size = 64 * 1024;
     mg_error err = {{0}};
+    mg_engine *e;
+    cr_assert_eq(mg_engine_new(&e, &s, &err), 0, "%s", err.message);
+    mg_stats plain;
+    for (int pass = 0; pass < 2; pass++) {
+        collector c0 = {0};
+        plain = engine_run(e, &fx.pid, 1, p, &c0);
+        assert_exact_hits(&c0, w, n, "incremental without soft_dirty");
+        collector_free(&c0);
+    }
+    cr_assert(!sd || (page_entry(fx.pid, big) & PM_SOFT_DIRTY),
+              "a scan without soft_dirty cleared the target's soft-dirty bits");
+    mg_engine_free(&e);
+
+    s.soft_dirty = true;
     cr_assert_eq(mg_engine_new(&e, &s, &err), 0, "%s", err.message);
     mg_stats st[3];
     for (int pass = 0; pass < 2; pass++) {
@@ -422,11 +452,21 @@ Test(incremental, soft_dirty_rescans_only_written_anon, .fini = stop_all)
         collector_free(&c);
     }
     cr_assert_not(page_entry(fx.pid, big) & PM_SOFT_DIRTY, "soft_dirty did not clear the bits");
-    cr_log_info("soft-dirty: read %" PRIu64 " then %" PRIu64 " bytes", bytes_read(&st[0]),
-                bytes_read(&st[1]));
-    cr_assert_leq(bytes_read(&st[1]) * 10, bytes_read(&st[0]),
-                  "the second scan read %" PRIu64 " bytes, the first %" PRIu64, bytes_read(&st[1]),
-                  bytes_read(&st[0]));
+    uint64_t anon = anon_bytes(fx.pid), more = st[1].bytes_reused - plain.bytes_reused;
+    cr_log_info("soft-dirty: reused %" PRIu64 " bytes more than without it; anonymous %" PRIu64
+                "; read %" PRIu64 " / %" PRIu64 " / %" PRIu64,
+                more, anon, bytes_read(&plain), bytes_read(&st[0]), bytes_read(&st[1]));
+    if (sd) /* the anonymous memory, at least 90% of it: file pages of a
+             * tmpfs (the VM's initramfs) are read again either way */
+        cr_assert_geq(more * 10, anon * 9,
+                      "the second scan reused %" PRIu64 " bytes more than without soft_dirty, "
+                      "of %" PRIu64 " anonymous",
+                      more, anon);
+    else /* as without soft_dirty: the anonymous memory read again */
+        cr_assert_eq(bytes_read(&st[1]), bytes_read(&plain),
+                     "no soft-dirty bits: the second scan read %" PRIu64
+                     " bytes, without soft_dirty %" PRIu64,
+                     bytes_read(&st[1]), bytes_read(&plain));
 
     /* writes: in a present page; just past a unit boundary (64 KiB units:
      * the unit before reads that page as its overlap); in a page never
@@ -441,6 +481,23 @@ Test(incremental, soft_dirty_rescans_only_written_anon, .fini = stop_all)
     assert_exact_hits(&c, w, n, "soft-dirty, after writes");
     cr_assert_gt(bytes_read(&st[2]), bytes_read(&st[1]), "the written pages were not read");
     collector_free(&c);
+
+    /* the scans up to the MG_SOFT_DIRTY_SCANS-th, then a write, then the
+     * scan that clears the bits again (so they no longer show the write):
+     * it replays nothing of the earlier epoch, the write is found */
+    for (unsigned scan = 4; scan <= MG_SOFT_DIRTY_SCANS; scan++) {
+        collector cs = {0};
+        engine_run(e, &fx.pid, 1, p, &cs);
+        assert_exact_hits(&cs, w, n, "soft-dirty, scans before the next clear");
+        collector_free(&cs);
+    }
+    const uint64_t late = big + 8192 + 300;
+    poke(fx.pid, late, m2);
+    w[n++] = (want){.pid = fx.pid, .addr = late, .len = strlen(m2), .pattern_id = 1};
+    collector cl = {0};
+    engine_run(e, &fx.pid, 1, p, &cl);
+    assert_exact_hits(&cl, w, n, "soft-dirty, the scan that clears the bits again");
+    collector_free(&cl);
     mg_engine_free(&e);
     mg_patterns_free(&p);
 }
