@@ -32,6 +32,8 @@
  * they are queued for every worker, as the calling thread's are. */
 #define MG_PLAN_PEND 64
 #define MG_LOCAL_CHUNKS 8
+/* Units of one target a worker reads at once (unit.c: mg_run_units). */
+#define MG_GATHER_UNITS 32
 
 /* Small regions go into batch units: one pagemap read and one
  * process_vm_readv for many regions (planner.c, unit.c). A region is small

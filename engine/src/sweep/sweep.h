@@ -8,7 +8,9 @@
  *               its last unit is done
  *   window.c    unit geometry; scanning a unit's window, its hits to the
  *               sink (mg_report_hit)
- *   unit.c      one unit: pagemap re-check, reader choice, read, scan
+ *   unit.c      one unit: pagemap re-check, reader choice, read, scan;
+ *               a small target's units read together (a gather)
+ *   worker.c    a worker's matcher and buffers
  *   pool.c      bounded unit queue, the targets left to plan
  *   planner.c   targets -> regions -> present runs -> units; the
  *               workers' loop (units, or a target to plan)
@@ -250,6 +252,15 @@ struct mg_sweep {
 /* Per-worker state: nothing here is shared. Between sweeps of an engine
  * (engine.c) the calling thread rebinds it (mg_worker_bind) while its
  * thread is parked. */
+/* A unit of a gather (mg_worker): its window [ba, bb) held from page
+ * `page` of the worker's buffer on, its ops, its dedupe key (nkey 0: its
+ * matches not recorded). */
+typedef struct mg_gslot {
+    mg_unit u;
+    uint64_t ba, bb;
+    size_t page, pvr, n_pvr, mem, n_mem, key, nkey;
+} mg_gslot;
+
 typedef struct mg_worker {
     mg_sweep *c;
     struct mg_engine *engine; /* the engine whose thread runs it, NULL if none */
@@ -267,6 +278,13 @@ typedef struct mg_worker {
     uint64_t *key;
     mg_dedupe_rec rec;
     bool recording;
+    /* A gather (unit.c): units of one target whose pages are read together,
+     * each window in buf and ok from its slot's page on, its ops in pvr_ops
+     * and mem_ops and its key in gkey (gkey_cap words); n_pages, n_pvr,
+     * n_mem and n_gkey used so far. */
+    mg_gslot gs[MG_GATHER_UNITS];
+    size_t n_gs, n_pages, n_pvr, n_mem, n_gkey, gkey_cap;
+    uint64_t *gkey;
 } mg_worker;
 
 /* One planner of a sweep: the calling thread (w NULL) or a worker (w) that
@@ -389,7 +407,7 @@ void mg_scan_pieces_in(mg_worker *w, const uint8_t *buf, uint64_t ba, uint64_t b
 /* The same for the window held in w->buf. */
 void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok);
 
-/* ---- unit.c: reading and scanning one unit ---- */
+/* ---- worker.c, unit.c: a worker; reading and scanning units ---- */
 
 /* A worker for settings s: its reader; no matcher or buffers yet. */
 void mg_worker_open(mg_worker *w, const mg_settings *s);
@@ -402,6 +420,12 @@ void mg_worker_fini(mg_worker *w);
 /* Run a unit popped from the queue: a batch, a piece of a direct region,
  * or a unit inside one run of present pages. */
 void mg_run_unit(mg_worker *w, const mg_unit *u);
+/* Run units of one target (a small one's, held back by its planner): their
+ * pages read with one process_vm_readv and one /proc/PID/mem batch, and one
+ * check that the process is still there, for up to MG_GATHER_UNITS units at
+ * a time that fit in the worker's buffer; each unit then scanned on its own,
+ * as mg_run_unit would. Stops between units as mg_run_unit's caller does. */
+void mg_run_units(mg_worker *w, const mg_unit *us, size_t n);
 
 /* ---- pool.c: the queue and the workers' loop ---- */
 
