@@ -282,7 +282,13 @@ typedef struct mg_worker {
      * each window in buf and ok from its slot's page on, its ops in pvr_ops
      * and mem_ops and its key in gkey (gkey_cap words); n_pages, n_pvr,
      * n_mem and n_gkey used so far. */
-    mg_gslot gs[MG_GATHER_UNITS];
+    mg_gslot *gs; /* MG_GATHER_UNITS of them */
+    /* the pagemap entries read ahead for the gather's units (mg_run_units):
+     * n_ahead pages of ahead_p from ahead_lo */
+    uint64_t *ahead; /* MG_AHEAD_PAGES entries */
+    const mg_target *ahead_p;
+    uint64_t ahead_lo;
+    size_t n_ahead;
     size_t n_gs, n_pages, n_pvr, n_mem, n_gkey, gkey_cap;
     uint64_t *gkey;
 } mg_worker;

@@ -270,6 +270,18 @@ static void gather_add(mg_worker *w, uint64_t ba, uint64_t bb, size_t nkey)
     s->n_mem = w->n_mem - s->mem;
 }
 
+/* The pagemap entries of np pages from pa into w->pm: from the read ahead
+ * of mg_run_units if it holds them, else read now. */
+static int unit_pagemap(mg_worker *w, mg_target *p, uint64_t pa, size_t np)
+{
+    if (w->ahead_p == p && pa >= w->ahead_lo &&
+        pa + np * MG_PAGE_SIZE <= w->ahead_lo + w->n_ahead * MG_PAGE_SIZE) {
+        memcpy(w->pm, w->ahead + (pa - w->ahead_lo) / MG_PAGE_SIZE, np * sizeof(*w->pm));
+        return 0;
+    }
+    return mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
+}
+
 /* A batch of small regions: one pagemap read and one read per reader for
  * all of them, then each region scanned on its own (a piece unit owning the
  * whole region, so matches carry it and none spans two). The buffer holds
@@ -282,7 +294,7 @@ static void add_batch(mg_worker *w, const mg_unit *u)
     const mg_region *rs = p->maps.regions;
     uint64_t pa = u->lo;
     size_t np = (size_t)((u->hi - pa) / MG_PAGE_SIZE);
-    int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
+    int rc = unit_pagemap(w, p, pa, np);
     if (rc < 0) {
         mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
         return;
@@ -325,7 +337,7 @@ static void add_plain(mg_worker *w, const mg_unit *u)
         fkey = mg_dedupe_file_key(w->key, u->region, &sp);
     if (fkey && find_replay(w, fkey, pa, u->own_end - u->own_start))
         return;
-    int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
+    int rc = unit_pagemap(w, p, pa, np);
     if (rc < 0) {
         mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
         return;
@@ -367,7 +379,7 @@ static void add_direct(mg_worker *w, const mg_unit *u)
     mg_unit_window(c, u, &ba, &bb);
     uint64_t pa = ba & PAGE_MASK;
     size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
-    int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
+    int rc = unit_pagemap(w, p, pa, np);
     if (rc < 0) {
         mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
         return;
@@ -429,12 +441,60 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
     gather_flush(w);
 }
 
+/* The pages [*lo, *hi) of u's window; false for a direct region's step
+ * (its pieces read their own). */
+static bool unit_pages(const mg_sweep *c, const mg_unit *u, uint64_t *lo, uint64_t *hi)
+{
+    uint64_t ba = u->lo, bb = u->hi;
+    if (u->direct)
+        return false;
+    if (!u->batch)
+        mg_unit_window(c, u, &ba, &bb);
+    *lo = ba & PAGE_MASK;
+    *hi = (bb + MG_PAGE_SIZE - 1) & PAGE_MASK;
+    return true;
+}
+
+/* Read ahead, with one pread, the pagemap entries of us[k]'s window and of
+ * the windows of the units after it that follow it closely (ascending, at
+ * most MG_AHEAD_GAP pages after the pages before), up to MG_AHEAD_PAGES
+ * pages in all: their own reads take them from there (unit_pagemap). Not
+ * for a unit alone or one already held; on a failure each unit reads its
+ * own (and reports it). */
+static void read_ahead(mg_worker *w, const mg_unit *us, size_t k, size_t n)
+{
+    mg_target *p = us[k].p;
+    uint64_t lo, hi, l, h;
+    if (!unit_pages(w->c, &us[k], &lo, &hi) || (hi - lo) / MG_PAGE_SIZE > MG_AHEAD_PAGES ||
+        (w->ahead_p == p && lo >= w->ahead_lo && hi <= w->ahead_lo + w->n_ahead * MG_PAGE_SIZE))
+        return;
+    size_t m = k + 1;
+    for (; m < n && us[m].p == p && unit_pages(w->c, &us[m], &l, &h); m++) {
+        if (l < lo || l > hi + MG_AHEAD_GAP * MG_PAGE_SIZE ||
+            (MG_MAX(h, hi) - lo) / MG_PAGE_SIZE > MG_AHEAD_PAGES)
+            break;
+        hi = MG_MAX(h, hi);
+    }
+    if (m == k + 1)
+        return;
+    w->n_ahead = 0;
+    if (mg_pagemap_read(p->pagemap_fd, lo, (size_t)((hi - lo) / MG_PAGE_SIZE), w->ahead) == 0) {
+        w->ahead_p = p;
+        w->ahead_lo = lo;
+        w->n_ahead = (size_t)((hi - lo) / MG_PAGE_SIZE);
+    }
+}
+
 void mg_run_units(mg_worker *w, const mg_unit *us, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
-        if (!mg_sweep_should_stop(w->c, us[k].p))
+        if (!mg_sweep_should_stop(w->c, us[k].p)) {
+            read_ahead(w, us, k, n);
             start_unit(w, &us[k]);
+        }
         mg_maybe_progress(w->c);
     }
     gather_flush(w);
+    w->n_ahead = 0; /* its target may go, and another come at its address */
+    w->ahead_p = NULL;
 }

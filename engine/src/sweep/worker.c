@@ -23,8 +23,10 @@ static void free_buffers(mg_worker *w)
     free(w->ok);
     free(w->key);
     free(w->gkey);
+    free(w->gs);
+    free(w->ahead);
     w->buf = NULL, w->pm = NULL, w->pvr_ops = w->mem_ops = NULL, w->ok = NULL, w->key = NULL;
-    w->gkey = NULL;
+    w->gkey = NULL, w->gs = NULL, w->ahead = NULL;
     w->span = 0;
 }
 
@@ -53,7 +55,10 @@ int mg_worker_bind(mg_worker *w, mg_sweep *c)
                          (size_t)MG_DEDUPE_FILE_KEY_WORDS);
     w->key = malloc(w->gkey_cap * sizeof(*w->key));
     w->gkey = malloc(w->gkey_cap * sizeof(*w->gkey));
-    if (!w->buf || !w->pm || !w->pvr_ops || !w->mem_ops || !w->ok || !w->key || !w->gkey) {
+    w->gs = malloc(MG_GATHER_UNITS * sizeof(*w->gs));
+    w->ahead = malloc(MG_AHEAD_PAGES * sizeof(*w->ahead));
+    if (!w->buf || !w->pm || !w->pvr_ops || !w->mem_ops || !w->ok || !w->key || !w->gkey ||
+        !w->gs || !w->ahead) {
         free_buffers(w);
         return -ENOMEM;
     }
