@@ -38,6 +38,7 @@ enum {
     OPT_STATS_EVERY,
     OPT_EVENTS,
     OPT_BUDGET,
+    OPT_SOFT_DIRTY,
 };
 
 static const cli_opt watch_opt_table[] = {
@@ -59,6 +60,12 @@ static const cli_opt watch_opt_table[] = {
      "CPU time of watch, percent of one CPU as systemd's\n"
      "CPUQuota= counts (5: 5%; 200: two CPUs), kept\n"
      "while a process is being read too (default: none)",
+     NULL},
+    {OPT_SOFT_DIRTY, 0, "soft-dirty", NULL,
+     "rescan only the anonymous memory written since the\n"
+     "last scan: clears the targets' soft-dirty bits\n"
+     "(writes 4 to /proc/PID/clear_refs, as CRIU does;\n"
+     "the one write to a target, only with this option)",
      NULL},
     {0},
 };
@@ -135,6 +142,9 @@ static int watch_parse(void *state, int id, const char *arg)
         o->budget = pct / 100;
         return 0;
     }
+    case OPT_SOFT_DIRTY:
+        o->soft_dirty = true;
+        return 0;
     case OPT_EVENTS:
         if (!strcmp(arg, "auto"))
             o->source = WATCH_SOURCE_AUTO;
@@ -278,6 +288,8 @@ static int watch_run(void *state)
     cli_engine_settings(&s->engine, &set);
     set.cancel = watch_cancel;
     set.cpu_budget = ws->watch.budget;
+    set.incremental = true; /* unchanged page-cache pages: not read again */
+    set.soft_dirty = ws->watch.soft_dirty;
     set.rules_negate = s->rules_out.negate;
     int r = mg_engine_new(&w->engine, &set, &err);
     if (r < 0) {

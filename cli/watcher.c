@@ -132,6 +132,8 @@ static void scan_one(watcher *w, pid_t pid, unsigned long long start)
     w->stats.processes_scanned += stats.processes_scanned;
     w->stats.processes_gone += stats.events[MG_EVENT_GONE];
     w->stats.bytes_scanned += stats.bytes_scanned;
+    w->stats.bytes_read += stats.bytes_read_pvr + stats.bytes_read_mem;
+    w->stats.bytes_reused += stats.bytes_reused;
     /* a whole scan that no longer finds a hit: it went away */
     if (stats.processes_whole == 1)
         watch_alerts_settle(&w->alerts, pid, start, w->scan_no);

@@ -36,6 +36,7 @@ typedef struct watch_opts {
     size_t n_delays;
     watch_source source; /* --events */
     double budget; /* --budget: CPUs (mg_settings.cpu_budget); 0: none */
+    bool soft_dirty; /* --soft-dirty (mg_settings.soft_dirty) */
 } watch_opts;
 
 /* scan's state first: its option groups are bound at offsets into it */

@@ -395,7 +395,7 @@ Test(engine, reserved_fields_are_checked)
     mg_default_settings(&s);
     for (size_t i = 0; i < sizeof(s.reserved) / sizeof(s.reserved[0]); i++)
         cr_assert_eq(s.reserved[i], 0);
-    s.reserved[5] = 1;
+    s.reserved[sizeof(s.reserved) / sizeof(s.reserved[0]) - 1] = 1;
     mg_error err = {{0}};
     cr_assert_eq(mg_scan(p, &s, NULL, NULL, &err), -EINVAL);
     cr_assert_not_null(strstr(err.message, "reserved"), "%s", err.message);

@@ -1314,6 +1314,10 @@ Test(scan, workers_plan_targets_too)
     mg_stats st;
     mg_error err = {{0}};
     cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "%s", err.message);
+    cr_log_info("STOP: %" PRIu64 " failed, %" PRIu64 " scanned, %" PRIu64
+                " unreached, match pid %d",
+                st.processes_failed, st.processes_scanned, st.processes_unreached,
+                c.n ? (int)c.hits[0].pid : -1);
     cr_assert_eq(c.n, 1u, "STOP: %zu matches", c.n);
     cr_assert_gt(st.processes_unreached, 0u, "STOP: %" PRIu64 " scanned, none unreached",
                  st.processes_scanned);
@@ -1568,20 +1572,6 @@ Test(scan, failed_targets_are_done_once)
 }
 
 /* ---- the engine handle: one engine, several sweeps ----------------------- */
-
-static mg_stats engine_run(mg_engine *e, const pid_t *pids, size_t n, const mg_patterns *p,
-                           collector *c)
-{
-    mg_targets t = {.pids = pids, .n_pids = n};
-    mg_sink sink = collector_sink(c);
-    mg_stats st;
-    mg_error err = {{0}};
-    int rc = mg_engine_scan(e, &t, p, &sink, &st, &err);
-    cr_assert_eq(rc, 0, "mg_engine_scan: %d %s: %s", rc, mg_strerror(rc), err.message);
-    cr_assert_eq(st.matches, c->n);
-    cr_assert_eq(st.processes_failed, 0u);
-    return st;
-}
 
 /* Two processes map one file holding two markers, A at four offsets and B
  * at four others. One engine (dedupe on) sweeps for A, then B, then A:

@@ -6,6 +6,7 @@
  * buffers scanned in small chunks. tests/yara_diff.py compares whole
  * processes with /usr/bin/yara. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/mman.h>
@@ -488,6 +489,89 @@ Test(yara, no_negate_leaves_out_strings_of_rules_never_true)
     cr_expect_eq(mg_scan(p, &set, &sink, NULL, &err), -EINVAL, "%s", err.message);
     cr_expect(strstr(err.message, "MG_RULES_NO_NEGATE"), "%s", err.message);
     mg_patterns_free(&p);
+    free(b);
+}
+
+/* Strings only rules reading page 0 can use (`uint16(0) == 0x5a4d and
+ * ...`) are in a database of their own, scanned only where page 0 is
+ * readable (a buffer at address 0): there they are found as before, and
+ * elsewhere not looked for (callbacks). A string another rule needs
+ * anywhere stays in the main database. */
+Test(yara, page_zero_strings_scanned_where_page_zero_is)
+{
+    uint8_t *b = buffer(8192);
+    put(b, 0, "MZ", 2);
+    put(b, 200, "pinned", 6);
+    put(b, 1500, "pinned", 6);
+    put(b, 300, "shared", 6);
+    put(b, 5000, "plain", 5);
+    const char *rules = "rule p1 { strings: $a = \"pinned\" condition: uint16(0) == 0x5a4d and "
+                        "#a == 2 }\n"
+                        "rule p2 { strings: $a = \"shared\" condition: uint16(0) == 0x5a4d and "
+                        "$a }\n"
+                        "rule n1 { strings: $a = \"shared\" condition: $a }\n"
+                        "rule n2 { strings: $a = \"plain\" condition: $a }\n";
+    for (int no_negate = 0; no_negate < 2; no_negate++) {
+        unsigned fl = no_negate ? MG_RULES_NO_NEGATE : 0;
+        got g;
+        mg_stats st;
+        scan_with(rules, fl, b, 8192, 0, 1024, &g, &st);
+        expect_rules(&g, "p1 p2 n1 n2");
+        cr_expect_eq(hit_at(&g, "p1", "$a", 0), 200);
+        cr_expect_eq(hit_at(&g, "p1", "$a", 1), 1500);
+        cr_expect_eq(hit_at(&g, "p2", "$a", 0), 300);
+        cr_expect_eq(hit_at(&g, "n2", "$a", 0), 5000);
+        cr_expect_eq(st.callbacks, 4u, "%d: %" PRIu64 " callbacks", no_negate, st.callbacks);
+        scan_with(rules, fl, b, 8192, BASE, 1024, &g, &st);
+        expect_rules(&g, "n1 n2");
+        cr_expect_eq(hit_at(&g, "n1", "$a", 0), BASE + 300);
+        /* "pinned" looked for only where -n may show it */
+        cr_expect_eq(st.callbacks, no_negate ? 2u : 4u, "%d: %" PRIu64 " callbacks", no_negate,
+                     st.callbacks);
+    }
+    free(b);
+}
+
+/* The page-0 strings' database is cached beside the main one (an entry
+ * each): loaded from the cache, they are found as when compiled. */
+Test(yara, page_zero_strings_from_the_database_cache)
+{
+    char dir[] = "/tmp/mg-yara-cache-XXXXXX";
+    cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    uint8_t *b = buffer(4096);
+    put(b, 0, "MZ", 2);
+    put(b, 200, "pinned", 6);
+    put(b, 300, "plain", 5);
+    const char *rules = "rule p1 { strings: $a = \"pinned\" condition: uint16(0) == 0x5a4d and "
+                        "$a }\n"
+                        "rule n1 { strings: $a = \"plain\" condition: $a }\n";
+    for (int i = 0; i < 2; i++) {
+        mg_patterns *p = NULL;
+        mg_error err = {{0}};
+        bool cached = false;
+        cr_assert_eq(mg_patterns_new(&p), 0);
+        cr_assert_geq(
+            mg_patterns_add_rules_text(p, rules, strlen(rules), "t.yar", MG_RULES_NO_NEGATE, &err),
+            0, "%s", err.message);
+        cr_assert_eq(mg_patterns_compile_cached(p, dir, &cached, &err), 0, "%s", err.message);
+        cr_expect_eq(cached, i == 1, "round %d: from the cache %d", i, cached);
+        got g = {0};
+        mg_stats st;
+        mg_sink sink = {.ctx = &g, .rule = on_rule, .match = on_match};
+        cr_assert_eq(mg_scan_buffer(p, b, 4096, 0, 1024, 8, &sink, &st), 0);
+        expect_rules(&g, "p1 n1");
+        cr_expect_eq(hit_at(&g, "p1", "$a", 0), 200, "round %d", i);
+        mg_patterns_free(&p);
+    }
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    size_t entries = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        if (de->d_name[0] != '.')
+            entries += unlinkat(dirfd(d), de->d_name, 0) == 0;
+    closedir(d);
+    cr_expect_eq(entries, 2u, "the main database's entry and the page-0 strings'");
+    cr_expect_eq(rmdir(dir), 0);
     free(b);
 }
 

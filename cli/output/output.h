@@ -54,6 +54,10 @@ typedef struct output_watch_stats {
     uint64_t processes_scanned; /* scans that opened their process */
     uint64_t processes_gone; /* exited before or while scanned */
     uint64_t bytes_scanned;
+    /* bytes read from targets (process_vm_readv and /proc/PID/mem), and
+     * page-cache bytes unchanged since an earlier scan, not read again
+     * (mg_stats.bytes_reused: incremental reads) */
+    uint64_t bytes_read, bytes_reused;
     /* regions that changed under a scan (an exec while it was read): not
      * reported, the process is scanned again */
     uint64_t regions_changed;

@@ -261,6 +261,8 @@ static void json_watch_stats(output_ctx *o, const output_watch_stats *s)
     cli_json_u64(f, "processes_scanned", s->processes_scanned);
     cli_json_u64(f, "processes_gone", s->processes_gone);
     cli_json_u64(f, "bytes_scanned", s->bytes_scanned);
+    cli_json_u64(f, "bytes_read", s->bytes_read);
+    cli_json_u64(f, "bytes_reused", s->bytes_reused);
     cli_json_u64(f, "regions_changed", s->regions_changed);
     cli_json_u64(f, "passes", s->passes);
     cli_json_u64(f, "events_seen", s->events_seen);

@@ -68,6 +68,23 @@
 #define MG_DEDUPE_MAX_RECORD (MG_DEDUPE_MAX_BYTES / 16)
 #define MG_DEDUPE_INITIAL_SLOTS 1024 /* a power of two */
 
+/* ---- incremental reads (keep.c) ---- */
+
+/* Memory held by each of the two generations of kept results: about 2 KiB
+ * per MiB unit kept (a frame number per page), so 8 MiB covers some 4 GiB
+ * of distinct file pages, and `memgrep watch` (9 MiB of RSS without it)
+ * stays small on a host that maps many distinct files. */
+#define MG_KEEP_MAX_BYTES (8u << 20)
+/* A file whose mtime or ctime is this recent may have dirty pages, which a
+ * write through a shared mapping changes without moving the times: its
+ * pages are kept only while /proc/kpageflags shows them clean. Longer than
+ * the kernel's write-back of dirty pages (dirty_expire_centisecs, 30 s). */
+#define MG_KEEP_SETTLE_S 120
+/* Processes whose soft-dirty epoch is kept (mg_settings.soft_dirty); one
+ * slot per hash of the pid: a process whose slot another took is cleared
+ * and read whole at its next scan. */
+#define MG_KEEP_SD_PROCS 4096
+
 /* ---- the matcher (matcher.c) ---- */
 
 #define MG_HITS_INITIAL 1024 /* hits buffered per scan before growing */

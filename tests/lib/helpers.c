@@ -810,6 +810,19 @@ void settings_for(mg_settings *s, const pid_t *pids, size_t n)
     s->residency = residency_mode;
 }
 
+mg_stats engine_run(mg_engine *e, const pid_t *pids, size_t n, const mg_patterns *p, collector *c)
+{
+    mg_targets t = {.pids = pids, .n_pids = n};
+    mg_sink sink = collector_sink(c);
+    mg_stats st;
+    mg_error err = {{0}};
+    int rc = mg_engine_scan(e, &t, p, &sink, &st, &err);
+    cr_assert_eq(rc, 0, "mg_engine_scan: %d %s: %s", rc, mg_strerror(rc), err.message);
+    cr_assert_eq(st.matches, c->n);
+    cr_assert_eq(st.processes_failed, 0u);
+    return st;
+}
+
 int child_collect(pid_t pid, int out_fd, int err_fd, char **out, size_t *out_len, char **err,
                   size_t *err_len)
 {

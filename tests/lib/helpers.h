@@ -241,6 +241,9 @@ double test_timeout_scale(void);
 
 /* settings with the fixture's pid(s) and residency_mode. */
 void settings_for(mg_settings *s, const pid_t *pids, size_t n);
+/* One scan of pids[0..n) through engine e into c (collector_sink): fails
+ * the test unless it ran, the sink got stats.matches and none failed. */
+mg_stats engine_run(mg_engine *e, const pid_t *pids, size_t n, const mg_patterns *p, collector *c);
 
 /* Read out_fd and err_fd (either may be -1) to EOF into NUL-terminated
  * malloc'd buffers (never NULL), closing them, then reap pid; fails the test

@@ -90,6 +90,9 @@ MG_API unsigned mg_version_api(void);
  * nothing was read that may be spent at once afterwards, in milliseconds
  * of wall time (at a budget of 0.05, 1000 ms: 50 ms of CPU). */
 #define MG_CPU_BURST_MS 1000u
+/* mg_settings.soft_dirty: a process's soft-dirty bits are cleared (and it
+ * is read whole) at its first scan and every this many scans after. */
+#define MG_SOFT_DIRTY_SCANS 8u
 /* Largest mg_settings.cpu_budget, in CPUs. */
 #define MG_MAX_CPU_BUDGET 1024.0
 /* Longest duration (mg_settings.timeout, process_timeout), in seconds
@@ -540,8 +543,29 @@ typedef struct mg_settings {
      * read, not only between processes. An engine keeps one account over
      * all its scans. Finite, 0 to MG_MAX_CPU_BUDGET. */
     double cpu_budget;
+    /* Incremental reads, for an engine that scans again and again
+     * (memgrep watch): the results of units lying wholly in page-cache
+     * pages of a file on a block device are kept across the engine's
+     * scans, and a later scan whose pages are the same frames of a file
+     * with the same identity (device, inode, size, mtime, ctime) replays
+     * them instead of reading (mg_stats.bytes_reused). Anonymous memory,
+     * tmpfs and shared memory are read every time. Needs CAP_SYS_ADMIN
+     * (frame numbers, /proc/PID/map_files); memory bounded; dropped when
+     * the pattern set changes. Needs dedupe. */
+    bool incremental;
+    /* With incremental: anonymous memory too is read again only where it
+     * was written since (the kernel's soft-dirty bits, pagemap bit 55). To
+     * know that, the first scan of a process, and every
+     * MG_SOFT_DIRTY_SCANS-th after, clears its soft-dirty bits by writing
+     * "4" to /proc/PID/clear_refs (page-table state, as the checkpoint tool
+     * CRIU does; the process's next write to each page takes a minor
+     * fault) and reads it whole; the scans between replay what is still
+     * clean. The one write to a target memgrep makes, and only with this
+     * set. Don't use it on processes another soft-dirty user (CRIU
+     * pre-dumps) tracks: each clears the other's bits. */
+    bool soft_dirty;
 
-    uint64_t reserved[6]; /* zero (room for more settings) */
+    uint64_t reserved[5]; /* zero (room for more settings) */
 } mg_settings;
 
 /* Fill s (not NULL) with the defaults; -EINVAL if s is NULL. */
@@ -601,7 +625,11 @@ typedef struct mg_stats {
      * factor hits of lazy and exact expressions): the matcher's work per
      * byte beside the scan itself */
     uint64_t callbacks;
-    uint64_t reserved[7]; /* zeroed (room for more statistics) */
+    /* page-cache bytes unchanged since an earlier scan of the engine, and
+     * with soft_dirty anonymous bytes not written since, not read again
+     * (results replayed: mg_settings.incremental) */
+    uint64_t bytes_reused;
+    uint64_t reserved[6]; /* zeroed (room for more statistics) */
 } mg_stats;
 
 /* Scan the targets with a compiled pattern set. Returns 0 when the sweep
@@ -623,8 +651,10 @@ MG_API int mg_scan(const mg_patterns *p, const mg_settings *s, const mg_sink *si
 /* An engine owns what every sweep needs and mg_scan would make and free
  * each time: the worker threads (started on the first scan, parked between
  * scans), the shared-page dedupe table (emptied between scans: its records
- * belong to one pattern set and one sweep), the per-worker buffers and
- * matchers, and the probe of the zero page's frame number (made once).
+ * belong to one pattern set and one sweep), with incremental the records
+ * kept across scans (bounded; dropped when the pattern set changes), the
+ * per-worker buffers and matchers, and the probe of the zero page's frame
+ * number (made once).
  * Whether a pattern set matches zeros alone is cached in the mg_patterns.
  *
  * Thread safety: mg_engine_scan may be called from any thread, and from

@@ -70,8 +70,11 @@ static void put(blob *b, const void *p, size_t n)
 /* The key: Hyperscan's version, the platform, and the main database's
  * expressions with their flags (after mg_patterns_plan). With lazy regexes
  * the database also holds their factors under ids past the expressions, so
- * the ids and the number of expressions are part of the key then. */
-static int make_key(const mg_patterns *p, blob *key)
+ * the ids and the number of expressions are part of the key then, as
+ * they are whenever an id is not its expression's position. extra: the
+ * extra database's (p->xdb); its number of expressions in *n_out (0:
+ * there is none). */
+static int make_key(const mg_patterns *p, bool extra, blob *key, int *n_out)
 {
     hs_platform_info_t plat;
     memset(&plat, 0, sizeof(plat));
@@ -79,9 +82,10 @@ static int make_key(const mg_patterns *p, blob *key)
         return -ENOTSUP;
     const char **res = NULL;
     unsigned *fl = NULL, *ids = NULL;
-    int n_main = mg_patterns_main_exprs(p, &res, &fl, &ids);
+    int n_main = mg_patterns_main_exprs(p, extra, &res, &fl, &ids);
     if (n_main < 0)
         return n_main;
+    *n_out = n_main;
     const char *ver = hs_version();
     uint32_t n = (uint32_t)strlen(ver);
     put(key, &n, sizeof(n));
@@ -96,9 +100,14 @@ static int make_key(const mg_patterns *p, blob *key)
         put(key, &len, sizeof(len));
         put(key, res[i], len);
     }
-    if (p->n_lazy) {
-        static const char lazy[] = "lazy regexes v1";
-        put(key, lazy, sizeof(lazy));
+    /* ids other than the expressions' positions (lazy regexes' factors, or
+     * expressions left out or in the other database) are part of the key */
+    bool ids_in_key = p->n_lazy || extra;
+    for (int i = 0; i < n_main; i++)
+        ids_in_key |= ids[i] != (unsigned)i;
+    if (ids_in_key) {
+        static const char lazy[] = "lazy regexes v1", xdb[] = "extra database v1";
+        put(key, extra ? xdb : lazy, extra ? sizeof(xdb) : sizeof(lazy));
         n = (uint32_t)p->n_exprs;
         put(key, &n, sizeof(n));
         for (int i = 0; i < n_main; i++) {
@@ -253,8 +262,8 @@ static int open_dir(const char *dir, char *path, size_t size, mg_error *warn)
 
 /* Take the database from entry name of the directory dfd if it is trusted
  * and intact and holds exactly this key. */
-static bool load(mg_patterns *p, int dfd, const char *dir, const char *name, const blob *key,
-                 mg_error *warn)
+static bool load(mg_patterns *p, hs_database_t **slot, int dfd, const char *dir, const char *name,
+                 const blob *key, mg_error *warn)
 {
     char path[4200], why[128];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -301,7 +310,7 @@ static bool load(mg_patterns *p, int dfd, const char *dir, const char *name, con
             !memcmp(buf + hdr, key->s, key->n)) {
             memcpy(&dlen, buf + hdr + klen, sizeof(dlen));
             const char *db = buf + hdr + klen + sizeof(dlen);
-            ok = dlen == len - fixed - klen && mg_patterns_db_from_bytes(p, db, dlen) == 0;
+            ok = dlen == len - fixed - klen && mg_patterns_db_from_bytes(p, slot, db, dlen) == 0;
         }
     }
     mg_vault_free(&tmp);
@@ -326,11 +335,11 @@ static int create_tmp(int dfd, const char *name, char *tmp, size_t size)
 
 /* Best effort: write to a temporary file, then rename over the entry. Not
  * synced: a file cut short by a crash fails its checksum, a miss. */
-static void store(const mg_patterns *p, int dfd, const char *name, const blob *key)
+static void store(const hs_database_t *db, int dfd, const char *name, const blob *key)
 {
     char *bytes = NULL;
     size_t len = 0;
-    if (hs_serialize_database(p->db, &bytes, &len) != HS_SUCCESS)
+    if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS)
         return;
     blob f = {0};
     uint64_t klen = key->n, dlen = len;
@@ -365,25 +374,35 @@ MG_API int mg_patterns_compile_cached(mg_patterns *p, const char *dir, bool *fro
         return mg_fail(err, -EINVAL, "invalid argument");
     if (!dir || !*dir || p->db || p->n_exprs == 0)
         return mg_patterns_compile(p, err);
-    blob key = {0};
-    if (mg_patterns_plan(p) < 0 || make_key(p, &key) < 0) {
-        free(key.s);
+    /* the main database's entry, and the extra one's if there is one */
+    blob key[2] = {{0}};
+    int n[2] = {0, 0};
+    if (mg_patterns_plan(p) < 0 || make_key(p, false, &key[0], &n[0]) < 0 ||
+        make_key(p, true, &key[1], &n[1]) < 0) {
+        free(key[0].s), free(key[1].s);
         return mg_patterns_compile(p, err);
     }
-    char name[32], path[4096];
-    snprintf(name, sizeof(name), "%016llx.hsdb", (unsigned long long)name_hash(key.s, key.n));
+    char name[2][32], path[4096];
+    for (int i = 0; i < 2; i++)
+        snprintf(name[i], sizeof(name[i]), "%016llx.hsdb",
+                 (unsigned long long)name_hash(key[i].s, key[i].n));
     int rc = 0, dfd = open_dir(dir, path, sizeof(path), err);
-    if (dfd >= 0 && load(p, dfd, path, name, &key, err)) {
+    if (dfd >= 0 && (n[1] == 0 || load(p, &p->xdb, dfd, path, name[1], &key[1], err)) &&
+        load(p, &p->db, dfd, path, name[0], &key[0], err)) {
         if (from_cache)
             *from_cache = true;
     } else {
+        p->xdb = NULL; /* a loaded one is in the vault, freed with it */
         rc = mg_patterns_compile(p, err);
-        if (rc == 0 && dfd >= 0)
-            store(p, dfd, name, &key);
+        if (rc == 0 && dfd >= 0) {
+            store(p->db, dfd, name[0], &key[0]);
+            if (p->xdb)
+                store(p->xdb, dfd, name[1], &key[1]);
+        }
     }
     if (dfd >= 0)
         close(dfd);
-    free(key.s);
+    free(key[0].s), free(key[1].s);
     mg_scrub_stack(); /* also after a load: the parser ran when they were added */
     return rc;
 }

@@ -53,9 +53,11 @@ int mg_matcher_init(mg_matcher *m, const mg_patterns *p, unsigned unbounded_widt
         m->st_next = calloc(p->n_exprs, sizeof(*m->st_next));
         lz_ok = lz_ok && m->st_gen && m->st_next;
     }
-    int rc = !m->hits || !lz_ok                                   ? -ENOMEM
-             : hs_alloc_scratch(p->db, &m->scratch) != HS_SUCCESS ? MG_EHYPERSCAN
-                                                                  : 0;
+    /* one scratch for both databases */
+    int rc = !m->hits || !lz_ok ? -ENOMEM : 0;
+    if (rc == 0 && (hs_alloc_scratch(p->db, &m->scratch) != HS_SUCCESS ||
+                    (p->xdb && hs_alloc_scratch(p->xdb, &m->scratch) != HS_SUCCESS)))
+        rc = MG_EHYPERSCAN;
     if (rc < 0)
         mg_matcher_fini(m); /* the one cleanup path: leaves m zeroed */
     return rc;
@@ -202,7 +204,7 @@ static int add_hit(mg_matcher *m, const mg_expr *e, uint64_t from, uint64_t to, 
     if (e->check && !check_ok(e, pc, from, to))
         return 0;
     if (m->n == m->cap) {
-        if (m->cap >= MG_HITS_FLUSH)
+        if (m->cap >= MG_HITS_FLUSH && !m->no_flush)
             flush_final(m, pc->addr + latest);
         if (m->n == m->cap) {
             mg_hit *nh = realloc(m->hits, m->cap * 2 * sizeof(*nh));
@@ -396,8 +398,18 @@ int mg_matcher_scan(mg_matcher *m, const mg_piece *piece, mg_report_fn report, v
             memset(m->st_gen, 0, m->pats->n_exprs * sizeof(*m->st_gen));
         m->gen = 1;
     }
-    hs_error_t hr = hs_scan(m->pats->db, (const char *)piece->buf, (unsigned)piece->len, 0,
-                            m->scratch, on_match, m);
+    /* The extra database first, its hits all kept: the main database's
+     * flushes report every hit before their cut-off, the extra ones too */
+    hs_error_t hr = HS_SUCCESS;
+    if (m->pats->xdb && !piece->no_extra) {
+        m->no_flush = true;
+        hr = hs_scan(m->pats->xdb, (const char *)piece->buf, (unsigned)piece->len, 0, m->scratch,
+                     on_match, m);
+        m->no_flush = false;
+    }
+    if (hr == HS_SUCCESS)
+        hr = hs_scan(m->pats->db, (const char *)piece->buf, (unsigned)piece->len, 0, m->scratch,
+                     on_match, m);
     if (hr != HS_SUCCESS && hr != HS_SCAN_TERMINATED)
         return MG_EHYPERSCAN;
     if (hr == HS_SCAN_TERMINATED && m->error)

@@ -22,6 +22,8 @@ typedef struct mg_pat {
     unsigned min_width, max_width;
     uint32_t owner; /* 0: a plain pattern; else 1 + the YARA string it is (yara.h) */
     bool dormant; /* its YARA rules can never be true: not in the database (p->yara_plan) */
+    bool extra; /* its YARA rules can be true only where some address is readable (page 0):
+                   in the extra database, scanned where a scan needs it (p->yara_plan) */
 } mg_pat;
 
 typedef struct mg_expr {
@@ -50,6 +52,7 @@ typedef struct mg_factor_ent {
     unsigned hs_flags; /* 0 or HS_FLAG_CASELESS */
     unsigned len; /* bytes */
     uint32_t first, count; /* its expressions: factor_exprs[first .. first + count) */
+    bool extra; /* of extra patterns (mg_pat.extra): in the extra database */
 } mg_factor_ent;
 
 /* A lazily found expression: its own database, compiled on first use. */
@@ -86,6 +89,9 @@ struct mg_patterns {
      * pattern's text: vault.h. */
     hs_database_t *db;
     bool db_in_vault;
+    /* the extra patterns' database (mg_pat.extra), or NULL: none; in the
+     * vault as db is */
+    hs_database_t *xdb;
     struct mg_vault *vault;
     /* the plan (patterns_lazy.c, mg_patterns_plan): lazy expressions and factors */
     int lazy_mode; /* MG_LAZY_* */
@@ -102,19 +108,25 @@ struct mg_patterns {
      * | unbounded_width) << 1 | matches) + 1, 0 unknown. Written by
      * concurrent scans of the set: atomic. */
     _Atomic uint64_t zeros_cache;
+    /* A random number drawn each time a database is put in place (0: none
+     * drawn): an engine keeping results across scans (sweep/keep.h) knows
+     * by it that the set is the one its records came from, where the
+     * set's address could be a new set's. */
+    uint64_t keep_id;
     /* YARA rules whose strings are patterns here, or NULL; and how to free
      * them, set by the YARA parser with them (the set knows nothing of YARA) */
     struct mg_yara *yara;
     void (*yara_free)(struct mg_yara *y);
-    void (*yara_plan)(struct mg_patterns *p); /* sets mg_pat.dormant, before planning */
+    void (*yara_plan)(struct mg_patterns *p); /* sets mg_pat.dormant and extra, before planning */
 };
 
-/* Put the database (p->db, from hs_compile) into the vault: serialised,
- * deserialised there, every transient copy wiped. 0 or a negative code
- * (err filled; p->db NULL then). */
-int mg_patterns_db_to_vault(mg_patterns *p, mg_error *err);
-/* p->db deserialised from bytes into the vault; 0 or a negative code. */
-int mg_patterns_db_from_bytes(mg_patterns *p, const char *bytes, size_t len);
+/* Put a database (*slot: p->db or p->xdb, from hs_compile) into the vault:
+ * serialised, deserialised there, every transient copy wiped. 0 or a
+ * negative code (err filled; *slot NULL then). */
+int mg_patterns_db_to_vault(mg_patterns *p, hs_database_t **slot, mg_error *err);
+/* *slot (p->db or p->xdb) deserialised from bytes into the vault; 0 or a
+ * negative code. */
+int mg_patterns_db_from_bytes(mg_patterns *p, hs_database_t **slot, const char *bytes, size_t len);
 /* "hex", "regex" or "literal", for messages (static). */
 const char *mg_pattern_kind_name(mg_pattern_kind k);
 
@@ -124,9 +136,10 @@ const char *mg_pattern_kind_name(mg_pattern_kind k);
 int mg_patterns_plan(mg_patterns *p);
 /* Forget the plan (the set changed). */
 void mg_patterns_plan_free(mg_patterns *p);
-/* The main database's expressions, flags and ids (arrays malloc'd; free
- * them); returns their number or -ENOMEM. After mg_patterns_plan. */
-int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **flags,
+/* The main database's expressions, flags and ids (extra: the extra
+ * database's) (arrays malloc'd; free them); returns their number or
+ * -ENOMEM. After mg_patterns_plan. */
+int mg_patterns_main_exprs(const mg_patterns *p, bool extra, const char ***res, unsigned **flags,
                            unsigned **ids);
 /* The database of lazy expression li (compiled on first call, thread safe);
  * NULL if it cannot be compiled. */
@@ -178,6 +191,8 @@ typedef struct mg_piece {
     uint64_t addr;
     size_t len;
     uint64_t own_start, own_end;
+    bool no_extra; /* the extra database (mg_pat.extra) is not scanned: nothing it finds is
+                      needed here */
 } mg_piece;
 
 /* Called once per (pattern, start) in address order (folded); returns
@@ -211,6 +226,7 @@ typedef struct mg_matcher {
     mg_hit *tmp; /* sort_hits' buffer, tmp_cap hits */
     size_t tmp_cap;
     uint64_t overlap; /* max width used for overlap and final-hit cut-off */
+    bool no_flush; /* hits are not reported before the scan's end (a second database follows) */
     /* current scan */
     const mg_piece *piece;
     mg_report_fn report;

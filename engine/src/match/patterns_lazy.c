@@ -51,6 +51,7 @@ int mg_patterns_set_lazy(mg_patterns *p, int mode)
 /* One (factor, expression) pair while planning. */
 typedef struct fpair {
     mg_factor f;
+    bool extra; /* of an extra pattern: its own factor, in the extra database */
     bool caseless;
     uint32_t expr;
 } fpair;
@@ -58,6 +59,8 @@ typedef struct fpair {
 static int fpair_cmp(const void *a, const void *b)
 {
     const fpair *x = a, *y = b;
+    if (x->extra != y->extra)
+        return (int)x->extra - (int)y->extra;
     if (x->caseless != y->caseless)
         return (int)x->caseless - (int)y->caseless;
     if (x->f.len != y->f.len)
@@ -76,7 +79,8 @@ static bool dormant(const mg_patterns *p, size_t i)
 
 static bool same_factor(const fpair *x, const fpair *y)
 {
-    return x->caseless == y->caseless && x->f.len == y->f.len && !memcmp(x->f.s, y->f.s, x->f.len);
+    return x->extra == y->extra && x->caseless == y->caseless && x->f.len == y->f.len &&
+           !memcmp(x->f.s, y->f.s, x->f.len);
 }
 
 bool mg_patterns_all_starts(const mg_patterns *p, const mg_expr *e)
@@ -140,6 +144,7 @@ int mg_patterns_plan(mg_patterns *p)
                 memset(q, 0, sizeof(*q));
                 q->f = f[k];
                 q->caseless = caseless;
+                q->extra = p->pats[e->pattern_id].extra;
                 q->expr = (uint32_t)i;
                 for (size_t j = 0; caseless && j < q->f.len; j++)
                     if (q->f.s[j] >= 'A' && q->f.s[j] <= 'Z')
@@ -190,6 +195,7 @@ int mg_patterns_plan(mg_patterns *p)
             mg_factor_ent *fe = &p->factors[p->n_factors++];
             fe->re = b.s;
             fe->hs_flags = q->caseless ? HS_FLAG_CASELESS : 0;
+            fe->extra = q->extra;
             fe->len = q->f.len;
             fe->first = (uint32_t)i;
             if (b.oom) {
@@ -218,13 +224,21 @@ int mg_patterns_plan(mg_patterns *p)
     return 0;
 }
 
-int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **flags,
+/* Expression i is in the main database (extra false) or the extra one. */
+static bool in_db(const mg_patterns *p, size_t i, bool extra)
+{
+    const mg_expr *e = &p->exprs[i];
+    return (!e->lazy || e->prefilter) && !dormant(p, i) && p->pats[e->pattern_id].extra == extra;
+}
+
+int mg_patterns_main_exprs(const mg_patterns *p, bool extra, const char ***res, unsigned **flags,
                            unsigned **ids)
 {
-    size_t n_prefilter = 0, k = 0;
+    size_t n = 0, k = 0;
     for (size_t i = 0; i < p->n_exprs; i++)
-        n_prefilter += p->exprs[i].prefilter && !dormant(p, i);
-    size_t n = p->n_exprs - p->n_lazy + n_prefilter + p->n_factors;
+        n += in_db(p, i, extra);
+    for (size_t i = 0; i < p->n_factors; i++)
+        n += p->factors[i].extra == extra;
     *res = malloc(MG_MAX(n, 1) * sizeof(**res));
     *flags = malloc(MG_MAX(n, 1) * sizeof(**flags));
     *ids = malloc(MG_MAX(n, 1) * sizeof(**ids));
@@ -234,13 +248,15 @@ int mg_patterns_main_exprs(const mg_patterns *p, const char ***res, unsigned **f
         return -ENOMEM;
     }
     for (size_t i = 0; i < p->n_exprs; i++) {
-        if ((p->exprs[i].lazy && !p->exprs[i].prefilter) || dormant(p, i))
+        if (!in_db(p, i, extra))
             continue;
         (*res)[k] = p->exprs[i].prefilter ? p->exprs[i].fre : p->exprs[i].re;
         (*flags)[k] = p->exprs[i].hs_flags | (p->exprs[i].prefilter ? HS_FLAG_PREFILTER : 0);
         (*ids)[k++] = (unsigned)i;
     }
     for (size_t i = 0; i < p->n_factors; i++) {
+        if (p->factors[i].extra != extra)
+            continue;
         (*res)[k] = p->factors[i].re;
         (*flags)[k] = p->factors[i].hs_flags;
         (*ids)[k++] = (unsigned)(p->n_exprs + i);

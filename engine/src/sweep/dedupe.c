@@ -82,6 +82,14 @@ void mg_dedupe_clear(mg_dedupe *d)
                    : 0;
 }
 
+size_t mg_dedupe_bytes(mg_dedupe *d)
+{
+    pthread_rwlock_rdlock(&d->lock);
+    size_t bytes = d->bytes;
+    pthread_rwlock_unlock(&d->lock);
+    return bytes;
+}
+
 static entry **slot_of(entry **slots, size_t cap, uint64_t h, const uint64_t *key, size_t n)
 {
     for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1)) {

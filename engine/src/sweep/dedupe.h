@@ -31,6 +31,9 @@ void mg_dedupe_free(mg_dedupe **d);
  * with find or insert. */
 void mg_dedupe_clear(mg_dedupe *d);
 
+/* The bytes the table holds (entries and grown slots). */
+size_t mg_dedupe_bytes(mg_dedupe *d);
+
 /* The records stored for key[0..n), or NULL; *len set to their size. */
 const uint8_t *mg_dedupe_find(mg_dedupe *d, const uint64_t *key, size_t n, size_t *len);
 

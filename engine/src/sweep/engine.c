@@ -36,6 +36,7 @@ struct mg_engine {
     unsigned threads; /* started */
     unsigned waiting; /* workers that reached their first wait */
     mg_dedupe *dd; /* NULL: no dedupe (not asked, or no memory for it) */
+    mg_keep *keep; /* NULL: not incremental (not asked, no dedupe, no memory) */
     mg_cpu_budget cpu; /* set.cpu_budget's account, over every sweep */
     uint64_t zero_pfn; /* probed at mg_engine_new */
     bool pfns_visible;
@@ -80,6 +81,7 @@ MG_API void mg_engine_free(mg_engine **pe)
         mg_worker_fini(&e->ws[i]);
     free(e->ws);
     mg_dedupe_free(&e->dd);
+    mg_keep_free(&e->keep);
     pthread_cond_destroy(&e->idle);
     pthread_cond_destroy(&e->wake);
     pthread_mutex_destroy(&e->lock);
@@ -125,6 +127,8 @@ MG_API int mg_engine_new(mg_engine **out, const mg_settings *s, mg_error *err)
     mg_cpu_budget_init(&e->cpu, s->cpu_budget);
     if (s->dedupe && mg_dedupe_new(&e->dd, MG_DEDUPE_MAX_BYTES) < 0)
         e->dd = NULL; /* no memory for it: scan everything */
+    if (e->dd && s->incremental && mg_keep_new(&e->keep) < 0)
+        e->keep = NULL;
     e->zero_pfn = mg_zero_pfn(&e->pfns_visible);
     for (unsigned i = 0; i < threads; i++) {
         mg_worker_open(&ws[i], s);
@@ -243,12 +247,17 @@ MG_API int mg_engine_scan(mg_engine *e, const mg_targets *targets, const mg_patt
     mg_sweep_init(c, pats, &s, sink, t0);
     c->skip_zero = !matches_zeros(c);
     c->dd = e->dd;
+    c->keep = e->keep;
+    if (c->keep)
+        mg_keep_begin(c->keep, pats->keep_id);
     c->cpu = e->set.cpu_budget > 0 ? &e->cpu : NULL;
     c->zero_pfn = e->zero_pfn;
     c->pfns_visible = e->pfns_visible;
     rc = run_sweep(e, c, err);
     mg_fill_stats(c, stats, t0, e->threads);
     mg_dedupe_clear(e->dd); /* its records are this sweep's */
+    if (c->keep)
+        mg_keep_end(c->keep);
     mg_sweep_fini(c);
     pthread_mutex_unlock(&e->scan_lock);
     free(c);

@@ -78,7 +78,8 @@ void mg_maybe_progress(mg_sweep *c)
     mg_progress pr = {
         .processes_done = atomic_load(&c->st[ST_PROCS_DONE]),
         .processes_total = c->processes_total,
-        .bytes_done = atomic_load(&c->st[ST_SCANNED]) + atomic_load(&c->st[ST_DEDUPED]),
+        .bytes_done = atomic_load(&c->st[ST_SCANNED]) + atomic_load(&c->st[ST_DEDUPED]) +
+                      atomic_load(&c->st[ST_REUSED]),
         .bytes_total = c->bytes_total,
         .elapsed_seconds = el,
     };
@@ -107,6 +108,7 @@ void mg_fill_stats(mg_sweep *c, mg_stats *out, double t0, unsigned threads)
     out->bytes_skipped_special = v[ST_SPECIAL];
     out->bytes_skipped_changed = v[ST_CHANGED];
     out->bytes_deduped = v[ST_DEDUPED];
+    out->bytes_reused = v[ST_REUSED];
     out->matches = v[ST_MATCHES];
     out->rule_matches = v[ST_RULE_MATCHES];
     out->callbacks = v[ST_CALLBACKS];

@@ -163,10 +163,10 @@ bool mg_sweep_pace(mg_sweep *c, mg_target *p, uint64_t n)
     /* the CPU used meanwhile (by the other workers too) is charged while
      * this one waits: looked at again until it is paid for */
     while (c->cpu) {
-        int64_t go = mg_cpu_budget_due(c->cpu);
-        if (go <= clock_ns(CLOCK_MONOTONIC))
+        int64_t go = mg_cpu_budget_due(c->cpu), now = clock_ns(CLOCK_MONOTONIC);
+        if (go <= now)
             return true;
-        if (!wait_until(c, p, MG_MIN(go, clock_ns(CLOCK_MONOTONIC) + MG_STOP_POLL_NS), true))
+        if (!wait_until(c, p, MG_MIN(go, now + MG_STOP_POLL_NS), true))
             return false;
     }
     return true;

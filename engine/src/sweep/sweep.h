@@ -10,7 +10,7 @@
  *               sink (mg_report_hit)
  *   unit.c      one unit: pagemap re-check, reader choice, read, scan;
  *               a small target's units read together (a gather)
- *   worker.c    a worker's matcher and buffers
+ *   worker.c    a worker's matcher and buffers; pagemap read ahead
  *   pool.c      bounded unit queue, the targets left to plan
  *   planner.c   targets -> regions -> present runs -> units; the
  *               workers' loop (units, or a target to plan)
@@ -18,6 +18,8 @@
  *   engine.c    mg_engine: worker threads, dedupe table, one sweep at a
  *               time; mg_scan, a one-shot engine
  *   dedupe.c    shared-page dedupe: the table, record format, unit keys
+ *   keep.c      incremental reads: results kept across an engine's scans
+ *               (page-cache pages of unchanged files; soft-dirty anon)
  *
  * Three different things are never called by one another's name:
  *   dedupe     scanning memory shared between processes once (dedupe.h);
@@ -57,6 +59,7 @@
 #include "os/procs.h"
 #include "os/reader.h"
 #include "sweep/dedupe.h"
+#include "sweep/keep.h"
 #include "util.h"
 #include "yara/yara.h"
 
@@ -110,6 +113,10 @@ typedef struct mg_target {
     _Atomic uint64_t args_pages;
     /* per rule string: its matches are kept (mg_yara_needed; NULL: all) */
     uint8_t *yneed;
+    /* mg_settings.soft_dirty (keep.h): the epoch its anonymous units are
+     * kept under (0: none) and whether this scan may replay them */
+    uint64_t sd_epoch;
+    bool sd_reuse;
 } mg_target;
 
 /* Read pacing (stop.c): a virtual clock shared by the workers. Each read of
@@ -177,6 +184,7 @@ enum mg_stat_id {
     ST_SPECIAL,
     ST_CHANGED,
     ST_DEDUPED,
+    ST_REUSED,
     ST_MATCHES,
     ST_RULE_MATCHES,
     ST_CALLBACKS,
@@ -233,6 +241,7 @@ struct mg_sweep {
     pthread_mutex_t sink_lock; /* serialises sink callbacks (events.c, unit.c) */
     atomic_bool uring_used;
     mg_dedupe *dd; /* NULL: no dedupe */
+    mg_keep *keep; /* the engine's (keep.h); NULL: not incremental */
     /* The zero page's frame number (mg_zero_pfn), 0 if pagemap hides frame
      * numbers or the kernel maps no zero page; whether it shows them: if
      * not, no region is planned direct. */
@@ -253,12 +262,12 @@ struct mg_sweep {
  * (engine.c) the calling thread rebinds it (mg_worker_bind) while its
  * thread is parked. */
 /* A unit of a gather (mg_worker): its window [ba, bb) held from page
- * `page` of the worker's buffer on, its ops, its dedupe key (nkey 0: its
- * matches not recorded). */
+ * `page` of the worker's buffer on, its ops, its dedupe key and its keep
+ * key (nkey and nkeep 0: its matches not recorded under one). */
 typedef struct mg_gslot {
     mg_unit u;
     uint64_t ba, bb;
-    size_t page, pvr, n_pvr, mem, n_mem, key, nkey;
+    size_t page, pvr, n_pvr, mem, n_mem, key, nkey, kkey, nkeep;
 } mg_gslot;
 
 typedef struct mg_worker {
@@ -278,10 +287,17 @@ typedef struct mg_worker {
     uint64_t *key;
     mg_dedupe_rec rec;
     bool recording;
+    /* incremental reads (keep.h): the unit's keep key (length nkeep, 0:
+     * none; 0 between units: gather_add takes it, a replay drops it), and
+     * the identities of the files this sweep looked at */
+    uint64_t *kkey;
+    size_t nkeep;
+    mg_keep_ids ids;
     /* A gather (unit.c): units of one target whose pages are read together,
      * each window in buf and ok from its slot's page on, its ops in pvr_ops
-     * and mem_ops and its key in gkey (gkey_cap words); n_pages, n_pvr,
-     * n_mem and n_gkey used so far. */
+     * and mem_ops, its key in gkey (gkey_cap words) and its keep key in
+     * gkkey (gkkey_cap words); n_pages, n_pvr, n_mem, n_gkey and n_gkkey
+     * used so far. */
     mg_gslot *gs; /* MG_GATHER_UNITS of them */
     /* the pagemap entries read ahead for the gather's units (mg_run_units):
      * n_ahead pages of ahead_p from ahead_lo */
@@ -289,8 +305,8 @@ typedef struct mg_worker {
     const mg_target *ahead_p;
     uint64_t ahead_lo;
     size_t n_ahead;
-    size_t n_gs, n_pages, n_pvr, n_mem, n_gkey, gkey_cap;
-    uint64_t *gkey;
+    size_t n_gs, n_pages, n_pvr, n_mem, n_gkey, gkey_cap, n_gkkey, gkkey_cap;
+    uint64_t *gkey, *gkkey;
 } mg_worker;
 
 /* One planner of a sweep: the calling thread (w NULL) or a worker (w) that
@@ -401,6 +417,10 @@ void mg_unit_window(const mg_sweep *c, const mg_unit *u, uint64_t *ba, uint64_t 
  * records the hit for dedupe if the worker is recording, applies max_count
  * and delivers it under the sink lock. Returns MG_SINK_*. */
 int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc);
+/* Whether p needs the set's extra database scanned (mg_pat.extra: the
+ * strings of rules that can be true only where some address is readable):
+ * a unit's dedupe record made without it is not replayed there. */
+bool mg_target_needs_extra(const mg_sweep *c, const mg_target *p);
 /* Scan buf = bytes [s, e) of w->u's window for the matches it owns. A
  * matcher failure is a counted MG_EVENT_OTHER ("scan"), not a verdict.
  * Returns MG_SINK_* or the matcher's negative code. */
@@ -432,6 +452,12 @@ void mg_run_unit(mg_worker *w, const mg_unit *u);
  * a time that fit in the worker's buffer; each unit then scanned on its own,
  * as mg_run_unit would. Stops between units as mg_run_unit's caller does. */
 void mg_run_units(mg_worker *w, const mg_unit *us, size_t n);
+/* The pagemap entries of np pages of p from pa into w->pm (worker.c): from
+ * those mg_worker_read_ahead read if they are there. Returns 0 or -errno. */
+int mg_worker_pagemap(mg_worker *w, mg_target *p, uint64_t pa, size_t np);
+/* Read ahead the pagemap entries of us[k]'s window and of the units after
+ * it that follow closely (mg_run_units, before it starts us[k]). */
+void mg_worker_read_ahead(mg_worker *w, const mg_unit *us, size_t k, size_t n);
 
 /* ---- pool.c: the queue and the workers' loop ---- */
 

@@ -381,6 +381,8 @@ mg_target *mg_target_open(mg_sweep *c, pid_t pid)
         what = "pid reused";
         rc = mg_proc_pin_check(&p->pin);
     }
+    if (rc >= 0 && c->keep && c->set.soft_dirty) /* before any of its pages is read */
+        p->sd_epoch = mg_keep_sd_begin(c->keep, pid, st0->starttime, &p->sd_reuse);
     if (rc >= 0 && c->set.max_count) {
         p->counts = calloc(mg_patterns_count(c->pats), sizeof(*p->counts));
         if (!p->counts)

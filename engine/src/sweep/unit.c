@@ -150,25 +150,71 @@ static void collect_unit(mg_worker *w, const mg_read_op *pvr, size_t n_pvr, cons
         collect(w, mem, n_mem, ba, ok, "read /proc/PID/mem");
 }
 
-/* Look a key up; on a hit, replay its records at this unit's addresses. */
+/* Look a key up; on a hit, replay its records at this unit's addresses
+ * and drop its keep key. Not where the extra database is scanned: a record
+ * may have been made without it (one made with it is replayed whole where
+ * it is not: the extra strings' hits are not kept there, mg_report_hit). */
 static bool find_replay(mg_worker *w, size_t nkey, uint64_t pa, uint64_t bytes)
 {
     size_t len;
+    if (mg_target_needs_extra(w->c, w->u->p))
+        return false;
     const uint8_t *rec = mg_dedupe_find(w->c->dd, w->key, nkey, &len);
     if (!rec)
         return false;
+    w->nkeep = 0;
     mg_stat_add(w->c, ST_DEDUPED, bytes);
     mg_dedupe_replay(rec, len, pa, mg_report_hit, w);
     return true;
 }
 
-/* The unit's matches go into the dedupe table only if its scan was whole:
- * a replay must give what a scan would. */
-static void keep_record(mg_worker *w, const uint64_t *key, size_t nkey)
+/* A gathered unit's matches go into the dedupe table under its key and
+ * the kept records under its keep key only if its scan was whole: a replay
+ * must give what a scan would. */
+static void keep_record(mg_worker *w, const mg_gslot *s)
 {
-    if (w->recording && w->rec.complete)
-        mg_dedupe_insert(w->c->dd, key, nkey, w->rec.data, w->rec.len);
+    if (w->recording && w->rec.complete) {
+        if (s->nkey)
+            mg_dedupe_insert(w->c->dd, w->gkey + s->key, s->nkey, w->rec.data, w->rec.len);
+        if (s->nkeep) /* incremental reads: for the engine's later scans */
+            mg_keep_insert(w->c->keep, w->gkkey + s->kkey, s->nkeep, w->rec.data, w->rec.len);
+    }
     w->recording = false;
+}
+
+/* Incremental reads (keep.h): a unit wholly in page-cache pages whose file
+ * and frames are those of an earlier scan replays that scan's matches; its
+ * file key (w->key[0..fkey), 0: none) gets them too, for the other
+ * processes of this sweep mapping the pages (no pagemap read for them).
+ * Otherwise its keep key (w->kkey, w->nkeep) is left for gather_add. */
+static bool keep_replay(mg_worker *w, const mg_unit *u, const mg_dedupe_span *sp, size_t np,
+                        size_t fkey)
+{
+    mg_sweep *c = w->c;
+    mg_target *p = u->p;
+    bool sd = false;
+    w->nkeep = 0;
+    if (!c->keep)
+        return false;
+    if (u->file_hi && sp->ba >= u->file_lo && sp->bb <= u->file_hi &&
+        mg_dedupe_file_key(w->kkey, u->region, sp))
+        w->nkeep = mg_keep_key(c->keep, &w->ids, p->info.pid, u->region, w->kkey, w->pm, np);
+    else if (p->sd_epoch && mg_region_anon_like(u->region)) { /* mg_settings.soft_dirty */
+        w->nkeep =
+            mg_keep_sd_key(w->kkey, p->info.pid, p->pin.st.starttime, p->sd_epoch, sp, w->pm, np);
+        sd = true;
+    }
+    size_t len;
+    const uint8_t *rec =
+        w->nkeep && (!sd || p->sd_reuse) ? mg_keep_find(c->keep, w->kkey, w->nkeep, &len) : NULL;
+    if (!rec)
+        return false;
+    if (fkey && mg_dedupe_file_pages_shared(w->pm, np))
+        mg_dedupe_insert(c->dd, w->key, fkey, rec, len);
+    w->nkeep = 0;
+    mg_stat_add(c, ST_REUSED, u->own_end - u->own_start);
+    mg_dedupe_replay(rec, len, sp->pa, mg_report_hit, w);
+    return true;
 }
 
 /* ---- a gather: units of one target read at once ---------------------------
@@ -192,7 +238,7 @@ static void gather_flush(mg_worker *w)
         const mg_unit *u = &s->u;
         uint8_t *buf = w->buf + s->page * MG_PAGE_SIZE, *ok = w->ok + s->page;
         w->u = u;
-        w->recording = s->nkey != 0;
+        w->recording = s->nkey != 0 || s->nkeep != 0;
         mg_dedupe_rec_start(&w->rec, s->ba & PAGE_MASK);
         if (read)
             collect_unit(w, w->pvr_ops + s->pvr, s->n_pvr, w->mem_ops + s->mem, s->n_mem, s->ba,
@@ -217,16 +263,16 @@ static void gather_flush(mg_worker *w)
                 }
             }
         }
-        keep_record(w, w->gkey + s->key, s->nkey);
+        keep_record(w, s);
     }
     w->u = u0;
-    w->n_gs = w->n_pages = w->n_pvr = w->n_mem = w->n_gkey = 0;
+    w->n_gs = w->n_pages = w->n_pvr = w->n_mem = w->n_gkey = w->n_gkkey = 0;
 }
 
 /* Add w->u, window [ba, bb) (its pagemap entries in w->pm from ba's page,
- * its key nkey words of w->key), to the gather: after a flush if it does
- * not fit. Zero pages of a direct region's piece (not read: zero bytes)
- * are filled in here. */
+ * its key nkey words of w->key, its keep key w->nkeep words of w->kkey), to
+ * the gather: after a flush if it does not fit. Zero pages of a direct region's piece (not read:
+ * zero bytes) are filled in here. */
 static void gather_add(mg_worker *w, uint64_t ba, uint64_t bb, size_t nkey)
 {
     const mg_unit *u = w->u;
@@ -234,7 +280,8 @@ static void gather_add(mg_worker *w, uint64_t ba, uint64_t bb, size_t nkey)
     size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
     if (w->n_gs &&
         (w->n_gs == MG_GATHER_UNITS || w->gs[0].u.p != u->p || w->n_pages + np > w->max_pages ||
-         w->n_pages * MG_PAGE_SIZE + (bb - ba) > w->span || w->n_gkey + nkey > w->gkey_cap))
+         w->n_pages * MG_PAGE_SIZE + (bb - ba) > w->span || w->n_gkey + nkey > w->gkey_cap ||
+         w->n_gkkey + w->nkeep > w->gkkey_cap))
         gather_flush(w);
     mg_gslot *s = &w->gs[w->n_gs++];
     *s = (mg_gslot){.u = *u,
@@ -244,9 +291,14 @@ static void gather_add(mg_worker *w, uint64_t ba, uint64_t bb, size_t nkey)
                     .pvr = w->n_pvr,
                     .mem = w->n_mem,
                     .key = w->n_gkey,
-                    .nkey = nkey};
+                    .nkey = nkey,
+                    .kkey = w->n_gkkey,
+                    .nkeep = w->nkeep};
     memcpy(w->gkey + w->n_gkey, w->key, nkey * sizeof(*w->key));
     w->n_gkey += nkey;
+    memcpy(w->gkkey + w->n_gkkey, w->kkey, w->nkeep * sizeof(*w->kkey));
+    w->n_gkkey += w->nkeep;
+    w->nkeep = 0;
     w->n_pages += np;
     uint8_t *buf = w->buf + s->page * MG_PAGE_SIZE, *ok = w->ok + s->page;
     memset(ok, 0, np);
@@ -270,18 +322,6 @@ static void gather_add(mg_worker *w, uint64_t ba, uint64_t bb, size_t nkey)
     s->n_mem = w->n_mem - s->mem;
 }
 
-/* The pagemap entries of np pages from pa into w->pm: from the read ahead
- * of mg_run_units if it holds them, else read now. */
-static int unit_pagemap(mg_worker *w, mg_target *p, uint64_t pa, size_t np)
-{
-    if (w->ahead_p == p && pa >= w->ahead_lo &&
-        pa + np * MG_PAGE_SIZE <= w->ahead_lo + w->n_ahead * MG_PAGE_SIZE) {
-        memcpy(w->pm, w->ahead + (pa - w->ahead_lo) / MG_PAGE_SIZE, np * sizeof(*w->pm));
-        return 0;
-    }
-    return mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
-}
-
 /* A batch of small regions: one pagemap read and one read per reader for
  * all of them, then each region scanned on its own (a piece unit owning the
  * whole region, so matches carry it and none spans two). The buffer holds
@@ -294,7 +334,7 @@ static void add_batch(mg_worker *w, const mg_unit *u)
     const mg_region *rs = p->maps.regions;
     uint64_t pa = u->lo;
     size_t np = (size_t)((u->hi - pa) / MG_PAGE_SIZE);
-    int rc = unit_pagemap(w, p, pa, np);
+    int rc = mg_worker_pagemap(w, p, pa, np);
     if (rc < 0) {
         mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
         return;
@@ -337,11 +377,13 @@ static void add_plain(mg_worker *w, const mg_unit *u)
         fkey = mg_dedupe_file_key(w->key, u->region, &sp);
     if (fkey && find_replay(w, fkey, pa, u->own_end - u->own_start))
         return;
-    int rc = unit_pagemap(w, p, pa, np);
+    int rc = mg_worker_pagemap(w, p, pa, np);
     if (rc < 0) {
         mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
         return;
     }
+    if (keep_replay(w, u, &sp, np, fkey))
+        return;
     size_t nkey = 0;
     if (fkey && mg_dedupe_file_pages_shared(w->pm, np)) {
         nkey = fkey; /* still page cache: record under the file key (still in w->key) */
@@ -379,7 +421,7 @@ static void add_direct(mg_worker *w, const mg_unit *u)
     mg_unit_window(c, u, &ba, &bb);
     uint64_t pa = ba & PAGE_MASK;
     size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
-    int rc = unit_pagemap(w, p, pa, np);
+    int rc = mg_worker_pagemap(w, p, pa, np);
     if (rc < 0) {
         mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
         return;
@@ -399,6 +441,8 @@ static void add_direct(mg_worker *w, const mg_unit *u)
         return;
     mg_dedupe_span sp = {
         .pa = pa, .ba = ba, .bb = bb, .own_start = u->own_start, .own_end = u->own_end};
+    if (keep_replay(w, u, &sp, np, 0))
+        return;
     size_t nkey = c->dd ? mg_dedupe_frame_key(w->key, w->pm, np, &sp) : 0;
     if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start))
         return;
@@ -441,55 +485,11 @@ void mg_run_unit(mg_worker *w, const mg_unit *u)
     gather_flush(w);
 }
 
-/* The pages [*lo, *hi) of u's window; false for a direct region's step
- * (its pieces read their own). */
-static bool unit_pages(const mg_sweep *c, const mg_unit *u, uint64_t *lo, uint64_t *hi)
-{
-    uint64_t ba = u->lo, bb = u->hi;
-    if (u->direct)
-        return false;
-    if (!u->batch)
-        mg_unit_window(c, u, &ba, &bb);
-    *lo = ba & PAGE_MASK;
-    *hi = (bb + MG_PAGE_SIZE - 1) & PAGE_MASK;
-    return true;
-}
-
-/* Read ahead, with one pread, the pagemap entries of us[k]'s window and of
- * the windows of the units after it that follow it closely (ascending, at
- * most MG_AHEAD_GAP pages after the pages before), up to MG_AHEAD_PAGES
- * pages in all: their own reads take them from there (unit_pagemap). Not
- * for a unit alone or one already held; on a failure each unit reads its
- * own (and reports it). */
-static void read_ahead(mg_worker *w, const mg_unit *us, size_t k, size_t n)
-{
-    mg_target *p = us[k].p;
-    uint64_t lo, hi, l, h;
-    if (!unit_pages(w->c, &us[k], &lo, &hi) || (hi - lo) / MG_PAGE_SIZE > MG_AHEAD_PAGES ||
-        (w->ahead_p == p && lo >= w->ahead_lo && hi <= w->ahead_lo + w->n_ahead * MG_PAGE_SIZE))
-        return;
-    size_t m = k + 1;
-    for (; m < n && us[m].p == p && unit_pages(w->c, &us[m], &l, &h); m++) {
-        if (l < lo || l > hi + MG_AHEAD_GAP * MG_PAGE_SIZE ||
-            (MG_MAX(h, hi) - lo) / MG_PAGE_SIZE > MG_AHEAD_PAGES)
-            break;
-        hi = MG_MAX(h, hi);
-    }
-    if (m == k + 1)
-        return;
-    w->n_ahead = 0;
-    if (mg_pagemap_read(p->pagemap_fd, lo, (size_t)((hi - lo) / MG_PAGE_SIZE), w->ahead) == 0) {
-        w->ahead_p = p;
-        w->ahead_lo = lo;
-        w->n_ahead = (size_t)((hi - lo) / MG_PAGE_SIZE);
-    }
-}
-
 void mg_run_units(mg_worker *w, const mg_unit *us, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
         if (!mg_sweep_should_stop(w->c, us[k].p)) {
-            read_ahead(w, us, k, n);
+            mg_worker_read_ahead(w, us, k, n);
             start_unit(w, &us[k]);
         }
         mg_maybe_progress(w->c);

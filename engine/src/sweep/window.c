@@ -168,6 +168,12 @@ int mg_report_hit(void *arg, const mg_hit *h, const mg_piece *pc)
     return v;
 }
 
+bool mg_target_needs_extra(const mg_sweep *c, const mg_target *p)
+{
+    /* yneed's last byte: a string of the extra database is needed */
+    return c->pats->xdb && !(p->yneed && !p->yneed[c->pats->yara->n_strings]);
+}
+
 int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e)
 {
     const mg_unit *u = w->u;
@@ -177,6 +183,7 @@ int mg_scan_window(mg_worker *w, const uint8_t *buf, uint64_t s, uint64_t e)
         .len = (size_t)(e - s),
         .own_start = u->own_start,
         .own_end = u->own_end,
+        .no_extra = !mg_target_needs_extra(w->c, u->p),
     };
     uint64_t os = MG_MAX(s, u->own_start), oe = MG_MIN(e, u->own_end);
     if (oe > os)

@@ -189,6 +189,9 @@ typedef struct yara_string {
     /* of a list's first string: every string using the list is fixed at
      * fixed_at, so matches elsewhere are not kept (yara_parse.c) */
     bool list_fixed;
+    /* of a list's first string: its pattern is in the extra database
+     * (mg_pat.extra, mg_yara_mark_dormant) */
+    bool extra;
 } yara_string;
 
 typedef struct yara_rule {
@@ -288,16 +291,21 @@ void mg_yara_proc_free_all(mg_yara_proc **pp, size_t n_strings);
  * be kept in a process whose memory blocks (what the evaluator's reads can
  * reach) are regions[0..n): 0 when every rule using it cannot be true
  * there whatever it matches (and for a string sharing another's list).
- * malloc'd (n_strings bytes), or NULL when out of memory (keep them all).
- * Not for yara -n (rules_negate), which shows the matches of rules that do
- * not match. */
+ * malloc'd (n_strings + 1 bytes), or NULL when out of memory (keep them
+ * all); the last byte says whether a string in the extra database
+ * (yara_string.extra) is needed: if not, that database need not be
+ * scanned there. Not for yara -n (rules_negate), which shows the matches
+ * of rules that do not match. */
 uint8_t *mg_yara_needed(const mg_yara *y, const mg_region *regions, size_t n);
 
 /* yara_need.c: mg_pat.dormant of p's patterns (p->yara_plan, run when the
  * set is planned): set for the strings whose every rule was added with
  * MG_RULES_NO_NEGATE and cannot be true in any memory (mg_yara_needed
  * with every address readable: a process's or a buffer's needs are a
- * subset). None if no string would be left. */
+ * subset). None if no string would be left. mg_pat.extra (and
+ * yara_string.extra) for the others that no rule needs where no address
+ * is readable (`uint16(0) == 0x5a4d and ...`: only where page 0 is),
+ * unless none would be left in the main database. */
 void mg_yara_mark_dormant(mg_patterns *p);
 
 /* Integer reads at virtual addresses: 0 and n bytes in out, or -1

@@ -251,30 +251,54 @@ uint8_t *mg_yara_needed(const mg_yara *y, const mg_region *regions, size_t n_reg
         }
     }
     free(possible);
+    need[y->n_strings] = 0;
+    for (size_t s = 0; s < y->n_strings; s++)
+        need[y->n_strings] |= need[s] && y->strings[s].extra;
     return need;
+}
+
+/* need (from mg_yara_needed) with every string of a rule that -n may show */
+static void need_negated(const mg_yara *y, uint8_t *need)
+{
+    for (size_t i = 0; i < y->n_rules; i++) {
+        const yara_rule *r = &y->rules[i];
+        for (size_t s = 0; !r->no_negate && s < r->n_strings; s++)
+            need[y->strings[r->first_string + s].list] = 1;
+    }
 }
 
 void mg_yara_mark_dormant(mg_patterns *p)
 {
-    const mg_yara *y = p->yara;
+    mg_yara *y = p->yara;
     for (size_t i = 0; i < p->n; i++)
-        p->pats[i].dormant = false;
+        p->pats[i].dormant = p->pats[i].extra = false;
+    for (size_t s = 0; y && s < y->n_strings; s++)
+        y->strings[s].extra = false;
     if (!y || !y->no_negate)
         return;
     mg_region all = {.start = 0, .end = UINT64_MAX, .perms = "rw-p", .path = ""};
     uint8_t *need = mg_yara_needed(y, &all, 1);
-    if (!need)
-        return; /* out of memory: every string kept */
-    for (size_t i = 0; i < y->n_rules; i++) {
-        const yara_rule *r = &y->rules[i];
-        for (size_t s = 0; !r->no_negate && s < r->n_strings; s++)
-            need[y->strings[r->first_string + s].list] = 1; /* -n may show it */
+    /* where nothing is readable: what every process needs */
+    uint8_t *base = mg_yara_needed(y, NULL, 0);
+    if (!need || !base) {
+        free(need);
+        free(base);
+        return; /* out of memory: every string kept, in the main database */
     }
-    size_t kept = 0;
-    for (size_t s = 0; s < y->n_strings; s++)
+    need_negated(y, need);
+    need_negated(y, base);
+    size_t kept = 0, in_main = 0;
+    for (size_t s = 0; s < y->n_strings; s++) {
         kept += y->strings[s].list == s && need[s];
-    for (size_t s = 0; kept && s < y->n_strings; s++)
-        if (y->strings[s].list == s && !need[s])
-            p->pats[y->strings[s].pattern_id].dormant = true;
+        in_main += y->strings[s].list == s && need[s] && base[s];
+    }
+    for (size_t s = 0; kept && s < y->n_strings; s++) {
+        mg_pat *pat = &p->pats[y->strings[s].pattern_id];
+        if (y->strings[s].list != s)
+            continue;
+        pat->dormant = !need[s];
+        pat->extra = y->strings[s].extra = in_main && need[s] && !base[s];
+    }
     free(need);
+    free(base);
 }
