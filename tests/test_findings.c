@@ -1105,10 +1105,11 @@ static int found_cb(void *ctx, const mg_process *p, const mg_finding *list, size
     return MG_SINK_CONTINUE;
 }
 
-/* One sweep of pid (with findings or not): its process_vm_readv and polls
- * counted. */
-static void sweep_counted(pid_t pid, bool findings, sweep_found *f, unsigned long *pvr,
-                          unsigned long *polls)
+/* One sweep of pid (with findings or not), or with whole_host of every
+ * process with two workers and no dedupe (every unit of pid reads): pid's
+ * process_vm_readv and the polls counted. */
+static void sweep_counted_in(pid_t pid, bool findings, bool whole_host, sweep_found *f,
+                             unsigned long *pvr, unsigned long *polls)
 {
     mg_patterns *p = NULL;
     mg_error err = {{0}};
@@ -1119,9 +1120,10 @@ static void sweep_counted(pid_t pid, bool findings, sweep_found *f, unsigned lon
     cr_assert_eq(mg_patterns_compile(p, &err), 0, "%s", err.message);
     mg_settings s;
     mg_default_settings(&s);
-    s.pids = &pid;
-    s.n_pids = 1;
-    s.threads = 1;
+    s.pids = whole_host ? NULL : &pid;
+    s.n_pids = whole_host ? 0 : 1;
+    s.threads = whole_host ? 2 : 1;
+    s.dedupe = s.dedupe && !whole_host;
     mg_sink sink = {.ctx = f, .findings = findings ? found_cb : NULL};
     mg_stats st;
     counted_pid = pid;
@@ -1130,8 +1132,17 @@ static void sweep_counted(pid_t pid, bool findings, sweep_found *f, unsigned lon
     cr_assert_eq(mg_scan(p, &s, &sink, &st, &err), 0, "%s", err.message);
     *pvr = __atomic_load_n(&n_pvr, __ATOMIC_RELAXED);
     *polls = __atomic_load_n(&n_poll, __ATOMIC_RELAXED);
-    cr_assert_eq(st.processes_scanned, 1u);
+    if (whole_host)
+        cr_assert_geq(st.processes_scanned, 1u);
+    else
+        cr_assert_eq(st.processes_scanned, 1u);
     mg_patterns_free(&p);
+}
+
+static void sweep_counted(pid_t pid, bool findings, sweep_found *f, unsigned long *pvr,
+                          unsigned long *polls)
+{
+    sweep_counted_in(pid, findings, false, f, pvr, polls);
 }
 
 /* A sweep's findings read the target no more than its scan does: argv[0]
@@ -1159,6 +1170,26 @@ Test(findings, sweep_reads_nothing_more)
     cr_assert_eq(pvr1, pvr0, "process_vm_readv: %lu with findings, %lu without", pvr1, pvr0);
     cr_assert_eq(poll1, poll0, "poll: %lu with findings, %lu without", poll1, poll0);
     free((char *)f.preload);
+    target_stop(&t);
+}
+
+/* A small target's units, run by the worker that planned it (a sweep of
+ * the whole host with two workers), are read together (sweep/unit.c: a
+ * gather): one process_vm_readv for many of its units, where -p with one
+ * worker reads each unit alone. Here for the counting wraps. */
+Test(findings, small_target_units_read_together)
+{
+    need_root();
+    char *argv[] = {(char *)"mgt-gather", (char *)"plain", NULL};
+    target t;
+    target_spawn(&t, fixture_path(), -1, argv, NULL);
+    sweep_found f = {{0}};
+    unsigned long alone, together, polls;
+    sweep_counted_in(t.pid, false, false, &f, &alone, &polls);
+    sweep_counted_in(t.pid, false, true, &f, &together, &polls);
+    cr_assert_geq(alone, 4u, "process_vm_readv alone: %lu", alone);
+    cr_assert(together >= 1 && together * 2 <= alone, "process_vm_readv: %lu together, %lu alone",
+              together, alone);
     target_stop(&t);
 }
 

@@ -106,7 +106,7 @@ void mg_wipe_free(void *p, size_t n)
     free(p);
 }
 
-int mg_read_file(const char *path, char **out, size_t *len)
+static int read_file(const char *path, char **out, size_t *len, bool one)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -137,7 +137,8 @@ int mg_read_file(const char *path, char **out, size_t *len)
             buf = nb;
             cap *= 2;
         }
-        ssize_t r = read(fd, buf + n, cap - n - 1);
+        size_t want = cap - n - 1;
+        ssize_t r = read(fd, buf + n, want);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -149,12 +150,24 @@ int mg_read_file(const char *path, char **out, size_t *len)
         if (r == 0)
             break;
         n += (size_t)r;
+        if (one && (size_t)r < want)
+            break; /* shorter than asked: the whole file */
     }
     close(fd);
     buf[n] = '\0';
     *out = buf;
     *len = n;
     return 0;
+}
+
+int mg_read_file(const char *path, char **out, size_t *len)
+{
+    return read_file(path, out, len, false);
+}
+
+int mg_read_proc_one(const char *path, char **out, size_t *len)
+{
+    return read_file(path, out, len, true);
 }
 
 int mg_fail(mg_error *err, int code, const char *fmt, ...)

@@ -32,6 +32,12 @@
  * they are queued for every worker, as the calling thread's are. */
 #define MG_PLAN_PEND 64
 #define MG_LOCAL_CHUNKS 8
+/* Units of one target a worker reads at once (unit.c: mg_run_units). */
+#define MG_GATHER_UNITS 32
+/* Their pagemap entries read ahead with one pread (unit.c): up to
+ * MG_AHEAD_PAGES pages, across holes of up to MG_AHEAD_GAP pages. */
+#define MG_AHEAD_PAGES 2048
+#define MG_AHEAD_GAP 512
 
 /* Small regions go into batch units: one pagemap read and one
  * process_vm_readv for many regions (planner.c, unit.c). A region is small

@@ -40,6 +40,11 @@ static inline const char *mg_put_string(char **s, const char *src)
 /* Read a whole (proc) file into a malloc'd, NUL-terminated buffer.
  * Returns 0 or a negative errno. */
 int mg_read_file(const char *path, char **out, size_t *len);
+/* The same for a /proc file the kernel makes whole at its first read
+ * (single_open: /proc/PID/stat, status, cgroup; not maps, a record at a
+ * time): a read shorter than asked is all of it, with no read more to see
+ * the end. */
+int mg_read_proc_one(const char *path, char **out, size_t *len);
 /* explicit_bzero then free (buffers that held pattern text: match/vault.h). */
 void mg_wipe_free(void *p, size_t n);
 

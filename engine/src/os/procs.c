@@ -75,7 +75,7 @@ int mg_read_proc_stat(pid_t pid, mg_proc_stat *st)
     char path[64], *buf = NULL;
     size_t len;
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    int rc = mg_read_file(path, &buf, &len);
+    int rc = mg_read_proc_one(path, &buf, &len);
     if (rc < 0)
         return rc;
     char *p = strrchr(buf, ')'), *open = strchr(buf, '(');
@@ -172,7 +172,7 @@ int mg_read_proc_status(pid_t pid, mg_proc_status *st)
     char path[64], *buf = NULL;
     size_t len;
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    int rc = mg_read_file(path, &buf, &len);
+    int rc = mg_read_proc_one(path, &buf, &len);
     if (rc < 0)
         return rc;
     const char *tgid = status_field(buf, "Tgid"), *ppid = status_field(buf, "PPid");
@@ -282,7 +282,7 @@ char *mg_read_cgroup(pid_t pid)
     char path[64], *buf = NULL;
     size_t len;
     snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-    if (mg_read_file(path, &buf, &len) < 0)
+    if (mg_read_proc_one(path, &buf, &len) < 0)
         return strdup("");
     const char *p;
     size_t n;

@@ -57,12 +57,8 @@ static size_t queue_some(mg_planner *pl)
  * it runs queued ones (its planner reference keeps their target). */
 static void run_here(mg_planner *pl, size_t k)
 {
-    for (; k < pl->n_pend; k++) {
-        const mg_unit *u = &pl->pend[k];
-        if (!mg_sweep_should_stop(pl->c, u->p))
-            mg_run_unit(pl->w, u);
-        mg_maybe_progress(pl->c);
-    }
+    if (k < pl->n_pend) /* one target's: read together (mg_run_units) */
+        mg_run_units(pl->w, pl->pend + k, pl->n_pend - k);
     pl->n_pend = 0;
     pl->pend_bytes = 0;
 }

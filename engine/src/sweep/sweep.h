@@ -8,7 +8,9 @@
  *               its last unit is done
  *   window.c    unit geometry; scanning a unit's window, its hits to the
  *               sink (mg_report_hit)
- *   unit.c      one unit: pagemap re-check, reader choice, read, scan
+ *   unit.c      one unit: pagemap re-check, reader choice, read, scan;
+ *               a small target's units read together (a gather)
+ *   worker.c    a worker's matcher and buffers; pagemap read ahead
  *   pool.c      bounded unit queue, the targets left to plan
  *   planner.c   targets -> regions -> present runs -> units; the
  *               workers' loop (units, or a target to plan)
@@ -259,6 +261,15 @@ struct mg_sweep {
 /* Per-worker state: nothing here is shared. Between sweeps of an engine
  * (engine.c) the calling thread rebinds it (mg_worker_bind) while its
  * thread is parked. */
+/* A unit of a gather (mg_worker): its window [ba, bb) held from page
+ * `page` of the worker's buffer on, its ops, its dedupe key and its keep
+ * key (nkey and nkeep 0: its matches not recorded under one). */
+typedef struct mg_gslot {
+    mg_unit u;
+    uint64_t ba, bb;
+    size_t page, pvr, n_pvr, mem, n_mem, key, nkey, kkey, nkeep;
+} mg_gslot;
+
 typedef struct mg_worker {
     mg_sweep *c;
     struct mg_engine *engine; /* the engine whose thread runs it, NULL if none */
@@ -277,10 +288,25 @@ typedef struct mg_worker {
     mg_dedupe_rec rec;
     bool recording;
     /* incremental reads (keep.h): the unit's keep key (length nkeep, 0:
-     * none), and the identities of the files this sweep looked at */
+     * none; 0 between units: gather_add takes it, a replay drops it), and
+     * the identities of the files this sweep looked at */
     uint64_t *kkey;
     size_t nkeep;
     mg_keep_ids ids;
+    /* A gather (unit.c): units of one target whose pages are read together,
+     * each window in buf and ok from its slot's page on, its ops in pvr_ops
+     * and mem_ops, its key in gkey (gkey_cap words) and its keep key in
+     * gkkey (gkkey_cap words); n_pages, n_pvr, n_mem, n_gkey and n_gkkey
+     * used so far. */
+    mg_gslot *gs; /* MG_GATHER_UNITS of them */
+    /* the pagemap entries read ahead for the gather's units (mg_run_units):
+     * n_ahead pages of ahead_p from ahead_lo */
+    uint64_t *ahead; /* MG_AHEAD_PAGES entries */
+    const mg_target *ahead_p;
+    uint64_t ahead_lo;
+    size_t n_ahead;
+    size_t n_gs, n_pages, n_pvr, n_mem, n_gkey, gkey_cap, n_gkkey, gkkey_cap;
+    uint64_t *gkey, *gkkey;
 } mg_worker;
 
 /* One planner of a sweep: the calling thread (w NULL) or a worker (w) that
@@ -407,7 +433,7 @@ void mg_scan_pieces_in(mg_worker *w, const uint8_t *buf, uint64_t ba, uint64_t b
 /* The same for the window held in w->buf. */
 void mg_scan_pieces(mg_worker *w, uint64_t ba, uint64_t bb, const uint8_t *ok);
 
-/* ---- unit.c: reading and scanning one unit ---- */
+/* ---- worker.c, unit.c: a worker; reading and scanning units ---- */
 
 /* A worker for settings s: its reader; no matcher or buffers yet. */
 void mg_worker_open(mg_worker *w, const mg_settings *s);
@@ -420,6 +446,18 @@ void mg_worker_fini(mg_worker *w);
 /* Run a unit popped from the queue: a batch, a piece of a direct region,
  * or a unit inside one run of present pages. */
 void mg_run_unit(mg_worker *w, const mg_unit *u);
+/* Run units of one target (a small one's, held back by its planner): their
+ * pages read with one process_vm_readv and one /proc/PID/mem batch, and one
+ * check that the process is still there, for up to MG_GATHER_UNITS units at
+ * a time that fit in the worker's buffer; each unit then scanned on its own,
+ * as mg_run_unit would. Stops between units as mg_run_unit's caller does. */
+void mg_run_units(mg_worker *w, const mg_unit *us, size_t n);
+/* The pagemap entries of np pages of p from pa into w->pm (worker.c): from
+ * those mg_worker_read_ahead read if they are there. Returns 0 or -errno. */
+int mg_worker_pagemap(mg_worker *w, mg_target *p, uint64_t pa, size_t np);
+/* Read ahead the pagemap entries of us[k]'s window and of the units after
+ * it that follow closely (mg_run_units, before it starts us[k]). */
+void mg_worker_read_ahead(mg_worker *w, const mg_unit *us, size_t k, size_t n);
 
 /* ---- pool.c: the queue and the workers' loop ---- */
 

@@ -22,14 +22,15 @@
 
 #define PAGE_MASK (~(uint64_t)(MG_PAGE_SIZE - 1))
 
-/* Record read results per page: ok[] is 1 for fully read pages. Partial
- * reads mark the mapping as changed. */
-static void collect(mg_worker *w, mg_read_op *ops, size_t n, uint64_t ba, uint8_t *ok)
+/* Record read results per page: ok[] is 1 for fully read pages (ok[0]:
+ * the page of ba). Partial reads mark the mapping as changed. */
+static void collect(mg_worker *w, const mg_read_op *ops, size_t n, uint64_t ba, uint8_t *ok,
+                    const char *what)
 {
     const mg_unit *u = w->u;
     uint64_t pa = ba & PAGE_MASK;
     for (size_t i = 0; i < n; i++) {
-        mg_read_op *op = &ops[i];
+        const mg_read_op *op = &ops[i];
         /* pages wholly inside [addr, addr+got), plus the unit's edge pages
          * that the op covers entirely within [ba, bb) */
         for (uint64_t a = op->addr; a < op->addr + op->len;) {
@@ -43,8 +44,7 @@ static void collect(mg_worker *w, mg_read_op *ops, size_t n, uint64_t ba, uint8_
             w->rec.complete = false;
             mg_stat_add(w->c, ST_CHANGED, op->len - op->got);
             mg_emit_event(w->c, u->p, mg_unit_region_at(u, op->addr), mg_event_kind_of(err), err,
-                          op->addr + op->got,
-                          ops == w->pvr_ops ? "process_vm_readv" : "read /proc/PID/mem");
+                          op->addr + op->got, what);
         }
     }
 }
@@ -57,18 +57,18 @@ static uint64_t ops_bytes(const mg_read_op *ops, size_t n)
     return sum;
 }
 
-/* Append read ops for the present pages of [ba, bb) (inside the window
- * that starts at page pa; w->pm holds its entries): one per run of pages
- * of the same reader, clipped to [ba, bb), reading into the buffer at
- * their offset from wa (the buffer's first byte). */
 /* A page's reader; zero pages (zero_pfn, 0: none known) are not read. */
 static mg_page_class page_class(uint64_t e, bool mem_only, uint64_t zero_pfn)
 {
     return mg_pm_is_zero(e, zero_pfn) ? MG_PAGE_ABSENT : mg_page_classify(e, mem_only);
 }
 
-static void add_ops(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, uint64_t wa, bool mem_only,
-                    uint64_t zero_pfn, size_t *n_pvr, size_t *n_mem)
+/* Append read ops for the present pages of [ba, bb) (inside the window
+ * that starts at page pa; w->pm holds its entries): one per run of pages
+ * of the same reader, clipped to [ba, bb), reading into buf at their
+ * offset from wa (buf's first byte). */
+static void add_ops(mg_worker *w, uint8_t *buf, uint64_t ba, uint64_t bb, uint64_t pa, uint64_t wa,
+                    bool mem_only, uint64_t zero_pfn, size_t *n_pvr, size_t *n_mem)
 {
     size_t i = (size_t)(((ba & PAGE_MASK) - pa) / MG_PAGE_SIZE);
     size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
@@ -79,7 +79,7 @@ static void add_ops(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, uint64_
             j++;
         if (k != MG_PAGE_ABSENT) {
             uint64_t s = MG_MAX(ba, pa + i * MG_PAGE_SIZE), e = MG_MIN(bb, pa + j * MG_PAGE_SIZE);
-            mg_read_op op = {.addr = s, .len = (size_t)(e - s), .dst = w->buf + (s - wa)};
+            mg_read_op op = {.addr = s, .len = (size_t)(e - s), .dst = buf + (s - wa)};
             if (k == MG_PAGE_PVR)
                 w->pvr_ops[(*n_pvr)++] = op;
             else
@@ -89,18 +89,15 @@ static void add_ops(mg_worker *w, uint64_t ba, uint64_t bb, uint64_t pa, uint64_
     }
 }
 
-/* Read the ops built by add_ops into the buffer, whose first byte is
- * address ba; ok[] (np pages from ba's page) marks the pages read in full.
- * Returns false if the process can't be read any more, or the sweep or the
- * target stopped while waiting for the rate limit. Each batch
- * (process_vm_readv, /proc/PID/mem) takes its bytes from the rate budget
- * before it is read. */
-static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t n_mem)
+/* Read the ops built by add_ops (n_pvr, n_mem of them, all of p's).
+ * Returns false if the process can't be read any
+ * more, or the sweep or the target stopped while waiting for the rate
+ * limit. Each batch (process_vm_readv, /proc/PID/mem) takes its bytes from
+ * the rate budget before it is read. Which pages were read in full is
+ * collected per unit after (collect). */
+static bool read_ops(mg_worker *w, mg_target *p, size_t n_pvr, size_t n_mem)
 {
     mg_sweep *c = w->c;
-    const mg_unit *u = w->u;
-    mg_target *p = u->p;
-    memset(w->ok, 0, np);
     if (n_pvr) {
         if (!mg_sweep_pace(c, p, ops_bytes(w->pvr_ops, n_pvr)))
             return false;
@@ -116,17 +113,11 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
             mg_target_failed(c, p, -ESRCH, "process_vm_readv");
             return false;
         }
-        collect(w, w->pvr_ops, n_pvr, ba, w->ok);
         mg_target_keep_args(p, w->pvr_ops, n_pvr);
         for (size_t i = 0; i < n_pvr; i++)
             mg_stat_add(c, ST_PVR, w->pvr_ops[i].got);
     }
-    if (n_mem && p->mem_fd < 0) {
-        w->rec.complete = false;
-        if (!atomic_exchange(&p->mem_reported, true))
-            mg_emit_event(c, p, u->region, mg_event_kind_of(-p->mem_errno), -p->mem_errno, 0,
-                          "open /proc/PID/mem");
-    } else if (n_mem) {
+    if (n_mem && p->mem_fd >= 0) {
         if (!mg_sweep_pace(c, p, ops_bytes(w->mem_ops, n_mem)))
             return false;
         int rc = mg_read_mem(&w->reader, p->mem_fd, w->mem_ops, n_mem);
@@ -136,7 +127,6 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
         }
         if (w->reader.uring)
             atomic_store(&c->uring_used, true);
-        collect(w, w->mem_ops, n_mem, ba, w->ok);
         mg_target_keep_args(p, w->mem_ops, n_mem);
         for (size_t i = 0; i < n_mem; i++)
             mg_stat_add(c, ST_MEM, w->mem_ops[i].got);
@@ -144,10 +134,26 @@ static bool read_ops(mg_worker *w, uint64_t ba, size_t np, size_t n_pvr, size_t 
     return true;
 }
 
-/* Look a key up; on a hit, replay its records at this unit's addresses.
- * Not where the extra database is scanned: a record may have been made
- * without it (one made with it is replayed whole where it is not: the
- * extra strings' hits are not kept there, mg_report_hit). */
+/* Which pages of w->u's window (its first byte ba, ok[0] its page) were
+ * read in full, from its ops read by read_ops. */
+static void collect_unit(mg_worker *w, const mg_read_op *pvr, size_t n_pvr, const mg_read_op *mem,
+                         size_t n_mem, uint64_t ba, uint8_t *ok)
+{
+    mg_target *p = w->u->p;
+    collect(w, pvr, n_pvr, ba, ok, "process_vm_readv");
+    if (n_mem && p->mem_fd < 0) {
+        w->rec.complete = false;
+        if (!atomic_exchange(&p->mem_reported, true))
+            mg_emit_event(w->c, p, w->u->region, mg_event_kind_of(-p->mem_errno), -p->mem_errno, 0,
+                          "open /proc/PID/mem");
+    } else
+        collect(w, mem, n_mem, ba, ok, "read /proc/PID/mem");
+}
+
+/* Look a key up; on a hit, replay its records at this unit's addresses
+ * and drop its keep key. Not where the extra database is scanned: a record
+ * may have been made without it (one made with it is replayed whole where
+ * it is not: the extra strings' hits are not kept there, mg_report_hit). */
 static bool find_replay(mg_worker *w, size_t nkey, uint64_t pa, uint64_t bytes)
 {
     size_t len;
@@ -156,36 +162,31 @@ static bool find_replay(mg_worker *w, size_t nkey, uint64_t pa, uint64_t bytes)
     const uint8_t *rec = mg_dedupe_find(w->c->dd, w->key, nkey, &len);
     if (!rec)
         return false;
+    w->nkeep = 0;
     mg_stat_add(w->c, ST_DEDUPED, bytes);
     mg_dedupe_replay(rec, len, pa, mg_report_hit, w);
     return true;
 }
 
-/* A batch of small regions: one pagemap read and one read per reader for
- * all of them, then each region scanned on its own (a piece unit owning the
- * whole region, so matches carry it and none spans two). The buffer holds
- * the span from its first page; gaps and skipped regions in it are never
- * read. Dedupe keys the span's frames and its regions' bounds. */
-
-/* The unit's matches go into the dedupe table only if its scan was whole:
- * a replay must give what a scan would. */
-static void keep_record(mg_worker *w, size_t nkey)
+/* A gathered unit's matches go into the dedupe table under its key and
+ * the kept records under its keep key only if its scan was whole: a replay
+ * must give what a scan would. */
+static void keep_record(mg_worker *w, const mg_gslot *s)
 {
     if (w->recording && w->rec.complete) {
-        if (nkey)
-            mg_dedupe_insert(w->c->dd, w->key, nkey, w->rec.data, w->rec.len);
-        if (w->nkeep) /* incremental reads: for the engine's later scans */
-            mg_keep_insert(w->c->keep, w->kkey, w->nkeep, w->rec.data, w->rec.len);
+        if (s->nkey)
+            mg_dedupe_insert(w->c->dd, w->gkey + s->key, s->nkey, w->rec.data, w->rec.len);
+        if (s->nkeep) /* incremental reads: for the engine's later scans */
+            mg_keep_insert(w->c->keep, w->gkkey + s->kkey, s->nkeep, w->rec.data, w->rec.len);
     }
     w->recording = false;
-    w->nkeep = 0;
 }
 
 /* Incremental reads (keep.h): a unit wholly in page-cache pages whose file
  * and frames are those of an earlier scan replays that scan's matches; its
  * file key (w->key[0..fkey), 0: none) gets them too, for the other
  * processes of this sweep mapping the pages (no pagemap read for them).
- * Otherwise its keep key (w->nkeep) is left for keep_record. */
+ * Otherwise its keep key (w->kkey, w->nkeep) is left for gather_add. */
 static bool keep_replay(mg_worker *w, const mg_unit *u, const mg_dedupe_span *sp, size_t np,
                         size_t fkey)
 {
@@ -215,14 +216,125 @@ static bool keep_replay(mg_worker *w, const mg_unit *u, const mg_dedupe_span *sp
     mg_dedupe_replay(rec, len, sp->pa, mg_report_hit, w);
     return true;
 }
-static void run_batch(mg_worker *w, const mg_unit *u)
+
+/* ---- a gather: units of one target read at once ---------------------------
+ * Each unit's pagemap is read and its key looked up as it comes (a replay
+ * needs no read); its read ops join the gather's, its window a place in the
+ * buffer. At the flush, one process_vm_readv and one /proc/PID/mem batch for
+ * them all, one check that the process is still there (before any byte of
+ * it is scanned or recorded), then each unit scanned on its own. */
+
+/* Read and scan the gathered units; the gather is empty after. */
+static void gather_flush(mg_worker *w)
+{
+    if (!w->n_gs)
+        return;
+    mg_sweep *c = w->c;
+    const mg_unit *u0 = w->u;
+    mg_target *p = w->gs[0].u.p;
+    bool read = read_ops(w, p, w->n_pvr, w->n_mem);
+    for (size_t k = 0; k < w->n_gs; k++) {
+        const mg_gslot *s = &w->gs[k];
+        const mg_unit *u = &s->u;
+        uint8_t *buf = w->buf + s->page * MG_PAGE_SIZE, *ok = w->ok + s->page;
+        w->u = u;
+        w->recording = s->nkey != 0 || s->nkeep != 0;
+        mg_dedupe_rec_start(&w->rec, s->ba & PAGE_MASK);
+        if (read)
+            collect_unit(w, w->pvr_ops + s->pvr, s->n_pvr, w->mem_ops + s->mem, s->n_mem, s->ba,
+                         ok);
+        if (!read || mg_sweep_should_stop(c, p)) /* as if not run (mg_run_units) */
+            w->rec.complete = false;
+        else if (!u->batch)
+            mg_scan_pieces_in(w, buf, s->ba, s->bb, ok);
+        else { /* each batchable region on its own (run_batch) */
+            for (size_t i = u->batch_first; i <= u->batch_last; i++) {
+                const mg_region *r = &p->maps.regions[i];
+                if (!mg_region_batchable(c, r))
+                    continue;
+                mg_unit piece = mg_region_unit(p, r);
+                w->u = &piece;
+                mg_scan_pieces_in(w, buf + (r->start - s->ba), r->start, r->end,
+                                  ok + (r->start - s->ba) / MG_PAGE_SIZE);
+                w->u = u;
+                if (mg_sweep_should_stop(c, p)) {
+                    w->rec.complete = false;
+                    break;
+                }
+            }
+        }
+        keep_record(w, s);
+    }
+    w->u = u0;
+    w->n_gs = w->n_pages = w->n_pvr = w->n_mem = w->n_gkey = w->n_gkkey = 0;
+}
+
+/* Add w->u, window [ba, bb) (its pagemap entries in w->pm from ba's page,
+ * its key nkey words of w->key, its keep key w->nkeep words of w->kkey), to
+ * the gather: after a flush if it does not fit. Zero pages of a direct region's piece (not read:
+ * zero bytes) are filled in here. */
+static void gather_add(mg_worker *w, uint64_t ba, uint64_t bb, size_t nkey)
+{
+    const mg_unit *u = w->u;
+    uint64_t pa = ba & PAGE_MASK, zero_pfn = u->direct ? w->c->zero_pfn : 0;
+    size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
+    if (w->n_gs &&
+        (w->n_gs == MG_GATHER_UNITS || w->gs[0].u.p != u->p || w->n_pages + np > w->max_pages ||
+         w->n_pages * MG_PAGE_SIZE + (bb - ba) > w->span || w->n_gkey + nkey > w->gkey_cap ||
+         w->n_gkkey + w->nkeep > w->gkkey_cap))
+        gather_flush(w);
+    mg_gslot *s = &w->gs[w->n_gs++];
+    *s = (mg_gslot){.u = *u,
+                    .ba = ba,
+                    .bb = bb,
+                    .page = w->n_pages,
+                    .pvr = w->n_pvr,
+                    .mem = w->n_mem,
+                    .key = w->n_gkey,
+                    .nkey = nkey,
+                    .kkey = w->n_gkkey,
+                    .nkeep = w->nkeep};
+    memcpy(w->gkey + w->n_gkey, w->key, nkey * sizeof(*w->key));
+    w->n_gkey += nkey;
+    memcpy(w->gkkey + w->n_gkkey, w->kkey, w->nkeep * sizeof(*w->kkey));
+    w->n_gkkey += w->nkeep;
+    w->nkeep = 0;
+    w->n_pages += np;
+    uint8_t *buf = w->buf + s->page * MG_PAGE_SIZE, *ok = w->ok + s->page;
+    memset(ok, 0, np);
+    for (size_t i = 0; zero_pfn && i < np; i++) {
+        if (!mg_pm_is_zero(w->pm[i], zero_pfn))
+            continue;
+        uint64_t zs = MG_MAX(ba, pa + i * MG_PAGE_SIZE);
+        uint64_t ze = MG_MIN(bb, pa + (i + 1) * MG_PAGE_SIZE);
+        memset(buf + (zs - ba), 0, (size_t)(ze - zs));
+        ok[i] = 1;
+    }
+    if (!u->batch)
+        add_ops(w, buf, ba, bb, pa, ba, u->mem_only, zero_pfn, &w->n_pvr, &w->n_mem);
+    else
+        for (size_t i = u->batch_first; i <= u->batch_last; i++) {
+            const mg_region *r = &u->p->maps.regions[i];
+            if (mg_region_batchable(w->c, r))
+                add_ops(w, buf, r->start, r->end, pa, pa, false, 0, &w->n_pvr, &w->n_mem);
+        }
+    s->n_pvr = w->n_pvr - s->pvr;
+    s->n_mem = w->n_mem - s->mem;
+}
+
+/* A batch of small regions: one pagemap read and one read per reader for
+ * all of them, then each region scanned on its own (a piece unit owning the
+ * whole region, so matches carry it and none spans two). The buffer holds
+ * the span from its first page; gaps and skipped regions in it are never
+ * read. Dedupe keys the span's frames and its regions' bounds. */
+static void add_batch(mg_worker *w, const mg_unit *u)
 {
     mg_sweep *c = w->c;
     mg_target *p = u->p;
     const mg_region *rs = p->maps.regions;
     uint64_t pa = u->lo;
     size_t np = (size_t)((u->hi - pa) / MG_PAGE_SIZE);
-    int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
+    int rc = mg_worker_pagemap(w, p, pa, np);
     if (rc < 0) {
         mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
         return;
@@ -243,30 +355,44 @@ static void run_batch(mg_worker *w, const mg_unit *u)
         if (nkey && find_replay(w, nkey, pa, bytes))
             return;
     }
-    w->recording = nkey != 0;
-    mg_dedupe_rec_start(&w->rec, pa);
-    size_t n_pvr = 0, n_mem = 0;
-    for (size_t i = u->batch_first; i <= u->batch_last; i++)
-        if (mg_region_batchable(c, &rs[i]))
-            add_ops(w, rs[i].start, rs[i].end, pa, pa, false, 0, &n_pvr, &n_mem);
-    if (read_ops(w, pa, np, n_pvr, n_mem)) {
-        for (size_t i = u->batch_first; i <= u->batch_last; i++) {
-            const mg_region *r = &rs[i];
-            if (!mg_region_batchable(c, r))
-                continue;
-            mg_unit piece = mg_region_unit(p, r);
-            w->u = &piece;
-            mg_scan_pieces_in(w, w->buf + (r->start - pa), r->start, r->end,
-                              w->ok + (r->start - pa) / MG_PAGE_SIZE);
-            w->u = u;
-            if (mg_sweep_should_stop(c, p)) {
-                w->rec.complete = false;
-                break;
-            }
-        }
-    } else
-        w->rec.complete = false;
-    keep_record(w, nkey);
+    gather_add(w, pa, u->hi, nkey);
+}
+
+/* A unit inside one run of present pages. */
+static void add_plain(mg_worker *w, const mg_unit *u)
+{
+    mg_sweep *c = w->c;
+    mg_target *p = u->p;
+    uint64_t ba, bb;
+    mg_unit_window(c, u, &ba, &bb);
+    uint64_t pa = ba & PAGE_MASK;
+    size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
+    mg_dedupe_span sp = {
+        .pa = pa, .ba = ba, .bb = bb, .own_start = u->own_start, .own_end = u->own_end};
+
+    /* Page-cache bytes are known by file and offset: a hit needs no
+     * pagemap read at all (the planner just saw the pages present). */
+    size_t fkey = 0;
+    if (c->dd && u->file_hi && ba >= u->file_lo && bb <= u->file_hi)
+        fkey = mg_dedupe_file_key(w->key, u->region, &sp);
+    if (fkey && find_replay(w, fkey, pa, u->own_end - u->own_start))
+        return;
+    int rc = mg_worker_pagemap(w, p, pa, np);
+    if (rc < 0) {
+        mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
+        return;
+    }
+    if (keep_replay(w, u, &sp, np, fkey))
+        return;
+    size_t nkey = 0;
+    if (fkey && mg_dedupe_file_pages_shared(w->pm, np)) {
+        nkey = fkey; /* still page cache: record under the file key (still in w->key) */
+    } else if (c->dd) {
+        nkey = mg_dedupe_frame_key(w->key, w->pm, np, &sp);
+        if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start))
+            return;
+    }
+    gather_add(w, ba, bb, nkey);
 }
 
 /* Whether pages [i, j) of the window's entries hold a present page that is
@@ -287,7 +413,7 @@ static bool has_data(const uint64_t *pm, size_t i, size_t j, uint64_t zero_pfn)
  * matches zero bytes alone) a match that starts in the piece ends at most
  * `width` bytes after it, in a page with data: a piece with none there
  * holds no match and is left at that. */
-static void run_direct(mg_worker *w, const mg_unit *u)
+static void add_direct(mg_worker *w, const mg_unit *u)
 {
     mg_sweep *c = w->c;
     mg_target *p = u->p;
@@ -295,7 +421,7 @@ static void run_direct(mg_worker *w, const mg_unit *u)
     mg_unit_window(c, u, &ba, &bb);
     uint64_t pa = ba & PAGE_MASK;
     size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
-    int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
+    int rc = mg_worker_pagemap(w, p, pa, np);
     if (rc < 0) {
         mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
         return;
@@ -318,163 +444,57 @@ static void run_direct(mg_worker *w, const mg_unit *u)
     if (keep_replay(w, u, &sp, np, 0))
         return;
     size_t nkey = c->dd ? mg_dedupe_frame_key(w->key, w->pm, np, &sp) : 0;
-    if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start)) {
-        w->nkeep = 0;
+    if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start))
         return;
-    }
-    w->recording = nkey != 0 || w->nkeep != 0;
-    mg_dedupe_rec_start(&w->rec, pa);
-    size_t n_pvr = 0, n_mem = 0;
-    add_ops(w, ba, bb, pa, ba, false, c->zero_pfn, &n_pvr, &n_mem);
-    if (read_ops(w, ba, np, n_pvr, n_mem)) {
-        for (size_t i = 0; i < np; i++) {
-            if (!mg_pm_is_zero(w->pm[i], c->zero_pfn))
-                continue;
-            uint64_t s = MG_MAX(ba, pa + i * MG_PAGE_SIZE);
-            uint64_t e = MG_MIN(bb, pa + (i + 1) * MG_PAGE_SIZE);
-            memset(w->buf + (s - ba), 0, (size_t)(e - s));
-            w->ok[i] = 1;
-        }
-        mg_scan_pieces(w, ba, bb, w->ok);
-    } else
-        w->rec.complete = false;
-    keep_record(w, nkey);
+    gather_add(w, ba, bb, nkey);
 }
 
-void mg_run_unit(mg_worker *w, const mg_unit *u)
+/* Start w on unit u: it joins the gather (a direct region's step: each of
+ * its pieces). */
+static void start_unit(mg_worker *w, const mg_unit *u)
 {
     mg_sweep *c = w->c;
     mg_target *p = u->p;
-    w->u = u;
-    w->nkeep = 0;
     if (c->set.process_timeout > 0) { /* the process's clock starts at its first unit */
         uint64_t none = 0, now = (uint64_t)MG_MAX(mg_sweep_now_ns(c) / 1000, 1);
         atomic_compare_exchange_strong(&p->first_unit_us, &none, now);
     }
-    if (u->batch) {
-        run_batch(w, u);
+    if (!u->direct) {
+        w->u = u;
+        if (u->batch)
+            add_batch(w, u);
+        else
+            add_plain(w, u);
         return;
     }
-    if (u->direct) {
-        /* a step of a direct region: its chunk_size cuts, one by one */
-        uint64_t chunk = c->set.chunk_size;
-        for (uint64_t a = u->own_start; a < u->own_end && !mg_sweep_should_stop(c, p);) {
-            mg_unit piece = *u;
-            piece.own_start = a;
-            piece.own_end = a = MG_MIN(u->own_end, (a / chunk + 1) * chunk);
-            w->u = &piece;
-            run_direct(w, &piece);
-            w->u = u;
+    /* a step of a direct region: its chunk_size cuts, one by one */
+    uint64_t chunk = c->set.chunk_size;
+    for (uint64_t a = u->own_start; a < u->own_end && !mg_sweep_should_stop(c, p);) {
+        mg_unit piece = *u;
+        piece.own_start = a;
+        piece.own_end = a = MG_MIN(u->own_end, (a / chunk + 1) * chunk);
+        w->u = &piece;
+        add_direct(w, &piece);
+    }
+    w->u = u;
+}
+
+void mg_run_unit(mg_worker *w, const mg_unit *u)
+{
+    start_unit(w, u);
+    gather_flush(w);
+}
+
+void mg_run_units(mg_worker *w, const mg_unit *us, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (!mg_sweep_should_stop(w->c, us[k].p)) {
+            mg_worker_read_ahead(w, us, k, n);
+            start_unit(w, &us[k]);
         }
-        return;
+        mg_maybe_progress(w->c);
     }
-    uint64_t ba, bb;
-    mg_unit_window(c, u, &ba, &bb);
-    uint64_t pa = ba & PAGE_MASK;
-    size_t np = (size_t)((bb - pa + MG_PAGE_SIZE - 1) / MG_PAGE_SIZE);
-    mg_dedupe_span sp = {
-        .pa = pa, .ba = ba, .bb = bb, .own_start = u->own_start, .own_end = u->own_end};
-
-    /* Page-cache bytes are known by file and offset: a hit needs no
-     * pagemap read at all (the planner just saw the pages present). */
-    size_t fkey = 0;
-    if (c->dd && u->file_hi && ba >= u->file_lo && bb <= u->file_hi)
-        fkey = mg_dedupe_file_key(w->key, u->region, &sp);
-    if (fkey && find_replay(w, fkey, pa, u->own_end - u->own_start))
-        return;
-    int rc = mg_pagemap_read(p->pagemap_fd, pa, np, w->pm);
-    if (rc < 0) {
-        mg_target_failed(c, p, rc, "read /proc/PID/pagemap");
-        return;
-    }
-    if (keep_replay(w, u, &sp, np, fkey))
-        return;
-    size_t nkey = 0;
-    if (fkey && mg_dedupe_file_pages_shared(w->pm, np)) {
-        nkey = fkey; /* still page cache: record under the file key (still in w->key) */
-    } else if (c->dd) {
-        nkey = mg_dedupe_frame_key(w->key, w->pm, np, &sp);
-        if (nkey && find_replay(w, nkey, pa, u->own_end - u->own_start)) {
-            w->nkeep = 0;
-            return;
-        }
-    }
-    w->recording = nkey != 0 || w->nkeep != 0;
-    mg_dedupe_rec_start(&w->rec, pa);
-    size_t n_pvr = 0, n_mem = 0;
-    add_ops(w, ba, bb, pa, ba, u->mem_only, 0, &n_pvr, &n_mem);
-    if (read_ops(w, ba, np, n_pvr, n_mem))
-        mg_scan_pieces(w, ba, bb, w->ok);
-    else
-        w->rec.complete = false;
-    keep_record(w, nkey);
-}
-
-void mg_worker_open(mg_worker *w, const mg_settings *s)
-{
-    memset(w, 0, sizeof(*w));
-    w->rec.max = MG_DEDUPE_MAX_RECORD;
-    mg_reader_init(&w->reader, s->mem_reader);
-}
-
-static void free_buffers(mg_worker *w)
-{
-    free(w->buf);
-    free(w->pm);
-    free(w->pvr_ops);
-    free(w->mem_ops);
-    free(w->ok);
-    free(w->key);
-    free(w->kkey);
-    w->buf = NULL, w->pm = NULL, w->pvr_ops = w->mem_ops = NULL, w->ok = NULL, w->key = NULL;
-    w->kkey = NULL;
-    w->span = 0;
-}
-
-int mg_worker_bind(mg_worker *w, mg_sweep *c)
-{
-    w->c = c;
-    /* A new matcher for every sweep: its scratch belongs to one database,
-     * and a pattern set freed and another made at the same address would
-     * not be told apart by pointer. */
-    mg_matcher_fini(&w->m);
-    int rc = mg_matcher_init(&w->m, c->pats, c->set.unbounded_width);
-    if (rc < 0)
-        return rc;
-    mg_keep_ids_reset(&w->ids); /* files are looked at again in each sweep */
-    size_t span = c->set.chunk_size + 2 * c->margin;
-    if (span == w->span)
-        return 0; /* the buffers of the sweep before fit */
-    free_buffers(w);
-    w->max_pages = span / MG_PAGE_SIZE + 2;
-    w->buf = malloc(span);
-    w->pm = malloc(w->max_pages * sizeof(*w->pm));
-    w->pvr_ops = malloc(w->max_pages * sizeof(*w->pvr_ops));
-    w->mem_ops = malloc(w->max_pages * sizeof(*w->mem_ops));
-    w->ok = malloc(w->max_pages);
-    w->key = malloc(MG_MAX(MG_DEDUPE_BATCH_KEY_WORDS(w->max_pages, w->max_pages),
-                           (size_t)MG_DEDUPE_FILE_KEY_WORDS) *
-                    sizeof(*w->key));
-    w->kkey = malloc(MG_MAX(MG_KEEP_KEY_WORDS(w->max_pages), MG_KEEP_SD_KEY_WORDS(w->max_pages)) *
-                     sizeof(*w->kkey));
-    if (!w->buf || !w->pm || !w->pvr_ops || !w->mem_ops || !w->ok || !w->key || !w->kkey) {
-        free_buffers(w);
-        return -ENOMEM;
-    }
-    w->span = span;
-    return 0;
-}
-
-int mg_worker_init(mg_worker *w, mg_sweep *c)
-{
-    mg_worker_open(w, &c->set);
-    return mg_worker_bind(w, c);
-}
-
-void mg_worker_fini(mg_worker *w)
-{
-    mg_matcher_fini(&w->m);
-    mg_reader_fini(&w->reader);
-    free_buffers(w);
-    mg_dedupe_rec_free(&w->rec);
+    gather_flush(w);
+    w->n_ahead = 0; /* its target may go, and another come at its address */
+    w->ahead_p = NULL;
 }
