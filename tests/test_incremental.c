@@ -194,6 +194,48 @@ Test(incremental, unchanged_file_pages_are_not_read_again, .fini = stop_all)
     mg_patterns_free(&p);
 }
 
+/* A sweep of the whole host, two workers (which plan the processes and
+ * read a small one's units together): the file's markers (in several 64
+ * KiB units) are found at their addresses in both scans, exactly, the
+ * second replaying kept records. */
+Test(incremental, whole_host_twice_exact, .fini = stop_all)
+{
+    need_root();
+    char path[256], mark[64];
+    close(temp_file(path));
+    new_marker(mark, "incrhost");
+    write_file(path, mark);
+    fixture_start(&fx, (const char *[]){"--map-file", path, NULL});
+    unlink(path);
+    uint64_t base = fixture_info(&fx, "mapfile", NULL);
+    cr_assert(base);
+    mg_patterns *p = patterns_new();
+    add_pattern(p, MG_PATTERN_LITERAL, mark, strlen(mark), 0);
+    compile_patterns(p);
+    want w[N_OFFS];
+    size_t n = want_file(w, 0, fx.pid, base, 0, mark);
+    mg_engine *e = incremental_engine();
+    uint64_t reused = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        collector c = {0};
+        mg_sink sink = collector_sink(&c);
+        mg_stats st;
+        mg_error err = {{0}};
+        cr_assert_eq(mg_engine_scan(e, NULL, p, &sink, &st, &err), 0, "%s", err.message);
+        size_t keep = 0; /* the fixture's: other scanners may hold copies */
+        for (size_t j = 0; j < c.n; j++)
+            if (c.hits[j].pid == fx.pid)
+                c.hits[keep++] = c.hits[j];
+        c.n = keep;
+        assert_exact_hits(&c, w, n, pass ? "whole host, second scan" : "whole host, first scan");
+        collector_free(&c);
+        reused = st.bytes_reused;
+    }
+    cr_assert_geq(reused, (uint64_t)FILE_LEN, "the second scan reused %" PRIu64 " bytes", reused);
+    mg_engine_free(&e);
+    mg_patterns_free(&p);
+}
+
 /* Two processes map the same file: in the second scan the first replays the
  * kept records, and hands them to the sweep's dedupe table for the second
  * (replayed there at its own addresses, no pagemap read): each marker in
